@@ -1,0 +1,175 @@
+"""Command line: flags -> Settings -> server -> transport."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from . import __version__
+from .config import ConfigurationError, Settings
+
+DESCRIPTION = """\
+MCP server for LaunchDarkly Engineering Insights: insight groups, scores (deployment \
+frequency, lead time, failure rate, flag health, ...) and metric groups, with explanations.
+
+Speaks stdio by default (for desktop clients); --transport streamable-http or sse to serve
+HTTP on 127.0.0.1. Run with --demo to try it on built-in demo data, no token needed."""
+
+EPILOG = """\
+environment:
+  LD_ACCESS_TOKEN        LaunchDarkly access token (or LAUNCHDARKLY_API_KEY); not needed with --demo
+  LD_BASE_URI            API base URI (default https://app.launchdarkly.com; EU https://app.eu.launchdarkly.com)
+  LD_PROJECT             default project key for tools
+  LD_ENVIRONMENT         default environment key for tools
+  LD_INSIGHTS_*          other settings, e.g. LD_INSIGHTS_CALL_BUDGET=45, LD_INSIGHTS_MAX_RETRIES=3
+  LD_INSIGHTS_HTTP_BEARER_TOKENS  comma-separated tokens HTTP clients must present (Bearer)
+
+examples:
+  ld-insights-mcp --demo
+  LD_ACCESS_TOKEN=api-... ld-insights-mcp --project my-project --environment production
+  ld-insights-mcp --demo --transport streamable-http --port 8000
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ld-insights-mcp",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    data = parser.add_argument_group("data")
+    data.add_argument("--demo", action="store_true", help="serve built-in demo data; no token")
+    data.add_argument("--base-uri", help="LaunchDarkly base URI (env LD_BASE_URI)")
+    data.add_argument("--project", help="default project key (env LD_PROJECT)")
+    data.add_argument("--environment", help="default environment key (env LD_ENVIRONMENT)")
+    data.add_argument(
+        "--read-only", action="store_true", help="do not offer tools that write (create)"
+    )
+    transport = parser.add_argument_group("transport")
+    transport.add_argument(
+        "--transport",
+        choices=("stdio", "sse", "streamable-http"),
+        default="stdio",
+        help="default: stdio",
+    )
+    transport.add_argument(
+        "--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)"
+    )
+    transport.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    transport.add_argument("--path", default="/mcp", help="streamable HTTP path (default /mcp)")
+    transport.add_argument(
+        "--stateless", action="store_true", help="streamable HTTP without sessions"
+    )
+    transport.add_argument(
+        "--json-response", action="store_true", help="streamable HTTP answers as JSON, not SSE"
+    )
+    transport.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="extra Host header value to accept (repeatable; required off loopback)",
+    )
+    transport.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="extra Origin to accept (repeatable; required off loopback)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        type=str.upper,
+        help="log level; logs go to stderr (default WARNING)",
+    )
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Environment first, flags on top."""
+    overrides: dict[str, Any] = {
+        "base_uri": args.base_uri,
+        "project": args.project,
+        "environment": args.environment,
+        "log_level": args.log_level,
+    }
+    if args.demo:
+        overrides["demo"] = True
+    if args.read_only:
+        overrides["read_only"] = True
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per problem, naming the setting; never the rejected value."""
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]) or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "; ".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except ValidationError as exc:
+        print(
+            f"ld-insights-mcp: invalid configuration: {format_validation_error(exc)}",
+            file=sys.stderr,
+        )
+        return 2
+    from .logging_setup import configure_logging
+
+    configure_logging(settings.log_level)
+    try:
+        return _run(args, settings)
+    except ConfigurationError as exc:
+        print(f"ld-insights-mcp: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from .http_app import HttpOptions, serve_http, transport_security
+    from .server import create_server
+
+    options = HttpOptions(
+        transport="sse" if args.transport == "sse" else "streamable-http",
+        host=args.host,
+        port=args.port,
+        path=args.path,
+        stateless=args.stateless,
+        json_response=args.json_response,
+        allowed_hosts=tuple(args.allowed_host),
+        allowed_origins=tuple(args.allowed_origin),
+        bearer_tokens=_bearer_tokens(),
+    )
+    if args.transport != "stdio":
+        transport_security(options)  # refuse an unsafe bind before anything starts
+    server = create_server(settings)
+    if args.transport == "stdio":
+        server.run("stdio")
+    else:
+        anyio.run(lambda: serve_http(server, options, log_level=settings.log_level))
+    return 0
+
+
+def _bearer_tokens() -> tuple[str, ...]:
+    raw = os.environ.get("LD_INSIGHTS_HTTP_BEARER_TOKENS", "")
+    return tuple(t.strip() for t in raw.split(",") if t.strip())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Settings from the environment and the command line.
+
+LaunchDarkly's own CLI (ldcli) variables are honoured so existing environments work:
+``LD_ACCESS_TOKEN`` (or ``LAUNCHDARKLY_API_KEY``), ``LD_BASE_URI``, ``LD_PROJECT``,
+``LD_ENVIRONMENT``. The server's own settings use the ``LD_INSIGHTS_`` prefix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .launchdarkly import ClientOptions, RetryPolicy
+
+DEFAULT_BASE_URI = "https://app.launchdarkly.com"
+TOKEN_VARIABLES = ("LD_ACCESS_TOKEN", "LAUNCHDARKLY_API_KEY")
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ConfigurationError(ValueError):
+    """The settings cannot start a server; the message says what to set."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to know; CLI flags override the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LD_INSIGHTS_",
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    access_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("access_token", *TOKEN_VARIABLES),
+        description="LaunchDarkly personal or service access token (sent raw, no Bearer).",
+    )
+    base_uri: str = Field(
+        default=DEFAULT_BASE_URI,
+        validation_alias=AliasChoices("base_uri", "LD_BASE_URI"),
+        description="LaunchDarkly base URI; EU: https://app.eu.launchdarkly.com.",
+    )
+    project: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("project", "LD_PROJECT"),
+        description="Default project key for tools that take one.",
+    )
+    environment: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("environment", "LD_ENVIRONMENT"),
+        description="Default environment key for tools that take one.",
+    )
+    demo: bool = Field(default=False, description="Serve the embedded demo backend.")
+    read_only: bool = Field(default=False, description="Register no tool that writes.")
+    connect_timeout: float = Field(default=5.0, gt=0, le=60)
+    read_timeout: float = Field(default=20.0, gt=0, le=120)
+    call_budget: float = Field(
+        default=45.0, gt=0, le=300, description="Total seconds one tool call may take."
+    )
+    max_retries: int = Field(default=3, ge=0, le=10, description="Retries after the first try.")
+    max_retry_wait: float = Field(
+        default=10.0, ge=0, le=120, description="Longest Retry-After wait honoured, seconds."
+    )
+    max_concurrency: int = Field(default=8, ge=1, le=64, description="Parallel upstream calls.")
+    max_response_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
+    max_output_chars: int = Field(
+        default=20_000, ge=1_000, le=1_000_000, description="Cap on a tool's text output."
+    )
+    log_level: LogLevel = "WARNING"
+
+    @field_validator("base_uri")
+    @classmethod
+    def _check_base_uri(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(
+                f"LD_BASE_URI must be an http(s) URL such as {DEFAULT_BASE_URI} (got {value!r})"
+            )
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError(
+                "LD_BASE_URI must use https (plain http is allowed only for loopback hosts), "
+                f"got {value!r}"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(
+                f"LD_BASE_URI must not carry credentials, a query or a fragment (got {value!r})"
+            )
+        if parts.path not in ("", "/"):
+            raise ValueError(f"LD_BASE_URI must not include a path, got {value!r}")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("project", "environment")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    def require_token(self) -> SecretStr:
+        """The access token, or a one-line error naming the variables to set."""
+        if self.access_token is None or not self.access_token.get_secret_value().strip():
+            raise ConfigurationError(
+                "no LaunchDarkly access token: set LD_ACCESS_TOKEN (or LAUNCHDARKLY_API_KEY) "
+                "to a personal or service access token, or run with --demo"
+            )
+        return self.access_token
+
+    def client_options(self) -> ClientOptions:
+        return ClientOptions(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_response_bytes=self.max_response_bytes,
+            max_concurrency=self.max_concurrency,
+            retry=RetryPolicy(max_attempts=self.max_retries + 1, max_wait=self.max_retry_wait),
+        )

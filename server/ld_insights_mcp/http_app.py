@@ -1,0 +1,149 @@
+"""The HTTP transports: Host/Origin checks on every bind, optional bearer auth, uvicorn."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mcp.server import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .config import ConfigurationError, is_loopback_host
+
+HttpTransport = Literal["sse", "streamable-http"]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOptions:
+    transport: HttpTransport = "streamable-http"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    path: str = "/mcp"
+    stateless: bool = False
+    json_response: bool = False
+    allowed_hosts: Sequence[str] = ()
+    allowed_origins: Sequence[str] = ()
+    bearer_tokens: Sequence[str] = field(default=(), repr=False)
+
+
+def transport_security(options: HttpOptions) -> TransportSecuritySettings:
+    """Host/Origin validation for any bind; loopback names are always allowed.
+
+    A non-loopback bind must name its allowed hosts and origins and require a bearer
+    token, or the server refuses to start.
+    """
+    if not is_loopback_host(options.host):
+        missing = [
+            name
+            for name, value in (
+                ("--allowed-host", options.allowed_hosts),
+                ("--allowed-origin", options.allowed_origins),
+                ("LD_INSIGHTS_HTTP_BEARER_TOKENS", options.bearer_tokens),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"refusing to listen on non-loopback address {options.host!r} without "
+                f"{', '.join(missing)}: anyone who can reach it could use your LaunchDarkly "
+                "token. Set them, or bind 127.0.0.1."
+            )
+    hosts = [h for name in LOOPBACK_HOSTS for h in (name, f"{name}:*")]
+    origins = [f"http://{name}:*" for name in LOOPBACK_HOSTS] + [
+        f"http://{name}" for name in LOOPBACK_HOSTS
+    ]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[*hosts, *options.allowed_hosts],
+        allowed_origins=[*origins, *options.allowed_origins],
+    )
+
+
+class BearerAuthMiddleware:
+    """Requires ``Authorization: Bearer <token>`` matching one of the configured tokens.
+
+    Comparison is constant-time. The header is consumed here and never reaches tools, so a
+    client's credential cannot be forwarded upstream.
+    """
+
+    def __init__(self, app: ASGIApp, tokens: Sequence[str]) -> None:
+        self._app = app
+        self._tokens = [t.encode() for t in tokens if t]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        if self._authorized(scope):
+            await self._app(scope, receive, send)
+            return
+        body = json.dumps(
+            {"error": "invalid_token", "error_description": "a valid bearer token is required"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b'Bearer realm="ld-insights-mcp", error="invalid_token"'),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _authorized(self, scope: Scope) -> bool:
+        presented = b""
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                scheme, _, credential = value.partition(b" ")
+                if scheme.lower() == b"bearer":
+                    presented = credential.strip()
+                break
+        matched = False
+        for token in self._tokens:
+            matched |= hmac.compare_digest(presented, token)
+        return matched and bool(presented)
+
+
+def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
+    """The ASGI app for ``options.transport``, with security settings applied."""
+    security = transport_security(options)
+    app: ASGIApp
+    if options.transport == "sse":
+        app = server.sse_app(transport_security=security, host=options.host)
+    else:
+        app = server.streamable_http_app(
+            streamable_http_path=options.path,
+            json_response=options.json_response,
+            stateless_http=options.stateless,
+            transport_security=security,
+            host=options.host,
+        )
+    if options.bearer_tokens:
+        app = BearerAuthMiddleware(app, options.bearer_tokens)
+    return app
+
+
+async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str) -> None:
+    """Serve until cancelled."""
+    import uvicorn
+
+    app = build_http_app(server, options)
+    config = uvicorn.Config(
+        app,
+        host=options.host.strip("[]"),
+        port=options.port,
+        log_config=None,
+        log_level=log_level.lower(),
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    await uvicorn.Server(config).serve()

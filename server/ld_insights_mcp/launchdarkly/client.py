@@ -1,0 +1,423 @@
+"""Async client for LaunchDarkly's Engineering Insights and metric-group API (beta).
+
+Knows HTTP and LaunchDarkly; nothing of MCP. One instance per process shares one
+``httpx.AsyncClient``; pass ``transport=`` to talk to the embedded emulator or a test server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Generic, Literal, Self, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from ld_insights_mcp import __version__
+
+from .errors import (
+    APIConnectionError,
+    ConflictError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ServerError,
+    UnexpectedResponseError,
+)
+from .models import (
+    InsightGroup,
+    InsightGroupCollection,
+    InsightScores,
+    MetricGroup,
+    MetricGroupCollection,
+    NewInsightGroup,
+    NewMetricGroup,
+    PatchOperation,
+)
+from .pagination import iterate_offset_pages
+from .retries import RetryPolicy
+from .transport import Exchange, RawTokenAuth, Response, path_segment
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+INSIGHTS = "/api/v2/engineering-insights/insights"
+USER_AGENT = f"ld-insights-mcp/{__version__}"
+
+InsightGroupExpand = Literal["scores", "environment", "metadata"]
+MetricGroupExpand = Literal["experiments", "experimentCount"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """Network limits of a client."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    max_response_bytes: int = 5_000_000
+    max_concurrency: int = 8
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class Created(Generic[ModelT]):
+    """The result of a create: the resource, and whether it was confirmed by reading it back
+    after an ambiguous failure (``reconciled``) rather than from the create's own answer."""
+
+    resource: ModelT
+    reconciled: bool = False
+
+
+class _ReconciledAbsent(Exception):
+    """An ambiguous create was read back and found absent: send it once more."""
+
+
+class LaunchDarklyClient:
+    """Typed access to the insight-group, insight-score and metric-group operations."""
+
+    def __init__(self, http: httpx.AsyncClient, options: ClientOptions | None = None) -> None:
+        self._http = http
+        self._options = options or ClientOptions()
+        self._exchange = Exchange(
+            http,
+            max_response_bytes=self._options.max_response_bytes,
+            max_concurrency=self._options.max_concurrency,
+        )
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        base_url: str,
+        token: SecretStr,
+        options: ClientOptions | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> LaunchDarklyClient:
+        """Build a client with its own ``httpx.AsyncClient``."""
+        opts = options or ClientOptions()
+        timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout)
+        limits = httpx.Limits(
+            max_connections=opts.max_concurrency, max_keepalive_connections=opts.max_concurrency
+        )
+        http = httpx.AsyncClient(
+            base_url=base_url,
+            auth=RawTokenAuth(token),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+        )
+        return cls(http, opts)
+
+    @property
+    def options(self) -> ClientOptions:
+        return self._options
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"LaunchDarklyClient(base_url={str(self._http.base_url)!r})"
+
+    # --- insight groups -----------------------------------------------------------------
+
+    async def list_insight_groups(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort: str | None = None,
+        query: str | None = None,
+        expand: Sequence[InsightGroupExpand] = (),
+    ) -> InsightGroupCollection:
+        """One page of insight groups (``limit`` 1-20, default 20)."""
+        params = {"limit": limit, "offset": offset, "sort": sort, "query": query}
+        return await self._read(
+            InsightGroupCollection, f"{INSIGHTS}/groups", _with_expand(params, expand)
+        )
+
+    def iter_insight_groups(
+        self,
+        *,
+        page_size: int = 20,
+        max_items: int | None = None,
+        sort: str | None = None,
+        query: str | None = None,
+        expand: Sequence[InsightGroupExpand] = (),
+    ) -> AsyncIterator[InsightGroup]:
+        """Every insight group, page by page, up to ``max_items``."""
+
+        async def page(offset: int, limit: int) -> tuple[list[InsightGroup], int | None]:
+            found = await self.list_insight_groups(
+                limit=limit, offset=offset, sort=sort, query=query, expand=expand
+            )
+            return found.items, found.total_count
+
+        return iterate_offset_pages(page, page_size=page_size, max_items=max_items)
+
+    async def get_insight_group(
+        self, key: str, *, expand: Sequence[InsightGroupExpand] = ()
+    ) -> InsightGroup:
+        path = f"{INSIGHTS}/groups/{path_segment(key, name='insightGroupKey')}"
+        return await self._read(InsightGroup, path, _with_expand({}, expand))
+
+    async def find_insight_group(self, key: str) -> InsightGroup | None:
+        """The group with this key, or None when LaunchDarkly says it does not exist."""
+        try:
+            return await self.get_insight_group(key)
+        except NotFoundError:
+            return None
+
+    async def create_insight_group(self, group: NewInsightGroup) -> Created[InsightGroup]:
+        """Create a group exactly once (the API has no idempotency key).
+
+        Retried freely only where the POST cannot have arrived (refused connection, 429).
+        After a failure once sent (timeout, reset, 5xx, unreadable answer) the group is read
+        back by key: present and matching means created; absent means one more POST.
+        """
+
+        def matches(existing: InsightGroup) -> bool:
+            return (
+                existing.name == group.name
+                and existing.project_key == group.project_key
+                and existing.environment_key == group.environment_key
+            )
+
+        return await self._create_exactly_once(
+            send=lambda: self._send_for(
+                InsightGroup, "POST", f"{INSIGHTS}/group", json_body=group.to_wire()
+            ),
+            lookup=lambda: self.find_insight_group(group.key),
+            matches=matches,
+            what=f"insight group {group.key!r}",
+            check_hint=f"get_insight_group(key={group.key!r})",
+        )
+
+    async def patch_insight_group(self, key: str, patch: Sequence[PatchOperation]) -> InsightGroup:
+        path = f"{INSIGHTS}/groups/{path_segment(key, name='insightGroupKey')}"
+        body = [op.to_wire() for op in patch]
+        return await self._write(InsightGroup, "PATCH", path, body)
+
+    async def delete_insight_group(self, key: str) -> None:
+        path = f"{INSIGHTS}/groups/{path_segment(key, name='insightGroupKey')}"
+        await self._options.retry.run(
+            lambda: self._exchange.send("DELETE", path),
+            retryable=self._options.retry.write_is_retryable,
+        )
+
+    # --- insight scores -----------------------------------------------------------------
+
+    async def get_insight_scores(
+        self,
+        project_key: str,
+        environment_key: str,
+        application_keys: Sequence[str] = (),
+    ) -> InsightScores:
+        """Scores for a project and environment, optionally narrowed to applications."""
+        params: dict[str, str | int | None] = {
+            "projectKey": project_key,
+            "environmentKey": environment_key,
+            "applicationKey": ",".join(application_keys) or None,
+        }
+        return await self._read(InsightScores, f"{INSIGHTS}/scores", params)
+
+    # --- metric groups ------------------------------------------------------------------
+
+    async def list_metric_groups(
+        self,
+        project_key: str,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        filter: str | None = None,
+        sort: str | None = None,
+    ) -> MetricGroupCollection:
+        """One page of a project's metric groups (``limit`` up to 50, default 20)."""
+        params = {"limit": limit, "offset": offset, "filter": filter, "sort": sort}
+        return await self._read(MetricGroupCollection, _metric_groups_path(project_key), params)
+
+    def iter_metric_groups(
+        self,
+        project_key: str,
+        *,
+        page_size: int = 50,
+        max_items: int | None = None,
+        filter: str | None = None,
+        sort: str | None = None,
+    ) -> AsyncIterator[MetricGroup]:
+        """Every metric group of a project, page by page, up to ``max_items``."""
+
+        async def page(offset: int, limit: int) -> tuple[list[MetricGroup], int | None]:
+            found = await self.list_metric_groups(
+                project_key, limit=limit, offset=offset, filter=filter, sort=sort
+            )
+            return found.items, found.total_count
+
+        return iterate_offset_pages(page, page_size=page_size, max_items=max_items)
+
+    async def get_metric_group(
+        self, project_key: str, key: str, *, expand: Sequence[MetricGroupExpand] = ()
+    ) -> MetricGroup:
+        path = _metric_group_path(project_key, key)
+        return await self._read(MetricGroup, path, _with_expand({}, expand))
+
+    async def find_metric_group(self, project_key: str, key: str) -> MetricGroup | None:
+        try:
+            return await self.get_metric_group(project_key, key)
+        except NotFoundError:
+            return None
+
+    async def create_metric_group(
+        self, project_key: str, group: NewMetricGroup
+    ) -> Created[MetricGroup]:
+        """Create a metric group exactly once; without a key an ambiguous failure cannot be
+        read back, so it is reported as such instead of being retried."""
+        path = _metric_groups_path(project_key)
+        key = group.key
+
+        async def lookup() -> MetricGroup | None:
+            return None if key is None else await self.find_metric_group(project_key, key)
+
+        return await self._create_exactly_once(
+            send=lambda: self._send_for(MetricGroup, "POST", path, json_body=group.to_wire()),
+            lookup=lookup if key is not None else None,
+            matches=lambda existing: existing.name == group.name,
+            what=f"metric group {key or group.name!r} in project {project_key!r}",
+            check_hint=f"list_metric_groups(project_key={project_key!r})",
+        )
+
+    async def patch_metric_group(
+        self, project_key: str, key: str, patch: Sequence[PatchOperation]
+    ) -> MetricGroup:
+        body = [op.to_wire() for op in patch]
+        return await self._write(MetricGroup, "PATCH", _metric_group_path(project_key, key), body)
+
+    async def delete_metric_group(self, project_key: str, key: str) -> None:
+        path = _metric_group_path(project_key, key)
+        await self._options.retry.run(
+            lambda: self._exchange.send("DELETE", path),
+            retryable=self._options.retry.write_is_retryable,
+        )
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    async def _read(
+        self, model: type[ModelT], path: str, params: Mapping[str, str | int | None]
+    ) -> ModelT:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return await self._options.retry.run(
+            lambda: self._send_for(model, "GET", path, params=clean),
+            retryable=self._options.retry.read_is_retryable,
+        )
+
+    async def _write(self, model: type[ModelT], method: str, path: str, body: Any) -> ModelT:
+        return await self._options.retry.run(
+            lambda: self._send_for(model, method, path, json_body=body),
+            retryable=self._options.retry.write_is_retryable,
+        )
+
+    async def _send_for(
+        self,
+        model: type[ModelT],
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+    ) -> ModelT:
+        response = await self._exchange.send(method, path, params=params, json_body=json_body)
+        return _parse(model, response, method=method, path=path)
+
+    async def _create_exactly_once(
+        self,
+        *,
+        send: Callable[[], Awaitable[ModelT]],
+        lookup: Callable[[], Awaitable[ModelT | None]] | None,
+        matches: Callable[[ModelT], bool],
+        what: str,
+        check_hint: str,
+    ) -> Created[ModelT]:
+        retry = self._options.retry
+        state = {"resent": False}
+
+        async def attempt() -> Created[ModelT]:
+            try:
+                return Created(await send())
+            except ConflictError as conflict:
+                if state["resent"] and lookup is not None:
+                    existing = await lookup()
+                    if existing is not None and matches(existing):
+                        return Created(existing, reconciled=True)
+                conflict.existing = await lookup() if lookup is not None else None
+                raise
+            except (APIConnectionError, ServerError, UnexpectedResponseError) as failure:
+                if isinstance(failure, APIConnectionError) and not failure.sent:
+                    raise
+                if lookup is None:
+                    raise OutcomeUnknownError(what, check_hint) from failure
+                try:
+                    existing = await lookup()
+                except Exception as lookup_failure:
+                    raise OutcomeUnknownError(what, check_hint) from lookup_failure
+                if existing is not None:
+                    if matches(existing):
+                        return Created(existing, reconciled=True)
+                    raise
+                if state["resent"] or isinstance(failure, UnexpectedResponseError):
+                    raise OutcomeUnknownError(what, check_hint) from failure
+                state["resent"] = True
+                raise _ReconciledAbsent from failure
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, _ReconciledAbsent) or retry.write_is_retryable(exc)
+
+        try:
+            return await retry.run(attempt, retryable=retryable)
+        except _ReconciledAbsent as exhausted:
+            raise OutcomeUnknownError(what, check_hint) from exhausted
+
+
+def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -> ModelT:
+    payload = response.json(method=method, path=path)
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors()[:3]
+        )
+        raise UnexpectedResponseError(
+            f"LaunchDarkly's answer does not match the {model.__name__} schema ({problems})",
+            status=response.status,
+            method=method,
+            path=path,
+        ) from None
+
+
+def _with_expand(
+    params: Mapping[str, str | int | None], expand: Sequence[str]
+) -> dict[str, str | int | None]:
+    merged = dict(params)
+    if expand:
+        merged["expand"] = ",".join(dict.fromkeys(expand))
+    return merged
+
+
+def _metric_groups_path(project_key: str) -> str:
+    return f"/api/v2/projects/{path_segment(project_key, name='projectKey')}/metric-groups"
+
+
+def _metric_group_path(project_key: str, key: str) -> str:
+    return f"{_metric_groups_path(project_key)}/{path_segment(key, name='metricGroupKey')}"

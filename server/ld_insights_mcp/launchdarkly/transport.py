@@ -1,0 +1,213 @@
+"""One HTTP exchange with LaunchDarkly: auth header, byte cap, error mapping.
+
+Knows HTTP and LaunchDarkly's error shapes; retries live in ``retries.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    FieldError,
+    InvalidRequestError,
+    ResponseTooLargeError,
+    UnexpectedResponseError,
+    error_class_for,
+)
+from .models import ErrorRep
+from .rate_limits import RateLimitInfo
+
+BETA_VERSION = "beta"
+"""``LD-API-Version`` value the Engineering Insights and metric-group operations require."""
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class RawTokenAuth(httpx.Auth):
+    """Sends the access token as LaunchDarkly expects: ``Authorization: <token>``, no scheme."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._token.get_secret_value()
+        yield request
+
+    def __repr__(self) -> str:
+        return "RawTokenAuth(token=**********)"
+
+
+def path_segment(value: str, *, name: str) -> str:
+    """Percent-encode one path segment so no value can change the route."""
+    if value.strip(".") == "":
+        raise InvalidRequestError(f"{name} must not be empty, '.' or '..' (got {value!r})")
+    return quote(value, safe="")
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A successful answer: status, raw body and rate-limit headers."""
+
+    status: int
+    body: bytes
+    content_type: str
+    rate_limit: RateLimitInfo
+
+    def json(self, *, method: str, path: str) -> Any:
+        if not self.body.strip():
+            raise UnexpectedResponseError(
+                f"LaunchDarkly answered {self.status} with an empty body where JSON was expected",
+                status=self.status,
+                method=method,
+                path=path,
+            )
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise UnexpectedResponseError(
+                f"LaunchDarkly answered {self.status} with a body that is not JSON "
+                f"({self.content_type or 'no content type'}, {len(self.body)} bytes)",
+                status=self.status,
+                method=method,
+                path=path,
+            ) from None
+
+
+class Exchange:
+    """Sends single requests through a shared ``httpx.AsyncClient`` with bounded concurrency."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, *, max_response_bytes: int, max_concurrency: int
+    ) -> None:
+        self._http = http
+        self._max_response_bytes = max_response_bytes
+        self._limiter = anyio.Semaphore(max_concurrency)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        beta: bool = True,
+    ) -> Response:
+        """Send once; return the answer on 2xx, raise a typed error otherwise."""
+        headers = {"LD-API-Version": BETA_VERSION} if beta else {}
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        request = self._http.build_request(
+            method, path, params=clean_params or None, json=json_body, headers=headers
+        )
+        async with self._limiter:
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+                raise APITimeoutError(
+                    _describe("timed out", exc, sent), method=method, path=path, sent=sent
+                ) from None
+            except httpx.TransportError as exc:
+                sent = not isinstance(exc, _NOT_SENT)
+                raise APIConnectionError(
+                    _describe("connection failed", exc, sent), method=method, path=path, sent=sent
+                ) from None
+            try:
+                body = await self._read_capped(response, method=method, path=path)
+            finally:
+                await response.aclose()
+        rate_limit = RateLimitInfo.from_headers(response.headers)
+        content_type = response.headers.get("content-type", "")
+        if response.is_success:
+            return Response(response.status_code, body, content_type, rate_limit)
+        raise _status_error(response.status_code, body, content_type, rate_limit, method, path)
+
+    async def _read_capped(self, response: httpx.Response, *, method: str, path: str) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self._max_response_bytes:
+            raise ResponseTooLargeError(
+                f"LaunchDarkly's answer is {int(declared)} bytes, over the "
+                f"{self._max_response_bytes}-byte cap",
+                status=response.status_code,
+                method=method,
+                path=path,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_response_bytes:
+                    raise ResponseTooLargeError(
+                        f"LaunchDarkly's answer exceeded the {self._max_response_bytes}-byte cap",
+                        status=response.status_code,
+                        method=method,
+                        path=path,
+                    )
+                chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                _describe("timed out reading the answer", exc, True),
+                method=method,
+                path=path,
+                sent=True,
+            ) from None
+        except httpx.DecodingError:
+            raise UnexpectedResponseError(
+                "LaunchDarkly's answer could not be decoded",
+                status=response.status_code,
+                method=method,
+                path=path,
+            ) from None
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                _describe("connection broke while reading the answer", exc, True),
+                method=method,
+                path=path,
+                sent=True,
+            ) from None
+        return b"".join(chunks)
+
+
+def _describe(what: str, exc: Exception, sent: bool) -> str:
+    kind = type(exc).__name__
+    where = "after the request was sent" if sent else "before the request was sent"
+    return f"LaunchDarkly {what} ({kind}, {where})"
+
+
+def _status_error(
+    status: int,
+    body: bytes,
+    content_type: str,
+    rate_limit: RateLimitInfo,
+    method: str,
+    path: str,
+) -> APIStatusError:
+    try:
+        rep = ErrorRep.model_validate_json(body) if body.strip() else ErrorRep()
+        code, message = rep.code, rep.message
+        fields = tuple(FieldError(e.attribute, e.reason) for e in rep.errors)
+    except ValidationError:
+        kind = content_type.split(";")[0].strip() or "no content type"
+        code, message, fields = f"http_{status}", f"non-JSON error body ({kind})", ()
+    if not message:
+        message = httpx.codes.get_reason_phrase(status) or "error"
+    return error_class_for(status)(
+        status=status,
+        code=code,
+        message=message,
+        method=method,
+        path=path,
+        field_errors=fields,
+        rate_limit=rate_limit,
+    )

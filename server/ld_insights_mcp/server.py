@@ -1,0 +1,87 @@
+"""Building the MCP server: tools, resources, prompts, completions and the client's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from . import __version__
+from .arguments import StrictArgumentsServer
+from .completions import register_completions
+from .config import Settings
+from .launchdarkly import LaunchDarklyClient
+from .live_resources import register_live_resources
+from .prompt_templates import load_prompt_templates, register_prompts
+from .resources import register_knowledge_resources
+from .state import AppState, StateCell
+from .tools import register_tools
+
+DEMO_BASE_URL = "http://launchdarkly.demo"
+
+INSTRUCTIONS = """\
+LaunchDarkly Engineering Insights: scores (0-100, higher is better) for release maturity \
+(overall), velocity (deployment frequency, lead time), risk (deployment failure rate, change \
+impact size) and efficiency (flag health, experimentation coverage), per project environment \
+and per insight group (a team's slice). Start with get_insight_scores or \
+list_insight_groups(include_scores=true); explain scores with the resources \
+insights://score-categories/{category} and insights://indicators. notCalculated means no \
+data, not zero."""
+
+
+def create_server(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> StrictArgumentsServer:
+    """The configured server. ``transport`` replaces the network (tests, the demo backend).
+
+    In demo mode without a transport, an embedded emulator answers in-process.
+    """
+    base_url, token = settings.base_uri, None
+    if settings.demo:
+        from pydantic import SecretStr
+
+        from .emulator import DEMO_TOKEN, Emulator
+
+        token = SecretStr(DEMO_TOKEN)
+        base_url = DEMO_BASE_URL
+        if transport is None:
+            transport = httpx.ASGITransport(app=Emulator(token=DEMO_TOKEN).app)
+    access_token = token or settings.require_token()
+
+    cell = StateCell()
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[AppState]:
+        client = LaunchDarklyClient.create(
+            base_url=base_url,
+            token=access_token,
+            options=settings.client_options(),
+            transport=transport,
+        )
+        async with client:
+            state = AppState(client=client, settings=settings)
+            cell.set(state)
+            try:
+                yield state
+            finally:
+                cell.set(None)
+
+    server = StrictArgumentsServer(
+        name="ld-insights-mcp",
+        title="LaunchDarkly Engineering Insights" + (" (demo data)" if settings.demo else ""),
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        website_url="https://launchdarkly.com/docs/home/releases/eng-insights",
+        lifespan=lifespan,
+        log_level=settings.log_level,
+    )
+    register_tools(server, read_only=settings.read_only)
+    register_knowledge_resources(server)
+    register_live_resources(server)
+    register_prompts(server, load_prompt_templates())
+    register_completions(server, cell)
+    return server

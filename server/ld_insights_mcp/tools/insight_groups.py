@@ -1,0 +1,216 @@
+"""Insight group tools: list, get, create."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from ..launchdarkly import ConflictError
+from ..launchdarkly.client import InsightGroupExpand
+from ..launchdarkly.models import InsightGroup, NewInsightGroup
+from ..state import app_state
+from ..views.groups import (
+    CreatedGroupResult,
+    GroupPage,
+    GroupResult,
+    group_page,
+    group_result,
+    group_summary,
+    group_text,
+)
+from .params import (
+    ApplicationKeys,
+    EnvironmentKey,
+    GroupName,
+    InsightGroupKey,
+    Offset,
+    ProjectKey,
+    SearchText,
+)
+from .registry import CREATE, READ, add_tool, resolve_default, tool_result
+from .upstream import call_launchdarkly
+
+LIST_HINT = "call list_insight_groups to see the existing group keys"
+
+
+async def list_insight_groups(
+    ctx: Context[Any, Any],
+    limit: Annotated[int, Field(ge=1, le=20, description="Groups per page, 1-20.")] = 20,
+    offset: Offset = 0,
+    sort: Annotated[
+        Literal["name", "-name"] | None,
+        Field(description="Sort by name; '-name' for descending."),
+    ] = None,
+    query: Annotated[
+        SearchText | None, Field(description="Only groups whose name contains this text.")
+    ] = None,
+    include_scores: Annotated[
+        bool, Field(description="Include every group's scores (larger output).")
+    ] = False,
+    include_indicator_counts: Annotated[
+        bool, Field(description="Count groups by overall indicator across all pages.")
+    ] = False,
+) -> Annotated[CallToolResult, GroupPage]:
+    """List insight groups: the teams or slices (project + environment + applications) for
+    which LaunchDarkly computes Engineering Insights scores. Returns key, name, project,
+    environment, applications and creation time per group, the total count and the offset of
+    the next page. With include_scores, each group's scores with indicator and change vs the
+    last period. Paginate with offset until next_offset is null.
+
+    Use this to discover group keys, and the project and environment keys in use.
+    """
+    state = app_state(ctx)
+    expand: list[InsightGroupExpand] = []
+    if include_scores:
+        expand.append("scores")
+    if include_indicator_counts:
+        expand.append("metadata")
+    found = await call_launchdarkly(
+        state,
+        lambda client: client.list_insight_groups(
+            limit=limit, offset=offset, sort=sort, query=query, expand=expand
+        ),
+        not_found="the insight groups API is not available for this account",
+    )
+    page, text = group_page(
+        found,
+        offset=offset,
+        limit=limit,
+        source=state.data_source,
+        max_chars=state.settings.max_output_chars,
+    )
+    return tool_result(page, text)
+
+
+async def get_insight_group(
+    ctx: Context[Any, Any],
+    key: InsightGroupKey,
+    include_scores: Annotated[
+        bool, Field(description="Include the group's scores and scoring period.")
+    ] = True,
+) -> Annotated[CallToolResult, GroupResult]:
+    """Get one insight group by key: its project, environment, applications and creation
+    time, and (by default) every score category with indicator and change vs the last period.
+
+    Use this for one team's health; list_insight_groups supplies the keys.
+    """
+    state = app_state(ctx)
+    expand: list[InsightGroupExpand] = ["scores", "environment"] if include_scores else []
+    found = await call_launchdarkly(
+        state,
+        lambda client: client.get_insight_group(key, expand=expand),
+        not_found=f"no insight group has key {key!r}; {LIST_HINT}",
+    )
+    result, text = group_result(found, source=state.data_source)
+    return tool_result(result, text)
+
+
+async def create_insight_group(
+    ctx: Context[Any, Any],
+    name: GroupName,
+    key: InsightGroupKey,
+    project_key: ProjectKey | None = None,
+    environment_key: EnvironmentKey | None = None,
+    application_keys: ApplicationKeys | None = None,
+) -> Annotated[CallToolResult, CreatedGroupResult]:
+    """Create an insight group so LaunchDarkly computes Engineering Insights scores for a
+    team's slice: a project, one environment and optionally some applications.
+
+    Only call this when the user asked for a new group. Keys are unique: if the key exists
+    the call fails and names the existing group. Safe against lost answers: a create that
+    timed out is checked by key, never sent twice.
+    """
+    state = app_state(ctx)
+    project = resolve_default(
+        project_key, state.settings.project, field="project_key", variable="LD_PROJECT"
+    )
+    environment = resolve_default(
+        environment_key,
+        state.settings.environment,
+        field="environment_key",
+        variable="LD_ENVIRONMENT",
+    )
+    apps = list(dict.fromkeys(application_keys or [])) or None
+    new_group = NewInsightGroup(
+        name=name,
+        key=key,
+        project_key=project,
+        environment_key=environment,
+        application_keys=apps,
+    )
+    try:
+        created = await call_launchdarkly(
+            state,
+            lambda client: _create(client, new_group),
+            not_found=(
+                "check project_key and environment_key; list_insight_groups shows keys in use"
+            ),
+        )
+    except _Duplicate as duplicate:
+        raise ToolError(str(duplicate)) from None
+    summary = group_summary(created.resource)
+    result = CreatedGroupResult(
+        data_source=state.data_source,
+        group=summary,
+        confirmed_by_read_back=created.reconciled,
+    )
+    note = (
+        "Created (the answer was lost in transit; the group was read back and confirmed)."
+        if created.reconciled
+        else "Created."
+    )
+    return tool_result(
+        result, f"{note}\n{group_text(summary, source=state.data_source, scored=None)}"
+    )
+
+
+class _Duplicate(Exception):
+    """The key is taken; the message names the existing group."""
+
+
+async def _create(client: Any, new_group: NewInsightGroup) -> Any:
+    try:
+        return await client.create_insight_group(new_group)
+    except ConflictError as conflict:
+        existing = conflict.existing if isinstance(conflict.existing, InsightGroup) else None
+        if existing is None:
+            raise _Duplicate(
+                f"An insight group with key {new_group.key!r} already exists (409). Choose "
+                f"another key, or call get_insight_group with key={new_group.key!r}."
+            ) from None
+        apps = ", ".join(existing.application_keys) or "all applications"
+        raise _Duplicate(
+            f'An insight group with key {existing.key!r} already exists: "{existing.name}" '
+            f"(project {existing.project_key}, environment {existing.environment_key}, "
+            f"{apps}). Nothing was created. Choose another key, or use the existing group "
+            f"with get_insight_group(key={existing.key!r})."
+        ) from None
+
+
+def register(server: MCPServer, *, read_only: bool) -> None:
+    add_tool(
+        server,
+        list_insight_groups,
+        title="List insight groups",
+        annotations=READ,
+        read_only=read_only,
+    )
+    add_tool(
+        server,
+        get_insight_group,
+        title="Get insight group",
+        annotations=READ,
+        read_only=read_only,
+    )
+    add_tool(
+        server,
+        create_insight_group,
+        title="Create insight group",
+        annotations=CREATE,
+        read_only=read_only,
+    )

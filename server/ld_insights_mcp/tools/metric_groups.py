@@ -1,0 +1,130 @@
+"""Metric group tools: list and get."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from ..launchdarkly.client import MetricGroupExpand
+from ..state import app_state
+from ..views.metric_groups import (
+    MetricGroupDetail,
+    MetricGroupPage,
+    metric_group_detail,
+    metric_group_page,
+)
+from .params import MetricGroupKey, Offset, ProjectKey, SearchText
+from .registry import READ, add_tool, resolve_default, tool_result
+from .upstream import call_launchdarkly
+
+MetricGroupSort = Literal[
+    "name", "-name", "createdAt", "-createdAt", "connectionCount", "-connectionCount"
+]
+
+
+async def list_metric_groups(
+    ctx: Context[Any, Any],
+    project_key: ProjectKey | None = None,
+    limit: Annotated[int, Field(ge=1, le=50, description="Groups per page, 1-50.")] = 20,
+    offset: Offset = 0,
+    kind: Annotated[
+        Literal["funnel", "standard"] | None, Field(description="Only this kind of group.")
+    ] = None,
+    query: Annotated[
+        SearchText | None,
+        Field(description="Fuzzy search across metric group key and name."),
+    ] = None,
+    sort: Annotated[
+        MetricGroupSort | None,
+        Field(description="Sort field; prefix '-' for descending."),
+    ] = None,
+) -> Annotated[CallToolResult, MetricGroupPage]:
+    """List a project's metric groups: named sets of experiment metrics, either funnels
+    (ordered steps, e.g. visit -> add to cart -> checkout) or standard groups. Returns key,
+    name, kind, metric count, tags and maintainer, the total and the next page's offset.
+
+    Use this to find metric group keys for get_metric_group.
+    """
+    state = app_state(ctx)
+    project = resolve_default(
+        project_key, state.settings.project, field="project_key", variable="LD_PROJECT"
+    )
+    filters = []
+    if kind:
+        filters.append(f"kind equals '{kind}'")
+    if query:
+        filters.append(f"query equals '{_quote(query)}'")
+    found = await call_launchdarkly(
+        state,
+        lambda client: client.list_metric_groups(
+            project,
+            limit=limit,
+            offset=offset,
+            filter=" and ".join(filters) or None,
+            sort=sort,
+        ),
+        not_found=f"project {project!r} was not found; check project_key",
+    )
+    page, text = metric_group_page(
+        found,
+        project_key=project,
+        offset=offset,
+        limit=limit,
+        source=state.data_source,
+        max_chars=state.settings.max_output_chars,
+    )
+    return tool_result(page, text)
+
+
+async def get_metric_group(
+    ctx: Context[Any, Any],
+    key: MetricGroupKey,
+    project_key: ProjectKey | None = None,
+    include_experiments: Annotated[
+        bool, Field(description="List the experiments that use this group, and their count.")
+    ] = False,
+) -> Annotated[CallToolResult, MetricGroupDetail]:
+    """Get one metric group with its metrics in order (funnel steps numbered and named),
+    kind, tags, maintainer and version; optionally the experiments that use it.
+
+    list_metric_groups supplies the keys.
+    """
+    state = app_state(ctx)
+    project = resolve_default(
+        project_key, state.settings.project, field="project_key", variable="LD_PROJECT"
+    )
+    expand: list[MetricGroupExpand] = (
+        ["experiments", "experimentCount"] if include_experiments else []
+    )
+    found = await call_launchdarkly(
+        state,
+        lambda client: client.get_metric_group(project, key, expand=expand),
+        not_found=(
+            f"no metric group {key!r} in project {project!r}; call list_metric_groups "
+            "to see the keys"
+        ),
+    )
+    detail, text = metric_group_detail(found, project_key=project, source=state.data_source)
+    return tool_result(detail, text)
+
+
+def _quote(text: str) -> str:
+    """Make free text safe inside the filter's single quotes."""
+    return text.replace("\\", " ").replace("'", " ")
+
+
+def register(server: MCPServer, *, read_only: bool) -> None:
+    add_tool(
+        server,
+        list_metric_groups,
+        title="List metric groups",
+        annotations=READ,
+        read_only=read_only,
+    )
+    add_tool(
+        server, get_metric_group, title="Get metric group", annotations=READ, read_only=read_only
+    )

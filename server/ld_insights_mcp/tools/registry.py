@@ -1,0 +1,51 @@
+"""Registering tools: annotations required, write tools skipped in read-only mode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
+
+READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+CREATE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+
+
+def add_tool(
+    server: MCPServer,
+    fn: Callable[..., Any],
+    *,
+    title: str,
+    annotations: ToolAnnotations,
+    read_only: bool,
+) -> None:
+    """Register ``fn`` unless it writes and the server is read-only (decided by its hint)."""
+    if read_only and annotations.read_only_hint is not True:
+        return
+    server.add_tool(fn, title=title, annotations=annotations, structured_output=True)
+
+
+def tool_result(model: BaseModel, text: str) -> CallToolResult:
+    """Structured content for programs, compact text for the model."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=model.model_dump(mode="json"),
+    )
+
+
+def resolve_default(value: str | None, default: str | None, *, field: str, variable: str) -> str:
+    """The argument, else the server's configured default, else a clear error."""
+    chosen = value or default
+    if not chosen:
+        raise ToolError(
+            f"{field} is required: pass it, or start the server with {variable} set. "
+            "list_insight_groups shows the project and environment keys in use."
+        )
+    return chosen

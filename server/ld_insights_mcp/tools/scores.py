@@ -1,0 +1,67 @@
+"""The get_insight_scores tool."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+
+from ..state import app_state
+from ..views.scores import ScoresResult, scores_result, scores_text
+from .params import ApplicationKeys, EnvironmentKey, ProjectKey
+from .registry import READ, add_tool, resolve_default, tool_result
+from .upstream import call_launchdarkly
+
+
+async def get_insight_scores(
+    ctx: Context[Any, Any],
+    project_key: ProjectKey | None = None,
+    environment_key: EnvironmentKey | None = None,
+    application_keys: ApplicationKeys | None = None,
+) -> Annotated[CallToolResult, ScoresResult]:
+    """Get a project environment's Engineering Insights scores: every category with its
+    0-100 score, indicator (excellent 90-100, good 70-89, fair 40-69, needsAttention 0-39,
+    notCalculated = no data), change vs the last period and the last period's score, the
+    periods as ISO dates, and the weakest and strongest categories.
+
+    Use this first to judge a team's engineering health (release maturity = overall;
+    velocity = deployment frequency + lead time; risk = failure rate + change impact size;
+    efficiency = flag health + experimentation coverage). Narrow to applications with
+    application_keys. Read insights://score-categories/{category} to explain a score.
+    """
+    state = app_state(ctx)
+    project = resolve_default(
+        project_key, state.settings.project, field="project_key", variable="LD_PROJECT"
+    )
+    environment = resolve_default(
+        environment_key,
+        state.settings.environment,
+        field="environment_key",
+        variable="LD_ENVIRONMENT",
+    )
+    apps = list(dict.fromkeys(application_keys or []))
+    found = await call_launchdarkly(
+        state,
+        lambda client: client.get_insight_scores(project, environment, apps),
+        not_found="check project_key and environment_key; list_insight_groups shows keys in use",
+    )
+    result = scores_result(
+        found,
+        project_key=project,
+        environment_key=environment,
+        application_keys=apps,
+        source=state.data_source,
+    )
+    return tool_result(result, scores_text(result))
+
+
+def register(server: MCPServer, *, read_only: bool) -> None:
+    add_tool(
+        server,
+        get_insight_scores,
+        title="Get insight scores",
+        annotations=READ,
+        read_only=read_only,
+    )

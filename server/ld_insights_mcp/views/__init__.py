@@ -1,0 +1,1 @@
+"""Pure presentation: LaunchDarkly models in, compact result models and text out."""

@@ -1,0 +1,73 @@
+"""Helpers shared by the views: dates, signed numbers, output caps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from ..launchdarkly.models import millis_to_datetime
+
+DataSource = Literal["launchdarkly", "demo"]
+DEMO_NOTE = "[demo data from the embedded emulator, not a real LaunchDarkly account]"
+
+
+def iso_date(ms: int) -> str:
+    return millis_to_datetime(ms).date().isoformat()
+
+
+def iso_datetime(ms: int) -> str:
+    return _iso(millis_to_datetime(ms))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def signed(value: int | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"+{value}" if value > 0 else str(value)
+
+
+def source_line(source: DataSource) -> list[str]:
+    return [DEMO_NOTE] if source == "demo" else []
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """How many of the rendered items fit under the cap, and the text."""
+
+    count: int
+    text: str
+
+
+def fit_items(
+    header: Sequence[str],
+    items: Sequence[str],
+    footer: Sequence[str],
+    *,
+    max_chars: int,
+    continuation: str,
+) -> Fitted:
+    """Join header, item lines and footer; drop trailing items past ``max_chars``.
+
+    When items are dropped, a truncation marker with ``continuation`` (the exact next call)
+    replaces the footer.
+    """
+    text = "\n".join([*header, *items, *footer])
+    if len(text) <= max_chars:
+        return Fitted(len(items), text)
+    used = sum(len(line) + 1 for line in header)
+    kept: list[str] = []
+    for line in items:
+        if used + len(line) + 1 + 200 > max_chars:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    marker = (
+        f"[output truncated: showing {len(kept)} of {len(items)} items to stay within "
+        f"{max_chars} characters; {continuation.format(shown=len(kept))}]"
+    )
+    return Fitted(len(kept), "\n".join([*header, *kept, marker]))

@@ -1,0 +1,186 @@
+"""Insight groups: compact summaries, pages and single groups."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..launchdarkly.models import InsightGroup, InsightGroupCollection, InsightPeriod
+from .common import DataSource, fit_items, iso_datetime, source_line
+from .scores import CategoryScore, Period, category_scores, period, score_phrase, scores_lines
+
+
+class GroupSummary(BaseModel):
+    """An insight group: a team's slice of a project, environment and applications."""
+
+    key: str
+    name: str
+    project_key: str
+    environment_key: str
+    application_keys: list[str] = Field(description="Empty means all applications.")
+    created: str = Field(description="ISO 8601 UTC creation time.")
+    environment_name: str | None = None
+    scores: list[CategoryScore] | None = Field(
+        default=None, description="Present when scores were requested."
+    )
+
+
+class IndicatorCounts(BaseModel):
+    excellent: int
+    good: int
+    fair: int
+    needs_attention: int
+    not_calculated: int
+    unknown: int
+    total: int
+
+
+class GroupPage(BaseModel):
+    """One page of insight groups."""
+
+    data_source: DataSource
+    total_count: int = Field(description="Groups matching the query, across all pages.")
+    offset: int
+    returned: int
+    next_offset: int | None = Field(
+        description="Pass as offset for the next page; null at the end."
+    )
+    period: Period | None = Field(default=None, description="Scoring period, with scores.")
+    overall_indicator_counts: IndicatorCounts | None = None
+    groups: list[GroupSummary]
+    truncated: bool = False
+
+
+class GroupResult(BaseModel):
+    """One insight group."""
+
+    data_source: DataSource
+    group: GroupSummary
+    period: Period | None = None
+
+
+class CreatedGroupResult(BaseModel):
+    """The outcome of a create."""
+
+    data_source: DataSource
+    group: GroupSummary
+    confirmed_by_read_back: bool = Field(
+        description="True when the create's answer was lost and the group was read back."
+    )
+
+
+def group_summary(group: InsightGroup) -> GroupSummary:
+    return GroupSummary(
+        key=group.key,
+        name=group.name,
+        project_key=group.project_key,
+        environment_key=group.environment_key,
+        application_keys=list(group.application_keys),
+        created=iso_datetime(group.created_at),
+        environment_name=group.environment.name if group.environment else None,
+        scores=category_scores(group.scores) if group.scores else None,
+    )
+
+
+def group_line(group: GroupSummary) -> str:
+    apps = ",".join(group.application_keys) or "all apps"
+    line = (
+        f'- {group.key} "{group.name}" {group.project_key}/{group.environment_key} '
+        f"[{apps}] created {group.created[:10]}"
+    )
+    if group.scores:
+        line += "\n  " + "; ".join(score_phrase(s) for s in group.scores)
+    return line
+
+
+def group_page(
+    found: InsightGroupCollection,
+    *,
+    offset: int,
+    source: DataSource,
+    max_chars: int,
+    limit: int,
+) -> tuple[GroupPage, str]:
+    groups = [group_summary(g) for g in found.items]
+    counts = None
+    if found.metadata is not None:
+        c = found.metadata.count_by_indicator
+        counts = IndicatorCounts(
+            excellent=c.excellent,
+            good=c.good,
+            fair=c.fair,
+            needs_attention=c.needs_attention,
+            not_calculated=c.not_calculated,
+            unknown=c.unknown,
+            total=c.total,
+        )
+    scored_period = found.score_metadata.period if found.score_metadata else None
+    header = [
+        *source_line(source),
+        f"{found.total_count} insight group(s) match; showing {len(groups)} from offset {offset}"
+        + _period_phrase(scored_period)
+        + ".",
+    ]
+    if counts is not None:
+        header.append(
+            f"Overall indicators: excellent {counts.excellent}, good {counts.good}, fair "
+            f"{counts.fair}, needsAttention {counts.needs_attention}, notCalculated "
+            f"{counts.not_calculated}, unknown {counts.unknown}."
+        )
+    end = offset + len(groups)
+    next_offset = end if end < found.total_count and groups else None
+    footer = [f"More: call list_insight_groups with offset={next_offset}."] if next_offset else []
+    fitted = fit_items(
+        header,
+        [group_line(g) for g in groups],
+        footer,
+        max_chars=max_chars,
+        continuation=f"call list_insight_groups with offset={offset}+{{shown}} and limit={limit}",
+    )
+    truncated = fitted.count < len(groups)
+    if truncated:
+        next_offset = offset + fitted.count
+    page = GroupPage(
+        data_source=source,
+        total_count=found.total_count,
+        offset=offset,
+        returned=fitted.count,
+        next_offset=next_offset,
+        period=period(scored_period) if scored_period else None,
+        overall_indicator_counts=counts,
+        groups=groups[: fitted.count],
+        truncated=truncated,
+    )
+    return page, fitted.text
+
+
+def _period_phrase(scored: InsightPeriod | None) -> str:
+    if scored is None:
+        return ""
+    shown = period(scored)
+    return f", scores for {shown.start} to {shown.end}"
+
+
+def group_result(group: InsightGroup, *, source: DataSource) -> tuple[GroupResult, str]:
+    summary = group_summary(group)
+    scored = group.score_metadata.period if group.score_metadata else None
+    result = GroupResult(
+        data_source=source, group=summary, period=period(scored) if scored else None
+    )
+    return result, group_text(summary, source=source, scored=result.period)
+
+
+def group_text(summary: GroupSummary, *, source: DataSource, scored: Period | None) -> str:
+    apps = ", ".join(summary.application_keys) or "all applications"
+    env = summary.environment_key + (
+        f" ({summary.environment_name})" if summary.environment_name else ""
+    )
+    lines = [
+        *source_line(source),
+        f'Insight group {summary.key} "{summary.name}": project {summary.project_key}, '
+        f"environment {env}, {apps}; created {summary.created}.",
+    ]
+    if summary.scores:
+        when = f" for {scored.start} to {scored.end}" if scored else ""
+        lines.append(f"Scores{when} (0-100, higher is better; change vs last period):")
+        lines.extend(scores_lines(summary.scores))
+    return "\n".join(lines)

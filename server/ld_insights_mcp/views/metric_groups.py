@@ -1,0 +1,207 @@
+"""Metric groups: pages of summaries and one group with its metrics in order."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..launchdarkly.models import MetricGroup, MetricGroupCollection
+from .common import DataSource, fit_items, iso_datetime, source_line
+
+
+class MetricGroupSummary(BaseModel):
+    key: str
+    name: str
+    kind: str = Field(description="funnel (ordered steps) or standard.")
+    metric_count: int
+    tags: list[str]
+    maintainer: str | None = None
+    last_modified: str = Field(description="ISO 8601 UTC.")
+
+
+class MetricGroupPage(BaseModel):
+    """One page of a project's metric groups."""
+
+    data_source: DataSource
+    project_key: str
+    total_count: int | None
+    offset: int
+    returned: int
+    next_offset: int | None = Field(
+        description="Pass as offset for the next page; null at the end."
+    )
+    metric_groups: list[MetricGroupSummary]
+    truncated: bool = False
+
+
+class MetricInGroupView(BaseModel):
+    position: int = Field(description="1-based; for funnels, the step number.")
+    key: str
+    name: str
+    name_in_group: str | None = Field(default=None, description="Funnel step name.")
+    kind: str = Field(description="pageview, click or custom.")
+    event_key: str | None = None
+    is_numeric: bool | None = None
+    unit_aggregation_type: str | None = None
+
+
+class ExperimentView(BaseModel):
+    key: str
+    name: str
+    environment_key: str
+    created: str
+    archived: str | None = None
+
+
+class MetricGroupDetail(BaseModel):
+    """One metric group."""
+
+    data_source: DataSource
+    project_key: str
+    key: str
+    name: str
+    kind: str
+    description: str | None = None
+    tags: list[str]
+    maintainer: str | None = None
+    created: str
+    last_modified: str
+    version: int
+    metrics: list[MetricInGroupView]
+    experiment_count: int | None = None
+    experiments: list[ExperimentView] | None = None
+
+
+def metric_group_summary(group: MetricGroup) -> MetricGroupSummary:
+    return MetricGroupSummary(
+        key=group.key,
+        name=group.name,
+        kind=group.kind,
+        metric_count=len(group.metrics),
+        tags=list(group.tags),
+        maintainer=group.maintainer.display_name(),
+        last_modified=iso_datetime(group.last_modified),
+    )
+
+
+def metric_group_page(
+    found: MetricGroupCollection,
+    *,
+    project_key: str,
+    offset: int,
+    limit: int,
+    source: DataSource,
+    max_chars: int,
+) -> tuple[MetricGroupPage, str]:
+    groups = [metric_group_summary(g) for g in found.items]
+    total = found.total_count
+    end = offset + len(groups)
+    more = (end < total) if total is not None else len(groups) == limit
+    next_offset = end if more and groups else None
+    header = [
+        *source_line(source),
+        f"{total if total is not None else 'unknown number of'} metric group(s) in project "
+        f"{project_key}; showing {len(groups)} from offset {offset}.",
+    ]
+    lines = [
+        f'- {g.key} "{g.name}" {g.kind}, {g.metric_count} metric(s)'
+        + (f", tags {','.join(g.tags)}" if g.tags else "")
+        + (f", maintainer {g.maintainer}" if g.maintainer else "")
+        for g in groups
+    ]
+    footer = [f"More: call list_metric_groups with offset={next_offset}."] if next_offset else []
+    fitted = fit_items(
+        header,
+        lines,
+        footer,
+        max_chars=max_chars,
+        continuation=f"call list_metric_groups with offset={offset}+{{shown}} and limit={limit}",
+    )
+    truncated = fitted.count < len(groups)
+    page = MetricGroupPage(
+        data_source=source,
+        project_key=project_key,
+        total_count=total,
+        offset=offset,
+        returned=fitted.count,
+        next_offset=offset + fitted.count if truncated else next_offset,
+        metric_groups=groups[: fitted.count],
+        truncated=truncated,
+    )
+    return page, fitted.text
+
+
+def metric_group_detail(
+    group: MetricGroup, *, project_key: str, source: DataSource
+) -> tuple[MetricGroupDetail, str]:
+    metrics = [
+        MetricInGroupView(
+            position=i,
+            key=m.key,
+            name=m.name,
+            name_in_group=m.name_in_group,
+            kind=m.kind,
+            event_key=m.event_key,
+            is_numeric=m.is_numeric,
+            unit_aggregation_type=m.unit_aggregation_type,
+        )
+        for i, m in enumerate(group.metrics, start=1)
+    ]
+    experiments = (
+        [
+            ExperimentView(
+                key=e.key,
+                name=e.name,
+                environment_key=e.environment_key,
+                created=iso_datetime(e.creation_date),
+                archived=iso_datetime(e.archived_date) if e.archived_date else None,
+            )
+            for e in group.experiments
+        ]
+        if group.experiments is not None
+        else None
+    )
+    detail = MetricGroupDetail(
+        data_source=source,
+        project_key=project_key,
+        key=group.key,
+        name=group.name,
+        kind=group.kind,
+        description=group.description,
+        tags=list(group.tags),
+        maintainer=group.maintainer.display_name(),
+        created=iso_datetime(group.creation_date),
+        last_modified=iso_datetime(group.last_modified),
+        version=group.version,
+        metrics=metrics,
+        experiment_count=group.experiment_count,
+        experiments=experiments,
+    )
+    return detail, metric_group_text(detail)
+
+
+def metric_group_text(detail: MetricGroupDetail) -> str:
+    lines = [
+        *source_line(detail.data_source),
+        f'Metric group {detail.key} "{detail.name}" ({detail.kind}) in project '
+        f"{detail.project_key}, version {detail.version}, last modified {detail.last_modified}"
+        + (f", maintainer {detail.maintainer}" if detail.maintainer else "")
+        + (f", tags {', '.join(detail.tags)}" if detail.tags else "")
+        + ".",
+    ]
+    if detail.description:
+        lines.append(detail.description)
+    label = "Funnel steps, in order:" if detail.kind == "funnel" else "Metrics:"
+    lines.append(label)
+    for m in detail.metrics:
+        step = f'"{m.name_in_group}" = ' if m.name_in_group else ""
+        extra = f", event {m.event_key}" if m.event_key else ""
+        lines.append(f'{m.position}. {step}{m.key} "{m.name}" ({m.kind}{extra})')
+    if detail.experiment_count is not None:
+        lines.append(f"Experiments using it: {detail.experiment_count}.")
+    if detail.experiments:
+        lines.extend(
+            f'- experiment {e.key} "{e.name}" in {e.environment_key}, created {e.created[:10]}'
+            + (f", archived {e.archived[:10]}" if e.archived else "")
+            for e in detail.experiments
+        )
+    return "\n".join(lines)

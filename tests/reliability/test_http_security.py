@@ -1,0 +1,77 @@
+"""HTTP transports: loopback by default, Host/Origin checks, bearer auth, safe binds."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+import pytest
+from mcp import Client
+
+from ..processes import clean_env, http_server, server_command
+
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+ACCEPT = {"accept": "application/json, text/event-stream"}
+
+
+def test_non_loopback_bind_without_hosts_origins_and_token_refuses_to_start() -> None:
+    done = subprocess.run(
+        [*server_command(), "--demo", "--transport", "streamable-http", "--host", "0.0.0.0"],  # noqa: S104
+        capture_output=True,
+        timeout=30,
+        env=clean_env(),
+        check=False,
+    )
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert "--allowed-host" in err
+    assert "LD_INSIGHTS_HTTP_BEARER_TOKENS" in err
+    assert done.stdout == b""
+
+
+def test_bearer_token_is_required_when_configured() -> None:
+    env = clean_env(LD_INSIGHTS_HTTP_BEARER_TOKENS="s3cret-one,s3cret-two")
+    with http_server(["--demo", "--transport", "streamable-http"], env=env) as (base, _):
+        missing = httpx.post(f"{base}/mcp", json=PING, headers=ACCEPT)
+        wrong = httpx.post(
+            f"{base}/mcp", json=PING, headers={**ACCEPT, "authorization": "Bearer nope"}
+        )
+        right = httpx.post(
+            f"{base}/mcp", json=PING, headers={**ACCEPT, "authorization": "Bearer s3cret-two"}
+        )
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401
+    assert right.status_code != 401
+
+
+@pytest.mark.anyio
+async def test_a_real_client_with_the_bearer_token_gets_through() -> None:
+    import httpx2
+
+    env = clean_env(LD_INSIGHTS_HTTP_BEARER_TOKENS="s3cret")
+    with http_server(["--demo", "--transport", "streamable-http"], env=env) as (base, _):
+        from mcp.client.streamable_http import streamable_http_client
+
+        http = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret"})
+        async with http, Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
+            tools = (await client.list_tools()).tools
+    assert tools
+
+
+def test_origin_and_host_checks_apply_with_extra_allowed_values() -> None:
+    args = [
+        "--demo", "--transport", "streamable-http",
+        "--allowed-origin", "https://agent.example", "--allowed-host", "agent.example",
+    ]
+    with http_server(args) as (base, _):
+        ok_origin = httpx.post(
+            f"{base}/mcp", json=PING, headers={**ACCEPT, "origin": "https://agent.example"}
+        )
+        bad_origin = httpx.post(
+            f"{base}/mcp", json=PING, headers={**ACCEPT, "origin": "https://evil.example"}
+        )
+        ok_host = httpx.post(f"{base}/mcp", json=PING, headers={**ACCEPT, "host": "agent.example"})
+    assert ok_origin.status_code not in (403, 421)
+    assert bad_origin.status_code == 403
+    assert ok_host.status_code not in (403, 421)

@@ -1,0 +1,105 @@
+"""Load over streamable HTTP: parallel calls all succeed, upstream concurrency is bounded,
+sessions come and go without growth. Bounded loops, loopback only, no timing asserts."""
+
+from __future__ import annotations
+
+import gc
+import resource
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from ld_insights_mcp.emulator import Emulator
+from ld_insights_mcp.http_app import HttpOptions, build_http_app
+from ld_insights_mcp.server import create_server
+
+from ..conftest import TOKEN, make_settings
+from ..processes import serve_asgi
+
+pytestmark = pytest.mark.anyio
+
+CALLS = 200
+CLIENTS = 20
+BOUND = 8
+
+
+def _server_url(emulator_url: str, *, stateless: bool, **http: Any) -> Iterator[str]:
+    server = create_server(make_settings(base_uri=emulator_url, max_concurrency=BOUND))
+    app = build_http_app(server, HttpOptions(stateless=stateless, **http))
+    with serve_asgi(app) as url:
+        yield f"{url}/mcp"
+
+
+@pytest.mark.parametrize("stateless", [False, True], ids=["stateful", "stateless"])
+async def test_200_concurrent_calls_succeed_within_the_upstream_bound(
+    emulator: Emulator, emulator_url: str, stateless: bool
+) -> None:
+    emulator.latency = 0.05
+    project = emulator.projects()[0]
+    arguments = {"project_key": project.key, "environment_key": project.environments[0]}
+    errors: list[str] = []
+    done = 0
+    for url in _server_url(emulator_url, stateless=stateless):
+
+        async def client_worker() -> None:
+            nonlocal done
+            mode = "auto" if stateless else "legacy"
+            async with Client(url, mode=mode) as client:  # type: ignore[arg-type]
+
+                async def call() -> None:
+                    nonlocal done
+                    result = await client.call_tool("get_insight_scores", arguments)
+                    if result.is_error:
+                        errors.append(str(result.content))
+                    done += 1
+
+                async with anyio.create_task_group() as tg:
+                    for _ in range(CALLS // CLIENTS):
+                        tg.start_soon(call)
+
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as tg:
+                for _ in range(CLIENTS):
+                    tg.start_soon(client_worker)
+    assert errors == []
+    assert done == CALLS
+    assert 1 < emulator.max_in_flight <= BOUND
+    assert len([r for r in emulator.requests if r.operation_id == "getInsightScores"]) == CALLS
+
+
+async def test_client_credentials_are_never_forwarded_upstream(
+    emulator: Emulator, emulator_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for url in _server_url(emulator_url, stateless=True, bearer_tokens=("client-bearer",)):
+        http = httpx2.AsyncClient(headers={"Authorization": "Bearer client-bearer"})
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            await client.call_tool("list_insight_groups", {"limit": 1})
+    assert emulator.requests
+    for request in emulator.requests:
+        assert request.headers["authorization"] == TOKEN
+        assert "client-bearer" not in str(request.headers)
+
+
+async def test_1000_session_cycles_leave_no_growth(emulator_url: str) -> None:
+    for url in _server_url(emulator_url, stateless=False):
+
+        async def cycle() -> None:
+            async with Client(url, mode="legacy") as client:  # type: ignore[arg-type]
+                await client.send_ping()
+
+        with anyio.fail_after(300):
+            for _ in range(100):
+                await cycle()
+            gc.collect()
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            for _ in range(1000):
+                await cycle()
+            gc.collect()
+            after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    growth_mb = (after - before) / 1024
+    assert growth_mb < 30, f"peak RSS grew {growth_mb:.1f} MB over 1000 sessions"

@@ -1,0 +1,317 @@
+"""Every tool through a real MCP client (both protocol modes) against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from ld_insights_mcp.emulator import Emulator
+from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
+
+from .conftest import TOKEN
+from .mcp_helpers import structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+READ_TOOLS = {
+    "get_insight_scores",
+    "list_insight_groups",
+    "get_insight_group",
+    "list_metric_groups",
+    "get_metric_group",
+}
+WRITE_TOOLS = {"create_insight_group"}
+
+
+async def test_every_tool_has_a_title_all_four_hints_and_schemas(
+    server_factory: Callable[..., Any], client_mode: str
+) -> None:
+    async with Client(server_factory(), mode=client_mode) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == READ_TOOLS | WRITE_TOOLS
+    for name, tool in tools.items():
+        assert tool.title and tool.description and len(tool.description) > 80, name
+        hints = tool.annotations
+        assert hints is not None
+        assert None not in (
+            hints.read_only_hint,
+            hints.destructive_hint,
+            hints.idempotent_hint,
+            hints.open_world_hint,
+        ), name
+        assert hints.read_only_hint is (name in READ_TOOLS)
+        assert hints.destructive_hint is False
+        assert tool.output_schema is not None, name
+        for prop, schema in tool.input_schema.get("properties", {}).items():
+            assert "description" in schema or "anyOf" in schema, (name, prop)
+
+
+async def test_read_only_mode_offers_no_write_tool_and_refuses_calls(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    async with Client(server_factory(read_only=True), mode=client_mode) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        result = await client.call_tool(
+            "create_insight_group",
+            {"name": "X", "key": "x", "project_key": "p", "environment_key": "e"},
+        )
+    assert names == READ_TOOLS
+    assert result.is_error
+    assert emulator.writes() == []
+
+
+async def test_get_insight_scores_returns_every_category_with_change_and_period(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    project = emulator.projects()[0]
+    apps = list(project.applications[:2])
+    async with Client(server_factory(), mode=client_mode) as client:
+        result = await client.call_tool(
+            "get_insight_scores",
+            {
+                "project_key": project.key,
+                "environment_key": project.environments[0],
+                "application_keys": apps,
+            },
+        )
+    data = structured(result)
+    categories = {s["category"] for s in data["scores"]}
+    assert set(SCORE_CATEGORIES) - {"creationRatio"} <= categories
+    assert data["period"]["start"] < data["period"]["end"]
+    assert data["last_period"]["end"] <= data["period"]["end"]
+    assert data["application_keys"] == apps
+    assert 1 <= len(data["weakest"]) <= 3
+    text = text_of(result)
+    assert data["period"]["start"] in text
+    for score in data["scores"]:
+        assert score["category"] in text
+    sent = emulator.requests[-1]
+    assert sent.path == "/api/v2/engineering-insights/insights/scores"
+    assert dict(sent.query) == {
+        "projectKey": project.key,
+        "environmentKey": project.environments[0],
+        "applicationKey": ",".join(apps),
+    }
+
+
+async def test_scores_use_the_configured_default_project_and_environment(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    project = emulator.projects()[1]
+    server = server_factory(project=project.key, environment=project.environments[0])
+    async with Client(server) as client:
+        data = structured(await client.call_tool("get_insight_scores", {}))
+    assert (data["project_key"], data["environment_key"]) == (
+        project.key,
+        project.environments[0],
+    )
+
+
+async def test_scores_without_project_or_default_name_the_field_and_send_nothing(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    async with Client(server_factory()) as client:
+        result = await client.call_tool("get_insight_scores", {"environment_key": "production"})
+    assert result.is_error
+    assert "project_key" in text_of(result)
+    assert "LD_PROJECT" in text_of(result)
+    assert emulator.requests == []
+
+
+async def test_list_insight_groups_pages_with_next_offset_and_iso_times(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    async with Client(server_factory(), mode=client_mode) as client:
+        first = structured(await client.call_tool("list_insight_groups", {"limit": 5}))
+        seen = [g["key"] for g in first["groups"]]
+        offset = first["next_offset"]
+        while offset is not None:
+            page = structured(
+                await client.call_tool("list_insight_groups", {"limit": 5, "offset": offset})
+            )
+            seen += [g["key"] for g in page["groups"]]
+            offset = page["next_offset"]
+    assert len(seen) == first["total_count"] == len(set(seen))
+    assert first["groups"][0]["created"].endswith("Z")
+    assert "T" in first["groups"][0]["created"]
+
+
+async def test_list_insight_groups_with_scores_and_indicator_counts(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    async with Client(server_factory()) as client:
+        result = await client.call_tool(
+            "list_insight_groups",
+            {"limit": 3, "include_scores": True, "include_indicator_counts": True, "sort": "-name"},
+        )
+    data = structured(result)
+    assert all(g["scores"] for g in data["groups"])
+    assert data["overall_indicator_counts"]["total"] == data["total_count"]
+    names = [g["name"] for g in data["groups"]]
+    assert names == sorted(names, reverse=True)
+    assert dict(emulator.requests[-1].query)["expand"] == "scores,metadata"
+    assert "overall" in text_of(result)
+
+
+async def test_get_insight_group_includes_scores_by_default(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    async with Client(server_factory(), mode=client_mode) as client:
+        key = structured(await client.call_tool("list_insight_groups", {"limit": 1}))["groups"][0][
+            "key"
+        ]
+        result = await client.call_tool("get_insight_group", {"key": key})
+    data = structured(result)
+    assert data["group"]["key"] == key
+    assert data["group"]["scores"]
+    assert key in text_of(result)
+
+
+async def test_unknown_group_error_says_which_tool_lists_the_keys(
+    server_factory: Callable[..., Any],
+) -> None:
+    async with Client(server_factory()) as client:
+        result = await client.call_tool("get_insight_group", {"key": "no-such-group"})
+    assert result.is_error
+    assert "404" in text_of(result)
+    assert "list_insight_groups" in text_of(result)
+
+
+async def test_create_insight_group_then_duplicate_names_the_existing_group(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    project = emulator.projects()[0]
+    arguments = {
+        "name": "Growth squad",
+        "key": "growth-squad",
+        "project_key": project.key,
+        "environment_key": project.environments[0],
+        "application_keys": list(project.applications[:1]),
+    }
+    async with Client(server_factory(), mode=client_mode) as client:
+        created = await client.call_tool("create_insight_group", arguments)
+        again = await client.call_tool("create_insight_group", {**arguments, "name": "Other"})
+    data = structured(created)
+    assert data["group"]["key"] == "growth-squad"
+    assert data["confirmed_by_read_back"] is False
+    assert again.is_error
+    assert "Growth squad" in text_of(again)
+    assert "already exists" in text_of(again)
+    posts = [r for r in emulator.writes() if r.method == "POST"]
+    assert len(posts) == 2
+    assert sum(1 for g in emulator.store.insight_groups if g == "growth-squad") == 1
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "field"),
+    [
+        ("get_insight_group", {"key": "../metrics"}, "key"),
+        ("get_insight_group", {"key": "a/b"}, "key"),
+        ("get_insight_group", {"key": "x" * 300}, "key"),
+        ("get_insight_group", {"key": 5}, "key"),
+        ("get_insight_group", {}, "key"),
+        ("list_insight_groups", {"limit": 99}, "limit"),
+        ("list_insight_groups", {"limit": 0}, "limit"),
+        ("list_insight_groups", {"offset": -1}, "offset"),
+        ("list_insight_groups", {"sort": "createdAt"}, "sort"),
+        ("list_insight_groups", {"limti": 5}, "limti"),
+        ("list_metric_groups", {"project_key": "p", "limit": 51}, "limit"),
+        ("get_insight_scores", {"project_key": "p?x=1", "environment_key": "e"}, "project_key"),
+        (
+            "get_insight_scores",
+            {"project_key": "p", "environment_key": "e", "application_keys": ["a,b"]},
+            "application_keys",
+        ),
+        (
+            "create_insight_group",
+            {"name": "", "key": "k", "project_key": "p", "environment_key": "e"},
+            "name",
+        ),
+        (
+            "create_insight_group",
+            {"name": "N", "key": "bad key", "project_key": "p", "environment_key": "e"},
+            "key",
+        ),
+    ],
+)
+async def test_invalid_arguments_name_the_field_and_never_reach_launchdarkly(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    tool: str,
+    arguments: dict[str, Any],
+    field: str,
+) -> None:
+    async with Client(server_factory()) as client:
+        result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    message = text_of(result)
+    assert field in message
+    assert "Traceback" not in message
+    assert len(message) < 1000
+    assert emulator.requests == []
+
+
+async def test_metric_groups_list_and_get_with_funnel_steps_in_order(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    project = emulator.projects()[0].key
+    async with Client(server_factory(), mode=client_mode) as client:
+        page = structured(
+            await client.call_tool(
+                "list_metric_groups", {"project_key": project, "kind": "funnel", "limit": 50}
+            )
+        )
+        assert dict(emulator.requests[-1].query)["filter"] == "kind equals 'funnel'"
+        key = page["metric_groups"][0]["key"]
+        result = await client.call_tool(
+            "get_metric_group", {"project_key": project, "key": key, "include_experiments": True}
+        )
+    detail = structured(result)
+    assert detail["kind"] == "funnel"
+    assert [m["position"] for m in detail["metrics"]] == list(range(1, len(detail["metrics"]) + 1))
+    assert all(m["name_in_group"] for m in detail["metrics"])
+    assert detail["experiment_count"] is not None
+    assert "Funnel steps, in order" in text_of(result)
+
+
+async def test_unknown_metric_group_points_to_the_list_tool(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    project = emulator.projects()[0].key
+    async with Client(server_factory()) as client:
+        result = await client.call_tool("get_metric_group", {"project_key": project, "key": "nope"})
+    assert result.is_error
+    assert "list_metric_groups" in text_of(result)
+
+
+async def test_revoked_token_error_tells_the_user_what_to_set_without_the_token(
+    server_factory: Callable[..., Any],
+) -> None:
+    async with Client(server_factory(access_token="api-revoked-token-999")) as client:
+        result = await client.call_tool("list_insight_groups", {})
+    assert result.is_error
+    text = text_of(result)
+    assert "401" in text
+    assert "LD_ACCESS_TOKEN" in text
+    assert "api-revoked-token-999" not in text
+    assert TOKEN not in text
+
+
+async def test_demo_server_labels_every_result_as_demo_data() -> None:
+    from ld_insights_mcp.config import Settings
+    from ld_insights_mcp.server import create_server
+
+    server = create_server(Settings(demo=True))
+    async with Client(server) as client:
+        page = await client.call_tool("list_insight_groups", {"limit": 1})
+        group = structured(page)["groups"][0]
+        scores = await client.call_tool(
+            "get_insight_scores",
+            {"project_key": group["project_key"], "environment_key": group["environment_key"]},
+        )
+    for result in (page, scores):
+        assert structured(result)["data_source"] == "demo"
+        assert "demo data" in text_of(result)
