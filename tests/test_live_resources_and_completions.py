@@ -55,7 +55,7 @@ async def test_unknown_group_resource_is_an_error_naming_the_list_tool(
 async def test_project_key_completion_comes_from_live_groups(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:
-    projects = {g.project_key for g in _groups(emulator)}
+    projects = {g["projectKey"] for g in _groups(emulator)}
     async with Client(server_factory(), mode=client_mode) as client:
         done = await client.complete(
             PromptReference(type="ref/prompt", name="summarize_engineering_health"),
@@ -68,7 +68,7 @@ async def test_environment_completion_is_narrowed_by_the_chosen_project(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
     project = emulator.projects()[0].key
-    expected = {g.environment_key for g in _groups(emulator) if g.project_key == project}
+    expected = {g["environmentKey"] for g in _groups(emulator) if g["projectKey"] == project}
     async with Client(server_factory()) as client:
         done = await client.complete(
             PromptReference(type="ref/prompt", name="summarize_engineering_health"),

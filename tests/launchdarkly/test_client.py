@@ -304,7 +304,7 @@ async def test_rate_limit_wait_beyond_the_cap_is_reported_not_slept(
 async def test_server_errors_are_retried_until_success(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
-    emulator.faults.push("getInsightScores", Fault(status=503), Fault(status=500))
+    emulator.faults.push("getInsightsScores", Fault(status=503), Fault(status=500))
     project = emulator.projects()[0]
     await ld.get_insight_scores(project.key, project.environments[0])
     assert [r.status for r in emulator.requests] == [503, 500, 200]

@@ -69,7 +69,7 @@ async def test_200_concurrent_calls_succeed_within_the_upstream_bound(
     assert errors == []
     assert done == CALLS
     assert 1 < emulator.max_in_flight <= BOUND
-    assert len([r for r in emulator.requests if r.operation_id == "getInsightScores"]) == CALLS
+    assert len([r for r in emulator.requests if r.operation_id == "getInsightsScores"]) == CALLS
 
 
 async def test_client_credentials_are_never_forwarded_upstream(

@@ -38,7 +38,7 @@ async def test_canary_token_never_leaks_on_any_error_path(
         )
         project = emulator.projects()[0]
         scores = {"project_key": project.key, "environment_key": project.environments[0]}
-        emulator.faults.push("getInsightScores", Fault(status=401), Fault(status=403))
+        emulator.faults.push("getInsightsScores", Fault(status=401), Fault(status=403))
         emulator.faults.push("getInsightGroups", *[Fault(status=500)] * 2)
         emulator.faults.push("getInsightGroup", *[Fault(delay=5.0)] * 2)
         emulator.faults.push(

@@ -26,7 +26,7 @@ async def test_rate_limit_with_retry_after_is_waited_out(
     network_server: Callable[..., Any], emulator: Emulator
 ) -> None:
     emulator.faults.push(
-        "getInsightScores",
+        "getInsightsScores",
         Fault(status=429, headers={"Retry-After": "0"}),
         Fault(status=429, headers={"Retry-After": "0"}),
     )
@@ -41,7 +41,7 @@ async def test_rate_limit_reset_header_in_epoch_millis_is_honoured(
 ) -> None:
     reset_ms = str(int(time.time() * 1000) + 300)
     emulator.faults.push(
-        "getInsightScores", Fault(status=429, headers={"X-Ratelimit-Reset": reset_ms})
+        "getInsightsScores", Fault(status=429, headers={"X-Ratelimit-Reset": reset_ms})
     )
     async with Client(network_server()) as client:
         structured(await client.call_tool("get_insight_scores", _scores_args(emulator)))
@@ -53,7 +53,7 @@ async def test_rate_limit_reset_header_in_epoch_millis_is_honoured(
 async def test_rate_limit_beyond_the_cap_is_reported_with_when_to_retry(
     network_server: Callable[..., Any], emulator: Emulator
 ) -> None:
-    emulator.faults.push("getInsightScores", Fault(status=429, headers={"Retry-After": "600"}))
+    emulator.faults.push("getInsightsScores", Fault(status=429, headers={"Retry-After": "600"}))
     async with Client(network_server()) as client:
         result = await client.call_tool("get_insight_scores", _scores_args(emulator))
     assert result.is_error
@@ -148,7 +148,7 @@ async def test_long_output_is_cut_with_the_exact_next_call(
 async def test_cancelled_call_drops_its_upstream_request_and_the_server_keeps_serving(
     network_server: Callable[..., Any], emulator: Emulator
 ) -> None:
-    emulator.faults.push("getInsightScores", Fault(delay=10.0))
+    emulator.faults.push("getInsightsScores", Fault(delay=10.0))
     async with Client(network_server(read_timeout=20.0), mode="legacy") as client:
         with anyio.move_on_after(0.5):
             await client.call_tool("get_insight_scores", _scores_args(emulator))

@@ -1,0 +1,64 @@
+"""Serving the emulator on a loopback port (uvicorn in a background thread)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import anyio
+import uvicorn
+
+from .app import Emulator
+
+LOOPBACK = "127.0.0.1"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_on_loopback(emulator: Emulator, port: int = 0, host: str = LOOPBACK) -> Iterator[str]:
+    """Serve ``emulator`` on 127.0.0.1 until the block ends; yield its base URL."""
+    if host != LOOPBACK:
+        raise ValueError("the emulator only listens on 127.0.0.1")
+    chosen = port or _free_port()
+    config = uvicorn.Config(
+        emulator.app,
+        host=LOOPBACK,
+        port=chosen,
+        log_config=None,
+        log_level="critical",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"emulator:{chosen}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"emulator did not start on port {chosen}")
+        time.sleep(0.005)
+    try:
+        yield f"http://{LOOPBACK}:{chosen}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+@asynccontextmanager
+async def aserve_on_loopback(emulator: Emulator, port: int = 0) -> AsyncIterator[str]:
+    """Async variant: start and stop the loopback server without blocking the event loop."""
+    manager = serve_on_loopback(emulator, port)
+    url = await anyio.to_thread.run_sync(manager.__enter__)
+    try:
+        yield url
+    finally:
+        await anyio.to_thread.run_sync(manager.__exit__, None, None, None)
