@@ -12,8 +12,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 
 def server_command() -> list[str]:
     """The installed console script (falls back to ``python -m`` beside this interpreter)."""
@@ -38,7 +36,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def http_server(
-    args: Sequence[str], *, env: dict[str, str] | None = None, ready_path: str = "/mcp"
+    args: Sequence[str], *, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run ``ld-insights-mcp ARGS --port N`` until it accepts connections; yield its base URL."""
     port = free_port()
@@ -54,13 +52,12 @@ def http_server(
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                httpx.get(base + ready_path, timeout=0.5)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not listen on {port}")
+            time.sleep(0.05)
         yield base, process
     finally:
         process.terminate()
@@ -69,6 +66,70 @@ def http_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def stdio_exchange(
+    args: Sequence[str],
+    messages: Sequence[str],
+    *,
+    expect_ids: set[int],
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> tuple[list[str], str]:
+    """Send raw lines to ``ld-insights-mcp ARGS`` over stdio; collect stdout lines until every
+    id in ``expect_ids`` was answered (or the timeout). Returns (stdout lines, stderr)."""
+    import json
+    import queue
+    import threading
+
+    process = subprocess.Popen(
+        [*server_command(), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env or clean_env(),
+    )
+    lines: queue.Queue[bytes] = queue.Queue()
+    errors: list[bytes] = []
+
+    def pump_stdout() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            lines.put(line)
+
+    def pump_stderr() -> None:
+        errors.append(process.stderr.read())  # type: ignore[union-attr]
+
+    threading.Thread(target=pump_stdout, daemon=True).start()
+    threading.Thread(target=pump_stderr, daemon=True).start()
+    for message in messages:
+        process.stdin.write(message.encode() + b"\n")  # type: ignore[union-attr]
+    process.stdin.flush()  # type: ignore[union-attr]
+    seen: list[str] = []
+    answered: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while not expect_ids <= answered and time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.1).decode()
+        except queue.Empty:
+            continue
+        if line.strip():
+            seen.append(line)
+            try:
+                answered.add(json.loads(line).get("id"))
+            except ValueError:
+                pass
+    process.stdin.close()  # type: ignore[union-attr]
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    time.sleep(0.05)
+    while not lines.empty():
+        extra = lines.get().decode()
+        if extra.strip():
+            seen.append(extra)
+    return seen, b"".join(errors).decode(errors="replace")
 
 
 @contextmanager

@@ -23,7 +23,9 @@ async def test_group_template_reads_a_group_with_scores(
 ) -> None:
     key = next(iter(emulator.store.insight_groups))
     async with Client(server_factory(), mode=client_mode) as client:
-        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        templates = {
+            t.uri_template for t in (await client.list_resource_templates()).resource_templates
+        }
         read = await client.read_resource(f"insights://groups/{key}")
     assert "insights://groups/{group_key}" in templates
     text = _text(read)

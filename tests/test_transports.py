@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import anyio
 import httpx
@@ -13,7 +12,7 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 
 from .mcp_helpers import structured, text_of
-from .processes import clean_env, http_server, server_command
+from .processes import clean_env, http_server, server_command, stdio_exchange
 
 pytestmark = pytest.mark.anyio
 
@@ -49,7 +48,7 @@ async def test_streamable_http_on_loopback_serves_a_real_client(stateless: bool)
 
 
 async def test_sse_on_loopback_serves_a_real_client() -> None:
-    with http_server(["--demo", "--transport", "sse"], ready_path="/messages/") as (base, _):
+    with http_server(["--demo", "--transport", "sse"]) as (base, _):
         with anyio.fail_after(30):
             async with Client(sse_client(f"{base}/sse"), mode="legacy") as client:
                 await _exercise(client)
@@ -88,17 +87,10 @@ def test_stdio_stdout_carries_only_json_rpc_even_at_debug_level() -> None:
         },
         {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
     ]
-    stdin = "".join(json.dumps(r) + "\n" for r in requests)
-    done = subprocess.run(
-        [*server_command(), "--demo", "--log-level", "DEBUG"],
-        input=stdin.encode(),
-        capture_output=True,
-        timeout=30,
-        env=clean_env(),
-        check=False,
+    lines, stderr = stdio_exchange(
+        ["--demo", "--log-level", "DEBUG"], [json.dumps(r) for r in requests], expect_ids={1, 2, 3}
     )
-    lines = [line for line in done.stdout.decode().splitlines() if line.strip()]
-    assert len(lines) == 3
-    answered = {json.loads(line)["id"] for line in lines}
-    assert answered == {1, 2, 3}
-    assert done.stderr  # debug logs went to stderr
+    answers = [json.loads(line) for line in lines]
+    assert {a["id"] for a in answers} == {1, 2, 3}
+    assert all(a["jsonrpc"] == "2.0" for a in answers)
+    assert "DEBUG" in stderr

@@ -34,9 +34,7 @@ KEYISH = st.one_of(
     st.floats(allow_nan=True),
 )
 LIMITISH = st.one_of(st.integers(min_value=-5, max_value=200), st.text(max_size=3), st.none())
-EXAMPLES = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _call(tool: str, arguments: dict[str, Any]) -> tuple[Any, Emulator]:
@@ -84,8 +82,7 @@ def test_get_metric_group_keys(project: Any, key: Any) -> None:
         assert "project_key" in text or "key" in text
         return
     expected = (
-        f"/api/v2/projects/{quote(str(project), safe='')}/metric-groups/"
-        f"{quote(str(key), safe='')}"
+        f"/api/v2/projects/{quote(str(project), safe='')}/metric-groups/{quote(str(key), safe='')}"
     )
     _assert_refused_or_exact(result, emulator, "key", key, expected)
     assert KEY.match(str(project))
@@ -133,8 +130,13 @@ def test_list_insight_groups_paging_and_query(limit: Any, offset: Any, query: An
     extra=st.dictionaries(st.text(min_size=1, max_size=8), st.integers(), max_size=2),
 )
 def test_create_insight_group_arguments(name: Any, key: Any, extra: dict[str, int]) -> None:
-    arguments = {"name": name, "key": key, "project_key": "checkout-web",
-                 "environment_key": "production", **extra}
+    arguments = {
+        "name": name,
+        "key": key,
+        "project_key": "checkout-web",
+        "environment_key": "production",
+        **extra,
+    }
     result, emulator = _call("create_insight_group", arguments)
     unknown = set(extra) - {"name", "key", "project_key", "environment_key", "application_keys"}
     if unknown:

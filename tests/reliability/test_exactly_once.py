@@ -61,9 +61,7 @@ async def test_refused_connection_is_retried_and_reported_without_creating(
     from ..conftest import make_settings
     from ..processes import free_port
 
-    server = create_server(
-        make_settings(base_uri=f"http://127.0.0.1:{free_port()}", max_retries=2)
-    )
+    server = create_server(make_settings(base_uri=f"http://127.0.0.1:{free_port()}", max_retries=2))
     async with Client(server) as client:
         result = await client.call_tool(
             "create_insight_group",

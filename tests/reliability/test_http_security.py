@@ -61,8 +61,13 @@ async def test_a_real_client_with_the_bearer_token_gets_through() -> None:
 
 def test_origin_and_host_checks_apply_with_extra_allowed_values() -> None:
     args = [
-        "--demo", "--transport", "streamable-http",
-        "--allowed-origin", "https://agent.example", "--allowed-host", "agent.example",
+        "--demo",
+        "--transport",
+        "streamable-http",
+        "--allowed-origin",
+        "https://agent.example",
+        "--allowed-host",
+        "agent.example",
     ]
     with http_server(args) as (base, _):
         ok_origin = httpx.post(

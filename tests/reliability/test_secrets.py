@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from ld_insights_mcp.server import create_server
 
 from ..conftest import make_settings
 from ..mcp_helpers import text_of
-from ..processes import clean_env, server_command
+from ..processes import clean_env, stdio_exchange
 
 CANARY = "api-canary-7d1e9f4a-0b2c-4e6f-9a8b-c3d5e7f90123"
 
@@ -32,8 +31,12 @@ async def test_canary_token_never_leaks_on_any_error_path(
     with serve_on_loopback(emulator) as url:
         server = create_server(
             make_settings(
-                access_token=CANARY, base_uri=url, read_timeout=0.3, call_budget=3,
-                max_retries=1, log_level="DEBUG",
+                access_token=CANARY,
+                base_uri=url,
+                read_timeout=0.3,
+                call_budget=3,
+                max_retries=1,
+                log_level="DEBUG",
             )
         )
         project = emulator.projects()[0]
@@ -75,23 +78,33 @@ async def test_canary_token_never_leaks_on_any_error_path(
 
 def test_canary_token_absent_from_stdio_output_at_debug_level() -> None:
     requests = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-         "params": {"name": "list_insight_groups", "arguments": {}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "list_insight_groups", "arguments": {}},
+        },
     ]
-    done = subprocess.run(
-        [*server_command(), "--base-uri", "http://127.0.0.1:9", "--log-level", "DEBUG"],
-        input="".join(json.dumps(r) + "\n" for r in requests).encode(),
-        capture_output=True,
-        timeout=60,
+    lines, err = stdio_exchange(
+        ["--base-uri", "http://127.0.0.1:9", "--log-level", "DEBUG"],
+        [json.dumps(r) for r in requests],
+        expect_ids={1, 2},
         env=clean_env(LD_ACCESS_TOKEN=CANARY, LD_INSIGHTS_MAX_RETRIES="0"),
-        check=False,
+        timeout=60,
     )
-    out, err = done.stdout.decode(), done.stderr.decode()
-    assert '"id":2' in out.replace(" ", "")
+    out = "".join(lines)
+    assert any(json.loads(line).get("id") == 2 for line in lines)
     assert CANARY not in out
     assert CANARY not in err
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
-from ..processes import clean_env, server_command
+from ..processes import stdio_exchange
 
 INIT = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-               "clientInfo": {"name": "t", "version": "1"}},
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
 }
 
 
@@ -20,7 +24,7 @@ INIT = {
     "garbage",
     [
         "this is not json",
-        "{\"jsonrpc\": \"2.0\", \"id\": ",
+        '{"jsonrpc": "2.0", "id": ',
         "[" * 100_000 + "]" * 100_000,
         json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": "x" * 2_000_000}),
         json.dumps({"jsonrpc": "2.0", "id": 8, "method": "no/such/method"}),
@@ -37,15 +41,10 @@ def test_server_answers_the_next_valid_request_after_garbage(garbage: str, log_l
         json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"}),
         json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
     ]
-    done = subprocess.run(
-        [*server_command(), "--demo", "--log-level", log_level],
-        input=("\n".join(lines) + "\n").encode(),
-        capture_output=True,
-        timeout=60,
-        env=clean_env(),
-        check=False,
+    answered, _ = stdio_exchange(
+        ["--demo", "--log-level", log_level], lines, expect_ids={1, 2, 3}, timeout=60
     )
-    answers = [json.loads(line) for line in done.stdout.decode().splitlines() if line.strip()]
+    answers = [json.loads(line) for line in answered]
     ids = {a.get("id") for a in answers}
     assert {1, 2, 3} <= ids
     assert all(a.get("jsonrpc") == "2.0" for a in answers)

@@ -117,7 +117,7 @@ async def test_malformed_upstream_bodies_become_clear_tool_errors(
     text = text_of(result)
     assert expected in text
     assert "Traceback" not in text
-    assert "File \"" not in text
+    assert 'File "' not in text
 
 
 async def test_oversized_answer_is_refused_at_the_byte_cap(

@@ -36,6 +36,7 @@ def serve_on_loopback(emulator: Emulator, port: int = 0, host: str = LOOPBACK) -
         log_level="critical",
         access_log=False,
         lifespan="off",
+        interface="asgi3",
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)

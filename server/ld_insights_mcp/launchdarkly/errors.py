@@ -140,7 +140,8 @@ class ServerError(APIStatusError):
 
     @property
     def retry_after(self) -> float | None:
-        return self.rate_limit.wait_seconds()
+        """``Retry-After`` only: the rate-limit reset time says nothing about a failure."""
+        return self.rate_limit.retry_after
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

@@ -53,7 +53,9 @@ class RetryPolicy:
         return False
 
     def _wait(self, state: RetryCallState) -> float:
-        backoff = wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max)
+        backoff = wait_exponential_jitter(
+            multiplier=self.backoff_initial, jitter=self.backoff_initial, max=self.backoff_max
+        )
         exc = state.outcome.exception() if state.outcome else None
         hinted = self.hinted_wait(exc) if exc is not None else None
         return min(max(float(backoff(state)), hinted or 0.0), self.max_wait)

@@ -105,7 +105,7 @@ def _describe_status(exc: APIStatusError, *, not_found: str) -> str:
             "access. Retrying will not help."
         )
     if isinstance(exc, NotFoundError):
-        return f"Not found (404). {said}. {not_found[0].upper()}{not_found[1:]}."
+        return f"Not found (404). {said}. Next: {not_found}."
     if isinstance(exc, BadRequestError):
         fields = "; ".join(f"{f.attribute}: {f.reason}" for f in exc.field_errors)
         detail = f" Fields: {fields}." if fields else ""
