@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -114,10 +114,8 @@ def stdio_exchange(
             continue
         if line.strip():
             seen.append(line)
-            try:
+            with suppress(ValueError):
                 answered.add(json.loads(line).get("id"))
-            except ValueError:
-                pass
     process.stdin.close()  # type: ignore[union-attr]
     try:
         process.wait(timeout=10)

@@ -33,7 +33,9 @@ async def test_every_tool_has_a_title_all_four_hints_and_schemas(
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == READ_TOOLS | WRITE_TOOLS
     for name, tool in tools.items():
-        assert tool.title and tool.description and len(tool.description) > 80, name
+        assert tool.title, name
+        assert tool.description, name
+        assert len(tool.description) > 80, name
         hints = tool.annotations
         assert hints is not None
         assert None not in (

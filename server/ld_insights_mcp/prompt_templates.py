@@ -119,7 +119,9 @@ def parse_template(text: str, *, source: str) -> PromptTemplate:
         if m.group("named") or m.group("braced")
     }
     if used - declared:
-        raise ValueError(f"{source}: placeholders not declared as arguments: {sorted(used - declared)}")
+        raise ValueError(
+            f"{source}: placeholders not declared as arguments: {sorted(used - declared)}"
+        )
     if declared - used:
         raise ValueError(f"{source}: arguments never used in the body: {sorted(declared - used)}")
     return PromptTemplate(

@@ -18,7 +18,9 @@ def render_catalog(knowledge: Knowledge) -> str:
         combines = f" Combines {', '.join(info.aggregates)}." if info.aggregates else ""
         part_of = f" Part of {info.parent}." if info.parent else ""
         optional = " Optional: not always returned." if info.optional else ""
-        lines.append(f"- **{info.key}** ({info.title}): {info.measures}{combines}{part_of}{optional}")
+        lines.append(
+            f"- **{info.key}** ({info.title}): {info.measures}{combines}{part_of}{optional}"
+        )
     lines += ["", f"Details: {CATEGORY_URI}. Bands: {INDICATORS_URI}."]
     return "\n".join(lines)
 

@@ -208,7 +208,8 @@ async def test_metric_groups_list_get_create_patch_delete(
     detail = await ld.get_metric_group(
         project, funnel.key, expand=["experiments", "experimentCount"]
     )
-    assert detail.metrics and all(m.name_in_group for m in detail.metrics)
+    assert detail.metrics
+    assert all(m.name_in_group for m in detail.metrics)
     assert detail.experiment_count is not None
     assert dict(emulator.requests[-1].query)["expand"] == "experiments,experimentCount"
 
@@ -246,7 +247,8 @@ async def test_metric_group_pagination_and_filter(
     page = await ld.list_metric_groups(project)
     assert len(everything) == page.total_count
     funnels = await ld.list_metric_groups(project, filter="kind equals 'funnel'")
-    assert funnels.items and all(g.kind == "funnel" for g in funnels.items)
+    assert funnels.items
+    assert all(g.kind == "funnel" for g in funnels.items)
 
 
 async def test_metric_group_limit_over_50_is_refused_naming_limit(

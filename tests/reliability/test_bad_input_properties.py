@@ -145,7 +145,8 @@ def test_create_insight_group_arguments(name: Any, key: Any, extra: dict[str, in
         return
     if result.is_error and not emulator.writes():
         return
-    assert isinstance(name, str) and name.strip()
+    assert isinstance(name, str)
+    assert name.strip()
     assert KEY.match(str(key))
     for write in emulator.writes():
         assert write.path == "/api/v2/engineering-insights/insights/group"

@@ -6,9 +6,11 @@ from __future__ import annotations
 import gc
 import resource
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
+import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -28,6 +30,7 @@ CLIENTS = 20
 BOUND = 8
 
 
+@contextmanager
 def _server_url(emulator_url: str, *, stateless: bool, **http: Any) -> Iterator[str]:
     server = create_server(make_settings(base_uri=emulator_url, max_concurrency=BOUND))
     app = build_http_app(server, HttpOptions(stateless=stateless, **http))
@@ -44,7 +47,7 @@ async def test_200_concurrent_calls_succeed_within_the_upstream_bound(
     arguments = {"project_key": project.key, "environment_key": project.environments[0]}
     errors: list[str] = []
     done = 0
-    for url in _server_url(emulator_url, stateless=stateless):
+    with _server_url(emulator_url, stateless=stateless) as url:
 
         async def client_worker() -> None:
             nonlocal done
@@ -75,7 +78,7 @@ async def test_200_concurrent_calls_succeed_within_the_upstream_bound(
 async def test_client_credentials_are_never_forwarded_upstream(
     emulator: Emulator, emulator_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for url in _server_url(emulator_url, stateless=True, bearer_tokens=("client-bearer",)):
+    with _server_url(emulator_url, stateless=True, bearer_tokens=("client-bearer",)) as url:
         http = httpx2.AsyncClient(headers={"Authorization": "Bearer client-bearer"})
         async with http, Client(streamable_http_client(url, http_client=http)) as client:
             await client.call_tool("list_insight_groups", {"limit": 1})
@@ -86,20 +89,48 @@ async def test_client_credentials_are_never_forwarded_upstream(
 
 
 async def test_1000_session_cycles_leave_no_growth(emulator_url: str) -> None:
-    for url in _server_url(emulator_url, stateless=False):
+    """Open a session (initialize), use it (tools/list), close it (DELETE), 1,000 times."""
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "cycle", "version": "1"},
+        },
+    }
+    accept = {"accept": "application/json, text/event-stream"}
+    with _server_url(emulator_url, stateless=False, json_response=True) as url:
+        async with httpx.AsyncClient(timeout=10) as http:
 
-        async def cycle() -> None:
-            async with Client(url, mode="legacy") as client:  # type: ignore[arg-type]
-                await client.send_ping()
+            async def cycle() -> None:
+                opened = await http.post(url, json=initialize, headers=accept)
+                assert opened.status_code == 200, opened.text
+                session = {
+                    **accept,
+                    "mcp-session-id": opened.headers["mcp-session-id"],
+                    "mcp-protocol-version": "2025-11-25",
+                }
+                listed = await http.post(
+                    url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers=session
+                )
+                assert "get_insight_scores" in listed.text
+                closed = await http.delete(url, headers=session)
+                assert closed.status_code in (200, 204)
+                gone = await http.post(
+                    url, json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, headers=session
+                )
+                assert gone.status_code == 404
 
-        with anyio.fail_after(300):
-            for _ in range(100):
-                await cycle()
-            gc.collect()
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            for _ in range(1000):
-                await cycle()
-            gc.collect()
-            after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            with anyio.fail_after(300):
+                for _ in range(100):
+                    await cycle()
+                gc.collect()
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                for _ in range(1000):
+                    await cycle()
+                gc.collect()
+                after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     growth_mb = (after - before) / 1024
     assert growth_mb < 30, f"peak RSS grew {growth_mb:.1f} MB over 1000 sessions"

@@ -153,7 +153,7 @@ async def test_cancelled_call_drops_its_upstream_request_and_the_server_keeps_se
         with anyio.move_on_after(0.5):
             await client.call_tool("get_insight_scores", _scores_args(emulator))
         with anyio.fail_after(5):
-            while not emulator.requests or not emulator.requests[0].disconnected:
+            while not emulator.requests or not emulator.requests[0].disconnected:  # noqa: ASYNC110 - polls a thread
                 await anyio.sleep(0.05)
         after = await client.call_tool("list_insight_groups", {"limit": 1})
     assert emulator.requests[0].disconnected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 
@@ -20,10 +21,8 @@ def main() -> None:
     emulator.latency = args.latency
     with serve_on_loopback(emulator, args.port) as url:
         print(f"emulator listening on {url} (token: {args.token})", file=sys.stderr)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from .handlers import ApiError, Handlers, Request
 from .seed import SeedProject
 from .store import Store
 
-DEMO_TOKEN = "api-demo-0000-0000"
+DEMO_TOKEN = "api-demo-0000-0000"  # noqa: S105 - public demo token, not a secret
 """The token the product's ``--demo`` mode uses against the embedded emulator."""
 
 BETA = "beta"
@@ -30,15 +30,50 @@ DAY_MS = 86_400_000
 ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/api/v2/engineering-insights/insights/groups", "getInsightGroups", "list_groups"),
     ("POST", "/api/v2/engineering-insights/insights/group", "createInsightGroup", "create_group"),
-    ("GET", "/api/v2/engineering-insights/insights/groups/{insightGroupKey}", "getInsightGroup", "get_group"),
-    ("PATCH", "/api/v2/engineering-insights/insights/groups/{insightGroupKey}", "patchInsightGroup", "patch_group"),
-    ("DELETE", "/api/v2/engineering-insights/insights/groups/{insightGroupKey}", "deleteInsightGroup", "delete_group"),
+    (
+        "GET",
+        "/api/v2/engineering-insights/insights/groups/{insightGroupKey}",
+        "getInsightGroup",
+        "get_group",
+    ),
+    (
+        "PATCH",
+        "/api/v2/engineering-insights/insights/groups/{insightGroupKey}",
+        "patchInsightGroup",
+        "patch_group",
+    ),
+    (
+        "DELETE",
+        "/api/v2/engineering-insights/insights/groups/{insightGroupKey}",
+        "deleteInsightGroup",
+        "delete_group",
+    ),
     ("GET", "/api/v2/engineering-insights/insights/scores", "getInsightsScores", "get_scores"),
     ("GET", "/api/v2/projects/{projectKey}/metric-groups", "getMetricGroups", "list_metric_groups"),
-    ("POST", "/api/v2/projects/{projectKey}/metric-groups", "createMetricGroup", "create_metric_group"),
-    ("GET", "/api/v2/projects/{projectKey}/metric-groups/{metricGroupKey}", "getMetricGroup", "get_metric_group"),
-    ("PATCH", "/api/v2/projects/{projectKey}/metric-groups/{metricGroupKey}", "patchMetricGroup", "patch_metric_group"),
-    ("DELETE", "/api/v2/projects/{projectKey}/metric-groups/{metricGroupKey}", "deleteMetricGroup", "delete_metric_group"),
+    (
+        "POST",
+        "/api/v2/projects/{projectKey}/metric-groups",
+        "createMetricGroup",
+        "create_metric_group",
+    ),
+    (
+        "GET",
+        "/api/v2/projects/{projectKey}/metric-groups/{metricGroupKey}",
+        "getMetricGroup",
+        "get_metric_group",
+    ),
+    (
+        "PATCH",
+        "/api/v2/projects/{projectKey}/metric-groups/{metricGroupKey}",
+        "patchMetricGroup",
+        "patch_metric_group",
+    ),
+    (
+        "DELETE",
+        "/api/v2/projects/{projectKey}/metric-groups/{metricGroupKey}",
+        "deleteMetricGroup",
+        "delete_metric_group",
+    ),
 )
 
 
@@ -149,13 +184,17 @@ class Emulator:
             method=scope["method"],
             path=unquote(raw),
             raw_path=raw,
-            query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
+            query=parse_qsl(
+                scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+            ),
             headers=headers,
         )
         self.requests.append(record)
         with self._counters.lock:
             self._counters.in_flight += 1
-            self._counters.max_in_flight = max(self._counters.max_in_flight, self._counters.in_flight)
+            self._counters.max_in_flight = max(
+                self._counters.max_in_flight, self._counters.in_flight
+            )
         try:
             await self._serve(record, receive, send)
         finally:
@@ -220,7 +259,10 @@ class Emulator:
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", b"4096"),
+                    ],
                 }
             )
             await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})

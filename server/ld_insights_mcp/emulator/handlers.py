@@ -73,7 +73,9 @@ class Request:
         chosen = {part.strip() for part in raw.split(",") if part.strip()}
         unknown = chosen - set(allowed)
         if unknown:
-            raise invalid("expand", f"unknown option(s) {sorted(unknown)}; allowed: {list(allowed)}")
+            raise invalid(
+                "expand", f"unknown option(s) {sorted(unknown)}; allowed: {list(allowed)}"
+            )
         return chosen
 
     def json(self) -> Any:
@@ -116,7 +118,9 @@ class Handlers:
 
     def _group_scores(self, group: Body) -> Body:
         project = self.store.project(group["projectKey"])
-        return scores_for(f"group:{group['key']}", has_experiments=bool(project and project.has_experiments))
+        return scores_for(
+            f"group:{group['key']}", has_experiments=bool(project and project.has_experiments)
+        )
 
     def _score_metadata(self) -> Body:
         period, last = periods(self.store.now_ms)
@@ -216,7 +220,9 @@ class Handlers:
         if unknown_apps:
             raise invalid("applicationKeys", f"unknown application(s) {unknown_apps}")
         if body["key"] in self.store.insight_groups:
-            raise ApiError(409, "conflict", f"An insight group with key {body['key']!r} already exists")
+            raise ApiError(
+                409, "conflict", f"An insight group with key {body['key']!r} already exists"
+            )
         group = {
             "key": body["key"],
             "name": body["name"],
@@ -290,9 +296,15 @@ class Handlers:
         groups = list(self._project_groups(project).values())
         limit = request.integer("limit", 20, 1, 50, "must be between 1 and 50")
         offset = request.integer("offset", 0, 0, None, "must be 0 or more")
-        groups = [g for g in groups if self._matches(project, g, parse_filter(request.arg("filter")))]
+        groups = [
+            g for g in groups if self._matches(project, g, parse_filter(request.arg("filter")))
+        ]
         for field, descending in reversed(parse_sort(request.arg("sort"))):
-            groups.sort(key=lambda g, f=field: self._sort_key(project, g, f), reverse=descending)
+
+            def sort_key(group: Body, field: str = field) -> Any:
+                return self._sort_key(project, group, field)
+
+            groups.sort(key=sort_key, reverse=descending)
         total = len(groups)
         path = f"/api/v2/projects/{project}/metric-groups"
         return 200, {
@@ -384,13 +396,20 @@ class Handlers:
         if not isinstance(key, str) or not KEY.match(key):
             raise invalid("key", "may contain only letters, digits, '.', '_' and '-'")
         if key in groups:
-            raise ApiError(409, "conflict", f"A metric group with key {key!r} already exists")
+            # The contract lists no 409 for this operation: a taken key is a 400.
+            raise invalid("key", f"a metric group with key {key!r} already exists")
         member = next((i for i, m in enumerate(MEMBERS) if m[0] == body["maintainerId"]), None)
         if member is None:
             raise invalid("maintainerId", f"unknown member {body['maintainerId']!r}")
         group = self.store.new_metric_group(
-            project, key=key, name=body["name"], kind=body["kind"], steps=steps, tags=tags,
-            maintainer=member_rep(member), created=_now_ms(),
+            project,
+            key=key,
+            name=body["name"],
+            kind=body["kind"],
+            steps=steps,
+            tags=tags,
+            maintainer=member_rep(member),
+            created=_now_ms(),
         )
         groups[key] = group
         self.store.experiments[(project, key)] = []
@@ -398,8 +417,21 @@ class Handlers:
 
     def patch_metric_group(self, request: Request) -> tuple[int, Any]:
         project, group = self._metric_group(request)
+        try:
+            updated = self._patched_metric_group(project, group, request)
+        except ApiError as error:
+            if error.status != 422:
+                raise
+            # The contract lists no 422 for this operation: an unappliable patch is a 400.
+            raise invalid("body", error.message) from None
+        self.store.metric_groups[project][group["key"]] = updated
+        return 200, dict(updated)
+
+    def _patched_metric_group(self, project: str, group: Body, request: Request) -> Body:
         updated = apply_patch(
-            group, _patch_ops(request), {"name": str, "description": str, "tags": list, "metrics": list}
+            group,
+            _patch_ops(request),
+            {"name": str, "description": str, "tags": list, "metrics": list},
         )
         if not isinstance(updated["name"], str) or not updated["name"].strip():
             raise patch_failed("name must be a non-empty string")
@@ -416,8 +448,7 @@ class Handlers:
         updated["_version"] = group["_version"] + 1
         updated["_lastModified"] = max(_now_ms(), group["_lastModified"] + 1)
         updated["_links"] = metric_group_links(project, group["key"])
-        self.store.metric_groups[project][group["key"]] = updated
-        return 200, dict(updated)
+        return updated
 
     def delete_metric_group(self, request: Request) -> tuple[int, Any]:
         project, group = self._metric_group(request)
@@ -528,8 +559,15 @@ def parse_filter(raw: str | None) -> list[tuple[str, Any]]:
         parsed = _filter_value(value)
         if field == "kind" and parsed not in ("funnel", "standard"):
             raise invalid("filter", "kind must be 'funnel' or 'standard'")
-        if field == "experimentStatus" and parsed not in ("not_started", "running", "stopped", "started"):
-            raise invalid("filter", "experimentStatus must be not_started, running, stopped or started")
+        if field == "experimentStatus" and parsed not in (
+            "not_started",
+            "running",
+            "stopped",
+            "started",
+        ):
+            raise invalid(
+                "filter", "experimentStatus must be not_started, running, stopped or started"
+            )
         clauses.append((field, parsed))
     return clauses
 

@@ -68,16 +68,37 @@ ENVIRONMENT_COLORS = {"production": "417505", "staging": "f5a623", "test": "4a90
 
 # key, name, project, environment, applications, age in days
 GROUPS = (
-    ("checkout-squad", "Checkout squad", "checkout-web", "production", ("web-storefront", "checkout-api"), 300),
+    (
+        "checkout-squad",
+        "Checkout squad",
+        "checkout-web",
+        "production",
+        ("web-storefront", "checkout-api"),
+        300,
+    ),
     ("payments-api", "Payments API", "checkout-web", "production", ("payments-service",), 280),
     ("storefront-team", "Storefront team", "checkout-web", "production", ("web-storefront",), 210),
-    ("search-relevance", "Search relevance", "checkout-web", "production", ("search-service",), 150),
+    (
+        "search-relevance",
+        "Search relevance",
+        "checkout-web",
+        "production",
+        ("search-service",),
+        150,
+    ),
     ("checkout-staging", "Checkout (staging)", "checkout-web", "staging", (), 120),
     ("growth-experiments", "Growth experiments", "checkout-web", "production", (), 90),
     ("ios-team", "iOS team", "mobile-app", "production", ("ios-app",), 330),
     ("android-team", "Android team", "mobile-app", "production", ("android-app",), 320),
     ("mobile-platform", "Mobile platform", "mobile-app", "production", ("mobile-api",), 200),
-    ("mobile-release-train", "Mobile release train", "mobile-app", "staging", ("ios-app", "android-app"), 60),
+    (
+        "mobile-release-train",
+        "Mobile release train",
+        "mobile-app",
+        "staging",
+        ("ios-app", "android-app"),
+        60,
+    ),
     ("ingest-team", "Ingest team", "data-platform", "production", ("ingest-pipeline",), 250),
     ("warehouse-team", "Warehouse team", "data-platform", "production", ("warehouse-sync",), 240),
     ("ml-features", "ML features", "data-platform", "production", ("feature-store",), 100),
@@ -136,8 +157,11 @@ METRIC_GROUPS: dict[str, tuple[tuple[Any, ...], ...]] = {
             "revenue-metrics",
             "Revenue metrics",
             "standard",
-            (("order-value", "Order value"), ("purchase-completed", "Purchases"),
-             ("refund-requested", "Refunds")),
+            (
+                ("order-value", "Order value"),
+                ("purchase-completed", "Purchases"),
+                ("refund-requested", "Refunds"),
+            ),
             ("revenue",),
             1,
             150,
@@ -159,8 +183,11 @@ METRIC_GROUPS: dict[str, tuple[tuple[Any, ...], ...]] = {
             "onboarding-funnel",
             "Onboarding funnel",
             "funnel",
-            (("app-open", "Open"), ("signup-started", "Start sign-up"),
-             ("signup-completed", "Signed up")),
+            (
+                ("app-open", "Open"),
+                ("signup-started", "Start sign-up"),
+                ("signup-completed", "Signed up"),
+            ),
             ("onboarding",),
             1,
             180,
@@ -197,7 +224,9 @@ EXPERIMENTS: dict[str, tuple[tuple[str, str, str, int, int | None], ...]] = {
         ("one-page-checkout", "One-page checkout", "production", 60, None),
         ("express-pay-button", "Express pay button", "production", 25, None),
     ),
-    "revenue-metrics": (("free-shipping-threshold", "Free shipping threshold", "production", 120, 80),),
+    "revenue-metrics": (
+        ("free-shipping-threshold", "Free shipping threshold", "production", 120, 80),
+    ),
     "onboarding-funnel": (("social-sign-in", "Social sign-in", "production", 45, None),),
 }
 
@@ -216,7 +245,11 @@ def indicator_for(score: int) -> tuple[str, int, int]:
 
 def _score(value: int, aggregate_of: tuple[str, ...] = ()) -> dict[str, Any]:
     name, low, high = indicator_for(value)
-    rep: dict[str, Any] = {"score": value, "indicator": name, "indicatorRange": {"min": low, "max": high}}
+    rep: dict[str, Any] = {
+        "score": value,
+        "indicator": name,
+        "indicatorRange": {"min": low, "max": high},
+    }
     if aggregate_of:
         rep["aggregateOf"] = list(aggregate_of)
     return rep
@@ -247,17 +280,19 @@ def scores_for(seed: str, *, has_experiments: bool) -> dict[str, Any]:
         last[category] = max(0, min(100, value - rng.randint(-14, 14)))
     scores: dict[str, Any] = {}
     for category in METRIC_CATEGORIES:
-        value, previous = current[category], last[category]
+        now_score, last_score = current[category], last[category]
         scores[category] = (
-            _not_calculated() if value is None or previous is None else _with_last(value, previous)
+            _not_calculated()
+            if now_score is None or last_score is None
+            else _with_last(now_score, last_score)
         )
     composite_now: dict[str, int] = {}
     composite_last: dict[str, int] = {}
     for composite, parts in COMPOSITES.items():
-        now_parts = [current[p] for p in parts if current[p] is not None]
-        last_parts = [last[p] for p in parts if last[p] is not None]
-        composite_now[composite] = round(sum(now_parts) / len(now_parts))  # type: ignore[arg-type]
-        composite_last[composite] = round(sum(last_parts) / len(last_parts))  # type: ignore[arg-type]
+        now_parts = [v for p in parts if (v := current[p]) is not None]
+        last_parts = [v for p in parts if (v := last[p]) is not None]
+        composite_now[composite] = round(sum(now_parts) / len(now_parts))
+        composite_last[composite] = round(sum(last_parts) / len(last_parts))
         scores[composite] = _with_last(composite_now[composite], composite_last[composite], parts)
     overall_now = round(sum(composite_now.values()) / 3)
     overall_last = round(sum(composite_last.values()) / 3)

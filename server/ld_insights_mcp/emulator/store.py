@@ -105,7 +105,8 @@ class Store:
                     description=description,
                 )
                 self.experiments[(project, key)] = [
-                    self._experiment(project, *experiment) for experiment in EXPERIMENTS.get(key, ())
+                    self._experiment(project, *experiment)
+                    for experiment in EXPERIMENTS.get(key, ())
                 ]
 
     def project(self, key: str) -> SeedProject | None:
@@ -157,7 +158,9 @@ class Store:
             "creationDate": self.now_ms - age * DAY_MS,
             "_links": {
                 "self": {
-                    "href": f"/api/v2/projects/{project}/environments/{environment}/experiments/{key}",
+                    "href": (
+                        f"/api/v2/projects/{project}/environments/{environment}/experiments/{key}"
+                    ),
                     "type": "application/json",
                 }
             },
