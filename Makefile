@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTHON_UV_CHECK := $(shell command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || echo missing)
 
-.PHONY: help install test lint format typecheck check demo serve bench bench-quick clean
+.PHONY: help install test lint format typecheck check demo serve bench bench-quick real-clients-install inspector conformance real-clients clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -41,6 +41,17 @@ bench: install ## run the benchmark harness; writes bench/results/latest.json
 
 bench-quick: install ## a short benchmark smoke run
 	$(UV) run python bench/run.py --quick
+
+real-clients-install: ## install the pinned Inspector CLI, conformance suites and Node 22 locally
+	cd tests/real_clients && { npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error; }
+
+inspector: install real-clients-install ## the MCP Inspector CLI against the stdio demo server
+	$(UV) run python tests/real_clients/run.py inspector
+
+conformance: install real-clients-install ## the conformance suites against the HTTP demo server
+	$(UV) run python tests/real_clients/run.py conformance
+
+real-clients: inspector conformance ## both real-client checks
 
 clean: ## remove build and cache output
 	rm -rf .venv build dist .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,13 @@ def add_tool(
     """Register ``fn`` unless it writes and the server is read-only (decided by its hint)."""
     if read_only and annotations.read_only_hint is not True:
         return
-    server.add_tool(fn, title=title, annotations=annotations, structured_output=True)
+    server.add_tool(
+        fn,
+        title=title,
+        description=inspect.cleandoc(fn.__doc__ or ""),
+        annotations=annotations,
+        structured_output=True,
+    )
 
 
 def tool_result(model: BaseModel, text: str) -> CallToolResult:
