@@ -1,5 +1,8 @@
 # Every target does its own set-up: a fresh machine needs only Python 3.11+ and make.
 SHELL := /bin/bash
+# Byte-compile on install: machines that set PYTHONDONTWRITEBYTECODE would otherwise recompile
+# every module at every start (seconds of cold start for any Python MCP server).
+export UV_COMPILE_BYTECODE := 1
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTHON_UV_CHECK := $(shell command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || echo missing)
 

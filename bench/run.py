@@ -29,7 +29,7 @@ from stdio_driver import StdioServer
 
 ROOT = Path(__file__).parents[1]
 RESULTS = Path(__file__).parent / "results"
-FLOOR = ROOT / "tests" / "real_clients" / "floor_server.py"
+FLOOR = Path(__file__).parent / "floor_server.py"
 SERVER = [sys.executable, "-m", "ld_insights_mcp"]
 
 

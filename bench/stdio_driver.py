@@ -22,7 +22,6 @@ class StdioServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
-            bufsize=0,
         )
         self._next_id = 0
 
@@ -80,3 +79,4 @@ class StdioServer:
 
     def _send(self, message: dict[str, Any]) -> None:
         self.process.stdin.write((json.dumps(message) + "\n").encode())  # type: ignore[union-attr]
+        self.process.stdin.flush()  # type: ignore[union-attr]

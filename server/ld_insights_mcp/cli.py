@@ -160,10 +160,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         transport_security(options)  # refuse an unsafe bind before anything starts
     server = create_server(settings)
     if args.transport == "stdio":
-        server.run("stdio")
+        from .stdio_transport import run_stdio
+
+        anyio.run(run_stdio, server, backend_options=_loop_options())
     else:
         anyio.run(lambda: serve_http(server, options, log_level=settings.log_level))
     return 0
+
+
+def _loop_options() -> dict[str, Any]:
+    """uvloop where it is installed (a faster event loop), the standard loop otherwise."""
+    if os.environ.get("LD_INSIGHTS_NO_UVLOOP"):
+        return {}
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return {}
+    return {"use_uvloop": True}
 
 
 def _bearer_tokens() -> tuple[str, ...]:

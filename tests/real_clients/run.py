@@ -60,15 +60,40 @@ INSPECTOR_CALLS: list[tuple[str, list[str]]] = [
     ("prompts/list", []),
     ("resources/read", ["--uri", "insights://score-categories/leadTime"]),
     ("resources/read", ["--uri", "insights://groups/checkout-squad"]),
-    ("prompts/get", ["--prompt-name", "investigate_score", "--prompt-args",
-                     "category=leadTime", "project_key=checkout-web", "environment_key=production"]),
-    ("tools/call", ["--tool-name", "get_insight_scores", "--tool-arg",
-                    "project_key=checkout-web", "environment_key=production"]),
+    (
+        "prompts/get",
+        [
+            "--prompt-name",
+            "investigate_score",
+            "--prompt-args",
+            "category=leadTime",
+            "project_key=checkout-web",
+            "environment_key=production",
+        ],
+    ),
+    (
+        "tools/call",
+        [
+            "--tool-name",
+            "get_insight_scores",
+            "--tool-arg",
+            "project_key=checkout-web",
+            "environment_key=production",
+        ],
+    ),
     ("tools/call", ["--tool-name", "list_insight_groups", "--tool-arg", "limit=5"]),
     ("tools/call", ["--tool-name", "get_insight_group", "--tool-arg", "key=checkout-squad"]),
     ("tools/call", ["--tool-name", "list_metric_groups", "--tool-arg", "project_key=checkout-web"]),
-    ("tools/call", ["--tool-name", "get_metric_group", "--tool-arg",
-                    "project_key=checkout-web", "key=checkout-funnel"]),
+    (
+        "tools/call",
+        [
+            "--tool-name",
+            "get_metric_group",
+            "--tool-arg",
+            "project_key=checkout-web",
+            "key=checkout-funnel",
+        ],
+    ),
 ]
 
 
@@ -130,11 +155,25 @@ def conformance() -> int:
             time.sleep(0.1)
         url = f"http://127.0.0.1:{port}/mcp"
         for suite, scenario, extra in CONFORMANCE:
-            command = [str(NODE22), str(SUITES[suite]), "server", "--url", url,
-                       "--scenario", scenario, *extra]
+            command = [
+                str(NODE22),
+                str(SUITES[suite]),
+                "server",
+                "--url",
+                url,
+                "--scenario",
+                scenario,
+                *extra,
+            ]
             try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                                      check=False, env={**os.environ, "NO_COLOR": "1"})
+                done = subprocess.run(
+                    command,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                    env={**os.environ, "NO_COLOR": "1"},
+                )
                 text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
                 counts = re.search(r"Passed: (\d+)/(\d+), (\d+) failed", text)
                 ok = done.returncode == 0 and counts is not None and counts.group(3) == "0"
@@ -144,7 +183,8 @@ def conformance() -> int:
             passed += ok
             failed += not ok
             detail = counts.group(0) if counts else "no result"
-            print(f"{'PASS' if ok else 'FAIL'} conformance[{suite}] {scenario} {' '.join(extra)} ({detail})")
+            verdict = "PASS" if ok else "FAIL"
+            print(f"{verdict} conformance[{suite}] {scenario} {' '.join(extra)} ({detail})")
             if not ok:
                 print(text[-1500:])
     finally:
@@ -156,7 +196,9 @@ def conformance() -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("client", choices=("inspector", "conformance"))
     args = parser.parse_args()
     os.chdir(ROOT)

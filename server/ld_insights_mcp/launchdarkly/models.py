@@ -115,10 +115,9 @@ class InsightGroupScores(_Wire):
     def by_category(self) -> dict[str, MetricScore]:
         """The present scores keyed by wire name, in ``SCORE_CATEGORIES`` order."""
         scores: dict[str, MetricScore] = {}
-        for name in SCORE_CATEGORIES:
-            field = type(self).model_fields.get(_snake(name))
-            value = getattr(self, _snake(name)) if field else None
-            if isinstance(value, MetricScore):
+        for name, attribute in _CATEGORY_ATTRIBUTES:
+            value = getattr(self, attribute)
+            if value is not None:
                 scores[name] = value
         return scores
 
@@ -357,4 +356,5 @@ def _snake(camel: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
+_CATEGORY_ATTRIBUTES = tuple((name, _snake(name)) for name in SCORE_CATEGORIES)
 MetricScore.model_rebuild()

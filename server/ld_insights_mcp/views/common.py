@@ -5,11 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from ..launchdarkly.models import millis_to_datetime
 
 DataSource = Literal["launchdarkly", "demo"]
+
+
+def _without_titles(schema: dict[str, Any], model: type[Any]) -> None:
+    """Titles repeat the property names: dropped to keep tools/list small for the model."""
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+class ViewModel(BaseModel):
+    """Base of tool results: their JSON schema carries no redundant titles."""
+
+    model_config = ConfigDict(json_schema_extra=_without_titles)
+
+
 DEMO_NOTE = "[demo data from the embedded emulator, not a real LaunchDarkly account]"
 
 

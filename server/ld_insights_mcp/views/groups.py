@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..launchdarkly.models import InsightGroup, InsightGroupCollection, InsightPeriod
-from .common import DataSource, fit_items, iso_datetime, source_line
+from .common import DataSource, ViewModel, fit_items, iso_datetime, source_line
 from .scores import CategoryScore, Period, category_scores, period, score_phrase, scores_lines
 
 
-class GroupSummary(BaseModel):
+class GroupSummary(ViewModel):
     """An insight group: a team's slice of a project, environment and applications."""
 
     key: str
@@ -24,7 +24,7 @@ class GroupSummary(BaseModel):
     )
 
 
-class IndicatorCounts(BaseModel):
+class IndicatorCounts(ViewModel):
     excellent: int
     good: int
     fair: int
@@ -34,7 +34,7 @@ class IndicatorCounts(BaseModel):
     total: int
 
 
-class GroupPage(BaseModel):
+class GroupPage(ViewModel):
     """One page of insight groups."""
 
     data_source: DataSource
@@ -50,7 +50,7 @@ class GroupPage(BaseModel):
     truncated: bool = False
 
 
-class GroupResult(BaseModel):
+class GroupResult(ViewModel):
     """One insight group."""
 
     data_source: DataSource
@@ -58,7 +58,7 @@ class GroupResult(BaseModel):
     period: Period | None = None
 
 
-class CreatedGroupResult(BaseModel):
+class CreatedGroupResult(ViewModel):
     """The outcome of a create."""
 
     data_source: DataSource
@@ -81,15 +81,19 @@ def group_summary(group: InsightGroup) -> GroupSummary:
     )
 
 
-def group_line(group: GroupSummary) -> str:
-    apps = ",".join(group.application_keys) or "all apps"
-    line = (
-        f'- {group.key} "{group.name}" {group.project_key}/{group.environment_key} '
-        f"[{apps}] created {group.created[:10]}"
-    )
-    if group.scores:
-        line += "\n  " + "; ".join(score_phrase(s) for s in group.scores)
-    return line
+def group_lines(groups: list[GroupSummary]) -> list[str]:
+    """One entry per group, under a ``project/environment:`` heading when that changes."""
+    entries = []
+    previous = None
+    for group in groups:
+        place = f"{group.project_key}/{group.environment_key}"
+        apps = ",".join(group.application_keys) or "all"
+        line = f'- {group.key} "{group.name}" [{apps}] {group.created[:10]}'
+        if group.scores:
+            line += "\n  " + "; ".join(score_phrase(s) for s in group.scores)
+        entries.append(line if place == previous else f"{place}:\n{line}")
+        previous = place
+    return entries
 
 
 def group_page(
@@ -116,9 +120,9 @@ def group_page(
     scored_period = found.score_metadata.period if found.score_metadata else None
     header = [
         *source_line(source),
-        f"{found.total_count} insight group(s) match; showing {len(groups)} from offset {offset}"
+        f"{found.total_count} insight groups; {len(groups)} from offset {offset}"
         + _period_phrase(scored_period)
-        + ".",
+        + '. Lines: key "name" [apps] created.',
     ]
     if counts is not None:
         header.append(
@@ -131,7 +135,7 @@ def group_page(
     footer = [f"More: call list_insight_groups with offset={next_offset}."] if next_offset else []
     fitted = fit_items(
         header,
-        [group_line(g) for g in groups],
+        group_lines(groups),
         footer,
         max_chars=max_chars,
         continuation=f"call list_insight_groups with offset={offset}+{{shown}} and limit={limit}",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..launchdarkly.models import MetricGroup, MetricGroupCollection
-from .common import DataSource, fit_items, iso_datetime, source_line
+from .common import DataSource, ViewModel, fit_items, iso_datetime, source_line
 
 
-class MetricGroupSummary(BaseModel):
+class MetricGroupSummary(ViewModel):
     key: str
     name: str
     kind: str = Field(description="funnel (ordered steps) or standard.")
@@ -18,7 +18,7 @@ class MetricGroupSummary(BaseModel):
     last_modified: str = Field(description="ISO 8601 UTC.")
 
 
-class MetricGroupPage(BaseModel):
+class MetricGroupPage(ViewModel):
     """One page of a project's metric groups."""
 
     data_source: DataSource
@@ -33,7 +33,7 @@ class MetricGroupPage(BaseModel):
     truncated: bool = False
 
 
-class MetricInGroupView(BaseModel):
+class MetricInGroupView(ViewModel):
     position: int = Field(description="1-based; for funnels, the step number.")
     key: str
     name: str
@@ -44,7 +44,7 @@ class MetricInGroupView(BaseModel):
     unit_aggregation_type: str | None = None
 
 
-class ExperimentView(BaseModel):
+class ExperimentView(ViewModel):
     key: str
     name: str
     environment_key: str
@@ -52,7 +52,7 @@ class ExperimentView(BaseModel):
     archived: str | None = None
 
 
-class MetricGroupDetail(BaseModel):
+class MetricGroupDetail(ViewModel):
     """One metric group."""
 
     data_source: DataSource

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..launchdarkly.models import InsightGroupScores, InsightPeriod, InsightScores, MetricScore
-from .common import DataSource, iso_date, signed, source_line
+from .common import DataSource, ViewModel, iso_date, signed, source_line
 
 CALCULATED = ("excellent", "good", "fair", "needsAttention")
 
 
-class CategoryScore(BaseModel):
+class CategoryScore(ViewModel):
     """One score category."""
 
     category: str = Field(description="Category key, e.g. leadTime.")
@@ -24,12 +24,12 @@ class CategoryScore(BaseModel):
     aggregate_of: list[str] = Field(default_factory=list, description="Categories it combines.")
 
 
-class Period(BaseModel):
+class Period(ViewModel):
     start: str = Field(description="ISO date the period starts.")
     end: str = Field(description="ISO date the period ends.")
 
 
-class ScoresResult(BaseModel):
+class ScoresResult(ViewModel):
     """Insight scores for a project and environment."""
 
     data_source: DataSource
