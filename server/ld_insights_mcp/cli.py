@@ -164,7 +164,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         anyio.run(run_stdio, server, backend_options=_loop_options())
     else:
-        anyio.run(lambda: serve_http(server, options, log_level=settings.log_level))
+        anyio.run(
+            lambda: serve_http(server, options, log_level=settings.log_level),
+            backend_options=_loop_options(),
+        )
     return 0
 
 

@@ -57,7 +57,11 @@ class _Wire(BaseModel):
     """Base of response models: camelCase aliases, unknown fields kept."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="allow"
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="allow",
+        defer_build=True,  # built on first use, not at start-up
     )
 
 
@@ -65,7 +69,11 @@ class _Request(BaseModel):
     """Base of request bodies: camelCase on the wire, unknown fields refused."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid"
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
