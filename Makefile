@@ -16,6 +16,7 @@ ifeq ($(PYTHON_UV_CHECK),missing)
 	python3 -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
 endif
 	$(UV) sync --locked --quiet
+	$(UV) run --no-sync python -m compileall -q server
 
 test: install ## run every test
 	$(UV) run pytest

@@ -78,22 +78,24 @@ def ms(seconds: float) -> float:
 
 
 def cold_start(runs: int) -> dict[str, Any]:
-    def measure(command: list[str]) -> dict[str, float]:
-        to_init, to_list = [], []
-        for _ in range(runs):
+    """Spawn to initialize and to tools/list answered; ours and the floor interleaved."""
+    commands = {"ours": [*SERVER, "--demo"], "sdk_floor": [sys.executable, str(FLOOR)]}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"initialize": [], "tools_list": []} for name in commands
+    }
+    for _ in range(runs):
+        for name, command in commands.items():
             server = StdioServer(command)
             server.initialize()
-            to_init.append(time.perf_counter() - server.started)
+            samples[name]["initialize"].append(time.perf_counter() - server.started)
             server.request("tools/list")
-            to_list.append(time.perf_counter() - server.started)
+            samples[name]["tools_list"].append(time.perf_counter() - server.started)
             server.close()
-        return {
-            "initialize_ms": ms(statistics.median(to_init)),
-            "tools_list_ms": ms(statistics.median(to_list)),
-        }
-
-    ours = measure([*SERVER, "--demo"])
-    floor = measure([sys.executable, str(FLOOR)])
+    medians = {
+        name: {f"{k}_ms": ms(statistics.median(v)) for k, v in parts.items()}
+        for name, parts in samples.items()
+    }
+    ours, floor = medians["ours"], medians["sdk_floor"]
     return {
         "runs": runs,
         "ours": ours,
@@ -350,7 +352,7 @@ def main() -> None:
         ).json()["items"][0]
         project, environment = groups["projectKey"], groups["environmentKey"]
         print("cold start ...", file=sys.stderr)
-        results["cold_start"] = cold_start(3 if quick else 10)
+        results["cold_start"] = cold_start(3 if quick else 15)
         print("per-call overhead ...", file=sys.stderr)
         results["per_call"] = per_call(
             emulator_url, DEMO_TOKEN, 50 if quick else 500, project, environment

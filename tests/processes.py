@@ -12,6 +12,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+HANDSHAKE: list[dict[str, object]] = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]
+"""The 2025 handshake (request id 1) for raw stdio exchanges."""
+
 
 def server_command() -> list[str]:
     """The installed console script (falls back to ``python -m`` beside this interpreter)."""

@@ -12,7 +12,7 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 
 from .mcp_helpers import structured, text_of
-from .processes import clean_env, http_server, server_command, stdio_exchange
+from .processes import HANDSHAKE, clean_env, http_server, server_command, stdio_exchange
 
 pytestmark = pytest.mark.anyio
 
@@ -68,17 +68,7 @@ def test_http_rejects_foreign_host_and_origin_headers() -> None:
 
 def test_stdio_stdout_carries_only_json_rpc_even_at_debug_level() -> None:
     requests = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"},
-            },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *HANDSHAKE,
         {
             "jsonrpc": "2.0",
             "id": 2,

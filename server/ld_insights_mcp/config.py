@@ -8,13 +8,14 @@ LaunchDarkly's own CLI (ldcli) variables are honoured so existing environments w
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .launchdarkly import ClientOptions, RetryPolicy
+if TYPE_CHECKING:
+    from .launchdarkly.client import ClientOptions
 
 DEFAULT_BASE_URI = "https://app.launchdarkly.com"
 TOKEN_VARIABLES = ("LD_ACCESS_TOKEN", "LAUNCHDARKLY_API_KEY")
@@ -121,6 +122,9 @@ class Settings(BaseSettings):
         return self.access_token
 
     def client_options(self) -> ClientOptions:
+        from .launchdarkly.client import ClientOptions
+        from .launchdarkly.retries import RetryPolicy
+
         return ClientOptions(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,

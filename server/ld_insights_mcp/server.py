@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from pydantic import SecretStr
 
 from . import __version__
 from .arguments import StrictArgumentsServer
 from .completions import register_completions
 from .config import Settings
-from .launchdarkly import LaunchDarklyClient
+from .emulator.constants import DEMO_TOKEN
 from .live_resources import register_live_resources
 from .prompt_templates import load_prompt_templates, register_prompts
 from .resources import register_knowledge_resources
 from .state import AppState, StateCell
 from .tools import register_tools
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .launchdarkly.client import LaunchDarklyClient
 
 DEMO_BASE_URL = "http://launchdarkly.demo"
 
@@ -40,35 +45,34 @@ def create_server(
 
     In demo mode without a transport, an embedded emulator answers in-process.
     """
-    base_url, token = settings.base_uri, None
-    if settings.demo:
-        from pydantic import SecretStr
+    token = SecretStr(DEMO_TOKEN) if settings.demo else settings.require_token()
+    base_url = DEMO_BASE_URL if settings.demo else settings.base_uri
 
-        from .emulator import DEMO_TOKEN, Emulator
+    def connect() -> LaunchDarklyClient:
+        from .launchdarkly.client import LaunchDarklyClient
 
-        token = SecretStr(DEMO_TOKEN)
-        base_url = DEMO_BASE_URL
-        if transport is None:
-            transport = httpx.ASGITransport(app=Emulator(token=DEMO_TOKEN).app)
-    access_token = token or settings.require_token()
+        network = transport
+        if network is None and settings.demo:
+            from httpx import ASGITransport
+
+            from .emulator import Emulator
+
+            network = ASGITransport(app=Emulator(token=DEMO_TOKEN).app)
+        return LaunchDarklyClient.create(
+            base_url=base_url, token=token, options=settings.client_options(), transport=network
+        )
 
     cell = StateCell()
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[AppState]:
-        client = LaunchDarklyClient.create(
-            base_url=base_url,
-            token=access_token,
-            options=settings.client_options(),
-            transport=transport,
-        )
-        async with client:
-            state = AppState(client=client, settings=settings)
-            cell.set(state)
-            try:
-                yield state
-            finally:
-                cell.set(None)
+        state = AppState(settings, connect)
+        cell.set(state)
+        try:
+            yield state
+        finally:
+            cell.set(None)
+            await state.aclose()
 
     server = StrictArgumentsServer(
         name="ld-insights-mcp",

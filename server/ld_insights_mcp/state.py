@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
 
 from .config import Settings
-from .launchdarkly import LaunchDarklyClient
 from .views.common import DataSource
 
+if TYPE_CHECKING:
+    from .launchdarkly.client import LaunchDarklyClient
 
-@dataclass(frozen=True, slots=True)
+
 class AppState:
-    """Lifespan state: one client per process."""
+    """Lifespan state: the settings and one LaunchDarkly client per process.
 
-    client: LaunchDarklyClient
-    settings: Settings
+    The client is made on first use, so start-up does not pay for the HTTP stack.
+    """
+
+    def __init__(self, settings: Settings, connect: Callable[[], LaunchDarklyClient]) -> None:
+        self.settings = settings
+        self._connect = connect
+        self._client: LaunchDarklyClient | None = None
+
+    @property
+    def client(self) -> LaunchDarklyClient:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
 
     @property
     def data_source(self) -> DataSource:
         return "demo" if self.settings.demo else "launchdarkly"
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:

@@ -15,7 +15,7 @@ from ld_insights_mcp.server import create_server
 
 from ..conftest import make_settings
 from ..mcp_helpers import text_of
-from ..processes import clean_env, stdio_exchange
+from ..processes import HANDSHAKE, clean_env, stdio_exchange
 
 CANARY = "api-canary-7d1e9f4a-0b2c-4e6f-9a8b-c3d5e7f90123"
 
@@ -78,17 +78,7 @@ async def test_canary_token_never_leaks_on_any_error_path(
 
 def test_canary_token_absent_from_stdio_output_at_debug_level() -> None:
     requests = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"},
-            },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *HANDSHAKE,
         {
             "jsonrpc": "2.0",
             "id": 2,

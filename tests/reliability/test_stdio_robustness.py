@@ -6,18 +6,7 @@ import json
 
 import pytest
 
-from ..processes import stdio_exchange
-
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
+from ..processes import HANDSHAKE, stdio_exchange
 
 
 @pytest.mark.parametrize(
@@ -35,8 +24,7 @@ INIT = {
 @pytest.mark.parametrize("log_level", ["WARNING", "DEBUG"])
 def test_server_answers_the_next_valid_request_after_garbage(garbage: str, log_level: str) -> None:
     lines = [
-        json.dumps(INIT),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        *(json.dumps(message) for message in HANDSHAKE),
         garbage,
         json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"}),
         json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),

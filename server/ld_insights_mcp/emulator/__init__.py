@@ -7,7 +7,8 @@ operations as the official contract describes them: raw-token auth (401), the
 seeded deterministic data. Faults can be queued per operation for tests.
 """
 
-from .app import DEMO_TOKEN, Emulator, RecordedRequest
+from .app import Emulator, RecordedRequest
+from .constants import DEMO_TOKEN
 from .faults import Fault
 from .loopback import aserve_on_loopback, serve_on_loopback
 from .seed import SeedProject

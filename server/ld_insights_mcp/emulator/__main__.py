@@ -7,7 +7,8 @@ import contextlib
 import sys
 import threading
 
-from .app import DEMO_TOKEN, Emulator
+from .app import Emulator
+from .constants import DEMO_TOKEN
 from .loopback import serve_on_loopback
 
 

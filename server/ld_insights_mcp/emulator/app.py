@@ -20,9 +20,6 @@ from .handlers import ApiError, Handlers, Request
 from .seed import SeedProject
 from .store import Store
 
-DEMO_TOKEN = "api-demo-0000-0000"  # noqa: S105 - public demo token, not a secret
-"""The token the product's ``--demo`` mode uses against the embedded emulator."""
-
 BETA = "beta"
 DAY_MS = 86_400_000
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import anyio
-import uvicorn
 
 from .app import Emulator
 
@@ -27,6 +26,8 @@ def serve_on_loopback(emulator: Emulator, port: int = 0, host: str = LOOPBACK) -
     """Serve ``emulator`` on 127.0.0.1 until the block ends; yield its base URL."""
     if host != LOOPBACK:
         raise ValueError("the emulator only listens on 127.0.0.1")
+    import uvicorn
+
     chosen = port or _free_port()
     config = uvicorn.Config(
         emulator.app,

@@ -1,6 +1,14 @@
-"""LaunchDarkly API client: HTTP, models and errors; knows nothing of MCP."""
+"""LaunchDarkly API client: HTTP, models and errors; knows nothing of MCP.
 
-from .client import ClientOptions, Created, LaunchDarklyClient
+The client and its retry policy (which import httpx and tenacity) load on first use, so a
+server that has not called LaunchDarkly yet starts without them.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -22,7 +30,24 @@ from .errors import (
     UnexpectedResponseError,
 )
 from .rate_limits import RateLimitInfo
-from .retries import RetryPolicy
+
+if TYPE_CHECKING:
+    from .client import ClientOptions, Created, LaunchDarklyClient
+    from .retries import RetryPolicy
+
+_LAZY = {
+    "ClientOptions": ".client",
+    "Created": ".client",
+    "LaunchDarklyClient": ".client",
+    "RetryPolicy": ".retries",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "APIConnectionError",

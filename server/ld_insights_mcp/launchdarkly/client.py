@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -27,9 +27,11 @@ from .errors import (
 from .models import (
     InsightGroup,
     InsightGroupCollection,
+    InsightGroupExpand,
     InsightScores,
     MetricGroup,
     MetricGroupCollection,
+    MetricGroupExpand,
     NewInsightGroup,
     NewMetricGroup,
     PatchOperation,
@@ -42,9 +44,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 INSIGHTS = "/api/v2/engineering-insights/insights"
 USER_AGENT = f"ld-insights-mcp/{__version__}"
-
-InsightGroupExpand = Literal["scores", "environment", "metadata"]
-MetricGroupExpand = Literal["experiments", "experimentCount"]
 
 
 @dataclass(frozen=True, slots=True)

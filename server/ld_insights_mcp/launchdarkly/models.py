@@ -42,6 +42,9 @@ def _known_indicator(value: Any) -> Any:
     return value
 
 
+InsightGroupExpand = Literal["scores", "environment", "metadata"]
+MetricGroupExpand = Literal["experiments", "experimentCount"]
+
 Indicator = Annotated[
     Literal["excellent", "good", "fair", "needsAttention", "notCalculated", "unknown"],
     BeforeValidator(_known_indicator),

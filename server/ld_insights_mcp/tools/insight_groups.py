@@ -11,8 +11,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..launchdarkly import ConflictError
-from ..launchdarkly.client import InsightGroupExpand
-from ..launchdarkly.models import InsightGroup, NewInsightGroup
+from ..launchdarkly.models import InsightGroup, InsightGroupExpand, NewInsightGroup
 from ..state import app_state
 from ..views.groups import (
     CreatedGroupResult,
@@ -32,7 +31,7 @@ from .params import (
     ProjectKey,
     SearchText,
 )
-from .registry import CREATE, READ, add_tool, resolve_default, tool_result
+from .registry import CREATE, READ, add_tool, resolve_scope, tool_result
 from .upstream import call_launchdarkly
 
 LIST_HINT = "call list_insight_groups to see the existing group keys"
@@ -126,15 +125,7 @@ async def create_insight_group(
     timed out is checked by key, never sent twice.
     """
     state = app_state(ctx)
-    project = resolve_default(
-        project_key, state.settings.project, field="project_key", variable="LD_PROJECT"
-    )
-    environment = resolve_default(
-        environment_key,
-        state.settings.environment,
-        field="environment_key",
-        variable="LD_ENVIRONMENT",
-    )
+    project, environment = resolve_scope(state.settings, project_key, environment_key)
     apps = list(dict.fromkeys(application_keys or [])) or None
     new_group = NewInsightGroup(
         name=name,
@@ -164,9 +155,8 @@ async def create_insight_group(
         if created.reconciled
         else "Created."
     )
-    return tool_result(
-        result, f"{note}\n{group_text(summary, source=state.data_source, scored=None)}"
-    )
+    text = group_text(summary, source=state.data_source, scored=None, preface=note)
+    return tool_result(result, text)
 
 
 class _Duplicate(Exception):

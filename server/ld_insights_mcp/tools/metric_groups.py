@@ -9,7 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..launchdarkly.client import MetricGroupExpand
+from ..launchdarkly.models import MetricGroupExpand
 from ..state import app_state
 from ..views.metric_groups import (
     MetricGroupDetail,
@@ -18,7 +18,7 @@ from ..views.metric_groups import (
     metric_group_page,
 )
 from .params import MetricGroupKey, Offset, ProjectKey, SearchText
-from .registry import READ, add_tool, resolve_default, tool_result
+from .registry import READ, add_tool, resolve_project, tool_result
 from .upstream import call_launchdarkly
 
 MetricGroupSort = Literal[
@@ -50,9 +50,7 @@ async def list_metric_groups(
     Use this to find metric group keys for get_metric_group.
     """
     state = app_state(ctx)
-    project = resolve_default(
-        project_key, state.settings.project, field="project_key", variable="LD_PROJECT"
-    )
+    project = resolve_project(state.settings, project_key)
     filters = []
     if kind:
         filters.append(f"kind equals '{kind}'")
@@ -94,9 +92,7 @@ async def get_metric_group(
     list_metric_groups supplies the keys.
     """
     state = app_state(ctx)
-    project = resolve_default(
-        project_key, state.settings.project, field="project_key", variable="LD_PROJECT"
-    )
+    project = resolve_project(state.settings, project_key)
     expand: list[MetricGroupExpand] = (
         ["experiments", "experimentCount"] if include_experiments else []
     )

@@ -11,6 +11,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
+from ..config import Settings
+
 READ = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
@@ -45,6 +47,23 @@ def tool_result(model: BaseModel, text: str) -> CallToolResult:
         content=[TextContent(type="text", text=text)],
         structured_content=model.model_dump(mode="json"),
     )
+
+
+def resolve_project(settings: Settings, project_key: str | None) -> str:
+    """The project argument, else ``LD_PROJECT``, else a clear error."""
+    return resolve_default(
+        project_key, settings.project, field="project_key", variable="LD_PROJECT"
+    )
+
+
+def resolve_scope(
+    settings: Settings, project_key: str | None, environment_key: str | None
+) -> tuple[str, str]:
+    """Project and environment from the arguments, else ``LD_PROJECT``/``LD_ENVIRONMENT``."""
+    environment = resolve_default(
+        environment_key, settings.environment, field="environment_key", variable="LD_ENVIRONMENT"
+    )
+    return resolve_project(settings, project_key), environment
 
 
 def resolve_default(value: str | None, default: str | None, *, field: str, variable: str) -> str:

@@ -11,7 +11,7 @@ from mcp.types import CallToolResult
 from ..state import app_state
 from ..views.scores import ScoresResult, scores_result, scores_text
 from .params import ApplicationKeys, EnvironmentKey, ProjectKey
-from .registry import READ, add_tool, resolve_default, tool_result
+from .registry import READ, add_tool, resolve_scope, tool_result
 from .upstream import call_launchdarkly
 
 
@@ -32,15 +32,7 @@ async def get_insight_scores(
     application_keys. Read insights://score-categories/{category} to explain a score.
     """
     state = app_state(ctx)
-    project = resolve_default(
-        project_key, state.settings.project, field="project_key", variable="LD_PROJECT"
-    )
-    environment = resolve_default(
-        environment_key,
-        state.settings.environment,
-        field="environment_key",
-        variable="LD_ENVIRONMENT",
-    )
+    project, environment = resolve_scope(state.settings, project_key, environment_key)
     apps = list(dict.fromkeys(application_keys or []))
     found = await call_launchdarkly(
         state,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
@@ -21,7 +21,6 @@ from ..launchdarkly import (
     AuthenticationError,
     BadRequestError,
     InvalidRequestError,
-    LaunchDarklyClient,
     LaunchDarklyError,
     NotFoundError,
     OutcomeUnknownError,
@@ -32,6 +31,9 @@ from ..launchdarkly import (
     UnexpectedResponseError,
 )
 from ..state import AppState
+
+if TYPE_CHECKING:
+    from ..launchdarkly.client import LaunchDarklyClient
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)

@@ -173,13 +173,16 @@ def group_result(group: InsightGroup, *, source: DataSource) -> tuple[GroupResul
     return result, group_text(summary, source=source, scored=result.period)
 
 
-def group_text(summary: GroupSummary, *, source: DataSource, scored: Period | None) -> str:
+def group_text(
+    summary: GroupSummary, *, source: DataSource, scored: Period | None, preface: str = ""
+) -> str:
     apps = ", ".join(summary.application_keys) or "all applications"
     env = summary.environment_key + (
         f" ({summary.environment_name})" if summary.environment_name else ""
     )
     lines = [
         *source_line(source),
+        *([preface] if preface else []),
         f'Insight group {summary.key} "{summary.name}": project {summary.project_key}, '
         f"environment {env}, {apps}; created {summary.created}.",
     ]
