@@ -147,31 +147,8 @@ def stdio_exchange(
 
 @contextmanager
 def serve_asgi(app: object) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port in a thread; yield its URL."""
-    import threading
+    """Serve an ASGI app (with its lifespan) on a free loopback port in a thread."""
+    from ld_insights_mcp.emulator.loopback import serve_app_on_loopback
 
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app_on_loopback(app, lifespan="on") as url:
+        yield url

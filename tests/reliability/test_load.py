@@ -21,7 +21,7 @@ from ld_insights_mcp.http_app import HttpOptions, build_http_app
 from ld_insights_mcp.server import create_server
 
 from ..conftest import TOKEN, make_settings
-from ..processes import serve_asgi
+from ..processes import HANDSHAKE, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -90,16 +90,7 @@ async def test_client_credentials_are_never_forwarded_upstream(
 
 async def test_1000_session_cycles_leave_no_growth(emulator_url: str) -> None:
     """Open a session (initialize), use it (tools/list), close it (DELETE), 1,000 times."""
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "cycle", "version": "1"},
-        },
-    }
+    initialize = HANDSHAKE[0]
     accept = {"accept": "application/json, text/event-stream"}
     with _server_url(emulator_url, stateless=False, json_response=True) as url:
         async with httpx.AsyncClient(timeout=10) as http:
