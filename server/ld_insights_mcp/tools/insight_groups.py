@@ -122,7 +122,7 @@ async def create_insight_group(
 
     Only call this when the user asked for a new group. Keys are unique: if the key exists
     the call fails and names the existing group. Safe against lost answers: a create that
-    timed out is checked by key, never sent twice.
+    timed out is read back by key before anything is sent again.
     """
     state = app_state(ctx)
     project, environment = resolve_scope(state.settings, project_key, environment_key)
