@@ -1,429 +1,559 @@
-"""Every emulator route, success and error, validated against the vendored contract."""
+"""Every emulator operation, success and every error it produces, against the contract."""
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from openapi_schema_validator import OAS30Validator
+from jsonschema.exceptions import ValidationError
 
 from ld_insights_mcp.emulator import Emulator, Fault
+from ld_insights_mcp.emulator.routes import ROUTES
 
-from ..conftest import NOW_MS, TOKEN
+from .conftest import CONTRACT_FILE, EXTENSIONS, HEADERS, NOW_MS, TOKEN, Contract, checked_client
 
-SPEC = json.loads((Path(__file__).parents[1] / "contract" / "insights-openapi.json").read_text())
+pytestmark = pytest.mark.anyio
+
 IG = "/api/v2/engineering-insights/insights"
-MG = "/api/v2/projects/{projectKey}/metric-groups"
-BETA = {"Authorization": TOKEN, "LD-API-Version": "beta"}
+MG = "/api/v2/projects/checkout-web/metric-groups"
+MEMBER = "5f3a1c2b9d8e7f6a5b4c3d2e"
+NEW_GROUP = {
+    "name": "Platform squad",
+    "key": "platform-squad",
+    "projectKey": "checkout-web",
+    "environmentKey": "production",
+    "applicationKeys": ["checkout-api"],
+}
+NEW_METRIC_GROUP = {
+    "key": "cart-funnel",
+    "name": "Cart funnel",
+    "kind": "funnel",
+    "maintainerId": MEMBER,
+    "tags": ["cart"],
+    "metrics": [
+        {"key": "add-to-cart", "nameInGroup": "Cart"},
+        {"key": "purchase-completed", "nameInGroup": "Bought"},
+    ],
+}
 
-# (operation template, method, concrete path, query, body, headers, fault, expected status)
-Case = tuple[str, str, str, dict[str, Any], Any, dict[str, str], Fault | None, int]
-CASES: list[Case] = [
-    (f"{IG}/groups", "get", f"{IG}/groups", {}, None, BETA, None, 200),
-    (
+
+@dataclass(frozen=True)
+class Case:
+    operation: str
+    status: int
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    raw_body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=lambda: dict(HEADERS))
+    fault: Fault | None = None
+    attribute: str | None = None  # the attribute a 400 must name
+    label: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.operation}-{self.status}-{self.label or self.attribute or ''}".rstrip("-")
+
+
+def ok(operation: str, method: str, path: str, status: int = 200, **kw: Any) -> Case:
+    return Case(operation, status, method, path, **kw)
+
+
+def bad(operation: str, method: str, path: str, attribute: str | None, **kw: Any) -> Case:
+    return Case(operation, 400, method, path, attribute=attribute, **kw)
+
+
+SUCCESSES = [
+    ok("getInsightGroups", "GET", f"{IG}/groups", label="plain"),
+    ok(
+        "getInsightGroups",
+        "GET",
         f"{IG}/groups",
-        "get",
-        f"{IG}/groups",
-        {"expand": "scores,environment,metadata", "limit": 3, "offset": 2, "sort": "-name"},
-        None,
-        BETA,
-        None,
-        200,
-    ),
-    (f"{IG}/groups", "get", f"{IG}/groups", {"limit": 21}, None, BETA, None, 400),
-    (f"{IG}/groups", "get", f"{IG}/groups", {"expand": "everything"}, None, BETA, None, 400),
-    (
-        f"{IG}/groups",
-        "get",
-        f"{IG}/groups",
-        {},
-        None,
-        {"Authorization": "wrong", "LD-API-Version": "beta"},
-        None,
-        401,
-    ),
-    (f"{IG}/groups", "get", f"{IG}/groups", {}, None, {"Authorization": TOKEN}, None, 403),
-    (
-        f"{IG}/groups",
-        "get",
-        f"{IG}/groups",
-        {},
-        None,
-        BETA,
-        Fault(status=429, headers={"Retry-After": "1"}),
-        429,
-    ),
-    (
-        f"{IG}/group",
-        "post",
-        f"{IG}/group",
-        {},
-        {
-            "name": "New",
-            "key": "new-group",
-            "projectKey": "checkout-web",
-            "environmentKey": "production",
-            "applicationKeys": ["checkout-api"],
+        params={
+            "expand": "scores,environment,metadata",
+            "limit": 3,
+            "offset": 3,
+            "sort": "-name",
+            "query": "team",
         },
-        BETA,
-        None,
+        label="everything",
+    ),
+    ok("createInsightGroup", "POST", f"{IG}/group", 201, body=NEW_GROUP),
+    ok(
+        "createInsightGroup",
+        "POST",
+        f"{IG}/group",
         201,
+        body={**NEW_GROUP, "applicationKeys": None},
+        label="all-apps",
     ),
-    (
-        f"{IG}/group",
-        "post",
-        f"{IG}/group",
-        {},
-        {
-            "name": "Dup",
-            "key": "checkout-squad",
-            "projectKey": "checkout-web",
-            "environmentKey": "production",
-        },
-        BETA,
-        None,
-        409,
-    ),
-    (f"{IG}/group", "post", f"{IG}/group", {}, {"name": "No project"}, BETA, None, 400),
-    (
-        f"{IG}/group",
-        "post",
-        f"{IG}/group",
-        {},
-        {"name": "X", "key": "x", "projectKey": "checkout-web", "environmentKey": "nope"},
-        BETA,
-        None,
-        400,
-    ),
-    (
-        f"{IG}/groups/{{insightGroupKey}}",
-        "get",
+    ok(
+        "getInsightGroup",
+        "GET",
         f"{IG}/groups/checkout-squad",
-        {"expand": "scores,environment"},
-        None,
-        BETA,
-        None,
-        200,
+        params={"expand": "scores,environment"},
     ),
-    (f"{IG}/groups/{{insightGroupKey}}", "get", f"{IG}/groups/nope", {}, None, BETA, None, 404),
-    (f"{IG}/groups/{{insightGroupKey}}", "get", f"{IG}/groups/a%2Fb", {}, None, BETA, None, 404),
-    (
-        f"{IG}/groups/{{insightGroupKey}}",
-        "patch",
+    ok(
+        "patchInsightGroup",
+        "PATCH",
         f"{IG}/groups/checkout-squad",
-        {},
-        [{"op": "replace", "path": "/name", "value": "Renamed"}],
-        BETA,
-        None,
-        200,
+        body=[
+            {"op": "replace", "path": "/name", "value": "Checkout crew"},
+            {"op": "add", "path": "/applicationKeys/-", "value": "payments-service"},
+        ],
     ),
-    (
-        f"{IG}/groups/{{insightGroupKey}}",
-        "patch",
-        f"{IG}/groups/checkout-squad",
-        {},
-        [{"op": "replace", "path": "/projectKey", "value": "x"}],
-        BETA,
-        None,
-        422,
-    ),
-    (
-        f"{IG}/groups/{{insightGroupKey}}",
-        "patch",
-        f"{IG}/groups/checkout-squad",
-        {},
-        {"op": "replace"},
-        BETA,
-        None,
-        400,
-    ),
-    (
-        f"{IG}/groups/{{insightGroupKey}}",
-        "delete",
-        f"{IG}/groups/payments-api",
-        {},
-        None,
-        BETA,
-        None,
-        204,
-    ),
-    (f"{IG}/groups/{{insightGroupKey}}", "delete", f"{IG}/groups/nope", {}, None, BETA, None, 404),
-    (
+    ok("deleteInsightGroup", "DELETE", f"{IG}/groups/payments-api", 204),
+    ok(
+        "getInsightsScores",
+        "GET",
         f"{IG}/scores",
-        "get",
-        f"{IG}/scores",
-        {
+        params={
             "projectKey": "checkout-web",
             "environmentKey": "production",
             "applicationKey": "checkout-api,web-storefront",
         },
-        None,
-        BETA,
-        None,
-        200,
     ),
-    (
+    ok(
+        "getInsightsScores",
+        "GET",
         f"{IG}/scores",
-        "get",
-        f"{IG}/scores",
-        {"projectKey": "data-platform", "environmentKey": "production"},
-        None,
-        BETA,
-        None,
-        200,
+        params={"projectKey": "data-platform", "environmentKey": "staging"},
+        label="not-calculated",
     ),
-    (f"{IG}/scores", "get", f"{IG}/scores", {"projectKey": "checkout-web"}, None, BETA, None, 400),
-    (
-        f"{IG}/scores",
-        "get",
-        f"{IG}/scores",
-        {"projectKey": "checkout-web", "environmentKey": "production"},
-        None,
-        {"Authorization": f"Bearer {TOKEN}", "LD-API-Version": "beta"},
-        None,
-        401,
-    ),
-    (
+    ok("getMetricGroups", "GET", MG, label="plain"),
+    ok(
+        "getMetricGroups",
+        "GET",
         MG,
-        "get",
-        "/api/v2/projects/checkout-web/metric-groups",
-        {
-            "limit": 2,
-            "sort": "-createdAt",
+        params={
+            "limit": 1,
+            "offset": 1,
+            "sort": "-createdAt,name",
             "filter": "kind equals 'funnel' and hasConnections equals true",
+            "expand": "anything",
         },
-        None,
-        BETA,
-        None,
-        200,
+        label="filtered",
     ),
-    (
+    ok("createMetricGroup", "POST", MG, 201, body=NEW_METRIC_GROUP),
+    ok(
+        "createMetricGroup",
+        "POST",
         MG,
-        "get",
-        "/api/v2/projects/checkout-web/metric-groups",
-        {"limit": 51},
-        None,
-        BETA,
-        None,
-        400,
-    ),
-    (
-        MG,
-        "get",
-        "/api/v2/projects/checkout-web/metric-groups",
-        {"filter": "color equals 'red'"},
-        None,
-        BETA,
-        None,
-        400,
-    ),
-    (MG, "get", "/api/v2/projects/nope/metric-groups", {}, None, BETA, None, 404),
-    (
-        MG,
-        "post",
-        "/api/v2/projects/checkout-web/metric-groups",
-        {},
-        {
-            "key": "cart-funnel",
-            "name": "Cart funnel",
-            "kind": "funnel",
-            "maintainerId": "5f3a1c2b9d8e7f6a5b4c3d2e",
-            "tags": ["cart"],
-            "metrics": [
-                {"key": "add-to-cart", "nameInGroup": "Cart"},
-                {"key": "purchase-completed", "nameInGroup": "Buy"},
-            ],
-        },
-        BETA,
-        None,
         201,
-    ),
-    (
-        MG,
-        "post",
-        "/api/v2/projects/checkout-web/metric-groups",
-        {},
-        {
-            "key": "checkout-funnel",
-            "name": "Dup",
-            "kind": "funnel",
-            "maintainerId": "5f3a1c2b9d8e7f6a5b4c3d2e",
+        body={
+            "name": "Refund watch",
+            "kind": "standard",
+            "maintainerId": MEMBER,
             "tags": [],
-            "metrics": [{"key": "add-to-cart", "nameInGroup": "Cart"}],
+            "description": "Refunds by week.",
+            "metrics": [{"key": "refund-requested", "nameInGroup": "Refunds"}],
         },
-        BETA,
-        None,
-        400,
+        label="derived-key",
     ),
-    (
-        MG,
-        "post",
-        "/api/v2/projects/checkout-web/metric-groups",
-        {},
-        {
-            "name": "Bad",
-            "kind": "funnel",
-            "maintainerId": "5f3a1c2b9d8e7f6a5b4c3d2e",
-            "tags": [],
-            "metrics": [{"key": "nope", "nameInGroup": "?"}],
-        },
-        BETA,
-        None,
-        400,
+    ok(
+        "getMetricGroup",
+        "GET",
+        f"{MG}/checkout-funnel",
+        params={"expand": "experiments,experimentCount"},
     ),
-    (
-        f"{MG}/{{metricGroupKey}}",
-        "get",
-        "/api/v2/projects/checkout-web/metric-groups/checkout-funnel",
-        {"expand": "experiments,experimentCount"},
-        None,
-        BETA,
-        None,
-        200,
+    ok(
+        "patchMetricGroup",
+        "PATCH",
+        f"{MG}/revenue-metrics",
+        body=[
+            {"op": "add", "path": "/tags/-", "value": "q4"},
+            {"op": "add", "path": "/description", "value": "Revenue and refunds."},
+        ],
     ),
-    (
-        f"{MG}/{{metricGroupKey}}",
-        "get",
-        "/api/v2/projects/checkout-web/metric-groups/nope",
-        {},
-        None,
-        BETA,
-        None,
-        404,
-    ),
-    (
-        f"{MG}/{{metricGroupKey}}",
-        "patch",
-        "/api/v2/projects/checkout-web/metric-groups/revenue-metrics",
-        {},
-        [{"op": "add", "path": "/tags/-", "value": "q4"}],
-        BETA,
-        None,
-        200,
-    ),
-    (
-        f"{MG}/{{metricGroupKey}}",
-        "patch",
-        "/api/v2/projects/checkout-web/metric-groups/revenue-metrics",
-        {},
-        [{"op": "remove", "path": "/kind"}],
-        BETA,
-        None,
-        400,
-    ),
-    (
-        f"{MG}/{{metricGroupKey}}",
-        "delete",
-        "/api/v2/projects/checkout-web/metric-groups/page-performance",
-        {},
-        None,
-        BETA,
-        None,
-        204,
-    ),
-    (
-        f"{MG}/{{metricGroupKey}}",
-        "delete",
-        "/api/v2/projects/checkout-web/metric-groups/nope",
-        {},
-        None,
-        BETA,
-        None,
-        404,
-    ),
-    (
-        f"{MG}/{{metricGroupKey}}",
-        "put",
-        "/api/v2/projects/checkout-web/metric-groups/checkout-funnel",
-        {},
-        None,
-        BETA,
-        None,
-        405,
-    ),
+    ok("deleteMetricGroup", "DELETE", f"{MG}/page-performance", 204),
 ]
 
-OPERATIONS_IN_SCOPE = {
-    ("getInsightGroups"),
-    ("createInsightGroup"),
-    ("getInsightGroup"),
-    ("patchInsightGroup"),
-    ("deleteInsightGroup"),
-    ("getInsightsScores"),
-    ("getMetricGroups"),
-    ("createMetricGroup"),
-    ("getMetricGroup"),
-    ("patchMetricGroup"),
-    ("deleteMetricGroup"),
-}
+ERRORS = [
+    # getInsightGroups
+    bad("getInsightGroups", "GET", f"{IG}/groups", "limit", params={"limit": 0}, label="0"),
+    bad("getInsightGroups", "GET", f"{IG}/groups", "limit", params={"limit": 21}, label="21"),
+    bad("getInsightGroups", "GET", f"{IG}/groups", "limit", params={"limit": "ten"}, label="txt"),
+    bad("getInsightGroups", "GET", f"{IG}/groups", "offset", params={"offset": -1}),
+    bad("getInsightGroups", "GET", f"{IG}/groups", "sort", params={"sort": "createdAt"}),
+    bad("getInsightGroups", "GET", f"{IG}/groups", "expand", params={"expand": "scores,all"}),
+    # createInsightGroup
+    bad("createInsightGroup", "POST", f"{IG}/group", "key", body={"name": "N"}, label="missing"),
+    bad("createInsightGroup", "POST", f"{IG}/group", "body", raw_body=b"{nope", label="json"),
+    bad("createInsightGroup", "POST", f"{IG}/group", "body", body=[NEW_GROUP], label="array"),
+    bad(
+        "createInsightGroup",
+        "POST",
+        f"{IG}/group",
+        "key",
+        body={**NEW_GROUP, "key": "../x"},
+        label="bad-key",
+    ),
+    bad(
+        "createInsightGroup",
+        "POST",
+        f"{IG}/group",
+        "applicationKeys",
+        body={**NEW_GROUP, "applicationKeys": "checkout-api"},
+        label="apps",
+    ),
+    Case(
+        "createInsightGroup",
+        404,
+        "POST",
+        f"{IG}/group",
+        body={**NEW_GROUP, "projectKey": "nope"},
+        label="project",
+    ),
+    Case(
+        "createInsightGroup",
+        404,
+        "POST",
+        f"{IG}/group",
+        body={**NEW_GROUP, "environmentKey": "nope"},
+        label="environment",
+    ),
+    Case(
+        "createInsightGroup",
+        404,
+        "POST",
+        f"{IG}/group",
+        body={**NEW_GROUP, "applicationKeys": ["ios-app"]},
+        label="application",
+    ),
+    Case("createInsightGroup", 409, "POST", f"{IG}/group", body={**NEW_GROUP, "key": "ios-team"}),
+    # getInsightGroup
+    bad(
+        "getInsightGroup",
+        "GET",
+        f"{IG}/groups/checkout-squad",
+        "expand",
+        params={"expand": "metadata"},
+    ),
+    Case("getInsightGroup", 404, "GET", f"{IG}/groups/nope", label="unknown"),
+    Case("getInsightGroup", 404, "GET", f"{IG}/groups/checkout-squad%2Fx", label="slash"),
+    # patchInsightGroup
+    bad(
+        "patchInsightGroup",
+        "PATCH",
+        f"{IG}/groups/checkout-squad",
+        "body",
+        body={"op": "replace", "path": "/name", "value": "x"},
+        label="object",
+    ),
+    bad(
+        "patchInsightGroup",
+        "PATCH",
+        f"{IG}/groups/checkout-squad",
+        "body",
+        body=[{"op": "replace"}],
+        label="no-path",
+    ),
+    Case(
+        "patchInsightGroup",
+        422,
+        "PATCH",
+        f"{IG}/groups/checkout-squad",
+        body=[{"op": "replace", "path": "/projectKey", "value": "mobile-app"}],
+        label="path",
+    ),
+    Case(
+        "patchInsightGroup",
+        422,
+        "PATCH",
+        f"{IG}/groups/checkout-squad",
+        body=[{"op": "test", "path": "/name", "value": "Other"}],
+        label="test",
+    ),
+    Case(
+        "patchInsightGroup",
+        422,
+        "PATCH",
+        f"{IG}/groups/checkout-squad",
+        body=[{"op": "add", "path": "/applicationKeys/-", "value": "ios-app"}],
+        label="app",
+    ),
+    Case(
+        "patchInsightGroup",
+        422,
+        "PATCH",
+        f"{IG}/groups/checkout-squad",
+        body=[{"op": "replace", "path": "/name", "value": " "}],
+        label="name",
+    ),
+    Case("patchInsightGroup", 404, "PATCH", f"{IG}/groups/nope", body=[]),
+    # deleteInsightGroup
+    Case("deleteInsightGroup", 404, "DELETE", f"{IG}/groups/nope"),
+    # getInsightsScores
+    bad("getInsightsScores", "GET", f"{IG}/scores", "projectKey", label="none"),
+    bad(
+        "getInsightsScores",
+        "GET",
+        f"{IG}/scores",
+        "environmentKey",
+        params={"projectKey": "checkout-web"},
+        label="no-env",
+    ),
+    bad(
+        "getInsightsScores",
+        "GET",
+        f"{IG}/scores",
+        "projectKey",
+        params={"projectKey": "nope", "environmentKey": "production"},
+        label="project",
+    ),
+    bad(
+        "getInsightsScores",
+        "GET",
+        f"{IG}/scores",
+        "environmentKey",
+        params={"projectKey": "mobile-app", "environmentKey": "test"},
+        label="environment",
+    ),
+    bad(
+        "getInsightsScores",
+        "GET",
+        f"{IG}/scores",
+        "applicationKey",
+        params={
+            "projectKey": "mobile-app",
+            "environmentKey": "production",
+            "applicationKey": "ios-app,web-storefront",
+        },
+        label="application",
+    ),
+    # getMetricGroups
+    bad("getMetricGroups", "GET", MG, "limit", params={"limit": 0}, label="0"),
+    bad("getMetricGroups", "GET", MG, "limit", params={"limit": 51}, label="51"),
+    bad("getMetricGroups", "GET", MG, "limit", params={"limit": "1.5"}, label="float"),
+    bad("getMetricGroups", "GET", MG, "offset", params={"offset": "x"}),
+    bad("getMetricGroups", "GET", MG, "filter", params={"filter": "color equals 'red'"}),
+    bad("getMetricGroups", "GET", MG, "sort", params={"sort": "key"}),
+    Case("getMetricGroups", 404, "GET", "/api/v2/projects/nope/metric-groups"),
+    # createMetricGroup
+    bad("createMetricGroup", "POST", MG, "kind", body={"name": "X"}, label="missing"),
+    bad(
+        "createMetricGroup",
+        "POST",
+        MG,
+        "metrics[0].key",
+        body={**NEW_METRIC_GROUP, "metrics": [{"key": "nope", "nameInGroup": "?"}]},
+        label="metric",
+    ),
+    bad(
+        "createMetricGroup",
+        "POST",
+        MG,
+        "maintainerId",
+        body={**NEW_METRIC_GROUP, "maintainerId": "nobody"},
+        label="maintainer",
+    ),
+    Case(
+        "createMetricGroup",
+        404,
+        "POST",
+        "/api/v2/projects/nope/metric-groups",
+        body=NEW_METRIC_GROUP,
+    ),
+    Case("createMetricGroup", 409, "POST", MG, body={**NEW_METRIC_GROUP, "key": "search-funnel"}),
+    # getMetricGroup
+    bad(
+        "getMetricGroup",
+        "GET",
+        f"{MG}/checkout-funnel",
+        "expand",
+        params={"expand": "experiments,metrics"},
+    ),
+    Case("getMetricGroup", 404, "GET", f"{MG}/nope", label="group"),
+    Case("getMetricGroup", 404, "GET", "/api/v2/projects/nope/metric-groups/x", label="project"),
+    Case("getMetricGroup", 404, "GET", f"{MG}/checkout-funnel%2Fx", label="slash"),
+    # patchMetricGroup
+    bad("patchMetricGroup", "PATCH", f"{MG}/revenue-metrics", "body", raw_body=b"", label="empty"),
+    bad(
+        "patchMetricGroup",
+        "PATCH",
+        f"{MG}/revenue-metrics",
+        "/kind",
+        body=[{"op": "replace", "path": "/kind", "value": "funnel"}],
+        label="path",
+    ),
+    bad(
+        "patchMetricGroup",
+        "PATCH",
+        f"{MG}/revenue-metrics",
+        "/metrics[0].key",
+        body=[{"op": "replace", "path": "/metrics/0/key", "value": "nope"}],
+        label="metric",
+    ),
+    Case("patchMetricGroup", 404, "PATCH", f"{MG}/nope", body=[]),
+    # deleteMetricGroup
+    Case("deleteMetricGroup", 404, "DELETE", f"{MG}/nope"),
+]
+
+FIRST_SUCCESS = {c.operation: c for c in reversed(SUCCESSES)}
 
 
-def response_schema(template: str, method: str, status: int) -> dict[str, Any] | None:
-    operation = SPEC["paths"][template].get(method)
-    if operation is None:  # a method the contract does not define: the 405 shape
-        return {"$ref": "#/components/schemas/MethodNotAllowedErrorRep"}
-    response = operation["responses"].get(str(status))
-    assert response is not None, f"{method.upper()} {template} has no {status} in the contract"
-    content = response.get("content")
-    return None if content is None else content["application/json"]["schema"]
+def _common_errors() -> list[Case]:
+    """401 (wrong, missing and ``Bearer`` tokens), 403 (no or wrong beta header) and a 429
+    fault, for every operation."""
+    cases = []
+    for base in FIRST_SUCCESS.values():
+        variants = [
+            (401, {"Authorization": "api-wrong", "LD-API-Version": "beta"}, None, "wrong"),
+            (401, {"LD-API-Version": "beta"}, None, "missing"),
+            (401, {"Authorization": f"Bearer {TOKEN}", "LD-API-Version": "beta"}, None, "bearer"),
+            (403, {"Authorization": TOKEN}, None, "no-beta"),
+            (403, {"Authorization": TOKEN, "LD-API-Version": "20240415"}, None, "dated"),
+            (429, dict(HEADERS), Fault(status=429, headers={"Retry-After": "1"}), "fault"),
+        ]
+        for status, headers, fault, label in variants:
+            cases.append(replace(base, status=status, headers=headers, fault=fault, label=label))
+    return cases
 
 
-def validate(schema: dict[str, Any], body: Any) -> None:
-    OAS30Validator({"components": SPEC["components"], **schema}).validate(body)
+OUTSIDE_OPERATIONS = [
+    Case("-", 404, "GET", "/api/v2/engineering-insights/insights/nothing", label="route"),
+    Case("-", 404, "GET", "/api/v2/flags/checkout-web", label="elsewhere"),
+    Case("-", 401, "GET", "/api/v2/unknown", headers={}, label="route-no-token"),
+    Case("-", 405, "PUT", f"{IG}/groups/checkout-squad", body=[], label="put-group"),
+    Case("-", 405, "POST", f"{IG}/groups", body=NEW_GROUP, label="post-groups"),
+    Case("-", 405, "GET", f"{IG}/group", label="get-group-singular"),
+    Case("-", 405, "PUT", MG, body={}, label="put-metric-groups"),
+]
+
+ALL_CASES = SUCCESSES + ERRORS + _common_errors() + OUTSIDE_OPERATIONS
 
 
-def test_vendored_contract_has_all_30_operations() -> None:
-    operations = [
-        op["operationId"]
-        for path in SPEC["paths"].values()
-        for method, op in path.items()
-        if method in ("get", "post", "put", "patch", "delete")
-    ]
-    assert len(operations) == 30
-    assert set(operations) >= OPERATIONS_IN_SCOPE
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[1]}-{c[2].split('/v2/')[1]}-{c[7]}")
-async def test_every_answer_matches_the_contract(case: Case) -> None:
-    template, method, path, query, body, headers, fault, expected = case
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+async def test_every_answer_matches_the_contract(case: Case, contract: Contract) -> None:
     emulator = Emulator(token=TOKEN, now_ms=NOW_MS)
-    if fault is not None:
-        emulator.faults.push("getInsightGroups", fault)
-    transport = httpx.ASGITransport(app=emulator.app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="https://app.launchdarkly.com"
-    ) as http:
-        response = await http.request(
-            method.upper(),
-            path,
-            params=query,
-            headers=headers,
-            content=None if body is None else json.dumps(body),
-        )
-    assert response.status_code == expected, response.text
-    assert "x-ratelimit-reset" in response.headers
-    schema = response_schema(template, method, expected)
-    if expected == 204:
-        assert response.content == b""
-        return
-    assert schema is not None
-    validate(schema, response.json())
-    if expected >= 400:
-        assert response.json()["code"]
+    if case.fault is not None:
+        emulator.faults.push(case.operation, case.fault)
+    content = case.raw_body
+    if content is None and case.body is not None:
+        content = json.dumps(case.body).encode()
+    async with checked_client(emulator, contract, headers=case.headers) as http:
+        response = await http.request(case.method, case.path, params=case.params, content=content)
+    assert response.status_code == case.status, response.text
+    for header in (
+        "x-ratelimit-reset",
+        "x-ratelimit-global-remaining",
+        "x-ratelimit-route-remaining",
+    ):
+        assert header in response.headers
+    recorded = emulator.requests[-1]
+    assert recorded.status == case.status
+    assert recorded.operation_id == (None if case.operation == "-" else case.operation)
+    if case.status >= 400:
+        body = response.json()
+        assert body["code"]
+        assert body["message"]
         assert TOKEN not in response.text
+    if case.status == 400 and case.attribute:
+        assert case.attribute in [e["attribute"] for e in response.json()["errors"]]
+    if case.status == 405:
+        assert response.headers["allow"]
 
 
-def test_every_operation_in_scope_is_covered_with_success_and_errors() -> None:
+def test_vendored_contract_has_all_30_operations(contract: Contract) -> None:
+    operations = [op["operationId"] for _m, _t, op in contract.operations()]
+    assert len(operations) == len(set(operations)) == 30
+    routes = {r.operation_id: (r.method.lower(), r.template) for r in ROUTES}
+    for method, template, op in contract.operations():
+        if op["operationId"] in routes:
+            assert routes[op["operationId"]] == (method, template)
+
+
+SCHEMA_KEYWORDS = {"type", "format", "required", "enum", "$ref", "items", "properties"}
+SCHEMA_KEYWORDS |= {"additionalProperties", "nullable", "allOf", "oneOf", "anyOf", "not"}
+
+
+def _schema_keys(schema: Any) -> set[str]:
+    if not isinstance(schema, dict):
+        return set()
+    keys = set(schema)
+    for name, value in schema.items():
+        if name == "properties":
+            for sub in value.values():
+                keys |= _schema_keys(sub)
+        elif name in ("items", "not", "additionalProperties"):
+            keys |= _schema_keys(value)
+        elif name in ("allOf", "oneOf", "anyOf"):
+            for sub in value:
+                keys |= _schema_keys(sub)
+    return keys
+
+
+def test_vendored_contract_keeps_structure_only(contract: Contract) -> None:
+    keys: set[str] = set()
+    for _method, _template, op in contract.operations():
+        assert set(op) <= {"operationId", "parameters", "requestBody", "responses"}
+        for parameter in op.get("parameters", []):
+            assert set(parameter) <= {"name", "in", "required", "schema"}
+            keys |= _schema_keys(parameter["schema"])
+        for response in op["responses"].values():
+            assert set(response) <= {"content"}
+    for schema in contract.spec["components"]["schemas"].values():
+        keys |= _schema_keys(schema)
+    assert keys <= SCHEMA_KEYWORDS
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', CONTRACT_FILE.read_text()))
+    assert refs == set(contract.spec["components"]["schemas"])
+
+
+def test_vendored_contract_is_current() -> None:
+    source = Path(__file__).parents[3] / "shared" / "launchdarkly" / "insights-openapi.json"
+    if not source.exists():
+        pytest.skip("the shared contract is not beside the repository")
+    script = Path(__file__).parents[1] / "contract" / "vendor_contract.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check", "--source", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_operation_is_covered_with_success_and_all_its_errors(contract: Contract) -> None:
     covered: dict[str, set[int]] = {}
-    for template, method, *_rest, status in CASES:
-        operation = SPEC["paths"][template].get(method, {}).get("operationId")
-        if operation:
-            covered.setdefault(operation, set()).add(status)
-    assert set(covered) == OPERATIONS_IN_SCOPE
+    for case in ALL_CASES:
+        covered.setdefault(case.operation, set()).add(case.status)
+    covered.pop("-")
+    assert set(covered) == {r.operation_id for r in ROUTES}
+    documented = {
+        op["operationId"]: set(map(int, op["responses"])) for *_, op in contract.operations()
+    }
     for operation, statuses in covered.items():
         assert any(s < 300 for s in statuses), operation
-        assert any(s >= 400 for s in statuses), operation
+        assert {401, 403, 429} <= statuses, operation
+        extra = statuses - documented[operation]
+        assert all((operation, s) in EXTENSIONS for s in extra), (operation, extra)
+    assert {s for c in OUTSIDE_OPERATIONS for s in [c.status]} == {401, 404, 405}
+    assert all(
+        status in covered[op]
+        for op, status in [
+            ("createInsightGroup", 409),
+            ("patchInsightGroup", 422),
+            ("createMetricGroup", 409),
+            ("getMetricGroups", 404),
+        ]
+    )
+
+
+async def test_a_json_answer_that_breaks_the_contract_is_caught(contract: Contract) -> None:
+    emulator = Emulator(token=TOKEN, now_ms=NOW_MS)
+    emulator.faults.push("getInsightGroups", Fault(status=200, body=b'{"items": "none"}'))
+    async with checked_client(emulator, contract) as http:
+        with pytest.raises(ValidationError, match="is not of type"):
+            await http.get(f"{IG}/groups")
+
+
+def test_contract_checker_rejects_an_undocumented_status(contract: Contract) -> None:
+    with pytest.raises(AssertionError, match="lists no 409"):
+        contract.check("PATCH", f"{IG}/groups/x", 409, b'{"code":"c","message":"m"}')

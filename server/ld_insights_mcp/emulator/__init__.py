@@ -1,24 +1,39 @@
 """An embedded LaunchDarkly API emulator: the ``--demo`` backend and the tests' HTTP server.
 
-It answers the Engineering Insights insight-group and score operations and the metric-group
-operations as the official contract describes them: raw-token auth (401), the
-``LD-API-Version: beta`` header (403 without it), validation (400 with ``errors``), 404, 405,
-409, 422, pagination with ``totalCount`` and ``_links``, expansions, rate-limit headers, and
-seeded deterministic data. Faults can be queued per operation for tests.
+It answers the Engineering Insights insight-group and insight-score operations and the
+metric-group operations as the official contract describes them: raw-token auth (401),
+``LD-API-Version: beta`` (403 without it), validation (400 naming the attribute), 404, 405,
+409, 422, limit/offset pagination with ``totalCount`` and ``_links``, expansions, filters,
+sorts, rate-limit headers, and deterministic seeded data.
+
+    emu = Emulator(token="api-...", now_ms=None)
+    emu.app                      # Starlette ASGI app (httpx.ASGITransport(app=emu.app))
+    emu.requests                 # list[RecordedRequest], in order, rejected ones included
+    emu.writes(); emu.clear_requests()
+    emu.latency = 0.2            # seconds added to every request
+    emu.in_flight; emu.max_in_flight; emu.reset_max_in_flight()
+    emu.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
+    emu.store                    # the data (see ``store``); emu.projects() -> [SeedProject]
+    with serve_on_loopback(emu) as base_url: ...
+
+``python -m ld_insights_mcp.emulator --port 8777`` serves the demo data on 127.0.0.1.
 """
 
-from .app import Emulator, RecordedRequest
+from .app import Emulator
 from .constants import DEMO_TOKEN
-from .faults import Fault
-from .loopback import aserve_on_loopback, serve_on_loopback
+from .faults import EmulatedConnectionReset, Fault
+from .loopback import aserve_on_loopback, serve_app_on_loopback, serve_on_loopback
+from .recording import RecordedRequest
 from .seed import SeedProject
 
 __all__ = [
     "DEMO_TOKEN",
+    "EmulatedConnectionReset",
     "Emulator",
     "Fault",
     "RecordedRequest",
     "SeedProject",
     "aserve_on_loopback",
+    "serve_app_on_loopback",
     "serve_on_loopback",
 ]

@@ -11,17 +11,29 @@ from .app import Emulator
 from .constants import DEMO_TOKEN
 from .loopback import serve_on_loopback
 
+REQUEST_LOG_LIMIT = 10_000
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the LaunchDarkly emulator on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=8777)
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m ld_insights_mcp.emulator",
+        description="Serve the LaunchDarkly API emulator (demo data) on 127.0.0.1.",
+    )
+    parser.add_argument("--port", type=int, default=8777, help="port (0: any free port)")
     parser.add_argument("--token", default=DEMO_TOKEN, help="access token to require")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
-    args = parser.parse_args()
-    emulator = Emulator(token=args.token)
+    parser.add_argument("--now-ms", type=int, default=None, help="anchor time (epoch ms)")
+    args = parser.parse_args(argv)
+    emulator = Emulator(token=args.token, now_ms=args.now_ms)
     emulator.latency = args.latency
+    emulator.request_log_limit = REQUEST_LOG_LIMIT
     with serve_on_loopback(emulator, args.port) as url:
-        print(f"emulator listening on {url} (token: {args.token})", file=sys.stderr)
+        print(f"LaunchDarkly emulator listening on {url}", file=sys.stderr)
+        if args.token == DEMO_TOKEN:
+            print(f"access token: {args.token}", file=sys.stderr)
+        else:
+            print("access token: the one given with --token", file=sys.stderr)
+        sys.stderr.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
 

@@ -1,7 +1,7 @@
-"""Deterministic, realistic seed data for the emulator.
+"""The seed: projects, insight groups, members, teams, metrics, metric groups, experiments.
 
-Everything is derived from the anchor time ``now_ms`` and fixed seeds, so two emulators built
-with the same anchor hold identical data.
+Static tables only; ``store`` turns them into wire bodies anchored at ``now_ms``. Ages are in
+days before ``now_ms``.
 """
 
 from __future__ import annotations
@@ -9,30 +9,15 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from typing import Any
 
 DAY_MS = 86_400_000
-PERIOD_DAYS = 30
-
-BANDS = (("excellent", 90, 100), ("good", 70, 89), ("fair", 40, 69), ("needsAttention", 0, 39))
-METRIC_CATEGORIES = (
-    "deploymentFrequency",
-    "leadTime",
-    "deploymentFailureRate",
-    "impactSize",
-    "flagHealth",
-    "experimentationCoverage",
-)
-COMPOSITES = {
-    "velocity": ("deploymentFrequency", "leadTime"),
-    "risk": ("deploymentFailureRate", "impactSize"),
-    "efficiency": ("flagHealth", "experimentationCoverage"),
-}
 
 
 @dataclass(frozen=True, slots=True)
 class SeedProject:
-    """A project with its environments and applications."""
+    """A seeded project: its environments and applications (the first environment is
+    ``production``). Projects without experiments get ``notCalculated`` experimentation
+    coverage."""
 
     key: str
     name: str
@@ -66,9 +51,19 @@ PROJECTS = (
 ENVIRONMENT_NAMES = {"production": "Production", "staging": "Staging", "test": "Test"}
 ENVIRONMENT_COLORS = {"production": "417505", "staging": "f5a623", "test": "4a90e2"}
 
-# key, name, project, environment, applications, age in days
-GROUPS = (
-    (
+
+@dataclass(frozen=True, slots=True)
+class SeedInsightGroup:
+    key: str
+    name: str
+    project: str
+    environment: str
+    applications: tuple[str, ...]
+    age_days: int
+
+
+INSIGHT_GROUPS = (
+    SeedInsightGroup(
         "checkout-squad",
         "Checkout squad",
         "checkout-web",
@@ -76,9 +71,13 @@ GROUPS = (
         ("web-storefront", "checkout-api"),
         300,
     ),
-    ("payments-api", "Payments API", "checkout-web", "production", ("payments-service",), 280),
-    ("storefront-team", "Storefront team", "checkout-web", "production", ("web-storefront",), 210),
-    (
+    SeedInsightGroup(
+        "payments-api", "Payments API", "checkout-web", "production", ("payments-service",), 280
+    ),
+    SeedInsightGroup(
+        "storefront-team", "Storefront team", "checkout-web", "production", ("web-storefront",), 210
+    ),
+    SeedInsightGroup(
         "search-relevance",
         "Search relevance",
         "checkout-web",
@@ -86,12 +85,21 @@ GROUPS = (
         ("search-service",),
         150,
     ),
-    ("checkout-staging", "Checkout (staging)", "checkout-web", "staging", (), 120),
-    ("growth-experiments", "Growth experiments", "checkout-web", "production", (), 90),
-    ("ios-team", "iOS team", "mobile-app", "production", ("ios-app",), 330),
-    ("android-team", "Android team", "mobile-app", "production", ("android-app",), 320),
-    ("mobile-platform", "Mobile platform", "mobile-app", "production", ("mobile-api",), 200),
-    (
+    SeedInsightGroup("checkout-staging", "Checkout (staging)", "checkout-web", "staging", (), 120),
+    SeedInsightGroup(
+        "growth-experiments", "Growth experiments", "checkout-web", "production", (), 90
+    ),
+    SeedInsightGroup(
+        "qa-automation", "QA automation", "checkout-web", "test", ("checkout-api",), 35
+    ),
+    SeedInsightGroup("ios-team", "iOS team", "mobile-app", "production", ("ios-app",), 330),
+    SeedInsightGroup(
+        "android-team", "Android team", "mobile-app", "production", ("android-app",), 320
+    ),
+    SeedInsightGroup(
+        "mobile-platform", "Mobile platform", "mobile-app", "production", ("mobile-api",), 200
+    ),
+    SeedInsightGroup(
         "mobile-release-train",
         "Mobile release train",
         "mobile-app",
@@ -99,46 +107,105 @@ GROUPS = (
         ("ios-app", "android-app"),
         60,
     ),
-    ("ingest-team", "Ingest team", "data-platform", "production", ("ingest-pipeline",), 250),
-    ("warehouse-team", "Warehouse team", "data-platform", "production", ("warehouse-sync",), 240),
-    ("ml-features", "ML features", "data-platform", "production", ("feature-store",), 100),
-    ("data-platform-all", "Data platform (all apps)", "data-platform", "production", (), 45),
+    SeedInsightGroup(
+        "ingest-team", "Ingest team", "data-platform", "production", ("ingest-pipeline",), 250
+    ),
+    SeedInsightGroup(
+        "warehouse-team", "Warehouse team", "data-platform", "production", ("warehouse-sync",), 240
+    ),
+    SeedInsightGroup(
+        "ml-features", "ML features", "data-platform", "production", ("feature-store",), 100
+    ),
+    SeedInsightGroup(
+        "data-platform-all", "Data platform (all apps)", "data-platform", "production", (), 45
+    ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SeedMember:
+    id: str
+    first_name: str
+    last_name: str
+    email: str
+    role: str = "writer"
+
 
 MEMBERS = (
-    ("5f3a1c2b9d8e7f6a5b4c3d2e", "Priya", "Raman", "priya@example.com"),
-    ("5f3a1c2b9d8e7f6a5b4c3d2f", "Marco", "Lind", "marco@example.com"),
-    ("5f3a1c2b9d8e7f6a5b4c3d30", "Ana", "Souza", "ana@example.com"),
+    SeedMember("5f3a1c2b9d8e7f6a5b4c3d2e", "Priya", "Raman", "priya.raman@example.com", "admin"),
+    SeedMember("5f3a1c2b9d8e7f6a5b4c3d2f", "Marco", "Lind", "marco.lind@example.com"),
+    SeedMember("5f3a1c2b9d8e7f6a5b4c3d30", "Ana", "Souza", "ana.souza@example.com"),
+    SeedMember("5f3a1c2b9d8e7f6a5b4c3d31", "Kenji", "Watanabe", "kenji.watanabe@example.com"),
 )
 
-# project -> [(key, name, kind, is_numeric, unit aggregation, event key)]
-METRICS: dict[str, tuple[tuple[str, str, str, bool, str | None, str | None], ...]] = {
+
+@dataclass(frozen=True, slots=True)
+class SeedTeam:
+    key: str
+    name: str
+    custom_role_keys: tuple[str, ...]
+
+
+TEAMS = (
+    SeedTeam("checkout-team", "Checkout team", ("checkout-writer",)),
+    SeedTeam("mobile-team", "Mobile team", ("mobile-writer",)),
+    SeedTeam("data-team", "Data team", ("data-writer", "experiment-reader")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedMetric:
+    key: str
+    name: str
+    kind: str  # pageview | click | custom
+    is_numeric: bool = False
+    unit_aggregation: str | None = None  # sum | average
+    event_key: str | None = None
+
+
+METRICS: dict[str, tuple[SeedMetric, ...]] = {
     "checkout-web": (
-        ("visit-product-page", "Visited product page", "pageview", False, None, None),
-        ("add-to-cart", "Added to cart", "click", False, None, None),
-        ("begin-checkout", "Began checkout", "custom", False, "sum", "begin-checkout"),
-        ("purchase-completed", "Purchase completed", "custom", False, "sum", "purchase"),
-        ("order-value", "Order value", "custom", True, "average", "order-value"),
-        ("refund-requested", "Refund requested", "custom", False, "sum", "refund"),
-        ("page-load-time", "Page load time", "custom", True, "average", "page-load"),
+        SeedMetric("visit-product-page", "Visited product page", "pageview"),
+        SeedMetric("add-to-cart", "Added to cart", "click"),
+        SeedMetric("begin-checkout", "Began checkout", "custom", False, "sum", "begin-checkout"),
+        SeedMetric("purchase-completed", "Purchase completed", "custom", False, "sum", "purchase"),
+        SeedMetric("order-value", "Order value", "custom", True, "average", "order-value"),
+        SeedMetric("refund-requested", "Refund requested", "custom", False, "sum", "refund"),
+        SeedMetric("page-load-time", "Page load time", "custom", True, "average", "page-load"),
+        SeedMetric("search-performed", "Search performed", "custom", False, "sum", "search"),
+        SeedMetric("search-result-clicked", "Search result clicked", "click"),
     ),
     "mobile-app": (
-        ("app-open", "App opened", "custom", False, "sum", "app-open"),
-        ("signup-started", "Sign-up started", "click", False, None, None),
-        ("signup-completed", "Sign-up completed", "custom", False, "sum", "signup"),
-        ("session-length", "Session length", "custom", True, "average", "session-length"),
+        SeedMetric("app-open", "App opened", "custom", False, "sum", "app-open"),
+        SeedMetric("signup-started", "Sign-up started", "click"),
+        SeedMetric("signup-completed", "Sign-up completed", "custom", False, "sum", "signup"),
+        SeedMetric("session-length", "Session length", "custom", True, "average", "session"),
+        SeedMetric("push-opt-in", "Push notifications enabled", "custom", False, "sum", "push"),
     ),
     "data-platform": (
-        ("job-failure", "Pipeline job failed", "custom", False, "sum", "job-failure"),
-        ("job-latency", "Pipeline job latency", "custom", True, "average", "job-latency"),
+        SeedMetric("job-failure", "Pipeline job failed", "custom", False, "sum", "job-failure"),
+        SeedMetric("job-latency", "Pipeline job latency", "custom", True, "average", "job-latency"),
+        SeedMetric("rows-ingested", "Rows ingested", "custom", True, "sum", "rows-ingested"),
+        SeedMetric("freshness-lag", "Freshness lag", "custom", True, "average", "freshness"),
     ),
 }
 
-# project -> [(key, name, kind, metric keys with step names, tags, member index, age days,
-#              description)]
-METRIC_GROUPS: dict[str, tuple[tuple[Any, ...], ...]] = {
+
+@dataclass(frozen=True, slots=True)
+class SeedMetricGroup:
+    key: str
+    name: str
+    kind: str  # funnel | standard
+    metrics: tuple[tuple[str, str], ...]  # (metric key, name in group), in step order
+    tags: tuple[str, ...]
+    maintainer: str  # a member id or a team key
+    age_days: int
+    description: str | None = None
+
+
+METRIC_GROUPS: dict[str, tuple[SeedMetricGroup, ...]] = {
     "checkout-web": (
-        (
+        SeedMetricGroup(
             "checkout-funnel",
             "Checkout funnel",
             "funnel",
@@ -149,11 +216,11 @@ METRIC_GROUPS: dict[str, tuple[tuple[Any, ...], ...]] = {
                 ("purchase-completed", "Purchase"),
             ),
             ("checkout", "revenue"),
-            0,
+            MEMBERS[0].id,
             200,
             "From product page to completed purchase.",
         ),
-        (
+        SeedMetricGroup(
             "revenue-metrics",
             "Revenue metrics",
             "standard",
@@ -163,23 +230,44 @@ METRIC_GROUPS: dict[str, tuple[tuple[Any, ...], ...]] = {
                 ("refund-requested", "Refunds"),
             ),
             ("revenue",),
-            1,
+            "checkout-team",
             150,
-            None,
         ),
-        (
+        SeedMetricGroup(
+            "search-funnel",
+            "Search funnel",
+            "funnel",
+            (
+                ("search-performed", "Search"),
+                ("search-result-clicked", "Result clicked"),
+                ("add-to-cart", "Cart"),
+            ),
+            ("search",),
+            MEMBERS[1].id,
+            95,
+            "Search to cart.",
+        ),
+        SeedMetricGroup(
             "page-performance",
             "Page performance",
             "standard",
             (("page-load-time", "Load time"),),
             ("performance",),
-            2,
+            MEMBERS[2].id,
             40,
-            None,
+        ),
+        SeedMetricGroup(
+            "cart-health",
+            "Cart health",
+            "standard",
+            (("add-to-cart", "Adds"), ("refund-requested", "Refunds")),
+            ("checkout",),
+            MEMBERS[3].id,
+            12,
         ),
     ),
     "mobile-app": (
-        (
+        SeedMetricGroup(
             "onboarding-funnel",
             "Onboarding funnel",
             "funnel",
@@ -189,123 +277,127 @@ METRIC_GROUPS: dict[str, tuple[tuple[Any, ...], ...]] = {
                 ("signup-completed", "Signed up"),
             ),
             ("onboarding",),
-            1,
+            MEMBERS[1].id,
             180,
             "First launch to completed sign-up.",
         ),
-        (
+        SeedMetricGroup(
             "engagement",
             "Engagement",
             "standard",
             (("session-length", "Session length"), ("app-open", "Opens")),
             ("engagement",),
-            2,
+            MEMBERS[2].id,
             90,
-            None,
+        ),
+        SeedMetricGroup(
+            "push-permissions",
+            "Push permissions",
+            "standard",
+            (("push-opt-in", "Opt-ins"), ("app-open", "Opens")),
+            ("notifications",),
+            "mobile-team",
+            30,
         ),
     ),
     "data-platform": (
-        (
+        SeedMetricGroup(
             "pipeline-health",
             "Pipeline health",
             "standard",
             (("job-failure", "Failures"), ("job-latency", "Latency")),
             ("reliability",),
-            0,
+            "data-team",
             70,
-            None,
+        ),
+        SeedMetricGroup(
+            "data-freshness",
+            "Data freshness",
+            "standard",
+            (("freshness-lag", "Lag"), ("rows-ingested", "Rows")),
+            ("reliability", "sla"),
+            MEMBERS[0].id,
+            20,
         ),
     ),
 }
 
-# metric group key -> [(experiment key, name, environment, age days, archived age days)]
-EXPERIMENTS: dict[str, tuple[tuple[str, str, str, int, int | None], ...]] = {
-    "checkout-funnel": (
-        ("one-page-checkout", "One-page checkout", "production", 60, None),
-        ("express-pay-button", "Express pay button", "production", 25, None),
+
+@dataclass(frozen=True, slots=True)
+class SeedExperiment:
+    key: str
+    name: str
+    environment: str
+    age_days: int
+    status: str  # not_started | running | stopped
+    metric_groups: tuple[str, ...]
+    archived_age_days: int | None = None
+
+
+EXPERIMENTS: dict[str, tuple[SeedExperiment, ...]] = {
+    "checkout-web": (
+        SeedExperiment(
+            "one-page-checkout",
+            "One-page checkout",
+            "production",
+            60,
+            "running",
+            ("checkout-funnel", "revenue-metrics"),
+        ),
+        SeedExperiment(
+            "express-pay-button",
+            "Express pay button",
+            "production",
+            25,
+            "running",
+            ("checkout-funnel",),
+        ),
+        SeedExperiment(
+            "free-shipping-threshold",
+            "Free shipping threshold",
+            "production",
+            120,
+            "stopped",
+            ("revenue-metrics",),
+            archived_age_days=80,
+        ),
+        SeedExperiment(
+            "search-ranking-v2",
+            "Search ranking v2",
+            "staging",
+            10,
+            "not_started",
+            ("search-funnel",),
+        ),
     ),
-    "revenue-metrics": (
-        ("free-shipping-threshold", "Free shipping threshold", "production", 120, 80),
+    "mobile-app": (
+        SeedExperiment(
+            "social-sign-in", "Social sign-in", "production", 45, "running", ("onboarding-funnel",)
+        ),
+        SeedExperiment(
+            "dark-mode-onboarding",
+            "Dark mode onboarding",
+            "production",
+            100,
+            "stopped",
+            ("onboarding-funnel", "engagement"),
+        ),
     ),
-    "onboarding-funnel": (("social-sign-in", "Social sign-in", "production", 45, None),),
+    "data-platform": (),
 }
 
 
 def rng_for(*parts: str) -> random.Random:
+    """A random generator seeded from ``parts`` (stable across runs and machines)."""
     digest = hashlib.sha256("/".join(parts).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311 - test data
+    return random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311 - demo data
 
 
-def indicator_for(score: int) -> tuple[str, int, int]:
-    for name, low, high in BANDS:
-        if low <= score <= high:
-            return name, low, high
-    raise ValueError(score)
+def object_id(*parts: str) -> str:
+    """A stable 24-hex-digit id in the style of LaunchDarkly's ``_id`` fields."""
+    return hashlib.sha256("/".join(("id", *parts)).encode()).hexdigest()[:24]
 
 
-def _score(value: int, aggregate_of: tuple[str, ...] = ()) -> dict[str, Any]:
-    name, low, high = indicator_for(value)
-    rep: dict[str, Any] = {
-        "score": value,
-        "indicator": name,
-        "indicatorRange": {"min": low, "max": high},
-    }
-    if aggregate_of:
-        rep["aggregateOf"] = list(aggregate_of)
-    return rep
-
-
-def _not_calculated() -> dict[str, Any]:
-    return {"score": 0, "indicator": "notCalculated", "indicatorRange": {"min": 0, "max": 0}}
-
-
-def _with_last(current: int, last: int, aggregate_of: tuple[str, ...] = ()) -> dict[str, Any]:
-    rep = _score(current, aggregate_of)
-    rep["diffVsLastPeriod"] = current - last
-    rep["lastPeriod"] = _score(last, aggregate_of)
-    return rep
-
-
-def scores_for(seed: str, *, has_experiments: bool) -> dict[str, Any]:
-    """All categories, consistent: composites are the mean of their calculated parts."""
-    rng = rng_for("scores", seed)
-    current: dict[str, int | None] = {}
-    last: dict[str, int | None] = {}
-    for category in METRIC_CATEGORIES:
-        if category == "experimentationCoverage" and not has_experiments:
-            current[category] = last[category] = None
-            continue
-        value = rng.randint(18, 98)
-        current[category] = value
-        last[category] = max(0, min(100, value - rng.randint(-14, 14)))
-    scores: dict[str, Any] = {}
-    for category in METRIC_CATEGORIES:
-        now_score, last_score = current[category], last[category]
-        scores[category] = (
-            _not_calculated()
-            if now_score is None or last_score is None
-            else _with_last(now_score, last_score)
-        )
-    composite_now: dict[str, int] = {}
-    composite_last: dict[str, int] = {}
-    for composite, parts in COMPOSITES.items():
-        now_parts = [v for p in parts if (v := current[p]) is not None]
-        last_parts = [v for p in parts if (v := last[p]) is not None]
-        composite_now[composite] = round(sum(now_parts) / len(now_parts))
-        composite_last[composite] = round(sum(last_parts) / len(last_parts))
-        scores[composite] = _with_last(composite_now[composite], composite_last[composite], parts)
-    overall_now = round(sum(composite_now.values()) / 3)
-    overall_last = round(sum(composite_last.values()) / 3)
-    scores["overall"] = _with_last(overall_now, overall_last, tuple(COMPOSITES))
-    ratio = rng.randint(30, 95)
-    scores["creationRatio"] = _with_last(ratio, max(0, min(100, ratio + rng.randint(-10, 10))))
-    return scores
-
-
-def periods(now_ms: int) -> tuple[dict[str, int], dict[str, int]]:
-    end = now_ms
-    start = end - PERIOD_DAYS * DAY_MS
-    return (
-        {"startTime": start, "endTime": end},
-        {"startTime": start - PERIOD_DAYS * DAY_MS, "endTime": start},
-    )
+def time_of_day_ms(*parts: str) -> int:
+    """A stable working-hours time of day, so seeded timestamps are not all at midnight."""
+    return rng_for("time", *parts).randrange(8 * 60, 19 * 60) * 60_000

@@ -1,9 +1,20 @@
-"""The emulator's in-memory data, in LaunchDarkly's wire shapes.
+"""The emulator's in-memory data, in LaunchDarkly's wire shapes (plain JSON-ready dicts).
 
-- ``insight_groups``: group key -> InsightGroup body (without expansions).
-- ``metrics``: project key -> metric key -> metric body (MetricInGroupRep fields).
-- ``metric_groups``: project key -> metric group key -> MetricGroupRep body (no expansions).
-- ``experiments``: (project key, metric group key) -> DependentExperimentRep bodies.
+Attributes of ``Store`` (all mutable; writes through the API persist for the store's life):
+
+- ``projects``: ``tuple[SeedProject, ...]`` (key, name, environments, applications,
+  has_experiments); fixed.
+- ``insight_groups``: ``dict[key, InsightGroup body]`` without expansions: ``key``, ``name``,
+  ``projectKey``, ``environmentKey``, ``applicationKeys`` (``[]`` = all applications),
+  ``createdAt``. Insertion order is the API's default order (oldest first).
+- ``members``: ``dict[member id, MemberSummary body]``; ``teams``: ``dict[team key,
+  MemberTeamSummaryRep body]``.
+- ``metrics``: ``dict[project key, dict[metric key, MetricInGroupRep body]]`` (no
+  ``nameInGroup``).
+- ``metric_groups``: ``dict[project key, dict[group key, MetricGroupRep body]]`` without
+  expansions; funnel metrics carry ``nameInGroup`` in step order, standard ones do not.
+- ``experiments``: ``dict[project key, list[Experiment]]``; an experiment names the metric
+  groups it uses, which makes them "connected".
 """
 
 from __future__ import annotations
@@ -13,104 +24,220 @@ from typing import Any
 
 from .seed import (
     DAY_MS,
+    ENVIRONMENT_COLORS,
+    ENVIRONMENT_NAMES,
     EXPERIMENTS,
-    GROUPS,
+    INSIGHT_GROUPS,
     MEMBERS,
     METRIC_GROUPS,
     METRICS,
     PROJECTS,
+    TEAMS,
+    SeedMetric,
     SeedProject,
+    object_id,
+    time_of_day_ms,
 )
 
 Body = dict[str, Any]
+JSON = "application/json"
 
 
-def member_rep(index: int) -> Body:
-    member_id, first, last, email = MEMBERS[index % len(MEMBERS)]
+def link(href: str) -> Body:
+    return {"href": href, "type": JSON}
+
+
+@dataclass
+class Experiment:
+    """An experiment of a project; ``status`` is not_started, running or stopped."""
+
+    key: str
+    name: str
+    environment_key: str
+    creation_date: int
+    status: str
+    metric_groups: list[str]
+    archived_date: int | None = None
+
+    def rep(self, project: str) -> Body:
+        """``DependentExperimentRep``."""
+        rep: Body = {
+            "key": self.key,
+            "name": self.name,
+            "environmentId": object_id("environment", project, self.environment_key),
+            "environmentKey": self.environment_key,
+            "creationDate": self.creation_date,
+            "_links": {
+                "self": link(
+                    f"/api/v2/projects/{project}/environments/{self.environment_key}"
+                    f"/experiments/{self.key}"
+                )
+            },
+        }
+        if self.archived_date is not None:
+            rep["archivedDate"] = self.archived_date
+        return rep
+
+
+def member_rep(member_id: str, first: str, last: str, email: str, role: str) -> Body:
     return {
-        "_links": {"self": {"href": f"/api/v2/members/{member_id}", "type": "application/json"}},
+        "_links": {"self": link(f"/api/v2/members/{member_id}")},
         "_id": member_id,
         "firstName": first,
         "lastName": last,
-        "role": "writer",
+        "role": role,
         "email": email,
     }
 
 
-def metric_rep(project: str, metric: tuple[Any, ...]) -> Body:
-    key, name, kind, numeric, aggregation, event_key = metric
-    rep: Body = {
+def team_rep(key: str, name: str, custom_role_keys: tuple[str, ...]) -> Body:
+    return {
+        "customRoleKeys": list(custom_role_keys),
         "key": key,
-        "_versionId": f"{key}-v1",
+        "_links": {"self": link(f"/api/v2/teams/{key}")},
         "name": name,
-        "kind": kind,
-        "isNumeric": numeric,
-        "_links": {
-            "self": {"href": f"/api/v2/metrics/{project}/{key}", "type": "application/json"}
-        },
+    }
+
+
+def metric_rep(project: str, metric: SeedMetric) -> Body:
+    rep: Body = {
+        "key": metric.key,
+        "_versionId": object_id("metric-version", project, metric.key),
+        "name": metric.name,
+        "kind": metric.kind,
+        "isNumeric": metric.is_numeric,
+        "_links": {"self": link(f"/api/v2/metrics/{project}/{metric.key}")},
         "randomizationUnits": ["user"],
     }
-    if aggregation:
-        rep["unitAggregationType"] = aggregation
-    if event_key:
-        rep["eventKey"] = event_key
+    if metric.unit_aggregation:
+        rep["unitAggregationType"] = metric.unit_aggregation
+    if metric.event_key:
+        rep["eventKey"] = metric.event_key
     return rep
+
+
+def environment_rep(project: str, key: str) -> Body:
+    """The expanded ``Environment`` of an insight group (keys are fake and stable)."""
+    secret = object_id("sdk", project, key) + object_id("sdk2", project, key)[:8]
+    uuid = f"{secret[:8]}-{secret[8:12]}-{secret[12:16]}-{secret[16:20]}-{secret[20:32]}"
+    production = key == "production"
+    return {
+        "_links": {"self": link(f"/api/v2/projects/{project}/environments/{key}")},
+        "_id": object_id("environment", project, key),
+        "key": key,
+        "name": ENVIRONMENT_NAMES.get(key, key.replace("-", " ").title()),
+        "apiKey": f"sdk-{uuid}",
+        "mobileKey": f"mob-{uuid}",
+        "color": ENVIRONMENT_COLORS.get(key, "cccccc"),
+        "defaultTtl": 0,
+        "secureMode": False,
+        "defaultTrackEvents": False,
+        "requireComments": production,
+        "confirmChanges": production,
+        "tags": ["prod"] if production else [],
+        "critical": production,
+    }
 
 
 def metric_group_links(project: str, key: str) -> Body:
     return {
-        "self": {
-            "href": f"/api/v2/projects/{project}/metric-groups/{key}",
-            "type": "application/json",
-        },
-        "parent": {"href": f"/api/v2/projects/{project}", "type": "application/json"},
+        "self": link(f"/api/v2/projects/{project}/metric-groups/{key}"),
+        "parent": link(f"/api/v2/projects/{project}"),
     }
 
 
 @dataclass
 class Store:
-    """Everything the emulator serves; writes persist for the life of the emulator."""
+    """Everything the emulator serves, seeded deterministically from ``now_ms``."""
 
     now_ms: int
     projects: tuple[SeedProject, ...] = PROJECTS
     insight_groups: dict[str, Body] = field(default_factory=dict)
+    members: dict[str, Body] = field(default_factory=dict)
+    teams: dict[str, Body] = field(default_factory=dict)
     metrics: dict[str, dict[str, Body]] = field(default_factory=dict)
     metric_groups: dict[str, dict[str, Body]] = field(default_factory=dict)
-    experiments: dict[tuple[str, str], list[Body]] = field(default_factory=dict)
+    experiments: dict[str, list[Experiment]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for key, name, project, environment, apps, age in GROUPS:
-            self.insight_groups[key] = {
-                "key": key,
-                "name": name,
-                "projectKey": project,
-                "environmentKey": environment,
-                "applicationKeys": list(apps),
-                "createdAt": self.now_ms - age * DAY_MS,
+        for m in MEMBERS:
+            self.members[m.id] = member_rep(m.id, m.first_name, m.last_name, m.email, m.role)
+        for t in TEAMS:
+            self.teams[t.key] = team_rep(t.key, t.name, t.custom_role_keys)
+        for g in sorted(INSIGHT_GROUPS, key=lambda g: -g.age_days):
+            self.insight_groups[g.key] = {
+                "key": g.key,
+                "name": g.name,
+                "projectKey": g.project,
+                "environmentKey": g.environment,
+                "applicationKeys": list(g.applications),
+                "createdAt": self._past(g.age_days, "insight-group", g.key),
             }
-        for project, metrics in METRICS.items():
-            self.metrics[project] = {m[0]: metric_rep(project, m) for m in metrics}
-        for project, groups in METRIC_GROUPS.items():
-            self.metric_groups[project] = {}
-            for key, name, kind, steps, tags, member, age, description in groups:
-                self.metric_groups[project][key] = self.new_metric_group(
-                    project,
-                    key=key,
-                    name=name,
-                    kind=kind,
-                    steps=steps,
-                    tags=list(tags),
-                    maintainer=member_rep(member),
-                    created=self.now_ms - age * DAY_MS,
-                    description=description,
+        for project in self.projects:
+            self.metrics[project.key] = {
+                m.key: metric_rep(project.key, m) for m in METRICS.get(project.key, ())
+            }
+            self.metric_groups[project.key] = {}
+            for mg in sorted(METRIC_GROUPS.get(project.key, ()), key=lambda g: -g.age_days):
+                created = self._past(mg.age_days, "metric-group", project.key, mg.key)
+                self.metric_groups[project.key][mg.key] = self.new_metric_group(
+                    project.key,
+                    key=mg.key,
+                    name=mg.name,
+                    kind=mg.kind,
+                    metrics=list(mg.metrics),
+                    tags=list(mg.tags),
+                    maintainer=mg.maintainer,
+                    created=created,
+                    description=mg.description,
                 )
-                self.experiments[(project, key)] = [
-                    self._experiment(project, *experiment)
-                    for experiment in EXPERIMENTS.get(key, ())
-                ]
+            self.experiments[project.key] = [
+                Experiment(
+                    key=e.key,
+                    name=e.name,
+                    environment_key=e.environment,
+                    creation_date=self._past(e.age_days, "experiment", project.key, e.key),
+                    status=e.status,
+                    metric_groups=list(e.metric_groups),
+                    archived_date=None
+                    if e.archived_age_days is None
+                    else self._past(e.archived_age_days, "archived", project.key, e.key),
+                )
+                for e in EXPERIMENTS.get(project.key, ())
+            ]
+
+    def _past(self, age_days: int, *parts: str) -> int:
+        midnight = self.now_ms - self.now_ms % DAY_MS
+        return midnight - age_days * DAY_MS + time_of_day_ms(*parts)
+
+    # --- look-ups -------------------------------------------------------------------------
 
     def project(self, key: str) -> SeedProject | None:
         return next((p for p in self.projects if p.key == key), None)
+
+    def connections(self, project: str, group_key: str) -> list[Experiment]:
+        """Experiments of ``project`` that use the metric group ``group_key``."""
+        return [e for e in self.experiments.get(project, []) if group_key in e.metric_groups]
+
+    def maintainer(self, maintainer: str) -> Body | None:
+        """``MaintainerRep`` for a member id or a team key; None if neither exists."""
+        if maintainer in self.members:
+            return {"member": dict(self.members[maintainer])}
+        if maintainer in self.teams:
+            return {"team": dict(self.teams[maintainer])}
+        return None
+
+    # --- builders -------------------------------------------------------------------------
+
+    def metrics_in_group(self, project: str, kind: str, steps: list[tuple[str, str]]) -> list[Body]:
+        """``MetricInGroupRep`` list; ``nameInGroup`` only for funnels, as the contract says."""
+        metrics = []
+        for metric_key, name_in_group in steps:
+            metric = dict(self.metrics[project][metric_key])
+            if kind == "funnel":
+                metric["nameInGroup"] = name_in_group
+            metrics.append(metric)
+        return metrics
 
     def new_metric_group(
         self,
@@ -119,52 +246,28 @@ class Store:
         key: str,
         name: str,
         kind: str,
-        steps: Any,
+        metrics: list[tuple[str, str]],
         tags: list[str],
-        maintainer: Body,
+        maintainer: str,
         created: int,
         description: str | None = None,
     ) -> Body:
-        metrics = []
-        for metric_key, step_name in steps:
-            metric = dict(self.metrics[project][metric_key])
-            metric["nameInGroup"] = step_name
-            metrics.append(metric)
+        maintainer_rep = self.maintainer(maintainer)
+        if maintainer_rep is None:
+            raise KeyError(maintainer)
         rep: Body = {
-            "_id": f"mg-{project}-{key}",
+            "_id": object_id("metric-group", project, key, str(created)),
             "key": key,
             "name": name,
             "kind": kind,
             "_links": metric_group_links(project, key),
-            "tags": tags,
+            "tags": list(tags),
             "_creationDate": created,
             "_lastModified": created,
-            "maintainer": {"member": maintainer},
-            "metrics": metrics,
+            "maintainer": maintainer_rep,
+            "metrics": self.metrics_in_group(project, kind, metrics),
             "_version": 1,
         }
-        if description:
+        if description is not None:
             rep["description"] = description
-        return rep
-
-    def _experiment(
-        self, project: str, key: str, name: str, environment: str, age: int, archived: int | None
-    ) -> Body:
-        rep: Body = {
-            "key": key,
-            "name": name,
-            "environmentId": f"env-{project}-{environment}",
-            "environmentKey": environment,
-            "creationDate": self.now_ms - age * DAY_MS,
-            "_links": {
-                "self": {
-                    "href": (
-                        f"/api/v2/projects/{project}/environments/{environment}/experiments/{key}"
-                    ),
-                    "type": "application/json",
-                }
-            },
-        }
-        if archived is not None:
-            rep["archivedDate"] = self.now_ms - archived * DAY_MS
         return rep

@@ -1,0 +1,147 @@
+"""JSON Patch (RFC 6902) with JSON Pointers (RFC 6901), limited to some top-level members.
+
+``parse_patch`` refuses a body that is not a JSON Patch document (the contract's ``JSONPatch``:
+an array of objects with string ``op`` and ``path``) with ``MalformedPatch``. ``apply_patch``
+applies add, remove, replace, move, copy and test to a copy of the document, or raises
+``PatchFailure`` when an operation cannot be applied.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Collection
+from typing import Any
+
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+OPERATIONS = ("add", "remove", "replace", "move", "copy", "test")
+
+
+class MalformedPatch(Exception):
+    """The body is not a JSON Patch document."""
+
+
+class PatchFailure(Exception):
+    """A well-formed patch that cannot be applied; ``path`` is the operation's path."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def parse_patch(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise MalformedPatch("the body must be a JSON Patch array of operations")
+    for position, op in enumerate(value):
+        if not isinstance(op, dict):
+            raise MalformedPatch(f"operation {position} must be an object")
+        for member in ("op", "path"):
+            if not isinstance(op.get(member), str):
+                raise MalformedPatch(f"operation {position} needs a string {member!r}")
+    return value
+
+
+def _pointer(path: str, allowed: Collection[str]) -> list[str]:
+    if not path.startswith("/"):
+        raise PatchFailure(f"path {path!r} is not a JSON Pointer")
+    tokens = [t.replace("~1", "/").replace("~0", "~") for t in path[1:].split("/")]
+    if tokens[0] not in allowed:
+        raise PatchFailure(f"path {path!r} cannot be patched; allowed: {', '.join(allowed)}")
+    return tokens
+
+
+def _same(left: Any, right: Any) -> bool:
+    """JSON equality (``true`` is not ``1``)."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_same, left, right))
+    return bool(left == right)
+
+
+def _parent(document: dict[str, Any], tokens: list[str], path: str) -> Any:
+    node: Any = document
+    for token in tokens[:-1]:
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and _INDEX.fullmatch(token) and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            raise PatchFailure(f"path {path!r} does not exist")
+    return node
+
+
+def _get(document: dict[str, Any], tokens: list[str], path: str) -> Any:
+    parent, last = _parent(document, tokens, path), tokens[-1]
+    if isinstance(parent, dict) and last in parent:
+        return parent[last]
+    if isinstance(parent, list) and _INDEX.fullmatch(last) and int(last) < len(parent):
+        return parent[int(last)]
+    raise PatchFailure(f"path {path!r} does not exist")
+
+
+def _add(document: dict[str, Any], tokens: list[str], path: str, value: Any) -> None:
+    parent, last = _parent(document, tokens, path), tokens[-1]
+    if isinstance(parent, dict):
+        parent[last] = value
+    elif isinstance(parent, list) and last == "-":
+        parent.append(value)
+    elif isinstance(parent, list) and _INDEX.fullmatch(last) and int(last) <= len(parent):
+        parent.insert(int(last), value)
+    else:
+        raise PatchFailure(f"cannot add at {path!r}")
+
+
+def _remove(document: dict[str, Any], tokens: list[str], path: str) -> Any:
+    value = _get(document, tokens, path)
+    parent, last = _parent(document, tokens, path), tokens[-1]
+    if isinstance(parent, dict):
+        del parent[last]
+    else:
+        del parent[int(last)]
+    return value
+
+
+def apply_patch(
+    document: dict[str, Any], operations: list[dict[str, Any]], *, allowed: Collection[str]
+) -> dict[str, Any]:
+    """The patched copy of ``document``; paths must start with one of ``allowed``."""
+    result = copy.deepcopy(document)
+    for op in operations:
+        try:
+            _apply_one(result, op, allowed)
+        except PatchFailure as failure:
+            raise PatchFailure(str(failure), op["path"]) from None
+    return result
+
+
+def _apply_one(result: dict[str, Any], op: dict[str, Any], allowed: Collection[str]) -> None:
+    kind, path = op["op"], op["path"]
+    if kind not in OPERATIONS:
+        raise PatchFailure(f"unsupported op {kind!r}; use one of {', '.join(OPERATIONS)}")
+    tokens = _pointer(path, allowed)
+    if kind in ("add", "replace", "test") and "value" not in op:
+        raise PatchFailure(f"{kind} at {path!r} needs a value")
+    if kind == "add":
+        _add(result, tokens, path, copy.deepcopy(op["value"]))
+    elif kind == "remove":
+        _remove(result, tokens, path)
+    elif kind == "replace":
+        _remove(result, tokens, path)
+        _add(result, tokens, path, copy.deepcopy(op["value"]))
+    elif kind == "test":
+        if not _same(_get(result, tokens, path), op["value"]):
+            raise PatchFailure(f"test failed at {path!r}")
+    else:
+        source = op.get("from")
+        if not isinstance(source, str):
+            raise PatchFailure(f"{kind} to {path!r} needs a string 'from'")
+        source_tokens = _pointer(source, allowed)
+        if kind == "copy":
+            _add(result, tokens, path, copy.deepcopy(_get(result, source_tokens, source)))
+        elif path.startswith(source + "/"):
+            raise PatchFailure(f"cannot move {source!r} into itself")
+        else:
+            _add(result, tokens, path, _remove(result, source_tokens, source))

@@ -1,0 +1,44 @@
+"""Plausible rate-limit headers: counts per 10-second window, never enforced.
+
+LaunchDarkly does not publish its limits; the emulator reports a global budget of
+``GLOBAL_LIMIT`` and a per-route budget of ``ROUTE_LIMIT`` requests per window, counting down
+(floored at 0). Only faults answer 429.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+WINDOW_MS = 10_000
+GLOBAL_LIMIT = 5_000
+ROUTE_LIMIT = 1_000
+
+
+class RateLimitWindow:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._window = -1
+        self._total = 0
+        self._routes: Counter[str] = Counter()
+
+    def headers(self, route: str, *, exhausted: bool = False) -> dict[str, str]:
+        """Headers for one answer on ``route``; ``exhausted`` reports 0 remaining (a 429)."""
+        now_ms = int(time.time() * 1000)
+        with self._lock:
+            window = now_ms // WINDOW_MS
+            if window != self._window:
+                self._window, self._total = window, 0
+                self._routes.clear()
+            self._total += 1
+            self._routes[route] += 1
+            global_left = max(0, GLOBAL_LIMIT - self._total)
+            route_left = max(0, ROUTE_LIMIT - self._routes[route])
+        if exhausted:
+            global_left = route_left = 0
+        return {
+            "x-ratelimit-global-remaining": str(global_left),
+            "x-ratelimit-route-remaining": str(route_left),
+            "x-ratelimit-reset": str((window + 1) * WINDOW_MS),
+        }

@@ -1,0 +1,153 @@
+"""Engineering Insights scores: deterministic per slice (project, environment, applications).
+
+- Each base category gets a 0-100 score for the current and the last period, drawn from a
+  generator seeded with the anchor day and the slice, so the same slice always scores the same
+  (an insight group scores exactly like ``GET .../insights/scores`` for its slice).
+- ``indicator`` and ``indicatorRange`` follow LaunchDarkly's bands: excellent 90-100, good
+  70-89, fair 40-69, needsAttention 0-39.
+- Composites are the mean (rounded half up) of their calculated parts: velocity =
+  deploymentFrequency + leadTime, risk = deploymentFailureRate + impactSize, efficiency =
+  flagHealth + experimentationCoverage, overall = velocity + risk + efficiency. ``aggregateOf``
+  lists the parts actually aggregated.
+- ``diffVsLastPeriod`` = score - lastPeriod.score; ``lastPeriod`` has no ``lastPeriod``.
+- A category that cannot be calculated (experimentation coverage in a project without
+  experiments) is ``{"score": 0, "indicator": "notCalculated", "indicatorRange": {"min": 0,
+  "max": 0}}`` with no ``diffVsLastPeriod`` and no ``lastPeriod``.
+- Periods: the current one is the 30 days ending at ``now_ms``; the last one the 30 before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .seed import DAY_MS, SeedProject, rng_for
+
+PERIOD_DAYS = 30
+BANDS = (("excellent", 90, 100), ("good", 70, 89), ("fair", 40, 69), ("needsAttention", 0, 39))
+BASE_CATEGORIES = (
+    "deploymentFrequency",
+    "leadTime",
+    "deploymentFailureRate",
+    "impactSize",
+    "flagHealth",
+    "experimentationCoverage",
+)
+COMPOSITES = (
+    ("velocity", ("deploymentFrequency", "leadTime")),
+    ("risk", ("deploymentFailureRate", "impactSize")),
+    ("efficiency", ("flagHealth", "experimentationCoverage")),
+)
+OVERALL = ("overall", ("velocity", "risk", "efficiency"))
+WIRE_ORDER = (
+    "overall",
+    "deploymentFrequency",
+    "deploymentFailureRate",
+    "leadTime",
+    "impactSize",
+    "experimentationCoverage",
+    "flagHealth",
+    "velocity",
+    "risk",
+    "efficiency",
+    "creationRatio",
+)
+NOT_CALCULATED: dict[str, Any] = {
+    "score": 0,
+    "indicator": "notCalculated",
+    "indicatorRange": {"min": 0, "max": 0},
+}
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start_ms: int
+    end_ms: int
+
+    def rep(self) -> Body:
+        return {"startTime": self.start_ms, "endTime": self.end_ms}
+
+
+def periods(now_ms: int) -> tuple[Period, Period]:
+    """(current, last): 30 days ending at ``now_ms`` and the 30 days before."""
+    length = PERIOD_DAYS * DAY_MS
+    return Period(now_ms - length, now_ms), Period(now_ms - 2 * length, now_ms - length)
+
+
+def band(score: int) -> tuple[str, int, int]:
+    for name, low, high in BANDS:
+        if low <= score <= high:
+            return name, low, high
+    raise ValueError(f"score out of range: {score}")
+
+
+def mean_half_up(values: Iterable[int]) -> int:
+    items = list(values)
+    return (2 * sum(items) + len(items)) // (2 * len(items))
+
+
+def not_calculated_for(project: SeedProject, environment: str) -> frozenset[str]:
+    """Categories LaunchDarkly cannot calculate for this slice."""
+    del environment  # every seeded environment has deployments and flags
+    return frozenset() if project.has_experiments else frozenset({"experimentationCoverage"})
+
+
+def _clamp(value: int) -> int:
+    return max(0, min(100, value))
+
+
+def _plain(score: int, aggregate_of: tuple[str, ...]) -> Body:
+    name, low, high = band(score)
+    rep: Body = {"score": score, "indicator": name, "indicatorRange": {"min": low, "max": high}}
+    if aggregate_of:
+        rep["aggregateOf"] = list(aggregate_of)
+    return rep
+
+
+def _with_last(now: int, last: int, aggregate_of: tuple[str, ...] = ()) -> Body:
+    rep = _plain(now, aggregate_of)
+    rep["diffVsLastPeriod"] = now - last
+    rep["lastPeriod"] = _plain(last, aggregate_of)
+    return rep
+
+
+def slice_scores(
+    project: SeedProject, environment: str, applications: Iterable[str], *, now_ms: int
+) -> Body:
+    """``InsightGroupScores`` for one slice; ``applications`` empty means all of them.
+
+    The result is cached and shared: serialize it, do not change it."""
+    return _scores(project, environment, tuple(sorted(set(applications))), now_ms // DAY_MS)
+
+
+@lru_cache(maxsize=4096)
+def _scores(project: SeedProject, environment: str, apps: tuple[str, ...], day: int) -> Body:
+    rng = rng_for("scores", str(day), project.key, environment, ",".join(apps))
+    skipped = not_calculated_for(project, environment)
+    maturity = rng.randint(25, 97)
+    current: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for category in BASE_CATEGORIES:
+        now_value = _clamp(maturity + rng.randint(-20, 12))
+        last_value = _clamp(now_value - rng.randint(-15, 15))
+        if category not in skipped:
+            current[category], last[category] = now_value, last_value
+    scores: Body = {
+        c: _with_last(current[c], last[c]) if c in current else dict(NOT_CALCULATED)
+        for c in BASE_CATEGORIES
+    }
+    for name, parts in (*COMPOSITES, OVERALL):
+        used = tuple(p for p in parts if p in current)
+        if not used:
+            scores[name] = dict(NOT_CALCULATED)
+            continue
+        current[name] = mean_half_up(current[p] for p in used)
+        last[name] = mean_half_up(last[p] for p in used)
+        scores[name] = _with_last(current[name], last[name], used)
+    ratio = rng.randint(25, 95)
+    scores["creationRatio"] = _with_last(ratio, _clamp(ratio + rng.randint(-12, 12)))
+    return {name: scores[name] for name in WIRE_ORDER}
