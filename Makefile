@@ -8,7 +8,7 @@ UV_MISSING := $(shell command -v uv >/dev/null 2>&1 || python3 -m uv --version >
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install lock test lint format typecheck check demo serve bench bench-quick real-clients-install inspector conformance real-clients clean
+.PHONY: help install lock test lint format typecheck check demo serve bench bench-quick mutation real-clients-install inspector conformance real-clients clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -28,9 +28,10 @@ lock: ## re-resolve requirements.lock from pyproject.toml (then review the diff)
 test: install ## run every test
 	$(PY) -m pytest
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check, and the import-linter layer contracts
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .
@@ -52,6 +53,9 @@ bench: install ## run the benchmark harness; writes bench/results/latest.json
 
 bench-quick: install ## a short benchmark smoke run
 	$(PY) bench/run.py --quick
+
+mutation: install ## mutation testing of the reliability modules (slow: see docs/mutation.md)
+	$(PY) scripts/mutation.py
 
 real-clients-install: ## install the pinned Inspector CLI, conformance suites and Node 22 locally
 	cd tests/real_clients && { npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error; }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from pydantic import ValidationError
 
@@ -110,3 +112,42 @@ def test_version_flag_prints_the_version(capsys: pytest.CaptureFixture[str]) -> 
         main(["--version"])
     assert exited.value.code == 0
     assert "ld-insights-mcp 0.1.0" in capsys.readouterr().out
+
+
+BASE_URI_SECRET = "Zq9-s3cr3t-7f1c"
+"""A secret pasted into the base URI; the start-up error must not print it back."""
+
+
+@pytest.mark.parametrize(
+    ("source", "value", "fix"),
+    [
+        ("env", f"https://user:{BASE_URI_SECRET}@app.launchdarkly.com", "LD_ACCESS_TOKEN"),
+        ("env", f"https://{BASE_URI_SECRET}@app.launchdarkly.com", "LD_ACCESS_TOKEN"),
+        ("env", f"https://app.launchdarkly.com?token={BASE_URI_SECRET}", "LD_ACCESS_TOKEN"),
+        ("flag", f"https://app.launchdarkly.com/#{BASE_URI_SECRET}", "LD_ACCESS_TOKEN"),
+        ("env", f"https://app.launchdarkly.com/{BASE_URI_SECRET}", "https://app.launchdarkly.com"),
+        ("env", f"api-{BASE_URI_SECRET}", "https://app.launchdarkly.com"),
+        ("flag", f"http://{BASE_URI_SECRET}.example.com", "https"),
+    ],
+    ids=["user-password", "user", "query", "fragment", "path", "not-a-url", "plain-http"],
+)
+def test_rejected_base_uri_is_never_printed_back(source: str, value: str, fix: str) -> None:
+    """The start-up error names the setting and the fix, and never echoes the value."""
+    from .processes import clean_env, server_command
+
+    args = ["--base-uri", value] if source == "flag" else []
+    extra = {"LD_BASE_URI": value} if source == "env" else {}
+    done = subprocess.run(
+        [*server_command(), *args],
+        capture_output=True,
+        timeout=60,
+        env=clean_env(LD_ACCESS_TOKEN=TOKEN, **extra),
+        check=False,
+    )
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    assert done.returncode == 2, output
+    assert BASE_URI_SECRET not in output
+    assert TOKEN not in output
+    assert "LD_BASE_URI" in output
+    assert fix in output
+    assert "Traceback" not in output

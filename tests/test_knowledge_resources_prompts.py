@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent, TextResourceContents
 
+import ld_insights_mcp
 from ld_insights_mcp.knowledge import CATEGORY_KEYS, load_knowledge
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
+from ld_insights_mcp.launchdarkly.vocabulary import BANDS, BANDS_TEXT, CALCULATED_INDICATORS
 from ld_insights_mcp.prompt_templates import load_prompt_templates, parse_template
 
 pytestmark = pytest.mark.anyio
@@ -160,3 +163,48 @@ def test_loader_reads_a_directory_of_templates(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("ignored")
     (template,) = load_prompt_templates(tmp_path)
     assert template.render({"thing": "flags"}) == "About flags.\n"
+
+
+# --- the vocabulary is written once (issue 8, defect 7) ---------------------------------------
+
+PACKAGE = Path(ld_insights_mcp.__file__).parent
+VOCABULARY = PACKAGE / "launchdarkly" / "vocabulary.py"
+
+
+def _restatements(root: Path) -> list[str]:
+    """Places under ``root`` (other than the vocabulary module) that spell out the key
+    pattern, a band's range or the list of indicators themselves."""
+    spellings = [re.compile(re.escape("A-Za-z0-9][A-Za-z0-9._-]"))]
+    spellings.append(re.compile(r"excellent\W+good\W+fair\W+needsAttention"))
+    spellings += [
+        re.compile(rf"\b{band.low}\b[^\n\w]{{1,20}}(?:\w+[^\n\w]{{1,5}})?\b{band.high}\b")
+        for band in BANDS
+    ]
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix not in (".py", ".json") or path.name == VOCABULARY.name:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if any(spelling.search(line) for spelling in spellings):
+                found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    return found
+
+
+def test_the_key_pattern_and_the_bands_are_written_in_one_place() -> None:
+    assert _restatements(PACKAGE) == []
+
+
+async def test_descriptions_and_resources_are_built_from_the_vocabulary(
+    server_factory: Callable[..., Any],
+) -> None:
+    async with Client(server_factory()) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        resources = {str(r.uri): r for r in (await client.list_resources()).resources}
+        indicators = _text(await client.read_resource("insights://indicators"))
+    assert BANDS_TEXT in (tools["get_insight_scores"].description or "")
+    assert BANDS_TEXT in (resources["insights://indicators"].description or "")
+    for band in BANDS:
+        assert f"**{band.indicator}** {band.low}-{band.high}:" in indicators
+    knowledge = load_knowledge()
+    assert [(b.key, b.min, b.max) for b in knowledge.indicators] == [tuple(b) for b in BANDS]
+    assert [knowledge.indicator_for(b.low) for b in BANDS] == list(CALCULATED_INDICATORS)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.abc
 import pytest
 from mcp import Client
 from mcp.types import PromptReference, ResourceTemplateReference, TextResourceContents
@@ -123,3 +125,88 @@ async def test_metric_group_key_completion_uses_the_project_argument(
 
 def _groups(emulator: Emulator) -> list[Any]:
     return list(emulator.store.insight_groups.values())
+
+
+# --- completions see their own session's state (issue 8, defect 4) ---------------------------
+
+METRIC_GROUP_TEMPLATE = ResourceTemplateReference(
+    type="ref/resource", uri="insights://projects/{project_key}/metric-groups/{metric_group_key}"
+)
+
+
+async def _metric_group_keys(client: Client, project: str) -> list[str]:
+    """Completion values that need the session's LaunchDarkly client on every call (no cache)."""
+    done = await client.complete(
+        METRIC_GROUP_TEMPLATE, {"name": "metric_group_key", "value": ""}, {"project_key": project}
+    )
+    return list(done.completion.values)
+
+
+class _Sessions:
+    """Client sessions held open in their own tasks, so they can close in any order."""
+
+    def __init__(self, group: anyio.abc.TaskGroup, connect: Callable[[], Client]) -> None:
+        self._group, self._connect = group, connect
+        self._closers: dict[int, anyio.Event] = {}
+
+    async def open(self) -> Client:
+        close = anyio.Event()
+
+        async def hold(*, task_status: anyio.abc.TaskStatus[Client]) -> None:
+            async with self._connect() as client:
+                task_status.started(client)
+                await close.wait()
+
+        client: Client = await self._group.start(hold)
+        self._closers[id(client)] = close
+        return client
+
+    async def close(self, client: Client) -> None:
+        self._closers.pop(id(client)).set()
+        await anyio.wait_all_tasks_blocked()
+
+
+async def _check_any_closing_order(connect: Callable[[], Client], project: str) -> None:
+    async with anyio.create_task_group() as group:
+        sessions = _Sessions(group, connect)
+        a, b = await sessions.open(), await sessions.open()
+        expected = await _metric_group_keys(b, project)
+        assert expected
+        assert await _metric_group_keys(a, project) == expected
+        await sessions.close(b)  # the newest session leaves: the older one still completes
+        assert await _metric_group_keys(a, project) == expected
+        c = await sessions.open()
+        await sessions.close(a)  # the older session leaves: the newer one still completes
+        assert await _metric_group_keys(c, project) == expected
+        await sessions.close(c)
+
+
+async def test_completions_survive_another_session_closing_in_memory(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    """Each connection runs the lifespan; closing one must not take another's state."""
+    project = emulator.projects()[0].key
+    server = server_factory()
+    with anyio.fail_after(30):
+        await _check_any_closing_order(lambda: Client(server, mode="legacy"), project)
+    assert await _metric_group_keys_once(server, project) == sorted(
+        emulator.store.metric_groups[project]
+    )
+
+
+async def _metric_group_keys_once(server: Any, project: str) -> list[str]:
+    async with Client(server, mode="legacy") as client:
+        return await _metric_group_keys(client, project)
+
+
+async def test_completions_survive_another_sse_client_disconnecting() -> None:
+    """Two real SSE clients of one server process (each connection runs the lifespan)."""
+    from mcp.client.sse import sse_client
+
+    from .processes import http_server
+
+    with http_server(["--demo", "--transport", "sse"]) as (base, _):
+        with anyio.fail_after(60):
+            await _check_any_closing_order(
+                lambda: Client(sse_client(f"{base}/sse"), mode="legacy"), "checkout-web"
+            )

@@ -1,7 +1,9 @@
-"""Strict tool arguments: unknown names refused, validation errors made readable."""
+"""Strict tool arguments: unknown names and wrong JSON types refused, errors made readable."""
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from typing import Any
 
 from mcp.server import MCPServer
@@ -9,28 +11,43 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 _MAX_SHOWN = 60
 
+_EXPECTED = {
+    "integer": "an integer (a JSON number without quotes or decimal point)",
+    "number": "a number (a JSON number without quotes)",
+    "boolean": "a boolean (true or false, without quotes)",
+    "string": "a string (JSON text in double quotes)",
+    "array": 'an array (a JSON list such as ["a", "b"], not a string holding JSON)',
+    "object": "an object (a JSON object, not a string holding JSON)",
+}
+
 
 class StrictArgumentsServer(MCPServer[Any]):
-    """An ``MCPServer`` whose tools refuse unknown arguments and explain bad ones briefly.
+    """An ``MCPServer`` whose tools refuse unknown arguments and wrong JSON types, and explain
+    bad arguments briefly.
 
-    A misspelt optional argument would otherwise be ignored silently and the call would
-    answer a different question than the one asked.
+    A misspelt optional argument would otherwise be ignored silently, and a coerced value
+    (``"5"``, ``true`` as 1, ``"yes"``, a JSON string decoded into a list) would answer a
+    different question than the one asked.
     """
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        allowed = await self._argument_names(name)
-        if allowed is not None:
-            unknown = sorted(set(arguments) - allowed)
+        properties = await self._argument_schemas(name)
+        if properties is not None:
+            unknown = sorted(set(arguments) - set(properties))
             if unknown:
                 raise ToolError(
                     f"Invalid arguments for {name}: unknown argument(s) "
-                    f"{', '.join(map(repr, unknown))}. Allowed: {', '.join(sorted(allowed))}."
+                    f"{', '.join(map(repr, unknown))}. Allowed: {', '.join(sorted(properties))}."
                 )
+            wrong = type_errors(properties, arguments)
+            if wrong is not None:
+                raise ToolError(readable_validation_error(name, wrong)) from wrong
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -39,16 +56,123 @@ class StrictArgumentsServer(MCPServer[Any]):
                 raise ToolError(readable_validation_error(name, cause)) from cause
             raise
 
-    _argument_cache: dict[str, set[str]] | None = None
+    _schema_cache: dict[str, dict[str, Any]] | None = None
 
-    async def _argument_names(self, name: str) -> set[str] | None:
-        """Each tool's argument names, read once from the registered tools."""
-        if self._argument_cache is None:
-            self._argument_cache = {
-                tool.name: set(tool.input_schema.get("properties", {}))
+    async def _argument_schemas(self, name: str) -> dict[str, Any] | None:
+        """Each tool's property schemas, read once from the registered tools."""
+        if self._schema_cache is None:
+            self._schema_cache = {
+                tool.name: dict(tool.input_schema.get("properties", {}))
                 for tool in await self.list_tools()
             }
-        return self._argument_cache.get(name)
+        return self._schema_cache.get(name)
+
+
+def json_types(schema: dict[str, Any]) -> set[str]:
+    """The JSON types a property schema admits (empty when it does not say)."""
+    declared = schema.get("type")
+    found = {declared} if isinstance(declared, str) else set(declared or ())
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        found |= json_types(branch)
+    return found
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a decoded JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def type_errors(properties: dict[str, Any], arguments: dict[str, Any]) -> ValidationError | None:
+    """Top-level arguments whose JSON type the schema does not admit, as a ``ValidationError``.
+
+    Checked before the SDK validates, because the SDK decodes a JSON string sent for a
+    non-string argument (``"[\\"a\\"]"`` becomes a list) and would accept it.
+    """
+    details: list[InitErrorDetails] = []
+    for field, value in arguments.items():
+        allowed = json_types(properties.get(field, {}))
+        actual = json_type(value)
+        if (
+            actual == "string"
+            and "string" in allowed
+            and len(allowed) > 1
+            and _decodes_to_non_scalar(value)
+        ):
+            message = (
+                "text that reads as JSON null, an array or an object is ambiguous here; "
+                "omit the argument to use the default, or send the value itself"
+            )
+        elif not allowed or actual in allowed or (actual == "integer" and "number" in allowed):
+            continue
+        else:
+            wanted = " or ".join(_EXPECTED.get(t, t) for t in sorted(allowed) if t != "null")
+            if "null" in allowed:
+                wanted += ", or null to use the default"
+            message = f"expected {wanted}, not {_described(actual)}{_fix(value, allowed)}"
+        details.append(
+            InitErrorDetails(
+                type=PydanticCustomError("json_type", message), loc=(field,), input=value
+            )
+        )
+    if not details:
+        return None
+    return ValidationError.from_exception_data("arguments", details)
+
+
+def _decodes_to_non_scalar(text: str) -> bool:
+    """True for text the SDK would decode before validation (it does so for any argument
+    whose type is not plain ``str``, e.g. an optional string: ``"null"`` would become null)."""
+    try:
+        decoded = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return decoded is None or isinstance(decoded, list | dict)
+
+
+def _described(json_kind: str) -> str:
+    return {"integer": "an integer", "array": "an array", "object": "an object"}.get(
+        json_kind, f"a {json_kind}"
+    )
+
+
+def _fix(value: Any, allowed: set[str]) -> str:
+    """``; send 5`` when the value is the right thing in the wrong wrapping."""
+    candidate: Any = value
+    if isinstance(value, str):
+        try:
+            candidate = json.loads(value)
+        except (ValueError, RecursionError):
+            return ""
+    elif isinstance(value, float) and value.is_integer():
+        candidate = int(value)
+    else:
+        return ""
+    if json_type(candidate) not in allowed:
+        return ""
+    return f"; send {_json(candidate)}" + (" without quotes" if isinstance(value, str) else "")
+
+
+def _json(value: Any) -> str:
+    """JSON text with invisible and control characters escaped (they must not act on the
+    reader's display)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return "".join(
+        json.dumps(char)[1:-1] if unicodedata.category(char)[0] in "CZ" and char != " " else char
+        for char in text
+    )
 
 
 def readable_validation_error(tool: str, error: ValidationError) -> str:
@@ -58,11 +182,12 @@ def readable_validation_error(tool: str, error: ValidationError) -> str:
         field = ".".join(str(part) for part in item["loc"]) or "arguments"
         shown = ""
         if item["type"] != "missing":
-            value = repr(item.get("input"))
+            value = _json(item.get("input"))
             if len(value) > _MAX_SHOWN:
                 value = value[:_MAX_SHOWN] + f"... ({len(value)} chars)"
             shown = f" (got {value})"
-        problems.append(f"{field}: {item['msg']}{shown}")
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{field}: {message}{shown}")
     return (
         f"Invalid arguments for {tool}: {'; '.join(problems)}. "
         "Fix these fields as the tool's input schema describes and call again."

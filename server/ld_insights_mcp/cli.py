@@ -131,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from .logging_setup import configure_logging
 
-    configure_logging(settings.log_level)
+    token = settings.access_token
+    configure_logging(settings.log_level, secret=token.get_secret_value() if token else None)
     try:
         return _run(args, settings)
     except ConfigurationError as exc:
@@ -160,9 +161,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         transport_security(options)  # refuse an unsafe bind before anything starts
     server = create_server(settings)
     if args.transport == "stdio":
-        from .stdio_transport import run_stdio
+        from .stdio import run_stdio
 
-        anyio.run(run_stdio, server, backend_options=_loop_options())
+        anyio.run(run_stdio, server, settings.call_budget, backend_options=_loop_options())
     else:
         anyio.run(
             lambda: serve_http(server, options, log_level=settings.log_level),

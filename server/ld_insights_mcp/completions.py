@@ -17,7 +17,7 @@ from mcp.types import (
 
 from .launchdarkly import LaunchDarklyError
 from .launchdarkly.models import SCORE_CATEGORIES, InsightGroup
-from .state import StateCell
+from .state import AppState, request_app_state
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +34,9 @@ class _GroupsCache:
         self._groups: list[InsightGroup] = []
         self._read_at = float("-inf")
 
-    async def groups(self, cell: StateCell) -> list[InsightGroup]:
+    async def groups(self, state: AppState) -> list[InsightGroup]:
         if time.monotonic() - self._read_at > GROUPS_TTL_SECONDS:
-            client = cell.get().client
+            client = state.client
             self._groups = [
                 g async for g in client.iter_insight_groups(max_items=MAX_GROUPS_SCANNED)
             ]
@@ -44,7 +44,9 @@ class _GroupsCache:
         return self._groups
 
 
-def register_completions(server: MCPServer, cell: StateCell) -> None:
+def register_completions(server: MCPServer) -> None:
+    """Register the completion handler. It reads the asking session's state through
+    ``request_app_state()``: the server must carry the ``bind_app_state`` middleware."""
     cache = _GroupsCache()
 
     @server.completion()  # type: ignore[untyped-decorator, no-untyped-call]
@@ -55,7 +57,7 @@ def register_completions(server: MCPServer, cell: StateCell) -> None:
     ) -> Completion | None:
         known = dict(context.arguments or {}) if context and context.arguments else {}
         try:
-            values = await _candidates(cell, cache, argument.name, known)
+            values = await _candidates(request_app_state(), cache, argument.name, known)
         except (LaunchDarklyError, LookupError) as exc:
             logger.info("completion for %s unavailable: %s", argument.name, exc)
             return None
@@ -65,12 +67,12 @@ def register_completions(server: MCPServer, cell: StateCell) -> None:
 
 
 async def _candidates(
-    cell: StateCell, cache: _GroupsCache, name: str, known: dict[str, str]
+    state: AppState, cache: _GroupsCache, name: str, known: dict[str, str]
 ) -> list[str] | None:
     if name == "category":
         return list(SCORE_CATEGORIES)
     if name in ("project_key", "environment_key", "group_key", "application_keys"):
-        groups = await cache.groups(cell)
+        groups = await cache.groups(state)
         project = known.get("project_key")
         if name == "project_key":
             return _unique(g.project_key for g in groups)
@@ -81,10 +83,10 @@ async def _candidates(
             return _unique(g.key for g in in_project)
         return _unique(app for g in in_project for app in g.application_keys)
     if name == "metric_group_key":
-        project = known.get("project_key") or cell.get().settings.project
+        project = known.get("project_key") or state.settings.project
         if not project:
             return []
-        client = cell.get().client
+        client = state.client
         return _unique(
             [g.key async for g in client.iter_metric_groups(project, max_items=MAX_GROUPS_SCANNED)]
         )

@@ -89,22 +89,37 @@ class Settings(BaseSettings):
     @field_validator("base_uri")
     @classmethod
     def _check_base_uri(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("https", "http") or not parts.hostname:
+        """Scheme and host only. Errors never quote the value: it may hold a secret."""
+        example = f"such as {DEFAULT_BASE_URI} (EU: https://app.eu.launchdarkly.com)"
+        try:
+            parts = urlsplit(value.strip())
+            hostname = parts.hostname
+        except ValueError:
+            parts, hostname = None, None
+        if parts is None or parts.scheme not in ("https", "http") or not hostname:
             raise ValueError(
-                f"LD_BASE_URI must be an http(s) URL such as {DEFAULT_BASE_URI} (got {value!r})"
+                f"LD_BASE_URI must be an http(s) URL {example}; the value given is not one "
+                "(it is not shown, in case it holds a secret)"
             )
-        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        if (
+            parts.username is not None
+            or parts.password is not None
+            or parts.query
+            or parts.fragment
+        ):
             raise ValueError(
-                "LD_BASE_URI must use https (plain http is allowed only for loopback hosts), "
-                f"got {value!r}"
+                "LD_BASE_URI must not carry a user name, password, query or fragment: remove "
+                "them (not shown here) and give the access token in LD_ACCESS_TOKEN"
             )
-        if parts.query or parts.fragment or parts.username or parts.password:
+        if parts.scheme == "http" and not is_loopback_host(hostname):
             raise ValueError(
-                f"LD_BASE_URI must not carry credentials, a query or a fragment (got {value!r})"
+                "LD_BASE_URI must use https (plain http is allowed only for loopback hosts): "
+                f"change the scheme to https, {example}"
             )
         if parts.path not in ("", "/"):
-            raise ValueError(f"LD_BASE_URI must not include a path, got {value!r}")
+            raise ValueError(
+                f"LD_BASE_URI must not include a path: give the scheme and host only, {example}"
+            )
         return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("project", "environment")

@@ -1,4 +1,8 @@
-"""The HTTP transports: Host/Origin checks on every bind, optional bearer auth, uvicorn."""
+"""The HTTP transports: Host/Origin checks on every bind, optional bearer auth, uvicorn.
+
+With bearer tokens configured, each token is a distinct user in the request scope, so the
+SDK binds every session to the token that opened it: another token is told it does not exist.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mcp.server import MCPServer
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import ConfigurationError, is_loopback_host
@@ -67,8 +74,11 @@ def transport_security(options: HttpOptions) -> TransportSecuritySettings:
 class BearerAuthMiddleware:
     """Requires ``Authorization: Bearer <token>`` matching one of the configured tokens.
 
-    Comparison is constant-time. The header is consumed here and never reaches tools, so a
-    client's credential cannot be forwarded upstream.
+    Comparison is constant-time. The request goes on as the token's user: the SDK's
+    ``AuthenticatedUser`` whose ``client_id`` is ``bearer-token-<n>`` (n-th configured token),
+    which the SDK's session managers record as a session's owner and check on every later
+    request. The header is consumed here and never reaches tools, so a client's credential
+    cannot be forwarded upstream.
     """
 
     def __init__(self, app: ASGIApp, tokens: Sequence[str]) -> None:
@@ -79,8 +89,11 @@ class BearerAuthMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        if self._authorized(scope):
-            await self._app(scope, receive, send)
+        user = self._user(scope)
+        if user is not None:
+            headers = [(k, v) for k, v in scope.get("headers", []) if k != b"authorization"]
+            authed = {**scope, "headers": headers, "user": user, "auth": AuthCredentials([])}
+            await self._app(authed, receive, send)
             return
         body = json.dumps(
             {"error": "invalid_token", "error_description": "a valid bearer token is required"}
@@ -98,7 +111,8 @@ class BearerAuthMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-    def _authorized(self, scope: Scope) -> bool:
+    def _user(self, scope: Scope) -> AuthenticatedUser | None:
+        """The user the presented token stands for, or None if it matches no token."""
         presented = b""
         for name, value in scope.get("headers", []):
             if name == b"authorization":
@@ -106,10 +120,14 @@ class BearerAuthMiddleware:
                 if scheme.lower() == b"bearer":
                     presented = credential.strip()
                 break
-        matched = False
-        for token in self._tokens:
-            matched |= hmac.compare_digest(presented, token)
-        return matched and bool(presented)
+        matched: int | None = None
+        for index, token in enumerate(self._tokens, start=1):
+            if hmac.compare_digest(presented, token) and matched is None:
+                matched = index
+        if matched is None or not presented:
+            return None
+        label = f"bearer-token-{matched}"
+        return AuthenticatedUser(AccessToken(token=label, client_id=label, scopes=[]))
 
 
 def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:

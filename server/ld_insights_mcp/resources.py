@@ -6,6 +6,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from .knowledge import Knowledge, ScoreCategoryInfo, load_knowledge
+from .launchdarkly.vocabulary import BANDS_TEXT
 
 CATALOG_URI = "insights://score-categories"
 CATEGORY_URI = "insights://score-categories/{category}"
@@ -87,8 +88,7 @@ def register_knowledge_resources(server: MCPServer) -> None:
         INDICATORS_URI,
         name="indicators",
         title="Score indicators",
-        description="The indicator bands (excellent 90-100, good 70-89, fair 40-69, "
-        "needsAttention 0-39) and what notCalculated and unknown mean.",
+        description=f"The indicator bands ({BANDS_TEXT}) and what notCalculated and unknown mean.",
         mime_type="text/markdown",
     )
     def indicators() -> str:

@@ -16,7 +16,7 @@ from .emulator.constants import DEMO_TOKEN
 from .live_resources import register_live_resources
 from .prompt_templates import load_prompt_templates, register_prompts
 from .resources import register_knowledge_resources
-from .state import AppState, StateCell
+from .state import AppState, bind_app_state
 from .tools import register_tools
 
 if TYPE_CHECKING:
@@ -62,16 +62,12 @@ def create_server(
             base_url=base_url, token=token, options=settings.client_options(), transport=network
         )
 
-    cell = StateCell()
-
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[AppState]:
         state = AppState(settings, connect)
-        cell.set(state)
         try:
             yield state
         finally:
-            cell.set(None)
             await state.aclose()
 
     server = StrictArgumentsServer(
@@ -82,10 +78,11 @@ def create_server(
         website_url="https://launchdarkly.com/docs/home/releases/eng-insights",
         lifespan=lifespan,
         log_level=settings.log_level,
+        middleware=[bind_app_state],
     )
     register_tools(server, read_only=settings.read_only)
     register_knowledge_resources(server)
     register_live_resources(server)
     register_prompts(server, load_prompt_templates())
-    register_completions(server, cell)
+    register_completions(server)
     return server

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from mcp.server import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
 from mcp.server.mcpserver import Context
 
 from .config import Settings
@@ -15,9 +18,11 @@ if TYPE_CHECKING:
 
 
 class AppState:
-    """Lifespan state: the settings and one LaunchDarkly client per process.
+    """Lifespan state: the settings and one LaunchDarkly client per lifespan.
 
-    The client is made on first use, so start-up does not pay for the HTTP stack.
+    The client is made on first use, so start-up does not pay for the HTTP stack. The SDK may
+    run the lifespan once per process or once per connection (SSE, in memory): each run has
+    its own state, closed when that run ends.
     """
 
     def __init__(self, settings: Settings, connect: Callable[[], LaunchDarklyClient]) -> None:
@@ -49,16 +54,26 @@ def app_state(ctx: Context[Any, Any]) -> AppState:
     return state
 
 
-class StateCell:
-    """Holds the lifespan state for handlers the SDK gives no request context (completions)."""
+_REQUEST_STATE: ContextVar[AppState | None] = ContextVar("ld_insights_app_state", default=None)
 
-    def __init__(self) -> None:
-        self._state: AppState | None = None
 
-    def set(self, state: AppState | None) -> None:
-        self._state = state
+async def bind_app_state(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware: while a request is handled, its own session's state is
+    ``request_app_state()``. The SDK calls completion handlers without a context; this
+    gives them the state of the connection that asked, and of no other."""
+    state = ctx.lifespan_context
+    if not isinstance(state, AppState):
+        return await call_next(ctx)
+    token = _REQUEST_STATE.set(state)
+    try:
+        return await call_next(ctx)
+    finally:
+        _REQUEST_STATE.reset(token)
 
-    def get(self) -> AppState:
-        if self._state is None:
-            raise LookupError("the server is not running")
-        return self._state
+
+def request_app_state() -> AppState:
+    """The state of the session whose request is being handled (see ``bind_app_state``)."""
+    state = _REQUEST_STATE.get()
+    if state is None:
+        raise LookupError("no request is being handled")
+    return state

@@ -14,8 +14,10 @@ from ld_insights_mcp.launchdarkly import (
     ClientOptions,
     ConflictError,
     InvalidRequestError,
+    KeyTakenError,
     LaunchDarklyClient,
     NotFoundError,
+    OutcomeUnknownError,
     PatchFailedError,
     RateLimitedError,
     ResponseTooLargeError,
@@ -24,9 +26,7 @@ from ld_insights_mcp.launchdarkly import (
 )
 from ld_insights_mcp.launchdarkly.models import (
     SCORE_CATEGORIES,
-    MetricInGroupInput,
     NewInsightGroup,
-    NewMetricGroup,
     PatchOperation,
 )
 
@@ -139,6 +139,7 @@ async def test_create_get_patch_delete_insight_group(
     )
     assert created.reconciled is False
     assert created.resource.key == "platform-squad"
+    assert [(r.method, r.status) for r in emulator.requests] == [("GET", 404), ("POST", 201)]
     body = json.loads(emulator.requests[-1].body)
     assert body == {
         "name": "Platform squad",
@@ -146,30 +147,192 @@ async def test_create_get_patch_delete_insight_group(
         "projectKey": project,
         "environmentKey": environment,
     }
+    app = emulator.projects()[0].applications[0]
     patched = await ld.patch_insight_group(
-        "platform-squad", [PatchOperation(op="replace", path="/name", value="Platform team")]
+        "platform-squad",
+        [
+            PatchOperation(op="replace", path="/name", value="Platform team"),
+            PatchOperation(op="add", path="/applicationKeys/-", value=app),
+        ],
     )
     assert patched.name == "Platform team"
+    assert patched.application_keys == [app]
+    sent = emulator.requests[-1]
+    assert (sent.method, sent.headers["content-type"]) == ("PATCH", "application/json")
+    assert json.loads(sent.body) == [
+        {"op": "replace", "path": "/name", "value": "Platform team"},
+        {"op": "add", "path": "/applicationKeys/-", "value": app},
+    ]
+    assert emulator.store.insight_groups["platform-squad"]["name"] == "Platform team"
     await ld.delete_insight_group("platform-squad")
+    assert emulator.requests[-1].method == "DELETE"
+    assert emulator.requests[-1].status == 204
+    assert "platform-squad" not in emulator.store.insight_groups
     assert await ld.find_insight_group("platform-squad") is None
 
 
-async def test_duplicate_key_is_a_conflict_that_names_the_existing_group(
+async def test_delete_of_an_unknown_group_is_not_found_and_not_retried(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    with pytest.raises(NotFoundError):
+        await ld.delete_insight_group("no-such-group")
+    assert [(r.method, r.status) for r in emulator.requests] == [("DELETE", 404)]
+
+
+async def test_delete_is_not_resent_after_a_server_error(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    key = (await ld.list_insight_groups(limit=1)).items[0].key
+    emulator.clear_requests()
+    emulator.faults.push("deleteInsightGroup", Fault(status=503))
+    with pytest.raises(ServerError):
+        await ld.delete_insight_group(key)
+    assert [(r.method, r.status) for r in emulator.requests] == [("DELETE", 503)]
+    assert key in emulator.store.insight_groups
+
+
+def _same_as(existing: object, **changes: object) -> NewInsightGroup:
+    fields = {
+        "name": getattr(existing, "name"),  # noqa: B009
+        "key": getattr(existing, "key"),  # noqa: B009
+        "project_key": getattr(existing, "project_key"),  # noqa: B009
+        "environment_key": getattr(existing, "environment_key"),  # noqa: B009
+        "application_keys": list(getattr(existing, "application_keys")),  # noqa: B009
+    }
+    fields.update(changes)
+    return NewInsightGroup.model_validate(fields)
+
+
+async def test_a_taken_key_is_found_before_anything_is_sent(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
     existing = (await ld.list_insight_groups(limit=1)).items[0]
+    emulator.clear_requests()
+    with pytest.raises(KeyTakenError) as caught:
+        await ld.create_insight_group(_same_as(existing))
+    assert isinstance(caught.value, ConflictError)
+    assert caught.value.existing == existing
+    assert caught.value.sent_earlier is False
+    assert emulator.writes() == []
+
+
+async def test_a_second_create_of_a_key_this_client_sent_says_so(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    project, environment = _project(emulator)
+    new = NewInsightGroup(
+        name="Again", key="again", project_key=project, environment_key=environment
+    )
+    assert ld.create_sent_recently("again") is False
+    await ld.create_insight_group(new)
+    assert ld.create_sent_recently("again") is True
+    with pytest.raises(KeyTakenError) as caught:
+        await ld.create_insight_group(new)
+    assert caught.value.sent_earlier is True
+    assert len(emulator.writes()) == 1
+
+
+async def test_a_409_keeps_the_conflict_and_names_the_existing_group(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    """The key is taken between the check and the POST (the check is made to miss it)."""
+    existing = (await ld.list_insight_groups(limit=1)).items[0]
+    emulator.faults.push("getInsightGroup", Fault(status=404))
+    with pytest.raises(ConflictError) as caught:
+        await ld.create_insight_group(_same_as(existing, name="Other"))
+    assert type(caught.value) is ConflictError
+    assert caught.value.status == 409
+    assert caught.value.existing == existing
+    assert caught.value.sent_earlier is False  # no create of the key was sent before this one
+    assert len([r for r in emulator.writes() if r.method == "POST"]) == 1
+
+
+async def test_a_failed_lookup_after_a_409_keeps_the_conflict_without_the_group(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    project, environment = _project(emulator)
+    emulator.faults.push("createInsightGroup", Fault(status=409))
+    emulator.faults.push("getInsightGroup", Fault(), *[Fault(status=500)] * FAST_RETRY.max_attempts)
     with pytest.raises(ConflictError) as caught:
         await ld.create_insight_group(
+            NewInsightGroup(name="C", key="c-409", project_key=project, environment_key=environment)
+        )
+    assert type(caught.value) is ConflictError
+    assert caught.value.status == 409
+    assert caught.value.existing is None
+
+
+async def test_a_different_group_found_after_a_5xx_is_a_conflict_not_the_5xx(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    """Same key, name, project and environment; only the applications differ."""
+    existing = (await ld.list_insight_groups(limit=1)).items[0]
+    other_app = next(
+        a
+        for p in emulator.projects()
+        if p.key == existing.project_key
+        for a in p.applications
+        if a not in existing.application_keys
+    )
+    emulator.faults.push("getInsightGroup", Fault(status=404))
+    emulator.faults.push("createInsightGroup", Fault(status=500))
+    with pytest.raises(KeyTakenError) as caught:
+        await ld.create_insight_group(_same_as(existing, application_keys=[other_app]))
+    assert caught.value.existing == existing
+    assert isinstance(caught.value.__cause__, ServerError)
+    assert emulator.store.insight_groups[existing.key]["applicationKeys"] == list(
+        existing.application_keys
+    )
+
+
+async def test_application_keys_are_compared_as_a_set_on_read_back(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    """The read-back lists the same applications in another order: still this call's group."""
+    project = emulator.projects()[0]
+    apps = list(project.applications[:2])
+    new = NewInsightGroup(
+        name="Set",
+        key="set-squad",
+        project_key=project.key,
+        environment_key=project.environments[0],
+        application_keys=apps,
+    )
+    read_back = {
+        **new.to_wire(),
+        "applicationKeys": apps[::-1],
+        "createdAt": emulator.store.now_ms,
+    }
+    emulator.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
+    emulator.faults.push("getInsightGroup", Fault(), Fault(body=json.dumps(read_back).encode()))
+    created = await ld.create_insight_group(new)
+    assert created.reconciled is True
+    assert created.resource.application_keys == apps[::-1]
+
+
+async def test_client_error_texts_name_no_tool(ld: LaunchDarklyClient, emulator: Emulator) -> None:
+    """The client knows nothing of MCP: its errors carry data, not tool advice."""
+    project, environment = _project(emulator)
+    emulator.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
+    emulator.faults.push("getInsightGroup", Fault(), *[Fault(status=500)] * 4)
+    with pytest.raises(OutcomeUnknownError) as unknown:
+        await ld.create_insight_group(
             NewInsightGroup(
-                name="Other",
-                key=existing.key,
-                project_key=existing.project_key,
-                environment_key=existing.environment_key,
+                name="U", key="unknown-1", project_key=project, environment_key=environment
             )
         )
-    assert caught.value.status == 409
-    assert getattr(caught.value.existing, "name", None) == existing.name
-    assert len([r for r in emulator.writes() if r.method == "POST"]) == 1
+    assert (unknown.value.what, unknown.value.key) == ("insight group 'unknown-1'", "unknown-1")
+    existing = (await ld.list_insight_groups(limit=1)).items[0]
+    with pytest.raises(KeyTakenError) as taken:
+        await ld.create_insight_group(_same_as(existing))
+    for text in (str(unknown.value), str(taken.value)):
+        for tool_word in (
+            "get_insight_group",
+            "list_insight_groups",
+            "list_metric_groups",
+            "(key=",
+        ):
+            assert tool_word not in text
 
 
 async def test_unappliable_patch_is_patch_failed(ld: LaunchDarklyClient) -> None:
@@ -198,7 +361,7 @@ async def test_scores_for_unknown_environment_name_the_attribute(
     assert any(f.attribute == "environmentKey" for f in caught.value.field_errors)
 
 
-async def test_metric_groups_list_get_create_patch_delete(
+async def test_metric_groups_list_and_get_with_expansions(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
     project, _ = _project(emulator)
@@ -212,31 +375,6 @@ async def test_metric_groups_list_get_create_patch_delete(
     assert all(m.name_in_group for m in detail.metrics)
     assert detail.experiment_count is not None
     assert dict(emulator.requests[-1].query)["expand"] == "experiments,experimentCount"
-
-    metric_keys = [m.key for m in detail.metrics[:2]]
-    maintainer = detail.maintainer.member.id if detail.maintainer.member else "member-1"
-    created = await ld.create_metric_group(
-        project,
-        NewMetricGroup(
-            key="new-funnel",
-            name="New funnel",
-            kind="funnel",
-            maintainer_id=maintainer or "",
-            tags=["test"],
-            metrics=[
-                MetricInGroupInput(key=k, name_in_group=f"step {i}")
-                for i, k in enumerate(metric_keys, 1)
-            ],
-        ),
-    )
-    assert created.resource.key == "new-funnel"
-    patched = await ld.patch_metric_group(
-        project, "new-funnel", [PatchOperation(op="replace", path="/name", value="Renamed")]
-    )
-    assert patched.name == "Renamed"
-    assert patched.version > created.resource.version
-    await ld.delete_metric_group(project, "new-funnel")
-    assert await ld.find_metric_group(project, "new-funnel") is None
 
 
 async def test_metric_group_pagination_and_filter(
@@ -340,6 +478,89 @@ async def test_malformed_success_bodies_are_unexpected_responses(
     assert caught.value.status == 200
 
 
+def _group_json(**changes: object) -> dict[str, object]:
+    group: dict[str, object] = {
+        "key": "g",
+        "name": "G",
+        "projectKey": "p",
+        "environmentKey": "e",
+        "applicationKeys": [],
+        "createdAt": 1_700_000_000_000,
+    }
+    group.update(changes)
+    return group
+
+
+def _score(value: int = 50, **changes: object) -> dict[str, object]:
+    score: dict[str, object] = {
+        "score": value,
+        "indicator": "fair",
+        "indicatorRange": {"min": 40, "max": 69},
+    }
+    score.update(changes)
+    return score
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"totalCount": -5, "items": []}, "totalCount"),
+        ({"totalCount": 1, "items": [_group_json(), _group_json(key="h")]}, "totalCount"),
+        ({"totalCount": 1, "items": [_group_json(createdAt=-1)]}, "createdAt"),
+        ({"totalCount": 1, "items": [_group_json(createdAt=10**20)]}, "createdAt"),
+        (
+            {
+                "totalCount": 0,
+                "items": [],
+                "metadata": {
+                    "countByIndicator": {
+                        "excellent": 0,
+                        "good": -1,
+                        "fair": 0,
+                        "needsAttention": 0,
+                        "notCalculated": 0,
+                        "unknown": 0,
+                        "total": 0,
+                    }
+                },
+            },
+            "good",
+        ),
+    ],
+    ids=["negative-total", "total-below-page", "negative-time", "time-past-9999", "negative-count"],
+)
+async def test_impossible_group_lists_are_unexpected_responses(
+    ld: LaunchDarklyClient, emulator: Emulator, body: dict[str, object], field: str
+) -> None:
+    emulator.faults.push("getInsightGroups", Fault(status=200, body=json.dumps(body).encode()))
+    with pytest.raises(UnexpectedResponseError) as caught:
+        await ld.list_insight_groups()
+    assert field in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("score", "field"),
+    [
+        (_score(150), "score"),
+        (_score(-1), "score"),
+        (_score(50, indicatorRange={"min": 0, "max": 101}), "max"),
+        (_score(50, diffVsLastPeriod=-101), "diffVsLastPeriod"),
+    ],
+    ids=["above-100", "negative", "range-above-100", "change-below-minus-100"],
+)
+async def test_impossible_scores_are_unexpected_responses(
+    ld: LaunchDarklyClient, emulator: Emulator, score: dict[str, object], field: str
+) -> None:
+    project, environment = _project(emulator)
+    real = await ld.get_insight_scores(project, environment)
+    body = real.model_dump(by_alias=True, mode="json")
+    body["scores"]["leadTime"] = score
+    emulator.faults.push("getInsightsScores", Fault(status=200, body=json.dumps(body).encode()))
+    with pytest.raises(UnexpectedResponseError) as caught:
+        await ld.get_insight_scores(project, environment)
+    assert field in str(caught.value)
+
+
 async def test_oversized_answer_is_cut_at_the_byte_cap(
     emulator: Emulator, transport: object
 ) -> None:
@@ -367,6 +588,7 @@ async def test_create_confirmed_by_read_back_after_a_lost_answer(
     assert created.reconciled is True
     assert created.resource.key == "once"
     assert [(r.method, r.operation_id) for r in emulator.requests] == [
+        ("GET", "getInsightGroup"),
         ("POST", "createInsightGroup"),
         ("GET", "getInsightGroup"),
     ]
@@ -385,6 +607,7 @@ async def test_create_resent_once_when_read_back_finds_nothing(
     )
     assert created.reconciled is False
     assert [r.operation_id for r in emulator.requests] == [
+        "getInsightGroup",
         "createInsightGroup",
         "getInsightGroup",
         "createInsightGroup",

@@ -80,3 +80,48 @@ def test_origin_and_host_checks_apply_with_extra_allowed_values() -> None:
     assert ok_origin.status_code not in (403, 421)
     assert bad_origin.status_code == 403
     assert ok_host.status_code not in (403, 421)
+
+
+@pytest.mark.parametrize("json_response", [True, False], ids=["json", "sse"])
+def test_a_session_belongs_to_the_bearer_token_that_opened_it(json_response: bool) -> None:
+    """Token B, even knowing the session id, can neither call tools in nor end the session
+    token A opened; to B it does not exist. A keeps using it, then ends it."""
+    from ld_insights_mcp.http_app import HttpOptions, build_http_app
+    from ld_insights_mcp.server import create_server
+
+    from ..conftest import make_settings
+    from ..processes import HANDSHAKE, serve_asgi
+
+    server = create_server(make_settings(demo=True))
+    options = HttpOptions(bearer_tokens=("token-a", "token-b"), json_response=json_response)
+    with serve_asgi(build_http_app(server, options)) as base, httpx.Client(timeout=10) as http:
+        url = f"{base}/mcp"
+
+        def headers(token: str, session: str | None = None) -> dict[str, str]:
+            found = {**ACCEPT, "authorization": f"Bearer {token}"}
+            if session is not None:
+                found |= {"mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
+            return found
+
+        opened = http.post(url, json=HANDSHAKE[0], headers=headers("token-a"))
+        assert opened.status_code == 200, opened.text
+        session = opened.headers["mcp-session-id"]
+        http.post(url, json=HANDSHAKE[1], headers=headers("token-a", session))
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "list_insight_groups", "arguments": {"limit": 1}},
+        }
+        as_b = http.post(url, json=call, headers=headers("token-b", session))
+        b_deletes = http.delete(url, headers=headers("token-b", session))
+        as_a = http.post(url, json=call, headers=headers("token-a", session))
+        a_deletes = http.delete(url, headers=headers("token-a", session))
+        after = http.post(url, json=call, headers=headers("token-a", session))
+    assert as_b.status_code == 404, as_b.text
+    assert "insight" not in as_b.text.lower()
+    assert b_deletes.status_code == 404
+    assert as_a.status_code == 200
+    assert '"isError":false' in as_a.text.replace(" ", "")
+    assert a_deletes.status_code in (200, 204)
+    assert after.status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable
@@ -11,6 +12,7 @@ import pytest
 from mcp import Client
 
 from ld_insights_mcp.emulator import Emulator, Fault, serve_on_loopback
+from ld_insights_mcp.logging_setup import FORMAT, RedactingFormatter
 from ld_insights_mcp.server import create_server
 
 from ..conftest import make_settings
@@ -103,3 +105,86 @@ def test_token_absent_from_reprs(server_factory: Callable[..., Any]) -> None:
     server = server_factory(access_token=CANARY)
     assert CANARY not in repr(server)
     assert CANARY not in repr(make_settings(access_token=CANARY))
+
+
+def _error_body(message: str, **extra: Any) -> bytes:
+    return json.dumps({"code": "invalid_request", "message": message, **extra}).encode()
+
+
+async def test_token_echoed_by_upstream_is_redacted_from_results_and_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """LaunchDarkly's error texts pass through to the model, but never the token in them,
+    whole or as a long prefix, nor where a header or content type carries it."""
+    caplog.set_level(logging.DEBUG)
+    # As configure_logging does: the HTTP libraries log raw headers at DEBUG, so they stay
+    # at WARNING (and the stderr formatter redacts whatever gets through: see below).
+    caplog.set_level(logging.WARNING, logger="httpcore")
+    caplog.set_level(logging.WARNING, logger="httpx")
+    emulator = Emulator(token=CANARY)
+    prefix = CANARY[:12]
+    with serve_on_loopback(emulator) as url:
+        server = create_server(
+            make_settings(access_token=CANARY, base_uri=url, max_retries=0, log_level="DEBUG")
+        )
+        project = emulator.projects()[0]
+        scores = {"project_key": project.key, "environment_key": project.environments[0]}
+        emulator.faults.push(
+            "getInsightsScores",
+            Fault(
+                status=400,
+                body=_error_body(
+                    f"token {CANARY} may not read scores",
+                    errors=[{"attribute": f"auth:{prefix}", "reason": f"{CANARY} is read-only"}],
+                ),
+            ),
+            Fault(status=401, body=_error_body(f"Invalid access token {prefix}...")),
+            Fault(status=429, headers={"Retry-After": CANARY}),
+            Fault(status=200, body=b"{oops", content_type=f"text/plain; key={CANARY}"),
+        )
+        emulator.faults.push(
+            "getInsightGroups", Fault(status=500, body=_error_body(f"upstream saw {CANARY}"))
+        )
+        emulator.faults.push(
+            "createInsightGroup", Fault(status=409, body=_error_body(f"{prefix} already made it"))
+        )
+        texts: list[str] = []
+        async with Client(server, mode="legacy") as client:
+            for name, arguments in [
+                *[("get_insight_scores", scores)] * 4,
+                ("list_insight_groups", {}),
+                ("create_insight_group", {"name": "A", "key": "a", **scores}),
+            ]:
+                result = await client.call_tool(name, arguments)
+                assert result.is_error, text_of(result)
+                texts += [text_of(result), json.dumps(result.structured_content)]
+    said = "\n".join(texts)
+    assert "may not read scores" in said  # the message itself does reach the model
+    assert "[redacted]" in said
+    assert "Retry-After" in said
+    for where in (said, caplog.text):
+        assert CANARY not in where
+        assert CANARY[:8] not in where
+
+
+def test_stderr_log_lines_have_the_token_redacted_whoever_wrote_them() -> None:
+    """The formatter configure_logging installs redacts message and traceback alike."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(FORMAT, secret=CANARY))
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("headers: %s", {"retry-after": CANARY})
+        try:
+            raise RuntimeError(f"boom {CANARY[:10]}")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    text = stream.getvalue()
+    assert "[redacted]" in text
+    assert "RuntimeError" in text
+    assert CANARY[:8] not in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.utils
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -9,9 +11,12 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from pydantic import SecretStr
 
 from ld_insights_mcp.emulator import Emulator, Fault
+from ld_insights_mcp.launchdarkly import ClientOptions, LaunchDarklyClient, RetryPolicy
 
+from ..conftest import TOKEN
 from ..mcp_helpers import structured, text_of
 
 pytestmark = pytest.mark.anyio
@@ -36,18 +41,97 @@ async def test_rate_limit_with_retry_after_is_waited_out(
     assert [r.status for r in emulator.requests] == [429, 429, 200]
 
 
-async def test_rate_limit_reset_header_in_epoch_millis_is_honoured(
+class _RecordedSleeps:
+    """A retry policy's ``sleep``: records each wait the policy decided, sleeps none."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+async def _waits_before_retry(
+    emulator_url: str, emulator: Emulator, headers: dict[str, str]
+) -> list[float]:
+    """Answer one scores read with 429 + ``headers``; return the waits the policy chose."""
+    sleeps = _RecordedSleeps()
+    policy = RetryPolicy(
+        max_attempts=2, backoff_initial=0.25, backoff_max=4.0, max_wait=10.0, sleep=sleeps
+    )
+    emulator.faults.push("getInsightsScores", Fault(status=429, headers=headers))
+    project = emulator.projects()[0]
+    client = LaunchDarklyClient.create(
+        base_url=emulator_url, token=SecretStr(TOKEN), options=ClientOptions(retry=policy)
+    )
+    async with client:
+        await client.get_insight_scores(project.key, project.environments[0])
+    assert [r.status for r in emulator.requests] == [429, 200]
+    return sleeps.waits
+
+
+async def test_rate_limit_reset_in_epoch_millis_sets_the_wait_before_the_retry(
+    emulator_url: str, emulator: Emulator
+) -> None:
+    """A 429 whose X-Ratelimit-Reset is 2 s ahead (no Retry-After) waits until the reset,
+    not the 0.25 s backoff."""
+    reset_ms = int(time.time() * 1000) + 2_000
+    waits = await _waits_before_retry(emulator_url, emulator, {"X-Ratelimit-Reset": str(reset_ms)})
+    assert len(waits) == 1
+    assert 1.0 < waits[0] <= 2.0
+
+
+async def test_retry_after_takes_precedence_over_the_reset_time(
+    emulator_url: str, emulator: Emulator
+) -> None:
+    reset_ms = int(time.time() * 1000) + 1_000
+    waits = await _waits_before_retry(
+        emulator_url, emulator, {"Retry-After": "3", "X-Ratelimit-Reset": str(reset_ms)}
+    )
+    assert waits == [3.0]
+
+
+async def test_rate_limit_reset_already_past_leaves_the_backoff(
+    emulator_url: str, emulator: Emulator
+) -> None:
+    waits = await _waits_before_retry(emulator_url, emulator, {"X-Ratelimit-Reset": "1000"})
+    assert len(waits) == 1
+    assert 0 < waits[0] <= 0.5
+
+
+async def test_retry_after_as_an_http_date_sets_the_wait(
+    emulator_url: str, emulator: Emulator
+) -> None:
+    when = email.utils.formatdate(time.time() + 4, usegmt=True)
+    waits = await _waits_before_retry(emulator_url, emulator, {"Retry-After": when})
+    assert len(waits) == 1
+    assert 2.0 < waits[0] <= 4.0
+
+
+async def test_absurd_rate_limit_headers_on_a_success_are_ignored(
     network_server: Callable[..., Any], emulator: Emulator
 ) -> None:
-    reset_ms = str(int(time.time() * 1000) + 300)
+    absurd = {"Retry-After": "inf", "X-Ratelimit-Reset": "9" * 40}
+    emulator.faults.push("getInsightsScores", Fault(headers=absurd))
+    async with Client(network_server()) as client:
+        structured(await client.call_tool("get_insight_scores", _scores_args(emulator)))
+    assert [r.status for r in emulator.requests] == [200]
+
+
+async def test_rate_limit_reset_beyond_the_cap_is_reported_not_retried(
+    network_server: Callable[..., Any], emulator: Emulator
+) -> None:
+    """Through the server: a reset 30 s ahead is over the 2 s cap, so the 429 is final and
+    the model is told when to retry (ignoring the header would retry and succeed)."""
+    reset_ms = str(int(time.time() * 1000) + 30_000)
     emulator.faults.push(
         "getInsightsScores", Fault(status=429, headers={"X-Ratelimit-Reset": reset_ms})
     )
-    async with Client(network_server()) as client:
-        structured(await client.call_tool("get_insight_scores", _scores_args(emulator)))
-    first, second = emulator.requests
-    assert first.status == 429
-    assert second.status == 200
+    async with Client(network_server(max_retry_wait=2.0)) as client:
+        result = await client.call_tool("get_insight_scores", _scores_args(emulator))
+    assert result.is_error
+    assert re.search(r"Retry after (29|30) s", text_of(result)), text_of(result)
+    assert [r.status for r in emulator.requests] == [429]
 
 
 async def test_rate_limit_beyond_the_cap_is_reported_with_when_to_retry(
@@ -163,7 +247,9 @@ async def test_cancelled_call_drops_its_upstream_request_and_the_server_keeps_se
 async def test_parallel_calls_stay_within_the_upstream_concurrency_bound(
     network_server: Callable[..., Any], emulator: Emulator
 ) -> None:
-    emulator.latency = 0.1
+    """The client's own bound (a semaphore in the exchange) is the only one: the connection
+    pool does not limit, so removing the semaphore lets all 24 calls through at once."""
+    emulator.latency = 0.2
     server = network_server(max_concurrency=3)
     results: list[Any] = []
     async with Client(server) as client:
@@ -177,4 +263,110 @@ async def test_parallel_calls_stay_within_the_upstream_concurrency_bound(
                     tg.start_soon(one)
     assert all(not r.is_error for r in results)
     assert len(results) == 24
-    assert emulator.max_in_flight <= 3
+    assert 1 < emulator.max_in_flight <= 3
+
+
+# --- absurd upstream values (issue 8, defect 9) ---------------------------------------------
+
+GENERIC_CRASH = "Error executing tool {}"
+"""What the SDK shows when a tool raises something it did not expect: no explanation."""
+
+NESTED_BODY = b"[" * 100_000 + b"]" * 100_000
+
+ABSURD_HINTS = [
+    ({"Retry-After": "inf"}, "Retry-After"),
+    ({"Retry-After": "1e20"}, "Retry-After"),
+    ({"Retry-After": "nan"}, "Retry-After"),
+    ({"Retry-After": "-5"}, "Retry-After"),
+    ({"X-Ratelimit-Reset": "99999999999999999999999"}, "X-Ratelimit-Reset"),
+    ({"X-Ratelimit-Reset": "1e30"}, "X-Ratelimit-Reset"),
+]
+ABSURD_IDS = ["retry-after-inf", "retry-after-1e20", "nan", "negative", "reset-1e23", "reset-float"]
+
+
+def _assert_clear_upstream_error(result: Any, tool: str, *needles: str) -> str:
+    text = text_of(result)
+    assert result.is_error
+    assert text.strip() != GENERIC_CRASH.format(tool), "the tool crashed without an explanation"
+    assert "Traceback" not in text
+    for needle in needles:
+        assert needle in text, text
+    return text
+
+
+@pytest.mark.parametrize(("headers", "header"), ABSURD_HINTS, ids=ABSURD_IDS)
+async def test_absurd_rate_limit_hint_on_a_read_is_a_clear_upstream_error(
+    network_server: Callable[..., Any], emulator: Emulator, headers: dict[str, str], header: str
+) -> None:
+    """A wait that cannot be honoured is not guessed at: one request, a clear error."""
+    emulator.faults.push("getInsightsScores", *[Fault(status=429, headers=headers)] * 5)
+    async with Client(network_server()) as client:
+        result = await client.call_tool("get_insight_scores", _scores_args(emulator))
+    text = _assert_clear_upstream_error(result, "get_insight_scores", "429", "unusable", header)
+    assert "LaunchDarkly answered an unusable" in text
+    assert [r.status for r in emulator.requests] == [429]
+
+
+@pytest.mark.parametrize("value", ["inf", "1e20", "nan", "-1"])
+async def test_absurd_retry_after_on_a_5xx_read_is_a_clear_upstream_error(
+    network_server: Callable[..., Any], emulator: Emulator, value: str
+) -> None:
+    emulator.faults.push(
+        "getInsightGroups", *[Fault(status=503, headers={"Retry-After": value})] * 5
+    )
+    async with Client(network_server()) as client:
+        result = await client.call_tool("list_insight_groups", {})
+    _assert_clear_upstream_error(result, "list_insight_groups", "503", "unusable", "Retry-After")
+    assert [r.status for r in emulator.requests] == [503]
+
+
+async def test_rate_limit_reset_far_in_the_past_means_no_wait_and_the_read_is_retried(
+    network_server: Callable[..., Any], emulator: Emulator
+) -> None:
+    """A reset already past (clock skew, or nonsense) asks for no wait: the usual backoff."""
+    emulator.faults.push(
+        "getInsightsScores", Fault(status=429, headers={"X-Ratelimit-Reset": "1000"})
+    )
+    async with Client(network_server()) as client:
+        structured(await client.call_tool("get_insight_scores", _scores_args(emulator)))
+    assert [r.status for r in emulator.requests] == [429, 200]
+
+
+async def test_deeply_nested_body_is_a_clear_upstream_error(
+    network_server: Callable[..., Any], emulator: Emulator
+) -> None:
+    emulator.faults.push("getInsightGroups", Fault(status=200, body=NESTED_BODY))
+    async with Client(network_server()) as client:
+        result = await client.call_tool("list_insight_groups", {})
+    _assert_clear_upstream_error(result, "list_insight_groups", "200", "unusable", "nested")
+
+
+def _new_group(emulator: Emulator, key: str) -> dict[str, str]:
+    return {"name": "Absurd hints", "key": key, **_scores_args(emulator)}
+
+
+@pytest.mark.parametrize(("headers", "header"), ABSURD_HINTS, ids=ABSURD_IDS)
+async def test_absurd_rate_limit_hint_on_a_create_is_a_clear_error_and_creates_nothing(
+    network_server: Callable[..., Any], emulator: Emulator, headers: dict[str, str], header: str
+) -> None:
+    emulator.faults.push("createInsightGroup", *[Fault(status=429, headers=headers)] * 5)
+    async with Client(network_server()) as client:
+        result = await client.call_tool("create_insight_group", _new_group(emulator, "absurd"))
+    _assert_clear_upstream_error(result, "create_insight_group", "429", "unusable", header)
+    assert [r.status for r in emulator.writes()] == [429]
+    assert "absurd" not in emulator.store.insight_groups
+
+
+async def test_deeply_nested_answer_to_a_create_is_read_back_not_a_crash(
+    network_server: Callable[..., Any], emulator: Emulator
+) -> None:
+    """The group was made, the answer is unreadable: the read-back confirms it, once."""
+    emulator.faults.push(
+        "createInsightGroup", Fault(status=201, body=NESTED_BODY, after_handling=True)
+    )
+    async with Client(network_server()) as client:
+        result = await client.call_tool("create_insight_group", _new_group(emulator, "nested"))
+    assert text_of(result).strip() != GENERIC_CRASH.format("create_insight_group")
+    assert not result.is_error, text_of(result)
+    assert [r.method for r in emulator.writes()] == ["POST"]
+    assert "nested" in emulator.store.insight_groups

@@ -6,9 +6,11 @@ metric-group operations as the official contract describes them: raw-token auth 
 409, 422, limit/offset pagination with ``totalCount`` and ``_links``, expansions, filters,
 sorts, rate-limit headers, and deterministic seeded data.
 
-    emu = Emulator(token="api-...", now_ms=None)
+    emu = Emulator(token="api-...", now_ms=None, clock=None, request_log_limit=10_000)
     emu.app                      # Starlette ASGI app (httpx.ASGITransport(app=emu.app))
     emu.requests                 # list[RecordedRequest], in order, rejected ones included
+                                 # (the request_log_limit most recent; None keeps all)
+    emu.clock()                  # epoch ms that stamps writes and rate-limit windows
     emu.writes(); emu.clear_requests()
     emu.latency = 0.2            # seconds added to every request
     emu.in_flight; emu.max_in_flight; emu.reset_max_in_flight()

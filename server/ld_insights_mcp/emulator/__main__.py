@@ -11,8 +11,6 @@ from .app import Emulator
 from .constants import DEMO_TOKEN
 from .loopback import serve_on_loopback
 
-REQUEST_LOG_LIMIT = 10_000
-
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
@@ -26,7 +24,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     emulator = Emulator(token=args.token, now_ms=args.now_ms)
     emulator.latency = args.latency
-    emulator.request_log_limit = REQUEST_LOG_LIMIT
     with serve_on_loopback(emulator, args.port) as url:
         print(f"LaunchDarkly emulator listening on {url}", file=sys.stderr)
         if args.token == DEMO_TOKEN:

@@ -1,10 +1,14 @@
-"""The emulator: a Starlette app answering LaunchDarkly's insight-group, insight-score and
-metric-group operations as the contract describes them, with a request log, fault
+"""The emulator: a Starlette app answering LaunchDarkly's insight-group, insight-score,
+metric-group and read-only evidence (charts, deployments, pull requests, flag events,
+repositories) operations as the contract describes them, with a request log, fault
 injection, added latency and a concurrency gauge.
 
-Order of checks for every request: faults and latency, then auth (401: ``Authorization``
-must be the raw token; ``Bearer <token>`` is refused), then the route (404 unknown path, 405
-known path with another method), then ``LD-API-Version: beta`` (403), then the operation.
+Routing is Starlette's: one ``Route`` per operation (path parameters, method), matched on
+the raw path, and a catch-all route for everything else. Every route's endpoint runs the same
+pipeline, so the order of checks is the same for every request: faults and latency, then auth
+(401: ``Authorization`` must be the raw token; ``Bearer <token>`` is refused), then the route
+(404 unknown path, 405 known path with another method), then ``LD-API-Version: beta`` (403),
+then the operation.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hmac
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +25,11 @@ from urllib.parse import parse_qsl, unquote
 
 import anyio
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
+from .charts import ChartHandlers
+from .deployments import EvidenceListHandlers
 from .errors import ApiError, default_error_body
 from .faults import EmulatedConnectionReset, Fault, FaultQueues
 from .insights import InsightHandlers
@@ -30,13 +37,16 @@ from .metric_groups import MetricGroupHandlers
 from .rate_limits import RateLimitWindow
 from .recording import RecordedRequest
 from .request import ApiRequest
-from .routes import OPERATION_IDS, Resolved, resolve
+from .routes import OPERATION_IDS, RawPath, Target, routes
 from .seed import DAY_MS, SeedProject
 from .store import Store
 
 JSON = "application/json"
 BETA = "beta"
 Handler = Callable[[ApiRequest], tuple[int, Any]]
+DEFAULT_REQUEST_LOG_LIMIT = 10_000
+"""Requests the log keeps by default (the most recent): enough for any test, bounded for a
+demo that runs for days."""
 
 
 @dataclass
@@ -55,37 +65,53 @@ def _error(status: int, message: str, **headers: str) -> Answer:
     return Answer(status, _encode(ApiError(status, message).body()), headers)
 
 
-def _midnight_utc_ms() -> int:
-    now = int(time.time() * 1000)
-    return now - now % DAY_MS
+def _wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _elapsed_since(now_ms: int) -> Callable[[], int]:
+    """A clock that starts at ``now_ms`` and moves with the time elapsed since."""
+    started = time.monotonic()
+    return lambda: now_ms + int((time.monotonic() - started) * 1000)
 
 
 class Emulator:
     """A contract-true LaunchDarkly API for the operations this project uses.
 
-    ``Emulator(token, now_ms=None)``: every request must send ``Authorization: <token>``.
-    ``now_ms`` anchors the seeded data and score periods (default: today, UTC midnight); the
-    seed is deterministic given ``now_ms``. Timestamps of writes come from ``clock()``:
-    ``now_ms`` plus the time elapsed since construction, or the wall clock when ``now_ms``
-    was not given.
+    ``Emulator(token, now_ms=None, *, clock=None, request_log_limit=DEFAULT_REQUEST_LOG_LIMIT)``:
+    every request must send ``Authorization: <token>``. ``now_ms`` anchors the seeded data and
+    score periods (default: the clock's day, UTC midnight); the seed is deterministic given
+    ``now_ms``. ``clock()`` (epoch ms) stamps writes (``createdAt``, ``_creationDate``,
+    ``_lastModified``) and the rate-limit window: the ``clock`` given, else ``now_ms`` plus the
+    time elapsed since construction, else the wall clock. The request log keeps the
+    ``request_log_limit`` most recent requests (None: all).
     """
 
-    def __init__(self, token: str, now_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        now_ms: int | None = None,
+        *,
+        clock: Callable[[], int] | None = None,
+        request_log_limit: int | None = DEFAULT_REQUEST_LOG_LIMIT,
+    ) -> None:
         if not token:
             raise ValueError("the emulator needs a non-empty token")
         self._token = token.encode()
-        self._anchored = now_ms is not None
-        self._started = time.monotonic()
-        self.store = Store(now_ms=_midnight_utc_ms() if now_ms is None else now_ms)
+        if clock is None:
+            clock = _wall_clock_ms if now_ms is None else _elapsed_since(now_ms)
+        self._clock = clock
+        if now_ms is None:
+            today = clock()
+            now_ms = today - today % DAY_MS
+        self.store = Store(now_ms=now_ms)
         self.faults = FaultQueues(OPERATION_IDS)
-        self.requests: list[RecordedRequest] = []
+        self._log: deque[RecordedRequest] = deque(maxlen=request_log_limit)
         self.latency = 0.0
-        self.request_log_limit: int | None = None
-        """Keep only about this many recent requests (None: all); for long-running servers."""
         self._in_flight = 0
         self._max_in_flight = 0
         self._lock = threading.Lock()
-        self._rate_limits = RateLimitWindow()
+        self._rate_limits = RateLimitWindow(self.clock)
         insights = InsightHandlers(self.store, self.clock)
         metric_groups = MetricGroupHandlers(self.store, self.clock)
         self._handlers: dict[str, Handler] = {
@@ -100,23 +126,32 @@ class Emulator:
             "getMetricGroup": metric_groups.get_metric_group,
             "patchMetricGroup": metric_groups.patch_metric_group,
             "deleteMetricGroup": metric_groups.delete_metric_group,
+            **_evidence_handlers(self.store),
         }
-        self.app = Starlette(routes=[Mount("/", app=self._asgi)])
+        self.app = Starlette(routes=routes(self._serve), middleware=[Middleware(RawPath)])
         """The ASGI app; serve it with uvicorn or use ``httpx.ASGITransport(app=emu.app)``."""
 
     def __repr__(self) -> str:
         return (
             f"Emulator(now_ms={self.store.now_ms}, groups={len(self.store.insight_groups)}, "
-            f"requests={len(self.requests)})"
+            f"requests={len(self._log)})"
         )
 
     # --- inspection -----------------------------------------------------------------------
 
     def clock(self) -> int:
-        """Epoch ms for timestamps of writes (see the class docstring)."""
-        if not self._anchored:
-            return int(time.time() * 1000)
-        return self.store.now_ms + int((time.monotonic() - self._started) * 1000)
+        """Epoch ms now, for timestamps of writes and rate limits (see the class docstring)."""
+        return self._clock()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The recorded requests, oldest first (the most recent ``request_log_limit``)."""
+        with self._lock:
+            return list(self._log)
+
+    @property
+    def request_log_limit(self) -> int | None:
+        return self._log.maxlen
 
     @property
     def in_flight(self) -> int:
@@ -133,7 +168,8 @@ class Emulator:
             self._max_in_flight = self._in_flight
 
     def clear_requests(self) -> None:
-        self.requests.clear()
+        with self._lock:
+            self._log.clear()
 
     def writes(self) -> list[RecordedRequest]:
         """Recorded POST, PATCH, PUT and DELETE requests, in order."""
@@ -145,21 +181,18 @@ class Emulator:
 
     # --- ASGI -----------------------------------------------------------------------------
 
-    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, target: Target) -> None:
+        """The pipeline every route's endpoint runs (see the module docstring)."""
         with self._lock:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
         try:
-            await self._serve(scope, receive, send)
+            await self._answer(scope, receive, send, target)
         finally:
             with self._lock:
                 self._in_flight -= 1
 
-    def _record(
-        self, scope: Scope, raw_path: str, body: bytes, resolved: Resolved
-    ) -> RecordedRequest:
+    def _record(self, scope: Scope, raw_path: str, body: bytes, target: Target) -> RecordedRequest:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")
@@ -172,34 +205,28 @@ class Emulator:
             query=parse_qsl(query, keep_blank_values=True, errors="replace"),
             headers=headers,
             body=body,
-            operation_id=resolved.route.operation_id if resolved.route else None,
+            operation_id=target.operation_id,
         )
-        self.requests.append(record)
-        limit = self.request_log_limit
-        if limit is not None and len(self.requests) > 2 * limit:
-            del self.requests[:-limit]
+        with self._lock:
+            self._log.append(record)
         return record
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, target: Target) -> None:
         body, gone = await _read_body(receive)
-        raw = scope.get("raw_path") or scope["path"].encode()
-        # httpx.ASGITransport puts the query string in raw_path; servers do not.
-        raw_path = raw.decode("latin-1").split("?", 1)[0]
-        resolved = resolve(scope["method"], raw_path)
-        record = self._record(scope, raw_path, body, resolved)
+        record = self._record(scope, scope["path"], body, target)
         if gone:
             record.disconnected = True
             return
         exchange = _Exchange(record, receive, send, self._rate_limits)
         fault = self.faults.take(record.operation_id)
         try:
-            await self._run(exchange, fault, resolved)
+            await self._run(exchange, fault, target)
         except anyio.get_cancelled_exc_class():
             if record.status is None:
                 record.disconnected = True
             raise
 
-    async def _run(self, exchange: _Exchange, fault: Fault | None, resolved: Resolved) -> None:
+    async def _run(self, exchange: _Exchange, fault: Fault | None, target: Target) -> None:
         if not await exchange.pause(self.latency):
             return
         if fault is not None and not fault.after_handling:
@@ -210,7 +237,7 @@ class Emulator:
             if fault.status is not None:
                 await exchange.answer(_fault_answer(fault, fault.status))
                 return
-        answer = self._handle(exchange.record, resolved)
+        answer = self._handle(exchange.record, target)
         if fault is not None and fault.after_handling:
             if not await exchange.pause(fault.delay):
                 return
@@ -225,25 +252,43 @@ class Emulator:
             answer.headers.update(fault.headers)
         await exchange.answer(answer)
 
-    def _handle(self, record: RecordedRequest, resolved: Resolved) -> Answer:
+    def _handle(self, record: RecordedRequest, target: Target) -> Answer:
         sent = record.headers.get("authorization", "").encode("latin-1", errors="replace")
         if not hmac.compare_digest(sent, self._token):
             return _error(401, "Invalid access token")
-        if resolved.route is None:
-            if resolved.allowed:
-                return _error(405, "Method not allowed", allow=", ".join(resolved.allowed))
+        if target.operation_id is None:
+            if target.allowed:
+                return _error(405, "Method not allowed", allow=", ".join(target.allowed))
             return _error(404, "Invalid resource identifier")
         if record.headers.get("ld-api-version") != BETA:
             return _error(
                 403,
                 "This operation is in beta: send the header 'LD-API-Version: beta' to use it",
             )
-        request = ApiRequest(params=resolved.params, query=record.query, body=record.body)
+        request = ApiRequest(params=target.params, query=record.query, body=record.body)
         try:
-            status, payload = self._handlers[resolved.route.operation_id](request)
+            status, payload = self._handlers[target.operation_id](request)
         except ApiError as error:
             return Answer(error.status, _encode(error.body()))
         return Answer(status, _encode(payload))
+
+
+def _evidence_handlers(store: Store) -> dict[str, Handler]:
+    """The read-only evidence operations (charts, deployments, pull requests, flag events,
+    repositories)."""
+    charts, lists = ChartHandlers(store), EvidenceListHandlers(store)
+    return {
+        "getDeploymentFrequencyChart": charts.get_deployment_frequency_chart,
+        "getLeadTimeChart": charts.get_lead_time_chart,
+        "getReleaseFrequencyChart": charts.get_release_frequency_chart,
+        "getFlagStatusChart": charts.get_flag_status_chart,
+        "getStaleFlagsChart": charts.get_stale_flags_chart,
+        "getDeployments": lists.get_deployments,
+        "getDeployment": lists.get_deployment,
+        "getPullRequests": lists.get_pull_requests,
+        "getFlagEvents": lists.get_flag_events,
+        "getInsightsRepositories": lists.get_insights_repositories,
+    }
 
 
 def _fault_answer(fault: Fault, status: int) -> Answer:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..launchdarkly.vocabulary import INDICATORS
 from .errors import conflict, invalid, invalid_many, not_found, patch_failed
 from .json_patch import MalformedPatch, PatchFailure, apply_patch, parse_patch
 from .links import href, page_links
@@ -25,11 +26,10 @@ from .request import ApiRequest
 from .scores import periods, slice_scores
 from .seed import SeedProject
 from .store import Body, Store, environment_rep, link
-from .validation import KEY, KEY_RULE, required_strings, string_list_problem
+from .validation import KEY_RULE, is_key, required_strings, string_list_problem
 
 GROUPS_PATH = "/api/v2/engineering-insights/insights/groups"
 SCORES_PATH = "/api/v2/engineering-insights/insights/scores"
-INDICATORS = ("excellent", "good", "fair", "needsAttention", "notCalculated", "unknown")
 Answer = tuple[int, Any]
 
 
@@ -123,7 +123,7 @@ class InsightHandlers:
             raise invalid("body", "must be a JSON object (PostInsightGroupParams)")
         problems = required_strings(body, ("name", "key", "projectKey", "environmentKey"))
         key = body.get("key")
-        if isinstance(key, str) and key.strip() and not KEY.fullmatch(key):
+        if isinstance(key, str) and key.strip() and not is_key(key):
             problems.append(("key", KEY_RULE))
         apps = body.get("applicationKeys")
         if apps is not None and (problem := string_list_problem(apps)):

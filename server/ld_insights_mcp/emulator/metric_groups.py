@@ -27,7 +27,7 @@ from .json_patch import MalformedPatch, PatchFailure, apply_patch, parse_patch
 from .links import page_links
 from .request import ApiRequest
 from .store import Body, Store, metric_group_links
-from .validation import KEY, KEY_RULE, required_strings, string_list_problem
+from .validation import KEY_RULE, is_key, required_strings, string_list_problem
 
 Answer = tuple[int, Any]
 PATCHABLE = ("name", "description", "tags", "metrics")
@@ -171,7 +171,7 @@ class MetricGroupHandlers:
         if description is not None and not isinstance(description, str):
             problems.append(("description", "must be a string"))
         key = body.get("key")
-        if key is not None and (not isinstance(key, str) or not KEY.fullmatch(key)):
+        if key is not None and (not isinstance(key, str) or not is_key(key)):
             problems.append(("key", KEY_RULE))
         if body.get("metrics") is None:
             problems.append(("metrics", "is required"))
@@ -182,7 +182,7 @@ class MetricGroupHandlers:
             raise invalid("maintainerId", f"no member with ID {body['maintainerId']!r}")
         if key is None:
             key = re.sub(r"[^a-z0-9]+", "-", body["name"].casefold()).strip("-")[:256]
-            if not KEY.fullmatch(key):
+            if not is_key(key):
                 raise invalid("key", "cannot derive a key from the name; send one")
         if key in groups:
             raise conflict(f"A metric group with key {key!r} already exists in project {project!r}")

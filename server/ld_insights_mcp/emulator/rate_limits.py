@@ -8,8 +8,8 @@ LaunchDarkly does not publish its limits; the emulator reports a global budget o
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
+from collections.abc import Callable
 
 WINDOW_MS = 10_000
 GLOBAL_LIMIT = 5_000
@@ -17,7 +17,10 @@ ROUTE_LIMIT = 1_000
 
 
 class RateLimitWindow:
-    def __init__(self) -> None:
+    """Counts answers per window of ``clock()`` (epoch ms): the emulator's clock."""
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._window = -1
         self._total = 0
@@ -25,7 +28,7 @@ class RateLimitWindow:
 
     def headers(self, route: str, *, exhausted: bool = False) -> dict[str, str]:
         """Headers for one answer on ``route``; ``exhausted`` reports 0 remaining (a 429)."""
-        now_ms = int(time.time() * 1000)
+        now_ms = self._clock()
         with self._lock:
             window = now_ms // WINDOW_MS
             if window != self._window:

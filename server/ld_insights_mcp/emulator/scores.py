@@ -3,8 +3,7 @@
 - Each base category gets a 0-100 score for the current and the last period, drawn from a
   generator seeded with the anchor day and the slice, so the same slice always scores the same
   (an insight group scores exactly like ``GET .../insights/scores`` for its slice).
-- ``indicator`` and ``indicatorRange`` follow LaunchDarkly's bands: excellent 90-100, good
-  70-89, fair 40-69, needsAttention 0-39.
+- ``indicator`` and ``indicatorRange`` follow LaunchDarkly's bands (``vocabulary.BANDS``).
 - Composites are the mean (rounded half up) of their calculated parts: velocity =
   deploymentFrequency + leadTime, risk = deploymentFailureRate + impactSize, efficiency =
   flagHealth + experimentationCoverage, overall = velocity + risk + efficiency. ``aggregateOf``
@@ -23,10 +22,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..launchdarkly.vocabulary import band_for
 from .seed import DAY_MS, SeedProject, rng_for
 
 PERIOD_DAYS = 30
-BANDS = (("excellent", 90, 100), ("good", 70, 89), ("fair", 40, 69), ("needsAttention", 0, 39))
 BASE_CATEGORIES = (
     "deploymentFrequency",
     "leadTime",
@@ -78,13 +77,6 @@ def periods(now_ms: int) -> tuple[Period, Period]:
     return Period(now_ms - length, now_ms), Period(now_ms - 2 * length, now_ms - length)
 
 
-def band(score: int) -> tuple[str, int, int]:
-    for name, low, high in BANDS:
-        if low <= score <= high:
-            return name, low, high
-    raise ValueError(f"score out of range: {score}")
-
-
 def mean_half_up(values: Iterable[int]) -> int:
     items = list(values)
     return (2 * sum(items) + len(items)) // (2 * len(items))
@@ -101,7 +93,7 @@ def _clamp(value: int) -> int:
 
 
 def _plain(score: int, aggregate_of: tuple[str, ...]) -> Body:
-    name, low, high = band(score)
+    name, low, high = band_for(score)
     rep: Body = {"score": score, "indicator": name, "indicatorRange": {"min": low, "max": high}}
     if aggregate_of:
         rep["aggregateOf"] = list(aggregate_of)

@@ -5,8 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,255}")
-KEY_RULE = "use letters, digits, '.', '_' or '-', starting with a letter or digit (max 256)"
+from ..launchdarkly.vocabulary import KEY_MAX_LENGTH, KEY_PATTERN
+
+_KEY = re.compile(KEY_PATTERN)
+KEY_RULE = (
+    f"use letters, digits, '.', '_' or '-', starting with a letter or digit (max {KEY_MAX_LENGTH})"
+)
+
+
+def is_key(value: str) -> bool:
+    """Whether ``value`` is a valid LaunchDarkly key."""
+    return len(value) <= KEY_MAX_LENGTH and _KEY.fullmatch(value) is not None
 
 
 def required_strings(body: dict[str, Any], names: tuple[str, ...]) -> list[tuple[str, str]]:

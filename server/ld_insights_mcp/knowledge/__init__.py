@@ -1,4 +1,7 @@
-"""What the scores mean: one data file (``score_categories.json``) loaded into models."""
+"""What the scores mean: one data file (``score_categories.json``) loaded into models.
+
+The file explains the bands; their ranges come from ``launchdarkly.vocabulary.BANDS``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ from functools import cache
 from importlib.resources import files
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from ..launchdarkly.vocabulary import BANDS, CALCULATED_INDICATORS, Band, band_for
 
 
 class _Frozen(BaseModel):
@@ -14,10 +19,29 @@ class _Frozen(BaseModel):
 
 
 class IndicatorBand(_Frozen):
+    """A band's meaning from the file; its range comes from ``vocabulary.BANDS``."""
+
     key: str
-    min: int
-    max: int
     meaning: str
+
+    @field_validator("key")
+    @classmethod
+    def _known(cls, key: str) -> str:
+        if key not in CALCULATED_INDICATORS:
+            raise ValueError(f"{key!r} is not one of {', '.join(CALCULATED_INDICATORS)}")
+        return key
+
+    @property
+    def _band(self) -> Band:
+        return next(b for b in BANDS if b.indicator == self.key)
+
+    @property
+    def min(self) -> int:
+        return self._band.low
+
+    @property
+    def max(self) -> int:
+        return self._band.high
 
 
 class SpecialIndicator(_Frozen):
@@ -54,11 +78,15 @@ class Knowledge(_Frozen):
         valid = ", ".join(c.key for c in self.categories)
         raise KeyError(f"unknown score category {key!r}; valid: {valid}")
 
+    @model_validator(mode="after")
+    def _every_band_explained(self) -> Knowledge:
+        explained = [band.key for band in self.indicators]
+        if explained != list(CALCULATED_INDICATORS):
+            raise ValueError(f"indicators must explain {', '.join(CALCULATED_INDICATORS)} in order")
+        return self
+
     def indicator_for(self, score: int) -> str:
-        for band in self.indicators:
-            if band.min <= score <= band.max:
-                return band.key
-        raise ValueError(f"score {score} is outside 0-100")
+        return band_for(score).indicator
 
 
 @cache

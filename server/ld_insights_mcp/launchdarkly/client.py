@@ -6,7 +6,7 @@ Knows HTTP and LaunchDarkly; nothing of MCP. One instance per process shares one
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -16,9 +16,12 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from ld_insights_mcp import __version__
 
+from .create_ledger import CreateLedger
 from .errors import (
     APIConnectionError,
     ConflictError,
+    KeyTakenError,
+    LaunchDarklyError,
     NotFoundError,
     OutcomeUnknownError,
     ServerError,
@@ -33,7 +36,6 @@ from .models import (
     MetricGroupCollection,
     MetricGroupExpand,
     NewInsightGroup,
-    NewMetricGroup,
     PatchOperation,
 )
 from .pagination import iterate_offset_pages
@@ -60,7 +62,8 @@ class ClientOptions:
 @dataclass(frozen=True, slots=True)
 class Created(Generic[ModelT]):
     """The result of a create: the resource, and whether it was confirmed by reading it back
-    after an ambiguous failure (``reconciled``) rather than from the create's own answer."""
+    after an ambiguous failure (``reconciled``: the key was free before the create and the
+    group read back equals the request) rather than from the create's own answer."""
 
     resource: ModelT
     reconciled: bool = False
@@ -68,6 +71,10 @@ class Created(Generic[ModelT]):
 
 class _ReconciledAbsent(Exception):
     """An ambiguous create was read back and found absent: send it once more."""
+
+
+_AMBIGUOUS = (APIConnectionError, ServerError, UnexpectedResponseError)
+"""Failures of a create after which it may or may not have happened (if it was sent)."""
 
 
 class LaunchDarklyClient:
@@ -81,6 +88,7 @@ class LaunchDarklyClient:
             max_response_bytes=self._options.max_response_bytes,
             max_concurrency=self._options.max_concurrency,
         )
+        self._creates = CreateLedger()
 
     @classmethod
     def create(
@@ -94,9 +102,8 @@ class LaunchDarklyClient:
         """Build a client with its own ``httpx.AsyncClient``."""
         opts = options or ClientOptions()
         timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout)
-        limits = httpx.Limits(
-            max_connections=opts.max_concurrency, max_keepalive_connections=opts.max_concurrency
-        )
+        # The exchange's semaphore is the one concurrency bound; the pool must not be a second.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=opts.max_concurrency)
         http = httpx.AsyncClient(
             base_url=base_url,
             auth=RawTokenAuth(token),
@@ -108,10 +115,6 @@ class LaunchDarklyClient:
             trust_env=False,
         )
         return cls(http, opts)
-
-    @property
-    def options(self) -> ClientOptions:
-        return self._options
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -169,8 +172,7 @@ class LaunchDarklyClient:
     async def get_insight_group(
         self, key: str, *, expand: Sequence[InsightGroupExpand] = ()
     ) -> InsightGroup:
-        path = f"{INSIGHTS}/groups/{path_segment(key, name='insightGroupKey')}"
-        return await self._read(InsightGroup, path, _with_expand({}, expand))
+        return await self._read(InsightGroup, _group_path(key), _with_expand({}, expand))
 
     async def find_insight_group(self, key: str) -> InsightGroup | None:
         """The group with this key, or None when LaunchDarkly says it does not exist."""
@@ -182,35 +184,41 @@ class LaunchDarklyClient:
     async def create_insight_group(self, group: NewInsightGroup) -> Created[InsightGroup]:
         """Create a group exactly once (the API has no idempotency key).
 
-        Retried freely only where the POST cannot have arrived (refused connection, 429).
-        After a failure once sent (timeout, reset, 5xx, unreadable answer) the group is read
-        back by key: present and matching means created; absent means one more POST.
+        Creates of one key from this client run one at a time. The key is read first: a group
+        already there raises ``KeyTakenError`` and nothing is sent. The POST is retried freely
+        only where it cannot have arrived (refused connection, 429). After a failure once sent
+        (timeout, reset, 5xx, unreadable answer) the key is read back: a group equal to the
+        request in every field is this call's (the key was free before it), a different one
+        raises ``KeyTakenError``, none means one more POST. A 409 raises ``ConflictError``
+        unless an earlier POST of this call may have landed and the group matches. (Without
+        an idempotency key, an identical create racing from another process cannot be told
+        apart from this one's.)
         """
+        async with self._creates.exclusive(group.key):
+            sent_earlier = self._creates.sent_recently(group.key)
+            before = await self.find_insight_group(group.key)
+            if before is not None:
+                raise KeyTakenError(
+                    key=group.key,
+                    existing=before,
+                    sent_earlier=sent_earlier,
+                    method="GET",
+                    path=_group_path(group.key),
+                    how="found before sending the create; nothing was sent",
+                )
+            return await self._post_new_group(group, sent_earlier=sent_earlier)
 
-        def matches(existing: InsightGroup) -> bool:
-            return (
-                existing.name == group.name
-                and existing.project_key == group.project_key
-                and existing.environment_key == group.environment_key
-            )
-
-        return await self._create_exactly_once(
-            send=lambda: self._send_for(
-                InsightGroup, "POST", f"{INSIGHTS}/group", json_body=group.to_wire()
-            ),
-            lookup=lambda: self.find_insight_group(group.key),
-            matches=matches,
-            what=f"insight group {group.key!r}",
-            check_hint=f"get_insight_group(key={group.key!r})",
-        )
+    def create_sent_recently(self, key: str) -> bool:
+        """Whether this client sent a create of insight group ``key`` in the last minutes."""
+        return self._creates.sent_recently(key)
 
     async def patch_insight_group(self, key: str, patch: Sequence[PatchOperation]) -> InsightGroup:
-        path = f"{INSIGHTS}/groups/{path_segment(key, name='insightGroupKey')}"
+        """Apply a JSON Patch to a group (``/name``, ``/applicationKeys``)."""
         body = [op.to_wire() for op in patch]
-        return await self._write(InsightGroup, "PATCH", path, body)
+        return await self._write(InsightGroup, "PATCH", _group_path(key), body)
 
     async def delete_insight_group(self, key: str) -> None:
-        path = f"{INSIGHTS}/groups/{path_segment(key, name='insightGroupKey')}"
+        path = _group_path(key)
         await self._options.retry.run(
             lambda: self._exchange.send("DELETE", path),
             retryable=self._options.retry.write_is_retryable,
@@ -272,44 +280,6 @@ class LaunchDarklyClient:
         path = _metric_group_path(project_key, key)
         return await self._read(MetricGroup, path, _with_expand({}, expand))
 
-    async def find_metric_group(self, project_key: str, key: str) -> MetricGroup | None:
-        try:
-            return await self.get_metric_group(project_key, key)
-        except NotFoundError:
-            return None
-
-    async def create_metric_group(
-        self, project_key: str, group: NewMetricGroup
-    ) -> Created[MetricGroup]:
-        """Create a metric group exactly once; without a key an ambiguous failure cannot be
-        read back, so it is reported as such instead of being retried."""
-        path = _metric_groups_path(project_key)
-        key = group.key
-
-        async def lookup() -> MetricGroup | None:
-            return None if key is None else await self.find_metric_group(project_key, key)
-
-        return await self._create_exactly_once(
-            send=lambda: self._send_for(MetricGroup, "POST", path, json_body=group.to_wire()),
-            lookup=lookup if key is not None else None,
-            matches=lambda existing: existing.name == group.name,
-            what=f"metric group {key or group.name!r} in project {project_key!r}",
-            check_hint=f"list_metric_groups(project_key={project_key!r})",
-        )
-
-    async def patch_metric_group(
-        self, project_key: str, key: str, patch: Sequence[PatchOperation]
-    ) -> MetricGroup:
-        body = [op.to_wire() for op in patch]
-        return await self._write(MetricGroup, "PATCH", _metric_group_path(project_key, key), body)
-
-    async def delete_metric_group(self, project_key: str, key: str) -> None:
-        path = _metric_group_path(project_key, key)
-        await self._options.retry.run(
-            lambda: self._exchange.send("DELETE", path),
-            retryable=self._options.retry.write_is_retryable,
-        )
-
     # --- plumbing -----------------------------------------------------------------------
 
     async def _read(
@@ -339,44 +309,51 @@ class LaunchDarklyClient:
         response = await self._exchange.send(method, path, params=params, json_body=json_body)
         return _parse(model, response, method=method, path=path)
 
-    async def _create_exactly_once(
-        self,
-        *,
-        send: Callable[[], Awaitable[ModelT]],
-        lookup: Callable[[], Awaitable[ModelT | None]] | None,
-        matches: Callable[[ModelT], bool],
-        what: str,
-        check_hint: str,
-    ) -> Created[ModelT]:
+    async def _post_new_group(
+        self, group: NewInsightGroup, *, sent_earlier: bool
+    ) -> Created[InsightGroup]:
+        """POST a group whose key was just read and found free; see ``create_insight_group``."""
         retry = self._options.retry
-        state = {"resent": False}
+        path = f"{INSIGHTS}/group"
+        what = f"insight group {group.key!r}"
+        body = group.to_wire()
+        landed = False  # an earlier POST of this call may have reached LaunchDarkly
+        resent = False
 
-        async def attempt() -> Created[ModelT]:
+        async def attempt() -> Created[InsightGroup]:
+            nonlocal landed, resent
+            self._creates.mark_sent(group.key)
             try:
-                return Created(await send())
+                return Created(await self._send_for(InsightGroup, "POST", path, json_body=body))
             except ConflictError as conflict:
-                if state["resent"] and lookup is not None:
-                    existing = await lookup()
-                    if existing is not None and matches(existing):
-                        return Created(existing, reconciled=True)
-                conflict.existing = await lookup() if lookup is not None else None
+                existing = await self._find_quietly(group.key)
+                if landed and existing is not None and group.matches(existing):
+                    return Created(existing, reconciled=True)
+                conflict.existing = existing
+                conflict.sent_earlier = sent_earlier or landed
                 raise
-            except (APIConnectionError, ServerError, UnexpectedResponseError) as failure:
+            except _AMBIGUOUS as failure:
                 if isinstance(failure, APIConnectionError) and not failure.sent:
                     raise
-                if lookup is None:
-                    raise OutcomeUnknownError(what, check_hint) from failure
+                landed = True
                 try:
-                    existing = await lookup()
-                except Exception as lookup_failure:
-                    raise OutcomeUnknownError(what, check_hint) from lookup_failure
+                    existing = await self.find_insight_group(group.key)
+                except LaunchDarklyError as lookup_failure:
+                    raise OutcomeUnknownError(what, group.key) from lookup_failure
                 if existing is not None:
-                    if matches(existing):
+                    if group.matches(existing):
                         return Created(existing, reconciled=True)
-                    raise
-                if state["resent"] or isinstance(failure, UnexpectedResponseError):
-                    raise OutcomeUnknownError(what, check_hint) from failure
-                state["resent"] = True
+                    raise KeyTakenError(
+                        key=group.key,
+                        existing=existing,
+                        sent_earlier=sent_earlier,
+                        method="POST",
+                        path=path,
+                        how="a different group was found under the key after the create failed",
+                    ) from failure
+                if resent or isinstance(failure, UnexpectedResponseError):
+                    raise OutcomeUnknownError(what, group.key) from failure
+                resent = True
                 raise _ReconciledAbsent from failure
 
         def retryable(exc: BaseException) -> bool:
@@ -385,7 +362,14 @@ class LaunchDarklyClient:
         try:
             return await retry.run(attempt, retryable=retryable)
         except _ReconciledAbsent as exhausted:
-            raise OutcomeUnknownError(what, check_hint) from exhausted
+            raise OutcomeUnknownError(what, group.key) from exhausted
+
+    async def _find_quietly(self, key: str) -> InsightGroup | None:
+        """The group under ``key``, or None if absent or if reading it failed."""
+        try:
+            return await self.find_insight_group(key)
+        except LaunchDarklyError:
+            return None
 
 
 def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -> ModelT:
@@ -412,6 +396,10 @@ def _with_expand(
     if expand:
         merged["expand"] = ",".join(dict.fromkeys(expand))
     return merged
+
+
+def _group_path(key: str) -> str:
+    return f"{INSIGHTS}/groups/{path_segment(key, name='insightGroupKey')}"
 
 
 def _metric_groups_path(project_key: str) -> str:

@@ -28,15 +28,16 @@ class InvalidRequestError(LaunchDarklyError, ValueError):
 
 
 class OutcomeUnknownError(LaunchDarklyError):
-    """A create failed after it was sent and could not be confirmed either way."""
+    """A create failed after it may have reached LaunchDarkly, and reading the key back did
+    not settle whether it happened. ``what`` names the resource, ``key`` is its key."""
 
-    def __init__(self, what: str, check_hint: str) -> None:
+    def __init__(self, what: str, key: str) -> None:
         super().__init__(
-            f"the create of {what} may or may not have happened: LaunchDarkly failed after "
-            f"receiving it and it could not be read back; check with {check_hint} before retrying"
+            f"the create of {what} may or may not have happened: LaunchDarkly failed after it "
+            "may have received it, and reading the key back did not settle it"
         )
         self.what = what
-        self.check_hint = check_hint
+        self.key = key
 
 
 class APIConnectionError(LaunchDarklyError):
@@ -118,9 +119,34 @@ class MethodNotAllowedError(APIStatusError):
 
 
 class ConflictError(APIStatusError):
-    """409: a resource with this key already exists; ``existing`` is it, when it was read."""
+    """409: a resource with this key already exists.
+
+    On a create, ``existing`` is the resource under the key when it could be read (None when
+    reading it failed), and ``sent_earlier`` is True when this client had sent a create of the
+    key shortly before this one, so the resource may be its own.
+    """
 
     existing: object | None = None
+    sent_earlier: bool = False
+
+
+class KeyTakenError(ConflictError):
+    """A create found its key taken without LaunchDarkly answering 409: by the read before
+    sending (nothing was sent), or by the read-back after a failed create that found a
+    different resource. ``status`` is 409 by analogy; ``code`` is ``key_taken``."""
+
+    def __init__(
+        self, *, key: str, existing: object, sent_earlier: bool, method: str, path: str, how: str
+    ) -> None:
+        super().__init__(
+            status=409,
+            code="key_taken",
+            message=f"a resource with key {key!r} already exists ({how})",
+            method=method,
+            path=path,
+        )
+        self.existing = existing
+        self.sent_earlier = sent_earlier
 
 
 class PatchFailedError(APIStatusError):

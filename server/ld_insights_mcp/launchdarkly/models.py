@@ -3,6 +3,8 @@
 Field names are snake_case; aliases carry the wire names (``projectKey``, ``_links``,
 ``_creationDate``). Response models keep fields LaunchDarkly adds later (``extra="allow"``),
 except where a field could carry a secret (environments carry SDK keys: those are dropped).
+Values no answer can truly hold (a negative count, a score outside 0-100, a timestamp beyond
+year 9999) fail validation, so they surface as an upstream error rather than as data.
 """
 
 from __future__ import annotations
@@ -11,13 +13,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-logger = logging.getLogger(__name__)
+from .vocabulary import INDICATORS
 
-INDICATORS = ("excellent", "good", "fair", "needsAttention", "notCalculated", "unknown")
-"""The indicator values the contract defines, best first."""
+logger = logging.getLogger(__name__)
 
 SCORE_CATEGORIES = (
     "overall",
@@ -45,10 +46,24 @@ def _known_indicator(value: Any) -> Any:
 InsightGroupExpand = Literal["scores", "environment", "metadata"]
 MetricGroupExpand = Literal["experiments", "experimentCount"]
 
-Indicator = Annotated[
-    Literal["excellent", "good", "fair", "needsAttention", "notCalculated", "unknown"],
-    BeforeValidator(_known_indicator),
-]
+Indicator = Annotated[str, BeforeValidator(_known_indicator)]
+"""One of ``INDICATORS``: a value the contract does not define becomes ``unknown``."""
+
+
+Count = Annotated[int, Field(ge=0)]
+"""A number of things: never negative."""
+
+Score = Annotated[int, Field(ge=0, le=100)]
+"""A 0-100 score."""
+
+ScoreChange = Annotated[int, Field(ge=-100, le=100)]
+"""The difference of two 0-100 scores."""
+
+MAX_MILLIS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z, the last instant a ``datetime`` can hold."""
+
+Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
+"""A Unix-milliseconds timestamp a ``datetime`` can hold."""
 
 
 def millis_to_datetime(value: int) -> datetime:
@@ -95,18 +110,18 @@ Links = dict[str, Link]
 
 
 class IndicatorRange(_Wire):
-    min: int
-    max: int
+    min: Score
+    max: Score
 
 
 class MetricScore(_Wire):
     """One score category (``InsightsMetricScore``)."""
 
-    score: int
+    score: Score
     indicator: Indicator
     indicator_range: IndicatorRange
     aggregate_of: list[str] = Field(default_factory=list)
-    diff_vs_last_period: int | None = None
+    diff_vs_last_period: ScoreChange | None = None
     last_period: MetricScore | None = None
 
 
@@ -134,16 +149,8 @@ class InsightGroupScores(_Wire):
 
 
 class InsightPeriod(_Wire):
-    start_time: int
-    end_time: int
-
-    @property
-    def start(self) -> datetime:
-        return millis_to_datetime(self.start_time)
-
-    @property
-    def end(self) -> datetime:
-        return millis_to_datetime(self.end_time)
+    start_time: Millis
+    end_time: Millis
 
 
 class InsightScores(_Wire):
@@ -159,13 +166,13 @@ class ScoreMetadata(_Wire):
 
 
 class CountByIndicator(_Wire):
-    excellent: int
-    good: int
-    fair: int
-    needs_attention: int
-    not_calculated: int
-    unknown: int
-    total: int
+    excellent: Count
+    good: Count
+    fair: Count
+    needs_attention: Count
+    not_calculated: Count
+    unknown: Count
+    total: Count
 
 
 class InsightGroupCollectionMetadata(_Wire):
@@ -195,22 +202,26 @@ class InsightGroup(_Wire):
     project_key: str
     environment_key: str
     application_keys: list[str] = Field(default_factory=list)
-    created_at: int
+    created_at: Millis
     environment: EnvironmentSummary | None = None
     scores: InsightGroupScores | None = None
     score_metadata: ScoreMetadata | None = None
 
-    @property
-    def created(self) -> datetime:
-        return millis_to_datetime(self.created_at)
-
 
 class InsightGroupCollection(_Wire):
-    total_count: int
+    total_count: Count
     items: list[InsightGroup]
     links: Links = Field(default_factory=dict, alias="_links")
     metadata: InsightGroupCollectionMetadata | None = None
     score_metadata: ScoreMetadata | None = None
+
+    @model_validator(mode="after")
+    def _total_covers_the_page(self) -> InsightGroupCollection:
+        if self.total_count < len(self.items):
+            raise ValueError(
+                f"totalCount {self.total_count} is less than the {len(self.items)} items returned"
+            )
+        return self
 
 
 class NewInsightGroup(_Request):
@@ -221,6 +232,16 @@ class NewInsightGroup(_Request):
     project_key: str
     environment_key: str
     application_keys: list[str] | None = None
+
+    def matches(self, group: InsightGroup) -> bool:
+        """Whether ``group`` has every field this request asks for (applications as a set)."""
+        return (
+            group.key == self.key
+            and group.name == self.name
+            and group.project_key == self.project_key
+            and group.environment_key == self.environment_key
+            and set(group.application_keys) == set(self.application_keys or ())
+        )
 
 
 class PatchOperation(_Request):
@@ -299,8 +320,8 @@ class DependentExperiment(_Wire):
     name: str
     environment_id: str
     environment_key: str
-    creation_date: int
-    archived_date: int | None = None
+    creation_date: Millis
+    archived_date: Millis | None = None
     links: Links = Field(default_factory=dict, alias="_links")
 
 
@@ -313,38 +334,30 @@ class MetricGroup(_Wire):
     kind: str
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
-    creation_date: int = Field(alias="_creationDate")
-    last_modified: int = Field(alias="_lastModified")
+    creation_date: Millis = Field(alias="_creationDate")
+    last_modified: Millis = Field(alias="_lastModified")
     maintainer: Maintainer
     metrics: list[MetricInGroup]
     version: int = Field(alias="_version")
     experiments: list[DependentExperiment] | None = None
-    experiment_count: int | None = None
-    active_experiment_count: int | None = None
-    active_guarded_rollout_count: int | None = None
+    experiment_count: Count | None = None
+    active_experiment_count: Count | None = None
+    active_guarded_rollout_count: Count | None = None
     links: Links = Field(default_factory=dict, alias="_links")
 
 
 class MetricGroupCollection(_Wire):
     items: list[MetricGroup]
-    total_count: int | None = None
+    total_count: Count | None = None
     links: Links = Field(default_factory=dict, alias="_links")
 
-
-class MetricInGroupInput(_Request):
-    key: str
-    name_in_group: str
-
-
-class NewMetricGroup(_Request):
-    """Body of ``POST /projects/{projectKey}/metric-groups`` (``MetricGroupPost``)."""
-
-    key: str | None = None
-    name: str
-    kind: Literal["funnel", "standard"]
-    maintainer_id: str
-    tags: list[str]
-    metrics: list[MetricInGroupInput]
+    @model_validator(mode="after")
+    def _total_covers_the_page(self) -> MetricGroupCollection:
+        if self.total_count is not None and self.total_count < len(self.items):
+            raise ValueError(
+                f"totalCount {self.total_count} is less than the {len(self.items)} items returned"
+            )
+        return self
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -2,14 +2,15 @@
 
 Reads retry on rate limits, server errors, broken connections and timeouts, with exponential
 backoff and jitter, honouring ``Retry-After`` / ``X-Ratelimit-Reset`` up to a cap. A wait
-beyond the cap is not slept: the error goes back to the caller with the wait in it.
+beyond the cap is not slept: the error goes back to the caller with the wait in it. A wait
+hint that was sent but cannot be read is not guessed at either: the error goes back as is.
 Writes retry only where the request provably never reached LaunchDarkly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
@@ -23,12 +24,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retry limits: attempts in all, backoff bounds and the longest server-requested wait."""
+    """Retry limits: attempts in all, backoff bounds and the longest server-requested wait.
+
+    ``sleep`` waits between attempts (``anyio.sleep``; tests pass a recorder).
+    """
 
     max_attempts: int = 4
     backoff_initial: float = 0.25
     backoff_max: float = 4.0
     max_wait: float = 10.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=anyio.sleep, compare=False)
 
     def hinted_wait(self, exc: BaseException) -> float | None:
         """The wait LaunchDarkly asked for, if the error carries one."""
@@ -40,6 +45,8 @@ class RetryPolicy:
         if isinstance(exc, APIConnectionError):
             return True
         if isinstance(exc, RateLimitedError | ServerError):
+            if exc.rate_limit.problem(rate_limited=isinstance(exc, RateLimitedError)):
+                return False
             hinted = self.hinted_wait(exc)
             return hinted is None or hinted <= self.max_wait
         return False
@@ -68,7 +75,7 @@ class RetryPolicy:
             retry=retry_if_exception(retryable),
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait,
-            sleep=anyio.sleep,
+            sleep=self.sleep,
             reraise=True,
         )
         async for attempt in retrying:

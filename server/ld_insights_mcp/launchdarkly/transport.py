@@ -1,6 +1,8 @@
-"""One HTTP exchange with LaunchDarkly: auth header, byte cap, error mapping.
+"""One HTTP exchange with LaunchDarkly: auth header, concurrency bound, byte cap, error mapping.
 
-Knows HTTP and LaunchDarkly's error shapes; retries live in ``retries.py``.
+Knows HTTP and LaunchDarkly's error shapes; retries live in ``retries.py``. Text LaunchDarkly
+sends back (error messages, field errors, header values) reaches callers only after the
+access token, or a long prefix of it, is redacted.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from .errors import (
     error_class_for,
 )
 from .models import ErrorRep
-from .rate_limits import RateLimitInfo
+from .rate_limits import MAX_HINT_SECONDS, RateLimitInfo
+from .redaction import Redactor
 
 BETA_VERSION = "beta"
 """``LD-API-Version`` value the Engineering Insights and metric-group operations require."""
@@ -74,6 +77,14 @@ class Response:
             )
         try:
             return json.loads(self.body)
+        except RecursionError:
+            raise UnexpectedResponseError(
+                f"LaunchDarkly answered {self.status} with JSON nested too deeply to read "
+                f"({len(self.body)} bytes)",
+                status=self.status,
+                method=method,
+                path=path,
+            ) from None
         except ValueError:
             raise UnexpectedResponseError(
                 f"LaunchDarkly answered {self.status} with a body that is not JSON "
@@ -85,7 +96,12 @@ class Response:
 
 
 class Exchange:
-    """Sends single requests through a shared ``httpx.AsyncClient`` with bounded concurrency."""
+    """Sends single requests through a shared ``httpx.AsyncClient`` with bounded concurrency.
+
+    The bound is this semaphore, held for one request from send to last byte, not during
+    a retry's wait: it is the only limit on requests in flight (give the ``httpx`` pool at
+    least as many connections, or it becomes a second limit that fails with a pool timeout).
+    """
 
     def __init__(
         self, http: httpx.AsyncClient, *, max_response_bytes: int, max_concurrency: int
@@ -126,11 +142,14 @@ class Exchange:
                 body = await self._read_capped(response, method=method, path=path)
             finally:
                 await response.aclose()
+        redact = Redactor(request.headers.get("authorization"))
         rate_limit = RateLimitInfo.from_headers(response.headers)
-        content_type = response.headers.get("content-type", "")
+        content_type = redact(response.headers.get("content-type", ""))[:_MAX_SHOWN]
         if response.is_success:
             return Response(response.status_code, body, content_type, rate_limit)
-        raise _status_error(response.status_code, body, content_type, rate_limit, method, path)
+        raise _status_error(
+            response.status_code, body, content_type, rate_limit, method, path, redact
+        )
 
     async def _read_capped(self, response: httpx.Response, *, method: str, path: str) -> bytes:
         declared = response.headers.get("content-length")
@@ -179,6 +198,10 @@ class Exchange:
         return b"".join(chunks)
 
 
+_MAX_SHOWN = 100
+"""Longest piece of LaunchDarkly's own text (content type) quoted in a message."""
+
+
 def _describe(what: str, exc: Exception, sent: bool) -> str:
     kind = type(exc).__name__
     where = "after the request was sent" if sent else "before the request was sent"
@@ -192,16 +215,23 @@ def _status_error(
     rate_limit: RateLimitInfo,
     method: str,
     path: str,
+    redact: Redactor,
 ) -> APIStatusError:
     try:
         rep = ErrorRep.model_validate_json(body) if body.strip() else ErrorRep()
-        code, message = rep.code, rep.message
-        fields = tuple(FieldError(e.attribute, e.reason) for e in rep.errors)
+        code, message = redact(rep.code), redact(rep.message)
+        fields = tuple(FieldError(redact(e.attribute), redact(e.reason)) for e in rep.errors)
     except ValidationError:
         kind = content_type.split(";")[0].strip() or "no content type"
         code, message, fields = f"http_{status}", f"non-JSON error body ({kind})", ()
     if not message:
         message = httpx.codes.get_reason_phrase(status) or "error"
+    problem = rate_limit.problem(rate_limited=status == 429)
+    if problem is not None and (status == 429 or status >= 500):
+        message = (
+            f"{message} (LaunchDarkly answered an unusable {redact(problem)}: not a wait of "
+            f"0 to {MAX_HINT_SECONDS:.0f} seconds, so it was not waited out)"
+        )
     return error_class_for(status)(
         status=status,
         code=code,

@@ -22,44 +22,50 @@ from ..views.groups import (
     group_summary,
     group_text,
 )
+from ..views.paging import PageRequest
 from .params import (
+    TEXT_RULE,
     ApplicationKeys,
     EnvironmentKey,
+    Flag,
     GroupName,
+    GroupsPerPage,
     InsightGroupKey,
     Offset,
     ProjectKey,
     SearchText,
 )
 from .registry import CREATE, READ, add_tool, resolve_scope, tool_result
-from .upstream import call_launchdarkly
+from .upstream import Write, call_launchdarkly
 
 LIST_HINT = "call list_insight_groups to see the existing group keys"
 
 
 async def list_insight_groups(
     ctx: Context[Any, Any],
-    limit: Annotated[int, Field(ge=1, le=20, description="Groups per page, 1-20.")] = 20,
+    limit: GroupsPerPage = 20,
     offset: Offset = 0,
     sort: Annotated[
         Literal["name", "-name"] | None,
         Field(description="Sort by name; '-name' for descending."),
     ] = None,
     query: Annotated[
-        SearchText | None, Field(description="Only groups whose name contains this text.")
+        SearchText | None,
+        Field(description=f"Only groups whose name contains this text; {TEXT_RULE}."),
     ] = None,
     include_scores: Annotated[
-        bool, Field(description="Include every group's scores (larger output).")
+        Flag, Field(description="Include every group's scores (larger output).")
     ] = False,
     include_indicator_counts: Annotated[
-        bool, Field(description="Count groups by overall indicator across all pages.")
+        Flag, Field(description="Count groups by overall indicator across all pages.")
     ] = False,
 ) -> Annotated[CallToolResult, GroupPage]:
     """List insight groups: the teams or slices (project + environment + applications) for
     which LaunchDarkly computes Engineering Insights scores. Returns key, name, project,
     environment, applications and creation time per group, the total count and the offset of
     the next page. With include_scores, each group's scores with indicator and change vs the
-    last period. Paginate with offset until next_offset is null.
+    last period. To page on, make the call the text ends with ("More: call ..."): the same
+    arguments at the next offset. next_offset is null on the last page.
 
     Use this to discover group keys, and the project and environment keys in use.
     """
@@ -76,12 +82,19 @@ async def list_insight_groups(
         ),
         not_found="the insight groups API is not available for this account",
     )
-    page, text = group_page(
-        found,
+    request = PageRequest(
+        "list_insight_groups",
         offset=offset,
         limit=limit,
-        source=state.data_source,
-        max_chars=state.settings.max_output_chars,
+        arguments={
+            "sort": sort,
+            "query": query,
+            "include_scores": include_scores,
+            "include_indicator_counts": include_indicator_counts,
+        },
+    )
+    page, text = group_page(
+        found, request=request, source=state.data_source, max_chars=state.settings.max_output_chars
     )
     return tool_result(page, text)
 
@@ -90,7 +103,7 @@ async def get_insight_group(
     ctx: Context[Any, Any],
     key: InsightGroupKey,
     include_scores: Annotated[
-        bool, Field(description="Include the group's scores and scoring period.")
+        Flag, Field(description="Include the group's scores and scoring period.")
     ] = True,
 ) -> Annotated[CallToolResult, GroupResult]:
     """Get one insight group by key: its project, environment, applications and creation
@@ -134,6 +147,7 @@ async def create_insight_group(
         environment_key=environment,
         application_keys=apps,
     )
+    read_back = f"call get_insight_group with key={key!r}"
     try:
         created = await call_launchdarkly(
             state,
@@ -141,9 +155,14 @@ async def create_insight_group(
             not_found=(
                 "check project_key and environment_key; list_insight_groups shows keys in use"
             ),
+            write=Write(
+                what=f"the create of insight group {key!r}",
+                read_back=read_back,
+                sent=lambda: state.client.create_sent_recently(key),
+            ),
         )
-    except _Duplicate as duplicate:
-        raise ToolError(str(duplicate)) from None
+    except _KeyTaken as taken:
+        raise ToolError(key_taken_text(taken.conflict, new_group, read_back=read_back)) from None
     summary = group_summary(created.resource)
     result = CreatedGroupResult(
         data_source=state.data_source,
@@ -151,7 +170,8 @@ async def create_insight_group(
         confirmed_by_read_back=created.reconciled,
     )
     note = (
-        "Created (the answer was lost in transit; the group was read back and confirmed)."
+        "Created (the answer was lost in transit; the group was read back: it matches this "
+        "request in every field and the key was free before this call)."
         if created.reconciled
         else "Created."
     )
@@ -159,27 +179,54 @@ async def create_insight_group(
     return tool_result(result, text)
 
 
-class _Duplicate(Exception):
-    """The key is taken; the message names the existing group."""
+class _KeyTaken(Exception):
+    """Carries a create's conflict past ``call_launchdarkly``'s generic error text."""
+
+    def __init__(self, conflict: ConflictError) -> None:
+        super().__init__(str(conflict))
+        self.conflict = conflict
 
 
 async def _create(client: Any, new_group: NewInsightGroup) -> Any:
     try:
         return await client.create_insight_group(new_group)
     except ConflictError as conflict:
-        existing = conflict.existing if isinstance(conflict.existing, InsightGroup) else None
-        if existing is None:
-            raise _Duplicate(
-                f"An insight group with key {new_group.key!r} already exists (409). Choose "
-                f"another key, or call get_insight_group with key={new_group.key!r}."
-            ) from None
+        raise _KeyTaken(conflict) from None
+
+
+def key_taken_text(conflict: ConflictError, new_group: NewInsightGroup, *, read_back: str) -> str:
+    """What a model is told when a create finds its key taken, and the safe next step."""
+    existing = conflict.existing if isinstance(conflict.existing, InsightGroup) else None
+    same = existing is not None and new_group.matches(existing)
+    if existing is None:
+        found = (
+            f"An insight group with key {new_group.key!r} already exists (LaunchDarkly "
+            "answered 409; reading it failed)."
+        )
+    else:
         apps = ", ".join(existing.application_keys) or "all applications"
-        raise _Duplicate(
+        found = (
             f'An insight group with key {existing.key!r} already exists: "{existing.name}" '
             f"(project {existing.project_key}, environment {existing.environment_key}, "
-            f"{apps}). Nothing was created. Choose another key, or use the existing group "
-            f"with get_insight_group(key={existing.key!r})."
-        ) from None
+            f"{apps}). It {'matches' if same else 'differs from'} this request."
+        )
+    if conflict.sent_earlier and existing is not None and not same:
+        return (
+            f"{found} This server sent a create of this key shortly before, so it may come "
+            f"from that earlier attempt. Next: {read_back} and check it with the user before "
+            "creating anything else."
+        )
+    if conflict.sent_earlier:
+        return (
+            f"{found} This server sent a create of this key shortly before, so it was most "
+            "likely created by that earlier attempt (perhaps one whose answer was lost or "
+            f"whose time ran out). Next: {read_back} and use it; do not create it again, not "
+            "under another key either."
+        )
+    return (
+        f"{found} This call did not create it. Next: {read_back} to use it; only if the "
+        "user wants a separate group, create one under another key."
+    )
 
 
 def register(server: MCPServer, *, read_only: bool) -> None:

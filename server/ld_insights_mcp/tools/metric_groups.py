@@ -17,7 +17,16 @@ from ..views.metric_groups import (
     metric_group_detail,
     metric_group_page,
 )
-from .params import MetricGroupKey, Offset, ProjectKey, SearchText
+from ..views.paging import PageRequest
+from .params import (
+    TEXT_RULE,
+    Flag,
+    MetricGroupKey,
+    MetricGroupsPerPage,
+    Offset,
+    ProjectKey,
+    SearchText,
+)
 from .registry import READ, add_tool, resolve_project, tool_result
 from .upstream import call_launchdarkly
 
@@ -29,14 +38,14 @@ MetricGroupSort = Literal[
 async def list_metric_groups(
     ctx: Context[Any, Any],
     project_key: ProjectKey | None = None,
-    limit: Annotated[int, Field(ge=1, le=50, description="Groups per page, 1-50.")] = 20,
+    limit: MetricGroupsPerPage = 20,
     offset: Offset = 0,
     kind: Annotated[
         Literal["funnel", "standard"] | None, Field(description="Only this kind of group.")
     ] = None,
     query: Annotated[
         SearchText | None,
-        Field(description="Fuzzy search across metric group key and name."),
+        Field(description=f"Fuzzy search across metric group key and name; {TEXT_RULE}."),
     ] = None,
     sort: Annotated[
         MetricGroupSort | None,
@@ -46,6 +55,8 @@ async def list_metric_groups(
     """List a project's metric groups: named sets of experiment metrics, either funnels
     (ordered steps, e.g. visit -> add to cart -> checkout) or standard groups. Returns key,
     name, kind, metric count, tags and maintainer, the total and the next page's offset.
+    To page on, make the call the text ends with ("More: call ..."): the same arguments at
+    the next offset.
 
     Use this to find metric group keys for get_metric_group.
     """
@@ -67,11 +78,16 @@ async def list_metric_groups(
         ),
         not_found=f"project {project!r} was not found; check project_key",
     )
+    request = PageRequest(
+        "list_metric_groups",
+        offset=offset,
+        limit=limit,
+        arguments={"project_key": project, "kind": kind, "query": query, "sort": sort},
+    )
     page, text = metric_group_page(
         found,
         project_key=project,
-        offset=offset,
-        limit=limit,
+        request=request,
         source=state.data_source,
         max_chars=state.settings.max_output_chars,
     )
@@ -83,7 +99,7 @@ async def get_metric_group(
     key: MetricGroupKey,
     project_key: ProjectKey | None = None,
     include_experiments: Annotated[
-        bool, Field(description="List the experiments that use this group, and their count.")
+        Flag, Field(description="List the experiments that use this group, and their count.")
     ] = False,
 ) -> Annotated[CallToolResult, MetricGroupDetail]:
     """Get one metric group with its metrics in order (funnel steps numbered and named),

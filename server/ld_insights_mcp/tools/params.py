@@ -1,17 +1,77 @@
-"""Argument types shared by the tools: validated before any request is sent."""
+"""Argument types shared by the tools: validated strictly before any request is sent.
+
+Strict means no coercion: ``"5"``, ``true`` and ``5.0`` are not integers, ``"yes"`` is not a
+boolean. Free text (names, search text) refuses control and invisible formatting characters.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, Strict, StringConstraints
 
-KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-"""LaunchDarkly keys: letters, digits, '.', '_' and '-', starting with a letter or digit."""
+from ..launchdarkly.vocabulary import KEY_PATTERN
 
 KEY_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 256 chars"
 
-_Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, min_length=1, max_length=256)]
+TEXT_PATTERN = (
+    r"^[^\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    r"\ufeff\ufff9-\ufffb]*$"
+)
+"""Published in the schema so clients can check early; :func:`visible_text` is the rule
+enforced (with a message naming the character)."""
+
+TEXT_RULE = (
+    "visible text only: no control or invisible formatting characters (Unicode Cc, Cf, Zl, "
+    "Zp, e.g. U+0085, U+200B, U+2028, U+202E)"
+)
+
+_REFUSED_CATEGORIES = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs"))
+"""Control, format, line/paragraph separators, and lone surrogates (not encodable)."""
+_CATEGORY_NAMES = {
+    "Cc": "a control character",
+    "Cf": "a format character",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Cs": "a lone surrogate",
+}
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters and symbols that render as nothing (Hangul fillers, the blank Braille pattern)."""
+
+
+def visible_text(value: str) -> str:
+    """Refuse control/format characters and text with nothing visible; strip outer spaces."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category in _REFUSED_CATEGORIES:
+            name = unicodedata.name(char, "") or _CATEGORY_NAMES[category]
+            raise ValueError(
+                f"contains U+{ord(char):04X} ({name}), a control or invisible formatting "
+                "character; remove it and send plain visible text"
+            )
+    stripped = value.strip()
+    if not any(_visible(char) for char in stripped):
+        raise ValueError("has no visible character; send text a person can read")
+    return stripped
+
+
+def _visible(char: str) -> bool:
+    return not (
+        char.isspace() or unicodedata.category(char).startswith("M") or char in _BLANK_LETTERS
+    )
+
+
+_Key = Annotated[
+    str, Strict(), StringConstraints(pattern=KEY_PATTERN, min_length=1, max_length=256)
+]
+_Text = Annotated[
+    str,
+    Strict(),
+    StringConstraints(min_length=1, max_length=256),
+    AfterValidator(visible_text),
+    Field(json_schema_extra={"pattern": TEXT_PATTERN}),
+]
 
 InsightGroupKey = Annotated[
     _Key,
@@ -38,10 +98,12 @@ EnvironmentKey = Annotated[
 ApplicationKey = _Key
 ApplicationKeys = Annotated[
     list[ApplicationKey],
+    Strict(),
     Field(
         max_length=50,
         description=(
-            "Application keys to narrow the data to (at most 50); empty means all applications."
+            "Application keys to narrow the data to (at most 50), a JSON array of strings such "
+            'as ["web-frontend"]; empty means all applications.'
         ),
     ),
 ]
@@ -50,19 +112,21 @@ MetricGroupKey = Annotated[
     Field(description=f"Metric group key ({KEY_RULE}). list_metric_groups shows the keys."),
 ]
 GroupName = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$"
-    ),
-    Field(description="Human-readable name, 1-256 characters, no control characters."),
+    _Text,
+    Field(description=f"Human-readable name, 1-256 characters; {TEXT_RULE}."),
 ]
-SearchText = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$"
-    ),
-]
+SearchText = _Text
+"""Free search text; each tool describes what it matches. Same rule as names."""
+
 Offset = Annotated[
     int,
+    Strict(),
     Field(ge=0, le=1_000_000, description="Items to skip; use next_offset from a previous page."),
+]
+Flag = Annotated[bool, Strict()]
+"""A JSON boolean, true or false (not "yes", 1 or "true")."""
+
+GroupsPerPage = Annotated[int, Strict(), Field(ge=1, le=20, description="Groups per page, 1-20.")]
+MetricGroupsPerPage = Annotated[
+    int, Strict(), Field(ge=1, le=50, description="Groups per page, 1-50.")
 ]

@@ -8,6 +8,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
+from ..launchdarkly.vocabulary import BANDS_TEXT
 from ..state import app_state
 from ..views.scores import ScoresResult, scores_result, scores_text
 from .params import ApplicationKeys, EnvironmentKey, ProjectKey
@@ -22,7 +23,7 @@ async def get_insight_scores(
     application_keys: ApplicationKeys | None = None,
 ) -> Annotated[CallToolResult, ScoresResult]:
     """Get a project environment's Engineering Insights scores: every category with its
-    0-100 score, indicator (excellent 90-100, good 70-89, fair 40-69, needsAttention 0-39,
+    0-100 score, indicator ({bands},
     notCalculated = no data), change vs the last period and the last period's score, the
     periods as ISO dates, and the weakest and strongest categories.
 
@@ -47,6 +48,9 @@ async def get_insight_scores(
         source=state.data_source,
     )
     return tool_result(result, scores_text(result))
+
+
+get_insight_scores.__doc__ = (get_insight_scores.__doc__ or "").replace("{bands}", BANDS_TEXT)
 
 
 def register(server: MCPServer, *, read_only: bool) -> None:

@@ -7,7 +7,9 @@ to do next. Nothing here ever includes the access token.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -38,38 +40,84 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
+LONGEST_SHOWN_WAIT = 86_400.0
+"""Waits beyond a day are not turned into a clock time (and cannot overflow one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """What a tool tells the model when its write is cut short.
+
+    ``what`` names it ("the create of insight group 'x'"), ``read_back`` is the exact call
+    that shows whether it happened, and ``sent()`` tells whether it may have been sent.
+    """
+
+    what: str
+    read_back: str
+    sent: Callable[[], bool]
+
 
 async def call_launchdarkly(
     state: AppState,
     operation: Callable[[LaunchDarklyClient], Awaitable[T]],
     *,
     not_found: str,
+    write: Write | None = None,
 ) -> T:
     """Run one logical LaunchDarkly operation within the call budget.
 
     ``not_found`` is the advice given on a 404, e.g. "call list_insight_groups to see keys".
+    With ``write``, a budget that runs out once the write may have been sent is reported as
+    an unknown outcome whose next step is ``write.read_back``, never as "try again".
     """
     budget = state.settings.call_budget
     try:
         with anyio.fail_after(budget):
             return await operation(state.client)
     except TimeoutError:
-        raise ToolError(
-            f"LaunchDarkly did not finish within this call's {budget:g} s budget (retries "
-            "included). It may be slow or degraded: try again in a minute, or ask for less "
-            "data (a smaller limit)."
-        ) from None
+        raise ToolError(_budget_spent(budget, write)) from None
     except LaunchDarklyError as exc:
         logger.info("LaunchDarkly call failed: %s", exc)
-        raise ToolError(describe_failure(exc, not_found=not_found)) from None
+        read_back = write.read_back if write else None
+        raise ToolError(describe_failure(exc, not_found=not_found, read_back=read_back)) from None
 
 
-def describe_failure(exc: LaunchDarklyError, *, not_found: str) -> str:
-    """Text for a model: what went wrong and the next step."""
+def _budget_spent(budget: float, write: Write | None) -> str:
+    if write is not None and write.sent():
+        return (
+            f"Outcome unknown: this call's {budget:g} s time budget ran out during "
+            f"{write.what}, which may already have reached LaunchDarkly; it may or may not "
+            "have happened. Do not repeat it, and do not make it again under another key. "
+            f"Next: {write.read_back} to see whether it happened."
+        )
+    if write is not None:
+        return (
+            f"LaunchDarkly did not finish within this call's {budget:g} s budget (retries "
+            f"included), before {write.what} was sent: nothing was created. It may be slow "
+            "or degraded: try again in a minute."
+        )
+    return (
+        f"LaunchDarkly did not finish within this call's {budget:g} s budget (retries "
+        "included). It may be slow or degraded: try again in a minute, or ask for less "
+        "data (a smaller limit)."
+    )
+
+
+def describe_failure(
+    exc: LaunchDarklyError, *, not_found: str, read_back: str | None = None
+) -> str:
+    """Text for a model: what went wrong and the next step.
+
+    ``read_back`` is the call that shows whether an interrupted write happened.
+    """
     if isinstance(exc, InvalidRequestError):
         return f"Invalid argument: {exc}. Fix it and call again."
     if isinstance(exc, OutcomeUnknownError):
-        return f"Outcome unknown: {exc}."
+        step = read_back or "read it back by key"
+        return (
+            f"Outcome unknown: {exc}. Do not repeat it, and do not make it again under "
+            f"another key. Next: {step} to see whether it happened."
+        )
     if isinstance(exc, APITimeoutError):
         return (
             f"LaunchDarkly did not answer in time ({exc}). It may be slow or unreachable; "
@@ -125,7 +173,10 @@ def _describe_status(exc: APIStatusError, *, not_found: str) -> str:
 
 
 def _retry_advice(wait: float | None) -> str:
-    if wait is None:
+    """When to retry; any wait (huge, infinite, not a number) gives a sentence, not an error."""
+    if wait is None or math.isnan(wait) or wait < 0:
         return "Wait a minute before trying again."
+    if wait > LONGEST_SHOWN_WAIT:
+        return "LaunchDarkly asked to wait more than a day; do not retry now, tell the user."
     at = datetime.now(UTC) + timedelta(seconds=wait)
     return f"Retry after {wait:.0f} s (at {at:%H:%M:%S} UTC); do not retry sooner."

@@ -1,9 +1,7 @@
-"""Helpers shared by the views: dates, signed numbers, output caps."""
+"""Helpers shared by the views: dates, signed numbers, the demo label."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -50,41 +48,3 @@ def signed(value: int | None) -> str:
 
 def source_line(source: DataSource) -> list[str]:
     return [DEMO_NOTE] if source == "demo" else []
-
-
-@dataclass(frozen=True, slots=True)
-class Fitted:
-    """How many of the rendered items fit under the cap, and the text."""
-
-    count: int
-    text: str
-
-
-def fit_items(
-    header: Sequence[str],
-    items: Sequence[str],
-    footer: Sequence[str],
-    *,
-    max_chars: int,
-    continuation: str,
-) -> Fitted:
-    """Join header, item lines and footer; drop trailing items past ``max_chars``.
-
-    When items are dropped, a truncation marker with ``continuation`` (the exact next call)
-    replaces the footer.
-    """
-    text = "\n".join([*header, *items, *footer])
-    if len(text) <= max_chars:
-        return Fitted(len(items), text)
-    used = sum(len(line) + 1 for line in header)
-    kept: list[str] = []
-    for line in items:
-        if used + len(line) + 1 + 200 > max_chars:
-            break
-        kept.append(line)
-        used += len(line) + 1
-    marker = (
-        f"[output truncated: showing {len(kept)} of {len(items)} items to stay within "
-        f"{max_chars} characters; {continuation.format(shown=len(kept))}]"
-    )
-    return Fitted(len(kept), "\n".join([*header, *kept, marker]))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..launchdarkly.models import InsightGroup, InsightGroupCollection, InsightPeriod
-from .common import DataSource, ViewModel, fit_items, iso_datetime, source_line
+from .common import DataSource, ViewModel, iso_datetime, source_line
+from .paging import PageRequest, paginate
 from .scores import CategoryScore, Period, category_scores, period, score_phrase, scores_lines
 
 
@@ -99,11 +100,12 @@ def group_lines(groups: list[GroupSummary]) -> list[str]:
 def group_page(
     found: InsightGroupCollection,
     *,
-    offset: int,
+    request: PageRequest,
     source: DataSource,
     max_chars: int,
-    limit: int,
 ) -> tuple[GroupPage, str]:
+    """One page; ``request`` is the call that asked for it (for the exact next call)."""
+    offset = request.offset
     groups = [group_summary(g) for g in found.items]
     counts = None
     if found.metadata is not None:
@@ -130,31 +132,25 @@ def group_page(
             f"{counts.fair}, needsAttention {counts.needs_attention}, notCalculated "
             f"{counts.not_calculated}, unknown {counts.unknown}."
         )
-    end = offset + len(groups)
-    next_offset = end if end < found.total_count and groups else None
-    footer = [f"More: call list_insight_groups with offset={next_offset}."] if next_offset else []
-    fitted = fit_items(
-        header,
-        group_lines(groups),
-        footer,
+    shown = paginate(
+        request,
+        header=header,
+        items=group_lines(groups),
+        total=found.total_count,
         max_chars=max_chars,
-        continuation=f"call list_insight_groups with offset={offset}+{{shown}} and limit={limit}",
     )
-    truncated = fitted.count < len(groups)
-    if truncated:
-        next_offset = offset + fitted.count
     page = GroupPage(
         data_source=source,
         total_count=found.total_count,
         offset=offset,
-        returned=fitted.count,
-        next_offset=next_offset,
+        returned=shown.shown,
+        next_offset=shown.next_offset,
         period=period(scored_period) if scored_period else None,
         overall_indicator_counts=counts,
-        groups=groups[: fitted.count],
-        truncated=truncated,
+        groups=groups[: shown.shown],
+        truncated=shown.truncated,
     )
-    return page, fitted.text
+    return page, shown.text
 
 
 def _period_phrase(scored: InsightPeriod | None) -> str:

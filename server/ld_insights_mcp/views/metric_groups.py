@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..launchdarkly.models import MetricGroup, MetricGroupCollection
-from .common import DataSource, ViewModel, fit_items, iso_datetime, source_line
+from .common import DataSource, ViewModel, iso_datetime, source_line
+from .paging import PageRequest, paginate
 
 
 class MetricGroupSummary(ViewModel):
@@ -87,16 +88,14 @@ def metric_group_page(
     found: MetricGroupCollection,
     *,
     project_key: str,
-    offset: int,
-    limit: int,
+    request: PageRequest,
     source: DataSource,
     max_chars: int,
 ) -> tuple[MetricGroupPage, str]:
+    """One page; ``request`` is the call that asked for it (for the exact next call)."""
     groups = [metric_group_summary(g) for g in found.items]
     total = found.total_count
-    end = offset + len(groups)
-    more = (end < total) if total is not None else len(groups) == limit
-    next_offset = end if more and groups else None
+    offset = request.offset
     header = [
         *source_line(source),
         f"{total if total is not None else 'unknown number of'} metric group(s) in project "
@@ -108,26 +107,18 @@ def metric_group_page(
         + (f", maintainer {g.maintainer}" if g.maintainer else "")
         for g in groups
     ]
-    footer = [f"More: call list_metric_groups with offset={next_offset}."] if next_offset else []
-    fitted = fit_items(
-        header,
-        lines,
-        footer,
-        max_chars=max_chars,
-        continuation=f"call list_metric_groups with offset={offset}+{{shown}} and limit={limit}",
-    )
-    truncated = fitted.count < len(groups)
+    shown = paginate(request, header=header, items=lines, total=total, max_chars=max_chars)
     page = MetricGroupPage(
         data_source=source,
         project_key=project_key,
         total_count=total,
         offset=offset,
-        returned=fitted.count,
-        next_offset=offset + fitted.count if truncated else next_offset,
-        metric_groups=groups[: fitted.count],
-        truncated=truncated,
+        returned=shown.shown,
+        next_offset=shown.next_offset,
+        metric_groups=groups[: shown.shown],
+        truncated=shown.truncated,
     )
-    return page, fitted.text
+    return page, shown.text
 
 
 def metric_group_detail(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..launchdarkly.models import InsightGroupScores, InsightPeriod, InsightScores, MetricScore
+from ..launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
 from .common import DataSource, ViewModel, iso_date, signed, source_line
 
-CALCULATED = ("excellent", "good", "fair", "needsAttention")
+CALCULATED = CALCULATED_INDICATORS
 
 
 class CategoryScore(ViewModel):
@@ -15,9 +16,7 @@ class CategoryScore(ViewModel):
 
     category: str = Field(description="Category key, e.g. leadTime.")
     score: int = Field(description="0-100, higher is better.")
-    indicator: str = Field(
-        description="excellent, good, fair, needsAttention, notCalculated, unknown."
-    )
+    indicator: str = Field(description=f"{', '.join(INDICATORS)}.")
     change: int | None = Field(default=None, description="Points vs the last period.")
     last_period_score: int | None = None
     last_period_indicator: str | None = None

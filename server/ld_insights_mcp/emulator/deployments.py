@@ -1,0 +1,211 @@
+"""Deployments, pull requests, flag events and repositories (Engineering Insights, beta).
+
+Lists page with cursors (``evidence_params.cursor_page``), newest first. Decisions where the
+contract is silent: an unknown project or environment is a 404 naming the parameter, an
+unknown application a 400 naming ``applicationKey``; deployment ``kind``/``status`` are open
+strings (an unknown one matches nothing); pull requests without ``environmentKey`` are the
+production slice's; ``sort=leadTime`` needs ``environmentKey`` and puts pull requests with
+no lead time last; a malformed deployment id is a 400, an unknown one a 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .errors import invalid, not_found
+from .evidence_params import boolean, choice, cursor_page, evidence_for, window
+from .evidence_seed import REPOSITORY_OWNER, Evidence, pr_time, slice_evidence, stable_uuid
+from .request import ApiRequest
+from .seed import object_id
+from .store import Body, Store, link
+
+BASE = "/api/v2/engineering-insights"
+DEPLOYMENTS_PATH = f"{BASE}/deployments"
+PULL_REQUESTS_PATH = f"{BASE}/pull-requests"
+FLAG_EVENTS_PATH = f"{BASE}/flag-events"
+REPOSITORIES_PATH = f"{BASE}/repositories"
+PR_STATUSES = ("open", "merged", "closed", "deployed")
+IMPACT_SIZES = ("none", "small", "medium", "large")
+Answer = tuple[int, Any]
+
+
+def _collection(items: list[Body]) -> Body:
+    return {"totalCount": len(items), "items": items}
+
+
+class EvidenceListHandlers:
+    """One method per operation; each returns ``(status, body)`` or raises ``ApiError``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._seen: dict[str, Evidence] = {}  # deployment id -> the evidence holding it
+
+    def _evidence(self, request: ApiRequest, *, environment_required: bool = True) -> Evidence:
+        evidence = evidence_for(self.store, request, environment_required=environment_required)
+        for deployment in evidence.deployments:
+            self._seen.setdefault(deployment["id"], evidence)
+        return evidence
+
+    # --- representations ----------------------------------------------------------------------
+
+    def _pr_rep(self, evidence: Evidence, pr: Body, expand: set[str]) -> Body:
+        rep = dict(pr)
+        if "leadTime" in expand:
+            rep["leadTime"] = dict(evidence.pr_lead_times[pr["id"]])
+        if "flagReferences" in expand:
+            rep["flagReferences"] = _collection([dict(r) for r in evidence.flag_refs[pr["id"]]])
+        if "deployments" in expand:
+            deployments = [evidence.index[d] for d in evidence.pr_deployments.get(pr["id"], [])]
+            rep["deployments"] = _collection([dict(d) for d in deployments])
+        return rep
+
+    def _deployment_rep(self, evidence: Evidence, deployment: Body, expand: set[str]) -> Body:
+        rep = dict(deployment)
+        if "pullRequests" in expand:
+            prs = [evidence.index[p] for p in evidence.deployment_prs[deployment["id"]]]
+            rep["pullRequests"] = _collection(
+                [self._pr_rep(evidence, p, {"leadTime"}) for p in prs]
+            )
+        if "flagReferences" in expand:
+            refs = evidence.flag_refs[deployment["id"]]
+            rep["flagReferences"] = _collection([dict(r) for r in refs])
+        return rep
+
+    # --- operations ---------------------------------------------------------------------------
+
+    def get_deployments(self, request: ApiRequest) -> Answer:
+        evidence = self._evidence(request)
+        expand = request.expand(("pullRequests", "flagReferences"))
+        span = window(request, self.store.now_ms, date_time=False)
+        kind, status = request.arg("kind") or "", request.arg("status") or ""
+        items = [
+            d
+            for d in evidence.deployments
+            if span.holds(d["startedAt"])
+            and (not kind or d["kind"] == kind)
+            and (not status or d["status"] == status)
+        ]
+        page, links = cursor_page(request, DEPLOYMENTS_PATH, items)
+        return 200, {
+            "totalCount": len(items),
+            "items": [self._deployment_rep(evidence, d, expand) for d in page],
+            "_links": links,
+        }
+
+    def get_deployment(self, request: ApiRequest) -> Answer:
+        deployment_id = request.params["deploymentID"]
+        expand = request.expand(("pullRequests", "flagReferences"))
+        try:
+            uuid.UUID(deployment_id)
+        except ValueError:
+            raise invalid("deploymentID", "must be a deployment id (a UUID)") from None
+        evidence = self._seen.get(deployment_id) or self._search(deployment_id)
+        if evidence is None:
+            raise not_found(f"Deployment {deployment_id!r} not found")
+        return 200, self._deployment_rep(evidence, evidence.index[deployment_id], expand)
+
+    def _search(self, deployment_id: str) -> Evidence | None:
+        """Look through every project environment and insight group (ids not listed yet)."""
+        slices = {(p.key, e, ()) for p in self.store.projects for e in p.environments}
+        for group in self.store.insight_groups.values():
+            apps = tuple(sorted(set(group["applicationKeys"])))
+            slices.add((group["projectKey"], group["environmentKey"], apps))
+        for project_key, environment, apps in sorted(slices):
+            project = self.store.project(project_key)
+            assert project is not None
+            evidence = slice_evidence(project, environment, apps, now_ms=self.store.now_ms)
+            if deployment_id in evidence.index and deployment_id in evidence.deployment_prs:
+                self._seen[deployment_id] = evidence
+                return evidence
+        return None
+
+    def get_pull_requests(self, request: ApiRequest) -> Answer:
+        sort = choice(request, "sort", ("leadTime", "-leadTime"))
+        if sort and not request.arg("environmentKey"):
+            raise invalid("environmentKey", "is required when sort is leadTime or -leadTime")
+        evidence = self._evidence(request, environment_required=False)
+        expand = request.expand(("deployments", "flagReferences", "leadTime"))
+        status = choice(request, "status", PR_STATUSES)
+        span = window(request, self.store.now_ms, date_time=True)
+        needle = (request.arg("query") or "").casefold()
+        items = [
+            p
+            for p in evidence.pull_requests
+            if span.holds(pr_time(p))
+            and (status is None or p["status"] == status)
+            and (not needle or needle in p["title"].casefold() or needle in p["author"].casefold())
+        ]
+        if sort:
+            descending = sort.startswith("-")
+
+            def lead(pr: Body) -> tuple[bool, int]:
+                total = evidence.pr_lead_times[pr["id"]].get("avgTotalLeadTimeMs")
+                if total is None:
+                    return True, 0
+                return False, -total if descending else total
+
+            items.sort(key=lead)
+        page, links = cursor_page(request, PULL_REQUESTS_PATH, items)
+        return 200, {
+            "totalCount": len(items),
+            "items": [self._pr_rep(evidence, p, expand) for p in page],
+            "_links": links,
+        }
+
+    def get_flag_events(self, request: ApiRequest) -> Answer:
+        evidence = self._evidence(request)
+        expand = request.expand(("experiments",))
+        size = choice(request, "impactSize", IMPACT_SIZES)
+        experiments = boolean(request, "hasExperiments")
+        scope = choice(request, "global", ("include", "exclude"))
+        span = window(request, self.store.now_ms, date_time=False)
+        needle = (request.arg("query") or "").casefold()
+        items = [
+            e
+            for e in evidence.flag_events
+            if span.holds(e["eventTime"])
+            and (not needle or needle in e["flagKey"].casefold())
+            and (size is None or e["impact"]["size"] == size)
+            and (experiments is None or bool(evidence.event_experiments[e["id"]]) == experiments)
+            and (scope != "exclude" or e["impact"]["reason"] != "global")
+        ]
+        page, links = cursor_page(request, FLAG_EVENTS_PATH, items)
+        reps = []
+        for event in page:
+            rep = dict(event)
+            if "experiments" in expand:
+                rep["experiments"] = _collection(list(evidence.event_experiments[event["id"]]))
+            reps.append(rep)
+        return 200, {"totalCount": len(items), "items": reps, "_links": links}
+
+    def get_insights_repositories(self, request: ApiRequest) -> Answer:
+        expand = request.expand(("projects",))
+        repos: list[tuple[str, list[Body]]] = []
+        for project in self.store.projects:
+            summary = {
+                "_id": object_id("project", project.key),
+                "_links": {
+                    "self": link(f"/api/v2/projects/{project.key}"),
+                    "environments": link(f"/api/v2/projects/{project.key}/environments"),
+                },
+                "key": project.key,
+                "name": project.name,
+            }
+            repos.extend((app, [summary]) for app in project.applications)
+        repos.append(("infra-terraform", []))  # linked to no project
+        items = []
+        for name, projects in repos:
+            key = f"{REPOSITORY_OWNER}/{name}"
+            rep: Body = {
+                "_id": stable_uuid("repository", key),
+                "version": 1,
+                "key": key,
+                "type": "github",
+                "url": f"https://github.com/{key}",
+                "mainBranch": "main",
+            }
+            if "projects" in expand:
+                rep["projects"] = _collection([dict(p) for p in projects])
+            items.append(rep)
+        return 200, {**_collection(items), "_links": {"self": link(REPOSITORIES_PATH)}}

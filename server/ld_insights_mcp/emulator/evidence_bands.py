@@ -1,0 +1,186 @@
+"""Score band -> raw metric range, written once: what the emulator's evidence is generated to
+match and what its charts' ``metrics`` tier ladders say.
+
+No scoring formula is published; these ladders are the emulator's. Each category's raw metric:
+
+- deploymentFrequency: deployments (finished or failed) per day in the window; higher is better.
+- deploymentFailureRate: failed / (finished + failed) deployments, in percent; lower is better.
+- leadTime: mean total lead time (first commit to the end of the successful deployment) of the
+  pull requests deployed in the window, in hours; lower is better.
+- impactSize: flag events with a ``large`` impact, percent of all flag events; lower is better.
+- experimentationCoverage: flag events linked to an experiment, percent; higher is better.
+- flagHealth: stale flags, percent of all flags (a snapshot); lower is better.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ..launchdarkly.vocabulary import BANDS, Band, band_for
+
+BAND_NAMES = tuple(band.indicator for band in BANDS)  # excellent, good, fair, needsAttention
+
+
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    """Thresholds for excellent, good and fair (needsAttention is the rest); ``floor`` and
+    ``ceiling`` bound the values generated in the open-ended bands."""
+
+    category: str
+    unit: str
+    modifier: str
+    higher_is_better: bool
+    thresholds: tuple[float, float, float]
+    floor: float
+    ceiling: float
+    tiers: tuple[str, str, str, str]
+
+    def band(self, value: float) -> str:
+        """The indicator a raw value earns."""
+        for name, threshold in zip(BAND_NAMES, self.thresholds, strict=False):
+            if (value >= threshold) if self.higher_is_better else (value <= threshold):
+                return name
+        return BAND_NAMES[-1]
+
+    def range_for(self, indicator: str) -> tuple[float, float]:
+        """(low, high) raw values of one band, bounded by ``floor`` and ``ceiling``."""
+        edges = (self.floor, *sorted(self.thresholds), self.ceiling)
+        index = BAND_NAMES.index(indicator)
+        position = 3 - index if self.higher_is_better else index
+        return edges[position], edges[position + 1]
+
+    def target(self, score: int) -> float:
+        """A raw value inside the score's band, placed as the score is placed in its band
+        (10 % margins keep it off the edges)."""
+        band = band_for(score)
+        low, high = self.range_for(band.indicator)
+        fraction = 0.1 + 0.8 * _position(score, band)
+        return (
+            low + fraction * (high - low)
+            if self.higher_is_better
+            else high - fraction * (high - low)
+        )
+
+    def tier_reps(self) -> list[dict[str, str]]:
+        """``InsightsMetricTierDefinition`` list, best first."""
+        return [
+            {"indicator": n, "description": d} for n, d in zip(BAND_NAMES, self.tiers, strict=True)
+        ]
+
+
+def _position(score: int, band: Band) -> float:
+    return (score - band.low) / max(1, band.high - band.low)
+
+
+LADDERS: dict[str, Ladder] = {
+    ladder.category: ladder
+    for ladder in (
+        Ladder(
+            "deploymentFrequency",
+            "count",
+            "per day",
+            True,
+            (1.0, 3 / 7, 1 / 7),
+            0.0,
+            3.0,
+            (
+                "at least 1 per day",
+                "at least 3 per week",
+                "at least 1 per week",
+                "less than 1 per week",
+            ),
+        ),
+        Ladder(
+            "deploymentFailureRate",
+            "percent",
+            "of deployments failed",
+            False,
+            (10.0, 30.0, 55.0),
+            0.0,
+            100.0,
+            ("at most 10%", "at most 30%", "at most 55%", "more than 55%"),
+        ),
+        Ladder(
+            "leadTime",
+            "hours",
+            "average from first commit to deployment",
+            False,
+            (24.0, 168.0, 720.0),
+            2.0,
+            1440.0,
+            ("at most 1 day", "at most 1 week", "at most 30 days", "more than 30 days"),
+        ),
+        Ladder(
+            "impactSize",
+            "percent",
+            "of flag changes with a large impact",
+            False,
+            (10.0, 20.0, 35.0),
+            0.0,
+            100.0,
+            ("at most 10%", "at most 20%", "at most 35%", "more than 35%"),
+        ),
+        Ladder(
+            "experimentationCoverage",
+            "percent",
+            "of flag changes with an experiment",
+            True,
+            (40.0, 20.0, 10.0),
+            0.0,
+            100.0,
+            ("at least 40%", "at least 20%", "at least 10%", "less than 10%"),
+        ),
+        Ladder(
+            "flagHealth",
+            "percent",
+            "of flags stale",
+            False,
+            (10.0, 20.0, 35.0),
+            0.0,
+            100.0,
+            ("at most 10%", "at most 20%", "at most 35%", "more than 35%"),
+        ),
+    )
+}
+
+
+def band_of(category: str, value: float) -> str:
+    """The indicator a raw metric value earns in ``category``."""
+    return LADDERS[category].band(value)
+
+
+def percent(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def pick_share(
+    category: str, score: int, whole: int, rng: random.Random, *, most: int | None = None
+) -> int | None:
+    """A count ``k`` (at most ``most``) of ``whole`` whose percentage earns the score's band,
+    placed as the score is in its band; None when no ``k`` does (``whole`` too small)."""
+    ladder = LADDERS[category]
+    indicator = band_for(score).indicator
+    top = whole if most is None else min(most, whole)
+    fits = [k for k in range(top + 1) if ladder.band(percent(k, whole)) == indicator]
+    if not fits:
+        return None
+    fraction = _position(score, band_for(score))
+    if not ladder.higher_is_better:
+        fraction = 1 - fraction
+    index = round(fraction * (len(fits) - 1))
+    if len(fits) > 2 and rng.random() < 0.3:  # a little variety between equal scores
+        index = max(0, min(len(fits) - 1, index + rng.choice((-1, 1))))
+    return fits[index]
+
+
+def metric_rep(category: str, value: float) -> dict[str, object]:
+    """``InsightsChartMetric`` for a raw value."""
+    ladder = LADDERS[category]
+    return {
+        "indicator": ladder.band(value),
+        "value": round(value, 2),
+        "unit": ladder.unit,
+        "modifier": ladder.modifier,
+        "tiers": ladder.tier_reps(),
+    }

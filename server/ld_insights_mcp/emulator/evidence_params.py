@@ -1,0 +1,162 @@
+"""Query parameters of the evidence operations (charts, deployments, pull requests, flag
+events), parsed strictly: a bad value is a 400 naming the parameter.
+
+- Time: parameters the contract types ``int64`` take Unix milliseconds only; those it types
+  ``date-time`` (deployment and release frequency, pull requests) take Unix milliseconds (as
+  the contract's description says) or an RFC 3339 date-time. ``from`` defaults to 7 days
+  before ``to``, ``to`` to the emulator's ``now_ms``; ``from`` after ``to`` is a 400.
+- Cursor paging: ``limit`` 1-100 (default 20), ``after`` or ``before`` an item id of the same
+  query (another id is a 400). ``_links.next`` is ``<path>?after=<id>`` with no filters, as the
+  contract's example shows: follow it only with the filters sent again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .errors import invalid, not_found
+from .evidence_seed import Evidence, slice_evidence
+from .request import ApiRequest
+from .seed import DAY_MS, SeedProject
+from .store import Store, link
+
+Body = dict[str, Any]
+_MILLIS = re.compile(r"[0-9]{1,15}")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: int
+    end: int
+
+    def holds(self, instant: int) -> bool:
+        return self.start <= instant <= self.end
+
+
+def csv(request: ApiRequest, name: str) -> list[str]:
+    raw = request.arg(name) or ""
+    return list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+
+
+def choice(request: ApiRequest, name: str, allowed: tuple[str, ...]) -> str | None:
+    """An optional parameter that must be one of ``allowed``."""
+    raw = request.arg(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in allowed:
+        raise invalid(name, f"must be one of {', '.join(allowed)}; got {raw[:40]!r}")
+    return raw
+
+
+def boolean(request: ApiRequest, name: str) -> bool | None:
+    value = choice(request, name, ("true", "false"))
+    return None if value is None else value == "true"
+
+
+def _instant(request: ApiRequest, name: str, *, date_time: bool) -> int | None:
+    raw = request.arg(name)
+    if raw is None or raw == "":
+        return None
+    if _MILLIS.fullmatch(raw):
+        return int(raw)
+    if date_time:
+        try:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return int(parsed.timestamp() * 1000)
+        raise invalid(
+            name,
+            "must be Unix milliseconds or an RFC 3339 date-time with a time zone; "
+            f"got {raw[:40]!r}",
+        )
+    raise invalid(name, f"must be Unix milliseconds (an integer); got {raw[:40]!r}")
+
+
+def window(request: ApiRequest, now_ms: int, *, date_time: bool) -> Window:
+    end = _instant(request, "to", date_time=date_time)
+    end = now_ms if end is None else end
+    start = _instant(request, "from", date_time=date_time)
+    start = end - 7 * DAY_MS if start is None else start
+    if start > end:
+        raise invalid("from", f"must not be after to ({start} > {end})")
+    return Window(start, end)
+
+
+def project_of(store: Store, request: ApiRequest, *, required: bool = True) -> SeedProject | None:
+    key = request.arg("projectKey") or ""
+    if not key:
+        if required:
+            raise invalid("projectKey", "is required")
+        return None
+    project = store.project(key)
+    if project is None:
+        raise not_found(f"Project {key!r} not found (projectKey)")
+    return project
+
+
+def environment_of(project: SeedProject, request: ApiRequest, *, required: bool = True) -> str:
+    """The environment asked for; optional ones default to the project's first (production)."""
+    key = request.arg("environmentKey") or ""
+    if not key:
+        if required:
+            raise invalid("environmentKey", "is required")
+        return project.environments[0]
+    if key not in project.environments:
+        raise not_found(
+            f"Environment {key!r} not found in project {project.key!r} (environmentKey)"
+        )
+    return key
+
+
+def applications_of(project: SeedProject, request: ApiRequest) -> list[str]:
+    apps = csv(request, "applicationKey")
+    unknown = [a for a in apps if a not in project.applications]
+    if unknown:
+        raise invalid(
+            "applicationKey",
+            f"unknown application(s) {', '.join(unknown)} in project {project.key!r}",
+        )
+    return apps
+
+
+def evidence_for(
+    store: Store, request: ApiRequest, *, environment_required: bool = True
+) -> Evidence:
+    """The evidence of the slice the request's project, environment and applications name."""
+    project = project_of(store, request)
+    assert project is not None
+    environment = environment_of(project, request, required=environment_required)
+    return slice_evidence(
+        project, environment, applications_of(project, request), now_ms=store.now_ms
+    )
+
+
+def cursor_page(request: ApiRequest, path: str, items: list[Body]) -> tuple[list[Body], Body]:
+    """One page of ``items`` (already filtered and ordered) and its ``_links``."""
+    limit = request.integer("limit", default=20, low=1, high=100)
+    after, before = request.arg("after"), request.arg("before")
+    if after and before:
+        raise invalid("before", "send either after or before, not both")
+    positions = {item["id"]: index for index, item in enumerate(items)}
+    start = 0
+    for name, cursor in (("after", after), ("before", before)):
+        if not cursor:
+            continue
+        if cursor not in positions:
+            raise invalid(
+                name, "is not an item of this query: send the cursor with the same filters"
+            )
+        start = positions[cursor] + 1 if name == "after" else max(0, positions[cursor] - limit)
+    stop = positions[before] if before else start + limit
+    page = items[start:stop]
+    links: Body = {"self": link(path)}
+    if page and stop < len(items):
+        links["next"] = link(f"{path}?after={page[-1]['id']}")
+    if page and start > 0:
+        links["prev"] = link(f"{path}?before={page[0]['id']}")
+    return page, links

@@ -1,0 +1,505 @@
+"""Evidence behind the scores: deployments, pull requests, flag events and flags per slice.
+
+A slice is what scores are keyed on (project, environment, sorted applications; none = all),
+and each slice's evidence is generated from that slice's own scores (``scores.slice_scores``),
+so every chart and list agrees with the score beside it (``evidence_bands`` says how). Like
+the scores, overlapping slices (a group and its project environment) are independent: the
+same application can show different deployments in two slices. Deterministic given the day
+of ``now_ms``. Windows: the current score period, the last one, and the 30 days before that
+(generated from the last period's scores); flags are a snapshot at ``now_ms``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from ..launchdarkly.vocabulary import band_for
+from .evidence_bands import LADDERS, pick_share
+from .scores import PERIOD_DAYS, slice_scores
+from .seed import (
+    DAY_MS,
+    EXPERIMENTS,
+    MEMBERS,
+    TEAMS,
+    SeedExperiment,
+    SeedProject,
+    object_id,
+    rng_for,
+    time_of_day_ms,
+)
+
+Body = dict[str, Any]
+HOUR_MS = 3_600_000
+WINDOWS = 3
+REPOSITORY_OWNER = "example-org"
+AUTHORS = ("priya-raman", "marco-lind", "ana-souza", "kenji-watanabe", "lee-okafor", "sam-novak")
+STAGES = ("coding", "review", "wait")
+NOUNS = (
+    "new-header", "dark-mode", "fast-path", "retry-policy", "beta-banner", "cache-v2",
+    "one-click", "smart-sort", "promo-rail", "async-jobs", "rate-guard", "new-onboarding",
+    "bulk-export", "price-test", "lazy-images", "edge-routing", "soft-delete", "audit-trail",
+    "gift-cards", "wishlist", "geo-pricing", "search-v3", "quick-view", "saved-carts",
+    "faster-sync", "batch-writes", "schema-v2", "webhooks", "sso-login", "push-digest",
+    "offline-mode", "ab-harness", "new-checkout", "pay-later", "tax-engine", "ship-estimates",
+)  # fmt: skip
+TITLES = (
+    "Add {noun} behind a flag", "Fix flaky test in {app}", "Refactor {noun} handler",
+    "Bump dependencies in {app}", "Remove dead code for {noun}", "Tune timeouts for {app}",
+    "Instrument {noun} metrics", "Clean up {noun} flag", "Speed up {app} build",
+)  # fmt: skip
+EVENT_TYPES = (
+    ("enabled_targeting", "Turned on targeting"),
+    ("disabled_targeting", "Turned off targeting"),
+    ("updated_rules", "Changed targeting rules"),
+    ("updated_fallthrough", "Changed the default rule"),
+    ("updated_rollout", "Changed the percentage rollout"),
+    ("updated_targets", "Changed individual targets"),
+)
+GLOBAL_EVENT_TYPES = (
+    ("updated_maintainer", "Changed the maintainer"),
+    ("updated_tags", "Changed tags"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedFlag:
+    key: str
+    maintainer: str  # a member id or a team key
+    status: str  # new | active | launched | inactive
+    temporary: bool
+    age_days: int
+    stale: bool
+
+
+@dataclass
+class Evidence:
+    """One slice's evidence; wire bodies carry no expansions (handlers add them)."""
+
+    project: SeedProject
+    environment: str
+    applications: tuple[str, ...]
+    deployments: list[Body] = field(default_factory=list)  # newest first
+    pull_requests: list[Body] = field(default_factory=list)  # newest first
+    flag_events: list[Body] = field(default_factory=list)  # newest first
+    flags: list[SeedFlag] = field(default_factory=list)
+    deployment_prs: dict[str, list[str]] = field(default_factory=dict)
+    pr_deployments: dict[str, list[str]] = field(default_factory=dict)
+    pr_lead_times: dict[str, Body] = field(default_factory=dict)
+    flag_refs: dict[str, list[Body]] = field(default_factory=dict)  # deployment or PR id
+    event_experiments: dict[str, list[Body]] = field(default_factory=dict)
+    index: dict[str, Body] = field(default_factory=dict)  # deployment or PR id -> body
+
+    def pr(self, pr_id: str) -> Body:
+        return self.index[pr_id]
+
+
+def pr_time(pr: Body) -> int:
+    """When a pull request was merged, or else created: what lists sort and filter on."""
+    return int(pr["mergeTime"] if "mergeTime" in pr else pr["createTime"])
+
+
+def stable_uuid(*parts: str) -> str:
+    return str(uuid.UUID(bytes=hashlib.sha256("/".join(parts).encode()).digest()[:16], version=4))
+
+
+def _sha(*parts: str) -> str:
+    return hashlib.sha256("/".join(("sha", *parts)).encode()).hexdigest()[:7]
+
+
+def slice_evidence(
+    project: SeedProject,
+    environment: str,
+    applications: tuple[str, ...] | list[str],
+    *,
+    now_ms: int,
+) -> Evidence:
+    """The evidence of one slice (cached and shared: do not change it)."""
+    return _evidence(project, environment, tuple(sorted(set(applications))), now_ms)
+
+
+def _score(scores: Body, category: str, window: int) -> int | None:
+    rep = scores[category]
+    if rep["indicator"] == "notCalculated":
+        return None
+    return int(rep["score"] if window == 0 else rep["lastPeriod"]["score"])
+
+
+@lru_cache(maxsize=256)
+def _evidence(
+    project: SeedProject, environment: str, apps: tuple[str, ...], now_ms: int
+) -> Evidence:
+    scores = slice_scores(project, environment, apps, now_ms=now_ms)
+    rng = rng_for("evidence", str(now_ms), project.key, environment, ",".join(apps))
+    builder = _Builder(
+        Evidence(project, environment, apps), rng, apps or project.applications, now_ms
+    )
+    for window in range(WINDOWS):
+        builder.window(window, scores)
+    builder.snapshot(_score(scores, "flagHealth", 0))
+    evidence = builder.evidence
+    evidence.deployments.sort(key=lambda d: (-d["startedAt"], d["id"]))
+    evidence.pull_requests.sort(key=lambda p: (-pr_time(p), p["id"]))
+    evidence.flag_events.sort(key=lambda e: (-e["eventTime"], e["id"]))
+    latest: dict[str, Body] = {}
+    for deployment in evidence.deployments:
+        if deployment["status"] == "finished":
+            latest.setdefault(deployment["applicationKey"], deployment)
+    for deployment in latest.values():
+        deployment["active"] = True
+    return evidence
+
+
+class _Builder:
+    def __init__(self, evidence: Evidence, rng: random.Random, apps: tuple[str, ...], now_ms: int):
+        self.evidence, self.rng, self.apps, self.now_ms = evidence, rng, apps, now_ms
+        self.slice_id = "/".join(
+            (evidence.project.key, evidence.environment, ",".join(evidence.applications))
+        )
+        weights = [rng.uniform(0.6, 1.4) for _ in STAGES]
+        weights[rng.randrange(len(STAGES))] += rng.uniform(0.8, 2.0)  # the stage that dominates
+        self.stage_weights = [w / sum(weights) for w in weights]
+        self.flag_keys = [f"{noun}" for noun in rng.sample(NOUNS, 28)]
+        self.pr_numbers = {app: 100 + rng.randrange(400) for app in self.apps}
+        self.serial = 0
+
+    def _id(self, kind: str) -> str:
+        self.serial += 1
+        return stable_uuid(kind, str(self.now_ms), self.slice_id, str(self.serial))
+
+    def _moments(self, window: int, count: int) -> list[int]:
+        """``count`` distinct working-hours instants inside the window, oldest first."""
+        start = self.now_ms - (window + 1) * PERIOD_DAYS * DAY_MS
+        minute = 60_000
+        slots = self.rng.sample(range(PERIOD_DAYS * 11 * 60), count)  # 08:00-19:00 each day
+        return sorted(start + (s // 660) * DAY_MS + 8 * HOUR_MS + (s % 660) * minute for s in slots)
+
+    # --- deployments and pull requests --------------------------------------------------------
+
+    def window(self, window: int, scores: Body) -> None:
+        frequency, failure = (
+            _score(scores, "deploymentFrequency", window),
+            _score(scores, "deploymentFailureRate", window),
+        )
+        assert frequency is not None
+        assert failure is not None
+        total, failed = self._deployment_counts(frequency, failure)
+        failed_at = set(self.rng.sample(range(total), failed))
+        lead_score = _score(scores, "leadTime", window)
+        assert lead_score is not None
+        mean_ms = LADDERS["leadTime"].target(lead_score) * HOUR_MS
+        prs_per = [self.rng.randint(1, 3) for _ in range(total)]
+        deployed = sum(n for i, n in enumerate(prs_per) if i not in failed_at)
+        factors = [self.rng.uniform(0.45, 1.55) for _ in range(deployed)]
+        totals = iter(int(mean_ms * f * deployed / sum(factors)) for f in factors)
+        previous_failed = False
+        for index, started in enumerate(self._moments(window, total)):
+            ok = index not in failed_at
+            kind = "rollback" if previous_failed and self.rng.random() < 0.5 else "forward"
+            if ok and kind == "forward" and self.rng.random() < 0.1:
+                kind = "redeployment"
+            duration = self.rng.randint(4, 35) * 60_000
+            leads = [
+                next(totals) if ok else int(mean_ms * self.rng.uniform(0.45, 1.55))
+                for _ in range(prs_per[index])
+            ]
+            self._deployment(started, duration, "finished" if ok else "failed", kind, leads)
+            previous_failed = not ok
+        self._flag_events(window, scores)
+        if window == 0:
+            self._unfinished_work()
+
+    def _deployment_counts(self, frequency: int, failure: int) -> tuple[int, int]:
+        ladder = LADDERS["deploymentFrequency"]
+        band = band_for(frequency).indicator
+        fits = [n for n in range(1, 91) if ladder.band(n / PERIOD_DAYS) == band]
+        wanted = round(ladder.target(frequency) * PERIOD_DAYS)
+        for n in sorted(fits, key=lambda n: abs(n - wanted)):
+            failed = pick_share("deploymentFailureRate", failure, n, self.rng, most=n - 1)
+            if failed is not None:
+                return n, failed
+        raise AssertionError(f"no deployment count fits scores {frequency}/{failure}")
+
+    def _deployment(
+        self, started: int, duration: int, status: str, kind: str, leads: list[int]
+    ) -> None:
+        dep_id = self._id("deployment")
+        app = self.rng.choice(self.apps)
+        ended = started + duration
+        pr_ids, stage_sums = [], dict.fromkeys(("coding", "review", "wait"), 0)
+        for total in leads:
+            pr_id, stages = self._pull_request(
+                app, ended, duration, total, deployed=status == "finished"
+            )
+            pr_ids.append(pr_id)
+            for name in stage_sums:
+                stage_sums[name] += stages[name]
+        prs = [self.evidence.pr(p) for p in pr_ids]
+        count = len(leads)
+        rep: Body = {
+            "id": dep_id,
+            "applicationKey": app,
+            "applicationVersion": _sha(dep_id),
+            "startedAt": started,
+            "endedAt": ended,
+            "durationMs": duration,
+            "status": status,
+            "kind": kind,
+            "active": False,
+            "metadata": {"buildNumber": str(1000 + self.serial)},
+            "archived": False,
+            "environmentKey": self.evidence.environment,
+            "numberOfContributors": len({p["author"] for p in prs}),
+            "numberOfPullRequests": count,
+            "linesAdded": sum(p["linesAdded"] for p in prs),
+            "linesDeleted": sum(p["linesDeleted"] for p in prs),
+            "leadTime": max(leads),
+            "leadTimeStages": {
+                "codingDurationMs": stage_sums["coding"] // count,
+                "reviewDurationMs": stage_sums["review"] // count,
+                "waitDurationMs": stage_sums["wait"] // count,
+                "deployDurationMs": duration,
+                "totalLeadTimeMs": sum(leads) // count,
+            },
+        }
+        self.evidence.deployments.append(rep)
+        self.evidence.index[dep_id] = rep
+        self.evidence.deployment_prs[dep_id] = pr_ids
+        self.evidence.flag_refs[dep_id] = _merge_refs(self.evidence.flag_refs[p] for p in pr_ids)
+        for pr_id in pr_ids:
+            self.evidence.pr_deployments[pr_id] = [dep_id]
+
+    def _pull_request(
+        self, app: str, ended: int, duration: int, total: int, *, deployed: bool
+    ) -> tuple[str, dict[str, int]]:
+        rest = max(total - duration, 3 * 60_000)
+        jitter = [w * self.rng.uniform(0.7, 1.3) for w in self.stage_weights]
+        parts = [int(rest * j / sum(jitter)) for j in jitter]
+        parts[0] += rest - sum(parts)
+        coding, review, wait = parts
+        merged = ended - duration - wait
+        created = merged - review
+        pr_id = self._body_pr(app, created, "deployed" if deployed else "merged", merged)
+        lead: Body = {"codingDurationMs": coding, "reviewDurationMs": review}
+        if deployed:
+            whole = coding + review + wait + duration
+            lead |= {
+                "maxWaitDurationMs": wait,
+                "avgWaitDurationMs": wait,
+                "maxDeployDurationMs": duration,
+                "avgDeployDurationMs": duration,
+                "maxTotalLeadTimeMs": whole,
+                "avgTotalLeadTimeMs": whole,
+            }
+        self.evidence.pr_lead_times[pr_id] = lead
+        return pr_id, {"coding": coding, "review": review, "wait": wait}
+
+    def _body_pr(self, app: str, created: int, status: str, merged: int | None) -> str:
+        pr_id = self._id("pull-request")
+        self.pr_numbers[app] += 1
+        number = self.pr_numbers[app]
+        noun = self.rng.choice(self.flag_keys)
+        added = int(self.rng.lognormvariate(4.0, 1.0)) + 1
+        rep: Body = {
+            "id": pr_id,
+            "externalId": str(number),
+            "title": self.rng.choice(TITLES).format(noun=noun, app=app),
+            "status": status,
+            "author": self.rng.choice(AUTHORS),
+            "createTime": created,
+            "baseCommitKey": _sha(pr_id, "base"),
+            "headCommitKey": _sha(pr_id, "head"),
+            "filesChanged": 1 + added // 40,
+            "linesAdded": added,
+            "linesDeleted": int(added * self.rng.uniform(0.0, 0.8)),
+            "url": f"https://github.com/{REPOSITORY_OWNER}/{app}/pull/{number}",
+        }
+        if merged is not None:
+            rep["mergeTime"] = merged
+            rep["mergeCommitKey"] = _sha(pr_id, "merge")
+        self.evidence.pull_requests.append(rep)
+        self.evidence.index[pr_id] = rep
+        refs = []
+        for key in self.rng.sample(self.flag_keys, self.rng.choice((0, 0, 1, 1, 2))):
+            removed = self.rng.random() < 0.3
+            refs.append(
+                {
+                    "projectKey": self.evidence.project.key,
+                    "flagKey": key,
+                    "referencesAdded": 0 if removed else self.rng.randint(1, 4),
+                    "referencesRemoved": self.rng.randint(1, 5) if removed else 0,
+                }
+            )
+        self.evidence.flag_refs[pr_id] = refs
+        return pr_id
+
+    def _unfinished_work(self) -> None:
+        """Open and closed pull requests, and (in some slices) a deployment stuck in progress
+        whose version does not link to any pull request."""
+        for _ in range(self.rng.randint(2, 4)):
+            created = self.now_ms - self.rng.randint(2, 200) * HOUR_MS
+            pr_id = self._body_pr(self.rng.choice(self.apps), created, "open", None)
+            self.evidence.pr_lead_times[pr_id] = {
+                "codingDurationMs": self.rng.randint(1, 40) * HOUR_MS
+            }
+        if self.rng.random() < 0.5:
+            pr_id = self._body_pr(
+                self.rng.choice(self.apps), self.now_ms - 300 * HOUR_MS, "closed", None
+            )
+            self.evidence.pr_lead_times[pr_id] = {"codingDurationMs": 5 * HOUR_MS}
+        if self.rng.random() < 0.4:
+            dep_id = self._id("deployment")
+            stuck: Body = {
+                "id": dep_id,
+                "applicationKey": self.rng.choice(self.apps),
+                "applicationVersion": f"build-{self.rng.randint(2000, 9000)}",
+                "startedAt": self.now_ms - self.rng.randint(26, 70) * HOUR_MS,
+                "status": "started",
+                "kind": "forward",
+                "active": False,
+                "archived": False,
+                "environmentKey": self.evidence.environment,
+                "numberOfContributors": 0,
+                "numberOfPullRequests": 0,
+                "linesAdded": 0,
+                "linesDeleted": 0,
+                "leadTime": 0,
+            }
+            self.evidence.deployments.append(stuck)
+            self.evidence.index[dep_id] = stuck
+            self.evidence.deployment_prs[dep_id] = []
+            self.evidence.flag_refs[dep_id] = []
+
+    # --- flag events and flags ----------------------------------------------------------------
+
+    def _flag_events(self, window: int, scores: Body) -> None:
+        impact = _score(scores, "impactSize", window)
+        coverage = _score(scores, "experimentationCoverage", window)
+        assert impact is not None
+        count = self.rng.randint(18, 32)
+        large = pick_share("impactSize", impact, count, self.rng)
+        with_experiments = (
+            0
+            if coverage is None
+            else pick_share("experimentationCoverage", coverage, count, self.rng)
+        )
+        assert large is not None
+        assert with_experiments is not None
+        sizes = ["large"] * large + [
+            self.rng.choice(("none", "small", "small", "medium")) for _ in range(count - large)
+        ]
+        self.rng.shuffle(sizes)
+        linked = set(self.rng.sample(range(count), with_experiments))
+        every = EXPERIMENTS.get(self.evidence.project.key, ())
+        experiments = [e for e in every if e.environment == self.evidence.environment] or list(
+            every
+        )
+        for index, when in enumerate(self._moments(window, count)):
+            self._flag_event(when, sizes[index], experiments if index in linked else [])
+
+    def _flag_event(self, when: int, size: str, experiments: list[Any]) -> None:
+        event_id = self._id("flag-event")
+        is_global = size == "none" and self.rng.random() < 0.35
+        event_type, description = self.rng.choice(GLOBAL_EVENT_TYPES if is_global else EVENT_TYPES)
+        member = self.rng.choice(MEMBERS)
+        low, high = {
+            "none": (0.0, 0.0),
+            "small": (0.5, 19.5),
+            "medium": (20.5, 79.5),
+            "large": (80.5, 100.0),
+        }[size]
+        percentage = round(self.rng.uniform(low, high), 1)
+        before_true = self.rng.randint(0, int(1000 * (1 - percentage / 100)))
+        after_true = before_true + int(1000 * percentage / 100)
+        scale = self.rng.randint(5, 400)
+        project = self.evidence.project
+        rep: Body = {
+            "id": event_id,
+            "projectId": object_id("project", project.key),
+            "projectKey": project.key,
+            "environmentId": object_id("environment", project.key, self.evidence.environment),
+            "environmentKey": self.evidence.environment,
+            "flagKey": self.rng.choice(self.flag_keys),
+            "eventType": event_type,
+            "eventTime": when,
+            "description": description,
+            "auditLogEntryId": stable_uuid("audit", event_id),
+            "member": {
+                "id": member.id,
+                "email": member.email,
+                "firstName": member.first_name,
+                "lastName": member.last_name,
+            },
+            "actions": [event_type.replace("_", "")],
+            "impact": {
+                "size": size,
+                "percentage": percentage,
+                "reason": "global" if is_global else "evaluations",
+                "evaluationsSummary": {
+                    "variations": [
+                        {"value": True, "before": before_true * scale, "after": after_true * scale},
+                        {
+                            "value": False,
+                            "before": (1000 - before_true) * scale,
+                            "after": (1000 - after_true) * scale,
+                        },
+                    ]
+                },
+            },
+        }
+        self.evidence.flag_events.append(rep)
+        chosen = [self.rng.choice(experiments)] if experiments else []
+        self.evidence.event_experiments[event_id] = [
+            _experiment_rep(project.key, e, self.now_ms) for e in chosen
+        ]
+
+    def snapshot(self, flag_health: int | None) -> None:
+        assert flag_health is not None
+        total = self.rng.randint(20, 28)
+        stale = pick_share("flagHealth", flag_health, total, self.rng)
+        assert stale is not None
+        maintainers = [m.id for m in MEMBERS] + [t.key for t in TEAMS]
+        for index, key in enumerate(self.flag_keys[:total]):
+            is_stale = index < stale
+            if is_stale:
+                status, temporary, age = (
+                    self.rng.choice(("launched", "inactive")),
+                    True,
+                    self.rng.randint(45, 400),
+                )
+            else:
+                status = self.rng.choice(("new", "active", "active", "launched", "inactive"))
+                temporary = status in ("new", "active")
+                age = self.rng.randint(1, 6) if status == "new" else self.rng.randint(10, 300)
+            self.evidence.flags.append(
+                SeedFlag(key, self.rng.choice(maintainers), status, temporary, age, is_stale)
+            )
+
+
+def _merge_refs(groups: Any) -> list[Body]:
+    merged: dict[str, Body] = {}
+    for refs in groups:
+        for ref in refs:
+            into = merged.setdefault(
+                ref["flagKey"], {**ref, "referencesAdded": 0, "referencesRemoved": 0}
+            )
+            into["referencesAdded"] += ref["referencesAdded"]
+            into["referencesRemoved"] += ref["referencesRemoved"]
+    return list(merged.values())
+
+
+def _experiment_rep(project: str, experiment: SeedExperiment, now_ms: int) -> Body:
+    """``FlagEventExperiment``: the experiment's iteration started when it was created."""
+    midnight = now_ms - now_ms % DAY_MS
+    started = midnight - experiment.age_days * DAY_MS
+    started += time_of_day_ms("experiment", project, experiment.key)
+    iteration: Body = {
+        "id": object_id("iteration", project, experiment.key),
+        "status": "running" if experiment.status == "running" else "stopped",
+        "startedAt": started,
+    }
+    return {"key": experiment.key, "name": experiment.name, "iteration": iteration}

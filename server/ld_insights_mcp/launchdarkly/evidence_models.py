@@ -1,0 +1,308 @@
+"""Pydantic models of the Engineering Insights evidence: charts, deployments, pull requests,
+flag events and repositories.
+
+Like ``models``: snake_case fields with the wire names as aliases, unknown fields kept
+(``extra="allow"``). Timestamps (``UnixMillis``) arrive as integers or, as the contract's
+examples show, numeric strings; both parse to ``int`` milliseconds. Durations are
+milliseconds. Open vocabularies (deployment ``status``/``kind``, flag ``eventType``) are
+plain strings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from .models import Count, Links, Millis
+
+
+def _millis(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+UnixMillis = Annotated[Millis, BeforeValidator(_millis)]
+"""A timestamp in Unix milliseconds, sent as a number or a numeric string."""
+
+DurationMs = Annotated[int, Field(ge=0)]
+"""A duration in milliseconds."""
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="allow",
+        defer_build=True,
+    )
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+class ChartTier(_Wire):
+    indicator: str
+    description: str | None = None
+
+
+class ChartMetric(_Wire):
+    """A raw metric with its indicator and tier ladder (``InsightsChartMetric``)."""
+
+    indicator: str
+    value: float
+    unit: str
+    modifier: str
+    tiers: list[ChartTier] = Field(default_factory=list)
+
+
+class ChartAxis(_Wire):
+    unit: str
+
+
+class ChartMetadata(_Wire):
+    summary: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+    metrics: dict[str, ChartMetric] | None = None
+    x_axis: ChartAxis
+    y_axis: ChartAxis
+
+
+class ChartBounds(_Wire):
+    name: str
+    value: int
+
+
+class ChartSeriesMetadata(_Wire):
+    name: str
+    count: Count | None = None
+    bounds: list[ChartBounds] = Field(default_factory=list)
+
+
+class ChartPoint(_Wire):
+    x: int
+    y: int
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChartSeries(_Wire):
+    metadata: ChartSeriesMetadata
+    data: list[ChartPoint] = Field(default_factory=list)
+
+
+class InsightsChart(_Wire):
+    """Every chart's answer: metadata (summary, axes, optional metrics) and series."""
+
+    metadata: ChartMetadata
+    series: list[ChartSeries] = Field(default_factory=list)
+
+
+# --- pull requests and deployments ----------------------------------------------------------
+
+
+class FlagReference(_Wire):
+    project_key: str
+    flag_key: str
+    references_added: Count
+    references_removed: Count
+
+
+class FlagReferenceCollection(_Wire):
+    total_count: Count
+    items: list[FlagReference] = Field(default_factory=list)
+
+
+class LeadTimeStages(_Wire):
+    """A deployment's lead-time stages (``LeadTimeStagesRep``)."""
+
+    coding_duration_ms: DurationMs
+    review_duration_ms: DurationMs | None = None
+    wait_duration_ms: DurationMs | None = None
+    deploy_duration_ms: DurationMs | None = None
+    total_lead_time_ms: DurationMs | None = None
+
+
+class PullRequestLeadTime(_Wire):
+    """A pull request's lead time by stage (``PullRequestLeadTimeRep``); wait, deploy and
+    total exist only once it is deployed to the environment asked for."""
+
+    coding_duration_ms: DurationMs
+    review_duration_ms: DurationMs | None = None
+    max_wait_duration_ms: DurationMs | None = None
+    avg_wait_duration_ms: DurationMs | None = None
+    max_deploy_duration_ms: DurationMs | None = None
+    avg_deploy_duration_ms: DurationMs | None = None
+    max_total_lead_time_ms: DurationMs | None = None
+    avg_total_lead_time_ms: DurationMs | None = None
+
+
+class PullRequest(_Wire):
+    id: str
+    external_id: str
+    title: str
+    status: str
+    author: str
+    create_time: UnixMillis
+    merge_time: UnixMillis | None = None
+    merge_commit_key: str | None = None
+    base_commit_key: str
+    head_commit_key: str
+    files_changed: Count
+    lines_added: Count
+    lines_deleted: Count
+    url: str
+    deployments: DeploymentCollection | None = None
+    flag_references: FlagReferenceCollection | None = None
+    lead_time: PullRequestLeadTime | None = None
+
+
+class PullRequestCollection(_Wire):
+    total_count: Count
+    items: list[PullRequest] = Field(default_factory=list)
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+class Deployment(_Wire):
+    id: str
+    application_key: str
+    application_version: str
+    started_at: UnixMillis
+    ended_at: UnixMillis | None = None
+    duration_ms: DurationMs | None = None
+    status: str
+    kind: str
+    active: bool
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    archived: bool
+    environment_key: str
+    number_of_contributors: Count
+    number_of_pull_requests: Count
+    lines_added: Count
+    lines_deleted: Count
+    lead_time: DurationMs
+    pull_requests: PullRequestCollection | None = None
+    flag_references: FlagReferenceCollection | None = None
+    lead_time_stages: LeadTimeStages | None = None
+
+
+class DeploymentCollection(_Wire):
+    total_count: Count
+    items: list[Deployment] = Field(default_factory=list)
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+# --- flag events ----------------------------------------------------------------------------
+
+
+class VariationEvaluations(_Wire):
+    value: Any = None
+    before: Count | None = None
+    after: Count | None = None
+
+
+class EvaluationsSummary(_Wire):
+    variations: list[VariationEvaluations] = Field(default_factory=list)
+
+
+class FlagEventImpact(_Wire):
+    size: str | None = None  # none | small | medium | large
+    percentage: float | None = None
+    reason: str | None = None  # evaluations | global | waiting
+    evaluations_summary: EvaluationsSummary | None = None
+
+
+class FlagEventMember(_Wire):
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+
+
+class FlagEventExperimentIteration(_Wire):
+    id: str
+    status: str
+    started_at: UnixMillis
+    ended_at: UnixMillis | None = None
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+class FlagEventExperiment(_Wire):
+    key: str
+    name: str
+    iteration: FlagEventExperimentIteration
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+class FlagEventExperimentCollection(_Wire):
+    total_count: Count
+    items: list[FlagEventExperiment] = Field(default_factory=list)
+
+
+class FlagEvent(_Wire):
+    id: str
+    project_id: str
+    project_key: str
+    environment_id: str | None = None
+    environment_key: str | None = None
+    flag_key: str
+    event_type: str
+    event_time: UnixMillis
+    description: str
+    audit_log_entry_id: str | None = None
+    member: FlagEventMember | None = None
+    actions: list[str] = Field(default_factory=list)
+    impact: FlagEventImpact
+    experiments: FlagEventExperimentCollection | None = None
+
+
+class FlagEventCollection(_Wire):
+    total_count: Count
+    items: list[FlagEvent] = Field(default_factory=list)
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+# --- repositories ---------------------------------------------------------------------------
+
+
+class ProjectSummary(_Wire):
+    id: str = Field(alias="_id")
+    key: str
+    name: str
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+class ProjectSummaryCollection(_Wire):
+    total_count: Count
+    items: list[ProjectSummary] = Field(default_factory=list)
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+class InsightsRepository(_Wire):
+    id: str = Field(alias="_id")
+    version: int
+    key: str
+    type: str
+    url: str
+    main_branch: str
+    projects: ProjectSummaryCollection | None = None
+
+
+class InsightsRepositoryCollection(_Wire):
+    total_count: Count
+    items: list[InsightsRepository] = Field(default_factory=list)
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+def next_cursor(links: Links) -> str | None:
+    """The ``after`` value of a cursor collection's ``_links.next`` (None on the last page).
+
+    The link carries no filters: send the ``after`` value with the same filters again."""
+    nxt = links.get("next")
+    if nxt is None or not nxt.href or "?" not in nxt.href:
+        return None
+    values = parse_qs(urlsplit(nxt.href).query).get("after")
+    return values[0] if values else None

@@ -1,0 +1,51 @@
+"""The contract's vocabulary, written once: the key pattern and the score indicator bands.
+
+Plain constants: the client, the emulator, the tools and the knowledge resources all read them.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+"""LaunchDarkly keys: letters, digits, '.', '_' and '-', starting with a letter or digit."""
+
+KEY_MAX_LENGTH = 256
+"""The longest key accepted."""
+
+
+class Band(NamedTuple):
+    """One indicator band: scores from ``low`` to ``high`` inclusive."""
+
+    indicator: str
+    low: int
+    high: int
+
+
+BANDS: tuple[Band, ...] = (
+    Band("excellent", 90, 100),
+    Band("good", 70, 89),
+    Band("fair", 40, 69),
+    Band("needsAttention", 0, 39),
+)
+"""The calculated indicators and their score ranges, best first."""
+
+CALCULATED_INDICATORS: tuple[str, ...] = tuple(band.indicator for band in BANDS)
+"""Indicators that carry a real 0-100 score."""
+
+SPECIAL_INDICATORS: tuple[str, ...] = ("notCalculated", "unknown")
+"""Indicators without a score: no data, or undetermined."""
+
+INDICATORS: tuple[str, ...] = CALCULATED_INDICATORS + SPECIAL_INDICATORS
+"""Every indicator value the contract defines, best first."""
+
+BANDS_TEXT = ", ".join(f"{band.indicator} {band.low}-{band.high}" for band in BANDS)
+"""The bands for descriptions: 'excellent 90-100, good 70-89, ...'."""
+
+
+def band_for(score: int) -> Band:
+    """The band a 0-100 score falls in."""
+    for band in BANDS:
+        if band.low <= score <= band.high:
+            return band
+    raise ValueError(f"score {score} is outside 0-100")

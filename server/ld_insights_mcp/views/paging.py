@@ -1,0 +1,92 @@
+"""One pager for every list tool: next offset, output cap, and the exact next call.
+
+The next call is a literal call with every argument that shapes the result, e.g.
+``list_insight_groups(limit=3, offset=4, sort="-name", query="pay", include_scores=true)``:
+following it yields exactly the next page of the same result set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_ROOM = 4
+"""Characters kept free for the ``...`` that marks an item line cut to fit."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """The call that produced a page: the tool, its offset and limit, and every other argument
+    that shapes the result set (``None`` values are left out of the next call)."""
+
+    tool: str
+    offset: int
+    limit: int
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+    def call(self, offset: int) -> str:
+        """The same call at another offset, as literal text with JSON values."""
+        values = {"limit": self.limit, "offset": offset, **self.arguments}
+        shown = ", ".join(
+            f"{name}={json.dumps(value, ensure_ascii=False)}"
+            for name, value in values.items()
+            if value is not None
+        )
+        return f"{self.tool}({shown})"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What was shown of the items, where the next page starts, and the text."""
+
+    shown: int
+    next_offset: int | None
+    truncated: bool
+    text: str
+
+
+def paginate(
+    request: PageRequest,
+    *,
+    header: Sequence[str],
+    items: Sequence[str],
+    total: int | None,
+    max_chars: int,
+) -> Page:
+    """Join header and item lines; past ``max_chars``, drop trailing items (at least one is
+    shown, cut if it alone is too long). The last line names the exact next call.
+
+    With ``total`` unknown, a full page (``limit`` items) is taken to mean there may be more.
+    """
+    end = request.offset + len(items)
+    more = end < total if total is not None else len(items) == request.limit
+    next_offset = end if more and items else None
+    footer = [f"More: call {request.call(next_offset)}."] if next_offset is not None else []
+    text = "\n".join([*header, *items, *footer])
+    if len(text) <= max_chars:
+        return Page(len(items), next_offset, False, text)
+
+    def marker(shown: int) -> str:
+        return (
+            f"[output truncated: showing {shown} of {len(items)} items to stay within "
+            f"{max_chars} characters. More: call {request.call(request.offset + shown)}]"
+        )
+
+    budget = max_chars - len(marker(len(items))) - sum(len(line) + 1 for line in header) - 1
+    kept: list[str] = []
+    for line in items:
+        if len(line) + 1 > budget:
+            break
+        kept.append(line)
+        budget -= len(line) + 1
+    if not kept and items:
+        room = max(budget - _ROOM, 0)
+        kept.append(items[0][:room] + "...")
+    return Page(
+        len(kept),
+        request.offset + len(kept),
+        True,
+        "\n".join([*header, *kept, marker(len(kept))]),
+    )
