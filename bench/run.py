@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+import question_cost
 from stdio_driver import StdioServer
 
 ROOT = Path(__file__).parents[1]
@@ -363,6 +364,10 @@ def main() -> None:
         )
         print("context cost ...", file=sys.stderr)
         results["context"] = context_cost(emulator_url, DEMO_TOKEN, project, environment)
+        print("question cost ...", file=sys.stderr)
+        results["question_cost"] = question_cost.measure(
+            emulator_url, DEMO_TOKEN, project, environment
+        )
         print("memory ...", file=sys.stderr)
         results["memory"] = memory(
             emulator_url, DEMO_TOKEN, 500 if quick else 10_000, project, environment
@@ -416,6 +421,8 @@ def render(r: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {row['raw_api_bytes']} | {row['text_bytes']} | {row['structured_bytes']} | {row['text_vs_raw']:.0%} |"
         )
+    if "question_cost" in r:
+        lines += ["", question_cost.render(r["question_cost"])]
     m = r["memory"]
     lines += [
         "",

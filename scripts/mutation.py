@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGE = ROOT / "build" / "mutation"
+STAGE = ROOT / "build" / "mutation"  # replaced by --stage
 PACKAGE = "ld_insights_mcp"
 
 # module → the functions in scope (None: the whole module)
@@ -95,8 +95,12 @@ def in_scope(mutant: str) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--stage", type=Path, help="work folder (default build/mutation)")
     parser.add_argument("patterns", nargs="*")
     args = parser.parse_args()
+    if args.stage is not None:
+        global STAGE
+        STAGE = args.stage.resolve()
     stage()
     env = dict(os.environ, PYTHONPATH=str(STAGE / "mutants" / "src"))
     mutmut = [sys.executable, "-m", "mutmut"]

@@ -81,6 +81,7 @@ async def test_prompts_declare_their_arguments(
         "summarize_engineering_health",
         "compare_insight_groups",
         "investigate_score",
+        "weekly_engineering_report",
     }
     summarize = {
         a.name: a.required for a in prompts["summarize_engineering_health"].arguments or []

@@ -10,8 +10,11 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
+from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from .schemas import compact_input_schema
 
 _MAX_SHOWN = 60
 
@@ -57,13 +60,26 @@ class StrictArgumentsServer(MCPServer[Any]):
             raise
 
     _schema_cache: dict[str, dict[str, Any]] | None = None
+    _published: tuple[tuple[int, ...], list[MCPTool]] | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools with compact input schemas (see ``schemas``); computed once per tool set."""
+        tools = await super().list_tools()
+        identity = tuple(id(t.input_schema) for t in tools)  # the SDK reuses each schema
+        if self._published is None or self._published[0] != identity:
+            compact = [
+                t.model_copy(update={"input_schema": compact_input_schema(t.input_schema)})
+                for t in tools
+            ]
+            self._published = (identity, compact)
+        return self._published[1]
 
     async def _argument_schemas(self, name: str) -> dict[str, Any] | None:
         """Each tool's property schemas, read once from the registered tools."""
         if self._schema_cache is None:
             self._schema_cache = {
                 tool.name: dict(tool.input_schema.get("properties", {}))
-                for tool in await self.list_tools()
+                for tool in await super().list_tools()
             }
         return self._schema_cache.get(name)
 

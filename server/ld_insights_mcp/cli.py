@@ -30,8 +30,13 @@ environment:
   LD_INSIGHTS_*          other settings, e.g. LD_INSIGHTS_CALL_BUDGET=45, LD_INSIGHTS_MAX_RETRIES=3
   LD_INSIGHTS_HTTP_BEARER_TOKENS  comma-separated tokens HTTP clients must present (Bearer)
 
+commands:
+  doctor                 check the setup (token, region, access, rate limits, clock) and exit;
+                         see ld-insights-mcp doctor --help
+
 examples:
   ld-insights-mcp --demo
+  ld-insights-mcp doctor --demo
   LD_ACCESS_TOKEN=api-... ld-insights-mcp --project my-project --environment production
   ld-insights-mcp --demo --transport streamable-http --port 8000
 """
@@ -120,7 +125,12 @@ def format_validation_error(error: ValidationError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["doctor"]:
+        from .doctor import main as doctor
+
+        return doctor(arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
         settings = settings_from(args)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from .launchdarkly.cache import ReadCache
     from .launchdarkly.client import ClientOptions
 
 DEFAULT_BASE_URI = "https://app.launchdarkly.com"
@@ -85,6 +86,31 @@ class Settings(BaseSettings):
         default=20_000, ge=1_000, le=1_000_000, description="Cap on a tool's text output."
     )
     log_level: LogLevel = "WARNING"
+    cache_ttl: float | None = Field(
+        default=None,
+        ge=0,
+        le=86_400,
+        description=(
+            "Seconds a cached LaunchDarkly read stays fresh, for every kind of data (default: "
+            "per kind, 30-300 s); 0 turns the cache off."
+        ),
+    )
+    cache_max_entries: int = Field(
+        default=1_000, ge=1, le=1_000_000, description="Most reads the cache holds."
+    )
+    cache_max_bytes: int = Field(
+        default=32_000_000, ge=100_000, le=4_000_000_000, description="Most bytes it holds."
+    )
+    confirmation_ttl: int = Field(
+        default=300, ge=1, le=86_400, description="Seconds a confirmation code stays valid."
+    )
+    request_state_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Comma-separated secrets (32+ characters each; the first seals) that seal "
+            "confirmation flows, so every replica can finish one another began."
+        ),
+    )
 
     @field_validator("base_uri")
     @classmethod
@@ -127,6 +153,27 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
+    @field_validator("request_state_keys")
+    @classmethod
+    def _check_state_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """Each key 32+ characters. Errors never quote a key."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        keys = [k.strip() for k in value.get_secret_value().split(",")]
+        if any(len(k) < 32 for k in keys):
+            raise ValueError(
+                "LD_INSIGHTS_REQUEST_STATE_KEYS must be comma-separated secrets of at least 32 "
+                "characters each (e.g. from `openssl rand -hex 32`); a key given is shorter "
+                "(not shown)"
+            )
+        return SecretStr(",".join(keys))
+
+    def state_keys(self) -> list[str]:
+        """The request-state secrets, first one sealing; empty when none are configured."""
+        if self.request_state_keys is None:
+            return []
+        return self.request_state_keys.get_secret_value().split(",")
+
     def require_token(self) -> SecretStr:
         """The access token, or a one-line error naming the variables to set."""
         if self.access_token is None or not self.access_token.get_secret_value().strip():
@@ -135,6 +182,13 @@ class Settings(BaseSettings):
                 "to a personal or service access token, or run with --demo"
             )
         return self.access_token
+
+    def read_cache(self) -> ReadCache:
+        """A new in-process read cache with these TTLs and bounds."""
+        from .launchdarkly.cache import MemoryStore, ReadCache, TtlPolicy
+
+        store = MemoryStore(max_entries=self.cache_max_entries, max_bytes=self.cache_max_bytes)
+        return ReadCache(store, ttl=TtlPolicy(override=self.cache_ttl))
 
     def client_options(self) -> ClientOptions:
         from .launchdarkly.client import ClientOptions

@@ -19,8 +19,10 @@ def render_catalog(knowledge: Knowledge) -> str:
         combines = f" Combines {', '.join(info.aggregates)}." if info.aggregates else ""
         part_of = f" Part of {info.parent}." if info.parent else ""
         optional = " Optional: not always returned." if info.optional else ""
+        evidence = f" Evidence: {info.evidence_tools[0]}." if info.evidence_tools else ""
         lines.append(
             f"- **{info.key}** ({info.title}): {info.measures}{combines}{part_of}{optional}"
+            f"{evidence}"
         )
     lines += ["", f"Details: {CATEGORY_URI}. Bands: {INDICATORS_URI}."]
     return "\n".join(lines)
@@ -43,6 +45,10 @@ def render_category(info: ScoreCategoryInfo, knowledge: Knowledge) -> str:
     lines += ["", "**Moves it up**:", *bullets(info.moves_up)]
     lines += ["", "**Moves it down**:", *bullets(info.moves_down)]
     lines += ["", "**How to improve**:", *bullets(info.how_to_improve)]
+    lines += ["", "**Evidence**:"]
+    lines += bullets(info.evidence_tools) or [
+        "- No evidence operation covers it; diagnose_data_coverage shows missing data."
+    ]
     lines += ["", knowledge.scale]
     return "\n".join(lines)
 

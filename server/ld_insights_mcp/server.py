@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from . import __version__
 from .arguments import StrictArgumentsServer
+from .cache_hints import LIST_HINTS, static_resource_hints
 from .completions import register_completions
 from .config import Settings
 from .emulator.constants import DEMO_TOKEN
@@ -18,10 +19,12 @@ from .prompt_templates import load_prompt_templates, register_prompts
 from .resources import register_knowledge_resources
 from .state import AppState, bind_app_state
 from .tools import register_tools
+from .tools.confirmation import request_state_security
 
 if TYPE_CHECKING:
     import httpx
 
+    from .launchdarkly.cache import ReadCache
     from .launchdarkly.client import LaunchDarklyClient
 
 DEMO_BASE_URL = "http://launchdarkly.demo"
@@ -40,13 +43,18 @@ def create_server(
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    cache: ReadCache | None = None,
+    states: list[AppState] | None = None,
 ) -> StrictArgumentsServer:
     """The configured server. ``transport`` replaces the network (tests, the demo backend).
 
-    In demo mode without a transport, an embedded emulator answers in-process.
+    In demo mode without a transport, an embedded emulator answers in-process. ``cache``
+    (default: from the settings) answers reads for every session of this server; each
+    lifespan's state is in ``states`` while it runs (inspection).
     """
     token = SecretStr(DEMO_TOKEN) if settings.demo else settings.require_token()
     base_url = DEMO_BASE_URL if settings.demo else settings.base_uri
+    shared_cache = cache if cache is not None else settings.read_cache()
 
     def connect() -> LaunchDarklyClient:
         from .launchdarkly.client import LaunchDarklyClient
@@ -58,16 +66,29 @@ def create_server(
             from .emulator import Emulator
 
             network = ASGITransport(app=Emulator(token=DEMO_TOKEN).app)
+            # this emulator is this lifespan's own: so is its cache
+            read_cache = cache if cache is not None else settings.read_cache()
+        else:
+            read_cache = shared_cache
         return LaunchDarklyClient.create(
-            base_url=base_url, token=token, options=settings.client_options(), transport=network
+            base_url=base_url,
+            token=token,
+            options=settings.client_options(),
+            transport=network,
+            cache=read_cache,
         )
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[AppState]:
         state = AppState(settings, connect)
+        state.start_warming()  # in the background: start-up does not wait for it
+        if states is not None:
+            states.append(state)
         try:
             yield state
         finally:
+            if states is not None:
+                states.remove(state)
             await state.aclose()
 
     server = StrictArgumentsServer(
@@ -78,7 +99,9 @@ def create_server(
         website_url="https://launchdarkly.com/docs/home/releases/eng-insights",
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[bind_app_state],
+        middleware=[bind_app_state, static_resource_hints],
+        cache_hints=LIST_HINTS,
+        request_state_security=request_state_security(settings),
     )
     register_tools(server, read_only=settings.read_only)
     register_knowledge_resources(server)

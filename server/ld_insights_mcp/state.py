@@ -2,48 +2,92 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from mcp.server import ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.mcpserver import Context
 
 from .config import Settings
+from .launchdarkly.cache import observe_reads
 from .views.common import DataSource
 
 if TYPE_CHECKING:
     from .launchdarkly.client import LaunchDarklyClient
 
+logger = logging.getLogger(__name__)
+
 
 class AppState:
     """Lifespan state: the settings and one LaunchDarkly client per lifespan.
 
-    The client is made on first use, so start-up does not pay for the HTTP stack. The SDK may
-    run the lifespan once per process or once per connection (SSE, in memory): each run has
-    its own state, closed when that run ends.
+    Start-up does not build the client: ``start_warming()`` builds it, and the validators a
+    call needs, in a background thread right after, sending nothing upstream; a call that
+    comes first builds it itself (or waits for the warm-up to finish). The SDK may run the
+    lifespan once per process or once per connection (SSE, in memory): each run has its own
+    state, closed when that run ends.
     """
 
     def __init__(self, settings: Settings, connect: Callable[[], LaunchDarklyClient]) -> None:
         self.settings = settings
         self._connect = connect
         self._client: LaunchDarklyClient | None = None
+        self._building = threading.Lock()
+        self._warmer: threading.Thread | None = None
 
     @property
     def client(self) -> LaunchDarklyClient:
-        if self._client is None:
-            self._client = self._connect()
-        return self._client
+        client = self._client
+        if client is None:
+            with self._building:
+                if self._client is None:
+                    self._client = self._connect()
+                client = self._client
+        return client
+
+    @property
+    def client_ready(self) -> bool:
+        """Whether the LaunchDarkly client has been built (by the warm-up or a call)."""
+        return self._client is not None
+
+    def start_warming(self) -> None:
+        """Build the client and the response validators in a background thread."""
+        if self._warmer is None:
+            self._warmer = threading.Thread(target=self._warm, name="ld-insights-warm", daemon=True)
+            self._warmer.start()
+
+    def _warm(self) -> None:
+        try:
+            with self._building:
+                if self._client is None:
+                    self._client = self._connect()
+                from .launchdarkly.prepare import build_validators
+
+                built = build_validators()
+            logger.debug("warm-up finished: client built, %d validators built", built)
+        except Exception:  # the first call builds it again and reports what fails
+            logger.debug("warm-up failed", exc_info=True)
+
+    async def warmed(self) -> None:
+        """Return once the warm-up has finished (at once if it never started)."""
+        warmer = self._warmer
+        if warmer is not None and warmer.is_alive():
+            await anyio.to_thread.run_sync(warmer.join)
 
     @property
     def data_source(self) -> DataSource:
         return "demo" if self.settings.demo else "launchdarkly"
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self.warmed()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:
@@ -66,7 +110,8 @@ async def bind_app_state(ctx: ServerRequestContext[Any, Any], call_next: CallNex
         return await call_next(ctx)
     token = _REQUEST_STATE.set(state)
     try:
-        return await call_next(ctx)
+        with observe_reads():  # the request's cached reads and their age (see tool_result)
+            return await call_next(ctx)
     finally:
         _REQUEST_STATE.reset(token)
 

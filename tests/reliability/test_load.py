@@ -32,7 +32,9 @@ BOUND = 8
 
 @contextmanager
 def _server_url(emulator_url: str, *, stateless: bool, **http: Any) -> Iterator[str]:
-    server = create_server(make_settings(base_uri=emulator_url, max_concurrency=BOUND))
+    # cache off: these calls are identical, and the bound is measured on the upstream path
+    settings = make_settings(base_uri=emulator_url, max_concurrency=BOUND, cache_ttl=0)
+    server = create_server(settings)
     app = build_http_app(server, HttpOptions(stateless=stateless, **http))
     with serve_asgi(app) as url:
         yield f"{url}/mcp"

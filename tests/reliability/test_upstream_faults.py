@@ -250,7 +250,7 @@ async def test_parallel_calls_stay_within_the_upstream_concurrency_bound(
     """The client's own bound (a semaphore in the exchange) is the only one: the connection
     pool does not limit, so removing the semaphore lets all 24 calls through at once."""
     emulator.latency = 0.2
-    server = network_server(max_concurrency=3)
+    server = network_server(max_concurrency=3, cache_ttl=0)  # identical calls: cache off
     results: list[Any] = []
     async with Client(server) as client:
 

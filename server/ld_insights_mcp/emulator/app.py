@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -40,6 +41,7 @@ from .request import ApiRequest
 from .routes import OPERATION_IDS, RawPath, Target, routes
 from .seed import DAY_MS, SeedProject
 from .store import Store
+from .writes import WriteHandlers
 
 JSON = "application/json"
 BETA = "beta"
@@ -128,6 +130,9 @@ class Emulator:
             "deleteMetricGroup": metric_groups.delete_metric_group,
             **_evidence_handlers(self.store),
         }
+        self.changes = WriteHandlers(self.store, EvidenceListHandlers(self.store))
+        """Deployment and repository-mapping writes (``put_replaces``: PUT replaces all)."""
+        self._handlers.update(self.changes.handlers())
         self.app = Starlette(routes=routes(self._serve), middleware=[Middleware(RawPath)])
         """The ASGI app; serve it with uvicorn or use ``httpx.ASGITransport(app=emu.app)``."""
 
@@ -217,7 +222,7 @@ class Emulator:
         if gone:
             record.disconnected = True
             return
-        exchange = _Exchange(record, receive, send, self._rate_limits)
+        exchange = _Exchange(record, receive, send, self._rate_limits, self.clock)
         fault = self.faults.take(record.operation_id)
         try:
             await self._run(exchange, fault, target)
@@ -302,12 +307,22 @@ def _fault_answer(fault: Fault, status: int) -> Answer:
 
 
 class _Exchange:
-    """One request's conversation with the client: waits, the answer, or a reset."""
+    """One request's conversation with the client: waits, the answer, or a reset.
+
+    Every answer carries ``Date`` from the emulator's clock (as ``X-Ratelimit-Reset`` does),
+    so a skewed clock is seen as LaunchDarkly's would be; a fault's headers may replace it.
+    """
 
     def __init__(
-        self, record: RecordedRequest, receive: Receive, send: Send, limits: RateLimitWindow
+        self,
+        record: RecordedRequest,
+        receive: Receive,
+        send: Send,
+        limits: RateLimitWindow,
+        clock: Callable[[], int],
     ) -> None:
         self.record, self._receive, self._send, self._limits = record, receive, send, limits
+        self._clock = clock
 
     async def pause(self, seconds: float) -> bool:
         """Wait ``seconds``; False (and the request marked disconnected) if the client left."""
@@ -324,6 +339,7 @@ class _Exchange:
     async def answer(self, answer: Answer) -> None:
         route = self.record.operation_id or "unknown"
         headers = self._limits.headers(route, exhausted=answer.status == 429)
+        headers["date"] = formatdate(self._clock() / 1000, usegmt=True)
         body = answer.body
         if answer.status == 204:
             body = b""

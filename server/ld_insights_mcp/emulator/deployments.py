@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import invalid, not_found
 from .evidence_params import boolean, choice, cursor_page, evidence_for, window
-from .evidence_seed import REPOSITORY_OWNER, Evidence, pr_time, slice_evidence, stable_uuid
+from .evidence_seed import Evidence, pr_time, slice_evidence, stable_uuid
 from .request import ApiRequest
 from .seed import object_id
 from .store import Body, Store, link
@@ -57,11 +57,11 @@ class EvidenceListHandlers:
             rep["flagReferences"] = _collection([dict(r) for r in evidence.flag_refs[pr["id"]]])
         if "deployments" in expand:
             deployments = [evidence.index[d] for d in evidence.pr_deployments.get(pr["id"], [])]
-            rep["deployments"] = _collection([dict(d) for d in deployments])
+            rep["deployments"] = _collection([self.current(d) for d in deployments])
         return rep
 
     def _deployment_rep(self, evidence: Evidence, deployment: Body, expand: set[str]) -> Body:
-        rep = dict(deployment)
+        rep = self.current(deployment)
         if "pullRequests" in expand:
             prs = [evidence.index[p] for p in evidence.deployment_prs[deployment["id"]]]
             rep["pullRequests"] = _collection(
@@ -84,7 +84,7 @@ class EvidenceListHandlers:
             for d in evidence.deployments
             if span.holds(d["startedAt"])
             and (not kind or d["kind"] == kind)
-            and (not status or d["status"] == status)
+            and (not status or self.current(d)["status"] == status)
         ]
         page, links = cursor_page(request, DEPLOYMENTS_PATH, items)
         return 200, {
@@ -96,6 +96,15 @@ class EvidenceListHandlers:
     def get_deployment(self, request: ApiRequest) -> Answer:
         deployment_id = request.params["deploymentID"]
         expand = request.expand(("pullRequests", "flagReferences"))
+        evidence = self.find_evidence(deployment_id)
+        return 200, self._deployment_rep(evidence, evidence.index[deployment_id], expand)
+
+    def current(self, deployment: Body) -> Body:
+        """A copy of a seeded deployment with the changes ``updateDeployment`` made."""
+        return {**deployment, **self.store.deployment_changes.get(deployment["id"], {})}
+
+    def find_evidence(self, deployment_id: str) -> Evidence:
+        """The evidence holding a deployment id (validated as a UUID); 400 or 404 otherwise."""
         try:
             uuid.UUID(deployment_id)
         except ValueError:
@@ -103,7 +112,7 @@ class EvidenceListHandlers:
         evidence = self._seen.get(deployment_id) or self._search(deployment_id)
         if evidence is None:
             raise not_found(f"Deployment {deployment_id!r} not found")
-        return 200, self._deployment_rep(evidence, evidence.index[deployment_id], expand)
+        return evidence
 
     def _search(self, deployment_id: str) -> Evidence | None:
         """Look through every project environment and insight group (ids not listed yet)."""
@@ -181,22 +190,9 @@ class EvidenceListHandlers:
 
     def get_insights_repositories(self, request: ApiRequest) -> Answer:
         expand = request.expand(("projects",))
-        repos: list[tuple[str, list[Body]]] = []
-        for project in self.store.projects:
-            summary = {
-                "_id": object_id("project", project.key),
-                "_links": {
-                    "self": link(f"/api/v2/projects/{project.key}"),
-                    "environments": link(f"/api/v2/projects/{project.key}/environments"),
-                },
-                "key": project.key,
-                "name": project.name,
-            }
-            repos.extend((app, [summary]) for app in project.applications)
-        repos.append(("infra-terraform", []))  # linked to no project
         items = []
-        for name, projects in repos:
-            key = f"{REPOSITORY_OWNER}/{name}"
+        for key, linked in self.store.repository_projects.items():
+            projects = [_project_summary(self.store, p) for p in linked]
             rep: Body = {
                 "_id": stable_uuid("repository", key),
                 "version": 1,
@@ -209,3 +205,17 @@ class EvidenceListHandlers:
                 rep["projects"] = _collection([dict(p) for p in projects])
             items.append(rep)
         return 200, {**_collection(items), "_links": {"self": link(REPOSITORIES_PATH)}}
+
+
+def _project_summary(store: Store, project_key: str) -> Body:
+    project = store.project(project_key)
+    assert project is not None, project_key  # mappings only ever name seeded projects
+    return {
+        "_id": object_id("project", project.key),
+        "_links": {
+            "self": link(f"/api/v2/projects/{project.key}"),
+            "environments": link(f"/api/v2/projects/{project.key}/environments"),
+        },
+        "key": project.key,
+        "name": project.name,
+    }

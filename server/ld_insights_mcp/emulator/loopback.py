@@ -50,10 +50,15 @@ def _bind(port: int) -> socket.socket:
 
 @contextmanager
 def serve_app_on_loopback(
-    app: Any, port: int = 0, *, lifespan: Literal["on", "off"] = "off"
+    app: Any,
+    port: int = 0,
+    *,
+    lifespan: Literal["on", "off"] = "off",
+    date_header: bool = True,
 ) -> Iterator[str]:
     """Serve an ASGI app on 127.0.0.1 (``port`` 0: any free port) until the block ends;
-    yield its base URL such as ``http://127.0.0.1:54321``."""
+    yield its base URL such as ``http://127.0.0.1:54321``. ``date_header=False`` leaves
+    ``Date`` to the app (uvicorn would otherwise send a second one)."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -73,6 +78,7 @@ def serve_app_on_loopback(
         access_log=False,
         lifespan=lifespan,
         timeout_graceful_shutdown=1,
+        date_header=date_header,
     )
     server = Server(config)
     thread = threading.Thread(
@@ -102,7 +108,7 @@ def serve_on_loopback(emulator: Emulator, port: int = 0, host: str = LOOPBACK) -
     Only the loopback address is allowed: the emulator is a test and demo backend."""
     if host != LOOPBACK:
         raise ValueError(f"the emulator only listens on {LOOPBACK}, not {host!r}")
-    with serve_app_on_loopback(emulator.app, port) as url:
+    with serve_app_on_loopback(emulator.app, port, date_header=False) as url:
         yield url
 
 

@@ -34,6 +34,17 @@ EVIDENCE_OPERATIONS: tuple[tuple[str, str, str], ...] = (
 """The read-only evidence operations: charts, deployments, pull requests, flag events and
 repositories (handlers in ``charts`` and ``deployments``)."""
 
+CHANGE_OPERATIONS: tuple[tuple[str, str, str], ...] = (
+    ("PATCH", f"{EI}/deployments/{{deploymentID}}", "updateDeployment"),
+    ("PUT", f"{EI}/repositories/projects", "associateRepositoriesAndProjects"),
+    (
+        "DELETE",
+        f"{EI}/repositories/{{repositoryKey}}/projects/{{projectKey}}",
+        "deleteRepositoryProject",
+    ),
+)
+"""Writes to the evidence: deployment PATCH and repository mappings (handlers in ``writes``)."""
+
 OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{INSIGHTS}/groups", "getInsightGroups"),
     ("POST", f"{INSIGHTS}/group", "createInsightGroup"),
@@ -47,11 +58,13 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("PATCH", f"{METRIC_GROUPS}/{{metricGroupKey}}", "patchMetricGroup"),
     ("DELETE", f"{METRIC_GROUPS}/{{metricGroupKey}}", "deleteMetricGroup"),
     *EVIDENCE_OPERATIONS,
+    *CHANGE_OPERATIONS,
 )
 """(method, path template, operation id) of every operation served."""
 
 OPERATION_IDS = frozenset(operation_id for _, _, operation_id in OPERATIONS)
 EVIDENCE_OPERATION_IDS = frozenset(operation_id for _, _, operation_id in EVIDENCE_OPERATIONS)
+CHANGE_OPERATION_IDS = frozenset(operation_id for _, _, operation_id in CHANGE_OPERATIONS)
 
 
 @dataclass(frozen=True, slots=True)

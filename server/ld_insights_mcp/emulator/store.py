@@ -15,6 +15,10 @@ Attributes of ``Store`` (all mutable; writes through the API persist for the sto
   expansions; funnel metrics carry ``nameInGroup`` in step order, standard ones do not.
 - ``experiments``: ``dict[project key, list[Experiment]]``; an experiment names the metric
   groups it uses, which makes them "connected".
+- ``deployment_changes``: ``dict[deployment id, {status, archived}]`` set by
+  ``updateDeployment`` (the seeded evidence itself never changes).
+- ``repository_projects``: ``dict[repository key, list[project key]]``, the repository
+  mappings (seeded by ``writes.seed_repository_projects``).
 """
 
 from __future__ import annotations
@@ -158,8 +162,15 @@ class Store:
     metrics: dict[str, dict[str, Body]] = field(default_factory=dict)
     metric_groups: dict[str, dict[str, Body]] = field(default_factory=dict)
     experiments: dict[str, list[Experiment]] = field(default_factory=dict)
+    deployment_changes: dict[str, Body] = field(default_factory=dict)
+    """Fields set by ``updateDeployment`` per deployment id (``status``, ``archived``)."""
+    repository_projects: dict[str, list[str]] = field(default_factory=dict)
+    """Repository key -> linked project keys, in listing order (see ``writes``)."""
 
     def __post_init__(self) -> None:
+        from .writes import seed_repository_projects
+
+        self.repository_projects = seed_repository_projects(self.projects)
         for m in MEMBERS:
             self.members[m.id] = member_rep(m.id, m.first_name, m.last_name, m.email, m.role)
         for t in TEAMS:

@@ -62,6 +62,8 @@ class ScoreCategoryInfo(_Frozen):
     moves_up: tuple[str, ...]
     moves_down: tuple[str, ...]
     how_to_improve: tuple[str, ...]
+    evidence_tools: tuple[str, ...] = ()
+    """Tool calls that show this category's evidence (empty: no evidence operation)."""
 
 
 class Knowledge(_Frozen):

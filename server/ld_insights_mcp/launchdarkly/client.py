@@ -6,6 +6,7 @@ Knows HTTP and LaunchDarkly; nothing of MCP. One instance per process shares one
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -16,6 +17,8 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from ld_insights_mcp import __version__
 
+from .cache import ReadCache, fresh_reads, token_identity
+from .changes import ChangeOperations
 from .create_ledger import CreateLedger
 from .errors import (
     APIConnectionError,
@@ -27,6 +30,7 @@ from .errors import (
     ServerError,
     UnexpectedResponseError,
 )
+from .evidence import EvidenceOperations
 from .models import (
     InsightGroup,
     InsightGroupCollection,
@@ -77,14 +81,27 @@ _AMBIGUOUS = (APIConnectionError, ServerError, UnexpectedResponseError)
 """Failures of a create after which it may or may not have happened (if it was sent)."""
 
 
-class LaunchDarklyClient:
-    """Typed access to the insight-group, insight-score and metric-group operations."""
+class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
+    """Typed access to the insight-group, insight-score and metric-group operations, and
+    (``EvidenceOperations``) the evidence behind the scores."""
 
-    def __init__(self, http: httpx.AsyncClient, options: ClientOptions | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        options: ClientOptions | None = None,
+        *,
+        cache: ReadCache | None = None,
+        identity: str = "",
+    ) -> None:
+        """``cache`` answers reads (none: every read goes upstream); ``identity`` names who
+        asks in its keys (``token_identity``)."""
         self._http = http
         self._options = options or ClientOptions()
-        self._exchange = Exchange(
+        self._cache = cache if cache is not None else ReadCache.off()
+        self._identity = identity
+        self._exchange = _WriteAwareExchange(
             http,
+            cache=self._cache,
             max_response_bytes=self._options.max_response_bytes,
             max_concurrency=self._options.max_concurrency,
         )
@@ -98,8 +115,9 @@ class LaunchDarklyClient:
         token: SecretStr,
         options: ClientOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: ReadCache | None = None,
     ) -> LaunchDarklyClient:
-        """Build a client with its own ``httpx.AsyncClient``."""
+        """Build a client with its own ``httpx.AsyncClient`` (reads through ``cache``)."""
         opts = options or ClientOptions()
         timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout)
         # The exchange's semaphore is the one concurrency bound; the pool must not be a second.
@@ -114,7 +132,7 @@ class LaunchDarklyClient:
             follow_redirects=False,
             trust_env=False,
         )
-        return cls(http, opts)
+        return cls(http, opts, cache=cache, identity=token_identity(token, str(http.base_url)))
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -196,7 +214,8 @@ class LaunchDarklyClient:
         """
         async with self._creates.exclusive(group.key):
             sent_earlier = self._creates.sent_recently(group.key)
-            before = await self.find_insight_group(group.key)
+            with fresh_reads():  # a cached answer may predate a delete made elsewhere
+                before = await self.find_insight_group(group.key)
             if before is not None:
                 raise KeyTakenError(
                     key=group.key,
@@ -286,10 +305,24 @@ class LaunchDarklyClient:
         self, model: type[ModelT], path: str, params: Mapping[str, str | int | None]
     ) -> ModelT:
         clean = {k: v for k, v in params.items() if v is not None}
-        return await self._options.retry.run(
-            lambda: self._send_for(model, "GET", path, params=clean),
-            retryable=self._options.retry.read_is_retryable,
-        )
+
+        async def fetch() -> tuple[ModelT, bytes]:
+            return await self._options.retry.run(
+                lambda: self._get(model, path, clean),
+                retryable=self._options.retry.read_is_retryable,
+            )
+
+        def decode(body: bytes) -> ModelT:  # a body stored after it parsed as ``model``
+            return model.model_validate(json.loads(body))
+
+        return await self._cache.read(self._identity, path, clean, fetch, decode)
+
+    async def _get(
+        self, model: type[ModelT], path: str, params: Mapping[str, str | int]
+    ) -> tuple[ModelT, bytes]:
+        """One GET: the parsed answer and its raw body (what the cache stores)."""
+        response = await self._exchange.send("GET", path, params=params)
+        return _parse(model, response, method="GET", path=path), response.body
 
     async def _write(self, model: type[ModelT], method: str, path: str, body: Any) -> ModelT:
         return await self._options.retry.run(
@@ -370,6 +403,28 @@ class LaunchDarklyClient:
             return await self.find_insight_group(key)
         except LaunchDarklyError:
             return None
+
+
+class _WriteAwareExchange(Exchange):
+    """The exchange, where every write sent drops the cached reads it touches."""
+
+    def __init__(self, http: httpx.AsyncClient, *, cache: ReadCache, **limits: int) -> None:
+        super().__init__(http, **limits)
+        self._cache = cache
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        beta: bool = True,
+    ) -> Response:
+        if method in ("GET", "HEAD"):
+            return await super().send(method, path, params=params, json_body=json_body, beta=beta)
+        async with self._cache.writing(path):
+            return await super().send(method, path, params=params, json_body=json_body, beta=beta)
 
 
 def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -> ModelT:

@@ -53,6 +53,7 @@ async def run_stdio(server: MCPServer, call_budget: float) -> None:
 
     fds = plumb()
     try:
-        await Relay(call_budget=call_budget, max_line=limit).serve(fds, server.run_stdio_async)
+        relay = Relay(call_budget=call_budget, max_line=limit)
+        await relay.serve(fds, server.run_stdio_async, unplumb)
     finally:
         unplumb()

@@ -23,7 +23,8 @@ SALVAGE_BYTES: Final = 65_536
 RequestId = int | str
 
 _DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SPACE: Final = (" ", "\t", "\n", "\r")
+"""JSON's whitespace."""
 _ANSWER_PREFIX = re.compile(
     rb'\{"jsonrpc":"2\.0","id":(-?\d+|"(?:[^"\\]|\\.)*"),"(?:result|error)":'
 )
@@ -86,13 +87,13 @@ def oversized(prefix: bytes, limit: int) -> Reject:
 def salvage_id(prefix: bytes) -> RequestId | None:
     """The ``id`` of a request that cannot be parsed whole, read from the members that come
     before the first broken one; None when it cannot be read."""
-    text = prefix[:SALVAGE_BYTES].decode("utf-8", errors="replace")
+    text = _utf8_start(prefix[:SALVAGE_BYTES])
     index = _skip_space(text, 0)
     if not text.startswith("{", index):
         return None
     index += 1
     try:
-        while True:
+        for _ in range(len(text)):  # a member per round; bounded, whatever the text
             key, index = _DECODER.raw_decode(text, _skip_space(text, index))
             index = _skip_space(text, index)
             if not isinstance(key, str) or not text.startswith(":", index):
@@ -105,7 +106,8 @@ def salvage_id(prefix: bytes) -> RequestId | None:
                 return value if is_request_id(value) else None
             index += 1
     except (ValueError, RecursionError):
-        return None
+        pass
+    return None
 
 
 def answered_id(line: bytes) -> RequestId | None:
@@ -205,6 +207,15 @@ def _invalid(detail: str, request_id: RequestId | None) -> Reject:
     return Reject((answer,), f"invalid request: {detail}")
 
 
+def _utf8_start(data: bytes) -> str:
+    """``data`` decoded up to its first byte that is not UTF-8 (an id is never guessed)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data[: exc.start].decode("utf-8")
+
+
 def _skip_space(text: str, index: int) -> int:
-    match = _WHITESPACE.match(text, index)
-    return match.end() if match is not None else index
+    while text.startswith(_SPACE, index):
+        index += 1
+    return index

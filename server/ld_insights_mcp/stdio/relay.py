@@ -29,7 +29,7 @@ from .framing import (
     oversized,
 )
 from .pipes import LineReader, PipeWriter, read_lines, write_pipe
-from .plumbing import Plumbing, unplumb
+from .plumbing import Plumbing
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class Relay:
 
     def __init__(self, *, call_budget: float, max_line: int) -> None:
         self._budget = call_budget
+        self.wait_at_end = call_budget + ANSWER_GRACE
+        """How long the end of input waits for the requests still running."""
         self._max_line = max_line
         self._pending: dict[RequestId, list[RequestId]] = {}
         """Requests handed to the SDK and not answered yet: their ids as sent, by ``_key``."""
@@ -65,18 +67,23 @@ class Relay:
         self._to_client: PipeWriter
         self._to_sdk: PipeWriter
 
-    async def serve(self, fds: Plumbing, run_sdk: Callable[[], Awaitable[None]]) -> None:
-        """Relay until the client's input ends (or its stdout closes, or the SDK stops)."""
+    async def serve(
+        self,
+        fds: Plumbing,
+        run_sdk: Callable[[], Awaitable[None]],
+        sdk_stopped: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Relay until the client's input ends (or its stdout closes, or the SDK stops).
+
+        ``sdk_stopped`` runs once the SDK has returned (``plumbing.unplumb`` for a process).
+        """
         self._to_client, delivered = await write_pipe(
             fds.client_out, lambda paused: self._pause("client", paused), self._poke
         )
         self._to_sdk, _ = await write_pipe(fds.sdk_in, lambda paused: self._pause("sdk", paused))
         await read_lines(fds.sdk_out, _FromSdk(self))
-        self._client_reader = await read_lines(
-            fds.client_in, _FromClient(self), max_line=self._max_line
-        )
-        if self._paused and self._client_reader.transport is not None:
-            self._client_reader.transport.pause_reading()
+        reader = await read_lines(fds.client_in, _FromClient(self), max_line=self._max_line)
+        self._client_reader = reader  # nothing was written yet, so nothing is backed up
         sdk_done = False
         sdk_failure: Exception | None = None
 
@@ -95,20 +102,22 @@ class Relay:
             await self._until(lambda: self._input_ended or not self._to_client.open or sdk_done)
             self._pause("ending", True)
             if self._input_ended and self._to_client.open and not sdk_done:
-                with anyio.move_on_after(self._budget + ANSWER_GRACE):
+                with anyio.move_on_after(self.wait_at_end):
                     await self._until(lambda: not self._pending or sdk_done)
                 self._abandon_pending(
                     f"the server's input ended while this request was still running, and it "
                     f"did not finish within the {self._budget:g} s call budget"
                 )
             await self._to_sdk.close()  # now the SDK reads the end of its input
-        unplumb()  # the SDK has given fd 1 back: point it at stderr before anything else
+        sdk_stopped()  # the SDK has given fd 1 back: point it at stderr before anything else
         # The newline ends any stray partial line, so the marker arrives as a line of its own.
         marker = b"\n" + self._end_marker
         await anyio.to_thread.run_sync(_write_and_close, fds.sdk_out_tail, marker)
         await self._until(lambda: self._sdk_drained)
         self._abandon_pending("the server stopped before answering this request")
         await self._to_client.close()
+        if reader.transport is not None:
+            reader.transport.close()  # when the session ended before the client's input did
         await anyio.to_thread.run_sync(delivered)
         if sdk_failure is not None:
             raise sdk_failure

@@ -2,7 +2,8 @@
 
 from mcp.server import MCPServer
 
-from . import insight_groups, metric_groups, scores
+from . import analysis as analysis_tools
+from . import changes, charts, evidence, insight_groups, metric_groups, scores
 
 
 def register_tools(server: MCPServer, *, read_only: bool) -> None:
@@ -10,3 +11,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     scores.register(server, read_only=read_only)
     insight_groups.register(server, read_only=read_only)
     metric_groups.register(server, read_only=read_only)
+    charts.register(server, read_only=read_only)
+    evidence.register(server, read_only=read_only)
+    analysis_tools.register(server, read_only=read_only)
+    changes.register(server, read_only=read_only)

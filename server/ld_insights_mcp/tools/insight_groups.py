@@ -25,14 +25,14 @@ from ..views.groups import (
 from ..views.paging import PageRequest
 from .params import (
     TEXT_RULE,
-    ApplicationKeys,
-    EnvironmentKey,
     Flag,
     GroupName,
     GroupsPerPage,
     InsightGroupKey,
     Offset,
-    ProjectKey,
+    OptionalApplicationKeys,
+    OptionalEnvironmentKey,
+    OptionalProjectKey,
     SearchText,
 )
 from .registry import CREATE, READ, add_tool, resolve_scope, tool_result
@@ -126,9 +126,9 @@ async def create_insight_group(
     ctx: Context[Any, Any],
     name: GroupName,
     key: InsightGroupKey,
-    project_key: ProjectKey | None = None,
-    environment_key: EnvironmentKey | None = None,
-    application_keys: ApplicationKeys | None = None,
+    project_key: OptionalProjectKey = None,
+    environment_key: OptionalEnvironmentKey = None,
+    application_keys: OptionalApplicationKeys = None,
 ) -> Annotated[CallToolResult, CreatedGroupResult]:
     """Create an insight group so LaunchDarkly computes Engineering Insights scores for a
     team's slice: a project, one environment and optionally some applications.

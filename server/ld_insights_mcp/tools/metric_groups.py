@@ -24,7 +24,7 @@ from .params import (
     MetricGroupKey,
     MetricGroupsPerPage,
     Offset,
-    ProjectKey,
+    OptionalProjectKey,
     SearchText,
 )
 from .registry import READ, add_tool, resolve_project, tool_result
@@ -37,7 +37,7 @@ MetricGroupSort = Literal[
 
 async def list_metric_groups(
     ctx: Context[Any, Any],
-    project_key: ProjectKey | None = None,
+    project_key: OptionalProjectKey = None,
     limit: MetricGroupsPerPage = 20,
     offset: Offset = 0,
     kind: Annotated[
@@ -97,7 +97,7 @@ async def list_metric_groups(
 async def get_metric_group(
     ctx: Context[Any, Any],
     key: MetricGroupKey,
-    project_key: ProjectKey | None = None,
+    project_key: OptionalProjectKey = None,
     include_experiments: Annotated[
         Flag, Field(description="List the experiments that use this group, and their count.")
     ] = False,

@@ -70,7 +70,6 @@ _Text = Annotated[
     Strict(),
     StringConstraints(min_length=1, max_length=256),
     AfterValidator(visible_text),
-    Field(json_schema_extra={"pattern": TEXT_PATTERN}),
 ]
 
 InsightGroupKey = Annotated[
@@ -129,4 +128,42 @@ Flag = Annotated[bool, Strict()]
 GroupsPerPage = Annotated[int, Strict(), Field(ge=1, le=20, description="Groups per page, 1-20.")]
 MetricGroupsPerPage = Annotated[
     int, Strict(), Field(ge=1, le=50, description="Groups per page, 1-50.")
+]
+
+# --- optional scope arguments: the description at the top level of the property ------------
+# (``ProjectKey | None`` would put it inside ``anyOf``, where many clients never look.)
+
+OptionalProjectKey = Annotated[
+    _Key | None, Field(description="Project key; omit for the default (LD_PROJECT).")
+]
+OptionalEnvironmentKey = Annotated[
+    _Key | None,
+    Field(description="Environment key, e.g. production; omit for the default (LD_ENVIRONMENT)."),
+]
+OptionalApplicationKeys = Annotated[
+    Annotated[list[ApplicationKey], Strict(), Field(max_length=50)] | None,
+    Field(description='Application keys (JSON array, at most 50), e.g. ["web"]; omit for all.'),
+]
+
+# --- evidence tools ---------------------------------------------------------------------------
+
+MAX_WINDOW_DAYS = 90
+"""The longest window the evidence tools ask for (the history Engineering Insights keeps)."""
+
+Days = Annotated[
+    int | None,
+    Strict(),
+    Field(ge=1, le=MAX_WINDOW_DAYS, description="Last N days (default 30)."),
+]
+IsoDate = Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+FromDate = Annotated[IsoDate | None, Field(description="Start YYYY-MM-DD (UTC), instead of days.")]
+ToDate = Annotated[IsoDate | None, Field(description="End YYYY-MM-DD, inclusive; default today.")]
+ItemsPerPage = Annotated[int, Strict(), Field(ge=1, le=100, description="Items per page, 1-100.")]
+Cursor = Annotated[
+    str | None,
+    Strict(),
+    Field(
+        pattern=r"^[A-Za-z0-9-]{1,100}~[0-9a-f]{10}$",
+        description="next_cursor of the previous page (same other arguments).",
+    ),
 ]

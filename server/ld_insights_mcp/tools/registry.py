@@ -12,6 +12,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from ..config import Settings
+from ..launchdarkly.cache import current_reads
 
 READ = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
@@ -42,11 +43,18 @@ def add_tool(
 
 
 def tool_result(model: BaseModel, text: str) -> CallToolResult:
-    """Structured content for programs, compact text for the model."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=model.model_dump(mode="json"),
-    )
+    """Structured content for programs, compact text for the model.
+
+    When part of the answer came from the read cache, both say how old it is (the oldest
+    part): a first text line ``(cached, 42 s old)`` and ``cache_age_seconds``.
+    """
+    content = model.model_dump(mode="json")
+    reads = current_reads()
+    if reads is not None and reads.oldest_hit_age is not None:
+        age = int(reads.oldest_hit_age)
+        text = f"(cached, {age} s old)\n{text}"
+        content["cache_age_seconds"] = age
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=content)
 
 
 def resolve_project(settings: Settings, project_key: str | None) -> str:

@@ -11,16 +11,16 @@ from mcp.types import CallToolResult
 from ..launchdarkly.vocabulary import BANDS_TEXT
 from ..state import app_state
 from ..views.scores import ScoresResult, scores_result, scores_text
-from .params import ApplicationKeys, EnvironmentKey, ProjectKey
+from .params import OptionalApplicationKeys, OptionalEnvironmentKey, OptionalProjectKey
 from .registry import READ, add_tool, resolve_scope, tool_result
 from .upstream import call_launchdarkly
 
 
 async def get_insight_scores(
     ctx: Context[Any, Any],
-    project_key: ProjectKey | None = None,
-    environment_key: EnvironmentKey | None = None,
-    application_keys: ApplicationKeys | None = None,
+    project_key: OptionalProjectKey = None,
+    environment_key: OptionalEnvironmentKey = None,
+    application_keys: OptionalApplicationKeys = None,
 ) -> Annotated[CallToolResult, ScoresResult]:
     """Get a project environment's Engineering Insights scores: every category with its
     0-100 score, indicator ({bands},

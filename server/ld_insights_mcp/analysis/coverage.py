@@ -1,0 +1,241 @@
+"""Why a category is notCalculated or thin: the data checks, each finding with its fix.
+
+Each input is None when its call failed: that check is then reported as unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..launchdarkly.evidence_models import (
+    DeploymentCollection,
+    FlagEventCollection,
+    InsightsRepositoryCollection,
+    PullRequestCollection,
+)
+from ..launchdarkly.models import MetricScore
+from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
+from .units import HOUR_MS, duration
+
+STUCK_AFTER_MS = 12 * HOUR_MS
+"""A deployment still in progress this long after it started is stuck."""
+FINISHED = ("finished", "failed")
+SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    status: str  # ok | problem | info | unknown
+    detail: str
+    fix: str | None = None
+    affects: tuple[str, ...] = ()
+
+
+def _ids(values: list[str]) -> str:
+    more = f" and {len(values) - SHOWN} more" if len(values) > SHOWN else ""
+    return ", ".join(values[:SHOWN]) + more
+
+
+def _unknown(check: str, affects: tuple[str, ...]) -> Finding:
+    return Finding(check, "unknown", "not checked: its call failed (see missing)", None, affects)
+
+
+def repositories(found: InsightsRepositoryCollection | None, project_key: str) -> list[Finding]:
+    affects = ("leadTime",)
+    if found is None:
+        return [_unknown("repositories linked", affects)]
+    linked = [
+        r.key
+        for r in found.items
+        if r.projects is not None and any(p.key == project_key for p in r.projects.items)
+    ]
+    unlinked = [r.key for r in found.items if r.projects is not None and not r.projects.items]
+    findings = []
+    if linked:
+        findings.append(
+            Finding(
+                "repositories linked",
+                "ok",
+                f"{len(linked)} linked to {project_key}: {_ids(linked)}",
+                affects=affects,
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                "repositories linked",
+                "problem",
+                f"no repository is linked to {project_key}: pull requests and lead time "
+                "cannot be measured",
+                f"install LaunchDarkly's GitHub app and link the code repositories to "
+                f"project {project_key}",
+                affects,
+            )
+        )
+    if unlinked:
+        findings.append(
+            Finding(
+                "repositories without a project",
+                "info",
+                f"{len(unlinked)} linked to no project: {_ids(unlinked)}",
+                "link them to the project they deploy to, if any",
+                affects,
+            )
+        )
+    return findings
+
+
+def deployments(found: DeploymentCollection | None, *, now_ms: int) -> list[Finding]:
+    affects = ("deploymentFrequency", "deploymentFailureRate", "leadTime")
+    if found is None:
+        return [
+            _unknown("deployments arriving", affects),
+            _unknown("deployments stuck in progress", affects),
+            _unknown("versions linked to pull requests", ("leadTime",)),
+        ]
+    scope = "" if len(found.items) >= found.total_count else f" (of the latest {len(found.items)})"
+    findings = []
+    if found.total_count == 0:
+        findings.append(
+            Finding(
+                "deployments arriving",
+                "problem",
+                "no deployment reported in the period",
+                "send deployment events from CI for every application (started, then finished "
+                "or failed), e.g. with LaunchDarkly's deployment-events GitHub Action",
+                affects,
+            )
+        )
+    else:
+        apps = sorted({d.application_key for d in found.items})
+        findings.append(
+            Finding(
+                "deployments arriving",
+                "ok",
+                f"{found.total_count} in the period, from {_ids(apps)}",
+                affects=affects,
+            )
+        )
+    stuck = [
+        d
+        for d in found.items
+        if d.status not in FINISHED
+        and d.ended_at is None
+        and now_ms - d.started_at > STUCK_AFTER_MS
+    ]
+    if stuck:
+        findings.append(
+            Finding(
+                "deployments stuck in progress",
+                "problem",
+                f"{len(stuck)}{scope} still '{stuck[0].status}': "
+                + _ids(
+                    [
+                        f"{d.application_version} ({d.application_key}, "
+                        f"{duration(now_ms - d.started_at)} ago)"
+                        for d in stuck
+                    ]
+                ),
+                "make the pipeline send the finished or failed event when a deploy ends; "
+                "set these deployments' status to finished or failed in LaunchDarkly",
+                affects,
+            )
+        )
+    else:
+        findings.append(
+            Finding("deployments stuck in progress", "ok", f"none{scope}", affects=affects)
+        )
+    unlinked = [d for d in found.items if d.number_of_pull_requests == 0]
+    if unlinked:
+        findings.append(
+            Finding(
+                "versions linked to pull requests",
+                "problem",
+                f"{len(unlinked)} deployment(s){scope} link no pull request: "
+                + _ids([f"{d.application_version} ({d.application_key})" for d in unlinked]),
+                "report the application version as the commit SHA or a git tag, so "
+                "LaunchDarkly can link the pull requests it contains",
+                ("leadTime",),
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                "versions linked to pull requests",
+                "ok",
+                f"every deployment{scope} links pull requests",
+                affects=("leadTime",),
+            )
+        )
+    return findings
+
+
+def undeployed(found: PullRequestCollection | None) -> list[Finding]:
+    affects = ("leadTime",)
+    if found is None:
+        return [_unknown("pull requests never deployed", affects)]
+    if found.total_count == 0:
+        return [Finding("pull requests never deployed", "ok", "none", affects=affects)]
+    numbers = [f"#{p.external_id}" for p in found.items]
+    return [
+        Finding(
+            "pull requests never deployed",
+            "problem",
+            f"{found.total_count} merged but not deployed: {_ids(numbers)}",
+            "check that deployments of their applications are reported with versions that "
+            "contain these merges (a pull request whose deployment failed stays undeployed)",
+            affects,
+        )
+    ]
+
+
+def flag_events(found: FlagEventCollection | None) -> list[Finding]:
+    affects = ("impactSize", "experimentationCoverage")
+    if found is None:
+        return [_unknown("flag changes arriving", affects)]
+    if found.total_count == 0:
+        return [
+            Finding(
+                "flag changes arriving",
+                "problem",
+                "no flag change recorded in this environment in the period",
+                "impact size and experimentation coverage need flag changes in this "
+                "environment; check the environment key",
+                affects,
+            )
+        ]
+    return [
+        Finding(
+            "flag changes arriving",
+            "ok",
+            f"{found.total_count} in the period",
+            affects=affects,
+        )
+    ]
+
+
+def not_calculated(scores: Mapping[str, MetricScore]) -> list[str]:
+    return [name for name, s in scores.items() if s.indicator not in CALCULATED_INDICATORS]
+
+
+def score_findings(scores: Mapping[str, MetricScore] | None) -> list[Finding]:
+    """What the scores themselves say is missing."""
+    if scores is None:
+        return [_unknown("scores", ())]
+    missing = not_calculated(scores)
+    findings = []
+    if "experimentationCoverage" in missing:
+        findings.append(
+            Finding(
+                "experiments",
+                "problem",
+                "experimentation coverage is notCalculated: no flag change in the period "
+                "was linked to an experiment",
+                "run experiments on the flags you change (or accept the category as not "
+                "applicable)",
+                ("experimentationCoverage",),
+            )
+        )
+    return findings

@@ -1,0 +1,141 @@
+"""Choosing the 3-5 pieces of evidence behind a score, each with its identifier."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
+from ..launchdarkly.models import millis_to_datetime
+from .drivers import STAGE_NAMES
+from .units import duration
+
+MOST = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One piece of evidence: what it is, its identifier, a line of text, a link if any."""
+
+    kind: str  # pull_request | deployment | flag_event | application | maintainer
+    id: str
+    text: str
+    url: str | None = None
+
+
+def _when(ms: int) -> str:
+    return millis_to_datetime(ms).strftime("%m-%d %H:%MZ")
+
+
+def pr_total_ms(pr: PullRequest) -> int | None:
+    lead = pr.lead_time
+    if lead is None:
+        return None
+    return lead.avg_total_lead_time_ms or lead.max_total_lead_time_ms
+
+
+def pr_stages(pr: PullRequest) -> dict[str, int]:
+    lead = pr.lead_time
+    if lead is None:
+        return {}
+    found = {
+        "coding": lead.coding_duration_ms,
+        "review": lead.review_duration_ms,
+        "wait": lead.avg_wait_duration_ms,
+        "deploy": lead.avg_deploy_duration_ms,
+    }
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def slowest_pull_requests(prs: Sequence[PullRequest], *, most: int = MOST) -> list[Evidence]:
+    """The pull requests with the longest lead time, each with its dominant stage."""
+    timed = [(pr, total) for pr in prs if (total := pr_total_ms(pr)) is not None]
+    timed.sort(key=lambda pair: -pair[1])
+    found = []
+    for pr, total in timed[:most]:
+        stages = pr_stages(pr)
+        top = max(stages, key=lambda s: stages[s]) if stages else None
+        detail = f" ({STAGE_NAMES.get(top, top)} {duration(stages[top])})" if top else ""
+        found.append(
+            Evidence(
+                "pull_request",
+                f"#{pr.external_id}",
+                f'#{pr.external_id} "{pr.title}" by {pr.author}: lead {duration(total)}{detail}',
+                pr.url,
+            )
+        )
+    return found
+
+
+def deployment_line(deployment: Deployment) -> str:
+    took = f", {duration(deployment.duration_ms)}" if deployment.duration_ms else ""
+    prs = deployment.number_of_pull_requests
+    return (
+        f"{deployment.application_version} {deployment.application_key} {deployment.status} "
+        f"{_when(deployment.started_at)}{took}, {prs} PR{'s' if prs != 1 else ''}"
+    )
+
+
+def failed_deployments(deployments: Sequence[Deployment], *, most: int = MOST) -> list[Evidence]:
+    """The most recent failed deployments."""
+    failed = [d for d in deployments if d.status == "failed"]
+    failed.sort(key=lambda d: -d.started_at)
+    return [
+        Evidence("deployment", d.application_version, deployment_line(d)) for d in failed[:most]
+    ]
+
+
+def application_moves(
+    now: Mapping[str, int],
+    last: Mapping[str, int],
+    deployments: Sequence[Deployment],
+    *,
+    most: int = MOST,
+) -> list[Evidence]:
+    """Applications whose deployment count fell most (or rose least), with their latest
+    deployment's version."""
+    latest: dict[str, Deployment] = {}
+    for d in sorted(deployments, key=lambda d: -d.started_at):
+        if d.status in ("finished", "failed"):
+            latest.setdefault(d.application_key, d)
+    apps = sorted(set(now) | set(last), key=lambda a: (now.get(a, 0) - last.get(a, 0), a))
+    found = []
+    for app in apps[:most]:
+        text = f"{app}: {last.get(app, 0)} → {now.get(app, 0)} deployments"
+        recent = latest.get(app)
+        if recent is not None:
+            text += f"; latest {recent.application_version} {_when(recent.started_at)}"
+        found.append(Evidence("application", app, text))
+    return found
+
+
+def _member(event: FlagEvent) -> str:
+    member = event.member
+    if member is None:
+        return "unknown"
+    return f"{member.first_name} {member.last_name}".strip() or member.email
+
+
+def flag_event_line(event: FlagEvent) -> str:
+    impact = event.impact
+    size = impact.size or "unknown"
+    pct = f" {impact.percentage:.0f}%" if impact.percentage is not None else ""
+    return (
+        f'{event.flag_key} "{event.description}" by {_member(event)} '
+        f"{_when(event.event_time)}: {size}{pct}"
+    )
+
+
+def largest_flag_events(events: Sequence[FlagEvent], *, most: int = MOST) -> list[Evidence]:
+    """The flag changes that reached the largest share of users."""
+    ranked = sorted(events, key=lambda e: (-(e.impact.percentage or 0.0), -e.event_time))
+    return [Evidence("flag_event", e.flag_key, flag_event_line(e)) for e in ranked[:most]]
+
+
+def stale_maintainers(stale: Mapping[str, int], *, most: int = MOST) -> list[Evidence]:
+    ranked = sorted(stale.items(), key=lambda pair: (-pair[1], pair[0]))
+    return [
+        Evidence("maintainer", name, f"{name}: {count} stale flag{'s' if count != 1 else ''}")
+        for name, count in ranked[:most]
+        if count > 0
+    ]

@@ -1,0 +1,38 @@
+"""A raw metric against its tier ladder (``InsightsChartMetric``)."""
+
+from __future__ import annotations
+
+from ..launchdarkly.evidence_models import ChartMetric
+from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
+from .units import with_unit
+
+
+def tier_description(metric: ChartMetric, indicator: str) -> str | None:
+    for tier in metric.tiers:
+        if tier.indicator == indicator:
+            return tier.description
+    return None
+
+
+def next_tier(metric: ChartMetric) -> tuple[str, str | None] | None:
+    """The tier above the metric's own (indicator, description); None at the top or when
+    the indicator is not a calculated band."""
+    if metric.indicator not in CALCULATED_INDICATORS:
+        return None
+    index = CALCULATED_INDICATORS.index(metric.indicator)
+    if index == 0:
+        return None
+    better = CALCULATED_INDICATORS[index - 1]
+    return better, tier_description(metric, better)
+
+
+def metric_phrase(metric: ChartMetric) -> str:
+    """``0.53 per day (good: at least 3 per week); next tier excellent: at least 1 per day``."""
+    own = tier_description(metric, metric.indicator)
+    text = f"{with_unit(metric.value, metric.unit)} {metric.modifier} ({metric.indicator}"
+    text += f": {own})" if own else ")"
+    above = next_tier(metric)
+    if above is None:
+        return text + "; top tier"
+    name, description = above
+    return text + f"; next tier {name}" + (f": {description}" if description else "")

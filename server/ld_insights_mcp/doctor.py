@@ -1,0 +1,251 @@
+"""``ld-insights-mcp doctor``: is this setup right? Seven checks in order (token, base URI,
+token accepted, Engineering Insights, readable projects and environments, rate-limit headroom,
+clock), each passed, failed or skipped, with a one-line reason and the fix.
+
+The network checks go through ``launchdarkly.diagnostics`` (one try per request, answers
+recorded). Exit 0 when every check passes, 1 otherwise, 2 for a configuration that cannot be
+read. The token never appears in the output: everything printed passes through its redactor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from pydantic import SecretStr, ValidationError
+
+from . import doctor_answers as answers
+from .config import DEFAULT_BASE_URI, TOKEN_VARIABLES, Settings
+from .doctor_checks import (
+    REGION_FIX,
+    TITLES,
+    Check,
+    check_token,
+    failed,
+    passed,
+    region_of,
+    skipped,
+)
+from .launchdarkly.redaction import Redactor
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass
+class Target:
+    """What the doctor talks to: the base URI, its label, the token and the network."""
+
+    base_uri: str
+    region: str
+    token: SecretStr | None
+    token_source: str
+    transport: httpx.AsyncBaseTransport | None = None
+    base_uri_problem: str | None = None
+    demo: bool = False
+
+
+async def run_checks(settings: Settings, target: Target) -> list[Check]:
+    """Every check, in order; a check whose prerequisite failed is skipped."""
+    from .launchdarkly.diagnostics import diagnostic_client
+
+    raw = target.token.get_secret_value() if target.token is not None else None
+    token = check_token(raw, target.token_source)
+    if target.demo and token.passed:
+        token = passed("token", "the built-in demo token (no LD_ACCESS_TOKEN needed)")
+    if target.base_uri_problem is not None:
+        base = failed("base_uri", target.base_uri_problem, REGION_FIX, region=target.region)
+        return [token, base, *_skip_rest(base)]
+    client, recording = diagnostic_client(
+        base_url=target.base_uri,
+        token=target.token if token.passed else None,
+        options=settings.client_options(),
+        transport=target.transport,
+    )
+    async with client:
+        first, error = await answers.first_page(client)
+        base = answers.reachable(_where(target), target.region, error, recording)
+        if not base.passed:
+            return [token, base, *_skip_rest(base)]
+        accepted = (
+            answers.token_accepted(error) if token.passed else skipped("token_accepted", token)
+        )
+        if not accepted.passed:
+            enabled, access = skipped("insights_enabled", accepted), skipped("access", accepted)
+        else:
+            enabled = answers.insights_enabled(first, error)
+            access = (
+                await answers.readable_pairs(client, first, settings)
+                if enabled.passed and first is not None
+                else skipped("access", enabled)
+            )
+    headroom = answers.headroom(recording) if accepted.passed else skipped("rate_limit", accepted)
+    return [token, base, accepted, enabled, access, headroom, answers.clock_skew(recording)]
+
+
+def _skip_rest(base: Check) -> list[Check]:
+    """The checks after the base URI's, skipped because it failed."""
+    return [skipped(check_id, base) for check_id in list(TITLES)[2:]]
+
+
+EPILOG = """\
+environment:
+  LD_ACCESS_TOKEN (or LAUNCHDARKLY_API_KEY), LD_BASE_URI, LD_PROJECT, LD_ENVIRONMENT, as for
+  the server; the token is never printed
+
+exit status:
+  0 every check passed, 1 a check failed (or was skipped), 2 the settings cannot be read
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ld-insights-mcp doctor",
+        description="Check the setup: token, base URI and region, access to Engineering "
+        "Insights, readable projects, rate-limit headroom, clock. Exit 0 when all pass.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--demo", action="store_true", help="check the built-in demo backend")
+    parser.add_argument("--base-uri", help="LaunchDarkly base URI (env LD_BASE_URI)")
+    parser.add_argument("--project", help="project key to check (env LD_PROJECT)")
+    parser.add_argument("--environment", help="environment key to check (env LD_ENVIRONMENT)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings, problem = _settings(args)
+    if settings is None:
+        print(f"ld-insights-mcp doctor: invalid configuration: {problem}", file=sys.stderr)
+        return 2
+    target = _target(settings, args.demo, problem)
+    secret = target.token.get_secret_value() if target.token else None
+    from .logging_setup import configure_logging
+
+    configure_logging(settings.log_level, secret=secret)
+    checks = anyio.run(run_checks, settings, target)
+    out = _as_json(checks, target) if args.json else _as_text(checks, target)
+    for redact in _redactors(secret, _env_token()):
+        out = redact(out)
+    print(out)
+    return 0 if all(c.passed for c in checks) else 1
+
+
+def _redactors(*secrets: str | None) -> list[Redactor]:
+    """Redactors for each configured secret, also as it would be sent (stripped, without a
+    ``Bearer`` prefix)."""
+    forms = {
+        form
+        for secret in secrets
+        if secret
+        for form in (secret, secret.strip(), secret.strip().removeprefix("Bearer ").strip())
+        if form
+    }
+    return [Redactor(form) for form in sorted(forms, key=len, reverse=True)]
+
+
+def _settings(args: argparse.Namespace) -> tuple[Settings | None, str | None]:
+    """The settings, and a base-URI problem to report as a failed check. Settings that
+    cannot be read otherwise give (None, the problem)."""
+    from .cli import format_validation_error
+
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "base_uri": args.base_uri,
+            "project": args.project,
+            "environment": args.environment,
+        }.items()
+        if v is not None
+    }
+    try:
+        return Settings(**overrides), None
+    except ValidationError as exc:
+        if any(e["loc"][:1] != ("base_uri",) for e in exc.errors()):
+            return None, format_validation_error(exc)
+        problem = format_validation_error(exc).removeprefix("base_uri: ")
+    try:
+        return Settings(**{**overrides, "base_uri": DEFAULT_BASE_URI}), problem
+    except ValidationError as exc:  # pragma: no cover - only base_uri was wrong
+        return None, format_validation_error(exc)
+
+
+def _env_token() -> str | None:
+    return next((os.environ[v] for v in TOKEN_VARIABLES if os.environ.get(v)), None)
+
+
+def _target(settings: Settings, demo: bool, base_uri_problem: str | None) -> Target:
+    if demo:
+        from httpx import ASGITransport
+
+        from .emulator import Emulator
+        from .emulator.constants import DEMO_TOKEN
+        from .server import DEMO_BASE_URL
+
+        return Target(
+            base_uri=DEMO_BASE_URL,
+            region="embedded emulator, no network",
+            token=SecretStr(DEMO_TOKEN),
+            token_source="--demo",  # noqa: S106 - where the token came from, not a token
+            transport=ASGITransport(app=Emulator(token=DEMO_TOKEN).app),
+            demo=True,
+        )
+    region, problem = region_of(settings.base_uri)
+    source = next((v for v in TOKEN_VARIABLES if os.environ.get(v) is not None), "the settings")
+    return Target(
+        base_uri=settings.base_uri,
+        region="region unknown" if base_uri_problem else region,
+        token=settings.access_token,
+        token_source=source,
+        base_uri_problem=base_uri_problem or problem,
+    )
+
+
+MARKS = {"pass": "✓", "fail": "✗", "skip": "–"}
+ASCII_MARKS = {"pass": "[ok]", "fail": "[x]", "skip": "[-]"}
+
+
+def _where(target: Target) -> str:
+    return "the built-in demo backend" if target.demo else target.base_uri
+
+
+def _as_text(checks: list[Check], target: Target) -> str:
+    marks = MARKS
+    try:
+        "".join(MARKS.values()).encode(sys.stdout.encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        marks = ASCII_MARKS
+    lines = [f"ld-insights-mcp doctor: checking {_where(target)}", ""]
+    for check in checks:
+        lines.append(f"{marks[check.status]} {check.title}: {check.reason}")
+        if check.fix:
+            lines.append(f"    fix: {check.fix}")
+    failures = sum(c.status == "fail" for c in checks)
+    skips = sum(c.status == "skip" for c in checks)
+    lines.append("")
+    if failures:
+        lines.append(f"{failures} failed, {skips} skipped, {len(checks) - failures - skips} passed")
+    else:
+        lines.append(f"all {len(checks)} checks passed")
+    return "\n".join(lines)
+
+
+def _as_json(checks: list[Check], target: Target) -> str:
+    return json.dumps(
+        {
+            "ok": all(c.passed for c in checks),
+            "baseUri": target.base_uri,
+            "region": target.region,
+            "demo": target.demo,
+            "checks": [c.as_json() for c in checks],
+        },
+        indent=2,
+    )

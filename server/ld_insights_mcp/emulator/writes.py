@@ -1,0 +1,136 @@
+"""Writes to the evidence: ``updateDeployment`` (JSON Patch) and the repository-project
+mappings (``associateRepositoriesAndProjects``, ``deleteRepositoryProject``).
+
+Decisions where the contract is silent (it lists 400 but no 422 for these operations):
+- ``updateDeployment`` patches ``/status`` (an open string of lowercase letters and '_') and
+  ``/archived`` (a boolean) only. A body that is not a JSON Patch array, a path outside those
+  two, a failed ``test`` or a value of the wrong type is a 400 naming the attribute (``body``
+  or the operation's path). A malformed id is a 400, an unknown one a 404.
+- ``associateRepositoriesAndProjects`` adds the mappings it is given and keeps the others
+  (``put_replaces = True`` makes it replace every mapping instead, so tests can check that a
+  client is safe under either reading). It answers every mapping now held. An unknown
+  repository or project is a 404 naming it.
+- ``deleteRepositoryProject`` takes the repository key as one path segment (``owner%2Frepo``);
+  an unknown repository or project, or a pair that is not linked, is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .deployments import REPOSITORIES_PATH, EvidenceListHandlers
+from .errors import ApiError, invalid, not_found
+from .evidence_seed import REPOSITORY_OWNER
+from .json_patch import MalformedPatch, PatchFailure, apply_patch, parse_patch
+from .request import ApiRequest
+from .seed import SeedProject
+from .store import Store, link
+
+Answer = tuple[int, Any]
+Handler = Callable[[ApiRequest], Answer]
+_STATUS = re.compile(r"[a-z][a-z_]{0,63}")
+UNLINKED_REPOSITORY = "infra-terraform"
+
+
+def seed_repository_projects(projects: tuple[SeedProject, ...]) -> dict[str, list[str]]:
+    """One repository per application, linked to its project, and one linked to none."""
+    mappings: dict[str, list[str]] = {}
+    for project in projects:
+        for app in project.applications:
+            mappings.setdefault(f"{REPOSITORY_OWNER}/{app}", []).append(project.key)
+    mappings[f"{REPOSITORY_OWNER}/{UNLINKED_REPOSITORY}"] = []
+    return mappings
+
+
+class WriteHandlers:
+    """One method per operation; each returns ``(status, body)`` or raises ``ApiError``."""
+
+    def __init__(self, store: Store, lists: EvidenceListHandlers) -> None:
+        self.store = store
+        self.lists = lists
+        self.put_replaces = False
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "updateDeployment": self.update_deployment,
+            "associateRepositoriesAndProjects": self.associate_repositories_and_projects,
+            "deleteRepositoryProject": self.delete_repository_project,
+        }
+
+    # --- deployments ----------------------------------------------------------------------
+
+    def update_deployment(self, request: ApiRequest) -> Answer:
+        deployment_id = request.params["deploymentID"]
+        evidence = self.lists.find_evidence(deployment_id)
+        try:
+            operations = parse_patch(request.json())
+        except MalformedPatch as malformed:
+            raise invalid("body", str(malformed)) from None
+        current = self.lists.current(evidence.index[deployment_id])
+        document = {"status": current["status"], "archived": current["archived"]}
+        try:
+            patched = apply_patch(document, operations, allowed=("status", "archived"))
+        except PatchFailure as failure:
+            raise invalid(failure.path or "body", f"could not apply patch: {failure}") from None
+        status, archived = patched.get("status"), patched.get("archived")
+        if not isinstance(status, str) or not _STATUS.fullmatch(status):
+            raise invalid("/status", "must be a status such as 'finished' or 'failed'")
+        if not isinstance(archived, bool):
+            raise invalid("/archived", "must be a boolean")
+        changes = self.store.deployment_changes.setdefault(deployment_id, {})
+        changes.update(status=status, archived=archived)
+        return 200, self.lists.current(evidence.index[deployment_id])
+
+    # --- repository-project mappings ------------------------------------------------------
+
+    def associate_repositories_and_projects(self, request: ApiRequest) -> Answer:
+        body = request.json()
+        mappings = body.get("mappings") if isinstance(body, dict) else None
+        if not isinstance(mappings, list):
+            raise invalid("mappings", "is required: an array of {repositoryKey, projectKey}")
+        pairs: list[tuple[str, str]] = []
+        for position, mapping in enumerate(mappings):
+            for name in ("repositoryKey", "projectKey"):
+                value = mapping.get(name) if isinstance(mapping, dict) else None
+                if not isinstance(value, str) or not value:
+                    raise invalid(f"mappings[{position}].{name}", "must be a non-empty string")
+            pairs.append((mapping["repositoryKey"], mapping["projectKey"]))
+        for repository, project in pairs:
+            self._repository(repository)
+            self._project(project)
+        if self.put_replaces:
+            for linked in self.store.repository_projects.values():
+                linked.clear()
+        for repository, project in pairs:
+            linked = self.store.repository_projects[repository]
+            if project not in linked:
+                linked.append(project)
+        items = [
+            {"repositoryKey": repository, "projectKey": project}
+            for repository, linked in self.store.repository_projects.items()
+            for project in linked
+        ]
+        links = {"self": link(f"{REPOSITORIES_PATH}/projects")}
+        return 200, {"totalCount": len(items), "items": items, "_links": links}
+
+    def delete_repository_project(self, request: ApiRequest) -> Answer:
+        repository = request.params["repositoryKey"]
+        project = request.params["projectKey"]
+        linked = self._repository(repository)
+        self._project(project)
+        if project not in linked:
+            raise not_found(f"Repository {repository!r} is not linked to project {project!r}")
+        linked.remove(project)
+        return 204, None
+
+    def _repository(self, key: str) -> list[str]:
+        linked = self.store.repository_projects.get(key)
+        if linked is None:
+            raise not_found(f"Repository {key!r} not found (repositoryKey)")
+        return linked
+
+    def _project(self, key: str) -> None:
+        if self.store.project(key) is None:
+            raise ApiError(404, f"Project {key!r} not found (projectKey)")

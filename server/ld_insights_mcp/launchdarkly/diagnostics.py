@@ -1,0 +1,106 @@
+"""A client for checking a setup: it sends as the server's client does, never retries, and
+records what each answer's headers said (status, ``Date``, rate limits) and why a connection
+failed, for a report on the setup.
+
+Text from a failed connection passes through the token's redactor before it is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import httpx
+from pydantic import SecretStr
+
+from .client import USER_AGENT, ClientOptions, LaunchDarklyClient
+from .rate_limits import RateLimitInfo
+from .redaction import Redactor
+from .retries import RetryPolicy
+
+_MAX_SHOWN = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One answer: its status, raw ``Date`` header, rate-limit headers and when it was sent
+    and received (this machine's clock, epoch seconds)."""
+
+    status: int
+    date: str | None
+    rate_limit: RateLimitInfo
+    sent_at: float
+    received_at: float
+
+
+@dataclass(slots=True)
+class Recording:
+    """Every answer seen, in order, and the last connection failure (redacted text)."""
+
+    answers: list[Seen] = field(default_factory=list)
+    failure: str | None = None
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport; records each answer's headers and each connection failure."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, redact: Redactor) -> None:
+        self._inner = inner
+        self._redact = redact
+        self.recording = Recording()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent_at = time.time()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.TransportError as exc:
+            detail = self._redact(str(exc)).strip() or "no detail"
+            self.recording.failure = f"{type(exc).__name__}: {detail[:_MAX_SHOWN]}"
+            raise
+        self.recording.answers.append(
+            Seen(
+                status=response.status_code,
+                date=response.headers.get("date"),
+                rate_limit=RateLimitInfo.from_headers(response.headers),
+                sent_at=sent_at,
+                received_at=time.time(),
+            )
+        )
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def diagnostic_client(
+    *,
+    base_url: str,
+    token: SecretStr | None,
+    options: ClientOptions | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[LaunchDarklyClient, Recording]:
+    """A client that tries each request once and records its answers.
+
+    Without ``token`` it sends no ``Authorization`` header at all (to learn whether the base
+    URI answers without sending a value that is not an access token).
+    """
+    opts = replace(options or ClientOptions(), retry=RetryPolicy(max_attempts=1))
+    secret = token.get_secret_value() if token is not None else None
+    recorder = RecordingTransport(
+        transport or httpx.AsyncHTTPTransport(trust_env=False), Redactor(secret)
+    )
+    if token is not None:
+        client = LaunchDarklyClient.create(
+            base_url=base_url, token=token, options=opts, transport=recorder
+        )
+    else:
+        http = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            timeout=httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout),
+            transport=recorder,
+            follow_redirects=False,
+            trust_env=False,
+        )
+        client = LaunchDarklyClient(http, opts)
+    return client, recorder.recording

@@ -1,0 +1,131 @@
+"""Changes: the previews a user confirms, and the before → after of each result."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..launchdarkly.evidence_models import Deployment
+from ..launchdarkly.models import InsightGroup
+from .common import DataSource, ViewModel, iso_datetime
+
+ChangeStatus = Literal[
+    "done", "no_change", "declined", "cancelled", "confirmation_required", "already_gone"
+]
+
+
+class ChangeResult(ViewModel):
+    """What a change tool did (or why it did nothing)."""
+
+    data_source: DataSource
+    status: ChangeStatus = Field(
+        description=(
+            "done; no_change (already so, nothing sent); declined/cancelled (the user said "
+            "no: nothing changed); confirmation_required (nothing changed yet: the user was "
+            "shown a preview and a one-time code); already_gone (nothing left to remove)."
+        )
+    )
+    target: str = Field(description="The key or id of what was (or would be) changed.")
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = Field(default=None, description="Null after a delete.")
+    confirmed_by: Literal["elicitation", "code"] | None = Field(
+        default=None, description="How the user confirmed, for confirmed changes."
+    )
+    confirmed_by_read_back: bool = Field(
+        default=False,
+        description="True when the answer was lost and reading back showed the change made.",
+    )
+    code_expires_at: str | None = Field(
+        default=None, description="With confirmation_required: when the user's code expires."
+    )
+
+
+def group_state(group: InsightGroup) -> dict[str, Any]:
+    return {
+        "name": group.name,
+        "project_key": group.project_key,
+        "environment_key": group.environment_key,
+        "application_keys": list(group.application_keys),
+    }
+
+
+def apps_text(keys: list[str]) -> str:
+    return ", ".join(keys) or "all applications"
+
+
+def group_scope(group: InsightGroup) -> str:
+    return (
+        f"project {group.project_key}, environment {group.environment_key}, "
+        f"{apps_text(list(group.application_keys))}"
+    )
+
+
+def overall_text(group: InsightGroup) -> str:
+    overall = group.scores.overall if group.scores else None
+    if overall is None:
+        return "not available"
+    return f"{overall.score} ({overall.indicator})"
+
+
+def delete_group_preview(group: InsightGroup) -> str:
+    return (
+        f'Delete insight group "{group.name}" (key {group.key})?\n'
+        f"Scope: {group_scope(group)}.\n"
+        f"Current overall score: {overall_text(group)}.\n"
+        "Its scores will no longer be shown. This cannot be undone."
+    )
+
+
+def group_change_lines(before: InsightGroup, after: InsightGroup) -> list[str]:
+    lines = []
+    if before.name != after.name:
+        lines.append(f'name "{before.name}" → "{after.name}"')
+    if set(before.application_keys) != set(after.application_keys):
+        lines.append(
+            f"applications {apps_text(list(before.application_keys))} → "
+            f"{apps_text(list(after.application_keys))}"
+        )
+    return lines
+
+
+def deployment_state(deployment: Deployment) -> dict[str, Any]:
+    return {"status": deployment.status, "archived": deployment.archived}
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def deployment_label(deployment: Deployment) -> str:
+    return (
+        f"deployment {deployment.id} (application {deployment.application_key}, version "
+        f"{deployment.application_version}, environment {deployment.environment_key}, started "
+        f"{iso_datetime(deployment.started_at)})"
+    )
+
+
+def deployment_change_lines(before: Deployment, status: str, archived: bool) -> list[str]:
+    lines = []
+    if status != before.status:
+        lines.append(f"status {before.status} → {status}")
+    if archived != before.archived:
+        lines.append(f"archived (hidden) {_yes(before.archived)} → {_yes(archived)}")
+    return lines
+
+
+def update_deployment_preview(deployment: Deployment, status: str, archived: bool) -> str:
+    changes = "; ".join(deployment_change_lines(deployment, status, archived))
+    return (
+        f"Change {deployment_label(deployment)}: {changes}?\n"
+        "This changes the deployment frequency, failure rate and lead-time scores of its "
+        "project and environment."
+    )
+
+
+def unlink_preview(repository_key: str, project_key: str) -> str:
+    return (
+        f"Unlink repository {repository_key} from project {project_key}?\n"
+        "Lead time for the project will no longer use this repository's pull requests and "
+        "commits, until it is linked again."
+    )

@@ -1,0 +1,337 @@
+"""Deployments, pull requests and flag events: one compact line each, cursor pages with the
+exact next call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+
+from ..launchdarkly.evidence_models import (
+    Deployment,
+    FlagEvent,
+    FlagReference,
+    LeadTimeStages,
+    PullRequest,
+    PullRequestLeadTime,
+)
+from .charts import duration
+from .common import DataSource, ViewModel, iso_datetime, source_line
+
+
+class Stages(ViewModel):
+    """Lead time by stage, ms (null: not reached)."""
+
+    coding_ms: int | None = None
+    review_ms: int | None = None
+    wait_ms: int | None = None
+    deploy_ms: int | None = None
+    total_ms: int | None = None
+
+
+class PullRequestView(ViewModel):
+    id: str
+    number: str
+    title: str
+    author: str
+    status: str
+    created: str
+    merged: str | None
+    files_changed: int
+    lines_added: int
+    lines_deleted: int
+    url: str
+    lead_time: Stages | None = Field(default=None, description="Needs an environment.")
+
+
+class FlagReferenceView(ViewModel):
+    flag_key: str
+    project_key: str
+    added: int
+    removed: int
+
+
+class DeploymentView(ViewModel):
+    id: str
+    application: str
+    version: str
+    status: str
+    kind: str
+    started: str
+    ended: str | None
+    duration_ms: int | None
+    archived: bool
+    contributors: int
+    pull_request_count: int
+    lines_added: int
+    lines_deleted: int
+    lead_time_ms: int
+    stages: Stages | None
+    pull_requests: list[PullRequestView] | None = None
+    flag_references: list[FlagReferenceView] | None = None
+
+
+class FlagEventView(ViewModel):
+    id: str
+    flag_key: str
+    event_type: str
+    description: str
+    time: str
+    by: str | None
+    impact_size: str | None
+    impact_percentage: float | None
+    impact_reason: str | None
+    evaluations: list[tuple[Any, int | None, int | None]] = Field(
+        default_factory=list, description="(variation value, before, after), 10 min each side."
+    )
+
+
+class EvidencePage(ViewModel):
+    """One page of a cursor list."""
+
+    data_source: DataSource
+    project_key: str
+    environment_key: str | None
+    application_keys: list[str]
+    window_from: str
+    window_to: str
+    total_count: int = Field(description="Matching items across all pages.")
+    returned: int
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end.")
+    truncated: bool = False
+
+
+class DeploymentPage(EvidencePage):
+    deployments: list[DeploymentView]
+
+
+class PullRequestPage(EvidencePage):
+    pull_requests: list[PullRequestView]
+
+
+class FlagEventPage(EvidencePage):
+    flag_events: list[FlagEventView]
+
+
+class DeploymentResult(ViewModel):
+    data_source: DataSource
+    deployment: DeploymentView
+
+
+# --- models -> views ----------------------------------------------------------------------
+
+
+def deployment_stages(stages: LeadTimeStages | None) -> Stages | None:
+    if stages is None:
+        return None
+    return Stages(
+        coding_ms=stages.coding_duration_ms,
+        review_ms=stages.review_duration_ms,
+        wait_ms=stages.wait_duration_ms,
+        deploy_ms=stages.deploy_duration_ms,
+        total_ms=stages.total_lead_time_ms,
+    )
+
+
+def pr_stages(lead: PullRequestLeadTime | None) -> Stages | None:
+    if lead is None:
+        return None
+    return Stages(
+        coding_ms=lead.coding_duration_ms,
+        review_ms=lead.review_duration_ms,
+        wait_ms=lead.avg_wait_duration_ms,
+        deploy_ms=lead.avg_deploy_duration_ms,
+        total_ms=lead.avg_total_lead_time_ms,
+    )
+
+
+def pull_request_view(pr: PullRequest) -> PullRequestView:
+    return PullRequestView(
+        id=pr.id,
+        number=pr.external_id,
+        title=pr.title,
+        author=pr.author,
+        status=pr.status,
+        created=iso_datetime(pr.create_time),
+        merged=iso_datetime(pr.merge_time) if pr.merge_time is not None else None,
+        files_changed=pr.files_changed,
+        lines_added=pr.lines_added,
+        lines_deleted=pr.lines_deleted,
+        url=pr.url,
+        lead_time=pr_stages(pr.lead_time),
+    )
+
+
+def _reference(ref: FlagReference) -> FlagReferenceView:
+    return FlagReferenceView(
+        flag_key=ref.flag_key,
+        project_key=ref.project_key,
+        added=ref.references_added,
+        removed=ref.references_removed,
+    )
+
+
+def deployment_view(deployment: Deployment) -> DeploymentView:
+    prs = deployment.pull_requests
+    refs = deployment.flag_references
+    return DeploymentView(
+        id=deployment.id,
+        application=deployment.application_key,
+        version=deployment.application_version,
+        status=deployment.status,
+        kind=deployment.kind,
+        started=iso_datetime(deployment.started_at),
+        ended=iso_datetime(deployment.ended_at) if deployment.ended_at is not None else None,
+        duration_ms=deployment.duration_ms,
+        archived=deployment.archived,
+        contributors=deployment.number_of_contributors,
+        pull_request_count=deployment.number_of_pull_requests,
+        lines_added=deployment.lines_added,
+        lines_deleted=deployment.lines_deleted,
+        lead_time_ms=deployment.lead_time,
+        stages=deployment_stages(deployment.lead_time_stages),
+        pull_requests=[pull_request_view(p) for p in prs.items] if prs is not None else None,
+        flag_references=[_reference(r) for r in refs.items] if refs is not None else None,
+    )
+
+
+def flag_event_view(event: FlagEvent) -> FlagEventView:
+    member = event.member
+    impact = event.impact
+    summary = impact.evaluations_summary
+    return FlagEventView(
+        id=event.id,
+        flag_key=event.flag_key,
+        event_type=event.event_type,
+        description=event.description,
+        time=iso_datetime(event.event_time),
+        by=f"{member.first_name} {member.last_name}".strip() or member.email if member else None,
+        impact_size=impact.size,
+        impact_percentage=impact.percentage,
+        impact_reason=impact.reason,
+        evaluations=[(v.value, v.before, v.after) for v in summary.variations] if summary else [],
+    )
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def _short(iso: str | None) -> str:
+    """``2025-11-20T12:19:00Z`` -> ``2025-11-20 12:19Z``."""
+    return "?" if iso is None else f"{iso[:10]} {iso[11:16]}Z"
+
+
+def stages_text(stages: Stages | None) -> str:
+    if stages is None or (stages.total_ms is None and stages.coding_ms is None):
+        return ""
+    parts = [
+        f"{name} {duration(value)}"
+        for name, value in (
+            ("coding", stages.coding_ms),
+            ("review", stages.review_ms),
+            ("wait", stages.wait_ms),
+            ("deploy", stages.deploy_ms),
+        )
+        if value is not None
+    ]
+    total = f"lead {duration(stages.total_ms)} " if stages.total_ms is not None else "lead "
+    return f"{total}({', '.join(parts)})"
+
+
+def deployment_line(d: DeploymentView) -> str:
+    took = duration(d.duration_ms) if d.duration_ms is not None else "running"
+    archived = " archived" if d.archived else ""
+    lead = stages_text(d.stages) or f"lead {duration(d.lead_time_ms)}"
+    return (
+        f"{_short(d.started)} {d.application} {d.version} {d.status} {d.kind}{archived} {took}"
+        f" | {d.pull_request_count} PRs by {d.contributors} +{d.lines_added}/-{d.lines_deleted}"
+        f" | {lead} | id {d.id}"
+    )
+
+
+def pull_request_line(p: PullRequestView) -> str:
+    repo = p.url.rstrip("/").split("/")[-3] if p.url.count("/") >= 4 else ""
+    merged = f" merged {_short(p.merged)}" if p.merged else ""
+    lead = stages_text(p.lead_time)
+    return (
+        f'{repo}#{p.number} "{p.title}" {p.author} {p.status} | opened {_short(p.created)}'
+        f"{merged} | {p.files_changed} files +{p.lines_added}/-{p.lines_deleted}"
+        + (f" | {lead}" if lead else "")
+    )
+
+
+def flag_event_line(e: FlagEventView) -> str:
+    by = f" by {e.by}" if e.by else ""
+    impact = f"impact {e.impact_size or '?'}"
+    if e.impact_percentage is not None:
+        impact += f" {e.impact_percentage:g}%"
+    if e.impact_reason and e.impact_reason != "evaluations":
+        impact += f" ({e.impact_reason})"
+    evaluations = ", ".join(
+        f"{json.dumps(v)} {b}->{a}" for v, b, a in e.evaluations if b is not None or a is not None
+    )
+    return f'{_short(e.time)} {e.flag_key} {e.event_type} "{e.description}"{by} | {impact}' + (
+        f" ({evaluations})" if evaluations else ""
+    )
+
+
+def deployment_text(result: DeploymentResult) -> str:
+    d = result.deployment
+    lines = [*source_line(result.data_source), f"Deployment {deployment_line(d)}"]
+    if d.ended:
+        lines.append(f"Ended {_short(d.ended)}.")
+    for pr in d.pull_requests or []:
+        lines.append(f"  PR {pull_request_line(pr)}")
+    refs = d.flag_references or []
+    if refs:
+        lines.append(
+            "  Flag references: " + "; ".join(f"{r.flag_key} +{r.added}/-{r.removed}" for r in refs)
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class NextCall:
+    """The literal call for the next page: the tool and every argument but the cursor."""
+
+    tool: str
+    arguments: Mapping[str, Any]
+
+    def render(self, cursor: str) -> str:
+        values = {**self.arguments, "cursor": cursor}
+        shown = ", ".join(
+            f"{name}={json.dumps(value, ensure_ascii=False)}"
+            for name, value in values.items()
+            if value is not None
+        )
+        return f"{self.tool}({shown})"
+
+
+def cursor_page_text(
+    *,
+    header: Sequence[str],
+    lines: Sequence[str],
+    ids: Sequence[str],
+    has_more: bool,
+    next_call: NextCall,
+    cursor_for: Any,
+    max_chars: int,
+) -> tuple[str, int, str | None]:
+    """(text, items shown, next cursor). Past ``max_chars`` trailing items are dropped and the
+    next cursor resumes after the last one shown (the cursor is an item id, so any works)."""
+    shown = len(lines)
+    while True:
+        more = has_more or shown < len(lines)
+        cursor = cursor_for(ids[shown - 1]) if more and shown else None
+        footer = [f"More: call {next_call.render(cursor)}."] if cursor else []
+        kept = list(lines[:shown])
+        text = "\n".join([*header, *kept, *footer])
+        if len(text) <= max_chars or shown <= 1:
+            if len(text) > max_chars:
+                room = max(max_chars - (len(text) - len(kept[0])) - 3, 0)
+                text = "\n".join([*header, kept[0][:room] + "...", *footer])
+            return text, shown, cursor
+        shown -= 1

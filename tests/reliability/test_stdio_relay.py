@@ -1,0 +1,634 @@
+"""The stdio relay in-process: real pipes, the test plays the client and a stand-in SDK.
+
+The stand-in answers the way the SDK's stdio loop does (one JSON line per answer, fields in the
+SDK's order) and, like the SDK, drops the requests still running when its input ends. The
+subprocess tests in ``test_stdio_end_of_input.py`` prove the same promises with the real SDK
+and the real descriptors; these make each rule of ``relay.py`` and ``pipes.py`` observable.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from ld_insights_mcp.stdio.framing import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
+from ld_insights_mcp.stdio.pipes import is_fifo
+from ld_insights_mcp.stdio.plumbing import Plumbing
+from ld_insights_mcp.stdio.relay import ANSWER_GRACE, Relay
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+
+LIMIT = 4096
+SESSION_TIMEOUT = 15.0
+"""A relay that has not finished by then hangs: the test fails instead of waiting forever."""
+
+
+def request(request_id: Any, method: str = "echo", **params: Any) -> bytes:
+    message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+    return json.dumps(message).encode()
+
+
+def cancel(request_id: Any) -> bytes:
+    message = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {}}
+    message["params"] = {"requestId": request_id}
+    return json.dumps(message).encode()
+
+
+def _bytes(line: str | bytes) -> bytes:
+    return line if isinstance(line, bytes) else line.encode()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class StandInSdk:
+    """Plays the SDK's stdio loop on two pipe ends (blocking, in a thread).
+
+    Methods: ``echo`` (answered at once), ``big`` (an answer of ``size`` bytes), ``later``
+    (answered after ``delay`` seconds, from another thread), ``hang`` (never answered),
+    ``noisy`` (stray non-JSON output first), ``chatty`` (a notification and a request of its
+    own first), ``stop`` (the SDK returns while the client is still there). A string id that
+    is a number is answered as the number, as the SDK does.
+    """
+
+    def __init__(self, stdin: int, stdout: int, *, reading: threading.Event | None = None):
+        self._stdin = stdin
+        self._stdout = stdout
+        self._lock = threading.Lock()
+        self._ended = False
+        self.reading = reading or threading.Event()
+        if reading is None:
+            self.reading.set()
+        self.received: list[dict[str, Any]] = []
+        self.raw: list[bytes] = []
+
+    def serve(self) -> None:
+        try:
+            with os.fdopen(self._stdin, "rb") as lines:
+                self.reading.wait()
+                for line in lines:
+                    self.raw.append(line)
+                    message = json.loads(line)
+                    self.received.append(message)
+                    if self._handle(message):
+                        break
+        finally:
+            with self._lock:
+                self._ended = True  # like the SDK: requests still running get no answer
+                os.close(self._stdout)  # like ``unplumb``: fd 1 no longer reaches the pipe
+
+    def _handle(self, message: dict[str, Any]) -> bool:
+        if "id" not in message or "method" not in message:
+            return False
+        request_id, method = message["id"], message["method"]
+        if isinstance(request_id, str) and request_id.isdigit():
+            request_id = int(request_id)
+        params = message.get("params") or {}
+        if method == "stop":
+            return True
+        if method == "hang":
+            return False
+        if method == "later":
+            timer = threading.Timer(params["delay"], self._answer, (request_id, {"late": True}))
+            timer.daemon = True
+            timer.start()
+            return False
+        if method == "noisy":
+            self._write(b"stray output from a tool\n\n")
+        if method == "chatty":
+            self._write(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{}}\n')
+            self._write(b'{"jsonrpc":"2.0","id":0,"method":"roots/list"}\n')
+        result = {"pad": "x" * params["size"]} if method == "big" else {"echo": params}
+        self._answer(request_id, result)
+        return False
+
+    def _answer(self, request_id: Any, result: dict[str, Any]) -> None:
+        answer = {"jsonrpc": "2.0", "id": request_id, "result": result}
+        self._write(json.dumps(answer, separators=(",", ":")).encode() + b"\n")
+
+    def _write(self, data: bytes) -> None:
+        with self._lock:
+            if not self._ended:
+                _write_all(self._stdout, data)
+
+
+@dataclass
+class Session:
+    output: bytes
+    sdk: StandInSdk
+    relay: Relay
+    failure: BaseException | None = None
+
+    def answers(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.output.splitlines() if line.strip()]
+
+    def by_id(self) -> dict[Any, dict[str, Any]]:
+        answers = self.answers()
+        by_id = {a["id"]: a for a in answers}
+        assert len(by_id) == len(answers), f"an id was answered twice: {answers}"
+        return by_id
+
+
+@dataclass
+class Wire:
+    """The test's ends of the four pipes, and the relay's."""
+
+    client_in: int
+    client_out: int
+    sdk_stdin: int
+    sdk_stdout: int
+    fds: Plumbing
+    extra: list[int] = field(default_factory=list)
+
+
+def _pipe(size: int | None = None) -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    if size is not None:
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, size)
+    return read_end, write_end
+
+
+def wire(*, client_pipe: int | None = None) -> Wire:
+    client_in_r, client_in_w = _pipe()
+    client_out_r, client_out_w = _pipe(client_pipe)
+    sdk_in_r, sdk_in_w = _pipe()
+    sdk_out_r, sdk_out_w = _pipe()
+    fds = Plumbing(client_in_r, client_out_w, sdk_in_w, sdk_out_r, os.dup(sdk_out_w))
+    return Wire(client_in_w, client_out_r, sdk_in_r, sdk_out_w, fds)
+
+
+class Reader:
+    """Reads the client's stdout in a thread, all at once or ``chunk`` bytes at a time."""
+
+    def __init__(self, fd: int, *, chunk: int = 65_536, start: bool = True) -> None:
+        self._fd = fd
+        self._chunk = chunk
+        self.data = bytearray()
+        self.go = threading.Event()
+        if start:
+            self.go.set()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.go.wait()
+        with os.fdopen(self._fd, "rb", buffering=0) as stream:
+            while chunk := stream.read(self._chunk):
+                self.data += chunk
+
+    def join(self) -> bytes:
+        self.go.set()
+        self._thread.join(SESSION_TIMEOUT)
+        assert not self._thread.is_alive(), "the client's stdout was never closed"
+        return bytes(self.data)
+
+
+async def run_session(
+    lines: Sequence[str | bytes],
+    *,
+    budget: float = 30.0,
+    max_line: int = LIMIT,
+    close_input: bool = True,
+    after_writing: Callable[[Wire], None] | None = None,
+    the_wire: Wire | None = None,
+    reader: Reader | None = None,
+    sdk: StandInSdk | None = None,
+) -> Session:
+    """Write ``lines`` to the client's stdin (then close it), relay, read every answer."""
+    w = the_wire or wire()
+    sdk = sdk or StandInSdk(w.sdk_stdin, w.sdk_stdout)
+    reader = reader or Reader(w.client_out)
+    relay = Relay(call_budget=budget, max_line=max_line)
+    payload = b"".join(_bytes(line) + b"\n" for line in lines)
+    stopped: list[bool] = []
+
+    def client() -> None:
+        _write_all(w.client_in, payload)
+        if after_writing is not None:
+            after_writing(w)
+        if close_input:
+            os.close(w.client_in)
+
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(anyio.to_thread.run_sync, client)
+            await relay.serve(
+                w.fds,
+                lambda: anyio.to_thread.run_sync(sdk.serve),
+                lambda: stopped.append(True),
+            )
+    output = await anyio.to_thread.run_sync(reader.join)
+    assert stopped == [True]
+    if not close_input:
+        with pytest.raises(BrokenPipeError):  # the relay let go of the client's stdin
+            os.write(w.client_in, b"\n")
+        os.close(w.client_in)
+    return Session(output, sdk, relay)
+
+
+@pytest.fixture(autouse=True)
+def _relay_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ld_insights_mcp.stdio")
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+# forwarding and counting
+
+
+async def test_requests_are_forwarded_unchanged_and_every_answer_is_relayed() -> None:
+    lines = [request(1, value="a"), request("k", value="b"), request(3, "chatty")]
+    session = await run_session(lines)
+    assert [m["id"] for m in session.sdk.received] == [1, "k", 3]
+    assert session.sdk.received[0] == json.loads(lines[0])
+    answers = session.answers()
+    assert answers[0] == {"jsonrpc": "2.0", "id": 1, "result": {"echo": {"value": "a"}}}
+    assert answers[1]["result"] == {"echo": {"value": "b"}}
+    # the SDK's own notification and request are relayed too, and answer nothing
+    assert [a.get("method") for a in answers[2:]] == ["notifications/progress", "roots/list", None]
+    assert answers[-1]["id"] == 3
+
+
+async def test_notifications_and_answers_from_the_client_pass_through() -> None:
+    lines = [
+        b'{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        b'{"jsonrpc":"2.0","id":0,"result":{"roots":[]}}',
+        b"   ",
+        b"",
+        request(2),
+    ]
+    session = await run_session(lines)
+    assert [m.get("method") for m in session.sdk.received] == [
+        "notifications/initialized",
+        None,
+        "echo",
+    ]
+    assert [a["id"] for a in session.answers()] == [2]
+
+
+async def test_a_carriage_return_inside_a_line_is_not_passed_to_the_sdk() -> None:
+    line = b'{"jsonrpc":"2.0",\r"id":1,"method":"echo","params":{"v":"x"}}\r'
+    session = await run_session([line])
+    assert session.sdk.raw == [line.replace(b"\r", b" ") + b"\n"]
+    assert session.by_id()[1]["result"] == {"echo": {"v": "x"}}
+
+
+async def test_end_of_input_waits_for_every_request_already_read() -> None:
+    # The answers come after the client's stdin closed: the SDK must still be reading then.
+    lines = [request(1, "later", delay=0.6), request("2", "later", delay=0.3), request(3)]
+    session = await run_session(lines)
+    answers = session.by_id()
+    assert sorted(answers, key=str) == [1, 2, 3]  # "2" was answered as 2, as the SDK does
+    assert answers[1]["result"] == {"late": True}
+    assert answers[2]["result"] == {"late": True}
+
+
+async def test_the_same_id_sent_twice_is_waited_for_twice() -> None:
+    lines = [request(5, "later", delay=0.3), request("5", "later", delay=0.6)]
+    session = await run_session(lines)
+    assert [a["id"] for a in session.answers()] == [5, 5]
+
+
+async def test_a_request_past_the_budget_gets_an_internal_error_and_no_late_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lines = [request(1, "hang"), request("h", "hang"), request(2), request(3, "later", delay=9)]
+    session = await run_session(lines, budget=0.2)
+    answers = session.by_id()
+    assert sorted(answers, key=str) == [1, 2, 3, "h"]
+    assert answers[2]["result"] == {"echo": {}}
+    for request_id in (1, "h", 3):
+        assert answers[request_id]["jsonrpc"] == "2.0"
+        error = answers[request_id]["error"]
+        assert error["code"] == INTERNAL_ERROR
+        assert error["message"].startswith(
+            "Internal error: the server's input ended while this request was still running, "
+            "and it did not finish within the 0.2 s call budget. It was abandoned and its "
+            "outcome is unknown: if it changed something, read the result back before "
+            "repeating it."
+        )
+    abandoned = [w for w in _warnings(caplog) if "answered with error -32603" in w]
+    assert len(abandoned) == 3
+    assert abandoned[0].startswith("stdio: request 1: the server's input ended")
+
+
+async def test_the_wait_at_end_of_input_is_the_call_budget_and_a_grace_second() -> None:
+    assert ANSWER_GRACE == 1.0
+    assert Relay(call_budget=45, max_line=LIMIT).wait_at_end == 46.0
+
+
+class _OnLog(logging.Handler):
+    """Sets ``event`` when a record containing ``text`` is logged."""
+
+    def __init__(self, text: str, event: threading.Event) -> None:
+        super().__init__()
+        self._text, self._event = text, event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._text in record.getMessage():
+            self._event.set()
+
+
+async def test_a_late_answer_to_an_abandoned_request_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The budget expires while the SDK still holds the request; its answer then comes late.
+    late = threading.Event()
+
+    class LateSdk(StandInSdk):
+        def _handle(self, message: dict[str, Any]) -> bool:
+            if message.get("method") == "slow":
+                late.wait(SESSION_TIMEOUT)  # answered only once the relay gave up on it
+                self._answer(message["id"], {"late": True})
+                return False
+            return super()._handle(message)
+
+    w = wire()
+    sdk = LateSdk(w.sdk_stdin, w.sdk_stdout)
+    handler = _OnLog("answered with error", late)
+    logging.getLogger("ld_insights_mcp.stdio.relay").addHandler(handler)
+    try:
+        session = await run_session([request(7, "slow")], budget=0.1, the_wire=w, sdk=sdk)
+    finally:
+        logging.getLogger("ld_insights_mcp.stdio.relay").removeHandler(handler)
+    [answer] = session.answers()
+    assert answer["id"] == 7
+    assert answer["error"]["code"] == INTERNAL_ERROR
+    assert any(
+        "dropped a late answer to abandoned request 7" in r.getMessage() for r in caplog.records
+    )
+
+
+async def test_a_cancelled_request_is_neither_waited_for_nor_answered() -> None:
+    lines = [request(1, "hang"), request("2", "hang"), cancel(1), cancel(2), cancel(99), request(3)]
+    session = await run_session(lines, budget=20)  # waiting for them would fail the test
+    assert [a["id"] for a in session.answers()] == [3]
+    assert [m.get("method") for m in session.sdk.received].count("notifications/cancelled") == 3
+
+
+async def test_a_cancel_of_an_unknown_id_does_not_stop_the_wait_for_others() -> None:
+    lines = [request(1, "later", delay=0.5), cancel("x"), cancel({"bad": 1})]
+    session = await run_session(lines)
+    assert session.by_id()[1]["result"] == {"late": True}
+
+
+# malformed and oversized lines
+
+
+async def test_malformed_lines_are_answered_here_and_logged_and_never_reach_the_sdk(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lines = [
+        b"not json",
+        b'[{"jsonrpc":"2.0","id":4,"method":"echo"},{"jsonrpc":"2.0","id":5,"method":"echo"}]',
+        request({"a": 1}),
+        request(6),
+    ]
+    session = await run_session(lines)
+    answers = session.answers()
+    assert [(a["id"], a.get("error", {}).get("code")) for a in answers] == [
+        (None, PARSE_ERROR),
+        (4, INVALID_REQUEST),
+        (5, INVALID_REQUEST),
+        (None, INVALID_REQUEST),
+        (6, None),
+    ]
+    assert [m["id"] for m in session.sdk.received] == [6]
+    warnings = _warnings(caplog)
+    assert len(warnings) == 3
+    assert warnings[0].startswith("stdio: answered a malformed message with an error: parse error")
+    assert "not json" not in " ".join(warnings)  # the reason, not the content
+
+
+async def test_an_oversized_line_is_answered_with_its_id_and_the_next_line_is_served(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    big = request(8, pad="x" * (2 * LIMIT))
+    cut = b"y" * (3 * LIMIT)  # nothing to read an id from
+    session = await run_session([request(1), big, cut, request(2), big])
+    answers = session.answers()  # answered here at once, or by the SDK a little later
+    assert sorted(str(a["id"]) for a in answers) == ["1", "2", "8", "8", "None"]
+    for answer in (a for a in answers if a["id"] in (8, None)):
+        assert answer["error"]["code"] == INVALID_REQUEST
+        assert answer["error"]["message"] == (
+            f"Invalid Request: the message is longer than the {LIMIT}-byte limit; "
+            "send a smaller request"
+        )
+    assert [m["id"] for m in session.sdk.received] == [1, 2]
+    warnings = _warnings(caplog)
+    assert len(warnings) == 3
+    assert all(
+        w.startswith("stdio: answered an oversized message with an error:") for w in warnings
+    )
+
+
+async def test_a_line_at_the_limit_is_served() -> None:
+    prefix = request(1, pad="")
+    line = request(1, pad="x" * (LIMIT - len(prefix)))
+    assert len(line) == LIMIT
+    session = await run_session([line])
+    assert session.by_id()[1]["result"] == {"echo": {"pad": "x" * (LIMIT - len(prefix))}}
+
+
+async def test_an_answer_larger_than_the_client_limit_is_relayed_whole() -> None:
+    session = await run_session([request(1, "big", size=20 * LIMIT)])
+    assert session.by_id()[1]["result"] == {"pad": "x" * (20 * LIMIT)}
+
+
+async def test_output_of_the_sdk_that_is_not_json_rpc_stays_off_stdout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    session = await run_session([request(1, "noisy"), request(2)])
+    assert session.output.startswith(b'{"jsonrpc":"2.0","id":1,')
+    assert [a["id"] for a in session.answers()] == [1, 2]
+    assert any(
+        w.startswith("stdio: kept output that is not JSON-RPC off stdout: b'stray output")
+        for w in _warnings(caplog)
+    )
+
+
+# ends of the session
+
+
+async def test_the_sdk_stopping_first_ends_the_session_and_abandons_what_it_left(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lines = [request(1, "hang"), request(2, "stop")]
+    session = await run_session(lines, close_input=False)  # only the SDK's stop ends it
+    answers = session.answers()
+    assert [a["id"] for a in answers] == [1, 2]
+    for answer in answers:
+        assert answer["error"]["code"] == INTERNAL_ERROR
+        assert answer["error"]["message"].startswith(
+            "Internal error: the server stopped before answering this request. It was abandoned"
+        )
+    assert any("stdio: request 1: the server stopped" in w for w in _warnings(caplog))
+
+
+async def test_a_failure_of_the_sdk_is_raised_after_every_answer_was_written() -> None:
+    w = wire()
+    reader = Reader(w.client_out)
+    relay = Relay(call_budget=30, max_line=LIMIT)
+
+    def read_one_then_fail() -> None:
+        with os.fdopen(w.sdk_stdin, "rb") as stdin:
+            stdin.readline()
+        os.close(w.sdk_stdout)
+        raise RuntimeError("the SDK failed")
+
+    async def failing_sdk() -> None:
+        await anyio.to_thread.run_sync(read_one_then_fail)
+
+    _write_all(w.client_in, request(1, "hang") + b"\n")
+    with anyio.fail_after(SESSION_TIMEOUT), pytest.raises(RuntimeError, match="the SDK failed"):
+        await relay.serve(w.fds, failing_sdk)
+    os.close(w.client_in)
+    output = await anyio.to_thread.run_sync(reader.join)
+    [answer] = [json.loads(line) for line in output.splitlines()]
+    assert answer["id"] == 1
+    assert answer["error"]["code"] == INTERNAL_ERROR
+
+
+async def test_the_session_ends_when_the_client_closes_its_stdout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    w = wire()
+    reader = Reader(os.open(os.devnull, os.O_RDONLY))
+    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
+
+    def close_stdout_once_forwarded(wire_: Wire) -> None:
+        deadline = time.monotonic() + SESSION_TIMEOUT
+        while len(sdk.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.close(wire_.client_out)  # nobody will read an answer any more
+
+    session = await run_session(
+        [request(1, "hang"), request(2, "hang")],
+        close_input=False,  # only the closed stdout ends the session
+        the_wire=w,
+        reader=reader,
+        sdk=sdk,
+        after_writing=close_stdout_once_forwarded,
+    )
+    assert session.output == b""
+    assert "stdio: the client closed stdout; 2 request(s) left unanswered" in _warnings(caplog)
+    assert not [w for w in _warnings(caplog) if "answered with error" in w]
+
+
+async def test_a_slow_reader_gets_every_answer_complete() -> None:
+    w = wire(client_pipe=4096)
+    reader = Reader(w.client_out, chunk=61, start=False)
+    lines = [request(n, "big", size=10_000 + n) for n in range(20)]
+
+    def start_reading_later(_: Wire) -> None:
+        time.sleep(0.2)  # not a timing assertion: it only lets the output back up first
+        reader.go.set()
+
+    session = await run_session(lines, the_wire=w, reader=reader, after_writing=start_reading_later)
+    assert session.output.endswith(b"\n")
+    answers = session.answers()
+    assert [a["id"] for a in answers] == list(range(20))
+    assert all(a["result"] == {"pad": "x" * (10_000 + a["id"])} for a in answers)
+
+
+def _fill(fd: int, line: bytes, limit: int) -> int:
+    """Write ``line`` over and over without blocking until the pipe stays full (or
+    ``limit`` bytes went in); the number of bytes written."""
+    os.set_blocking(fd, False)
+    written, stuck_since = 0, None
+    while written < limit:
+        try:
+            written += os.write(fd, line)
+            stuck_since = None
+        except BlockingIOError:
+            stuck_since = stuck_since or time.monotonic()
+            if time.monotonic() - stuck_since > 0.5:
+                break  # the relay stopped reading (a slower relay only makes this pass)
+            time.sleep(0.01)
+    os.set_blocking(fd, True)
+    return written
+
+
+@pytest.mark.parametrize("backed_up", ["client", "sdk"])
+async def test_the_relay_stops_reading_the_client_while_a_destination_is_backed_up(
+    backed_up: str,
+) -> None:
+    w = wire(client_pipe=4096)
+    reader = Reader(w.client_out, start=backed_up == "sdk")
+    reading = threading.Event()
+    if backed_up == "client":
+        reading.set()
+    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout, reading=reading)
+    line = request(1, "big", size=2000, pad="p" * 1000) + b"\n"
+    limit = 4 * 1024 * 1024
+    written: list[int] = []
+
+    def fill_then_drain(wire_: Wire) -> None:
+        written.append(_fill(wire_.client_in, line, limit))
+        reader.go.set()
+        reading.set()
+
+    session = await run_session(
+        [], the_wire=w, reader=reader, sdk=sdk, after_writing=fill_then_drain
+    )
+    assert written[0] < 1024 * 1024, "the relay kept reading the client while backed up"
+    assert len(session.answers()) == written[0] // len(line)
+
+
+# descriptors that are not pipes
+
+
+async def test_regular_files_as_stdin_and_stdout(tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    requests.write_bytes(b"".join(request(n, "big", size=5000) + b"\n" for n in range(30)))
+    answers_file = tmp_path / "answers.jsonl"
+    w = wire()
+    for fd in (w.client_in, w.client_out, w.fds.client_in, w.fds.client_out):
+        os.close(fd)
+    client_in = os.open(requests, os.O_RDONLY)
+    client_out = os.open(answers_file, os.O_WRONLY | os.O_CREAT)
+    assert not is_fifo(client_in)
+    assert not is_fifo(client_out)
+    fds = Plumbing(client_in, client_out, w.fds.sdk_in, w.fds.sdk_out, w.fds.sdk_out_tail)
+    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
+    relay = Relay(call_budget=30, max_line=LIMIT)
+    with anyio.fail_after(SESSION_TIMEOUT):
+        await relay.serve(fds, lambda: anyio.to_thread.run_sync(sdk.serve))
+    # serve returns only once every byte reached the file
+    lines = answers_file.read_bytes().splitlines()
+    assert [json.loads(x)["id"] for x in lines] == list(range(30))
+    for fd in (client_in, client_out):  # both were taken over and closed
+        with pytest.raises(OSError, match="Bad file descriptor"):
+            os.fstat(fd)
+
+
+def test_is_fifo() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        assert is_fifo(read_end)
+        assert is_fifo(write_end)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert not is_fifo(read_end)  # a closed descriptor is not a FIFO
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        assert not is_fifo(null)
+    finally:
+        os.close(null)

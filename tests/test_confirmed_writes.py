@@ -1,0 +1,719 @@
+"""Issue 11: changes confirmed by the user, on every protocol and transport, and exactly once.
+
+Every test runs the real server against the emulator (ASGI or loopback HTTP) through the SDK's
+``Client``, and ends by checking the emulator's store (the resource is in the state the tool
+reported) and its request log (what was sent, how often).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import mcp.types as t
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from ld_insights_mcp.emulator import Emulator, Fault
+from ld_insights_mcp.http_app import HttpOptions, build_http_app
+from ld_insights_mcp.server import create_server
+from ld_insights_mcp.tools import confirmation
+
+from .conftest import make_settings
+from .mcp_helpers import structured, text_of
+from .processes import serve_asgi
+
+pytestmark = pytest.mark.anyio
+
+CHANGE_TOOLS = {
+    "update_insight_group",
+    "delete_insight_group",
+    "update_deployment",
+    "link_repository",
+    "unlink_repository",
+}
+GROUP = "checkout-squad"
+REPO = "example-org/infra-terraform"  # seeded without any project
+LINKED_REPO = "example-org/checkout-api"  # seeded, linked to checkout-web
+STATE_KEY = "k" * 40
+
+
+def _sent(emulator: Emulator, operation: str) -> list[Any]:
+    return [r for r in emulator.requests if r.operation_id == operation]
+
+
+def _answered(emulator: Emulator, operation: str, status: int) -> int:
+    return sum(1 for r in _sent(emulator, operation) if r.status == status)
+
+
+def _answers(
+    action: str, confirm: bool = True
+) -> tuple[Callable[..., Awaitable[t.ElicitResult]], list[str]]:
+    """An elicitation callback answering ``action`` and recording every question asked."""
+    asked: list[str] = []
+
+    async def answer(context: Any, params: t.ElicitRequestParams) -> t.ElicitResult:
+        asked.append(getattr(params, "message", ""))
+        content = {"confirm": confirm} if action == "accept" else None
+        return t.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
+
+    return answer, asked
+
+
+def _stuck_deployment(emulator: Emulator) -> dict[str, Any]:
+    """A seeded deployment stuck "started" (checkout-web production)."""
+    from ld_insights_mcp.emulator.evidence_seed import slice_evidence
+
+    project = emulator.store.project("checkout-web")
+    assert project is not None
+    evidence = slice_evidence(project, "production", (), now_ms=emulator.store.now_ms)
+    return next(d for d in evidence.deployments if d["status"] == "started")
+
+
+def _deployment_now(emulator: Emulator, deployment: dict[str, Any]) -> dict[str, Any]:
+    return {**deployment, **emulator.store.deployment_changes.get(deployment["id"], {})}
+
+
+def _user_block(result: t.CallToolResult) -> t.TextContent:
+    blocks = [
+        c
+        for c in result.content
+        if isinstance(c, t.TextContent) and c.annotations and c.annotations.audience == ["user"]
+    ]
+    assert len(blocks) == 1, result.content
+    return blocks[0]
+
+
+def _code_of(result: t.CallToolResult) -> str:
+    text = _user_block(result).text
+    code = text.split("give the assistant this code: ", 1)[1].split()[0]
+    assert code not in _model_text(result)
+    assert code not in json.dumps(result.structured_content)
+    return code
+
+
+def _model_text(result: t.CallToolResult) -> str:
+    return "\n".join(
+        c.text
+        for c in result.content
+        if isinstance(c, t.TextContent)
+        and (c.annotations is None or c.annotations.audience != ["user"])
+    )
+
+
+# --- surface ----------------------------------------------------------------------------------
+
+
+async def test_change_tools_have_honest_annotations_and_vanish_when_read_only(
+    server_factory: Callable[..., Any],
+) -> None:
+    async with Client(server_factory(), cache=None) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(tools) >= CHANGE_TOOLS
+    for name in CHANGE_TOOLS:
+        hints = tools[name].annotations
+        assert hints is not None, name
+        assert hints.read_only_hint is False, name
+        assert hints.destructive_hint is (name != "link_repository"), name
+        assert hints.idempotent_hint is True, name
+        assert "confirmation_code" not in tools["update_insight_group"].input_schema["properties"]
+    for name in ("delete_insight_group", "update_deployment", "unlink_repository"):
+        assert "confirmation_code" in tools[name].input_schema["properties"]
+    async with Client(server_factory(read_only=True), cache=None) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+    assert not names & CHANGE_TOOLS
+
+
+# --- update_insight_group ---------------------------------------------------------------------
+
+
+async def test_update_shows_before_and_after_guards_with_tests_and_is_idempotent(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    arguments = {"key": GROUP, "name": "Checkout crew", "application_keys": ["checkout-api"]}
+    async with Client(server_factory(), mode=client_mode, cache=None) as client:
+        first = await client.call_tool("update_insight_group", arguments)
+        again = await client.call_tool("update_insight_group", arguments)
+    data = structured(first)
+    assert data["status"] == "done"
+    assert data["before"]["name"] == "Checkout squad"
+    assert data["after"] == {
+        **data["before"],
+        "name": "Checkout crew",
+        "application_keys": ["checkout-api"],
+    }
+    assert '"Checkout squad" → "Checkout crew"' in text_of(first)
+    assert "→ checkout-api" in text_of(first)
+    assert structured(again)["status"] == "no_change"
+    patches = _sent(emulator, "patchInsightGroup")
+    assert len(patches) == 1
+    ops = json.loads(patches[0].body)
+    assert {"op": "test", "path": "/name", "value": "Checkout squad"} in ops
+    assert any(op["op"] == "test" and op["path"] == "/applicationKeys" for op in ops)
+    stored = emulator.store.insight_groups[GROUP]
+    assert (stored["name"], stored["applicationKeys"]) == ("Checkout crew", ["checkout-api"])
+
+
+class _MeddlingTransport(httpx.AsyncBaseTransport):
+    """The emulator, and another user who changes the group right after this server read it."""
+
+    def __init__(self, emulator: Emulator, meddle: Callable[[], None]) -> None:
+        self._inner = httpx.ASGITransport(app=emulator.app)
+        self._emulator = emulator
+        self._meddle: Callable[[], None] | None = meddle
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "GET" and self._meddle is not None:
+            self._meddle()
+            self._meddle = None
+        return response
+
+
+async def test_a_change_made_between_read_and_write_is_reported_not_overwritten(
+    emulator: Emulator, client_mode: str
+) -> None:
+    def someone_else_renames() -> None:
+        emulator.store.insight_groups[GROUP]["name"] = "Renamed by Ana"
+
+    server = create_server(
+        make_settings(), transport=_MeddlingTransport(emulator, someone_else_renames)
+    )
+    async with Client(server, mode=client_mode, cache=None) as client:
+        result = await client.call_tool("update_insight_group", {"key": GROUP, "name": "Mine"})
+    text = text_of(result)
+    assert result.is_error, text
+    assert "changed since it was read" in text
+    assert "nothing was changed by this call" in text
+    assert "get_insight_group" in text
+    assert emulator.store.insight_groups[GROUP]["name"] == "Renamed by Ana"
+    assert [r.status for r in _sent(emulator, "patchInsightGroup")] == [422]
+
+
+# (faults on patchInsightGroup, PATCHes upstream must see, reported done?, by read-back?)
+UPDATE_FAULTS: dict[str, tuple[list[Fault], int, bool, bool]] = {
+    "lost-answer-500": ([Fault(status=500, after_handling=True)], 1, True, True),
+    "lost-answer-reset": ([Fault(reset=True, after_handling=True)], 1, True, True),
+    "rejected-503-then-ok": ([Fault(status=503)], 2, True, False),
+    "rate-limited-twice": ([Fault(status=429, headers={"Retry-After": "0"})] * 2, 3, True, False),
+    "refused-422": ([Fault(status=422)], 1, False, False),
+    "503-twice": ([Fault(status=503), Fault(status=503)], 2, False, False),
+    "rate-limited-always": ([Fault(status=429, headers={"Retry-After": "0"})] * 4, 4, False, False),
+}
+
+
+@pytest.mark.parametrize("name", list(UPDATE_FAULTS))
+async def test_update_fault_sequences_end_in_the_state_reported(
+    server_factory: Callable[..., Any], emulator: Emulator, name: str
+) -> None:
+    faults, patches, done, read_back = UPDATE_FAULTS[name]
+    emulator.faults.push("patchInsightGroup", *faults)
+    async with Client(server_factory(), cache=None) as client:
+        result = await client.call_tool("update_insight_group", {"key": GROUP, "name": "Crew"})
+    text = text_of(result)
+    stored = emulator.store.insight_groups[GROUP]["name"]
+    assert len(_sent(emulator, "patchInsightGroup")) == patches
+    if done:
+        assert structured(result)["confirmed_by_read_back"] is read_back
+        assert stored == "Crew"
+    else:
+        assert result.is_error
+        assert "Nothing was changed" in text or "nothing was changed" in text, text
+        assert stored == "Checkout squad"
+
+
+async def test_update_of_an_unknown_group_sends_nothing(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    async with Client(server_factory(), cache=None) as client:
+        result = await client.call_tool("update_insight_group", {"key": "nope", "name": "X"})
+        empty = await client.call_tool("update_insight_group", {"key": GROUP})
+    assert result.is_error
+    assert "list_insight_groups" in text_of(result)
+    assert empty.is_error
+    assert "Nothing to change" in text_of(empty)
+    assert emulator.writes() == []
+
+
+# --- delete_insight_group: elicitation --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "confirm", "status"),
+    [
+        ("accept", True, "done"),
+        ("accept", False, "declined"),
+        ("decline", True, "declined"),
+        ("cancel", True, "cancelled"),
+    ],
+    ids=["accept", "accept-unticked", "decline", "cancel"],
+)
+async def test_delete_asks_the_user_with_a_preview(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    client_mode: str,
+    action: str,
+    confirm: bool,
+    status: str,
+) -> None:
+    answer, asked = _answers(action, confirm)
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=answer, cache=None
+    ) as client:
+        result = await client.call_tool("delete_insight_group", {"key": GROUP})
+    data = structured(result)
+    assert data["status"] == status
+    assert len(asked) == 1
+    assert '"Checkout squad"' in asked[0]
+    assert "project checkout-web, environment production" in asked[0]
+    assert "Current overall score: " in asked[0]
+    deletes = _sent(emulator, "deleteInsightGroup")
+    if status == "done":
+        assert data["confirmed_by"] == "elicitation"
+        assert GROUP not in emulator.store.insight_groups
+        assert [r.status for r in deletes] == [204]
+    else:
+        assert "Nothing was changed" in text_of(result)
+        assert GROUP in emulator.store.insight_groups
+        assert deletes == []
+
+
+async def test_delete_of_a_group_already_gone_is_not_a_failure_when_this_server_deleted_it(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    answer, _ = _answers("accept")
+    emulator.faults.push("deleteInsightGroup", Fault(delay=3.0, after_handling=True))
+    server = server_factory(call_budget=1.0, read_timeout=10.0)
+    async with Client(server, elicitation_callback=answer, cache=None) as client:
+        lost = await client.call_tool("delete_insight_group", {"key": GROUP})
+        again = await client.call_tool("delete_insight_group", {"key": GROUP})
+        other = await client.call_tool("delete_insight_group", {"key": "never-existed"})
+    assert lost.is_error
+    assert "Outcome unknown" in text_of(lost)
+    assert structured(again)["status"] == "already_gone"
+    assert other.is_error
+    assert "nothing was deleted" in text_of(other)
+    assert GROUP not in emulator.store.insight_groups
+    assert len(_sent(emulator, "deleteInsightGroup")) == 1
+
+
+# (faults on deleteInsightGroup, DELETEs upstream must see, deleted?, by read-back?)
+DELETE_FAULTS: dict[str, tuple[list[Fault], int, bool, bool]] = {
+    "lost-answer-500": ([Fault(status=500, after_handling=True)], 1, True, True),
+    "lost-answer-reset": ([Fault(reset=True, after_handling=True)], 1, True, True),
+    "rejected-503-then-ok": ([Fault(status=503)], 2, True, False),
+    "lost-then-404": ([Fault(status=502, after_handling=True)], 1, True, True),
+    "rate-limited-twice": ([Fault(status=429, headers={"Retry-After": "0"})] * 2, 3, True, False),
+    "rate-limited-always": ([Fault(status=429, headers={"Retry-After": "0"})] * 4, 4, False, False),
+    "503-twice": ([Fault(status=503), Fault(status=503)], 2, False, False),
+}
+
+
+@pytest.mark.parametrize("name", list(DELETE_FAULTS))
+async def test_delete_fault_sequences_end_in_the_state_reported(
+    server_factory: Callable[..., Any], emulator: Emulator, name: str
+) -> None:
+    faults, deletes, deleted, read_back = DELETE_FAULTS[name]
+    emulator.faults.push("deleteInsightGroup", *faults)
+    answer, _ = _answers("accept")
+    async with Client(server_factory(), elicitation_callback=answer, cache=None) as client:
+        result = await client.call_tool("delete_insight_group", {"key": GROUP})
+    assert len(_sent(emulator, "deleteInsightGroup")) == deletes
+    assert _answered(emulator, "deleteInsightGroup", 204) <= 1
+    if deleted:
+        assert structured(result)["confirmed_by_read_back"] is read_back
+        assert GROUP not in emulator.store.insight_groups
+    else:
+        assert result.is_error
+        assert "nothing was changed" in text_of(result).lower()
+        assert GROUP in emulator.store.insight_groups
+
+
+# --- the code flow (no elicitation) -----------------------------------------------------------
+
+
+async def test_without_elicitation_a_one_time_code_goes_to_the_user_only(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    async with Client(server_factory(), mode=client_mode, cache=None) as client:
+        first = await client.call_tool("delete_insight_group", {"key": GROUP})
+        data = structured(first)
+        assert data["status"] == "confirmation_required"
+        assert emulator.writes() == []
+        assert _model_text(first)
+        assert "confirmation_code" in _model_text(first)
+        assert '"Checkout squad"' in _user_block(first).text
+        code = _code_of(first)
+        done = await client.call_tool(
+            "delete_insight_group", {"key": GROUP, "confirmation_code": code}
+        )
+    assert structured(done)["confirmed_by"] == "code"
+    assert GROUP not in emulator.store.insight_groups
+    assert len(_sent(emulator, "deleteInsightGroup")) == 1
+
+
+async def test_a_code_for_another_change_is_refused(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    async with Client(server_factory(), mode=client_mode, cache=None) as client:
+        other = await client.call_tool("delete_insight_group", {"key": "payments-api"})
+        code = _code_of(other)
+        result = await client.call_tool(
+            "delete_insight_group", {"key": GROUP, "confirmation_code": code}
+        )
+        forged = await client.call_tool(
+            "delete_insight_group",
+            {"key": GROUP, "confirmation_code": "0fffffff-AAAAAAAAAAAAAAAA"},
+        )
+    for refused in (result, forged):
+        assert refused.is_error
+        assert "Confirmation code refused" in text_of(refused)
+        assert "Nothing was changed" in text_of(refused)
+    assert "different change" in text_of(result)
+    assert GROUP in emulator.store.insight_groups
+    assert "payments-api" in emulator.store.insight_groups
+    assert emulator.writes() == []
+
+
+async def test_an_expired_code_is_refused(
+    server_factory: Callable[..., Any], emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = confirmation.wall_clock
+    async with Client(server_factory(confirmation_ttl=60), cache=None) as client:
+        code = _code_of(await client.call_tool("delete_insight_group", {"key": GROUP}))
+        monkeypatch.setattr(confirmation, "wall_clock", lambda: real() + 61)
+        result = await client.call_tool(
+            "delete_insight_group", {"key": GROUP, "confirmation_code": code}
+        )
+    assert result.is_error
+    assert "expired" in text_of(result)
+    assert "60 s" in text_of(result)
+    assert GROUP in emulator.store.insight_groups
+    assert emulator.writes() == []
+
+
+async def test_a_used_code_is_refused_even_when_the_change_would_apply_again(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    deployment = _stuck_deployment(emulator)
+    arguments = {"deployment_id": deployment["id"], "status": "finished"}
+    async with Client(server_factory(), mode=client_mode, cache=None) as client:
+        code = _code_of(await client.call_tool("update_deployment", arguments))
+        done = await client.call_tool("update_deployment", {**arguments, "confirmation_code": code})
+        assert structured(done)["after"]["status"] == "finished"
+        emulator.store.deployment_changes.pop(deployment["id"])  # stuck again
+        reused = await client.call_tool(
+            "update_deployment", {**arguments, "confirmation_code": code}
+        )
+    assert reused.is_error
+    assert "already been used" in text_of(reused)
+    assert _deployment_now(emulator, deployment)["status"] == "started"
+    assert len(_sent(emulator, "updateDeployment")) == 1
+
+
+async def test_a_code_is_refused_once_the_target_changed(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    async with Client(server_factory(), cache=None) as client:
+        code = _code_of(await client.call_tool("delete_insight_group", {"key": GROUP}))
+        emulator.store.insight_groups[GROUP]["applicationKeys"] = ["search-service"]
+        result = await client.call_tool(
+            "delete_insight_group", {"key": GROUP, "confirmation_code": code}
+        )
+    assert result.is_error
+    assert "changed since the code was issued" in text_of(result)
+    assert GROUP in emulator.store.insight_groups
+
+
+# --- transports and replicas ------------------------------------------------------------------
+
+
+@contextmanager
+def _http_server(emulator_url: str, **http: Any) -> Iterator[str]:
+    server = create_server(make_settings(base_uri=emulator_url))
+    with serve_asgi(build_http_app(server, HttpOptions(**http))) as url:
+        yield f"{url}/mcp"
+
+
+@pytest.fixture
+def emulator_url(emulator: Emulator) -> Iterator[str]:
+    from ld_insights_mcp.emulator import serve_on_loopback
+
+    with serve_on_loopback(emulator) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("stateless", "mode", "asks"),
+    [
+        (False, "legacy", True),  # 2025 handshake, server-to-client request over SSE
+        (True, "legacy", False),  # stateless legacy HTTP: no back-channel, so a code
+        (True, "auto", True),  # 2026-07-28: the question rides the result
+    ],
+    ids=["stateful-legacy", "stateless-legacy", "stateless-2026"],
+)
+async def test_confirmation_over_http(
+    emulator: Emulator, emulator_url: str, stateless: bool, mode: str, asks: bool
+) -> None:
+    answer, asked = _answers("accept")
+    with _http_server(emulator_url, stateless=stateless) as url:
+        async with Client(url, mode=mode, elicitation_callback=answer, cache=None) as client:  # type: ignore[arg-type]
+            result = await client.call_tool("delete_insight_group", {"key": GROUP})
+            if not asks:
+                assert structured(result)["status"] == "confirmation_required"
+                assert GROUP in emulator.store.insight_groups
+                result = await client.call_tool(
+                    "delete_insight_group", {"key": GROUP, "confirmation_code": _code_of(result)}
+                )
+    assert len(asked) == (1 if asks else 0)
+    assert structured(result)["status"] == "done"
+    assert structured(result)["confirmed_by"] == ("elicitation" if asks else "code")
+    assert GROUP not in emulator.store.insight_groups
+
+
+async def test_a_replica_finishes_a_flow_another_began_with_shared_keys(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    """Round one on one replica, the user's answer to another: the request state is sealed
+    with LD_INSIGHTS_REQUEST_STATE_KEYS, so the second accepts it; a replica with another key
+    asks again instead of acting."""
+    arguments = {"key": GROUP}
+    first, second = (
+        server_factory(request_state_keys=STATE_KEY),
+        server_factory(request_state_keys=STATE_KEY),
+    )
+    stranger = server_factory(request_state_keys="z" * 40)
+    answer, _ = _answers("accept")
+    async with Client(first, elicitation_callback=answer, cache=None) as client:
+        round_one = await client.session.call_tool(
+            "delete_insight_group", arguments, allow_input_required=True
+        )
+    assert isinstance(round_one, t.InputRequiredResult)
+    assert round_one.request_state
+    assert round_one.input_requests
+    responses = {
+        key: t.ElicitResult(action="accept", content={"confirm": True})
+        for key in round_one.input_requests
+    }
+    async with Client(stranger, elicitation_callback=answer, cache=None) as client:
+        with pytest.raises(MCPError, match="requestState"):
+            await client.session.call_tool(
+                "delete_insight_group",
+                arguments,
+                input_responses=responses,  # type: ignore[arg-type]
+                request_state=round_one.request_state,
+                allow_input_required=True,
+            )
+    assert GROUP in emulator.store.insight_groups
+    assert _sent(emulator, "deleteInsightGroup") == []
+    async with Client(second, elicitation_callback=answer, cache=None) as client:
+        done = await client.session.call_tool(
+            "delete_insight_group",
+            arguments,
+            input_responses=responses,  # type: ignore[arg-type]
+            request_state=round_one.request_state,
+            allow_input_required=True,
+        )
+    assert isinstance(done, t.CallToolResult), done
+    assert structured(done)["status"] == "done"
+    assert GROUP not in emulator.store.insight_groups
+
+
+def test_short_request_state_keys_stop_the_server_without_printing_them() -> None:
+    import subprocess
+
+    from .processes import clean_env, server_command
+
+    secret = "short-secret-9f2c"
+    done = subprocess.run(
+        server_command(),
+        capture_output=True,
+        timeout=60,
+        env=clean_env(
+            LD_ACCESS_TOKEN="api-x", LD_INSIGHTS_REQUEST_STATE_KEYS=f"{'k' * 40},{secret}"
+        ),
+        check=False,
+    )
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    assert done.returncode == 2, output
+    assert "LD_INSIGHTS_REQUEST_STATE_KEYS" in output
+    assert "at least 32" in output
+    assert secret not in output
+    assert "k" * 40 not in output
+
+
+# --- update_deployment ------------------------------------------------------------------------
+
+
+async def test_update_deployment_is_confirmed_and_shows_before_and_after(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    deployment = _stuck_deployment(emulator)
+    answer, asked = _answers("accept")
+    arguments = {"deployment_id": deployment["id"], "status": "finished", "archived": True}
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=answer, cache=None
+    ) as client:
+        result = await client.call_tool("update_deployment", arguments)
+        again = await client.call_tool("update_deployment", arguments)
+    data = structured(result)
+    assert (data["before"], data["after"]) == (
+        {"status": "started", "archived": False},
+        {"status": "finished", "archived": True},
+    )
+    assert "status started → finished" in text_of(result)
+    assert "status started → finished" in asked[0]
+    assert "scores" in asked[0]
+    assert structured(again)["status"] == "no_change"
+    assert len(asked) == 1
+    now = _deployment_now(emulator, deployment)
+    assert (now["status"], now["archived"]) == ("finished", True)
+    assert len(_sent(emulator, "updateDeployment")) == 1
+
+
+@pytest.mark.parametrize("action", ["decline", "cancel"])
+async def test_a_declined_deployment_update_changes_nothing(
+    server_factory: Callable[..., Any], emulator: Emulator, action: str
+) -> None:
+    deployment = _stuck_deployment(emulator)
+    answer, _ = _answers(action)
+    async with Client(server_factory(), elicitation_callback=answer, cache=None) as client:
+        result = await client.call_tool(
+            "update_deployment", {"deployment_id": deployment["id"], "status": "failed"}
+        )
+    assert structured(result)["status"] in ("declined", "cancelled")
+    assert _sent(emulator, "updateDeployment") == []
+    assert _deployment_now(emulator, deployment)["status"] == "started"
+
+
+UNKNOWN_DEPLOYMENT = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize(
+    ("faults", "patches", "final", "error"),
+    [
+        ([Fault(status=500, after_handling=True)], 1, "finished", None),
+        ([Fault(status=503)], 2, "finished", None),
+        ([Fault(status=400)], 1, "started", "Nothing was changed"),
+        (
+            [Fault(status=429, headers={"Retry-After": "0"})] * 4,
+            4,
+            "started",
+            "Nothing was changed",
+        ),
+    ],
+    ids=["lost-answer", "rejected-then-ok", "refused-400", "rate-limited-always"],
+)
+async def test_update_deployment_fault_sequences_end_in_the_state_reported(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    faults: list[Fault],
+    patches: int,
+    final: str,
+    error: str | None,
+) -> None:
+    deployment = _stuck_deployment(emulator)
+    emulator.faults.push("updateDeployment", *faults)
+    answer, _ = _answers("accept")
+    async with Client(server_factory(), elicitation_callback=answer, cache=None) as client:
+        result = await client.call_tool(
+            "update_deployment", {"deployment_id": deployment["id"], "status": "finished"}
+        )
+        unknown = await client.call_tool(
+            "update_deployment", {"deployment_id": UNKNOWN_DEPLOYMENT, "status": "finished"}
+        )
+    assert len(_sent(emulator, "updateDeployment")) == patches
+    assert _deployment_now(emulator, deployment)["status"] == final
+    if error is None:
+        assert structured(result)["after"]["status"] == "finished"
+    else:
+        assert result.is_error
+        assert error in text_of(result)
+    assert unknown.is_error
+    assert "list_deployments" in text_of(unknown)
+
+
+# --- repositories -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("put_replaces", [False, True], ids=["put-appends", "put-replaces"])
+async def test_link_keeps_every_existing_mapping_whatever_put_means(
+    server_factory: Callable[..., Any], emulator: Emulator, put_replaces: bool
+) -> None:
+    emulator.changes.put_replaces = put_replaces
+    before = {k: list(v) for k, v in emulator.store.repository_projects.items()}
+    async with Client(server_factory(), cache=None) as client:
+        result = await client.call_tool(
+            "link_repository", {"repository_key": REPO, "project_key": "data-platform"}
+        )
+        again = await client.call_tool(
+            "link_repository", {"repository_key": REPO, "project_key": "data-platform"}
+        )
+    assert structured(result)["after"]["project_keys"] == ["data-platform"]
+    assert structured(again)["status"] == "no_change"
+    assert emulator.store.repository_projects == {**before, REPO: ["data-platform"]}
+    assert len(_sent(emulator, "associateRepositoriesAndProjects")) == 1
+
+
+async def test_link_of_an_unknown_repository_or_project_changes_nothing(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    before = {k: list(v) for k, v in emulator.store.repository_projects.items()}
+    async with Client(server_factory(), cache=None) as client:
+        repo = await client.call_tool(
+            "link_repository", {"repository_key": "acme/nope", "project_key": "data-platform"}
+        )
+        project = await client.call_tool(
+            "link_repository", {"repository_key": REPO, "project_key": "no-such-project"}
+        )
+    assert repo.is_error
+    assert "Connected: " in text_of(repo)
+    assert _sent(emulator, "associateRepositoriesAndProjects")[0].status == 404
+    assert project.is_error
+    assert "Nothing was changed" in text_of(project)
+    assert emulator.store.repository_projects == before
+
+
+async def test_link_with_a_lost_answer_is_read_back_not_resent(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    emulator.faults.push("associateRepositoriesAndProjects", Fault(status=500, after_handling=True))
+    async with Client(server_factory(), cache=None) as client:
+        result = await client.call_tool(
+            "link_repository", {"repository_key": REPO, "project_key": "mobile-app"}
+        )
+    assert structured(result)["confirmed_by_read_back"] is True
+    assert emulator.store.repository_projects[REPO] == ["mobile-app"]
+    assert len(_sent(emulator, "associateRepositoriesAndProjects")) == 1
+
+
+async def test_unlink_is_confirmed_and_sends_the_key_as_one_segment(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    arguments = {"repository_key": LINKED_REPO, "project_key": "checkout-web"}
+    declined, _ = _answers("decline")
+    accepted, asked = _answers("accept")
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=declined, cache=None
+    ) as client:
+        no = await client.call_tool("unlink_repository", arguments)
+    assert structured(no)["status"] == "declined"
+    assert emulator.store.repository_projects[LINKED_REPO] == ["checkout-web"]
+    emulator.faults.push("deleteRepositoryProject", Fault(status=500, after_handling=True))
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=accepted, cache=None
+    ) as client:
+        yes = await client.call_tool("unlink_repository", arguments)
+        again = await client.call_tool("unlink_repository", arguments)
+    assert "Unlink repository example-org/checkout-api from project checkout-web" in asked[0]
+    assert structured(yes)["status"] == "done"
+    assert structured(yes)["confirmed_by_read_back"] is True
+    assert structured(again)["status"] == "already_gone"
+    assert emulator.store.repository_projects[LINKED_REPO] == []
+    deletes = _sent(emulator, "deleteRepositoryProject")
+    assert len(deletes) == 1
+    assert "example-org%2Fcheckout-api" in deletes[0].raw_path
