@@ -4,7 +4,8 @@ mutmut 3 imports mutants from ``mutants/src``, so the package is staged under ``
 ``build/mutation``; the console script used by subprocess tests picks the mutants up through
 ``PYTHONPATH``. Prints the score per module and the surviving mutants.
 
-Usage: python scripts/mutation.py [--max-children N] [MUTANT_PATTERN ...]
+Usage: python scripts/mutation.py [--max-children N] [--stage DIR] [--ignore TEST_PATH ...]
+[MUTANT_PATTERN ...]
 """
 
 from __future__ import annotations
@@ -45,18 +46,22 @@ TESTS = [
     "tests/test_tools.py",
 ]
 
-CONFIG = f"""
+
+def config(ignore: list[str]) -> str:
+    """The ``[tool.mutmut]`` table; ``ignore`` names test files left out of the run."""
+    pytest_args = ["-p", "no:cacheprovider", *(f"--ignore={path}" for path in ignore)]
+    return f"""
 [tool.mutmut]
 source_paths = ["src/{PACKAGE}"]
 only_mutate = {json.dumps([f"src/{PACKAGE}/{m}" for m in SCOPE])}
-pytest_add_cli_args = ["-p", "no:cacheprovider"]
-pytest_add_cli_args_test_selection = {json.dumps(TESTS)}
+pytest_add_cli_args = {json.dumps(pytest_args)}
+pytest_add_cli_args_test_selection = {json.dumps([t for t in TESTS if t not in ignore])}
 also_copy = ["prompts", "README.md"]
 use_git_change_detection = false
 """
 
 
-def stage() -> None:
+def stage(ignored_tests: list[str]) -> None:
     if STAGE.exists():
         shutil.rmtree(STAGE)
     (STAGE / "src").mkdir(parents=True)
@@ -73,7 +78,7 @@ def stage() -> None:
     shutil.copytree(ROOT / "prompts", STAGE / "prompts")
     shutil.copy2(ROOT / "README.md", STAGE / "README.md")
     text = (ROOT / "pyproject.toml").read_text()
-    (STAGE / "pyproject.toml").write_text(text + CONFIG)
+    (STAGE / "pyproject.toml").write_text(text + config(ignored_tests))
 
 
 def scope_patterns() -> list[str]:
@@ -96,12 +101,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--stage", type=Path, help="work folder (default build/mutation)")
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="TEST_PATH",
+        help="leave this test file out (repeatable), e.g. one another change has broken",
+    )
     parser.add_argument("patterns", nargs="*")
     args = parser.parse_args()
     if args.stage is not None:
         global STAGE
         STAGE = args.stage.resolve()
-    stage()
+    stage(args.ignore)
     env = dict(os.environ, PYTHONPATH=str(STAGE / "mutants" / "src"))
     mutmut = [sys.executable, "-m", "mutmut"]
     run = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments

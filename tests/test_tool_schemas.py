@@ -58,8 +58,9 @@ async def test_published_input_schemas_say_each_thing_once(
             assert {"type": "null"} not in node.get("anyOf", []), (tool.name, node)
     read_tools = [t for t in tools if t.annotations and t.annotations.read_only_hint]
     read_surface = sum(
-        len(json.dumps({"name": t.name, "description": t.description, "inputSchema": t.input_schema}))
+        len(json.dumps({"name": t.name, "description": t.description, "inputSchema": schema}))
         for t in read_tools
+        for schema in [t.input_schema]
     )
     assert read_surface <= 16_000, read_surface
 

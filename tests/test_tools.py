@@ -29,8 +29,25 @@ READ_TOOLS = {
     "get_deployment",
     "list_pull_requests",
     "list_flag_events",
+    "explain_score",
+    "insights_digest",
+    "diagnose_data_coverage",
 }
-WRITE_TOOLS = {"create_insight_group"}
+# Tools that change or remove what exists (the MCP spec's destructiveHint); the others only add.
+DESTRUCTIVE_TOOLS = {
+    "update_insight_group",
+    "delete_insight_group",
+    "update_deployment",
+    "unlink_repository",
+}
+WRITE_TOOLS = {
+    "create_insight_group",
+    "update_insight_group",
+    "delete_insight_group",
+    "update_deployment",
+    "link_repository",
+    "unlink_repository",
+}
 
 
 async def test_every_tool_has_a_title_all_four_hints_and_schemas(
@@ -52,7 +69,7 @@ async def test_every_tool_has_a_title_all_four_hints_and_schemas(
             hints.open_world_hint,
         ), name
         assert hints.read_only_hint is (name in READ_TOOLS)
-        assert hints.destructive_hint is False
+        assert hints.destructive_hint is (name in DESTRUCTIVE_TOOLS), name
         assert tool.output_schema is not None, name
         for prop, schema in tool.input_schema.get("properties", {}).items():
             assert _described(schema), (name, prop, schema)

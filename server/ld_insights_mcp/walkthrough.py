@@ -2,7 +2,9 @@
 
 Run ``make demo`` (or ``python -m ld_insights_mcp.walkthrough``). It starts
 ``ld-insights-mcp --demo`` as a subprocess, connects, lists what the server offers, calls each
-read tool, creates an insight group, and prints what a model would read.
+read tool, walks from a score to its evidence (chart, deployments, pull requests,
+``explain_score``, ``insights_digest``), creates, updates and — after a confirmation the tour
+answers as the user would — deletes an insight group, and prints what a model would read.
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ from typing import Any
 
 import anyio
 from mcp import Client
+from mcp.client.session import ClientRequestContext
 from mcp.client.stdio import StdioServerParameters
-from mcp.types import TextContent, TextResourceContents
+from mcp.types import (
+    ElicitRequestParams,
+    ElicitResult,
+    ErrorData,
+    TextContent,
+    TextResourceContents,
+)
 
 WIDTH = 100
 
@@ -33,12 +42,20 @@ def _text_of(result: Any) -> str:
     return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
 
 
+async def _confirm_as_the_user(
+    context: ClientRequestContext, params: ElicitRequestParams
+) -> ElicitResult | ErrorData:
+    """The tour's stand-in for a person: show the question, then accept it."""
+    _show(f"[asked the user] {params.message}\n[the user accepts]")
+    return ElicitResult(action="accept", content={"confirm": True})
+
+
 async def tour() -> None:
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "ld_insights_mcp", "--demo"], env={}
     )
     started = time.perf_counter()
-    async with Client(params, mode="legacy") as client:
+    async with Client(params, mode="legacy", elicitation_callback=_confirm_as_the_user) as client:
         _section(f"connected over stdio in {time.perf_counter() - started:.2f} s")
         tools = (await client.list_tools()).tools
         print(f"  {len(tools)} tools:")
@@ -97,6 +114,32 @@ async def tour() -> None:
         _show(_text_of(await client.call_tool("create_insight_group", new_group)))
         _section("create_insight_group again with the same key (a clear error, nothing created)")
         _show(_text_of(await client.call_tool("create_insight_group", new_group)))
+
+        scope = {"project_key": "checkout-web", "environment_key": "production"}
+        evidence: list[tuple[str, dict[str, Any]]] = [
+            ("get_insight_chart", {**scope, "kind": "lead_time", "group_by": "stage"}),
+            ("list_deployments", {**scope, "status": "failed", "limit": 3}),
+            ("list_pull_requests", {**scope, "sort": "slowest", "limit": 3}),
+            ("explain_score", {**scope, "category": "leadTime"}),
+            ("insights_digest", {}),
+        ]
+        for name, arguments in evidence:
+            _section(f"{name}({arguments})")
+            result = await client.call_tool(name, arguments)
+            _show(_text_of(result))
+            if name == "list_deployments":
+                listed = (result.structured_content or {}).get("deployments", [])
+                if listed:
+                    one = {"deployment_id": listed[0]["id"]}
+                    _section(f"get_deployment({one})")
+                    _show(_text_of(await client.call_tool("get_deployment", one)))
+
+        rename = {"key": "walkthrough-squad", "name": "Walkthrough squad (renamed)"}
+        _section(f"update_insight_group({rename})")
+        _show(_text_of(await client.call_tool("update_insight_group", rename)))
+        _section("delete_insight_group(key='walkthrough-squad'): the user confirms first")
+        deleted = await client.call_tool("delete_insight_group", {"key": "walkthrough-squad"})
+        _show(_text_of(deleted))
 
         _section("resource insights://score-categories/leadTime")
         read = await client.read_resource("insights://score-categories/leadTime")

@@ -89,7 +89,10 @@ class StandInSdk:
         finally:
             with self._lock:
                 self._ended = True  # like the SDK: requests still running get no answer
-                os.close(self._stdout)  # like ``unplumb``: fd 1 no longer reaches the pipe
+
+    def stopped(self) -> None:
+        """What ``unplumb`` does for the SDK: fd 1 no longer reaches the pipe."""
+        os.close(self._stdout)
 
     def _handle(self, message: dict[str, Any]) -> bool:
         if "id" not in message or "method" not in message:
@@ -223,14 +226,20 @@ async def run_session(
         if close_input:
             os.close(w.client_in)
 
-    with anyio.fail_after(SESSION_TIMEOUT):
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(anyio.to_thread.run_sync, client)
-            await relay.serve(
-                w.fds,
-                lambda: anyio.to_thread.run_sync(sdk.serve),
-                lambda: stopped.append(True),
-            )
+    def sdk_stopped() -> None:
+        stopped.append(True)
+        sdk.stopped()
+
+    # A child process that inherited the SDK's stdout would hold the pipe open after the
+    # session: only the relay's end marker, not the end of the pipe, may end the session.
+    inherited = os.dup(w.sdk_stdout)
+    try:
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(anyio.to_thread.run_sync, client)
+                await relay.serve(w.fds, lambda: anyio.to_thread.run_sync(sdk.serve), sdk_stopped)
+    finally:
+        os.close(inherited)
     output = await anyio.to_thread.run_sync(reader.join)
     assert stopped == [True]
     if not close_input:
@@ -489,7 +498,6 @@ async def test_a_failure_of_the_sdk_is_raised_after_every_answer_was_written() -
     def read_one_then_fail() -> None:
         with os.fdopen(w.sdk_stdin, "rb") as stdin:
             stdin.readline()
-        os.close(w.sdk_stdout)
         raise RuntimeError("the SDK failed")
 
     async def failing_sdk() -> None:
@@ -497,7 +505,7 @@ async def test_a_failure_of_the_sdk_is_raised_after_every_answer_was_written() -
 
     _write_all(w.client_in, request(1, "hang") + b"\n")
     with anyio.fail_after(SESSION_TIMEOUT), pytest.raises(RuntimeError, match="the SDK failed"):
-        await relay.serve(w.fds, failing_sdk)
+        await relay.serve(w.fds, failing_sdk, lambda: os.close(w.sdk_stdout))
     os.close(w.client_in)
     output = await anyio.to_thread.run_sync(reader.join)
     [answer] = [json.loads(line) for line in output.splitlines()]
@@ -609,7 +617,7 @@ async def test_regular_files_as_stdin_and_stdout(tmp_path: Path) -> None:
     sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
     relay = Relay(call_budget=30, max_line=LIMIT)
     with anyio.fail_after(SESSION_TIMEOUT):
-        await relay.serve(fds, lambda: anyio.to_thread.run_sync(sdk.serve))
+        await relay.serve(fds, lambda: anyio.to_thread.run_sync(sdk.serve), sdk.stopped)
     # serve returns only once every byte reached the file
     lines = answers_file.read_bytes().splitlines()
     assert [json.loads(x)["id"] for x in lines] == list(range(30))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..launchdarkly.vocabulary import BANDS, Band, band_for
 
-BAND_NAMES = tuple(band.indicator for band in BANDS)  # excellent, good, fair, needsAttention
+BAND_NAMES = tuple(band.indicator for band in BANDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,7 +186,8 @@ async def get_deployment(
         Field(description="Deployment id (a UUID) from list_deployments."),
     ],
 ) -> Annotated[CallToolResult, DeploymentResult]:
-    """Get one deployment: lead-time stages, its pull requests, flag references."""
+    """Get one deployment by id (from list_deployments): status, version, duration, lead-time
+    stages, its pull requests and flag references."""
     try:
         uuid.UUID(deployment_id)
     except ValueError:

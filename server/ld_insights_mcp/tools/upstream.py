@@ -143,15 +143,13 @@ def _describe_status(exc: APIStatusError, *, not_found: str) -> str:
     if isinstance(exc, AuthenticationError):
         return (
             f"LaunchDarkly rejected the access token (401). {said}. The token is missing, "
-            "malformed or revoked: the user must set LD_ACCESS_TOKEN to a valid personal or "
-            "service access token (SDK keys and client-side IDs do not work) and restart the "
-            "server. Retrying will not help."
+            "malformed or revoked: the user must set LD_ACCESS_TOKEN to a valid access token "
+            "(not an SDK key or client-side ID) and restart the server. Retrying will not help."
         )
     if isinstance(exc, PermissionDeniedError):
         return (
             f"LaunchDarkly refused access (403). {said}. The token lacks permission for this "
-            "project or for Engineering Insights (a beta API that needs the 'LD-API-Version: "
-            "beta' header, which this server sends). Ask a LaunchDarkly admin for a role with "
+            "project or for Engineering Insights: ask a LaunchDarkly admin for a role with "
             "access. Retrying will not help."
         )
     if isinstance(exc, NotFoundError):

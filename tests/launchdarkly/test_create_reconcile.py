@@ -1,0 +1,153 @@
+"""The create path's answers to a 409 and to failures once sent, against the emulator: a
+group is reported as this call's only when this call may have made it and it matches."""
+
+from __future__ import annotations
+
+import pytest
+
+from ld_insights_mcp.emulator import Emulator, Fault
+from ld_insights_mcp.launchdarkly import (
+    ConflictError,
+    KeyTakenError,
+    LaunchDarklyClient,
+    OutcomeUnknownError,
+    UnexpectedResponseError,
+)
+from ld_insights_mcp.launchdarkly.models import InsightGroup, NewInsightGroup
+
+pytestmark = pytest.mark.anyio
+
+MISSED = Fault(status=404)
+"""The read of the key answers "absent" although the group is there (a read that raced)."""
+
+
+def _same_as(existing: InsightGroup, **changes: object) -> NewInsightGroup:
+    fields: dict[str, object] = {
+        "name": existing.name,
+        "key": existing.key,
+        "project_key": existing.project_key,
+        "environment_key": existing.environment_key,
+        "application_keys": list(existing.application_keys),
+    }
+    fields.update(changes)
+    return NewInsightGroup.model_validate(fields)
+
+
+def _posts(emulator: Emulator) -> list[int | None]:
+    return [r.status for r in emulator.requests if r.operation_id == "createInsightGroup"]
+
+
+async def _a_group(ld: LaunchDarklyClient, emulator: Emulator) -> InsightGroup:
+    existing = (await ld.list_insight_groups(limit=1)).items[0]
+    emulator.clear_requests()
+    return existing
+
+
+async def test_a_409_to_the_first_post_is_a_conflict_even_for_an_identical_group(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    """No POST of this call can have landed before the 409, so an identical group is someone
+    else's (made between the check and the POST): never "Created"."""
+    existing = await _a_group(ld, emulator)
+    emulator.faults.push("getInsightGroup", MISSED)
+    with pytest.raises(ConflictError) as caught:
+        await ld.create_insight_group(_same_as(existing))
+    assert type(caught.value) is ConflictError
+    assert caught.value.existing == existing
+    assert caught.value.sent_earlier is False
+    assert _posts(emulator) == [409]
+
+
+async def test_a_409_after_a_post_that_may_have_landed_is_this_calls_group_if_it_matches(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    existing = await _a_group(ld, emulator)
+    emulator.faults.push("getInsightGroup", MISSED, MISSED)  # the check, the read-back
+    emulator.faults.push("createInsightGroup", Fault(status=503))
+    created = await ld.create_insight_group(_same_as(existing))
+    assert created.reconciled is True
+    assert created.resource == existing
+    assert _posts(emulator) == [503, 409]
+
+
+async def test_a_409_after_a_post_that_may_have_landed_names_a_different_group(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    existing = await _a_group(ld, emulator)
+    emulator.faults.push("getInsightGroup", MISSED, MISSED)
+    emulator.faults.push("createInsightGroup", Fault(status=503))
+    with pytest.raises(ConflictError) as caught:
+        await ld.create_insight_group(_same_as(existing, name="Someone else's"))
+    assert caught.value.existing == existing
+    assert caught.value.sent_earlier is True  # this call's first POST may have landed
+    assert _posts(emulator) == [503, 409]
+
+
+async def test_an_unreadable_answer_to_a_create_that_left_nothing_is_an_unknown_outcome(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    """A 2xx whose body cannot be read, and no group under the key: not resent (the answer
+    said it worked), reported as unknown."""
+    project = emulator.projects()[0]
+    new = NewInsightGroup(
+        name="Garbled",
+        key="garbled",
+        project_key=project.key,
+        environment_key=project.environments[0],
+    )
+    emulator.faults.push("createInsightGroup", Fault(status=201, body=b"{not json"))
+    with pytest.raises(OutcomeUnknownError) as caught:
+        await ld.create_insight_group(new)
+    assert caught.value.key == "garbled"
+    assert "insight group 'garbled'" in str(caught.value)
+    assert isinstance(caught.value.__cause__, UnexpectedResponseError)
+    assert _posts(emulator) == [201]
+
+
+async def test_a_second_lost_answer_with_nothing_read_back_is_an_unknown_outcome(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    project = emulator.projects()[0]
+    new = NewInsightGroup(
+        name="Lost",
+        key="lost-twice",
+        project_key=project.key,
+        environment_key=project.environments[0],
+    )
+    emulator.faults.push("createInsightGroup", Fault(status=503), Fault(status=502))
+    with pytest.raises(OutcomeUnknownError) as caught:
+        await ld.create_insight_group(new)
+    assert caught.value.key == "lost-twice"
+    assert _posts(emulator) == [503, 502]
+    assert "lost-twice" not in emulator.store.insight_groups
+
+
+async def test_a_failed_read_back_is_an_unknown_outcome_not_a_resend(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    project = emulator.projects()[0]
+    new = NewInsightGroup(
+        name="Unread",
+        key="unread",
+        project_key=project.key,
+        environment_key=project.environments[0],
+    )
+    emulator.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
+    emulator.faults.push("getInsightGroup", Fault(), *[Fault(status=500)] * 10)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        await ld.create_insight_group(new)
+    assert caught.value.key == "unread"
+    assert _posts(emulator) == [500]
+
+
+async def test_a_key_taken_after_a_lost_answer_says_whether_this_client_sent_it_before(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    existing = await _a_group(ld, emulator)
+    emulator.faults.push("getInsightGroup", MISSED)  # the check misses it; the read-back finds it
+    emulator.faults.push("createInsightGroup", Fault(status=500))
+    with pytest.raises(KeyTakenError) as caught:
+        await ld.create_insight_group(_same_as(existing, name="Another"))
+    assert caught.value.existing == existing
+    assert caught.value.sent_earlier is False
+    assert caught.value.method == "POST"
