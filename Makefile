@@ -8,7 +8,7 @@ UV_MISSING := $(shell command -v uv >/dev/null 2>&1 || python3 -m uv --version >
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install lock test lint format typecheck check demo serve bench bench-quick mutation real-clients-install inspector conformance real-clients clean
+.PHONY: help install system-deps lock test lint format typecheck check demo serve bench bench-quick mutation real-clients-install inspector conformance real-clients dashboard-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -21,6 +21,17 @@ endif
 	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps --editable .
 	$(PY) -m compileall -q server
+
+SYSTEM_PACKAGES := chromium redis-server nginx
+system-deps: ## Debian packages the browser and replica tests use (chromium, redis-server, nginx)
+	@missing=""; for bin in chromium redis-server nginx; do \
+	  command -v $$bin >/dev/null 2>&1 || [ -x /usr/sbin/$$bin ] || missing="$$missing $$bin"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi; \
+	for bin in chromium redis-server nginx; do \
+	  command -v $$bin >/dev/null 2>&1 || [ -x /usr/sbin/$$bin ] || { echo "$$bin is missing" >&2; exit 1; }; done
 
 lock: ## re-resolve requirements.lock from pyproject.toml (then review the diff)
 	$(UV) pip compile pyproject.toml --group dev --universal --python-version 3.11 --generate-hashes --quiet -o requirements.lock
@@ -67,6 +78,18 @@ conformance: install real-clients-install ## the conformance suites against the 
 	$(PY) tests/real_clients/run.py conformance
 
 real-clients: inspector conformance ## both real-client checks
+
+dashboard-screenshot: install ## re-take docs/dashboard.png (needs Debian's chromium)
+	UPDATE_DASHBOARD_SCREENSHOT=1 $(PY) -m pytest -q -p no:cacheprovider tests/dashboard -k trend
+
+scale-up: install ## nginx + 3 replicas + Redis on this machine, no containers (build/scale/)
+	$(PY) deploy/scale.py up
+
+scale-load: ## 1,000 tool calls at 100 clients through the scale-up nginx; prints the figures
+	$(PY) deploy/scale.py load --calls 1000 --clients 100
+
+scale-down: ## stop what scale-up started
+	$(PY) deploy/scale.py down
 
 clean: ## remove build and cache output
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .schemas import compact_input_schema
+from .schemas import compact_input_schema, flat_output_schema
 
 _MAX_SHOWN = 60
 
@@ -63,12 +63,18 @@ class StrictArgumentsServer(MCPServer[Any]):
     _published: tuple[tuple[int, ...], list[MCPTool]] | None = None
 
     async def list_tools(self) -> list[MCPTool]:
-        """The tools with compact input schemas (see ``schemas``); computed once per tool set."""
+        """The tools with compact input schemas and flat output schemas (see ``schemas``);
+        computed once per tool set."""
         tools = await super().list_tools()
         identity = tuple(id(t.input_schema) for t in tools)  # the SDK reuses each schema
         if self._published is None or self._published[0] != identity:
             compact = [
-                t.model_copy(update={"input_schema": compact_input_schema(t.input_schema)})
+                t.model_copy(
+                    update={
+                        "input_schema": compact_input_schema(t.input_schema),
+                        "output_schema": t.output_schema and flat_output_schema(t.output_schema),
+                    }
+                )
                 for t in tools
             ]
             self._published = (identity, compact)

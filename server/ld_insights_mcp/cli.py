@@ -29,6 +29,7 @@ environment:
   LD_ENVIRONMENT         default environment key for tools
   LD_INSIGHTS_*          other settings, e.g. LD_INSIGHTS_CALL_BUDGET=45, LD_INSIGHTS_MAX_RETRIES=3
   LD_INSIGHTS_HTTP_BEARER_TOKENS  comma-separated tokens HTTP clients must present (Bearer)
+  LD_INSIGHTS_REDIS_URL  Redis shared by replicas (cache, rate limits, codes); see docs/scaling.md
 
 commands:
   doctor                 check the setup (token, region, access, rate limits, clock) and exit;
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.upper,
         help="log level; logs go to stderr (default WARNING)",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object per line, with the HTTP request id (default text)",
+    )
     return parser
 
 
@@ -142,7 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .logging_setup import configure_logging
 
     token = settings.access_token
-    configure_logging(settings.log_level, secret=token.get_secret_value() if token else None)
+    secret = token.get_secret_value() if token else None
+    if args.log_format == "json":
+        from .ops.json_logs import configure_json_logging
+
+        configure_json_logging(settings.log_level, secret=secret)
+    else:
+        configure_logging(settings.log_level, secret=secret)
     try:
         return _run(args, settings)
     except ConfigurationError as exc:
@@ -166,6 +179,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         allowed_hosts=tuple(args.allowed_host),
         allowed_origins=tuple(args.allowed_origin),
         bearer_tokens=_bearer_tokens(),
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        max_connections=settings.http_max_connections,
+        sessions_per_client=settings.http_sessions_per_client,
+        session_idle_timeout=settings.http_session_idle_timeout,
+        max_sessions=settings.http_max_sessions,
+        graceful_timeout=settings.call_budget + 5,
     )
     if args.transport != "stdio":
         transport_security(options)  # refuse an unsafe bind before anything starts

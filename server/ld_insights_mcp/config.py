@@ -112,6 +112,52 @@ class Settings(BaseSettings):
         ),
     )
 
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "redis:// URL of a Redis shared by every replica (cache, rate limits, one-time "
+            "codes); unset: all in this process."
+        ),
+    )
+    redis_timeout: float = Field(
+        default=0.25,
+        gt=0,
+        le=5,
+        description="Seconds a Redis call may take before it counts as down.",
+    )
+    http_header_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client has to send a request's headers."
+    )
+    http_body_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds a client has to send a request's body."
+    )
+    http_max_connections: int = Field(
+        default=512, ge=8, le=100_000, description="Open HTTP connections; more are closed at once."
+    )
+    http_sessions_per_client: int = Field(
+        default=32, ge=1, le=10_000, description="Open MCP sessions per bearer token (or address)."
+    )
+    http_session_idle_timeout: float = Field(
+        default=300.0, gt=0, le=86_400, description="Seconds an idle MCP session stays open."
+    )
+    http_max_sessions: int = Field(
+        default=2_000, ge=1, le=100_000, description="Open MCP sessions in all, per process."
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """redis://, rediss:// or unix://; errors never quote the URL (it may hold a password)."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        scheme = value.get_secret_value().strip().partition("://")[0].lower()
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                "LD_INSIGHTS_REDIS_URL must be a redis://, rediss:// or unix:// URL such as "
+                "redis://127.0.0.1:6379/0; the value given is not one (not shown)"
+            )
+        return SecretStr(value.get_secret_value().strip())
+
     @field_validator("base_uri")
     @classmethod
     def _check_base_uri(cls, value: str) -> str:

@@ -10,7 +10,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -20,6 +20,9 @@ from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import ConfigurationError, is_loopback_host
+from .ops.endpoints import OpsApp
+from .ops.sessions import SessionCap
+from .ops.shared import services_of
 
 HttpTransport = Literal["sse", "streamable-http"]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -36,6 +39,14 @@ class HttpOptions:
     allowed_hosts: Sequence[str] = ()
     allowed_origins: Sequence[str] = ()
     bearer_tokens: Sequence[str] = field(default=(), repr=False)
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 512
+    sessions_per_client: int = 32
+    session_idle_timeout: float = 300.0
+    max_sessions: int = 2_000
+    graceful_timeout: float = 50.0
+    """Seconds a SIGTERM waits for calls in flight (the call budget plus a margin)."""
 
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
@@ -137,23 +148,47 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
     if options.transport == "sse":
         app = server.sse_app(transport_security=security, host=options.host)
     else:
+        sessions: dict[str, float | int] = (
+            {}
+            if options.stateless
+            else {
+                "session_idle_timeout": options.session_idle_timeout,
+                "max_sessions": options.max_sessions,
+            }
+        )
         app = server.streamable_http_app(
             streamable_http_path=options.path,
             json_response=options.json_response,
             stateless_http=options.stateless,
             transport_security=security,
             host=options.host,
+            **sessions,  # type: ignore[arg-type]
         )
+        if not options.stateless:
+            app = SessionCap(
+                app,
+                per_client=options.sessions_per_client,
+                idle_timeout=options.session_idle_timeout,
+            )
     if options.bearer_tokens:
         app = BearerAuthMiddleware(app, options.bearer_tokens)
+    services = services_of(server)
+    if services is not None:  # /healthz, /readyz, /metrics: outside auth, no MCP session
+        app = OpsApp(app, services)
     return app
 
 
 async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str) -> None:
-    """Serve until cancelled."""
+    """Serve until cancelled, SIGINT or SIGTERM: then stop accepting, let calls in flight
+    finish (up to ``options.graceful_timeout``) and return."""
+    import signal
+
     import uvicorn
 
+    from .ops.guard import Limits, guarded_protocol
+
     app = build_http_app(server, options)
+    limits = Limits(options.header_timeout, options.body_timeout, options.max_connections)
     config = uvicorn.Config(
         app,
         host=options.host.strip("[]"),
@@ -162,6 +197,29 @@ async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str)
         log_level=log_level.lower(),
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=5,
+        http=guarded_protocol(limits),
+        limit_concurrency=options.max_connections + 64,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=max(1, int(options.graceful_timeout)),
     )
-    await uvicorn.Server(config).serve()
+    services = services_of(server)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            if services is not None:
+                services.stopping = True  # /readyz answers 503 from now on
+            await super().shutdown(sockets)
+
+    runner = Server(config)
+
+    def stop(*_: object) -> None:
+        # Before uvicorn installs its handlers, and when it re-raises the signal after its
+        # graceful shutdown: stop (or keep stopping) without the default "killed" exit.
+        runner.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM,)}
+    try:
+        await runner.serve()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -38,3 +38,52 @@ def _compact_property(prop: dict[str, Any]) -> dict[str, Any]:
             compact.pop("default", None)
             compact = {**_compact_property(others[0]), **compact}
     return compact
+
+
+_APPLIES_TO_NULL = frozenset(
+    {"enum", "const", "allOf", "anyOf", "oneOf", "not", "$ref", "if", "then", "else"}
+)
+"""Keywords that could refuse ``null``: a branch with any of them keeps its ``anyOf``."""
+
+
+def flat_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an output schema that a validating client checks cheaply, same meaning.
+
+    ``$ref``s to ``$defs`` are inlined (a recursive one stays a reference, with its
+    definitions), and ``anyOf [X, null]`` becomes ``X`` with ``type: [x, "null"]`` (and
+    ``null`` added to its ``enum``) where X has a single type and nothing else that could
+    refuse ``null``.
+    """
+    defs = schema.get("$defs", {})
+    kept: set[str] = set()
+
+    def walk(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, seen) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+            name = ref.removeprefix("#/$defs/")
+            if name in seen or name not in defs:
+                kept.add(name)
+                return node
+            return walk(defs[name], (*seen, name))
+        flat = {key: walk(value, seen) for key, value in node.items() if key != "$defs"}
+        branches = flat.get("anyOf")
+        if isinstance(branches, list) and len(branches) == 2 and _NULL in branches:
+            other = branches[0] if branches[1] == _NULL else branches[1]
+            enum = other.get("enum")
+            if isinstance(other.get("type"), str) and not _APPLIES_TO_NULL & (
+                set(other) - {"enum"}
+            ):
+                del flat["anyOf"]
+                flat = {**other, **flat, "type": [other["type"], "null"]}
+                if isinstance(enum, list):
+                    flat["enum"] = [*enum, None]
+        return flat
+
+    flat = walk(schema, ())
+    if kept:
+        flat["$defs"] = {name: defs[name] for name in sorted(kept) if name in defs}
+    return dict(flat)

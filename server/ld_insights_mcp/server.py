@@ -15,11 +15,14 @@ from .completions import register_completions
 from .config import Settings
 from .emulator.constants import DEMO_TOKEN
 from .live_resources import register_live_resources
+from .ops import shared as ops_shared
+from .ops.metrics import observed
 from .prompt_templates import load_prompt_templates, register_prompts
 from .resources import register_knowledge_resources
 from .state import AppState, bind_app_state
 from .tools import register_tools
-from .tools.confirmation import request_state_security
+from .tools.confirmation import request_state_security, share_codes
+from .ui import dashboard_apps
 
 if TYPE_CHECKING:
     import httpx
@@ -54,9 +57,13 @@ def create_server(
     """
     token = SecretStr(DEMO_TOKEN) if settings.demo else settings.require_token()
     base_url = DEMO_BASE_URL if settings.demo else settings.base_uri
-    shared_cache = cache if cache is not None else settings.read_cache()
+    services = ops_shared.SharedServices(settings)
+    shared_cache = cache if cache is not None else services.cache
 
     def connect() -> LaunchDarklyClient:
+        from dataclasses import replace
+
+        from .launchdarkly.cache import token_identity
         from .launchdarkly.client import LaunchDarklyClient
 
         network = transport
@@ -70,12 +77,15 @@ def create_server(
             read_cache = cache if cache is not None else settings.read_cache()
         else:
             read_cache = shared_cache
+        options = settings.client_options()
+        retry = replace(options.retry, sleep=services.retry_sleep(options.retry.sleep))
         return LaunchDarklyClient.create(
             base_url=base_url,
             token=token,
-            options=settings.client_options(),
+            options=replace(options, retry=retry),
             transport=network,
             cache=read_cache,
+            hooks=services.hooks(token_identity(token, base_url)),
         )
 
     @asynccontextmanager
@@ -99,10 +109,14 @@ def create_server(
         website_url="https://launchdarkly.com/docs/home/releases/eng-insights",
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[bind_app_state, static_resource_hints],
+        middleware=[bind_app_state, static_resource_hints, observed(services.metrics)],
         cache_hints=LIST_HINTS,
         request_state_security=request_state_security(settings),
+        extensions=[dashboard_apps()],
     )
+    ops_shared.register(server, services)
+    if services.codes is not None:
+        share_codes(server, services.codes)
     register_tools(server, read_only=settings.read_only)
     register_knowledge_resources(server)
     register_live_resources(server)

@@ -151,3 +151,8 @@ async def test_a_key_taken_after_a_lost_answer_says_whether_this_client_sent_it_
     assert caught.value.existing == existing
     assert caught.value.sent_earlier is False
     assert caught.value.method == "POST"
+    assert caught.value.path.endswith("/group")
+    assert f"key {existing.key!r} already exists" in str(caught.value)
+    assert str(caught.value).endswith(
+        "(a different group was found under the key after the create failed)"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,6 +14,16 @@ from ld_insights_mcp.launchdarkly.rate_limits import MAX_HINT_SECONDS
 
 NOW_MS = 1_763_769_600_000.0  # 2025-11-22T00:00:00Z
 DAY_MS = 86_400_000
+
+
+@pytest.fixture
+def away_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is UTC+05:30 for the test (then restored)."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def _http_date(offset_seconds: float, *, usegmt: bool = True) -> str:
@@ -86,6 +97,14 @@ def test_a_long_unusable_value_is_shown_cut_at_forty_characters() -> None:
     assert _parse(retry_after="x" * 40).retry_after_problem == f"Retry-After header {'x' * 40!r}"
     cut = _parse(retry_after=" " + "y" * 41 + " ").retry_after_problem
     assert cut == f"Retry-After header {'y' * 40 + '…'!r}"
+
+
+def test_a_date_without_a_zone_is_read_as_utc_whatever_the_local_zone(
+    away_from_utc: None,
+) -> None:
+    info = _parse(retry_after="Sat, 22 Nov 2025 00:00:45 -0000")
+    assert info.retry_after == 45.0
+    assert _parse(retry_after=_http_date(20, usegmt=False)).retry_after == 20.0
 
 
 # --- X-Ratelimit-Reset ------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +30,16 @@ from ..conftest import make_settings
 from ..mcp_helpers import text_of
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def away_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is UTC+05:30 for the test (then restored)."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def _error_text(result: Any, tool: str) -> str:
@@ -284,7 +295,10 @@ def _rate_limited(wait: float | None) -> RateLimitedError:
 
 
 @pytest.mark.parametrize("wait", [0.0, 0.4, 59.6, 3600.0, 86_400.0])
-def test_a_usable_wait_is_given_in_seconds_and_as_a_clock_time(wait: float) -> None:
+def test_a_usable_wait_is_given_in_seconds_and_as_a_clock_time(
+    wait: float, away_from_utc: None
+) -> None:
+    """The clock time is UTC, as it says, whatever the machine's zone."""
     text = describe_failure(_rate_limited(wait), not_found="")
     found = re.search(
         r"Retry after (\d+) s \(at (\d\d:\d\d:\d\d) UTC\); do not retry sooner\.$", text

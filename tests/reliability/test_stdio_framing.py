@@ -27,7 +27,7 @@ from ld_insights_mcp.stdio.pipes import LineReader
 
 SDK = types.jsonrpc_message_adapter
 
-pytestmark = pytest.mark.timeout(20)  # a mutant that loops forever fails, not times out
+pytestmark = pytest.mark.timeout(5)  # a mutant that loops forever fails, not times out
 
 IDS = st.one_of(
     st.integers(),

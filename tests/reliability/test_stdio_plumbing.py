@@ -1,35 +1,67 @@
-"""The descriptors of a stdio session, swapped in this process and put back afterwards."""
+"""The descriptors of a stdio session and ``run_stdio``, in this process: fd 0, 1 and 2 are
+swapped for pipes inside the test and put back afterwards."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any, cast
 
+import anyio
+import pytest
+
+from ld_insights_mcp.config import ConfigurationError
+from ld_insights_mcp.stdio import (
+    DEFAULT_MAX_LINE_BYTES,
+    MAX_LINE_VARIABLE,
+    max_line_bytes,
+    run_stdio,
+)
 from ld_insights_mcp.stdio.plumbing import plumb, unplumb
+
+from .stdio_standin import StandInSdk, in_daemon_thread, write_all
 
 
 @contextmanager
-def standard_fds() -> Iterator[tuple[int, int]]:
+def standard_fds() -> Iterator[dict[str, int]]:
     """Pipes as fd 0 and fd 1 (the client's stdin and stdout); the real ones restored after.
     (Inside the test body: pytest points fd 1 at its capture file when a test starts.)
 
-    Yields the client's ends: the write end of its stdin, the read end of its stdout."""
-    saved = os.dup(0), os.dup(1)
+    Yields the client's ends, "stdin" (write end) and "stdout" (read end); a test that
+    closes one removes it from the dict."""
+    saved = os.dup(0), os.dup(1), os.dup(2)
     stdin_r, stdin_w = os.pipe()
     stdout_r, stdout_w = os.pipe()
     os.dup2(stdin_r, 0)
     os.dup2(stdout_w, 1)
     os.close(stdin_r)
     os.close(stdout_w)
+    ends = {"stdin": stdin_w, "stdout": stdout_r}
     try:
-        yield stdin_w, stdout_r
+        yield ends
     finally:
-        os.dup2(saved[0], 0)
-        os.dup2(saved[1], 1)
-        for fd in (*saved, stdin_w, stdout_r):
+        for fd, original in enumerate(saved):
+            os.dup2(original, fd)
+        for fd in (*saved, *ends.values()):
             os.close(fd)
+
+
+pytestmark = pytest.mark.timeout(5)
+
+
+def _read(fd: int) -> bytes:
+    """What ``fd`` holds now; fails (instead of blocking) when nothing arrives."""
+    readable, _, _ = select.select([fd], [], [], 2.0)
+    assert readable, f"nothing to read on fd {fd}"
+    return os.read(fd, 100)
+
+
+def _is_null(fd: int) -> bool:
+    return os.fstat(fd).st_rdev == os.stat(os.devnull).st_rdev and _read(fd) == b""
 
 
 def _same_file(a: int, b: int) -> bool:
@@ -38,8 +70,8 @@ def _same_file(a: int, b: int) -> bool:
 
 
 def test_plumb_keeps_the_client_private_and_gives_fd_0_and_1_to_new_pipes() -> None:
-    with standard_fds() as (client_stdin, client_stdout):
-        _check_plumb(client_stdin, client_stdout)
+    with standard_fds() as ends:
+        _check_plumb(ends["stdin"], ends["stdout"])
 
 
 def _check_plumb(client_stdin: int, client_stdout: int) -> None:
@@ -50,23 +82,23 @@ def _check_plumb(client_stdin: int, client_stdout: int) -> None:
             assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
         # the client's pipes now reach the relay's private descriptors only
         os.write(client_stdin, b"from the client\n")
-        assert os.read(fds.client_in, 100) == b"from the client\n"
+        assert _read(fds.client_in) == b"from the client\n"
         os.write(fds.client_out, b"to the client\n")
-        assert os.read(client_stdout, 100) == b"to the client\n"
+        assert _read(client_stdout) == b"to the client\n"
         # fd 0 and fd 1 are the SDK's pipes, whose other ends the relay holds
         os.write(fds.sdk_in, b"to the sdk\n")
-        assert os.read(0, 100) == b"to the sdk\n"
+        assert _read(0) == b"to the sdk\n"
         os.write(1, b"from the sdk\n")
         os.write(fds.sdk_out_tail, b"marker\n")
-        assert os.read(fds.sdk_out, 100) == b"from the sdk\nmarker\n"
+        assert _read(fds.sdk_out) == b"from the sdk\nmarker\n"
         assert not _same_file(0, fds.client_in)
         assert not _same_file(1, fds.client_out)
         # no other descriptor holds the SDK's pipe ends: closing fd 0's writer ends its input
         os.close(fds.sdk_in)
-        assert os.read(0, 100) == b""
+        assert _read(0) == b""
         os.dup2(2, 1)
         os.close(fds.sdk_out_tail)
-        assert os.read(fds.sdk_out, 100) == b""
+        assert _read(fds.sdk_out) == b""
     finally:
         for fd in (fds.client_in, fds.client_out, fds.sdk_out):
             os.close(fd)
@@ -84,13 +116,105 @@ def _check_unplumb() -> None:
     fds = plumb()
     try:
         unplumb()
-        assert os.read(0, 100) == b""
+        assert _is_null(0)
         assert _same_file(1, 2)
         assert os.get_inheritable(0)
         assert os.get_inheritable(1)
         # the SDK's stdout pipe is now held by the relay's tail alone
         os.close(fds.sdk_out_tail)
-        assert os.read(fds.sdk_out, 100) == b""
+        assert _read(fds.sdk_out) == b""
     finally:
         for fd in (fds.client_in, fds.client_out, fds.sdk_in, fds.sdk_out):
             os.close(fd)
+
+
+def test_the_private_descriptors_stay_above_the_standard_range_when_one_is_free() -> None:
+    with standard_fds():
+        os.close(2)  # a process may be started with stderr closed
+        fds = plumb()
+        try:
+            assert min(fds.client_in, fds.client_out, fds.sdk_out_tail) > 2
+        finally:
+            for fd in (fds.client_in, fds.client_out, fds.sdk_in, fds.sdk_out, fds.sdk_out_tail):
+                os.close(fd)
+
+
+class _Server:
+    """What ``run_stdio`` needs of an ``MCPServer``: a loop serving fd 0 and fd 1."""
+
+    def __init__(self) -> None:
+        self.sdk = StandInSdk(0, 1)
+
+    async def run_stdio_async(self) -> None:
+        await in_daemon_thread(self.sdk.serve)
+
+
+def _serve_in_process(lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """``run_stdio`` in this process on pipes as fd 0 and fd 1; the answers the client got."""
+    monkeypatch.setenv(MAX_LINE_VARIABLE, "4096")
+    with standard_fds() as ends:
+        write_all(ends["stdin"], b"".join(line + b"\n" for line in lines))
+        os.close(ends.pop("stdin"))
+        anyio.run(run_stdio, cast(Any, _Server()), 30.0)
+        # after the session fd 0 is the null device and fd 1 is stderr, for good
+        assert _is_null(0)
+        assert _same_file(1, 2)
+        output = b""
+        while chunk := _read(ends["stdout"]):
+            output += chunk
+    return [json.loads(line) for line in output.splitlines()]
+
+
+def test_run_stdio_relays_the_client_to_the_sdk_in_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    request = {"jsonrpc": "2.0", "id": 1, "method": "echo", "params": {"v": 1}}
+    too_long = {"jsonrpc": "2.0", "id": 2, "method": "echo", "params": {"pad": "x" * 5000}}
+    answers = _serve_in_process(
+        [json.dumps(request).encode(), json.dumps(too_long).encode()], monkeypatch
+    )
+    assert sorted(answers, key=lambda a: a["id"]) == [
+        {"jsonrpc": "2.0", "id": 1, "result": {"echo": {"v": 1}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "error": {
+                "code": -32600,
+                "message": "Invalid Request: the message is longer than the 4096-byte limit; "
+                "send a smaller request",
+            },
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", DEFAULT_MAX_LINE_BYTES),
+        ("  ", DEFAULT_MAX_LINE_BYTES),
+        (" 4096 ", 4096),
+        (str(1024**3), 1024**3),
+    ],
+)
+def test_the_line_limit_setting(raw: str, expected: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MAX_LINE_VARIABLE, raw)
+    assert max_line_bytes() == expected
+
+
+def test_the_line_limit_defaults_to_64_mib_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MAX_LINE_VARIABLE, raising=False)
+    assert max_line_bytes() == DEFAULT_MAX_LINE_BYTES == 64 * 1024 * 1024
+    assert MAX_LINE_VARIABLE == "LD_INSIGHTS_STDIO_MAX_LINE_BYTES"
+
+
+@pytest.mark.parametrize("raw", ["4095", str(1024**3 + 1), "lots", "-1", "4096.0", "0x1000"])
+def test_a_bad_line_limit_names_the_variable_and_the_range(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MAX_LINE_VARIABLE, raw)
+    with pytest.raises(ConfigurationError) as caught:
+        max_line_bytes()
+    assert str(caught.value) == (
+        "LD_INSIGHTS_STDIO_MAX_LINE_BYTES must be a whole number of bytes from 4096 to "
+        "1073741824 (default 67108864)"
+    )

@@ -12,6 +12,7 @@ import fcntl
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,10 +28,12 @@ from ld_insights_mcp.stdio.pipes import is_fifo
 from ld_insights_mcp.stdio.plumbing import Plumbing
 from ld_insights_mcp.stdio.relay import ANSWER_GRACE, Relay
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+from .stdio_standin import StandInSdk, in_daemon_thread, write_all
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]  # a hang fails, not times out
 
 LIMIT = 4096
-SESSION_TIMEOUT = 15.0
+SESSION_TIMEOUT = 8.0
 """A relay that has not finished by then hangs: the test fails instead of waiting forever."""
 
 
@@ -47,86 +50,6 @@ def cancel(request_id: Any) -> bytes:
 
 def _bytes(line: str | bytes) -> bytes:
     return line if isinstance(line, bytes) else line.encode()
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-class StandInSdk:
-    """Plays the SDK's stdio loop on two pipe ends (blocking, in a thread).
-
-    Methods: ``echo`` (answered at once), ``big`` (an answer of ``size`` bytes), ``later``
-    (answered after ``delay`` seconds, from another thread), ``hang`` (never answered),
-    ``noisy`` (stray non-JSON output first), ``chatty`` (a notification and a request of its
-    own first), ``stop`` (the SDK returns while the client is still there). A string id that
-    is a number is answered as the number, as the SDK does.
-    """
-
-    def __init__(self, stdin: int, stdout: int, *, reading: threading.Event | None = None):
-        self._stdin = stdin
-        self._stdout = stdout
-        self._lock = threading.Lock()
-        self._ended = False
-        self.reading = reading or threading.Event()
-        if reading is None:
-            self.reading.set()
-        self.received: list[dict[str, Any]] = []
-        self.raw: list[bytes] = []
-
-    def serve(self) -> None:
-        try:
-            with os.fdopen(self._stdin, "rb") as lines:
-                self.reading.wait()
-                for line in lines:
-                    self.raw.append(line)
-                    message = json.loads(line)
-                    self.received.append(message)
-                    if self._handle(message):
-                        break
-        finally:
-            with self._lock:
-                self._ended = True  # like the SDK: requests still running get no answer
-
-    def stopped(self) -> None:
-        """What ``unplumb`` does for the SDK: fd 1 no longer reaches the pipe."""
-        os.close(self._stdout)
-
-    def _handle(self, message: dict[str, Any]) -> bool:
-        if "id" not in message or "method" not in message:
-            return False
-        request_id, method = message["id"], message["method"]
-        if isinstance(request_id, str) and request_id.isdigit():
-            request_id = int(request_id)
-        params = message.get("params") or {}
-        if method == "stop":
-            return True
-        if method == "hang":
-            return False
-        if method == "later":
-            timer = threading.Timer(params["delay"], self._answer, (request_id, {"late": True}))
-            timer.daemon = True
-            timer.start()
-            return False
-        if method == "noisy":
-            self._write(b"stray output from a tool\n\n")
-        if method == "chatty":
-            self._write(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{}}\n')
-            self._write(b'{"jsonrpc":"2.0","id":0,"method":"roots/list"}\n')
-        result = {"pad": "x" * params["size"]} if method == "big" else {"echo": params}
-        self._answer(request_id, result)
-        return False
-
-    def _answer(self, request_id: Any, result: dict[str, Any]) -> None:
-        answer = {"jsonrpc": "2.0", "id": request_id, "result": result}
-        self._write(json.dumps(answer, separators=(",", ":")).encode() + b"\n")
-
-    def _write(self, data: bytes) -> None:
-        with self._lock:
-            if not self._ended:
-                _write_all(self._stdout, data)
 
 
 @dataclass
@@ -220,7 +143,7 @@ async def run_session(
     stopped: list[bool] = []
 
     def client() -> None:
-        _write_all(w.client_in, payload)
+        write_all(w.client_in, payload)
         if after_writing is not None:
             after_writing(w)
         if close_input:
@@ -236,11 +159,11 @@ async def run_session(
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(anyio.to_thread.run_sync, client)
-                await relay.serve(w.fds, lambda: anyio.to_thread.run_sync(sdk.serve), sdk_stopped)
+                tasks.start_soon(in_daemon_thread, client)
+                await relay.serve(w.fds, lambda: in_daemon_thread(sdk.serve), sdk_stopped)
     finally:
         os.close(inherited)
-    output = await anyio.to_thread.run_sync(reader.join)
+    output = await in_daemon_thread(reader.join)
     assert stopped == [True]
     if not close_input:
         with pytest.raises(BrokenPipeError):  # the relay let go of the client's stdin
@@ -442,9 +365,10 @@ async def test_an_oversized_line_is_answered_with_its_id_and_the_next_line_is_se
     assert [m["id"] for m in session.sdk.received] == [1, 2]
     warnings = _warnings(caplog)
     assert len(warnings) == 3
-    assert all(
-        w.startswith("stdio: answered an oversized message with an error:") for w in warnings
-    )
+    assert set(warnings) == {
+        "stdio: answered an oversized message with an error: invalid request: the message is "
+        f"longer than the {LIMIT}-byte limit; send a smaller request"
+    }
 
 
 async def test_a_line_at_the_limit_is_served() -> None:
@@ -490,6 +414,26 @@ async def test_the_sdk_stopping_first_ends_the_session_and_abandons_what_it_left
     assert any("stdio: request 1: the server stopped" in w for w in _warnings(caplog))
 
 
+async def test_once_the_session_ends_the_client_is_no_longer_read() -> None:
+    # The SDK stopped; while the relay finishes, the client sends one more request. It must
+    # stay unread (nobody would serve it), not be taken in and answered as abandoned.
+    w = wire()
+    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
+    relay = Relay(call_budget=30, max_line=LIMIT)
+    reader = Reader(w.client_out)
+
+    def sdk_stopped() -> None:
+        sdk.stopped()
+        write_all(w.client_in, request(2) + b"\n")  # a small write: the pipe takes it at once
+
+    write_all(w.client_in, request(1, "stop") + b"\n")
+    with anyio.fail_after(SESSION_TIMEOUT):
+        await relay.serve(w.fds, lambda: in_daemon_thread(sdk.serve), sdk_stopped)
+    os.close(w.client_in)
+    output = await in_daemon_thread(reader.join)
+    assert [json.loads(line)["id"] for line in output.splitlines()] == [1]
+
+
 async def test_a_failure_of_the_sdk_is_raised_after_every_answer_was_written() -> None:
     w = wire()
     reader = Reader(w.client_out)
@@ -501,13 +445,13 @@ async def test_a_failure_of_the_sdk_is_raised_after_every_answer_was_written() -
         raise RuntimeError("the SDK failed")
 
     async def failing_sdk() -> None:
-        await anyio.to_thread.run_sync(read_one_then_fail)
+        await in_daemon_thread(read_one_then_fail)
 
-    _write_all(w.client_in, request(1, "hang") + b"\n")
+    write_all(w.client_in, request(1, "hang") + b"\n")
     with anyio.fail_after(SESSION_TIMEOUT), pytest.raises(RuntimeError, match="the SDK failed"):
         await relay.serve(w.fds, failing_sdk, lambda: os.close(w.sdk_stdout))
     os.close(w.client_in)
-    output = await anyio.to_thread.run_sync(reader.join)
+    output = await in_daemon_thread(reader.join)
     [answer] = [json.loads(line) for line in output.splitlines()]
     assert answer["id"] == 1
     assert answer["error"]["code"] == INTERNAL_ERROR
@@ -617,7 +561,7 @@ async def test_regular_files_as_stdin_and_stdout(tmp_path: Path) -> None:
     sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
     relay = Relay(call_budget=30, max_line=LIMIT)
     with anyio.fail_after(SESSION_TIMEOUT):
-        await relay.serve(fds, lambda: anyio.to_thread.run_sync(sdk.serve), sdk.stopped)
+        await relay.serve(fds, lambda: in_daemon_thread(sdk.serve), sdk.stopped)
     # serve returns only once every byte reached the file
     lines = answers_file.read_bytes().splitlines()
     assert [json.loads(x)["id"] for x in lines] == list(range(30))
@@ -640,3 +584,44 @@ def test_is_fifo() -> None:
         assert not is_fifo(null)
     finally:
         os.close(null)
+
+
+async def test_a_socket_as_stdin_and_stdout_is_bridged_by_daemon_threads() -> None:
+    client, server = socket.socketpair()
+    w = wire()
+    for fd in (w.client_in, w.client_out, w.fds.client_in, w.fds.client_out):
+        os.close(fd)
+    fds = Plumbing(
+        os.dup(server.fileno()),
+        os.dup(server.fileno()),
+        w.fds.sdk_in,
+        w.fds.sdk_out,
+        w.fds.sdk_out_tail,
+    )
+    server.close()
+    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
+    relay = Relay(call_budget=30, max_line=LIMIT)
+    bridges: dict[str, bool] = {}
+    output: list[bytes] = []
+
+    client.settimeout(SESSION_TIMEOUT)
+
+    def client_side() -> None:
+        client.sendall(request(1) + b"\n")
+        answer = client.recv(65_536)
+        bridges.update(
+            (t.name, t.daemon) for t in threading.enumerate() if t.name.startswith("stdio-")
+        )
+        client.shutdown(socket.SHUT_WR)
+        while chunk := client.recv(65_536):
+            answer += chunk
+        output.append(answer)
+
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(in_daemon_thread, client_side)
+            await relay.serve(fds, lambda: in_daemon_thread(sdk.serve), sdk.stopped)
+    client.close()
+    assert [json.loads(line)["id"] for line in output[0].splitlines()] == [1]
+    # daemon: a copier blocked on a terminal must not keep the process alive at exit
+    assert bridges == {"stdio-in": True, "stdio-out": True}

@@ -7,6 +7,7 @@ Knows HTTP and LaunchDarkly; nothing of MCP. One instance per process shares one
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -22,6 +23,7 @@ from .changes import ChangeOperations
 from .create_ledger import CreateLedger
 from .errors import (
     APIConnectionError,
+    APIStatusError,
     ConflictError,
     KeyTakenError,
     LaunchDarklyError,
@@ -44,6 +46,7 @@ from .models import (
 )
 from .pagination import iterate_offset_pages
 from .retries import RetryPolicy
+from .shared_limits import ExchangeHooks
 from .transport import Exchange, RawTokenAuth, Response, path_segment
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -92,9 +95,10 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         *,
         cache: ReadCache | None = None,
         identity: str = "",
+        hooks: ExchangeHooks | None = None,
     ) -> None:
         """``cache`` answers reads (none: every read goes upstream); ``identity`` names who
-        asks in its keys (``token_identity``)."""
+        asks in its keys (``token_identity``); ``hooks`` see every request sent."""
         self._http = http
         self._options = options or ClientOptions()
         self._cache = cache if cache is not None else ReadCache.off()
@@ -105,6 +109,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
             max_response_bytes=self._options.max_response_bytes,
             max_concurrency=self._options.max_concurrency,
         )
+        self._exchange.hooks = hooks
         self._creates = CreateLedger()
 
     @classmethod
@@ -116,6 +121,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         options: ClientOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         cache: ReadCache | None = None,
+        hooks: ExchangeHooks | None = None,
     ) -> LaunchDarklyClient:
         """Build a client with its own ``httpx.AsyncClient`` (reads through ``cache``)."""
         opts = options or ClientOptions()
@@ -132,7 +138,8 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
             follow_redirects=False,
             trust_env=False,
         )
-        return cls(http, opts, cache=cache, identity=token_identity(token, str(http.base_url)))
+        identity = token_identity(token, str(http.base_url))
+        return cls(http, opts, cache=cache, identity=identity, hooks=hooks)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -411,6 +418,7 @@ class _WriteAwareExchange(Exchange):
     def __init__(self, http: httpx.AsyncClient, *, cache: ReadCache, **limits: int) -> None:
         super().__init__(http, **limits)
         self._cache = cache
+        self.hooks: ExchangeHooks | None = None
 
     async def send(
         self,
@@ -420,6 +428,28 @@ class _WriteAwareExchange(Exchange):
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
         beta: bool = True,
+    ) -> Response:
+        hooks = self.hooks
+        if hooks is None:
+            return await self._send(method, path, params, json_body, beta)
+        await hooks.before(method, path)
+        started = time.perf_counter()
+        try:
+            response = await self._send(method, path, params, json_body, beta)
+        except Exception as exc:
+            outcome = exc.status if isinstance(exc, APIStatusError) else type(exc).__name__
+            await hooks.after(method, path, outcome, time.perf_counter() - started, exc)
+            raise
+        await hooks.after(method, path, response.status, time.perf_counter() - started, None)
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        json_body: Any,
+        beta: bool,
     ) -> Response:
         if method in ("GET", "HEAD"):
             return await super().send(method, path, params=params, json_body=json_body, beta=beta)

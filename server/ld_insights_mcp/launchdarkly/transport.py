@@ -47,9 +47,6 @@ class RawTokenAuth(httpx.Auth):
         request.headers["Authorization"] = self._token.get_secret_value()
         yield request
 
-    def __repr__(self) -> str:
-        return "RawTokenAuth(token=**********)"
-
 
 def path_segment(value: str, *, name: str) -> str:
     """Percent-encode one path segment so no value can change the route."""

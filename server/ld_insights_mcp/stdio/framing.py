@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 PARSE_ERROR: Final = -32700
 INVALID_REQUEST: Final = -32600
@@ -23,8 +23,7 @@ SALVAGE_BYTES: Final = 65_536
 RequestId = int | str
 
 _DECODER = json.JSONDecoder()
-_SPACE: Final = (" ", "\t", "\n", "\r")
-"""JSON's whitespace."""
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
 _ANSWER_PREFIX = re.compile(
     rb'\{"jsonrpc":"2\.0","id":(-?\d+|"(?:[^"\\]|\\.)*"),"(?:result|error)":'
 )
@@ -114,9 +113,7 @@ def answered_id(line: bytes) -> RequestId | None:
     """The id a line written by the SDK answers; None for requests and notifications."""
     match = _ANSWER_PREFIX.match(line)
     if match is not None:
-        token = match.group(1)
-        value: Any = json.loads(token) if token.startswith(b'"') else int(token)
-        return value  # type: ignore[no-any-return]
+        return cast(RequestId, json.loads(match.group(1)))
     if line.startswith(_NOTIFICATION_PREFIX):
         return None
     try:
@@ -216,6 +213,4 @@ def _utf8_start(data: bytes) -> str:
 
 
 def _skip_space(text: str, index: int) -> int:
-    while text.startswith(_SPACE, index):
-        index += 1
-    return index
+    return cast(re.Match[str], _WHITESPACE.match(text, index)).end()  # "*" always matches

@@ -46,8 +46,9 @@ def plumb() -> Plumbing:
 def unplumb() -> None:
     """After the session: fd 0 reads nothing, fd 1 writes to stderr."""
     null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
+    if null != 0:  # else fd 0 was closed, and opening the null device made it fd 0 already
+        os.dup2(null, 0)
+        os.close(null)
     os.dup2(2, 1)
 
 

@@ -29,6 +29,7 @@ from ..launchdarkly import LaunchDarklyError
 from ..launchdarkly.models import InsightGroup, InsightGroupScores, InsightPeriod, MetricScore
 from ..launchdarkly.vocabulary import KEY_PATTERN
 from ..state import AppState, app_state
+from ..ui import DASHBOARD_META
 from ..views.analysis import (
     CallsMade,
     CoverageResult,
@@ -471,6 +472,7 @@ def register(server: MCPServer, *, read_only: bool) -> None:
         title="Insights digest of all groups",
         annotations=READ,
         read_only=read_only,
+        meta=DASHBOARD_META,
     )
     add_tool(
         server,

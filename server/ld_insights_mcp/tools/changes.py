@@ -225,7 +225,7 @@ async def _confirmed(
     what = f"the {change['tool'].replace('_', ' ')}"
     if code is not None:
         try:
-            book.redeem(code, change)
+            await book.redeem_once(code, change)
         except CodeRefused as refused:
             raise ToolError(
                 f"Confirmation code refused: {refused}. Nothing was changed. To go ahead, call "

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from ..launchdarkly.evidence_models import InsightsChart
 from ..state import app_state
+from ..ui import DASHBOARD_META
 from ..views.charts import ChartResult, chart_result, chart_text
 from .params import (
     Days,
@@ -205,4 +206,5 @@ def register(server: MCPServer, *, read_only: bool) -> None:
         title="Get insight chart",
         annotations=READ,
         read_only=read_only,
+        meta=DASHBOARD_META,
     )

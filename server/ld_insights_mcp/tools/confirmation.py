@@ -20,7 +20,7 @@ import re
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, RequestStateSecurity
@@ -82,6 +82,12 @@ _CODE = re.compile(r"([0-9a-f]{8,12})-([A-Z2-7]{16})")
 _CODE_INFO = b"ld-insights-mcp/confirmation-code/v1"
 
 
+class SharedClaims(Protocol):
+    """Claims of one-time codes shared by replicas (Redis); None: it could not say."""
+
+    async def claim(self, code: str, expires_at: int) -> bool | None: ...
+
+
 class CodeRefused(Exception):
     """A confirmation code that does not allow this change; the message says why."""
 
@@ -99,6 +105,8 @@ class CodeBook:
     secret: bytes
     ttl: int
     used: dict[str, int] = field(default_factory=dict)
+    claims: SharedClaims | None = field(default=None, repr=False, compare=False)
+    """Where codes are also claimed, for every replica to see (``share_codes``)."""
 
     def issue(self, change: dict[str, Any]) -> Issued:
         expires = int(wall_clock()) + self.ttl
@@ -123,6 +131,19 @@ class CodeBook:
             raise CodeRefused(f"it has expired (codes are valid for {self.ttl} s)")
         self.used[match.group(0)] = expires
 
+    async def redeem_once(self, code: str, change: dict[str, Any]) -> None:
+        """``redeem``, then claim the code where every replica sees it (when shared): a code
+        another replica accepted is refused as already used."""
+        self.redeem(code, change)
+        claims = self.claims
+        if claims is not None and await claims.claim(code.strip(), self._expiry(code)) is False:
+            raise CodeRefused("it has already been used (each code allows one change)")
+
+    @staticmethod
+    def _expiry(code: str) -> int:
+        match = _CODE.fullmatch(code.strip())
+        return int(match.group(1), 16) if match else 0
+
     def _mac(self, change: dict[str, Any], expires: int) -> str:
         message = json.dumps({"change": change, "expires": expires}, sort_keys=True)
         digest = hmac.new(self.secret, message.encode(), hashlib.sha256).digest()
@@ -130,6 +151,12 @@ class CodeBook:
 
 
 _BOOKS: weakref.WeakKeyDictionary[MCPServer[Any], CodeBook] = weakref.WeakKeyDictionary()
+_CLAIMS: weakref.WeakKeyDictionary[MCPServer[Any], SharedClaims] = weakref.WeakKeyDictionary()
+
+
+def share_codes(server: MCPServer[Any], claims: SharedClaims) -> None:
+    """Record used codes in ``claims`` too, so a code is used once across replicas."""
+    _CLAIMS[server] = claims
 
 
 def code_book(ctx: Context[Any, Any], settings: Settings) -> CodeBook:
@@ -143,4 +170,7 @@ def code_book(ctx: Context[Any, Any], settings: Settings) -> CodeBook:
         secret = hmac.new(root, _CODE_INFO, hashlib.sha256).digest()
         book = CodeBook(secret=secret, ttl=settings.confirmation_ttl)
         _BOOKS[server] = book
+        claims = _CLAIMS.get(server)
+        if claims is not None:
+            book.claims = claims
     return book

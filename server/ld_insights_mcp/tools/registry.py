@@ -29,8 +29,12 @@ def add_tool(
     title: str,
     annotations: ToolAnnotations,
     read_only: bool,
+    meta: dict[str, Any] | None = None,
 ) -> None:
-    """Register ``fn`` unless it writes and the server is read-only (decided by its hint)."""
+    """Register ``fn`` unless it writes and the server is read-only (decided by its hint).
+
+    ``meta`` becomes the tool's ``_meta`` (e.g. the MCP Apps view it renders in).
+    """
     if read_only and annotations.read_only_hint is not True:
         return
     server.add_tool(
@@ -38,6 +42,7 @@ def add_tool(
         title=title,
         description=inspect.cleandoc(fn.__doc__ or ""),
         annotations=annotations,
+        meta=meta,
         structured_output=True,
     )
 

@@ -10,6 +10,7 @@ from mcp.types import CallToolResult
 
 from ..launchdarkly.vocabulary import BANDS_TEXT
 from ..state import app_state
+from ..ui import DASHBOARD_META
 from ..views.scores import ScoresResult, scores_result, scores_text
 from .params import OptionalApplicationKeys, OptionalEnvironmentKey, OptionalProjectKey
 from .registry import READ, add_tool, resolve_scope, tool_result
@@ -60,4 +61,5 @@ def register(server: MCPServer, *, read_only: bool) -> None:
         title="Get insight scores",
         annotations=READ,
         read_only=read_only,
+        meta=DASHBOARD_META,
     )

@@ -1,0 +1,1 @@
+"""Running the HTTP transports in production: shared state, health, metrics, limits, logs."""

@@ -1,0 +1,211 @@
+"""Prometheus metrics of one server process (``/metrics``), in a registry of its own.
+
+Counted where things happen: tool calls by a server middleware, upstream requests by the
+client's exchange hooks, retries by the retry policy's sleep. Cache, rate-limit and Redis
+figures are read from their owners when scraped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from ..launchdarkly.cache import ReadCache
+    from ..launchdarkly.redis_link import RedisLink
+    from ..launchdarkly.shared_limits import RateLimitGate
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+NAMESPACE = "ld_insights"
+
+_WORDS = frozenset(
+    [
+        "api",
+        "v2",
+        "engineering-insights",
+        "insights",
+        "groups",
+        "group",
+        "scores",
+        "charts",
+        "deployments",
+        "frequency",
+        "flags",
+        "stale",
+        "status",
+        "lead-time",
+        "releases",
+        "repositories",
+        "projects",
+        "pull-requests",
+        "flag-events",
+        "metric-groups",
+        "archived",
+    ]
+)
+"""Fixed path segments; any other segment is a key or id and becomes ``{}``."""
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+def operation_of(method: str, path: str) -> str:
+    """A bounded label for a request: the method and the path with its variable parts as
+    ``{}`` (``GET /api/v2/engineering-insights/insights/groups/{}``)."""
+    parts = [p if p in _WORDS else "{}" for p in path.strip("/").split("/") if p]
+    return f"{method} /{'/'.join(parts)}"
+
+
+_SAFE_TOOL = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class Metrics:
+    """The counters and histograms, and collectors for what others count."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        ns, r = NAMESPACE, self.registry
+        self.tool_calls = Counter(
+            "tool_calls",
+            "Tool calls by tool and outcome.",
+            ["tool", "outcome"],
+            namespace=ns,
+            registry=r,
+        )
+        self.tool_seconds = Histogram(
+            "tool_call_duration_seconds",
+            "Tool call latency.",
+            ["tool"],
+            namespace=ns,
+            registry=r,
+            buckets=_LATENCY_BUCKETS,
+        )
+        self.upstream = Counter(
+            "upstream_requests",
+            "Requests sent to LaunchDarkly by operation and status.",
+            ["operation", "status"],
+            namespace=ns,
+            registry=r,
+        )
+        self.upstream_seconds = Histogram(
+            "upstream_request_duration_seconds",
+            "LaunchDarkly request latency.",
+            ["operation"],
+            namespace=ns,
+            registry=r,
+            buckets=_LATENCY_BUCKETS,
+        )
+        self.retries = Counter(
+            "upstream_retries",
+            "Waits before retrying a LaunchDarkly request.",
+            ["reason"],
+            namespace=ns,
+            registry=r,
+        )
+        self._sources = _Sources()
+        r.register(self._sources)
+
+    def watch(
+        self,
+        *,
+        cache: ReadCache | None = None,
+        link: RedisLink | None = None,
+        gates: Callable[[], list[RateLimitGate]] | None = None,
+    ) -> None:
+        """Report these owners' figures when scraped."""
+        self._sources.cache = cache
+        self._sources.link = link
+        self._sources.gates = gates
+
+    def tool_call(self, tool: str, ok: bool, seconds: float) -> None:
+        name = tool if _SAFE_TOOL.match(tool) else "other"
+        self.tool_calls.labels(name, "ok" if ok else "error").inc()
+        self.tool_seconds.labels(name).observe(seconds)
+
+    def upstream_request(self, method: str, path: str, outcome: int | str, seconds: float) -> None:
+        operation = operation_of(method, path)
+        self.upstream.labels(operation, str(outcome)).inc()
+        self.upstream_seconds.labels(operation).observe(seconds)
+
+    def counting_sleep(
+        self, sleep: Callable[[float], Awaitable[None]], rate_limited: Callable[[], bool]
+    ) -> Callable[[float], Awaitable[None]]:
+        """``sleep`` for the retry policy, counting each wait (a retry follows it)."""
+
+        async def counted(seconds: float) -> None:
+            self.retries.labels("rate_limited" if rate_limited() else "failure").inc()
+            await sleep(seconds)
+
+        return counted
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _Sources(Collector):
+    cache: ReadCache | None = None
+    link: RedisLink | None = None
+    gates: Callable[[], list[RateLimitGate]] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        cache = self.cache
+        if cache is not None:
+            coalesced_remote = int(getattr(cache.store, "coalesced", 0))
+            family = CounterMetricFamily(
+                f"{NAMESPACE}_cache_reads",
+                "LaunchDarkly reads by how the cache answered: hit (stored answer), "
+                "coalesced (an identical read in flight, here or on another replica), miss "
+                "(sent upstream).",
+                labels=["result"],
+            )
+            stats = cache.stats
+            family.add_metric(["hit"], stats.hits - coalesced_remote)
+            family.add_metric(["coalesced"], stats.shared + coalesced_remote)
+            family.add_metric(["miss"], stats.misses)
+            yield family
+        gates = self.gates() if self.gates is not None else []
+        refused = CounterMetricFamily(
+            f"{NAMESPACE}_rate_limit_refusals",
+            "Requests not sent because LaunchDarkly asked this token to wait (a 429 seen here "
+            "or by another replica).",
+        )
+        refused.add_metric([], sum(g.refused for g in gates))
+        yield refused
+        noted = CounterMetricFamily(
+            f"{NAMESPACE}_rate_limit_hits", "429 answers with a usable wait, seen here."
+        )
+        noted.add_metric([], sum(g.noted for g in gates))
+        yield noted
+        link = self.link
+        up = GaugeMetricFamily(
+            f"{NAMESPACE}_redis_up", "1 when the shared Redis answers, 0 when it does not."
+        )
+        errors = CounterMetricFamily(f"{NAMESPACE}_redis_errors", "Redis calls that failed.")
+        if link is not None:
+            up.add_metric([], 1.0 if link.up else 0.0)
+            errors.add_metric([], link.errors)
+            yield up
+            yield errors
+
+
+def observed(metrics: Metrics) -> Callable[..., Any]:
+    """A server middleware counting tool calls by tool and outcome, with their latency."""
+    import time
+
+    async def middleware(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        tool = str((ctx.params or {}).get("name", ""))
+        started = time.perf_counter()
+        ok = False
+        try:
+            result = await call_next(ctx)
+            ok = not (isinstance(result, dict) and result.get("isError"))
+            return result
+        finally:
+            metrics.tool_call(tool, ok, time.perf_counter() - started)
+
+    return middleware

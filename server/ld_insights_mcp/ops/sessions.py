@@ -1,0 +1,182 @@
+"""A cap on the MCP sessions one client keeps open (streamable HTTP, stateful).
+
+The SDK caps sessions per process (``max_sessions``) and closes idle ones
+(``session_idle_timeout``), but has no cap per client: one token could take every slot.
+This middleware counts, per client (the bearer token's user, else the peer address), the
+sessions the SDK opened for it (answers that carry a new ``Mcp-Session-Id``), and forgets one
+when it is deleted, reported unknown (404), or idle longer than the SDK's idle timeout with no
+request in flight. A client at its cap that asks to ``initialize`` another gets 429 with a
+JSON-RPC error saying what to do; its open sessions keep working.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SESSION_HEADER = b"mcp-session-id"
+
+
+@dataclass
+class _Session:
+    last_seen: float
+    in_flight: int = 0
+
+
+class SessionCap:
+    """ASGI middleware limiting each client to ``per_client`` open sessions."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_client: int,
+        idle_timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.per_client = per_client
+        self.idle_timeout = idle_timeout
+        self.clock = clock
+        self._sessions: dict[str, dict[str, _Session]] = {}
+        self.refused = 0
+
+    def open_sessions(self, client: str) -> int:
+        """Sessions counted for ``client`` now (expired ones dropped)."""
+        return len(self._live(client))
+
+    def _live(self, client: str) -> dict[str, _Session]:
+        sessions = self._sessions.get(client, {})
+        now = self.clock()
+        for sid in [
+            s
+            for s, v in sessions.items()
+            if not v.in_flight and now - v.last_seen > self.idle_timeout
+        ]:
+            del sessions[sid]
+        if not sessions:
+            self._sessions.pop(client, None)
+        return sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = _client_of(scope)
+        sid = _header(scope, SESSION_HEADER)
+        if sid is None:
+            await self._new(scope, receive, send, client)
+            return
+        session = self._sessions.get(client, {}).get(sid)
+        if session is not None:
+            session.in_flight += 1
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if session is not None:
+                session.in_flight -= 1
+                session.last_seen = self.clock()
+                if status == 404 or (scope.get("method") == "DELETE" and 200 <= status < 300):
+                    self._sessions.get(client, {}).pop(sid, None)
+
+    async def _new(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
+        if scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, replay = await _buffer(receive)
+        if _is_initialize(body) and len(self._live(client)) >= self.per_client:
+            self.refused += 1
+            await _too_many(send, self.per_client, self.idle_timeout)
+            return
+
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                new = _header_of(message.get("headers", []), SESSION_HEADER)
+                if new is not None and 200 <= int(message["status"]) < 300:
+                    self._sessions.setdefault(client, {})[new] = _Session(self.clock())
+            await send(message)
+
+        await self.app(scope, replay, record)
+
+
+def _client_of(scope: Scope) -> str:
+    user = scope.get("user")
+    name = getattr(user, "username", None) or getattr(user, "identity", None)
+    if isinstance(name, str) and name:
+        return f"user:{name}"
+    peer = scope.get("client")
+    return f"addr:{peer[0]}" if peer else "addr:unknown"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    return _header_of(scope.get("headers", []), name)
+
+
+def _header_of(headers: object, name: bytes) -> str | None:
+    for key, value in headers:  # type: ignore[attr-defined]
+        if bytes(key).lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole body (the SDK bounds its size), and a ``receive`` that replays it."""
+    chunks: list[bytes] = []
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return b"".join(chunks), replay
+
+
+def _is_initialize(body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    items = payload if isinstance(payload, list) else [payload]
+    return any(isinstance(i, dict) and i.get("method") == "initialize" for i in items)
+
+
+async def _too_many(send: Send, cap: int, idle: float) -> None:
+    message = (
+        f"Too many open MCP sessions for this client: {cap} of {cap} are open. Close the "
+        "sessions you no longer use (HTTP DELETE with their Mcp-Session-Id), or wait until "
+        f"they have been idle for {idle:.0f} s, then initialize again."
+    )
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": message}}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(int(idle)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,118 @@
+"""What a server process shares between its sessions, and with other replicas through Redis
+when ``LD_INSIGHTS_REDIS_URL`` is set: the read cache, the rate-limit gates, the one-time
+code claims, and the metrics that count them."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..launchdarkly.cache import MemoryStore, ReadCache, TtlPolicy
+from ..launchdarkly.redis_link import PREFIX, RedisLink, SharedStateUnavailable
+from ..launchdarkly.shared_limits import RateLimitGate, last_failure_was_rate_limit
+from .metrics import Metrics
+from .upstream_hooks import UpstreamHooks
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+class CodeClaims:
+    """One-time codes claimed across replicas: the first ``claim`` of a code wins."""
+
+    def __init__(self, link: RedisLink) -> None:
+        self.link = link
+
+    async def claim(self, code: str, expires_at: int) -> bool | None:
+        """True: claimed now; False: claimed before (by any replica); None: Redis did not
+        answer (the caller's own record decides)."""
+        key = f"{PREFIX}code:{hashlib.sha256(code.encode()).hexdigest()}"
+        ttl = max(1, expires_at - int(time.time()))
+        try:
+            return bool(await self.link.run(lambda r: r.set(key, b"1", nx=True, ex=ttl)))
+        except SharedStateUnavailable:
+            return None
+
+
+class SharedServices:
+    """Built once per server (``create_server``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.link: RedisLink | None = None
+        if settings.redis_url is not None:
+            self.link = RedisLink(
+                settings.redis_url.get_secret_value(), timeout=settings.redis_timeout
+            )
+        self.codes = CodeClaims(self.link) if self.link is not None else None
+        self._gates: dict[str, RateLimitGate] = {}
+        self.cache = self._cache()
+        self.metrics.watch(
+            cache=self.cache, link=self.link, gates=lambda: list(self._gates.values())
+        )
+        self.stopping = False
+
+    def _cache(self) -> ReadCache:
+        s = self.settings
+        memory = MemoryStore(max_entries=s.cache_max_entries, max_bytes=s.cache_max_bytes)
+        ttl = TtlPolicy(override=s.cache_ttl)
+        if self.link is None:
+            return ReadCache(memory, ttl=ttl)
+        from ..launchdarkly.redis_store import RedisStore
+
+        return ReadCache(RedisStore(self.link, memory), ttl=ttl, clock=time.time)
+
+    def hooks(self, identity: str) -> UpstreamHooks:
+        """Hooks for a client of ``identity``: its gate (one per identity) and the metrics."""
+        gate = self._gates.get(identity)
+        if gate is None:
+            gate = self._gates[identity] = RateLimitGate(identity, self.link)
+        return UpstreamHooks(gate, self.metrics)
+
+    def retry_sleep(
+        self, sleep: Callable[[float], Awaitable[None]]
+    ) -> Callable[[float], Awaitable[None]]:
+        return self.metrics.counting_sleep(sleep, last_failure_was_rate_limit)
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """(ready, checks): Redis down is ``degraded``, still ready (this replica serves)."""
+        checks: dict[str, Any] = {}
+        status = "ready"
+        if self.link is None:
+            checks["redis"] = {"status": "not configured", "shared_state": False}
+        else:
+            with anyio.move_on_after(1.0):
+                await self.link.ping()
+            up = self.link.up
+            checks["redis"] = {
+                "status": "up" if up else "down",
+                "shared_state": up,
+                **({} if up else {"error": self.link.last_error, "fallback": "in-process"}),
+            }
+            if not up:
+                status = "degraded"
+        checks["launchdarkly"] = {"status": "configured", "base_uri": self.settings.base_uri}
+        if self.stopping:
+            status = "stopping"
+        return status != "stopping", {"status": status, "checks": checks}
+
+    async def aclose(self) -> None:
+        if self.link is not None:
+            await self.link.aclose()
+
+
+_SERVICES: weakref.WeakKeyDictionary[Any, SharedServices] = weakref.WeakKeyDictionary()
+
+
+def register(server: Any, services: SharedServices) -> None:
+    _SERVICES[server] = services
+
+
+def services_of(server: Any) -> SharedServices | None:
+    return _SERVICES.get(server)

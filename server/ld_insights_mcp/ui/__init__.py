@@ -1,0 +1,5 @@
+"""The engineering-health dashboard: an MCP App (``ui://`` resource) for the score tools."""
+
+from .dashboard import DASHBOARD_META, DASHBOARD_URI, dashboard_apps, dashboard_html
+
+__all__ = ["DASHBOARD_META", "DASHBOARD_URI", "dashboard_apps", "dashboard_html"]

@@ -1,0 +1,181 @@
+"""Limits for an exposed server: unfinished requests, idle sessions per client, graceful stop,
+JSON logs with request ids."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+from collections.abc import Callable
+
+import anyio
+import httpx
+import pytest
+
+from ld_insights_mcp.emulator import Emulator, Fault
+
+from .conftest import Replica, Replicas
+
+pytestmark = pytest.mark.anyio
+TOKENS = "first-client-token-000000,second-client-token-00000"
+HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+
+
+def _initialize(url: str, token: str) -> httpx.Response:
+    headers = {**HEADERS, "authorization": f"Bearer {token}"}
+    return httpx.post(url, json=INITIALIZE, headers=headers, timeout=15)
+
+
+def _request_lines(port: int, count: int) -> list[socket.socket]:
+    """Connections that send a request line and nothing more."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+        sock.sendall(b"POST /mcp HTTP/1.1\r\n")
+        sockets.append(sock)
+    return sockets
+
+
+def test_unfinished_requests_do_not_lock_out_a_client_and_are_closed(replicas: Replicas) -> None:
+    (replica,) = replicas.start(
+        1, LD_INSIGHTS_HTTP_BEARER_TOKENS=TOKENS, LD_INSIGHTS_HTTP_HEADER_TIMEOUT="1"
+    )
+    stalled = _request_lines(replica.port, 300)
+    try:
+        answer = _initialize(replica.url, "first-client-token-000000")
+        assert answer.status_code == 200, answer.text
+        assert "mcp-session-id" in answer.headers
+        # each stalled connection is closed by the server (not by us): recv sees the end
+        for sock in stalled[:20]:
+            assert sock.recv(1024) in (b"", b"HTTP/1.1 408")
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_connections_beyond_the_cap_are_closed_at_once(replicas: Replicas) -> None:
+    (replica,) = replicas.start(1, LD_INSIGHTS_HTTP_MAX_CONNECTIONS="16")
+    stalled = _request_lines(replica.port, 16)
+    try:
+        extra = socket.create_connection(("127.0.0.1", replica.port), timeout=15)
+        with extra:
+            extra.sendall(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+            with contextlib.suppress(ConnectionResetError):  # reset: closed before reading
+                assert extra.recv(1024) == b""  # closed, no answer
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_one_token_cannot_hold_every_session(replicas: Replicas) -> None:
+    (replica,) = replicas.start(
+        1, LD_INSIGHTS_HTTP_BEARER_TOKENS=TOKENS, LD_INSIGHTS_HTTP_SESSIONS_PER_CLIENT="5"
+    )
+    opened = [_initialize(replica.url, "first-client-token-000000") for _ in range(5)]
+    assert [a.status_code for a in opened] == [200] * 5
+    refused = _initialize(replica.url, "first-client-token-000000")
+    assert refused.status_code == 429
+    message = refused.json()["error"]["message"]
+    assert "Too many open MCP sessions for this client: 5 of 5" in message
+    assert "DELETE" in message
+    assert _initialize(replica.url, "second-client-token-00000").status_code == 200
+    ended = httpx.delete(
+        replica.url,
+        headers={
+            **HEADERS,
+            "authorization": "Bearer first-client-token-000000",
+            "mcp-session-id": opened[0].headers["mcp-session-id"],
+            "mcp-protocol-version": "2025-11-25",
+        },
+    )
+    assert ended.status_code == 200
+    assert _initialize(replica.url, "first-client-token-000000").status_code == 200
+
+
+async def test_sigterm_finishes_the_call_in_flight_and_exits_zero(
+    replicas: Replicas, upstream: tuple[Emulator, str]
+) -> None:
+    emulator, _ = upstream
+    (replica,) = replicas.start(1, "--json-response")
+    opened = httpx.post(replica.url, json=INITIALIZE, headers=HEADERS, timeout=15)  # noqa: ASYNC210
+    session = {
+        **HEADERS,
+        "mcp-session-id": opened.headers["mcp-session-id"],
+        "mcp-protocol-version": "2025-11-25",
+    }
+    httpx.post(  # noqa: ASYNC210
+        replica.url,
+        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers=session,
+        timeout=15,
+    )
+    emulator.faults.push("getInsightGroup", Fault(delay=2.0))
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "get_insight_group", "arguments": {"key": "ios-team"}},
+    }
+    answers: list[httpx.Response] = []
+
+    def send() -> None:
+        answers.append(httpx.post(replica.url, json=call, headers=session, timeout=30))
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(anyio.to_thread.run_sync, send)
+            while emulator.in_flight == 0:  # noqa: ASYNC110 - another thread's counter
+                await anyio.sleep(0.01)
+            replica.process.send_signal(signal.SIGTERM)
+    assert answers[0].status_code == 200
+    result = answers[0].json()["result"]
+    assert result["isError"] is False
+    assert "ios-team" in json.dumps(result)
+    assert await anyio.to_thread.run_sync(lambda: replica.process.wait(timeout=30)) == 0
+
+
+def test_json_logs_carry_the_request_id_returned_in_a_header(replicas: Replicas) -> None:
+    (replica,) = replicas.start(1, "--log-level", "INFO")
+    given = replica.get("/healthz")
+    echoed = httpx.get(
+        f"http://127.0.0.1:{replica.port}/readyz", headers={"x-request-id": "probe-42"}
+    )
+    assert echoed.headers["x-request-id"] == "probe-42"
+    minted = given.headers["x-request-id"]
+    replica.process.send_signal(signal.SIGTERM)
+    replica.process.wait(timeout=30)
+    lines = [line for line in replica.log.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    ids = {r.get("request_id") for r in records}
+    assert {"probe-42", minted} <= ids
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+    assert "api-demo" not in replica.log.read_text()
+
+
+def test_nginx_keeps_serving_past_unfinished_requests(
+    replicas: Replicas, nginx: Callable[[list[Replica]], str]
+) -> None:
+    group = replicas.start(1)
+    url = nginx(group)
+    port = int(url.split(":")[2].split("/")[0])
+    stalled = _request_lines(port, 300)
+    try:
+        answer = httpx.post(url, json=INITIALIZE, headers=HEADERS, timeout=15)
+        assert answer.status_code == 200, answer.text
+        health = httpx.get(url.replace("/mcp", "/readyz"), timeout=15)
+        assert health.status_code == 200
+        assert health.json()["status"] == "ready"
+    finally:
+        for sock in stalled:
+            sock.close()
