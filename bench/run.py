@@ -511,6 +511,9 @@ def http(
             run = _load(urls[name], clients, calls_each, tool, arguments, load_flags)
             cpu = cpu_seconds(pids[name]) - before
             done = run["calls"] - run["errors"]
+            if not latencies[name]:  # every single-client call failed: report, don't crash
+                report[name] = {"calls": run["calls"], "errors": run["errors"], "failed": True}
+                continue
             report[name] = {
                 "median_ms": ms(statistics.median(latencies[name])),
                 "added_median_ms": ms(statistics.median(latencies[name]) - direct_median),
@@ -757,7 +760,9 @@ def render(r: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, row in h.items():
-            if isinstance(row, dict):
+            if isinstance(row, dict) and row.get("failed"):
+                lines.append(f"| {name} | every call failed ({row['errors']} errors) | | | | | | |")
+            elif isinstance(row, dict):
                 lines.append(
                     f"| {name} | {row['median_ms']} ms | {row['added_median_ms']} ms | {row['cpu_per_call_ms']} ms | "
                     f"{row['calls_per_s']} | {row['p50_ms']} ms | {row['p99_ms']} ms | {row['errors']} |"

@@ -221,11 +221,7 @@ async def test_list_insight_groups_next_call_is_literal_and_yields_the_next_page
         call = _next_call(text_of(first), "list_insight_groups")
         second = await c.call_tool("list_insight_groups", call)
     shown = structured(first)["returned"]
-    assert call == {
-        **first_args,
-        "offset": shown,
-        "include_indicator_counts": False,
-    }
+    assert call == {**first_args, "offset": shown}  # defaults (false) are left out
     assert structured(first)["next_offset"] == shown
     assert _keys(first) == everything[:shown]
     returned = structured(second)["returned"]

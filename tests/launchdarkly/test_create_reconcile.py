@@ -3,17 +3,23 @@ group is reported as this call's only when this call may have made it and it mat
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from pydantic import SecretStr
 
 from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.launchdarkly import (
+    ClientOptions,
     ConflictError,
     KeyTakenError,
     LaunchDarklyClient,
     OutcomeUnknownError,
+    RetryPolicy,
     UnexpectedResponseError,
 )
 from ld_insights_mcp.launchdarkly.models import InsightGroup, NewInsightGroup
+
+from ..conftest import TOKEN
 
 pytestmark = pytest.mark.anyio
 
@@ -156,3 +162,43 @@ async def test_a_key_taken_after_a_lost_answer_says_whether_this_client_sent_it_
     assert str(caught.value).endswith(
         "(a different group was found under the key after the create failed)"
     )
+
+
+async def test_a_key_found_before_sending_says_nothing_was_sent(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    existing = await _a_group(ld, emulator)
+    with pytest.raises(KeyTakenError) as caught:
+        await ld.create_insight_group(_same_as(existing, name="Another"))
+    assert caught.value.method == "GET"
+    assert caught.value.path.endswith(f"/group/{existing.key}")
+    assert f"key {existing.key!r} already exists" in str(caught.value)
+    assert str(caught.value).endswith("(found before sending the create; nothing was sent)")
+    assert _posts(emulator) == []
+
+
+async def test_a_lost_answer_on_the_last_attempt_is_an_unknown_outcome(
+    transport: httpx.AsyncBaseTransport, emulator: Emulator
+) -> None:
+    """No attempt left to resend after the read-back found nothing: unknown, not an error
+    about the 503 and not a silent success."""
+    project = emulator.projects()[0]
+    new = NewInsightGroup(
+        name="Last",
+        key="last-try",
+        project_key=project.key,
+        environment_key=project.environments[0],
+    )
+    emulator.faults.push("createInsightGroup", Fault(status=503))
+    client = LaunchDarklyClient.create(
+        base_url="https://app.launchdarkly.com",
+        token=SecretStr(TOKEN),
+        options=ClientOptions(retry=RetryPolicy(max_attempts=1)),
+        transport=transport,
+    )
+    async with client:
+        with pytest.raises(OutcomeUnknownError) as caught:
+            await client.create_insight_group(new)
+    assert caught.value.key == "last-try"
+    assert "insight group 'last-try'" in str(caught.value)
+    assert _posts(emulator) == [503]

@@ -183,6 +183,8 @@ def test_the_wait_is_measured_from_the_current_time_by_default() -> None:
     assert 50.0 < wait <= 60.0
     parsed = RateLimitInfo.from_headers({"x-ratelimit-reset": str(info.reset_at_ms)})
     assert parsed.reset_at_ms == info.reset_at_ms
+    too_far = str(int(time.time() * 1000) + 2 * DAY_MS)
+    assert RateLimitInfo.from_headers({"x-ratelimit-reset": too_far}).reset_at_ms is None
 
 
 @pytest.mark.parametrize(

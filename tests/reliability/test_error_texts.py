@@ -4,6 +4,7 @@ LaunchDarkly's own code and message, and the one next step, as a real MCP client
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import time
@@ -26,7 +27,7 @@ from ld_insights_mcp.launchdarkly import (
 )
 from ld_insights_mcp.tools.upstream import Write, _budget_spent, describe_failure
 
-from ..conftest import make_settings
+from ..conftest import TOKEN, make_settings
 from ..mcp_helpers import text_of
 
 pytestmark = pytest.mark.anyio
@@ -342,3 +343,40 @@ def test_a_server_error_with_field_errors_still_gives_the_retry_advice() -> None
         "LaunchDarkly failed (502), after retries. LaunchDarkly said: bad_gateway: upstream "
         "down. Wait a minute before trying again."
     )
+
+
+async def test_an_upstream_failure_is_logged_with_launchdarklys_error_and_no_token(
+    network_server: Callable[..., Any], emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.faults.push("getInsightGroups", Fault(status=401, body=_error_body("nope", "bad")))
+    caplog.set_level(logging.INFO, logger="ld_insights_mcp.tools.upstream")
+    async with Client(network_server(max_retries=0)) as client:
+        await client.call_tool("list_insight_groups", {})
+    logged = [r.getMessage() for r in caplog.records if r.name == "ld_insights_mcp.tools.upstream"]
+    assert len(logged) == 1, logged
+    assert logged[0].startswith("LaunchDarkly call failed: GET "), logged
+    assert logged[0].endswith(" -> 401 nope: bad"), logged
+    assert TOKEN not in caplog.text
+
+
+async def test_an_unknown_create_outcome_names_the_tools_read_back(
+    network_server: Callable[..., Any], emulator: Emulator
+) -> None:
+    """Two lost answers and nothing read back: the model is told to read the key back with
+    the exact call, not to create again."""
+    project = emulator.projects()[0]
+    emulator.faults.push("createInsightGroup", Fault(status=503), Fault(status=502))
+    arguments = {
+        "name": "Lost",
+        "key": "lost-twice",
+        "project_key": project.key,
+        "environment_key": project.environments[0],
+    }
+    async with Client(network_server()) as client:
+        result = await client.call_tool("create_insight_group", arguments)
+    text = _error_text(result, "create_insight_group")
+    assert text.startswith("Outcome unknown: the create of insight group 'lost-twice' "), text
+    assert text.endswith(
+        "Do not repeat it, and do not make it again under another key. Next: call "
+        "get_insight_group with key='lost-twice' to see whether it happened."
+    ), text

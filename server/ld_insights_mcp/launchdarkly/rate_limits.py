@@ -55,7 +55,7 @@ def _retry_after(value: str, now_ms: float) -> float | None:
     return seconds
 
 
-def _reset_at_ms(value: str, now_ms: float) -> int | None:
+def _reset_at_ms(value: str | None, now_ms: float) -> int | None:
     """``X-Ratelimit-Reset`` in epoch milliseconds, or None if unusable."""
     reset = _int_or_none(value)
     if reset is None or reset - now_ms > MAX_HINT_SECONDS * 1000:
@@ -85,7 +85,7 @@ class RateLimitInfo:
         raw_retry = headers.get("retry-after")
         raw_reset = headers.get("x-ratelimit-reset")
         retry_after = None if raw_retry is None else _retry_after(raw_retry, now)
-        reset_at_ms = None if raw_reset is None else _reset_at_ms(raw_reset, now)
+        reset_at_ms = _reset_at_ms(raw_reset, now)
         return cls(
             global_remaining=_int_or_none(headers.get("x-ratelimit-global-remaining")),
             route_remaining=_int_or_none(headers.get("x-ratelimit-route-remaining")),

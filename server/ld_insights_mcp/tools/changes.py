@@ -196,7 +196,8 @@ def _stopped(
         state,
         result,
         [
-            f"Not done: the user {said}. Nothing was changed ({what} was not sent). Do not retry "
+            f"Not done: the user {said}. Nothing was changed ({what} {target} was not sent). "
+            "Do not retry "
             "unless the user asks again."
         ],
     )

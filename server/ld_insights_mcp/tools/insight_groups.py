@@ -89,8 +89,9 @@ async def list_insight_groups(
         arguments={
             "sort": sort,
             "query": query,
-            "include_scores": include_scores,
-            "include_indicator_counts": include_indicator_counts,
+            # false is the default: leaving it out keeps the call exact and shorter
+            "include_scores": include_scores or None,
+            "include_indicator_counts": include_indicator_counts or None,
         },
     )
     page, text = group_page(
