@@ -37,6 +37,7 @@ SCOPE: dict[str, tuple[str, ...] | None] = {
         "_find_quietly",
     ),
     "tools/upstream.py": None,
+    "stdio/__init__.py": None,
     "stdio/*.py": None,
 }
 TESTS = [
@@ -85,7 +86,10 @@ def scope_patterns() -> list[str]:
     """mutmut name patterns for the mutants in scope."""
     patterns = []
     for module, functions in SCOPE.items():
-        dotted = f"{PACKAGE}." + module.removesuffix(".py").replace("/", ".")
+        # a package's __init__.py mutants are named after the package itself
+        dotted = f"{PACKAGE}." + module.removesuffix("/__init__.py").removesuffix(".py").replace(
+            "/", "."
+        )
         if functions is None:
             patterns.append(f"{dotted}.x*")
         else:

@@ -171,7 +171,7 @@ async def test_a_key_found_before_sending_says_nothing_was_sent(
     with pytest.raises(KeyTakenError) as caught:
         await ld.create_insight_group(_same_as(existing, name="Another"))
     assert caught.value.method == "GET"
-    assert caught.value.path.endswith(f"/group/{existing.key}")
+    assert caught.value.path.endswith(f"/groups/{existing.key}")
     assert f"key {existing.key!r} already exists" in str(caught.value)
     assert str(caught.value).endswith("(found before sending the create; nothing was sent)")
     assert _posts(emulator) == []

@@ -104,7 +104,7 @@ class StandInSdk:
             timer.start()
             return False
         if method == "noisy":
-            self._write(b"stray output from a tool\n\n")
+            self._write(b"stray output from a tool\n\n" + b"s" * 600 + b"\n")
         if method == "chatty":
             self._write(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{}}\n')
             self._write(b'{"jsonrpc":"2.0","id":0,"method":"roots/list"}\n')

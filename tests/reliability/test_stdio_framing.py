@@ -598,3 +598,12 @@ def test_a_line_reader_reports_a_blank_last_fragment_as_nothing() -> None:
     reader.data_received(b"a\n  ")
     reader.connection_lost(None)
     assert sink.events == [("line", b"a\n"), ("end", b"")]
+
+
+def test_a_line_of_exactly_the_limit_arriving_in_pieces_is_a_line() -> None:
+    assert _split([b"0123456789", b"\n"]) == [("line", b"0123456789\n"), ("end", b"")]
+    assert _split([b"01234", b"56789", b"\nok\n"]) == [
+        ("line", b"0123456789\n"),
+        ("line", b"ok\n"),
+        ("end", b""),
+    ]

@@ -32,13 +32,13 @@ def max_line_bytes() -> int:
     low, high = _LINE_LIMITS
     try:
         value = int(raw)
+        if not low <= value <= high:
+            raise ValueError  # out of range: answered like a value that is not a number
     except ValueError:
-        value = -1
-    if not low <= value <= high:
         raise ConfigurationError(
             f"{MAX_LINE_VARIABLE} must be a whole number of bytes from {low} to {high} "
             f"(default {DEFAULT_MAX_LINE_BYTES})"
-        )
+        ) from None
     return value
 
 

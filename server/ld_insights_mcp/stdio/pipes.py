@@ -149,11 +149,10 @@ def is_fifo(fd: int) -> bool:
         return False
 
 
-async def read_lines(fd: int, sink: LineSink, *, max_line: int | None = None) -> LineReader:
-    """Feed the lines of ``fd`` (which this takes over) to ``sink``."""
+async def read_lines(fd: int, reader: LineReader) -> LineReader:
+    """Feed the lines of ``fd`` (which this takes over) to ``reader``."""
     if not is_fifo(fd):
         fd = _bridge_in(fd)
-    reader = LineReader(sink, max_line=max_line)
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: reader, os.fdopen(fd, "rb", buffering=0))
     return reader

@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 ANSWER_GRACE = 1.0
 """Seconds past the call budget for a request's own budget error to be written."""
 
+# Why the relay stops reading the client (any of them is enough).
+_CLIENT_BACKED_UP = "the client's stdout is backed up"
+_SDK_BACKED_UP = "the SDK's input is backed up"
+_ENDING = "the session is ending"
+
 
 def _key(request_id: RequestId) -> RequestId:
     """The SDK correlates "7" and 7 as one id (``coerce_request_id``); so does the relay."""
@@ -63,7 +68,7 @@ class Relay:
         self._input_ended = False
         self._sdk_drained = False
         self._end_marker = secrets.token_hex(16).encode() + b"\n"
-        self._client_reader: LineReader | None = None
+        self._client_reader = LineReader(_FromClient(self), max_line=max_line)
         self._to_client: PipeWriter
         self._to_sdk: PipeWriter
 
@@ -78,12 +83,13 @@ class Relay:
         ``sdk_stopped`` runs once the SDK has returned (``plumbing.unplumb`` for a process).
         """
         self._to_client, delivered = await write_pipe(
-            fds.client_out, lambda paused: self._pause("client", paused), self._poke
+            fds.client_out, lambda paused: self._pause(_CLIENT_BACKED_UP, paused), self._poke
         )
-        self._to_sdk, _ = await write_pipe(fds.sdk_in, lambda paused: self._pause("sdk", paused))
-        await read_lines(fds.sdk_out, _FromSdk(self))
-        reader = await read_lines(fds.client_in, _FromClient(self), max_line=self._max_line)
-        self._client_reader = reader  # nothing was written yet, so nothing is backed up
+        self._to_sdk, _ = await write_pipe(
+            fds.sdk_in, lambda paused: self._pause(_SDK_BACKED_UP, paused)
+        )
+        await read_lines(fds.sdk_out, LineReader(_FromSdk(self)))
+        reader = await read_lines(fds.client_in, self._client_reader)
         sdk_done = False
         sdk_failure: Exception | None = None
 
@@ -100,10 +106,12 @@ class Relay:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(sdk)
             await self._until(lambda: self._input_ended or not self._to_client.open or sdk_done)
-            self._pause("ending", True)
+            self._pause(_ENDING, True)
             if self._input_ended and self._to_client.open and not sdk_done:
                 with anyio.move_on_after(self.wait_at_end):
-                    await self._until(lambda: not self._pending or sdk_done)
+                    await self._until(
+                        lambda: not self._pending or sdk_done or not self._to_client.open
+                    )
                 self._abandon_pending(
                     f"the server's input ended while this request was still running, and it "
                     f"did not finish within the {self._budget:g} s call budget"
@@ -133,10 +141,9 @@ class Relay:
                 self._pending.setdefault(_key(verdict.request_id), []).append(verdict.request_id)
             elif verdict.cancels is not None:
                 # The SDK does not answer a cancelled request: stop waiting for it.
-                cancelled = self._pending.pop(_key(verdict.cancels), [])
-                if cancelled:
-                    self._poke()
-            self._to_sdk.write(line.replace(b"\r", b" ") if b"\r" in line else line)
+                self._pending.pop(_key(verdict.cancels), None)
+                self._poke()
+            self._to_sdk.write(line.replace(b"\r", b" "))  # the SDK would split the line there
             return
         logger.warning("stdio: answered a malformed message with an error: %s", verdict.reason)
         for answer in verdict.answers:
@@ -208,14 +215,14 @@ class Relay:
 
     def _pause(self, reason: str, paused: bool) -> None:
         """Stop reading the client while any of its destinations is backed up."""
-        was_paused = bool(self._paused)
         if paused:
             self._paused.add(reason)
         else:
             self._paused.discard(reason)
-        transport = self._client_reader.transport if self._client_reader else None
-        if transport is None or was_paused == bool(self._paused) or transport.is_closing():
+        transport = self._client_reader.transport
+        if transport is None:  # not connected yet: nothing is read before it is
             return
+        # Both calls do nothing when the transport is already in that state, or closing.
         if self._paused:
             transport.pause_reading()
         else:
@@ -226,8 +233,8 @@ class Relay:
 
     async def _until(self, condition: Callable[[], bool]) -> None:
         while not condition():
-            self._wake = asyncio.Event()
             await self._wake.wait()
+            self._wake.clear()  # then the condition is checked again
 
 
 class _FromClient:
