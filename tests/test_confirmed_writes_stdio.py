@@ -36,12 +36,15 @@ async def test_delete_over_stdio_asks_the_user_and_obeys_the_answer(mode: str, a
     async with Client(params, mode=mode, elicitation_callback=answer) as client:  # type: ignore[arg-type]
         deleted = await client.call_tool("delete_insight_group", {"key": "ios-team"})
         after = await client.call_tool("get_insight_group", {"key": "ios-team"})
-    assert len(asked) == 1 and "ios-team" in asked[0], asked
+    assert len(asked) == 1, asked
+    assert "ios-team" in asked[0]
     assert "Current overall score" in asked[0]
     if action == "accept":
         assert not deleted.is_error, _text(deleted)
         assert "Deleted insight group ios-team" in _text(deleted)
-        assert after.is_error and "404" in _text(after)
+        assert after.is_error
+        assert "404" in _text(after)
     else:
-        assert "ios-team" in _text(deleted) and "Deleted insight group" not in _text(deleted)
+        assert "ios-team" in _text(deleted)
+        assert "Deleted insight group" not in _text(deleted)
         assert not after.is_error, _text(after)

@@ -3,6 +3,7 @@ group is reported as this call's only when this call may have made it and it mat
 
 from __future__ import annotations
 
+import anyio
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -202,3 +203,18 @@ async def test_a_lost_answer_on_the_last_attempt_is_an_unknown_outcome(
     assert caught.value.key == "last-try"
     assert "insight group 'last-try'" in str(caught.value)
     assert _posts(emulator) == [503]
+
+
+async def test_creates_of_different_keys_are_not_serialised(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    """Only creates of one key wait for each other: two keys are created at the same time."""
+    existing = await _a_group(ld, emulator)
+    emulator.latency = 0.3
+    emulator.reset_max_in_flight()
+    async with anyio.create_task_group() as tasks:
+        for key in ("parallel-one", "parallel-two"):
+            group = _same_as(existing, key=key, name=f"Parallel {key}")
+            tasks.start_soon(ld.create_insight_group, group)
+    assert emulator.max_in_flight >= 2
+    assert sorted(s or 0 for s in _posts(emulator)) == [201, 201]
