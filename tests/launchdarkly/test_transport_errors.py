@@ -371,3 +371,76 @@ def test_every_reserved_character_is_percent_encoded() -> None:
     encoded = path_segment(f"a{reserved}z", name="key")
     assert encoded == "a%3A%2F%3F%23%5B%5D%40%21%24%26%27%28%29%2A%2B%2C%3B%3D%25%20z"
     assert "/" not in encoded
+
+
+class FailsOnSend(httpx.AsyncBaseTransport):
+    """A network that fails before any answer arrives, with the error the test chooses."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise self._error
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "sent"),
+    [
+        (httpx.ReadTimeout("slow"), APITimeoutError, True),
+        (httpx.ConnectTimeout("slow"), APITimeoutError, False),
+        (httpx.PoolTimeout("busy"), APITimeoutError, False),
+        (httpx.ConnectError("refused"), APIConnectionError, False),
+        (httpx.RemoteProtocolError("reset"), APIConnectionError, True),
+    ],
+)
+async def test_a_failure_before_the_answer_says_whether_the_request_was_sent(
+    error: Exception, kind: type[APIConnectionError], sent: bool
+) -> None:
+    """Whether a write may have landed decides whether it may be resent: the error must say."""
+    async with httpx.AsyncClient(
+        transport=FailsOnSend(error),
+        base_url="https://app.launchdarkly.com",
+        auth=RawTokenAuth(SecretStr(TOKEN)),
+    ) as http:
+        exchange = Exchange(http, max_response_bytes=1_000_000, max_concurrency=2)
+        with pytest.raises(APIConnectionError) as caught:
+            await exchange.send("POST", GROUPS, json_body={"key": "k"})
+    assert type(caught.value) is kind
+    assert (caught.value.method, caught.value.path, caught.value.sent) == ("POST", GROUPS, sent)
+    assert ("after the request was sent" if sent else "before") in str(caught.value)
+
+
+async def test_a_successful_answer_carries_the_rate_limit_headroom(emulator: Emulator) -> None:
+    """``doctor`` reads the headroom from any answer, not only from a 429."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app),
+        base_url="https://app.launchdarkly.com",
+        auth=RawTokenAuth(SecretStr(TOKEN)),
+    ) as http:
+        exchange = Exchange(http, max_response_bytes=1_000_000, max_concurrency=2)
+        response = await exchange.send("GET", GROUPS)
+    assert response.status == 200
+    assert response.rate_limit is not None
+    assert response.rate_limit.global_remaining is not None
+    assert response.rate_limit.route_remaining is not None
+    assert response.rate_limit.reset_at_ms is not None
+
+
+class AnswersBare(httpx.AsyncBaseTransport):
+    """A server that answers 200 with a body and no headers at all."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"not json")
+
+
+async def test_an_answer_without_any_content_type_header_says_so() -> None:
+    async with httpx.AsyncClient(
+        transport=AnswersBare(),
+        base_url="https://app.launchdarkly.com",
+        auth=RawTokenAuth(SecretStr(TOKEN)),
+    ) as http:
+        exchange = Exchange(http, max_response_bytes=1_000_000, max_concurrency=2)
+        response = await exchange.send("GET", GROUPS)
+    with pytest.raises(UnexpectedResponseError) as caught:
+        response.json(method="GET", path=GROUPS)
+    assert "(no content type, 8 bytes)" in str(caught.value)

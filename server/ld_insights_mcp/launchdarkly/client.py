@@ -427,15 +427,14 @@ class _WriteAwareExchange(Exchange):
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
-        beta: bool = True,
     ) -> Response:
         hooks = self.hooks
         if hooks is None:
-            return await self._send(method, path, params, json_body, beta)
+            return await self._send(method, path, params, json_body)
         await hooks.before(method, path)
         started = time.perf_counter()
         try:
-            response = await self._send(method, path, params, json_body, beta)
+            response = await self._send(method, path, params, json_body)
         except Exception as exc:
             outcome = exc.status if isinstance(exc, APIStatusError) else type(exc).__name__
             await hooks.after(method, path, outcome, time.perf_counter() - started, exc)
@@ -449,12 +448,11 @@ class _WriteAwareExchange(Exchange):
         path: str,
         params: Mapping[str, str | int] | None,
         json_body: Any,
-        beta: bool,
     ) -> Response:
         if method in ("GET", "HEAD"):
-            return await super().send(method, path, params=params, json_body=json_body, beta=beta)
+            return await super().send(method, path, params=params, json_body=json_body)
         async with self._cache.writing(path):
-            return await super().send(method, path, params=params, json_body=json_body, beta=beta)
+            return await super().send(method, path, params=params, json_body=json_body)
 
 
 def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -> ModelT:

@@ -114,10 +114,10 @@ class Exchange:
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
-        beta: bool = True,
     ) -> Response:
-        """Send once; return the answer on 2xx, raise a typed error otherwise."""
-        headers = {"LD-API-Version": BETA_VERSION} if beta else {}
+        """Send once; return the answer on 2xx, raise a typed error otherwise. Every
+        operation this client uses is in the beta API, so every request says so."""
+        headers = {"LD-API-Version": BETA_VERSION}
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         request = self._http.build_request(
             method, path, params=clean_params or None, json=json_body, headers=headers
