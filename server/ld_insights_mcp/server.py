@@ -13,7 +13,6 @@ from .arguments import StrictArgumentsServer
 from .cache_hints import LIST_HINTS, static_resource_hints
 from .completions import register_completions
 from .config import Settings
-from .emulator.constants import DEMO_TOKEN
 from .live_resources import register_live_resources
 from .ops import shared as ops_shared
 from .ops.metrics import observed
@@ -55,7 +54,13 @@ def create_server(
     (default: from the settings) answers reads for every session of this server; each
     lifespan's state is in ``states`` while it runs (inspection).
     """
-    token = SecretStr(DEMO_TOKEN) if settings.demo else settings.require_token()
+    if settings.demo:
+        # Imported here: the emulator package (Starlette, the seed) costs a real start ~50 ms.
+        from .emulator.constants import DEMO_TOKEN
+
+        token = SecretStr(DEMO_TOKEN)
+    else:
+        token = settings.require_token()
     base_url = DEMO_BASE_URL if settings.demo else settings.base_uri
     services = ops_shared.SharedServices(settings)
     shared_cache = cache if cache is not None else services.cache
@@ -72,7 +77,7 @@ def create_server(
 
             from .emulator import Emulator
 
-            network = ASGITransport(app=Emulator(token=DEMO_TOKEN).app)
+            network = ASGITransport(app=Emulator(token=token.get_secret_value()).app)
             # this emulator is this lifespan's own: so is its cache
             read_cache = cache if cache is not None else settings.read_cache()
         else:
