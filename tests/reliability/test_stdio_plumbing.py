@@ -7,12 +7,14 @@ import fcntl
 import json
 import os
 import select
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, cast
+from typing import Any
 
 import anyio
 import pytest
+from mcp.server import MCPServer
 
 from ld_insights_mcp.config import ConfigurationError
 from ld_insights_mcp.stdio import (
@@ -23,7 +25,7 @@ from ld_insights_mcp.stdio import (
 )
 from ld_insights_mcp.stdio.plumbing import plumb, unplumb
 
-from .stdio_standin import StandInSdk, in_daemon_thread, write_all
+from .stdio_standin import write_all
 
 
 @contextmanager
@@ -69,15 +71,18 @@ def _same_file(a: int, b: int) -> bool:
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
-def test_plumb_keeps_the_client_private_and_gives_fd_0_and_1_to_new_pipes() -> None:
+def test_plumb_keeps_the_client_private_and_gives_the_sdk_pipes_of_its_own() -> None:
     with standard_fds() as ends:
         _check_plumb(ends["stdin"], ends["stdout"])
 
 
 def _check_plumb(client_stdin: int, client_stdout: int) -> None:
-    fds = plumb()
+    fds, sdk = plumb()
     try:
-        for fd in (fds.client_in, fds.client_out, fds.sdk_out_tail):
+        for fd in (fds.client_in, fds.client_out, fds.sdk_in, fds.sdk_out, fds.sdk_out_tail):
+            assert fd > 2
+            assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+        for fd in (sdk.stdin, sdk.stdout):
             assert fd > 2
             assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
         # the client's pipes now reach the relay's private descriptors only
@@ -85,24 +90,25 @@ def _check_plumb(client_stdin: int, client_stdout: int) -> None:
         assert _read(fds.client_in) == b"from the client\n"
         os.write(fds.client_out, b"to the client\n")
         assert _read(client_stdout) == b"to the client\n"
-        # fd 0 and fd 1 are the SDK's pipes, whose other ends the relay holds
+        # the SDK's pipes, whose other ends the relay holds
         os.write(fds.sdk_in, b"to the sdk\n")
-        assert _read(0) == b"to the sdk\n"
-        os.write(1, b"from the sdk\n")
+        assert _read(sdk.stdin) == b"to the sdk\n"
+        os.write(sdk.stdout, b"from the sdk\n")
         os.write(fds.sdk_out_tail, b"marker\n")
         assert _read(fds.sdk_out) == b"from the sdk\nmarker\n"
-        assert not _same_file(0, fds.client_in)
-        assert not _same_file(1, fds.client_out)
-        # no other descriptor holds the SDK's pipe ends: closing fd 0's writer ends its input
+        # fd 0 and fd 1 reach neither the client nor the SDK: stray output goes to stderr
+        assert _is_null(0)
+        assert _same_file(1, 2)
+        # no other descriptor holds the SDK's pipe ends: closing one end ends the pipe
         os.close(fds.sdk_in)
-        assert _read(0) == b""
-        os.dup2(2, 1)
+        assert _read(sdk.stdin) == b""
+        os.close(sdk.stdout)
         os.close(fds.sdk_out_tail)
         assert _read(fds.sdk_out) == b""
     finally:
-        for fd in (fds.client_in, fds.client_out, fds.sdk_out):
+        for fd in (fds.client_in, fds.client_out, fds.sdk_out, sdk.stdin):
             os.close(fd)
-        for fd in (fds.sdk_in, fds.sdk_out_tail):
+        for fd in (fds.sdk_in, fds.sdk_out_tail, sdk.stdout):
             with suppress(OSError):
                 os.close(fd)
 
@@ -113,40 +119,60 @@ def test_unplumb_points_fd_0_at_nothing_and_fd_1_at_stderr() -> None:
 
 
 def _check_unplumb() -> None:
-    fds = plumb()
+    fds, sdk = plumb()
     try:
+        os.dup2(fds.client_out, 1)  # as if something had pointed fd 1 back at the client
         unplumb()
         assert _is_null(0)
         assert _same_file(1, 2)
         assert os.get_inheritable(0)
         assert os.get_inheritable(1)
-        # the SDK's stdout pipe is now held by the relay's tail alone
-        os.close(fds.sdk_out_tail)
-        assert _read(fds.sdk_out) == b""
     finally:
-        for fd in (fds.client_in, fds.client_out, fds.sdk_in, fds.sdk_out):
+        for fd in (*_relay_fds(fds), sdk.stdin, sdk.stdout):
             os.close(fd)
+
+
+def _relay_fds(fds: Any) -> tuple[int, ...]:
+    return (fds.client_in, fds.client_out, fds.sdk_in, fds.sdk_out, fds.sdk_out_tail)
 
 
 def test_the_private_descriptors_stay_above_the_standard_range_when_one_is_free() -> None:
     with standard_fds():
         os.close(2)  # a process may be started with stderr closed
-        fds = plumb()
+        fds, sdk = plumb()
         try:
-            assert min(fds.client_in, fds.client_out, fds.sdk_out_tail) > 2
+            assert min(*_relay_fds(fds), sdk.stdin, sdk.stdout) > 2
         finally:
-            for fd in (fds.client_in, fds.client_out, fds.sdk_in, fds.sdk_out, fds.sdk_out_tail):
+            for fd in (*_relay_fds(fds), sdk.stdin, sdk.stdout):
                 os.close(fd)
 
 
-class _Server:
-    """What ``run_stdio`` needs of an ``MCPServer``: a loop serving fd 0 and fd 1."""
+def _echo_server() -> MCPServer:
+    server = MCPServer("echo")
 
-    def __init__(self) -> None:
-        self.sdk = StandInSdk(0, 1)
+    @server.tool()
+    async def echo(text: str) -> str:
+        """Echo the text back."""
+        return text
 
-    async def run_stdio_async(self) -> None:
-        await in_daemon_thread(self.sdk.serve)
+    @server.tool()
+    async def threads() -> list[str]:
+        """The names of this process's threads (on the event loop: an async tool)."""
+        return sorted(thread.name for thread in threading.enumerate())
+
+    return server
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 0,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
 
 
 def _serve_in_process(lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -155,7 +181,7 @@ def _serve_in_process(lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> li
     with standard_fds() as ends:
         write_all(ends["stdin"], b"".join(line + b"\n" for line in lines))
         os.close(ends.pop("stdin"))
-        anyio.run(run_stdio, cast(Any, _Server()), 30.0)
+        anyio.run(run_stdio, _echo_server(), 30.0)
         # after the session fd 0 is the null device and fd 1 is stderr, for good
         assert _is_null(0)
         assert _same_file(1, 2)
@@ -165,26 +191,37 @@ def _serve_in_process(lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> li
     return [json.loads(line) for line in output.splitlines()]
 
 
-def test_run_stdio_relays_the_client_to_the_sdk_in_process(
+def test_run_stdio_serves_the_sdk_behind_the_relay_in_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    request = {"jsonrpc": "2.0", "id": 1, "method": "echo", "params": {"v": 1}}
-    too_long = {"jsonrpc": "2.0", "id": 2, "method": "echo", "params": {"pad": "x" * 5000}}
-    answers = _serve_in_process(
-        [json.dumps(request).encode(), json.dumps(too_long).encode()], monkeypatch
-    )
-    assert sorted(answers, key=lambda a: a["id"]) == [
-        {"jsonrpc": "2.0", "id": 1, "result": {"echo": {"v": 1}}},
-        {
-            "jsonrpc": "2.0",
-            "id": 2,
-            "error": {
-                "code": -32600,
-                "message": "Invalid Request: the message is longer than the 4096-byte limit; "
-                "send a smaller request",
-            },
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "hello"}},
+    }
+    too_long = {"jsonrpc": "2.0", "id": 2, "method": "ping", "params": {"pad": "x" * 5000}}
+    threads = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "threads"}}
+    messages = (INITIALIZE, initialized, call, too_long, threads)
+    answers = _serve_in_process([json.dumps(m).encode() for m in messages], monkeypatch)
+    by_id = {answer["id"]: answer for answer in answers}
+    assert sorted(by_id) == [0, 1, 2, 3]
+    assert len(answers) == 4
+    # the SDK reads and writes on the event loop: no worker thread per line (anyio.wrap_file)
+    names = by_id[3]["result"]["structuredContent"]["result"]
+    assert not [name for name in names if name.startswith("AnyIO worker")], names
+    assert by_id[0]["result"]["serverInfo"]["name"] == "echo"
+    assert by_id[1]["result"]["content"] == [{"type": "text", "text": "hello"}]
+    assert by_id[2] == {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "error": {
+            "code": -32600,
+            "message": "Invalid Request: the message is longer than the 4096-byte limit; "
+            "send a smaller request",
         },
-    ]
+    }
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,8 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         hooks: ExchangeHooks | None = None,
     ) -> LaunchDarklyClient:
         """Build a client with its own ``httpx.AsyncClient`` (reads through ``cache``)."""
+        from .network import ReadsOnAiohttp  # aiohttp is imported when a client is built
+
         opts = options or ClientOptions()
         timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout)
         # The exchange's semaphore is the one concurrency bound; the pool must not be a second.
@@ -134,7 +136,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             timeout=timeout,
             limits=limits,
-            transport=transport,
+            transport=transport if transport is not None else ReadsOnAiohttp(limits=limits),
             follow_redirects=False,
             trust_env=False,
         )

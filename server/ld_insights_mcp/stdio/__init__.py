@@ -3,7 +3,7 @@
 What it guarantees (docs/stdio-transport.md says why): every request read before the end of
 input is answered, within the call budget or with an error; every byte is written before
 the process exits; every malformed line gets the JSON-RPC error the spec gives; stdout
-carries JSON-RPC only. The SDK is driven through its public ``run_stdio_async()`` alone.
+carries JSON-RPC only. The SDK's own stdio loop serves behind the relay (``sdk_side``).
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ async def run_stdio(server: MCPServer, call_budget: float) -> None:
         return
     from .plumbing import plumb, unplumb
     from .relay import Relay
+    from .sdk_side import serve_on_pipes
 
-    fds = plumb()
+    fds, sdk_pipes = plumb()
     try:
         relay = Relay(call_budget=call_budget, max_line=limit)
-        await relay.serve(fds, server.run_stdio_async, unplumb)
+        await relay.serve(fds, lambda: serve_on_pipes(server, sdk_pipes), unplumb)
     finally:
         unplumb()

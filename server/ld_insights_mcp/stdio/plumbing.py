@@ -1,10 +1,9 @@
 """Descriptors for a stdio session: the client's pipes kept private, fresh pipes for the SDK.
 
-The SDK's public ``MCPServer.run_stdio_async()`` serves whatever fd 0 and fd 1 are. Here fd 0
-and fd 1 become two new pipes whose other ends belong to the relay, so the relay alone reads
-the client and writes to it. While the SDK serves, it points fd 0 at the null device and
-fd 1 at stderr itself; after the session fd 1 goes to stderr for good, so nothing written
-later (a stray print at exit) can reach the client's stdout.
+The client's stdin and stdout move to private descriptors that only the relay reads and
+writes; the SDK gets two new pipes whose other ends belong to the relay. fd 0 then reads
+the null device and fd 1 writes to stderr, for the whole session and after it, so nothing
+else in the process (a stray print, a child process, a C library) can reach the client.
 """
 
 from __future__ import annotations
@@ -13,43 +12,63 @@ import fcntl
 import os
 from dataclasses import dataclass
 
+from .sdk_side import SdkPipes
+
 
 @dataclass(frozen=True)
 class Plumbing:
-    """Descriptors the relay owns; fd 0 and fd 1 are the SDK's."""
+    """Descriptors the relay owns."""
 
     client_in: int
     """The client's stdin."""
     client_out: int
     """The client's stdout."""
     sdk_in: int
-    """Write end of the pipe that is the SDK's stdin."""
+    """Write end of the SDK's input pipe."""
     sdk_out: int
-    """Read end of the pipe that is the SDK's stdout."""
+    """Read end of the SDK's output pipe."""
     sdk_out_tail: int
     """A write end of that same pipe, for the relay's end-of-output marker."""
 
 
-def plumb() -> Plumbing:
-    """Move the client's stdin and stdout to private descriptors; give fd 0/1 to new pipes."""
+def plumb() -> tuple[Plumbing, SdkPipes]:
+    """Move the client's stdin and stdout to private descriptors, make the SDK's two pipes,
+    and point fd 0 at the null device and fd 1 at stderr."""
     client_in, client_out = _private(0), _private(1)
-    sdk_stdin, sdk_in = os.pipe()
-    sdk_out, sdk_stdout = os.pipe()
+    sdk_stdin, sdk_in = _private_pipe()
+    sdk_out, sdk_stdout = _private_pipe()
     sdk_out_tail = _private(sdk_stdout)
-    os.dup2(sdk_stdin, 0)
-    os.dup2(sdk_stdout, 1)
-    os.close(sdk_stdin)
-    os.close(sdk_stdout)
-    return Plumbing(client_in, client_out, sdk_in, sdk_out, sdk_out_tail)
+    unplumb()
+    return Plumbing(client_in, client_out, sdk_in, sdk_out, sdk_out_tail), SdkPipes(
+        sdk_stdin, sdk_stdout
+    )
 
 
 def unplumb() -> None:
-    """After the session: fd 0 reads nothing, fd 1 writes to stderr."""
-    null = os.open(os.devnull, os.O_RDONLY)
-    if null != 0:  # else fd 0 was closed, and opening the null device made it fd 0 already
-        os.dup2(null, 0)
+    """fd 0 reads nothing, fd 1 writes to stderr (or to nothing, when stderr is closed)."""
+    _point(0, os.O_RDONLY)
+    try:
+        os.dup2(2, 1)
+    except OSError:  # the process was started with stderr closed
+        _point(1, os.O_WRONLY)
+
+
+def _point(fd: int, mode: int) -> None:
+    """Make ``fd`` the null device, opened with ``mode``."""
+    null = os.open(os.devnull, mode)
+    if null != fd:  # else ``fd`` was closed, and opening the null device made it ``fd`` already
+        os.dup2(null, fd)
         os.close(null)
-    os.dup2(2, 1)
+
+
+def _private_pipe() -> tuple[int, int]:
+    """A pipe whose two ends are private descriptors (never 0, 1 or 2)."""
+    ends = os.pipe()
+    try:
+        return _private(ends[0]), _private(ends[1])
+    finally:
+        for fd in ends:
+            os.close(fd)
 
 
 def _private(fd: int) -> int:
