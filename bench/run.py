@@ -30,6 +30,7 @@ from stdio_driver import StdioServer
 
 ROOT = Path(__file__).parents[1]
 RESULTS = Path(__file__).parent / "results"
+FLOOR_API = Path(__file__).with_name("floor_api_server.py")
 FLOOR = Path(__file__).parent / "floor_server.py"
 SERVER = [sys.executable, "-m", "ld_insights_mcp"]
 LOAD = Path(__file__).parent / "http_load.py"
@@ -157,6 +158,10 @@ def per_call(
     peer = peer_command(emulator_url, token)
     if peer is not None:
         servers["peer"] = StdioServer(peer)
+    servers["sdk_floor"] = StdioServer(
+        [sys.executable, str(FLOOR_API)],
+        env={"LD_ACCESS_TOKEN": token, "LD_BASE_URI": emulator_url},
+    )
     for server in servers.values():
         server.initialize()
     metric_groups = servers["ours"].call_tool("list_metric_groups", {"project_key": project})
@@ -185,7 +190,8 @@ def per_call(
     )
     report: dict[str, Any] = {"calls": calls, "servers": list(servers)}
     for name, (ours, theirs, (path, params)) in cases.items():
-        tools = {"ours": ours, "peer": theirs}
+        floor = ("call_api", {"path": path, "params": {k: str(v) for k, v in params.items()}})
+        tools = {"ours": ours, "peer": theirs, "sdk_floor": floor}
         samples: dict[str, list[float]] = {n: [] for n in [*servers, "direct"]}
         for i in range(calls + 20):  # the first 20 warm every path; interleaved: drift hits all
             for who, server in servers.items():

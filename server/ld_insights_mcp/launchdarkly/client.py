@@ -6,7 +6,6 @@ Knows HTTP and LaunchDarkly; nothing of MCP. One instance per process shares one
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -322,7 +321,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
             )
 
         def decode(body: bytes) -> ModelT:  # a body stored after it parsed as ``model``
-            return model.model_validate(json.loads(body))
+            return model.model_validate_json(body)
 
         return await self._cache.read(self._identity, path, clean, fetch, decode)
 
@@ -458,6 +457,10 @@ class _WriteAwareExchange(Exchange):
 
 
 def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -> ModelT:
+    try:  # the common case in one step: pydantic parses and validates the JSON together
+        return model.model_validate_json(response.body)
+    except ValidationError:
+        pass  # then find out what is wrong, for the error text
     payload = response.json(method=method, path=path)
     try:
         return model.model_validate(payload)
