@@ -11,7 +11,7 @@ import json
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import anyio
 import httpx
@@ -104,6 +104,7 @@ class Exchange:
         self, http: httpx.AsyncClient, *, max_response_bytes: int, max_concurrency: int
     ) -> None:
         self._http = http
+        self._origin = str(http.base_url).rstrip("/")
         self._max_response_bytes = max_response_bytes
         self._limiter = anyio.Semaphore(max_concurrency)
 
@@ -119,9 +120,11 @@ class Exchange:
         operation this client uses is in the beta API, so every request says so."""
         headers = {"LD-API-Version": BETA_VERSION}
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
-        request = self._http.build_request(
-            method, path, params=clean_params or None, json=json_body, headers=headers
-        )
+        # One absolute URL: httpx parses it once (a base URL and params cost it three parses).
+        url = self._origin + path
+        if clean_params:
+            url += "?" + urlencode(clean_params)
+        request = self._http.build_request(method, url, json=json_body, headers=headers)
         async with self._limiter:
             try:
                 response = await self._http.send(request, stream=True)
