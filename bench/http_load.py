@@ -3,7 +3,10 @@
 No MCP or HTTP client library: hand-built HTTP/1.1 requests on keep-alive asyncio connections,
 so the generator costs little next to the server it measures. Each client opens one
 connection; with ``--session`` it first initializes and carries the ``mcp-session-id`` it is
-given. Prints one JSON object: calls, errors, elapsed seconds and per-call latencies.
+given, and ends it with DELETE once its calls are done. Prints one JSON object: calls, errors, elapsed seconds, per-call latencies, and
+``error_kinds``: how many calls failed for each reason (the HTTP status and the JSON-RPC error,
+a tool error's text, an exception; a refused ``initialize`` is reported as such, and the calls
+of that client count as failed without being sent).
 
     python bench/http_load.py --url http://127.0.0.1:8000/mcp --clients 50 --calls 20 \
         --tool get_insight_scores --arguments '{"project_key": "p", "environment_key": "e"}'
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -67,6 +71,20 @@ class Connection:
             data = await self.reader.read()
         return status, headers, data
 
+    async def delete(self) -> None:
+        """End the session (as a client does when it is done); answers are not checked."""
+        head = f"DELETE {self.path} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in {**self.headers, "Content-Length": 0}.items()
+        )
+        self.writer.write(head.encode() + b"\r\n")
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if line:
+            await self.reader.readexactly(length)
+
     async def listen(self, answers: dict[Any, asyncio.Future[dict[str, Any]]]) -> None:
         """Open the session's GET stream and resolve ``answers`` by id as they arrive."""
         head = f"GET {self.path} HTTP/1.1\r\n" + "".join(
@@ -86,6 +104,24 @@ class Connection:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def error_kind(status: int, answer: dict[str, Any] | None) -> str | None:
+    """Why a call failed, in a few words, or None if it succeeded."""
+    answer = answer or {}
+    error = answer.get("error")
+    if isinstance(error, dict):
+        return f"http {status}, JSON-RPC {error.get('code')}: {str(error.get('message'))[:120]}"
+    result = answer.get("result")
+    if status != 200:
+        return f"http {status}"
+    if not isinstance(result, dict) or not result:
+        return "http 200, no result"
+    if result.get("isError"):
+        content = result.get("content") or [{}]
+        text = content[0].get("text", "") if isinstance(content[0], dict) else ""
+        return f"tool error: {str(text)[:120]}"
+    return None
 
 
 def answer_of(headers: dict[str, str], data: bytes) -> dict[str, Any] | None:
@@ -109,12 +145,12 @@ async def client(
     extra: dict[str, str],
     stream_answers: bool = False,
     first_id: int = 1,
-) -> tuple[list[float], int]:
+) -> tuple[list[float], dict[str, int]]:
     parts = urlsplit(url)
     conn = Connection(parts.hostname or "127.0.0.1", parts.port or 80, parts.path, extra)
     await conn.open()
     latencies: list[float] = []
-    errors = 0
+    errors: dict[str, int] = {}
     stream: Connection | None = None
     listener: asyncio.Task[None] | None = None
     answers: dict[Any, asyncio.Future[dict[str, Any]]] = {}
@@ -130,9 +166,12 @@ async def client(
                     "clientInfo": {"name": "http-load", "version": "1"},
                 },
             }
-            _, headers, _ = await conn.post(init)
+            status, headers, data = await conn.post(init)
             if "mcp-session-id" in headers:
                 conn.headers["mcp-session-id"] = headers["mcp-session-id"]
+            elif (kind := error_kind(status, answer_of(headers, data))) is not None:
+                errors[f"initialize refused: {kind}"] = calls
+                return latencies, errors
             await conn.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
             if stream_answers:  # answers come on the session's GET stream (202 to the POST)
                 stream = Connection(conn.host, conn.port, conn.path, extra)
@@ -156,9 +195,11 @@ async def client(
                 answers.pop(i, None)
                 answer = answer_of(headers, data)
             latencies.append(time.perf_counter() - started)
-            result = (answer or {}).get("result") or {}
-            if status != 200 or not result or result.get("isError"):
-                errors += 1
+            if (kind := error_kind(status, answer)) is not None:
+                errors[kind] = errors.get(kind, 0) + 1
+        if "mcp-session-id" in conn.headers:
+            with contextlib.suppress(OSError, ValueError, asyncio.IncompleteReadError):
+                await asyncio.wait_for(conn.delete(), 10)
     finally:
         conn.close()
         if listener is not None:
@@ -190,14 +231,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     elapsed = time.perf_counter() - started
     latencies: list[float] = []
-    errors = 0
+    kinds: dict[str, int] = {}
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
-            errors += args.calls
+            kind = f"client failed: {type(outcome).__name__}: {str(outcome)[:120]}"
+            kinds[kind] = kinds.get(kind, 0) + args.calls
         else:
             latencies += outcome[0]
-            errors += outcome[1]
-    return {"calls": len(latencies), "errors": errors, "elapsed_s": elapsed, "latencies": latencies}
+            for kind, count in outcome[1].items():
+                kinds[kind] = kinds.get(kind, 0) + count
+    return {
+        "calls": len(latencies),
+        "errors": sum(kinds.values()),
+        "error_kinds": kinds,
+        "elapsed_s": elapsed,
+        "latencies": latencies,
+    }
 
 
 def main() -> None:

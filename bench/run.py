@@ -534,6 +534,7 @@ def http(
                 "calls_per_s": round(run["calls"] / run["elapsed_s"], 1),
                 "p50_ms": ms(percentile(run["latencies"], 0.5)) if run["latencies"] else None,
                 "p99_ms": ms(percentile(run["latencies"], 0.99)) if run["latencies"] else None,
+                "error_kinds": run.get("error_kinds", {}),
             }
     return report
 

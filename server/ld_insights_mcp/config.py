@@ -135,7 +135,7 @@ class Settings(BaseSettings):
         default=512, ge=8, le=100_000, description="Open HTTP connections; more are closed at once."
     )
     http_sessions_per_client: int = Field(
-        default=32, ge=1, le=10_000, description="Open MCP sessions per bearer token (or address)."
+        default=256, ge=1, le=10_000, description="Open MCP sessions per bearer token."
     )
     http_session_idle_timeout: float = Field(
         default=300.0, gt=0, le=86_400, description="Seconds an idle MCP session stays open."

@@ -42,7 +42,9 @@ class HttpOptions:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_connections: int = 512
-    sessions_per_client: int = 32
+    sessions_per_client: int = 256
+    """Open sessions per bearer token (a team may share one); without tokens only
+    ``max_sessions`` applies."""
     session_idle_timeout: float = 300.0
     max_sessions: int = 2_000
     graceful_timeout: float = 50.0
@@ -164,7 +166,7 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
             host=options.host,
             **sessions,  # type: ignore[arg-type]
         )
-        if not options.stateless:
+        if not options.stateless and options.bearer_tokens:
             app = SessionCap(
                 app,
                 per_client=options.sessions_per_client,

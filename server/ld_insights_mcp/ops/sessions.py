@@ -1,12 +1,16 @@
-"""A cap on the MCP sessions one client keeps open (streamable HTTP, stateful).
+"""A cap on the MCP sessions one bearer token keeps open (streamable HTTP, stateful).
 
 The SDK caps sessions per process (``max_sessions``) and closes idle ones
 (``session_idle_timeout``), but has no cap per client: one token could take every slot.
-This middleware counts, per client (the bearer token's user, else the peer address), the
-sessions the SDK opened for it (answers that carry a new ``Mcp-Session-Id``), and forgets one
-when it is deleted, reported unknown (404), or idle longer than the SDK's idle timeout with no
-request in flight. A client at its cap that asks to ``initialize`` another gets 429 with a
-JSON-RPC error saying what to do; its open sessions keep working.
+This middleware counts, per bearer token's user, the sessions the SDK opened for it (answers
+that carry a new ``Mcp-Session-Id``), and forgets one when it is deleted, reported unknown
+(404), or idle longer than the SDK's idle timeout with no request in flight. An ``initialize``
+holds a slot from the moment it is admitted until its answer, so a burst of them cannot slip
+past the cap. A token at its cap that asks to ``initialize`` another gets 429 with a JSON-RPC
+error saying what to do; its open sessions keep working.
+
+Without bearer tokens there is no client identity to count by: the server then listens on
+loopback only, every client has the same address, and only the per-process cap applies.
 """
 
 from __future__ import annotations
@@ -43,11 +47,12 @@ class SessionCap:
         self.idle_timeout = idle_timeout
         self.clock = clock
         self._sessions: dict[str, dict[str, _Session]] = {}
+        self._opening: dict[str, int] = {}
         self.refused = 0
 
     def open_sessions(self, client: str) -> int:
-        """Sessions counted for ``client`` now (expired ones dropped)."""
-        return len(self._live(client))
+        """Sessions counted for ``client`` now (expired ones dropped), opening ones included."""
+        return len(self._live(client)) + self._opening.get(client, 0)
 
     def _live(self, client: str) -> dict[str, _Session]:
         sessions = self._sessions.get(client, {})
@@ -67,6 +72,9 @@ class SessionCap:
             await self.app(scope, receive, send)
             return
         client = _client_of(scope)
+        if client is None:  # no bearer tokens: nobody to count for
+            await self.app(scope, receive, send)
+            return
         sid = _header(scope, SESSION_HEADER)
         if sid is None:
             await self._new(scope, receive, send, client)
@@ -96,28 +104,47 @@ class SessionCap:
             await self.app(scope, receive, send)
             return
         body, replay = await _buffer(receive)
-        if _is_initialize(body) and len(self._live(client)) >= self.per_client:
+        if not _is_initialize(body):
+            await self.app(scope, replay, send)
+            return
+        if self.open_sessions(client) >= self.per_client:
             self.refused += 1
             await _too_many(send, self.per_client, self.idle_timeout)
             return
+        self._opening[client] = self._opening.get(client, 0) + 1  # held until the answer
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                left = self._opening[client] - 1
+                if left:
+                    self._opening[client] = left
+                else:
+                    del self._opening[client]
 
         async def record(message: Message) -> None:
             if message["type"] == "http.response.start":
                 new = _header_of(message.get("headers", []), SESSION_HEADER)
                 if new is not None and 200 <= int(message["status"]) < 300:
                     self._sessions.setdefault(client, {})[new] = _Session(self.clock())
+                release()
             await send(message)
 
-        await self.app(scope, replay, record)
+        try:
+            await self.app(scope, replay, record)
+        finally:
+            release()
 
 
-def _client_of(scope: Scope) -> str:
+def _client_of(scope: Scope) -> str | None:
+    """The bearer token's user, or None without bearer auth."""
     user = scope.get("user")
     name = getattr(user, "username", None) or getattr(user, "identity", None)
     if isinstance(name, str) and name:
         return f"user:{name}"
-    peer = scope.get("client")
-    return f"addr:{peer[0]}" if peer else "addr:unknown"
+    return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
