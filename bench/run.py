@@ -245,6 +245,7 @@ def first_call(
     }
     first: dict[str, list[float]] = {n: [] for n in commands}
     warm: dict[str, list[float]] = {n: [] for n in commands}
+    paused: dict[str, list[float]] = {n: [] for n in commands}
     for _ in range(runs):
         for who, command in commands.items():
             server = StdioServer(command, env={"LD_ACCESS_TOKEN": token, **NO_CACHE})
@@ -258,11 +259,23 @@ def first_call(
                 started = time.perf_counter()
                 server.call_tool(*calls[who])
                 warm[who].append(time.perf_counter() - started)
+            for _ in range(2):  # a warm server's call after the same pause: what idling costs
+                time.sleep(1.0)
+                started = time.perf_counter()
+                server.call_tool(*calls[who])
+                paused[who].append(time.perf_counter() - started)
             server.close()
     report: dict[str, Any] = {"runs": runs}
     for who in commands:
         f, w = statistics.median(first[who]), statistics.median(warm[who])
-        report[who] = {"first_ms": ms(f), "warm_ms": ms(w), "ratio": round(f / w, 2)}
+        p = statistics.median(paused[who])
+        report[who] = {
+            "first_ms": ms(f),
+            "warm_ms": ms(w),
+            "ratio": round(f / w, 2),
+            "warm_after_pause_ms": ms(p),
+            "ratio_to_warm_after_pause": round(f / p, 2),
+        }
     return report
 
 
@@ -734,14 +747,16 @@ def render(r: dict[str, Any]) -> str:
     if fc:
         lines += [
             "",
-            f"| first call 1 s after tools/list (median of {fc['runs']} starts) | first | warm | first/warm |",
-            "|---|---|---|---|",
+            f"| first call 1 s after tools/list (median of {fc['runs']} starts) | first | warm, back to back | first/warm "
+            "| warm, 1 s after the last call | first/that |",
+            "|---|---|---|---|---|---|",
         ]
         for who in ("ours", "peer"):
             if who in fc:
                 row = fc[who]
                 lines.append(
-                    f"| {who} | {row['first_ms']} ms | {row['warm_ms']} ms | {row['ratio']}x |"
+                    f"| {who} | {row['first_ms']} ms | {row['warm_ms']} ms | {row['ratio']}x | "
+                    f"{row['warm_after_pause_ms']} ms | {row['ratio_to_warm_after_pause']}x |"
                 )
     ca = r.get("cache")
     if ca:

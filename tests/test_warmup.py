@@ -1,10 +1,13 @@
 """Warm-up after start-up: the LaunchDarkly client and the response validators are built in
-the background, nothing is sent upstream, and ``initialize`` is answered meanwhile."""
+the background and a few tool calls are rehearsed on a network that never leaves the
+process; nothing is sent upstream, cached or counted, and ``initialize`` is answered
+meanwhile."""
 
 from __future__ import annotations
 
 import json
 import queue
+import re
 import subprocess
 import threading
 import time
@@ -13,8 +16,13 @@ from typing import IO, Any
 import httpx
 import pytest
 from mcp import Client
+from prometheus_client import generate_latest
+from pydantic import SecretStr
 
 from ld_insights_mcp.emulator import Emulator, serve_on_loopback
+from ld_insights_mcp.launchdarkly.cache import CacheStats
+from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+from ld_insights_mcp.ops.shared import services_of
 from ld_insights_mcp.server import create_server
 from ld_insights_mcp.state import AppState
 
@@ -40,6 +48,60 @@ async def test_the_client_is_built_after_start_up_and_nothing_is_sent(
         assert structured(result)["project_key"] == "checkout-web"
     assert [r.operation_id for r in emulator.requests] == ["getInsightsScores"]
     assert states == []
+
+
+@pytest.mark.anyio
+async def test_the_warm_up_rehearses_calls_without_sending_caching_or_counting(
+    transport: httpx.AsyncBaseTransport, emulator: Emulator, client_mode: str
+) -> None:
+    settings = make_settings()
+    cache = settings.read_cache()
+    assert cache.enabled
+    states: list[AppState] = []
+    server = create_server(settings, transport=transport, cache=cache, states=states)
+    services = services_of(server)
+    assert services is not None
+    async with Client(server, mode=client_mode) as client:
+        (state,) = states
+        await state.warmed()
+        assert state.rehearsed > 0
+        assert emulator.requests == []  # nothing upstream
+        assert len(cache.store) == 0
+        assert cache.stats == CacheStats()
+        exposed = generate_latest(services.metrics.registry).decode()
+        assert "tool_calls_total{" not in exposed  # nothing counted
+        assert "upstream_requests_total{" not in exposed
+        result = await client.call_tool("get_insight_scores", SCORES)
+        assert structured(result)["project_key"] == "checkout-web"
+    assert [r.operation_id for r in emulator.requests] == ["getInsightsScores"]
+    assert cache.stats.misses == 1
+    assert (
+        'tool_calls_total{outcome="ok",tool="get_insight_scores"} 1.0'
+        in generate_latest(services.metrics.registry).decode()
+    )
+
+
+@pytest.mark.anyio
+async def test_a_failed_rehearsal_leaves_a_working_client(
+    transport: httpx.AsyncBaseTransport, emulator: Emulator
+) -> None:
+    def connect() -> LaunchDarklyClient:
+        return LaunchDarklyClient.create(
+            base_url="https://app.launchdarkly.com", token=SecretStr(TOKEN), transport=transport
+        )
+
+    async def failing() -> int:
+        raise RuntimeError("rehearsal failed")
+
+    state = AppState(make_settings(), connect)
+    state.start_warming(failing)
+    await state.warmed()
+    assert state.client_ready
+    assert state.rehearsed == 0
+    scores = await state.client.get_insight_scores("checkout-web", "production")
+    assert scores.scores.overall.score >= 0
+    assert [r.operation_id for r in emulator.requests] == ["getInsightsScores"]
+    await state.aclose()
 
 
 def _lines(stream: IO[bytes], into: queue.Queue[bytes]) -> None:
@@ -83,8 +145,9 @@ def test_initialize_is_answered_while_warming_and_warming_sends_nothing(
             answer = json.loads(_next(out, "initialize answer", until=deadline))
             assert answer["id"] == 1
             assert answer["result"]["serverInfo"]["name"] == "ld-insights-mcp"
-            while b"warm-up finished" not in _next(err, "warm-up log line", until=deadline):
+            while b"warm-up finished" not in (line := _next(err, "warm-up log", until=deadline)):
                 pass
+            assert re.search(rb"[1-9]\d* calls rehearsed", line), line
             assert emulator.requests == []
             send(HANDSHAKE[1])
             send(

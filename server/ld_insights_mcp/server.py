@@ -93,10 +93,28 @@ def create_server(
             hooks=services.hooks(token_identity(token, base_url)),
         )
 
+    def rehearsal_client() -> LaunchDarklyClient:
+        """A client like ``connect()``'s on a network that never leaves the process: no
+        cache, no hooks (metrics), not the access token."""
+        from .launchdarkly.client import LaunchDarklyClient
+        from .launchdarkly.rehearsal import RehearsalTransport
+
+        return LaunchDarklyClient.create(
+            base_url=base_url,
+            token=SecretStr("rehearsal"),
+            options=settings.client_options(),
+            transport=RehearsalTransport(),
+        )
+
+    async def rehearse() -> int:
+        from .warmup import rehearse
+
+        return await rehearse(server, AppState(settings, rehearsal_client))
+
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[AppState]:
         state = AppState(settings, connect)
-        state.start_warming()  # in the background: start-up does not wait for it
+        state.start_warming(rehearse)  # in the background: start-up does not wait for it
         if states is not None:
             states.append(state)
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +27,9 @@ class AppState:
     """Lifespan state: the settings and one LaunchDarkly client per lifespan.
 
     Start-up does not build the client: ``start_warming()`` builds it, and the validators a
-    call needs, in a background thread right after, sending nothing upstream; a call that
-    comes first builds it itself (or waits for the warm-up to finish). The SDK may run the
+    call needs, in a background thread right after, then rehearses a few calls on a network
+    that never leaves the process; nothing is sent upstream. A call that comes first builds
+    the client itself (or waits for it to be built). The SDK may run the
     lifespan once per process or once per connection (SSE, in memory): each run has its own
     state, closed when that run ends.
     """
@@ -39,6 +40,8 @@ class AppState:
         self._client: LaunchDarklyClient | None = None
         self._building = threading.Lock()
         self._warmer: threading.Thread | None = None
+        self.rehearsed = 0
+        """Calls the warm-up rehearsed (see ``warmup``); 0 until it has, or if it failed."""
 
     @property
     def client(self) -> LaunchDarklyClient:
@@ -55,22 +58,32 @@ class AppState:
         """Whether the LaunchDarkly client has been built (by the warm-up or a call)."""
         return self._client is not None
 
-    def start_warming(self) -> None:
-        """Build the client and the response validators in a background thread."""
+    def start_warming(self, rehearse: Callable[[], Awaitable[int]] | None = None) -> None:
+        """Build the client and the response validators in a background thread, then run
+        ``rehearse`` there (on its own event loop) if given."""
         if self._warmer is None:
-            self._warmer = threading.Thread(target=self._warm, name="ld-insights-warm", daemon=True)
+            self._warmer = threading.Thread(
+                target=self._warm, args=(rehearse,), name="ld-insights-warm", daemon=True
+            )
             self._warmer.start()
 
-    def _warm(self) -> None:
+    def _warm(self, rehearse: Callable[[], Awaitable[int]] | None) -> None:
         try:
             with self._building:
                 if self._client is None:
                     self._client = self._connect()
-                from .launchdarkly.prepare import build_validators
+                from .launchdarkly.prepare import build_validators, warm_network
 
                 built = build_validators()
-            logger.debug("warm-up finished: client built, %d validators built", built)
-        except Exception:  # the first call builds it again and reports what fails
+            warm_network()
+            if rehearse is not None:
+                self.rehearsed = anyio.run(rehearse)
+            logger.debug(
+                "warm-up finished: client built, %d validators built, %d calls rehearsed",
+                built,
+                self.rehearsed,
+            )
+        except Exception:  # a call builds what it needs itself, and reports what fails
             logger.debug("warm-up failed", exc_info=True)
 
     async def warmed(self) -> None:

@@ -21,12 +21,32 @@ sorts, rate-limit headers, and deterministic seeded data.
 ``python -m ld_insights_mcp.emulator --port 8777`` serves the demo data on 127.0.0.1.
 """
 
-from .app import Emulator
-from .constants import DEMO_TOKEN
-from .faults import EmulatedConnectionReset, Fault
-from .loopback import aserve_on_loopback, serve_app_on_loopback, serve_on_loopback
-from .recording import RecordedRequest
-from .seed import SeedProject
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import Emulator
+    from .constants import DEMO_TOKEN
+    from .faults import EmulatedConnectionReset, Fault
+    from .loopback import aserve_on_loopback, serve_app_on_loopback, serve_on_loopback
+    from .recording import RecordedRequest
+    from .seed import SeedProject
+
+_HOMES = {
+    "DEMO_TOKEN": "constants",
+    "EmulatedConnectionReset": "faults",
+    "Emulator": "app",
+    "Fault": "faults",
+    "RecordedRequest": "recording",
+    "SeedProject": "seed",
+    "aserve_on_loopback": "loopback",
+    "serve_app_on_loopback": "loopback",
+    "serve_on_loopback": "loopback",
+}
+"""Where each name lives: imported on first use, so ``emulator.constants`` (all a real
+start-up needs) does not load the app (Starlette, the seed)."""
 
 __all__ = [
     "DEMO_TOKEN",
@@ -39,3 +59,12 @@ __all__ = [
     "serve_app_on_loopback",
     "serve_on_loopback",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value

@@ -42,10 +42,10 @@ from .errors import (
 )
 from .evidence_models import Deployment, InsightsRepository, InsightsRepositoryCollection
 from .models import InsightGroup, PatchOperation
-from .transport import Exchange, path_segment
 
 if TYPE_CHECKING:
     from .client import ClientOptions
+    from .transport import Exchange  # imported with the client: httpx is not a start-up cost
 
 T = TypeVar("T")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -215,6 +215,8 @@ class ChangeOperations:
         if set(new_apps) != set(group.application_keys):
             patch.append(PatchOperation(op="replace", path="/applicationKeys", value=new_apps))
         what = f"the update of insight group {group.key!r}"
+        from .transport import path_segment
+
         path = f"{GROUPS}/{path_segment(group.key, name='insightGroupKey')}"
 
         def state(found: InsightGroup) -> tuple[str, frozenset[str]]:
@@ -241,6 +243,8 @@ class ChangeOperations:
     async def delete_insight_group_checked(self, group: InsightGroup) -> Changed[InsightGroup]:
         """Delete ``group`` (as read). A lost answer is settled by reading the key back; a
         404 after an attempt that may have landed means deleted."""
+        from .transport import path_segment
+
         path = f"{GROUPS}/{path_segment(group.key, name='insightGroupKey')}"
 
         async def read_back() -> tuple[_Landed, InsightGroup | None]:
@@ -276,6 +280,8 @@ class ChangeOperations:
             patch.append(PatchOperation(op="replace", path="/status", value=new_status))
         if new_archived != deployment.archived:
             patch.append(PatchOperation(op="replace", path="/archived", value=new_archived))
+        from .transport import path_segment
+
         path = f"{EI}/deployments/{path_segment(deployment.id, name='deploymentID')}"
 
         async def read_back() -> tuple[_Landed, Deployment]:
@@ -353,6 +359,8 @@ class ChangeOperations:
         segment, ``owner%2Frepo``). Not linked: nothing is sent."""
         if not links.linked(project_key):
             return Changed(links, links, sent=False)
+        from .transport import path_segment
+
         key = links.repository.key
         path = (
             f"{EI}/repositories/{path_segment(key, name='repositoryKey')}"

@@ -1,5 +1,6 @@
 """Building ahead what the first LaunchDarkly call would otherwise build: the response models'
-validators (deferred at import, so start-up does not pay for them)."""
+validators (deferred at import, so start-up does not pay for them) and what the first
+connection loads. Nothing here opens a connection or sends anything."""
 
 from __future__ import annotations
 
@@ -28,3 +29,13 @@ def _models_of(module: ModuleType) -> list[type[BaseModel]]:
         and issubclass(obj, BaseModel)
         and obj.__module__ == module.__name__
     ]
+
+
+def warm_network() -> None:
+    """Load what the first connection would load: the IDNA codec (host names are encoded
+    with it when a socket connects) and the standard library's URL-splitting patterns (the
+    HTTP stack parses each request's URL with ``urllib.request.Request``)."""
+    import urllib.request
+
+    "localhost".encode("idna")
+    urllib.request.Request("http://localhost/")
