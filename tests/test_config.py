@@ -85,8 +85,19 @@ def test_missing_token_fails_start_with_one_line(capsys: pytest.CaptureFixture[s
 def test_malformed_base_uri_fails_at_start(uri: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--base-uri", uri]) == 2
     err = capsys.readouterr().err
-    assert "base_uri" in err
-    assert "LD_BASE_URI" in err
+    assert "invalid configuration: LD_BASE_URI / --base-uri: " in err
+
+
+def test_a_bad_setting_names_the_variable_that_sets_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LD_INSIGHTS_CALL_BUDGET", "lots")
+    monkeypatch.setenv("LD_INSIGHTS_MAX_RETRIES", "99")
+    assert main(["--demo"]) == 2
+    err = capsys.readouterr().err
+    assert "LD_INSIGHTS_CALL_BUDGET: Input should be a valid number" in err
+    assert "LD_INSIGHTS_MAX_RETRIES: Input should be less than or equal to 10" in err
+    assert "lots" not in err
 
 
 def test_plain_http_is_allowed_for_loopback_only() -> None:

@@ -46,7 +46,7 @@ async def test_tool_resource_and_prompt_tables_match_the_server(
 
 def test_environment_table_matches_the_settings() -> None:
     documented = table_names("env")
-    expected = {"LD_INSIGHTS_HTTP_BEARER_TOKENS", "LD_INSIGHTS_STDIO_MAX_LINE_BYTES"}
+    expected = {"LD_INSIGHTS_HTTP_BEARER_TOKENS"}
     for name, field in Settings.model_fields.items():
         aliases = getattr(field.validation_alias, "choices", None)
         if aliases:

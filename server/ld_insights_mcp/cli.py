@@ -13,7 +13,7 @@ import anyio
 from pydantic import ValidationError
 
 from . import __version__
-from .config import ConfigurationError, Settings
+from .config import ConfigurationError, Settings, variables_for
 
 DESCRIPTION = """\
 MCP server for LaunchDarkly Engineering Insights: insight groups, scores (deployment \
@@ -122,13 +122,24 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+_FLAGS = {
+    "base_uri": "--base-uri",
+    "project": "--project",
+    "environment": "--environment",
+    "log_level": "--log-level",
+}
+"""Settings a flag can also set (flags override the environment)."""
+
+
 def format_validation_error(error: ValidationError) -> str:
-    """One line per problem, naming the setting; never the rejected value."""
+    """One line per problem, naming the variable (and flag) that sets it; never the
+    rejected value."""
     lines = []
     for item in error.errors():
-        name = ".".join(str(p) for p in item["loc"]) or "settings"
+        field = str(item["loc"][0]) if item["loc"] else "settings"
+        names = [*variables_for(field), *([_FLAGS[field]] if field in _FLAGS else [])]
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
+        lines.append(f"{' / '.join(names)}: {message}")
     return "; ".join(lines)
 
 
@@ -204,7 +215,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.transport == "stdio":
         from .stdio import run_stdio
 
-        anyio.run(run_stdio, server, settings.call_budget, backend_options=_loop_options())
+        anyio.run(
+            run_stdio,
+            server,
+            settings.call_budget,
+            settings.stdio_max_line_bytes,
+            backend_options=_loop_options(),
+        )
     else:
         anyio.run(
             lambda: serve_http(server, options, log_level=settings.log_level),

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     call_budget: float = Field(
         default=45.0, gt=0, le=300, description="Total seconds one tool call may take."
     )
+    stdio_max_line_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=4096,
+        le=1024 * 1024 * 1024,
+        description="Longest JSON-RPC line accepted on stdio; a longer one gets an error answer.",
+    )
     max_retries: int = Field(default=3, ge=0, le=10, description="Retries after the first try.")
     max_retry_wait: float = Field(
         default=10.0, ge=0, le=120, description="Longest Retry-After wait honoured, seconds."
@@ -247,3 +253,14 @@ class Settings(BaseSettings):
             max_concurrency=self.max_concurrency,
             retry=RetryPolicy(max_attempts=self.max_retries + 1, max_wait=self.max_retry_wait),
         )
+
+
+def variables_for(field: str) -> list[str]:
+    """The environment variables that set ``field`` (``field`` itself if it is unknown)."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return [field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [name for name in alias.choices if isinstance(name, str) and name.isupper()]
+    return [f"{Settings.model_config.get('env_prefix', '')}{field}".upper()]

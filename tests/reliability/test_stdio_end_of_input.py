@@ -112,7 +112,7 @@ async def noisy() -> str:
     return "noisy answer"
 
 configure_logging("WARNING")
-anyio.run(run_stdio, server, float(sys.argv[1]))
+anyio.run(run_stdio, server, float(sys.argv[1]), 64 * 1024 * 1024)
 """
 """A server with a tool that never finishes, served by the project's stdio transport."""
 

@@ -15,14 +15,11 @@ from typing import Any
 import anyio
 import pytest
 from mcp.server import MCPServer
+from pydantic import ValidationError
 
-from ld_insights_mcp.config import ConfigurationError
-from ld_insights_mcp.stdio import (
-    DEFAULT_MAX_LINE_BYTES,
-    MAX_LINE_VARIABLE,
-    max_line_bytes,
-    run_stdio,
-)
+from ld_insights_mcp.cli import format_validation_error
+from ld_insights_mcp.config import Settings
+from ld_insights_mcp.stdio import run_stdio
 from ld_insights_mcp.stdio.plumbing import plumb, unplumb
 
 from .stdio_standin import write_all
@@ -177,11 +174,10 @@ INITIALIZE = {
 
 def _serve_in_process(lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """``run_stdio`` in this process on pipes as fd 0 and fd 1; the answers the client got."""
-    monkeypatch.setenv(MAX_LINE_VARIABLE, "4096")
     with standard_fds() as ends:
         write_all(ends["stdin"], b"".join(line + b"\n" for line in lines))
         os.close(ends.pop("stdin"))
-        anyio.run(run_stdio, _echo_server(), 30.0)
+        anyio.run(run_stdio, _echo_server(), 30.0, 4096)
         # after the session fd 0 is the null device and fd 1 is stderr, for good
         assert _is_null(0)
         assert _same_file(1, 2)
@@ -226,32 +222,36 @@ def test_run_stdio_serves_the_sdk_behind_the_relay_in_process(
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [
-        ("", DEFAULT_MAX_LINE_BYTES),
-        ("  ", DEFAULT_MAX_LINE_BYTES),
-        (" 4096 ", 4096),
-        (str(1024**3), 1024**3),
-    ],
+    [(" 4096 ", 4096), (str(1024**3), 1024**3)],
 )
 def test_the_line_limit_setting(raw: str, expected: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(MAX_LINE_VARIABLE, raw)
-    assert max_line_bytes() == expected
+    monkeypatch.setenv("LD_INSIGHTS_STDIO_MAX_LINE_BYTES", raw)
+    assert Settings().stdio_max_line_bytes == expected
 
 
 def test_the_line_limit_defaults_to_64_mib_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(MAX_LINE_VARIABLE, raising=False)
-    assert max_line_bytes() == DEFAULT_MAX_LINE_BYTES == 64 * 1024 * 1024
-    assert MAX_LINE_VARIABLE == "LD_INSIGHTS_STDIO_MAX_LINE_BYTES"
+    monkeypatch.delenv("LD_INSIGHTS_STDIO_MAX_LINE_BYTES", raising=False)
+    assert Settings().stdio_max_line_bytes == 64 * 1024 * 1024
 
 
-@pytest.mark.parametrize("raw", ["4095", str(1024**3 + 1), "lots", "-1", "4096.0", "0x1000"])
-def test_a_bad_line_limit_names_the_variable_and_the_range(
-    raw: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("raw", "fix"),
+    [
+        ("4095", "greater than or equal to 4096"),
+        (str(1024**3 + 1), "less than or equal to 1073741824"),
+        ("lots", "valid integer"),
+        ("-1", "greater than or equal to 4096"),
+        ("4096.5", "valid integer"),
+        ("0x1000", "valid integer"),
+    ],
+)
+def test_a_bad_line_limit_names_the_variable_and_the_fix(
+    raw: str, fix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(MAX_LINE_VARIABLE, raw)
-    with pytest.raises(ConfigurationError) as caught:
-        max_line_bytes()
-    assert str(caught.value) == (
-        "LD_INSIGHTS_STDIO_MAX_LINE_BYTES must be a whole number of bytes from 4096 to "
-        "1073741824 (default 67108864)"
-    )
+    monkeypatch.setenv("LD_INSIGHTS_STDIO_MAX_LINE_BYTES", raw)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = format_validation_error(caught.value)
+    assert message.startswith("LD_INSIGHTS_STDIO_MAX_LINE_BYTES: ")
+    assert fix in message
+    assert raw not in message

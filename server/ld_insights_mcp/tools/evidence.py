@@ -135,18 +135,17 @@ async def list_deployments(
     """List deployments, newest first: application, version, status, kind, duration, PRs,
     lead time by stage, id."""
     state = app_state(ctx)
+    project, env = resolve_scope(state.settings, project_key, environment_key)
     listing = _Listing(
         "list_deployments",
         state,
-        scope=resolve_scope(state.settings, project_key, environment_key),
+        scope=(project, env),
         apps=application_keys,
         window=resolve_window(days, from_date, to_date),
         filters={"status": status, "kind": kind},
         limit=limit,
         cursor=cursor,
     )
-    env = listing.environment
-    assert env is not None
     found = await call_launchdarkly(
         state,
         lambda client: client.get_deployments(
@@ -310,18 +309,17 @@ async def list_flag_events(
     """List flag changes, newest first: flag, what changed, who, when, impact size and %,
     evaluations before/after."""
     state = app_state(ctx)
+    project, env = resolve_scope(state.settings, project_key, environment_key)
     listing = _Listing(
         "list_flag_events",
         state,
-        scope=resolve_scope(state.settings, project_key, environment_key),
+        scope=(project, env),
         apps=application_keys,
         window=resolve_window(days, from_date, to_date),
         filters={"flag_key": flag_key, "impact": impact},
         limit=limit,
         cursor=cursor,
     )
-    env = listing.environment
-    assert env is not None
     found = await call_launchdarkly(
         state,
         lambda client: client.get_flag_events(
