@@ -198,7 +198,12 @@ def per_call(
         floor = ("call_api", {"path": path, "params": {k: str(v) for k, v in params.items()}})
         tools = {"ours": ours, "peer": theirs, "sdk_floor": floor}
         samples: dict[str, list[float]] = {n: [] for n in [*servers, "direct"]}
-        for i in range(calls + 20):  # the first 20 warm every path; interleaved: drift hits all
+        cpu: dict[str, float] = {}
+        for i in range(calls + 20):
+            if i == 20:
+                cpu = {
+                    who: cpu_seconds(server.process.pid) for who, server in servers.items()
+                }  # the first 20 warm every path; interleaved: drift hits all
             for who, server in servers.items():
                 started = time.perf_counter()
                 server.call_tool(*tools[who])
@@ -216,6 +221,7 @@ def per_call(
                 "tool_median_ms": ms(median),
                 "tool_p95_ms": ms(percentile(samples[who], 0.95)),
                 "added_median_ms": ms(median - direct_median),
+                "cpu_per_call_ms": ms((cpu_seconds(servers[who].process.pid) - cpu[who]) / calls),
             }
         if "peer" in servers:
             row["added_ratio_ours_to_peer"] = round(
@@ -731,14 +737,15 @@ def render(r: dict[str, Any]) -> str:
     servers = pc.get("servers", ["ours"])
     lines += [
         f"| added per call over stdio, cache off ({pc['calls']} calls each, interleaved) | direct HTTP | "
-        + " | ".join(f"{w} tool / added" for w in servers)
+        + " | ".join(f"{w}: tool / added / server CPU" for w in servers)
         + (" | ours/peer added |" if "peer" in servers else " |"),
         "|---|---|" + "---|" * len(servers) + ("---|" if "peer" in servers else ""),
     ]
     for name, row in pc.items():
         if isinstance(row, dict):
             cells = " | ".join(
-                f"{row[w]['tool_median_ms']} ms / **{row[w]['added_median_ms']} ms**"
+                f"{row[w]['tool_median_ms']} ms / **{row[w]['added_median_ms']} ms** / "
+                f"{row[w].get('cpu_per_call_ms')} ms"
                 for w in servers
             )
             ratio = f" | {row['added_ratio_ours_to_peer']}x |" if "peer" in servers else " |"
