@@ -8,7 +8,7 @@ UV_MISSING := $(shell command -v uv >/dev/null 2>&1 || python3 -m uv --version >
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install system-deps lock test lint format typecheck check demo serve bench bench-quick mutation real-clients-install inspector conformance real-clients dashboard-screenshot clean
+.PHONY: help install system-deps lock test lint format typecheck check demo serve bench bench-quick bench-compare mutation real-clients-install inspector conformance real-clients dashboard-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -64,6 +64,9 @@ bench: install ## run the benchmark harness; writes bench/results/latest.json
 
 bench-quick: install ## a short benchmark smoke run
 	$(PY) bench/run.py --quick
+
+bench-compare: install ## added latency per call: this tree against REF (a commit), in one run
+	$(PY) bench/compare.py $(or $(REF),HEAD~1)
 
 mutation: install ## mutation testing of the reliability modules (slow: see docs/mutation.md)
 	$(PY) scripts/mutation.py
