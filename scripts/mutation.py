@@ -28,6 +28,7 @@ PACKAGE = "ld_insights_mcp"
 SCOPE: dict[str, tuple[str, ...] | None] = {
     "launchdarkly/retries.py": None,
     "launchdarkly/transport.py": None,
+    "launchdarkly/network.py": None,
     "launchdarkly/rate_limits.py": None,
     "launchdarkly/create_ledger.py": None,
     "launchdarkly/client.py": (
