@@ -4,8 +4,9 @@ never reported as "not sent" (a write is retried only when it cannot have arrive
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import anyio
 import httpx
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.launchdarkly import (
     APIConnectionError,
+    APITimeoutError,
     ClientOptions,
     LaunchDarklyClient,
     NotFoundError,
@@ -103,6 +105,37 @@ async def test_a_refused_connection_is_reported_as_not_sent(method: str) -> None
             await ex.send(method, "/api/v2/x", json_body={"key": "k"} if method == "POST" else None)
     assert caught.value.sent is False
     assert "before the request was sent" in str(caught.value)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_connect_timeout_is_reported_as_not_sent(method: str) -> None:
+    """A listener whose backlog is full never completes the handshake: the connect times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = [socket.socket() for _ in range(4)]
+    try:
+        for filler in fillers:
+            filler.setblocking(False)
+            with suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        limits = httpx.Limits(max_keepalive_connections=4)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            auth=RawTokenAuth(SecretStr(TOKEN)),
+            transport=ReadsOnAiohttp(limits=limits),
+            timeout=httpx.Timeout(5.0, connect=0.3),
+        ) as http:
+            ex = Exchange(http, max_response_bytes=1_000, max_concurrency=2)
+            body = {"key": "k"} if method == "POST" else None
+            with pytest.raises(APITimeoutError) as caught:
+                await ex.send(method, "/api/v2/x", json_body=body)
+    finally:
+        for sock in (*fillers, listener):
+            sock.close()
+    assert caught.value.sent is False
+    assert "ConnectTimeout, before the request was sent" in str(caught.value)
 
 
 async def test_a_read_dropped_mid_answer_is_retried_and_then_answered() -> None:
