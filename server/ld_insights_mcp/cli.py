@@ -107,28 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+FLAG_SETTINGS = ("base_uri", "project", "environment", "log_level")
+"""Settings a flag of the same name sets (``--base-uri`` …); flags override the environment."""
+SWITCH_SETTINGS = ("demo", "read_only")
+"""Settings a flag switches on (``--demo``, ``--read-only``)."""
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Environment first, flags on top."""
-    overrides: dict[str, Any] = {
-        "base_uri": args.base_uri,
-        "project": args.project,
-        "environment": args.environment,
-        "log_level": args.log_level,
-    }
-    if args.demo:
-        overrides["demo"] = True
-    if args.read_only:
-        overrides["read_only"] = True
+    overrides: dict[str, Any] = {name: getattr(args, name) for name in FLAG_SETTINGS}
+    overrides.update({name: True for name in SWITCH_SETTINGS if getattr(args, name)})
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-_FLAGS = {
-    "base_uri": "--base-uri",
-    "project": "--project",
-    "environment": "--environment",
-    "log_level": "--log-level",
-}
-"""Settings a flag can also set (flags override the environment)."""
+def _flag(field: str) -> list[str]:
+    """The flag that sets ``field``, if there is one."""
+    if field in FLAG_SETTINGS or field in SWITCH_SETTINGS:
+        return ["--" + field.replace("_", "-")]
+    return []
 
 
 def format_validation_error(error: ValidationError) -> str:
@@ -137,7 +133,7 @@ def format_validation_error(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         field = str(item["loc"][0]) if item["loc"] else "settings"
-        names = [*variables_for(field), *([_FLAGS[field]] if field in _FLAGS else [])]
+        names = [*variables_for(field), *_flag(field)]
         message = item["msg"].removeprefix("Value error, ")
         lines.append(f"{' / '.join(names)}: {message}")
     return "; ".join(lines)
