@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -62,39 +61,12 @@ def compare(ref: str, calls: int) -> dict[str, Any]:
         }
         for server in servers.values():
             server.initialize()
-        listed = servers["this tree"].call_tool("list_metric_groups", {"project_key": project})
-        metric = listed["structuredContent"]["metric_groups"][0]["key"]
-        cases = {
-            "get_insight_scores": (
-                {"project_key": project, "environment_key": environment},
-                "/api/v2/engineering-insights/insights/scores",
-                {"projectKey": project, "environmentKey": environment},
-            ),
-            "list_insight_groups": (
-                {"limit": 20},
-                "/api/v2/engineering-insights/insights/groups",
-                {"limit": "20"},
-            ),
-            "get_metric_group": (
-                {"project_key": project, "key": metric},
-                f"/api/v2/projects/{project}/metric-groups/{metric}",
-                {},
-            ),
-        }
+        cases = run.stdio_cases(servers["this tree"], project, environment)
         direct = httpx.Client(base_url=url, headers=headers)
         report: dict[str, Any] = {"ref": ref, "calls": calls}
-        for tool, (arguments, path, params) in cases.items():
-            samples: dict[str, list[float]] = {name: [] for name in [*servers, "direct"]}
-            for i in range(calls + 20):  # the first 20 warm every path
-                for name, server in servers.items():
-                    started = time.perf_counter()
-                    server.call_tool(tool, arguments)
-                    if i >= 20:
-                        samples[name].append(time.perf_counter() - started)
-                started = time.perf_counter()
-                direct.get(path, params=params).raise_for_status()
-                if i >= 20:
-                    samples["direct"].append(time.perf_counter() - started)
+        for tool, (ours, _, (path, params)) in cases.items():
+            tools = dict.fromkeys(servers, ours)
+            samples, _ = run.interleaved(servers, tools, direct, path, params, calls)
             base = statistics.median(samples["direct"])
             report[tool] = {"direct_ms": run.ms(base)} | {
                 name: run.ms(statistics.median(samples[name]) - base) for name in servers

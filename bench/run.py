@@ -151,6 +151,64 @@ def cold_start(runs: int, emulator_url: str, token: str) -> dict[str, Any]:
 # --- 2. per-call overhead -----------------------------------------------------------------------
 
 
+Call = tuple[str, dict[str, Any]]
+
+
+def stdio_cases(
+    ours: StdioServer, project: str, environment: str
+) -> dict[str, tuple[Call, Call, Call]]:
+    """The timed reads: name → (our tool and arguments, the peer's, the direct path and params)."""
+    metric_groups = ours.call_tool("list_metric_groups", {"project_key": project})
+    metric_key = metric_groups["structuredContent"]["metric_groups"][0]["key"]
+    scope = {"projectKey": project, "environmentKey": environment}
+    return {
+        "get_insight_scores": (
+            ("get_insight_scores", {"project_key": project, "environment_key": environment}),
+            ("get-insights-scores", scope),
+            ("/api/v2/engineering-insights/insights/scores", scope),
+        ),
+        "list_insight_groups": (
+            ("list_insight_groups", {"limit": 20}),
+            ("get-insight-grps", {"limit": 20}),
+            ("/api/v2/engineering-insights/insights/groups", {"limit": "20"}),
+        ),
+        "get_metric_group": (
+            ("get_metric_group", {"project_key": project, "key": metric_key}),
+            ("get-metric-grp", {"projectKey": project, "metricGroupKey": metric_key}),
+            (f"/api/v2/projects/{project}/metric-groups/{metric_key}", {}),
+        ),
+    }
+
+
+def interleaved(
+    servers: dict[str, StdioServer],
+    tools: dict[str, Call],
+    direct: httpx.Client,
+    path: str,
+    params: dict[str, Any],
+    calls: int,
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Each server's tool call, then the direct request, in turn: the timings per server and
+    ``direct``, and each server's CPU seconds over the timed calls. The first 20 rounds warm
+    every path; interleaving makes drift hit all alike."""
+    samples: dict[str, list[float]] = {n: [] for n in [*servers, "direct"]}
+    cpu: dict[str, float] = {}
+    for i in range(calls + 20):
+        if i == 20:
+            cpu = {who: cpu_seconds(server.process.pid) for who, server in servers.items()}
+        for who, server in servers.items():
+            started = time.perf_counter()
+            server.call_tool(*tools[who])
+            if i >= 20:
+                samples[who].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        direct.get(path, params=params).raise_for_status()
+        if i >= 20:
+            samples["direct"].append(time.perf_counter() - started)
+    used = {who: cpu_seconds(server.process.pid) - cpu[who] for who, server in servers.items()}
+    return samples, used
+
+
 def per_call(
     emulator_url: str, token: str, calls: int, project: str, environment: str
 ) -> dict[str, Any]:
@@ -169,27 +227,7 @@ def per_call(
     )
     for server in servers.values():
         server.initialize()
-    metric_groups = servers["ours"].call_tool("list_metric_groups", {"project_key": project})
-    metric_key = metric_groups["structuredContent"]["metric_groups"][0]["key"]
-    scope = {"projectKey": project, "environmentKey": environment}
-    # name: (ours: tool, arguments), (peer: tool, arguments), (direct: path, params)
-    cases = {
-        "get_insight_scores": (
-            ("get_insight_scores", {"project_key": project, "environment_key": environment}),
-            ("get-insights-scores", scope),
-            ("/api/v2/engineering-insights/insights/scores", scope),
-        ),
-        "list_insight_groups": (
-            ("list_insight_groups", {"limit": 20}),
-            ("get-insight-grps", {"limit": 20}),
-            ("/api/v2/engineering-insights/insights/groups", {"limit": "20"}),
-        ),
-        "get_metric_group": (
-            ("get_metric_group", {"project_key": project, "key": metric_key}),
-            ("get-metric-grp", {"projectKey": project, "metricGroupKey": metric_key}),
-            (f"/api/v2/projects/{project}/metric-groups/{metric_key}", {}),
-        ),
-    }
+    cases = stdio_cases(servers["ours"], project, environment)
     direct = httpx.Client(
         base_url=emulator_url, headers={"Authorization": token, "LD-API-Version": "beta"}
     )
@@ -197,22 +235,7 @@ def per_call(
     for name, (ours, theirs, (path, params)) in cases.items():
         floor = ("call_api", {"path": path, "params": {k: str(v) for k, v in params.items()}})
         tools = {"ours": ours, "peer": theirs, "sdk_floor": floor}
-        samples: dict[str, list[float]] = {n: [] for n in [*servers, "direct"]}
-        cpu: dict[str, float] = {}
-        for i in range(calls + 20):
-            if i == 20:
-                cpu = {
-                    who: cpu_seconds(server.process.pid) for who, server in servers.items()
-                }  # the first 20 warm every path; interleaved: drift hits all
-            for who, server in servers.items():
-                started = time.perf_counter()
-                server.call_tool(*tools[who])
-                if i >= 20:
-                    samples[who].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            direct.get(path, params=params).raise_for_status()
-            if i >= 20:
-                samples["direct"].append(time.perf_counter() - started)
+        samples, cpu = interleaved(servers, tools, direct, path, params, calls)
         direct_median = statistics.median(samples["direct"])
         row: dict[str, Any] = {"direct_median_ms": ms(direct_median)}
         for who in servers:
@@ -221,7 +244,7 @@ def per_call(
                 "tool_median_ms": ms(median),
                 "tool_p95_ms": ms(percentile(samples[who], 0.95)),
                 "added_median_ms": ms(median - direct_median),
-                "cpu_per_call_ms": ms((cpu_seconds(servers[who].process.pid) - cpu[who]) / calls),
+                "cpu_per_call_ms": ms(cpu[who] / calls),
             }
         if "peer" in servers:
             row["added_ratio_ours_to_peer"] = round(
