@@ -74,7 +74,6 @@ class InputLines:
         self._ended = False
         self._ready = asyncio.Event()
         self._reader: LineReader | None = None
-        self._paused = False
 
     # LineSink: called by the LineReader on the event loop
 
@@ -108,12 +107,10 @@ class InputLines:
         return line.decode("utf-8", errors="replace")
 
     def _pause(self, paused: bool) -> None:
-        if paused == self._paused:
+        """Stop or resume reading the pipe (asyncio ignores a repeated call)."""
+        transport = self._reader.transport if self._reader is not None else None
+        if transport is None:  # not connected yet: nothing is read before it is
             return
-        transport = self._reader_transport()
-        if transport is None:
-            return
-        self._paused = paused
         if paused:
             transport.pause_reading()
         else:
@@ -121,9 +118,6 @@ class InputLines:
 
     def bind(self, reader: LineReader) -> None:
         self._reader = reader
-
-    def _reader_transport(self) -> asyncio.ReadTransport | None:
-        return self._reader.transport if self._reader is not None else None
 
 
 class OutputText:
