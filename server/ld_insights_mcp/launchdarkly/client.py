@@ -46,7 +46,7 @@ from .models import (
 from .pagination import iterate_offset_pages
 from .retries import RetryPolicy
 from .shared_limits import ExchangeHooks
-from .transport import Exchange, RawTokenAuth, Response, path_segment
+from .transport import READ_METHODS, Exchange, RawTokenAuth, Response, path_segment
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -450,7 +450,7 @@ class _WriteAwareExchange(Exchange):
         params: Mapping[str, str | int] | None,
         json_body: Any,
     ) -> Response:
-        if method in ("GET", "HEAD"):
+        if method in READ_METHODS:
             return await super().send(method, path, params=params, json_body=json_body)
         async with self._cache.writing(path):
             return await super().send(method, path, params=params, json_body=json_body)

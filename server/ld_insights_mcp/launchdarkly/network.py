@@ -17,7 +17,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-READ_METHODS = frozenset({"GET", "HEAD"})
+from .transport import READ_METHODS
 
 
 class ReadsOnAiohttp(httpx.AsyncBaseTransport):

@@ -31,6 +31,9 @@ from .models import ErrorRep
 from .rate_limits import MAX_HINT_SECONDS, RateLimitInfo
 from .redaction import Redactor
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+"""Methods that change nothing: safe to retry after any failure, never cache-invalidating."""
+
 BETA_VERSION = "beta"
 """``LD-API-Version`` value the Engineering Insights and metric-group operations require."""
 
