@@ -5,23 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..launchdarkly.models import MetricScore
-from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
+from ..launchdarkly.vocabulary import BASE_CATEGORIES, CALCULATED_INDICATORS, CATEGORY_PARTS
 
-PARTS: dict[str, tuple[str, ...]] = {
-    "overall": ("velocity", "risk", "efficiency"),
-    "velocity": ("deploymentFrequency", "leadTime"),
-    "risk": ("deploymentFailureRate", "impactSize"),
-    "efficiency": ("flagHealth", "experimentationCoverage"),
-}
+PARTS = CATEGORY_PARTS
 COMPOSITES = tuple(PARTS)
-LEAVES = (
-    "deploymentFrequency",
-    "leadTime",
-    "deploymentFailureRate",
-    "impactSize",
-    "flagHealth",
-    "experimentationCoverage",
-)
+LEAVES = BASE_CATEGORIES
 EXPLAINABLE = (*COMPOSITES, *LEAVES)
 """Categories ``explain_score`` takes (creationRatio has no evidence operation)."""
 

@@ -22,24 +22,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..launchdarkly.vocabulary import band_for
+from ..launchdarkly.vocabulary import BASE_CATEGORIES, CATEGORY_PARTS, band_for
 from .seed import DAY_MS, SeedProject, rng_for
 
 PERIOD_DAYS = 30
-BASE_CATEGORIES = (
-    "deploymentFrequency",
-    "leadTime",
-    "deploymentFailureRate",
-    "impactSize",
-    "flagHealth",
-    "experimentationCoverage",
-)
-COMPOSITES = (
-    ("velocity", ("deploymentFrequency", "leadTime")),
-    ("risk", ("deploymentFailureRate", "impactSize")),
-    ("efficiency", ("flagHealth", "experimentationCoverage")),
-)
-OVERALL = ("overall", ("velocity", "risk", "efficiency"))
+COMPOSITES = tuple((name, CATEGORY_PARTS[name]) for name in CATEGORY_PARTS["overall"])
+OVERALL = ("overall", CATEGORY_PARTS["overall"])
 WIRE_ORDER = (
     "overall",
     "deploymentFrequency",

@@ -13,15 +13,9 @@ from typing import Any
 
 import httpx
 
-from .vocabulary import band_for
+from .vocabulary import BASE_CATEGORIES, CATEGORY_PARTS, band_for
 
 _INSIGHTS = "/api/v2/engineering-insights/insights"
-_BASE = ("deploymentFrequency", "deploymentFailureRate", "leadTime", "impactSize")
-_COMPOSITES = {
-    "velocity": ("deploymentFrequency", "leadTime"),
-    "risk": ("deploymentFailureRate", "impactSize"),
-    "efficiency": ("flagHealth", "experimentationCoverage"),
-}
 _BAND = band_for(50)
 _FAIR = {
     "score": 50,
@@ -36,10 +30,8 @@ def _score(aggregate_of: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def _scores() -> dict[str, Any]:
-    scores = {name: _score() for name in (*_BASE, "flagHealth", "experimentationCoverage")}
-    scores.update({name: _score(parts) for name, parts in _COMPOSITES.items()})
-    scores["overall"] = _score(tuple(_COMPOSITES))
-    scores["creationRatio"] = _score()
+    scores = {name: _score() for name in (*BASE_CATEGORIES, "creationRatio")}
+    scores.update({name: _score(parts) for name, parts in CATEGORY_PARTS.items()})
     day = 86_400_000
     return {
         "period": {"startTime": 1_700_000_000_000, "endTime": 1_700_000_000_000 + 30 * day},

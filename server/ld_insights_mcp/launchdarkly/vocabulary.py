@@ -1,4 +1,5 @@
-"""The contract's vocabulary, written once: the key pattern and the score indicator bands.
+"""The contract's vocabulary, written once: the key pattern, the score indicator bands and the
+score category tree.
 
 Plain constants: the client, the emulator, the tools and the knowledge resources all read them.
 """
@@ -49,3 +50,17 @@ def band_for(score: int) -> Band:
         if band.low <= score <= band.high:
             return band
     raise ValueError(f"score {score} is outside 0-100")
+
+
+CATEGORY_PARTS: dict[str, tuple[str, ...]] = {
+    "overall": ("velocity", "risk", "efficiency"),
+    "velocity": ("deploymentFrequency", "leadTime"),
+    "risk": ("deploymentFailureRate", "impactSize"),
+    "efficiency": ("flagHealth", "experimentationCoverage"),
+}
+"""Each composite score category and the categories it aggregates (the API's ``aggregateOf``)."""
+
+BASE_CATEGORIES: tuple[str, ...] = tuple(
+    part for composite in CATEGORY_PARTS["overall"] for part in CATEGORY_PARTS[composite]
+)
+"""The base categories under the composites, in their order (``creationRatio`` stands alone)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..launchdarkly.models import InsightGroupScores, InsightPeriod, InsightScores, MetricScore
-from ..launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
+from ..launchdarkly.vocabulary import CALCULATED_INDICATORS, CATEGORY_PARTS, INDICATORS
 from .common import DataSource, ViewModel, iso_date, signed, source_line
 
 CALCULATED = CALCULATED_INDICATORS
@@ -118,7 +118,7 @@ def scores_lines(scores: list[CategoryScore]) -> list[str]:
     by_name = {s.category: s for s in scores}
     lines: list[str] = []
     shown: set[str] = set()
-    for top in ("overall", "velocity", "risk", "efficiency"):
+    for top in CATEGORY_PARTS:  # overall, then each composite with its parts
         score = by_name.get(top)
         if score is None:
             continue
