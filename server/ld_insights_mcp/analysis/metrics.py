@@ -102,29 +102,21 @@ def _effects(formula: Formula, now: Values, last: Values) -> dict[str, float]:
     return found
 
 
-def _value(stated: ChartMetric | None, recomputed: float | None) -> tuple[float | None, str]:
-    if stated is not None:
-        return stated.value, "launchdarkly"
-    return recomputed, "recomputed"
-
-
 def _unit(stated: ChartMetric | None, fallback: str) -> str:
     if stated is None:
         return fallback
     return stated.modifier if stated.unit == "count" else stated.unit
 
 
-def _parts(
-    formula: Formula, now: Values, last: Values, text: Callable[[str], str]
-) -> tuple[Part, ...]:
-    return tuple(Part(k, text(k), e) for k, e in _effects(formula, now, last).items())
-
-
-def _counts(chart: InsightsChart | None) -> Values:
+def _counts(chart: InsightsChart | None) -> Values | None:
+    if chart is None:
+        return None
     return {name: (float(total),) for name, total in charts.totals(chart).items()}
 
 
-def _means(chart: InsightsChart | None) -> Values:
+def _means(chart: InsightsChart | None) -> Values | None:
+    if chart is None:
+        return None
     return {name: (mean,) for name, mean in charts.means(chart).items() if mean is not None}
 
 
@@ -132,35 +124,67 @@ def _ratio(numerator: float, whole: float, scale: float = 100.0) -> float | None
     return scale * numerator / whole if whole else None
 
 
+def _measured(
+    category: str,
+    label: str,
+    unit: str,
+    stated_in: tuple[InsightsChart | None, InsightsChart | None],
+    values: tuple[Values | None, Values | None],
+    formulas: tuple[Formula, Formula],
+    text: Callable[[str], str],
+    note: str | None = None,
+) -> Reading:
+    """A reading from charts: the metric they state (``stated_in`` this period and last),
+    else ``formulas`` over the parts (``values``); the parts' effects in the last period's
+    terms."""
+    stated = charts.metric(stated_in[0], category)
+    stated_last = charts.metric(stated_in[1], category)
+    now, last = values
+    recomputed = [f(v) if v is not None else None for f, v in zip(formulas, values, strict=True)]
+    parts: tuple[Part, ...] = ()
+    if now and last:
+        effects = _effects(formulas[1], now, last)
+        parts = tuple(Part(k, text(k), e) for k, e in effects.items())
+    return Reading(
+        category,
+        label,
+        _unit(stated, unit),
+        HIGHER_IS_BETTER[category],
+        stated.value if stated else recomputed[0],
+        stated_last.value if stated_last else recomputed[1],
+        "launchdarkly" if stated else "recomputed",
+        stated,
+        parts,
+        note,
+    )
+
+
+def _change(values: Values | None, key: str, index: int = 0) -> float:
+    return values.get(key, (0.0, 0.0))[index] if values else 0.0
+
+
 # --- the readers -------------------------------------------------------------------------
 
 
 def _deployment_frequency(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
-    now, last = _chart(found, DF_NOW), _chart(found, DF_LAST)
-    now_v, last_v = _counts(now), _counts(last)
-    stated = charts.metric(now, "deploymentFrequency")
-    stated_last = charts.metric(last, "deploymentFrequency")
+    charts_ = _chart(found, DF_NOW), _chart(found, DF_LAST)
+    now, last = _counts(charts_[0]), _counts(charts_[1])
 
-    def per_day(values: Values, length: float) -> float | None:
-        return sum(v[0] for v in values.values()) / length if length > 0 else None
-
-    value, source = _value(stated, per_day(now_v, days[0]) if now else None)
-    last_value, _ = _value(stated_last, per_day(last_v, days[1]) if last else None)
+    def per_day(length: float) -> Formula:
+        return lambda v: sum(x[0] for x in v.values()) / length if length > 0 else None
 
     def text(app: str) -> str:
-        before, after = last_v.get(app, (0.0,))[0], now_v.get(app, (0.0,))[0]
-        return f"{app} {before:.0f} → {after:.0f} deployments"
+        return f"{app} {_change(last, app):.0f} → {_change(now, app):.0f} deployments"
 
-    return Reading(
+    formulas = per_day(days[0]), per_day(days[1])
+    return _measured(
         "deploymentFrequency",
-        "deployments per day",
-        _unit(stated, "per day"),
-        True,
-        value,
-        last_value,
-        source,
-        stated,
-        _parts(lambda v: per_day(v, days[1]), now_v, last_v, text) if now and last else (),
+        "deployment frequency",
+        "per day",
+        charts_,
+        (now, last),
+        formulas,
+        text,
     )
 
 
@@ -183,100 +207,66 @@ def _failures(chart: InsightsChart | None) -> Values | None:
 
 def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     del days
-    now, last = _chart(found, DF_NOW), _chart(found, DF_LAST)
-    now_v, last_v = _failures(now), _failures(last)
-    stated = charts.metric(now, "deploymentFailureRate")
-    stated_last = charts.metric(last, "deploymentFailureRate")
+    charts_ = _chart(found, DF_NOW), _chart(found, DF_LAST)
+    now, last = _failures(charts_[0]), _failures(charts_[1])
 
     def rate(values: Values) -> float | None:
         return _ratio(sum(v[0] for v in values.values()), sum(v[1] for v in values.values()))
 
-    value, source = _value(stated, rate(now_v) if now_v is not None else None)
-    last_value, _ = _value(stated_last, rate(last_v) if last_v is not None else None)
-    parts: tuple[Part, ...] = ()
-    if now_v is not None and last_v is not None:
+    def text(app: str) -> str:
+        before = f"{_change(last, app):.0f} of {_change(last, app, 1):.0f}"
+        return f"{app} {before} → {_change(now, app):.0f} of {_change(now, app, 1):.0f} failed"
 
-        def text(app: str) -> str:
-            f0, t0 = last_v.get(app, (0.0, 0.0))
-            f1, t1 = now_v.get(app, (0.0, 0.0))
-            return f"{app} {f0:.0f} of {t0:.0f} → {f1:.0f} of {t1:.0f} failed"
-
-        parts = _parts(rate, now_v, last_v, text)
     note = None
-    if now is not None and now_v is None:
+    if charts_[0] is not None and now is None:
         note = "the chart does not say which deployments failed, so no application is named"
-    return Reading(
+    return _measured(
         "deploymentFailureRate",
         "failure rate",
-        _unit(stated, "percent"),
-        False,
-        value,
-        last_value,
-        source,
-        stated,
-        parts,
+        "percent",
+        charts_,
+        (now, last),
+        (rate, rate),
+        text,
         note,
     )
 
 
 def _lead_time(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     del days
-    now, last = _chart(found, LT_NOW), _chart(found, LT_LAST)
-    now_v, last_v = _means(now), _means(last)
-    stated = charts.metric(now, "leadTime")
-    stated_last = charts.metric(last, "leadTime")
+    charts_ = _chart(found, LT_NOW), _chart(found, LT_LAST)
+    now, last = _means(charts_[0]), _means(charts_[1])
 
     def hours(values: Values) -> float | None:
         return sum(v[0] for v in values.values()) / HOUR_MS if values else None
 
-    value, source = _value(stated, hours(now_v))
-    last_value, _ = _value(stated_last, hours(last_v))
-
     def text(stage: str) -> str:
-        before = last_v.get(stage, (None,))[0]
-        after = now_v.get(stage, (None,))[0]
-        return f"{STAGE_NAMES.get(stage, stage)} stage {duration(before)} → {duration(after)}"
+        before = duration(last[stage][0]) if last and stage in last else "n/a"
+        after = duration(now[stage][0]) if now and stage in now else "n/a"
+        return f"{STAGE_NAMES.get(stage, stage)} stage {before} → {after}"
 
-    return Reading(
-        "leadTime",
-        "lead time",
-        _unit(stated, "hours"),
-        False,
-        value,
-        last_value,
-        source,
-        stated,
-        _parts(hours, now_v, last_v, text) if now_v and last_v else (),
-    )
+    return _measured("leadTime", "lead time", "hours", charts_, (now, last), (hours, hours), text)
 
 
 def _impact_size(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     del days
-    now, last = _chart(found, RF_NOW), _chart(found, RF_LAST)
-    now_v, last_v = _counts(now), _counts(last)
-    stated = charts.metric(now, "impactSize")
-    stated_last = charts.metric(last, "impactSize")
+    charts_ = _chart(found, RF_NOW), _chart(found, RF_LAST)
+    now, last = _counts(charts_[0]), _counts(charts_[1])
 
     def large_share(values: Values) -> float | None:
         return _ratio(values.get("large", (0.0,))[0], sum(v[0] for v in values.values()))
 
-    value, source = _value(stated, large_share(now_v) if now else None)
-    last_value, _ = _value(stated_last, large_share(last_v) if last else None)
-
     def text(size: str) -> str:
-        before, after = last_v.get(size, (0.0,))[0], now_v.get(size, (0.0,))[0]
-        return f"{size}-impact changes {before:.0f} → {after:.0f}"
+        return f"{size}-impact changes {_change(last, size):.0f} → {_change(now, size):.0f}"
 
-    return Reading(
+    return _measured(
         "impactSize",
         "large-impact share",
-        _unit(stated, "percent"),
-        False,
-        value,
-        last_value,
-        source,
-        stated,
-        _parts(large_share, now_v, last_v, text) if now and last else (),
+        "percent",
+        charts_,
+        (now, last),
+        (large_share, large_share),
+        text,
     )
 
 
@@ -291,34 +281,24 @@ def _coverage_values(found: Mapping[Need, Any], all_of: Need, linked: Need) -> V
 
 def _experimentation(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     del days
-    now_v = _coverage_values(found, RF_NOW, RF_EXP_NOW)
-    last_v = _coverage_values(found, RF_LAST, RF_EXP_LAST)
-    stated = charts.metric(_chart(found, RF_NOW), "experimentationCoverage")
-    stated_last = charts.metric(_chart(found, RF_LAST), "experimentationCoverage")
-
-    def share(values: Values) -> float | None:
-        linked, rest = values["with"][0], values["without"][0]
-        return _ratio(linked, linked + rest)
-
-    value, source = _value(stated, share(now_v) if now_v else None)
-    last_value, _ = _value(stated_last, share(last_v) if last_v else None)
+    now = _coverage_values(found, RF_NOW, RF_EXP_NOW)
+    last = _coverage_values(found, RF_LAST, RF_EXP_LAST)
     names = {"with": "changes with an experiment", "without": "changes without one"}
 
-    def text(key: str) -> str:
-        before = last_v[key][0] if last_v else 0.0
-        after = now_v[key][0] if now_v else 0.0
-        return f"{names[key]} {before:.0f} → {after:.0f}"
+    def share(values: Values) -> float | None:
+        return _ratio(values["with"][0], values["with"][0] + values["without"][0])
 
-    return Reading(
+    def text(key: str) -> str:
+        return f"{names[key]} {_change(last, key):.0f} → {_change(now, key):.0f}"
+
+    return _measured(
         "experimentationCoverage",
         "experiment coverage",
-        _unit(stated, "percent"),
-        True,
-        value,
-        last_value,
-        source,
-        stated,
-        _parts(share, now_v, last_v, text) if now_v and last_v else (),
+        "percent",
+        (_chart(found, RF_NOW), _chart(found, RF_LAST)),
+        (now, last),
+        (share, share),
+        text,
     )
 
 
@@ -329,15 +309,14 @@ def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
     recomputed = None
     if stale is not None and status is not None:
         recomputed = _ratio(sum(charts.totals(stale).values()), sum(charts.totals(status).values()))
-    value, source = _value(stated, recomputed)
     return Reading(
         "flagHealth",
         "stale flags",
         _unit(stated, "percent"),
         False,
-        value,
+        stated.value if stated else recomputed,
         None,
-        source,
+        "launchdarkly" if stated else "recomputed",
         stated,
         note="the flag charts are snapshots: LaunchDarkly keeps no history of them, so what "
         "changed since the last period cannot be read",
@@ -371,17 +350,19 @@ def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Rea
     def text(key: str) -> str:
         return f"{names[key]} {last_v[key][0]:.0f} → {now_v[key][0]:.0f}"
 
-    return Reading(
+    note = (
+        f"{now_v[CREATED][0]:.0f} created, {now_v[ARCHIVED][0]:.0f} archived; counted here "
+        "from flag events: LaunchDarkly states no raw value or tiers for creationRatio"
+    )
+    return _measured(
         "creationRatio",
         base.label,
         "ratio",
-        False,
-        ratio(now_v),
-        ratio(last_v),
-        "recomputed",
-        parts=_parts(ratio, now_v, last_v, text),
-        note=f"{now_v[CREATED][0]:.0f} created, {now_v[ARCHIVED][0]:.0f} archived; counted "
-        "here from flag events: LaunchDarkly states no raw value or tiers for creationRatio",
+        (None, None),
+        (now_v, last_v),
+        (ratio, ratio),
+        text,
+        note,
     )
 
 

@@ -27,6 +27,7 @@ from .seed import (
     MEMBERS,
     TEAMS,
     SeedExperiment,
+    SeedMember,
     SeedProject,
     object_id,
     rng_for,
@@ -426,46 +427,63 @@ class _Builder:
         before_true = self.rng.randint(0, int(1000 * (1 - percentage / 100)))
         after_true = before_true + int(1000 * percentage / 100)
         scale = self.rng.randint(5, 400)
-        project = self.evidence.project
-        rep: Body = {
-            "id": event_id,
-            "projectId": object_id("project", project.key),
-            "projectKey": project.key,
-            "environmentId": object_id("environment", project.key, self.evidence.environment),
-            "environmentKey": self.evidence.environment,
-            "flagKey": self.rng.choice(self.flag_keys),
-            "eventType": event_type,
-            "eventTime": when,
-            "description": description,
-            "auditLogEntryId": stable_uuid("audit", event_id),
-            "member": {
-                "id": member.id,
-                "email": member.email,
-                "firstName": member.first_name,
-                "lastName": member.last_name,
-            },
-            "actions": [event_type.replace("_", "")],
-            "impact": {
-                "size": size,
-                "percentage": percentage,
-                "reason": "global" if is_global else "evaluations",
-                "evaluationsSummary": {
-                    "variations": [
-                        {"value": True, "before": before_true * scale, "after": after_true * scale},
-                        {
-                            "value": False,
-                            "before": (1000 - before_true) * scale,
-                            "after": (1000 - after_true) * scale,
-                        },
-                    ]
-                },
+        impact = {
+            "size": size,
+            "percentage": percentage,
+            "reason": "global" if is_global else "evaluations",
+            "evaluationsSummary": {
+                "variations": [
+                    {"value": True, "before": before_true * scale, "after": after_true * scale},
+                    {
+                        "value": False,
+                        "before": (1000 - before_true) * scale,
+                        "after": (1000 - after_true) * scale,
+                    },
+                ]
             },
         }
-        self.evidence.flag_events.append(rep)
+        flag = self.rng.choice(self.flag_keys)
+        action = event_type.replace("_", "")
+        self._add_event(event_id, flag, (event_type, description, action), when, member, impact)
         chosen = [self.rng.choice(experiments)] if experiments else []
         self.evidence.event_experiments[event_id] = [
-            _experiment_rep(project.key, e, self.now_ms) for e in chosen
+            _experiment_rep(self.evidence.project.key, e, self.now_ms) for e in chosen
         ]
+
+    def _add_event(
+        self,
+        event_id: str,
+        flag: str,
+        kind: tuple[str, str, str],
+        when: int,
+        member: SeedMember,
+        impact: Body,
+    ) -> None:
+        """Add one ``FlagEventRep``; ``kind`` is (eventType, description, action)."""
+        event_type, description, action = kind
+        project = self.evidence.project
+        self.evidence.flag_events.append(
+            {
+                "id": event_id,
+                "projectId": object_id("project", project.key),
+                "projectKey": project.key,
+                "environmentId": object_id("environment", project.key, self.evidence.environment),
+                "environmentKey": self.evidence.environment,
+                "flagKey": flag,
+                "eventType": event_type,
+                "eventTime": when,
+                "description": description,
+                "auditLogEntryId": stable_uuid("audit", event_id),
+                "member": {
+                    "id": member.id,
+                    "email": member.email,
+                    "firstName": member.first_name,
+                    "lastName": member.last_name,
+                },
+                "actions": [action],
+                "impact": impact,
+            }
+        )
 
     def _lifecycle_events(self, window: int, scores: Body) -> None:
         """Flags created and archived in the window, as many as the creation-ratio score's
@@ -480,7 +498,6 @@ class _Builder:
         fresh = [k for k in LIFECYCLE_KEYS if k not in self.lifecycle_keys]
         keys = rng.sample(fresh, len(kinds))  # a key is created, or archived, once
         self.lifecycle_keys.update(keys)
-        project = self.evidence.project
         for index, (kind, when) in enumerate(
             zip(kinds, self._moments(window, len(kinds), rng), strict=True)
         ):
@@ -490,30 +507,8 @@ class _Builder:
             description, action = LIFECYCLE_EVENTS[kind]
             member = rng.choice(MEMBERS)
             flag = keys[index] if kind == FLAG_CREATED else f"old-{keys[index]}"
-            self.evidence.flag_events.append(
-                {
-                    "id": event_id,
-                    "projectId": object_id("project", project.key),
-                    "projectKey": project.key,
-                    "environmentId": object_id(
-                        "environment", project.key, self.evidence.environment
-                    ),
-                    "environmentKey": self.evidence.environment,
-                    "flagKey": flag,
-                    "eventType": kind,
-                    "eventTime": when,
-                    "description": description,
-                    "auditLogEntryId": stable_uuid("audit", event_id),
-                    "member": {
-                        "id": member.id,
-                        "email": member.email,
-                        "firstName": member.first_name,
-                        "lastName": member.last_name,
-                    },
-                    "actions": [action],
-                    "impact": {"size": "none", "percentage": 0.0, "reason": "global"},
-                }
-            )
+            impact = {"size": "none", "percentage": 0.0, "reason": "global"}
+            self._add_event(event_id, flag, (kind, description, action), when, member, impact)
             self.evidence.event_experiments[event_id] = []
 
     def snapshot(self, flag_health: int | None) -> None:
