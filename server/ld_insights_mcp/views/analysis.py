@@ -261,7 +261,7 @@ def calls_lines(calls: CallsMade) -> list[str]:
     if calls.missing:
         lines.append(
             "MISSING (shown without it): "
-            + "; ".join(f"{label}: {why}" for label, why in calls.missing.items())
+            + "; ".join(f"{label}: {why.rstrip('.')}" for label, why in calls.missing.items())
             + "."
         )
     return lines
