@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     max_retry_wait: float = Field(
         default=10.0, ge=0, le=120, description="Longest Retry-After wait honoured, seconds."
     )
-    max_concurrency: int = Field(default=8, ge=1, le=64, description="Parallel upstream calls.")
+    max_concurrency: int = Field(default=10, ge=1, le=64, description="Parallel upstream calls.")
     max_response_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
     max_output_chars: int = Field(
         default=20_000, ge=1_000, le=1_000_000, description="Cap on a tool's text output."

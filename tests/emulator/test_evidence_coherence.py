@@ -22,6 +22,8 @@ EI = "/api/v2/engineering-insights"
 HOUR_MS = 3_600_000
 SLICES = [(p.key, e, ()) for p in PROJECTS for e in p.environments]
 SLICES += [(g.project, g.environment, g.applications) for g in INSIGHT_GROUPS]
+LIFECYCLE = ("created_flag", "archived_flag")
+"""A flag's creation or archival: a flag event, not a flag change (no release, no impact)."""
 DAYS = (0, 1, 2, 17)  # anchors: the fixture's day and others, so no one day's luck passes
 
 
@@ -104,9 +106,13 @@ async def test_evidence_earns_the_band_of_every_score(
             assert all(len(d["pullRequests"]["items"]) == d["numberOfPullRequests"] for d in done)
             check("leadTime", sum(leads) / len(leads) / HOUR_MS, "pull requests")
 
-            events = await _all(
+            everything = await _all(
                 http, f"{EI}/flag-events", {**where, **span, "expand": "experiments"}
             )
+            created = sum(e["eventType"] == "created_flag" for e in everything)
+            archived = sum(e["eventType"] == "archived_flag" for e in everything)
+            check("creationRatio", created / archived, "flag events")
+            events = [e for e in everything if e["eventType"] not in LIFECYCLE]
             large = [e for e in events if e["impact"]["size"] == "large"]
             check("impactSize", 100 * len(large) / len(events), "flag events")
             linked = [e for e in events if e["experiments"]["totalCount"] > 0]

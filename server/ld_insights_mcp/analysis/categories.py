@@ -6,12 +6,17 @@ from collections.abc import Mapping
 
 from ..launchdarkly.models import MetricScore
 from ..launchdarkly.vocabulary import BASE_CATEGORIES, CALCULATED_INDICATORS, CATEGORY_PARTS
+from .drivers import of_composite
 
 PARTS = CATEGORY_PARTS
 COMPOSITES = tuple(PARTS)
 LEAVES = BASE_CATEGORIES
-EXPLAINABLE = (*COMPOSITES, *LEAVES)
-"""Categories ``explain_score`` takes (creationRatio has no evidence operation)."""
+STANDALONE = ("creationRatio",)
+"""Base categories outside the composites (optional in the API's scores)."""
+EXPLAINABLE = (*COMPOSITES, *LEAVES, *STANDALONE)
+"""Every category the scores list: ``explain_score`` takes each."""
+MOST = 2
+"""Base categories a composite's explanation goes into."""
 
 
 def calculated(score: MetricScore | None) -> bool:
@@ -30,17 +35,23 @@ def leaves_of(category: str) -> list[str]:
     return [leaf for part in PARTS[category] for leaf in leaves_of(part)]
 
 
-def leaves_to_explain(
-    category: str, scores: Mapping[str, MetricScore], *, most: int = 2
-) -> list[str]:
-    """A leaf explains itself; a composite descends into its weakest calculated leaves (at
-    most ``most``), weakest first. A leaf without a score is still returned: its evidence
-    shows why."""
+def leaves_to_explain(category: str, scores: Mapping[str, MetricScore]) -> list[str]:
+    """A leaf explains itself; a composite descends into the base category that drove its
+    change (``drivers.of_composite``), then its weakest calculated ones, ``MOST`` in all. A
+    leaf without a score is still returned: its evidence shows why."""
     if category not in PARTS:
         return [category]
     found = [(leaf, scores[leaf]) for leaf in leaves_of(category) if calculated(scores.get(leaf))]
     found.sort(key=lambda pair: weakness(pair[1]))
-    return [leaf for leaf, _ in found[:most]]
+    driver = of_composite(category, scores).leaf
+    chosen = [driver] if driver is not None else []
+    return list(dict.fromkeys([*chosen, *(leaf for leaf, _ in found)]))[:MOST]
+
+
+def leaves_possibly_explained(category: str) -> list[str]:
+    """Every base category ``leaves_to_explain`` may return for ``category``, whatever the
+    scores (what reads can start before the scores arrive)."""
+    return leaves_of(category)
 
 
 def weakest_leaf(scores: Mapping[str, MetricScore]) -> str | None:

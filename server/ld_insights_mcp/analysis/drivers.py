@@ -1,132 +1,114 @@
-"""The main driver of a score: what changed between the last period and this one.
+"""The driver of a change: one rule for every category and composite.
 
-Each function takes what the period charts and lists say and returns one sentence, e.g.
-``review stage 9 h → 31 h (the largest rise; lead time 30 h → 52 h)``. No scoring formula is
-published: a driver is the input that moved most in the direction of the score's change.
+The direction is the metric's own (a base category's raw metric, whose ``higher_is_better``
+says which way is better; a composite's score). When it improved, the driver is the part
+whose effect improved it most; when it worsened, the part that worsened it most; the largest
+move the other way is named as a counter-trend ("despite ..."). No scoring formula is
+published: a driver is the input that moved most in the direction of the change, e.g.
+``lead time 147.5 h → 141.5 h (better): review stage 60 h → 52 h moved it most; despite deploy
+wait stage 43 h → 44 h``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from ..launchdarkly.evidence_models import ChartMetric, Deployment
-from .units import duration, number, share, with_unit
+from ..launchdarkly.models import MetricScore
+from ..launchdarkly.vocabulary import CALCULATED_INDICATORS, CATEGORY_PARTS
+from .metrics import Part, Reading
+from .units import show
 
-STAGE_NAMES = {"coding": "coding", "review": "review", "wait": "deploy wait", "deploy": "deploy"}
+IMPROVED, WORSENED, UNCHANGED = "improved", "worsened", "unchanged"
+WORDS = {IMPROVED: "better", WORSENED: "worse", UNCHANGED: "unchanged"}
+EPSILON = 1e-9
 
 
-def _value_change(now: ChartMetric | None, last: ChartMetric | None, label: str) -> str | None:
-    if now is None:
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """``direction`` is None when there are not two values to compare."""
+
+    direction: str | None
+    part: Part | None = None
+    counter: Part | None = None
+    text: str | None = None
+    leaf: str | None = None
+    """For a composite: the base category under ``part`` that moved most (its own driver)."""
+
+
+def direction_of(change: float, *, higher_is_better: bool) -> str:
+    if abs(change) <= EPSILON:
+        return UNCHANGED
+    return IMPROVED if (change > 0) == higher_is_better else WORSENED
+
+
+def choose(
+    direction: str, parts: Sequence[Part], *, higher_is_better: bool
+) -> tuple[Part | None, Part | None]:
+    """(the part that moved the metric most in ``direction``, the largest move against)."""
+    if direction == UNCHANGED:
+        return None, None
+    want = 1.0 if (direction == IMPROVED) == higher_is_better else -1.0
+    along = [p for p in parts if p.effect * want > EPSILON]
+    against = [p for p in parts if p.effect * want < -EPSILON]
+    biggest = max(along, key=lambda p: abs(p.effect), default=None)
+    counter = max(against, key=lambda p: abs(p.effect), default=None)
+    return biggest, counter
+
+
+def _sentence(head: str, direction: str, part: Part | None, counter: Part | None) -> str:
+    text = f"{head} ({WORDS[direction]})"
+    if direction == UNCHANGED:
+        return text
+    text += f": {part.text} moved it most" if part else ": no single part moved it that way"
+    return text + (f"; despite {counter.text}" if counter else "")
+
+
+def of_reading(reading: Reading) -> Driver:
+    """The driver of a base category's raw metric between the two periods."""
+    now, last = reading.value, reading.last_value
+    if now is None or last is None:
+        return Driver(None, text=reading.note)
+    direction = direction_of(now - last, higher_is_better=reading.higher_is_better)
+    part, counter = choose(direction, reading.parts, higher_is_better=reading.higher_is_better)
+    head = f"{reading.label} {show(last, reading.unit)} → {show(now, reading.unit)}"
+    return Driver(direction, part, counter, _sentence(head, direction, part, counter))
+
+
+def _score_change(score: MetricScore | None) -> int | None:
+    if score is None or score.indicator not in CALCULATED_INDICATORS:
         return None
-    if last is None:
-        return f"{label} {with_unit(now.value, now.unit)}"
-    return f"{label} {with_unit(last.value, last.unit)} → {with_unit(now.value, now.unit)}"
-
-
-def lead_time(
-    now: Mapping[str, float | None],
-    last: Mapping[str, float | None],
-    metric_now: ChartMetric | None = None,
-    metric_last: ChartMetric | None = None,
-) -> str | None:
-    """The stage whose average rose most; if none rose, the stage that dominates now."""
-    overall = _value_change(metric_now, metric_last, "lead time")
-    stages = {k: v for k, v in now.items() if v is not None}
-    if not stages:
-        return overall
-    rises = {
-        name: value - (last.get(name) or 0.0)
-        for name, value in stages.items()
-        if last.get(name) is not None
-    }
-    riser = max(rises, key=lambda n: rises[n]) if rises else None
-    if riser is not None and rises[riser] > 0:
-        text = (
-            f"{STAGE_NAMES.get(riser, riser)} stage {duration(last[riser])} → "
-            f"{duration(stages[riser])} (largest rise)"
-        )
-    else:
-        top = max(stages, key=lambda n: stages[n])
-        whole = sum(stages.values())
-        text = (
-            f"{STAGE_NAMES.get(top, top)} stage dominates: {duration(stages[top])} of "
-            f"{duration(whole)}"
-        )
-    return f"{text}; {overall}" if overall else text
-
-
-def deployment_frequency(
-    now: Mapping[str, int],
-    last: Mapping[str, int],
-    metric_now: ChartMetric | None = None,
-    metric_last: ChartMetric | None = None,
-) -> str | None:
-    """Total deployments then → now, and the application that moved most."""
-    if not now and not last:
+    if score.last_period is None or score.last_period.indicator not in CALCULATED_INDICATORS:
         return None
-    total_now, total_last = sum(now.values()), sum(last.values())
-    apps = set(now) | set(last)
-    moves = {app: now.get(app, 0) - last.get(app, 0) for app in apps}
-    text = f"deployments {total_last} → {total_now}"
-    falling = total_now <= total_last
-    mover = (min if falling else max)(sorted(moves), key=lambda a: moves[a])
-    if moves[mover] != 0:
-        text += f"; {mover} {last.get(mover, 0)} → {now.get(mover, 0)}"
-    rate = _value_change(metric_now, metric_last, "per day")
-    return f"{text} ({rate})" if rate else text
+    return score.score - score.last_period.score
 
 
-def failure_rate(
-    failed_now: Sequence[Deployment],
-    metric_now: ChartMetric | None = None,
-    metric_last: ChartMetric | None = None,
-    total_failed: int | None = None,
-) -> str | None:
-    """The failure rate then → now and the application with most failed deployments."""
-    rate = _value_change(metric_now, metric_last, "failure rate")
-    count = total_failed if total_failed is not None else len(failed_now)
-    by_app = Counter(d.application_key for d in failed_now)
-    parts = [rate] if rate else []
-    if by_app:
-        app, most = by_app.most_common(1)[0]
-        parts.append(f"{count} failed deployments, {most} in {app}")
-    elif count == 0:
-        parts.append("no failed deployment this period")
-    return "; ".join(parts) or None
+def parts_of(category: str, score: MetricScore) -> tuple[str, ...]:
+    return tuple(score.aggregate_of) or CATEGORY_PARTS.get(category, ())
 
 
-def impact_size(
-    now: Mapping[str, int],
-    last: Mapping[str, int],
-) -> str | None:
-    """The share of large-impact flag changes then → now."""
-    if not now:
-        return None
-    text = f"large-impact changes {share(now.get('large', 0), sum(now.values()))}"
-    if last:
-        text = (
-            f"large-impact changes {share(last.get('large', 0), sum(last.values()))} → "
-            f"{share(now.get('large', 0), sum(now.values()))}"
-        )
-    return text
-
-
-def experimentation(metric_now: ChartMetric | None, metric_last: ChartMetric | None) -> str | None:
-    return _value_change(metric_now, metric_last, "experiment coverage")
-
-
-def flag_health(
-    stale_by_maintainer: Mapping[str, int], metric_now: ChartMetric | None
-) -> str | None:
-    """How many flags are stale now (a snapshot) and whose most are."""
-    total = sum(stale_by_maintainer.values())
-    if not stale_by_maintainer and metric_now is None:
-        return None
-    text = f"{total} stale flags"
-    if metric_now is not None:
-        text += f" ({number(metric_now.value)}% of flags)"
-    if stale_by_maintainer:
-        name = max(sorted(stale_by_maintainer), key=lambda n: stale_by_maintainer[n])
-        text += f"; most maintained by {name} ({stale_by_maintainer[name]})"
-    return text + "; a snapshot, no history"
+def of_composite(category: str, scores: Mapping[str, MetricScore]) -> Driver:
+    """The driver of a composite's score: the part whose score moved it most that way (a
+    composite is the mean of its parts), followed down to a base category."""
+    score = scores.get(category)
+    change = _score_change(score)
+    if score is None or change is None:
+        return Driver(None)
+    names = parts_of(category, score)
+    moved = {n: c for n in names if (c := _score_change(scores.get(n))) is not None}
+    parts = [
+        Part(n, f"{n} {scores[n].score - c} → {scores[n].score}", c / max(len(names), 1))
+        for n, c in moved.items()
+    ]
+    direction = direction_of(change, higher_is_better=True)
+    part, counter = choose(direction, parts, higher_is_better=True)
+    leaf = None
+    if part is not None:
+        leaf = of_composite(part.key, scores).leaf if part.key in CATEGORY_PARTS else part.key
+        inner = scores.get(leaf) if leaf is not None else None
+        if inner is not None and leaf != part.key:
+            was = inner.score - (_score_change(inner) or 0)
+            within = f" (within it {leaf} {was} → {inner.score})"
+            part = Part(part.key, part.text + within, part.effect)
+    head = f"{category} {score.score - change} → {score.score}"
+    return Driver(direction, part, counter, _sentence(head, direction, part, counter), leaf)

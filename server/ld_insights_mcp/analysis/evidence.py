@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from ..launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 from ..launchdarkly.models import millis_to_datetime
-from .drivers import STAGE_NAMES
+from .lifecycle import lifecycle
+from .metrics import STAGE_NAMES
 from .units import duration
 
 MOST = 5
@@ -90,15 +91,17 @@ def application_moves(
     last: Mapping[str, int],
     deployments: Sequence[Deployment],
     *,
+    rising: bool,
     most: int = MOST,
 ) -> list[Evidence]:
-    """Applications whose deployment count fell most (or rose least), with their latest
-    deployment's version."""
+    """Applications whose deployment count rose most (``rising``) or fell most, with their
+    latest deployment's version."""
     latest: dict[str, Deployment] = {}
     for d in sorted(deployments, key=lambda d: -d.started_at):
         if d.status in ("finished", "failed"):
             latest.setdefault(d.application_key, d)
-    apps = sorted(set(now) | set(last), key=lambda a: (now.get(a, 0) - last.get(a, 0), a))
+    sign = -1 if rising else 1
+    apps = sorted(set(now) | set(last), key=lambda a: (sign * (now.get(a, 0) - last.get(a, 0)), a))
     found = []
     for app in apps[:most]:
         text = f"{app}: {last.get(app, 0)} → {now.get(app, 0)} deployments"
@@ -138,4 +141,20 @@ def stale_maintainers(stale: Mapping[str, int], *, most: int = MOST) -> list[Evi
         Evidence("maintainer", name, f"{name}: {count} stale flag{'s' if count != 1 else ''}")
         for name, count in ranked[:most]
         if count > 0
+    ]
+
+
+def lifecycle_events(
+    events: Sequence[FlagEvent], kind: str | None, *, most: int = MOST
+) -> list[Evidence]:
+    """The newest flag creations or archivals (``kind``; both when None)."""
+    chosen = [e for e in events if (found := lifecycle(e)) and (kind is None or found == kind)]
+    chosen.sort(key=lambda e: -e.event_time)
+    return [
+        Evidence(
+            "flag_event",
+            e.flag_key,
+            f"{e.flag_key} {lifecycle(e)} by {_member(e)} {_when(e.event_time)}",
+        )
+        for e in chosen[:most]
     ]

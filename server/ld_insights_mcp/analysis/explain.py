@@ -1,73 +1,46 @@
-"""Explaining one base category from its evidence: what to ask for and what it says.
+"""Explaining one base category from its reads: the metric, the driver and 3-5 pieces of
+evidence, naming what is missing.
 
-``NEEDS`` lists, per category, the upstream reads its explanation uses (charts with one
-bucket per score period, ``expand=metrics``, and the list that holds the evidence);
-``explain_leaf`` turns whatever of them arrived into the metric, the driver and 3-5 pieces
-of evidence, naming what is missing.
+``reads.NEEDS`` lists what each category's explanation reads; ``metrics`` turns the charts
+and lists into the raw metric of both periods and its parts; ``drivers`` picks what moved it
+most in the direction it moved; this module adds the evidence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..launchdarkly.evidence_models import (
-    ChartMetric,
     DeploymentCollection,
     FlagEventCollection,
     InsightsChart,
     PullRequestCollection,
 )
 from ..launchdarkly.models import MetricScore
+from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
 from . import charts, drivers
 from . import evidence as pick
 from .evidence import Evidence
 from .ladder import metric_phrase
-
-NOW, LAST, SNAPSHOT = "this period", "last period", "now"
-
-
-@dataclass(frozen=True, slots=True)
-class Need:
-    """One upstream read: an operation, the period it covers, and its options."""
-
-    operation: str
-    period: str
-    options: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def label(self) -> str:
-        opts = "".join(f", {k}={v}" for k, v in self.options)
-        return f"{self.operation}({self.period}{opts})"
-
-
-def _need(operation: str, period: str, **options: str) -> Need:
-    return Need(operation, period, tuple(sorted(options.items())))
-
-
-DF_NOW = _need("getDeploymentFrequencyChart", NOW, groupBy="application")
-DF_LAST = _need("getDeploymentFrequencyChart", LAST, groupBy="application")
-LT_NOW = _need("getLeadTimeChart", NOW, groupBy="stage")
-LT_LAST = _need("getLeadTimeChart", LAST, groupBy="stage")
-RF_NOW = _need("getReleaseFrequencyChart", NOW, groupBy="impact")
-RF_LAST = _need("getReleaseFrequencyChart", LAST, groupBy="impact")
-DEPLOYMENTS = _need("getDeployments", NOW)
-FAILED = _need("getDeployments", NOW, status="failed")
-SLOWEST_PRS = _need("getPullRequests", NOW, sort="-leadTime")
-LARGE_EVENTS = _need("getFlagEvents", NOW, impactSize="large")
-UNEXPERIMENTED = _need("getFlagEvents", NOW, hasExperiments="false")
-STALE = _need("getStaleFlagsChart", SNAPSHOT, groupBy="maintainer")
-STATUS = _need("getFlagStatusChart", SNAPSHOT)
-
-NEEDS: dict[str, tuple[Need, ...]] = {
-    "deploymentFrequency": (DF_NOW, DF_LAST, DEPLOYMENTS),
-    "deploymentFailureRate": (DF_NOW, DF_LAST, FAILED),
-    "leadTime": (LT_NOW, LT_LAST, SLOWEST_PRS),
-    "impactSize": (RF_NOW, RF_LAST, LARGE_EVENTS),
-    "experimentationCoverage": (RF_NOW, RF_LAST, UNEXPERIMENTED),
-    "flagHealth": (STALE, STATUS),
-}
+from .metrics import Reading, reading
+from .reads import (
+    DEPLOYMENTS,
+    DF_LAST,
+    DF_NOW,
+    EVENTS_NOW,
+    FAILED,
+    LARGE_EVENTS,
+    NEEDS,
+    SLOWEST_PRS,
+    STALE,
+    STATUS,
+    UNEXPERIMENTED,
+    EventPages,
+    Need,
+)
+from .units import show
 
 EVIDENCE_SOURCE = {
     "deploymentFrequency": "deployments by application",
@@ -76,6 +49,7 @@ EVIDENCE_SOURCE = {
     "impactSize": "largest-impact flag changes",
     "experimentationCoverage": "largest flag changes without an experiment",
     "flagHealth": "stale flags by maintainer",
+    "creationRatio": "flags created or archived",
 }
 
 
@@ -86,22 +60,23 @@ class LeafExplanation:
     indicator: str
     change: int | None
     last_score: int | None
+    reading: Reading | None = None
     metric: str | None = None
-    driver: str | None = None
+    driver: drivers.Driver | None = None
     evidence: list[Evidence] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-
-
-def needs_for(leaves: Sequence[str]) -> list[Need]:
-    """The distinct reads the leaves need, in a stable order."""
-    return list(dict.fromkeys(need for leaf in leaves for need in NEEDS.get(leaf, ())))
+    caveat: str | None = None
 
 
 def explain_leaf(
-    category: str, score: MetricScore | None, found: Mapping[Need, Any]
+    category: str,
+    score: MetricScore | None,
+    found: Mapping[Need, Any],
+    days: tuple[float, float],
 ) -> LeafExplanation:
-    """The explanation of one base category from the reads that arrived (``found``)."""
-    calculated = score is not None and score.indicator not in ("notCalculated", "unknown")
+    """The explanation of one base category from the reads that arrived (``found``);
+    ``days`` is the length of this period and the last."""
+    calculated = score is not None and score.indicator in CALCULATED_INDICATORS
     leaf = LeafExplanation(
         category=category,
         score=score.score if score is not None and calculated else None,
@@ -110,10 +85,41 @@ def explain_leaf(
         last_score=score.last_period.score if score and score.last_period else None,
     )
     leaf.missing = [n.label for n in NEEDS.get(category, ()) if found.get(n) is None]
-    builder = _BUILDERS.get(category)
-    if builder is not None:
-        builder(leaf, found)
+    read = reading(category, found, days)
+    leaf.reading = read
+    leaf.metric = _metric_text(read)
+    leaf.driver = drivers.of_reading(read)
+    leaf.evidence = _EVIDENCE[category](found, leaf.driver)
+    leaf.caveat = _caveat(leaf)
     return leaf
+
+
+def _metric_text(read: Reading) -> str | None:
+    if read.value is None:
+        return None
+    if read.stated is not None:
+        return metric_phrase(read.stated)
+    shown = show(read.value, read.unit)
+    if read.note is not None:
+        return f"{shown} {read.label} ({read.note})"
+    return f"{shown} {read.label} (counted here from the charts: LaunchDarkly stated no metric)"
+
+
+def _caveat(leaf: LeafExplanation) -> str | None:
+    direction = leaf.driver.direction if leaf.driver else None
+    if direction not in (drivers.IMPROVED, drivers.WORSENED) or not leaf.change:
+        return None
+    if (leaf.change > 0) == (direction == drivers.IMPROVED):
+        return None
+    return (
+        f"the score {'rose' if leaf.change > 0 else 'fell'} while its metric "
+        f"{direction}: LaunchDarkly publishes no scoring formula"
+    )
+
+
+def _items(found: Mapping[Need, Any], need: Need, kind: type[Any]) -> list[Any] | None:
+    value = found.get(need)
+    return list(value.items) if isinstance(value, kind) else None
 
 
 def _chart(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
@@ -121,91 +127,63 @@ def _chart(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
     return value if isinstance(value, InsightsChart) else None
 
 
-def _metric_text(metric: ChartMetric | None) -> str | None:
-    return metric_phrase(metric) if metric is not None else None
+def _deployment_frequency(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
+    now, last = charts.totals(_chart(found, DF_NOW)), charts.totals(_chart(found, DF_LAST))
+    if not (now or last):
+        return []
+    listed = _items(found, DEPLOYMENTS, DeploymentCollection) or []
+    rising = driver.direction == drivers.IMPROVED
+    return pick.application_moves(now, last, listed, rising=rising)
 
 
-def _deployment_frequency(leaf: LeafExplanation, found: Mapping[Need, Any]) -> None:
-    now, last = _chart(found, DF_NOW), _chart(found, DF_LAST)
-    metric_now = charts.metric(now, "deploymentFrequency")
-    leaf.metric = _metric_text(metric_now)
-    counts_now, counts_last = charts.totals(now), charts.totals(last)
-    leaf.driver = drivers.deployment_frequency(
-        counts_now, counts_last, metric_now, charts.metric(last, "deploymentFrequency")
-    )
-    listed = found.get(DEPLOYMENTS)
-    items = listed.items if isinstance(listed, DeploymentCollection) else []
-    if counts_now or counts_last:
-        leaf.evidence = pick.application_moves(counts_now, counts_last, items)
+def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
+    del driver
+    failed = _items(found, FAILED, DeploymentCollection)
+    return pick.failed_deployments(failed) if failed is not None else []
 
 
-def _failure_rate(leaf: LeafExplanation, found: Mapping[Need, Any]) -> None:
-    now, last = _chart(found, DF_NOW), _chart(found, DF_LAST)
-    metric_now = charts.metric(now, "deploymentFailureRate")
-    leaf.metric = _metric_text(metric_now)
-    listed = found.get(FAILED)
-    failed = listed if isinstance(listed, DeploymentCollection) else None
-    leaf.driver = drivers.failure_rate(
-        failed.items if failed else [],
-        metric_now,
-        charts.metric(last, "deploymentFailureRate"),
-        total_failed=failed.total_count if failed else None,
-    )
-    if failed is not None:
-        leaf.evidence = pick.failed_deployments(failed.items)
+def _lead_time(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
+    del driver
+    prs = _items(found, SLOWEST_PRS, PullRequestCollection)
+    return pick.slowest_pull_requests(prs) if prs is not None else []
 
 
-def _lead_time(leaf: LeafExplanation, found: Mapping[Need, Any]) -> None:
-    now, last = _chart(found, LT_NOW), _chart(found, LT_LAST)
-    metric_now = charts.metric(now, "leadTime")
-    leaf.metric = _metric_text(metric_now)
-    leaf.driver = drivers.lead_time(
-        charts.means(now), charts.means(last), metric_now, charts.metric(last, "leadTime")
-    )
-    listed = found.get(SLOWEST_PRS)
-    if isinstance(listed, PullRequestCollection):
-        leaf.evidence = pick.slowest_pull_requests(listed.items)
+def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:
+    def chosen(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
+        del driver
+        events = _items(found, need, FlagEventCollection)
+        return pick.largest_flag_events(events) if events is not None else []
+
+    return chosen
 
 
-def _impact_size(leaf: LeafExplanation, found: Mapping[Need, Any]) -> None:
-    now, last = _chart(found, RF_NOW), _chart(found, RF_LAST)
-    leaf.metric = _metric_text(charts.metric(now, "impactSize"))
-    leaf.driver = drivers.impact_size(charts.totals(now), charts.totals(last))
-    listed = found.get(LARGE_EVENTS)
-    if isinstance(listed, FlagEventCollection):
-        leaf.evidence = pick.largest_flag_events(listed.items)
-
-
-def _experimentation(leaf: LeafExplanation, found: Mapping[Need, Any]) -> None:
-    now, last = _chart(found, RF_NOW), _chart(found, RF_LAST)
-    metric_now = charts.metric(now, "experimentationCoverage")
-    leaf.metric = _metric_text(metric_now)
-    leaf.driver = drivers.experimentation(
-        metric_now, charts.metric(last, "experimentationCoverage")
-    )
-    listed = found.get(UNEXPERIMENTED)
-    if isinstance(listed, FlagEventCollection):
-        leaf.evidence = pick.largest_flag_events(listed.items)
-
-
-def _flag_health(leaf: LeafExplanation, found: Mapping[Need, Any]) -> None:
-    stale = _chart(found, STALE)
-    metric_now = charts.metric(stale, "flagHealth")
-    leaf.metric = _metric_text(metric_now)
-    by_maintainer = charts.totals(stale)
-    leaf.driver = drivers.flag_health(by_maintainer, metric_now) if stale else None
-    leaf.evidence = pick.stale_maintainers(by_maintainer)
+def _status_line(found: Mapping[Need, Any]) -> list[Evidence]:
     status = charts.totals(_chart(found, STATUS))
-    if status:
-        shown = ", ".join(f"{n} {c}" for n, c in status.items())
-        leaf.evidence.append(Evidence("flag_status", "status", f"flags by status: {shown}"))
+    if not status:
+        return []
+    shown = ", ".join(f"{n} {c}" for n, c in status.items())
+    return [Evidence("flag_status", "flag-status", f"flags by status now: {shown}")]
 
 
-_BUILDERS = {
+def _flag_health(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
+    del driver
+    return [*pick.stale_maintainers(charts.totals(_chart(found, STALE))), *_status_line(found)]
+
+
+def _creation_ratio(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
+    pages = found.get(EVENTS_NOW)
+    if not isinstance(pages, EventPages):
+        return _status_line(found)
+    kind = driver.part.key if driver.part else None
+    return [*pick.lifecycle_events(pages.items, kind), *_status_line(found)]
+
+
+_EVIDENCE: dict[str, Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]] = {
     "deploymentFrequency": _deployment_frequency,
     "deploymentFailureRate": _failure_rate,
     "leadTime": _lead_time,
-    "impactSize": _impact_size,
-    "experimentationCoverage": _experimentation,
+    "impactSize": _flag_events(LARGE_EVENTS),
+    "experimentationCoverage": _flag_events(UNEXPERIMENTED),
     "flagHealth": _flag_health,
+    "creationRatio": _creation_ratio,
 }

@@ -1,66 +1,70 @@
-"""Run several upstream calls at once, keep what arrives, and name what did not.
+"""Upstream calls started as soon as they are known and awaited when needed.
 
-The client's own semaphore bounds how many run at a time; this only starts them together.
-A call that fails (a ``LaunchDarklyError``) or does not finish before the deadline is
-recorded as missing with a short reason; the others' results are kept.
+``Reads`` starts each call in the caller's task group (the client's own semaphore bounds how
+many run at a time) and lets the caller await any of them by key. A call that fails (a
+``LaunchDarklyError``) is kept with a short reason; the others' results are kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 import anyio
+from anyio.abc import TaskGroup
 
 from ..launchdarkly import LaunchDarklyError
 
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One upstream call: ``label`` names it to the reader (e.g. ``getLeadTimeChart
-    (this period)``), ``run`` makes it."""
-
-    label: str
-    run: Callable[[], Awaitable[Any]]
-
-
-@dataclass
-class Gathered:
-    results: dict[str, Any] = field(default_factory=dict)
-    missing: dict[str, str] = field(default_factory=dict)  # label -> reason
-
-    def get(self, label: str) -> Any:
-        return self.results.get(label)
-
-
-Progress = Callable[[str], Awaitable[None]]
+Progress = Callable[[str, int, int], Awaitable[None]]
+"""``(label, done, started)`` after each call ends."""
 Describe = Callable[[LaunchDarklyError], str]
 
+NO_ANSWER = "no answer within the call's time budget"
 
-async def gather(
-    calls: Sequence[Call],
-    *,
-    deadline: float,
-    describe: Describe,
-    progress: Progress | None = None,
-) -> Gathered:
-    """Run ``calls`` concurrently until ``deadline`` (``anyio.current_time()`` clock)."""
-    found = Gathered()
 
-    async def one(call: Call) -> None:
+class Reads:
+    """Calls started in ``group``, each under a key; ``result(key)`` waits for one."""
+
+    def __init__(
+        self, group: TaskGroup, *, describe: Describe, progress: Progress | None = None
+    ) -> None:
+        self._group, self._describe, self._progress = group, describe, progress
+        self._ended: dict[Hashable, anyio.Event] = {}
+        self.labels: dict[Hashable, str] = {}
+        self.results: dict[Hashable, Any] = {}
+        self.errors: dict[Hashable, LaunchDarklyError] = {}
+        self._done = 0
+
+    def start(self, key: Hashable, label: str, run: Callable[[], Awaitable[Any]]) -> None:
+        """Start ``run`` under ``key`` unless a call under that key has started already."""
+        if key in self._ended:
+            return
+        self._ended[key] = anyio.Event()
+        self.labels[key] = label
+        self._group.start_soon(self._one, key, run)
+
+    def started(self, key: Hashable) -> bool:
+        return key in self._ended
+
+    async def _one(self, key: Hashable, run: Callable[[], Awaitable[Any]]) -> None:
         try:
-            found.results[call.label] = await call.run()
+            self.results[key] = await run()
         except LaunchDarklyError as exc:
-            found.missing[call.label] = describe(exc)
-        if progress is not None:
-            await progress(call.label)
+            self.errors[key] = exc
+        finally:
+            self._ended[key].set()
+        self._done += 1
+        if self._progress is not None:
+            await self._progress(self.labels[key], self._done, len(self._ended))
 
-    with anyio.CancelScope(deadline=deadline):
-        async with anyio.create_task_group() as group:
-            for call in dict((c.label, c) for c in calls).values():
-                group.start_soon(one, call)
-    for call in calls:
-        if call.label not in found.results and call.label not in found.missing:
-            found.missing[call.label] = "no answer within the call's time budget"
-    return found
+    async def result(self, key: Hashable) -> Any:
+        """The call's answer once it ends; None if it failed."""
+        await self._ended[key].wait()
+        return self.results.get(key)
+
+    def reason(self, key: Hashable) -> str | None:
+        """Why a started call has no answer (None if it has one)."""
+        if key in self.results:
+            return None
+        error = self.errors.get(key)
+        return self._describe(error) if error is not None else NO_ANSWER

@@ -25,7 +25,10 @@ def share(part: int, whole: int) -> str:
 
 
 def number(value: float) -> str:
-    """A raw metric value without noise: ``0.53``, ``12``, ``41.5``."""
+    """A raw metric value without noise: ``0.53``, ``12``, ``41.5`` (``1.2e+15`` past a
+    quadrillion: never hundreds of digits)."""
+    if abs(value) >= 1e15:
+        return f"{value:.3g}"
     if value == int(value):
         return str(int(value))
     digits = 1 if abs(value) >= 10 else 2
@@ -39,3 +42,12 @@ def with_unit(value: float, unit: str) -> str:
     if unit in ("count", ""):
         return number(value)
     return f"{number(value)} {unit}"
+
+
+def show(value: float, unit: str) -> str:
+    """A metric value in its unit, short: ``19%``, ``141.5 h``, ``0.53 per day``, ``2.67``."""
+    if unit == "hours":
+        return f"{number(value)} h"
+    if unit == "ratio":
+        return number(value)
+    return with_unit(value, unit)

@@ -115,6 +115,9 @@ class Emulator:
         self._lock = threading.Lock()
         self._rate_limits = RateLimitWindow(self.clock)
         insights = InsightHandlers(self.store, self.clock)
+        self.scores = insights
+        """Score answers; ``scores.period_alignment`` sets where score periods end (one of
+        ``scores.PERIOD_ALIGNMENTS``: anchor, now, midnight, unaligned)."""
         metric_groups = MetricGroupHandlers(self.store, self.clock)
         self._handlers: dict[str, Handler] = {
             "getInsightGroups": insights.get_insight_groups,
@@ -252,6 +255,8 @@ class Emulator:
                 await exchange.answer(_fault_answer(fault, fault.status))
                 return
         if fault is not None:
+            if fault.edit is not None and answer.body:
+                answer.body = json.dumps(fault.edit(json.loads(answer.body))).encode()
             if fault.body is not None:
                 answer.body, answer.content_type = fault.body, fault.content_type
             answer.headers.update(fault.headers)

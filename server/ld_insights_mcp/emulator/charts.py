@@ -10,7 +10,8 @@ snapshots at ``now_ms`` (one point each) and take no time window.
 Where the contract is silent: the deployment-frequency chart, whose project and environment
 are optional, covers every project without ``projectKey`` and the production environment
 without ``environmentKey`` (the lead-time chart too); it counts finished and failed
-deployments (a point's ``values.failed`` counts the failed ones).
+deployments (a point's ``values.failed`` counts the failed ones). The release-frequency chart
+counts flag changes, not a flag's creation or archival (``LIFECYCLE_EVENTS``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .evidence_params import (
     project_of,
     window,
 )
-from .evidence_seed import Evidence, slice_evidence
+from .evidence_seed import LIFECYCLE_EVENTS, Evidence, slice_evidence
 from .request import ApiRequest
 from .seed import DAY_MS
 from .store import Body, Store
@@ -227,6 +228,7 @@ class ChartHandlers:
             (e["eventTime"], e)
             for e in evidence.flag_events
             if span.holds(e["eventTime"])
+            and e["eventType"] not in LIFECYCLE_EVENTS
             and (experiments is None or bool(evidence.event_experiments[e["id"]]) == experiments)
             and (scope != "exclude" or e["impact"]["reason"] != "global")
         ]

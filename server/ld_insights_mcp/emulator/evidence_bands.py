@@ -10,6 +10,9 @@ No scoring formula is published; these ladders are the emulator's. Each category
 - impactSize: flag events with a ``large`` impact, percent of all flag events; lower is better.
 - experimentationCoverage: flag events linked to an experiment, percent; higher is better.
 - flagHealth: stale flags, percent of all flags (a snapshot); lower is better.
+- creationRatio: flags created per flag archived in the window (from the flag events that
+  record a flag's creation or archival); lower is better. No chart states it: the contract
+  has no creation-ratio chart, so this ladder only shapes the generated events.
 """
 
 from __future__ import annotations
@@ -141,6 +144,16 @@ LADDERS: dict[str, Ladder] = {
             100.0,
             ("at most 10%", "at most 20%", "at most 35%", "more than 35%"),
         ),
+        Ladder(
+            "creationRatio",
+            "ratio",
+            "flags created per flag archived",
+            False,
+            (1.0, 1.5, 3.0),
+            0.25,
+            6.0,
+            ("at most 1", "at most 1.5", "at most 3", "more than 3"),
+        ),
     )
 }
 
@@ -154,24 +167,34 @@ def percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
-def pick_share(
-    category: str, score: int, whole: int, rng: random.Random, *, most: int | None = None
-) -> int | None:
+def pick_share(category: str, score: int, whole: int, *, most: int | None = None) -> int | None:
     """A count ``k`` (at most ``most``) of ``whole`` whose percentage earns the score's band,
-    placed as the score is in its band; None when no ``k`` does (``whole`` too small)."""
+    the closest to where the score sits in its band (so a higher score never gets a worse
+    share from the same ``whole``); None when no ``k`` does (``whole`` too small)."""
     ladder = LADDERS[category]
     indicator = band_for(score).indicator
     top = whole if most is None else min(most, whole)
     fits = [k for k in range(top + 1) if ladder.band(percent(k, whole)) == indicator]
     if not fits:
         return None
-    fraction = _position(score, band_for(score))
-    if not ladder.higher_is_better:
-        fraction = 1 - fraction
-    index = round(fraction * (len(fits) - 1))
-    if len(fits) > 2 and rng.random() < 0.3:  # a little variety between equal scores
-        index = max(0, min(len(fits) - 1, index + rng.choice((-1, 1))))
-    return fits[index]
+    wanted = ladder.target(score)
+    return min(fits, key=lambda k: abs(percent(k, whole) - wanted))
+
+
+def pick_ratio(category: str, score: int, rng: random.Random) -> tuple[int, int]:
+    """``(created, archived)`` counts (archived 2-8) whose ratio earns the score's band, the
+    closest to where the score sits in its band."""
+    ladder = LADDERS[category]
+    indicator = band_for(score).indicator
+    wanted = ladder.target(score)
+    fits = [
+        (created, archived)
+        for archived in range(2, 9)
+        for created in range(1, 25)
+        if ladder.band(created / archived) == indicator
+    ]
+    fits.sort(key=lambda pair: (abs(pair[0] / pair[1] - wanted), pair[1]))
+    return fits[rng.randrange(min(3, len(fits)))]  # a little variety between equal scores
 
 
 def metric_rep(category: str, value: float) -> dict[str, object]:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..launchdarkly.vocabulary import band_for
-from .evidence_bands import LADDERS, pick_share
+from .evidence_bands import LADDERS, pick_ratio, pick_share
 from .scores import PERIOD_DAYS, slice_scores
 from .seed import (
     DAY_MS,
@@ -27,6 +27,7 @@ from .seed import (
     MEMBERS,
     TEAMS,
     SeedExperiment,
+    SeedMember,
     SeedProject,
     object_id,
     rng_for,
@@ -64,6 +65,16 @@ GLOBAL_EVENT_TYPES = (
     ("updated_maintainer", "Changed the maintainer"),
     ("updated_tags", "Changed tags"),
 )
+FLAG_CREATED, FLAG_ARCHIVED = "created_flag", "archived_flag"
+LIFECYCLE_EVENTS = {
+    FLAG_CREATED: ("Created the flag", "createFlag"),
+    FLAG_ARCHIVED: ("Archived the flag", "updateGlobalArchived"),
+}
+"""Flag events that record a flag's creation or archival (eventType -> description, action):
+global, no impact, never linked to an experiment. The release-frequency chart does not count
+them (they are not releases); the creation ratio is created / archived."""
+LIFECYCLE_KEYS = tuple(f"{noun}{suffix}" for suffix in ("", "-v2", "-v3") for noun in NOUNS)
+"""Keys of the flags those events name (an archived one is ``old-<key>``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +177,17 @@ class _Builder:
         self.flag_keys = [f"{noun}" for noun in rng.sample(NOUNS, 28)]
         self.pr_numbers = {app: 100 + rng.randrange(400) for app in self.apps}
         self.serial = 0
+        self.lifecycle_keys: set[str] = set()
 
     def _id(self, kind: str) -> str:
         self.serial += 1
         return stable_uuid(kind, str(self.now_ms), self.slice_id, str(self.serial))
 
-    def _moments(self, window: int, count: int) -> list[int]:
+    def _moments(self, window: int, count: int, rng: random.Random | None = None) -> list[int]:
         """``count`` distinct working-hours instants inside the window, oldest first."""
         start = self.now_ms - (window + 1) * PERIOD_DAYS * DAY_MS
         minute = 60_000
-        slots = self.rng.sample(range(PERIOD_DAYS * 11 * 60), count)  # 08:00-19:00 each day
+        slots = (rng or self.rng).sample(range(PERIOD_DAYS * 11 * 60), count)  # 08:00-19:00
         return sorted(start + (s // 660) * DAY_MS + 8 * HOUR_MS + (s % 660) * minute for s in slots)
 
     # --- deployments and pull requests --------------------------------------------------------
@@ -210,6 +222,7 @@ class _Builder:
             self._deployment(started, duration, "finished" if ok else "failed", kind, leads)
             previous_failed = not ok
         self._flag_events(window, scores)
+        self._lifecycle_events(window, scores)
         if window == 0:
             self._unfinished_work()
 
@@ -219,7 +232,7 @@ class _Builder:
         fits = [n for n in range(1, 91) if ladder.band(n / PERIOD_DAYS) == band]
         wanted = round(ladder.target(frequency) * PERIOD_DAYS)
         for n in sorted(fits, key=lambda n: abs(n - wanted)):
-            failed = pick_share("deploymentFailureRate", failure, n, self.rng, most=n - 1)
+            failed = pick_share("deploymentFailureRate", failure, n, most=n - 1)
             if failed is not None:
                 return n, failed
         raise AssertionError(f"no deployment count fits scores {frequency}/{failure}")
@@ -381,11 +394,9 @@ class _Builder:
         coverage = _score(scores, "experimentationCoverage", window)
         assert impact is not None
         count = self.rng.randint(18, 32)
-        large = pick_share("impactSize", impact, count, self.rng)
+        large = pick_share("impactSize", impact, count)
         with_experiments = (
-            0
-            if coverage is None
-            else pick_share("experimentationCoverage", coverage, count, self.rng)
+            0 if coverage is None else pick_share("experimentationCoverage", coverage, count)
         )
         assert large is not None
         assert with_experiments is not None
@@ -416,51 +427,94 @@ class _Builder:
         before_true = self.rng.randint(0, int(1000 * (1 - percentage / 100)))
         after_true = before_true + int(1000 * percentage / 100)
         scale = self.rng.randint(5, 400)
-        project = self.evidence.project
-        rep: Body = {
-            "id": event_id,
-            "projectId": object_id("project", project.key),
-            "projectKey": project.key,
-            "environmentId": object_id("environment", project.key, self.evidence.environment),
-            "environmentKey": self.evidence.environment,
-            "flagKey": self.rng.choice(self.flag_keys),
-            "eventType": event_type,
-            "eventTime": when,
-            "description": description,
-            "auditLogEntryId": stable_uuid("audit", event_id),
-            "member": {
-                "id": member.id,
-                "email": member.email,
-                "firstName": member.first_name,
-                "lastName": member.last_name,
-            },
-            "actions": [event_type.replace("_", "")],
-            "impact": {
-                "size": size,
-                "percentage": percentage,
-                "reason": "global" if is_global else "evaluations",
-                "evaluationsSummary": {
-                    "variations": [
-                        {"value": True, "before": before_true * scale, "after": after_true * scale},
-                        {
-                            "value": False,
-                            "before": (1000 - before_true) * scale,
-                            "after": (1000 - after_true) * scale,
-                        },
-                    ]
-                },
+        impact = {
+            "size": size,
+            "percentage": percentage,
+            "reason": "global" if is_global else "evaluations",
+            "evaluationsSummary": {
+                "variations": [
+                    {"value": True, "before": before_true * scale, "after": after_true * scale},
+                    {
+                        "value": False,
+                        "before": (1000 - before_true) * scale,
+                        "after": (1000 - after_true) * scale,
+                    },
+                ]
             },
         }
-        self.evidence.flag_events.append(rep)
+        flag = self.rng.choice(self.flag_keys)
+        action = event_type.replace("_", "")
+        self._add_event(event_id, flag, (event_type, description, action), when, member, impact)
         chosen = [self.rng.choice(experiments)] if experiments else []
         self.evidence.event_experiments[event_id] = [
-            _experiment_rep(project.key, e, self.now_ms) for e in chosen
+            _experiment_rep(self.evidence.project.key, e, self.now_ms) for e in chosen
         ]
+
+    def _add_event(
+        self,
+        event_id: str,
+        flag: str,
+        kind: tuple[str, str, str],
+        when: int,
+        member: SeedMember,
+        impact: Body,
+    ) -> None:
+        """Add one ``FlagEventRep``; ``kind`` is (eventType, description, action)."""
+        event_type, description, action = kind
+        project = self.evidence.project
+        self.evidence.flag_events.append(
+            {
+                "id": event_id,
+                "projectId": object_id("project", project.key),
+                "projectKey": project.key,
+                "environmentId": object_id("environment", project.key, self.evidence.environment),
+                "environmentKey": self.evidence.environment,
+                "flagKey": flag,
+                "eventType": event_type,
+                "eventTime": when,
+                "description": description,
+                "auditLogEntryId": stable_uuid("audit", event_id),
+                "member": {
+                    "id": member.id,
+                    "email": member.email,
+                    "firstName": member.first_name,
+                    "lastName": member.last_name,
+                },
+                "actions": [action],
+                "impact": impact,
+            }
+        )
+
+    def _lifecycle_events(self, window: int, scores: Body) -> None:
+        """Flags created and archived in the window, as many as the creation-ratio score's
+        band asks for (from a generator of their own: the other evidence stays as it was)."""
+        score = _score(scores, "creationRatio", window)
+        if score is None:
+            return
+        rng = rng_for("lifecycle", str(self.now_ms), self.slice_id, str(window))
+        created, archived = pick_ratio("creationRatio", score, rng)
+        kinds = [FLAG_CREATED] * created + [FLAG_ARCHIVED] * archived
+        rng.shuffle(kinds)
+        fresh = [k for k in LIFECYCLE_KEYS if k not in self.lifecycle_keys]
+        keys = rng.sample(fresh, len(kinds))  # a key is created, or archived, once
+        self.lifecycle_keys.update(keys)
+        for index, (kind, when) in enumerate(
+            zip(kinds, self._moments(window, len(kinds), rng), strict=True)
+        ):
+            event_id = stable_uuid(
+                "lifecycle", str(self.now_ms), self.slice_id, str(window), str(index)
+            )
+            description, action = LIFECYCLE_EVENTS[kind]
+            member = rng.choice(MEMBERS)
+            flag = keys[index] if kind == FLAG_CREATED else f"old-{keys[index]}"
+            impact = {"size": "none", "percentage": 0.0, "reason": "global"}
+            self._add_event(event_id, flag, (kind, description, action), when, member, impact)
+            self.evidence.event_experiments[event_id] = []
 
     def snapshot(self, flag_health: int | None) -> None:
         assert flag_health is not None
         total = self.rng.randint(20, 28)
-        stale = pick_share("flagHealth", flag_health, total, self.rng)
+        stale = pick_share("flagHealth", flag_health, total)
         assert stale is not None
         maintainers = [m.id for m in MEMBERS] + [t.key for t in TEAMS]
         for index, key in enumerate(self.flag_keys[:total]):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -21,6 +22,8 @@ class Fault:
     - ``headers``: extra answer headers, e.g. ``{"Retry-After": "1"}``; they override the
       emulator's rate-limit headers.
     - ``body`` and ``content_type``: a raw body (invalid JSON, HTML, empty, huge).
+    - ``edit``: change the real answer's JSON: it gets the decoded body and returns the body
+      to send, encoded as Python's ``json`` does (``NaN``, ``Infinity``, ``1e+308`` pass).
     - ``delay``: seconds to wait before acting (a stall is a long delay). A client that goes
       away meanwhile is recorded as ``disconnected`` and gets no answer.
     - ``after_handling``: run the real handler first (a write happens), then wait ``delay``
@@ -40,6 +43,7 @@ class Fault:
     delay: float = 0.0
     after_handling: bool = False
     reset: bool = False
+    edit: Callable[[Any], Any] | None = None
 
 
 class EmulatedConnectionReset(httpx.RemoteProtocolError):

@@ -23,7 +23,7 @@ from .errors import conflict, invalid, invalid_many, not_found, patch_failed
 from .json_patch import MalformedPatch, PatchFailure, apply_patch, parse_patch
 from .links import href, page_links
 from .request import ApiRequest
-from .scores import periods, slice_scores
+from .scores import PERIOD_ALIGNMENTS, Period, periods, slice_scores
 from .seed import SeedProject
 from .store import Body, Store, environment_rep, link
 from .validation import KEY_RULE, is_key, required_strings, string_list_problem
@@ -39,6 +39,21 @@ class InsightHandlers:
     def __init__(self, store: Store, clock: Callable[[], int]) -> None:
         self.store = store
         self.clock = clock
+        self.period_alignment = "anchor"
+        """Where score periods end: one of ``scores.PERIOD_ALIGNMENTS``."""
+        self._answers = 0
+
+    def periods(self) -> tuple[Period, Period]:
+        """This answer's (current, last) score periods."""
+        if self.period_alignment not in PERIOD_ALIGNMENTS:
+            raise ValueError(f"period_alignment must be one of {', '.join(PERIOD_ALIGNMENTS)}")
+        self._answers += 1
+        return periods(
+            self.store.now_ms,
+            alignment=self.period_alignment,
+            clock_ms=self.clock(),
+            answer=self._answers,
+        )
 
     # --- representations ------------------------------------------------------------------
 
@@ -56,17 +71,18 @@ class InsightHandlers:
         )
 
     def score_metadata(self) -> Body:
-        current, last = periods(self.store.now_ms)
+        current, last = self.periods()
         return {"period": current.rep(), "lastPeriod": last.rep()}
 
-    def group_rep(self, group: Body, expand: set[str]) -> Body:
+    def group_rep(self, group: Body, expand: set[str], metadata: Body | None = None) -> Body:
+        """A group as answered; ``metadata`` is the answer's score periods (one per answer)."""
         rep = dict(group)
         rep["applicationKeys"] = list(group["applicationKeys"])
         if "environment" in expand:
             rep["environment"] = environment_rep(group["projectKey"], group["environmentKey"])
         if "scores" in expand:
             rep["scores"] = self.group_scores(group)
-            rep["scoreMetadata"] = self.score_metadata()
+            rep["scoreMetadata"] = metadata or self.score_metadata()
         return rep
 
     def _group(self, key: str) -> Body:
@@ -93,9 +109,10 @@ class InsightHandlers:
             groups.sort(key=lambda g: (g["name"].casefold(), g["key"]), reverse=sort == "-name")
         total = len(groups)
         extra = {"query": query, "sort": sort, "expand": request.arg("expand") or ""}
+        metadata = self.score_metadata() if {"scores", "metadata"} & expand else None
         body: Body = {
             "totalCount": total,
-            "items": [self.group_rep(g, expand) for g in groups[offset : offset + limit]],
+            "items": [self.group_rep(g, expand, metadata) for g in groups[offset : offset + limit]],
             "_links": page_links(
                 GROUPS_PATH,
                 total=total,
@@ -110,7 +127,7 @@ class InsightHandlers:
                 counts[self.group_scores(group)["overall"]["indicator"]] += 1
             body["metadata"] = {"countByIndicator": {**counts, "total": total}}
         if "scores" in expand:
-            body["scoreMetadata"] = self.score_metadata()
+            body["scoreMetadata"] = metadata or self.score_metadata()
         return 200, body
 
     def get_insight_group(self, request: ApiRequest) -> Answer:
@@ -213,7 +230,7 @@ class InsightHandlers:
                 "applicationKey",
                 f"unknown application(s) {', '.join(unknown)} in project {project.key!r}",
             )
-        current, last = periods(self.store.now_ms)
+        current, last = self.periods()
         query = {"projectKey": project.key, "environmentKey": environment}
         if apps:
             query["applicationKey"] = ",".join(apps)

@@ -12,7 +12,8 @@
 - A category that cannot be calculated (experimentation coverage in a project without
   experiments) is ``{"score": 0, "indicator": "notCalculated", "indicatorRange": {"min": 0,
   "max": 0}}`` with no ``diffVsLastPeriod`` and no ``lastPeriod``.
-- Periods: the current one is the 30 days ending at ``now_ms``; the last one the 30 before.
+- Periods: the current one is 30 days, the last one the 30 before. Where the current one ends
+  is not documented; ``PERIOD_ALIGNMENTS`` names each plausible answer (``periods``).
 """
 
 from __future__ import annotations
@@ -59,10 +60,27 @@ class Period:
         return {"startTime": self.start_ms, "endTime": self.end_ms}
 
 
-def periods(now_ms: int) -> tuple[Period, Period]:
-    """(current, last): 30 days ending at ``now_ms`` and the 30 days before."""
+PERIOD_ALIGNMENTS = ("anchor", "now", "midnight", "unaligned")
+"""Where the current period ends: ``anchor`` at the data's anchor ``now_ms`` (the default);
+``now`` at the clock's instant of the request; ``midnight`` at the last UTC midnight of the
+clock; ``unaligned`` an hour and more before ``now_ms``, moving by 7,919 ms with every answer
+(no rule predicts it)."""
+
+
+def periods(
+    now_ms: int, *, alignment: str = "anchor", clock_ms: int = 0, answer: int = 0
+) -> tuple[Period, Period]:
+    """(current, last): 30 days ending as ``alignment`` says and the 30 days before;
+    ``clock_ms`` is the request's instant, ``answer`` counts the answers given so far."""
+    ends = {
+        "anchor": now_ms,
+        "now": clock_ms,
+        "midnight": clock_ms - clock_ms % DAY_MS,
+        "unaligned": now_ms - 3_600_000 - 7_919 * answer,
+    }
+    end = ends[alignment]
     length = PERIOD_DAYS * DAY_MS
-    return Period(now_ms - length, now_ms), Period(now_ms - 2 * length, now_ms - length)
+    return Period(end - length, end), Period(end - 2 * length, end - length)
 
 
 def mean_half_up(values: Iterable[int]) -> int:

@@ -457,6 +457,7 @@ class _WriteAwareExchange(Exchange):
 
 
 def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -> ModelT:
+    response.refuse_non_finite(method=method, path=path)
     try:  # the common case in one step: pydantic parses and validates the JSON together
         return model.model_validate_json(response.body)
     except ValidationError:

@@ -6,6 +6,11 @@ Like ``models``: snake_case fields with the wire names as aliases, unknown field
 examples show, numeric strings; both parse to ``int`` milliseconds. Durations are
 milliseconds. Open vocabularies (deployment ``status``/``kind``, flag ``eventType``) are
 plain strings.
+
+Numbers are bounded by what they measure, so an impossible answer is refused at parse (an
+upstream error) and never printed: durations and chart values (counts or durations) are never
+negative; integers stay within int64; a metric value within ``METRIC_MAX``; an impact
+percentage within 0-100; a chart summary's ``...Ms`` durations are not negative.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .models import Count, Links, Millis
+from .models import INT64_MAX, MAX_MILLIS, Count, Links, Millis
 
 
 def _millis(value: Any) -> Any:
@@ -28,8 +33,29 @@ def _millis(value: Any) -> Any:
 UnixMillis = Annotated[Millis, BeforeValidator(_millis)]
 """A timestamp in Unix milliseconds, sent as a number or a numeric string."""
 
-DurationMs = Annotated[int, Field(ge=0)]
-"""A duration in milliseconds."""
+DurationMs = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
+"""A duration in milliseconds: never negative, never longer than the calendar."""
+
+Int64 = Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
+
+METRIC_MAX = 1e12
+"""The largest raw metric value taken (per day, percent, hours: far below it)."""
+
+NON_NEGATIVE_UNITS = frozenset({"count", "percent", "milliseconds", "seconds", "hours", "days"})
+"""Metric units whose values cannot be negative."""
+
+
+def bounded_numbers(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """Refuse free-form numbers no answer can hold: past int64, or a negative ``...Ms``
+    duration or ``count``."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if abs(value) > INT64_MAX:
+            raise ValueError(f"{where}.{name} is {value:.3g}, past the int64 range")
+        if value < 0 and (name.endswith("Ms") or name == "count"):
+            raise ValueError(f"{where}.{name} is negative ({value}): a duration or count")
+    return values
 
 
 class _Wire(BaseModel):
@@ -38,6 +64,7 @@ class _Wire(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         extra="allow",
+        allow_inf_nan=False,
         defer_build=True,
     )
 
@@ -54,10 +81,16 @@ class ChartMetric(_Wire):
     """A raw metric with its indicator and tier ladder (``InsightsChartMetric``)."""
 
     indicator: str
-    value: float
+    value: Annotated[float, Field(ge=-METRIC_MAX, le=METRIC_MAX)]
     unit: str
     modifier: str
     tiers: list[ChartTier] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_negative(self) -> ChartMetric:
+        if self.value < 0 and self.unit in NON_NEGATIVE_UNITS:
+            raise ValueError(f"a metric in {self.unit} is never negative (got {self.value})")
+        return self
 
 
 class ChartAxis(_Wire):
@@ -66,6 +99,12 @@ class ChartAxis(_Wire):
 
 class ChartMetadata(_Wire):
     summary: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("summary")
+    @classmethod
+    def _bounded(cls, summary: dict[str, Any]) -> dict[str, Any]:
+        return bounded_numbers(summary, "summary")
+
     name: str | None = None
     metrics: dict[str, ChartMetric] | None = None
     x_axis: ChartAxis
@@ -74,7 +113,7 @@ class ChartMetadata(_Wire):
 
 class ChartBounds(_Wire):
     name: str
-    value: int
+    value: Int64
 
 
 class ChartSeriesMetadata(_Wire):
@@ -84,9 +123,16 @@ class ChartSeriesMetadata(_Wire):
 
 
 class ChartPoint(_Wire):
-    x: int
-    y: int
+    """One point: ``y`` is a count or a duration (every chart's), so never negative."""
+
+    x: Int64
+    y: Count
     values: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("values")
+    @classmethod
+    def _bounded(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return bounded_numbers(values, "values")
 
 
 class ChartSeries(_Wire):
@@ -210,7 +256,7 @@ class EvaluationsSummary(_Wire):
 
 class FlagEventImpact(_Wire):
     size: str | None = None  # none | small | medium | large
-    percentage: float | None = None
+    percentage: Annotated[float, Field(ge=0, le=100)] | None = None
     reason: str | None = None  # evaluations | global | waiting
     evaluations_summary: EvaluationsSummary | None = None
 

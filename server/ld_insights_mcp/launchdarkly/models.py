@@ -4,7 +4,8 @@ Field names are snake_case; aliases carry the wire names (``projectKey``, ``_lin
 ``_creationDate``). Response models keep fields LaunchDarkly adds later (``extra="allow"``),
 except where a field could carry a secret (environments carry SDK keys: those are dropped).
 Values no answer can truly hold (a negative count, a score outside 0-100, a timestamp beyond
-year 9999) fail validation, so they surface as an upstream error rather than as data.
+year 9999, a count past the int64 range, NaN or Infinity) fail validation, so they surface as
+an upstream error rather than as data.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ Indicator = Annotated[str, BeforeValidator(_known_indicator)]
 """One of ``INDICATORS``: a value the contract does not define becomes ``unknown``."""
 
 
-Count = Annotated[int, Field(ge=0)]
-"""A number of things: never negative."""
+INT64_MAX = 2**63 - 1
+"""The contract's integers are int64: nothing larger is a real answer."""
+
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A number of things: never negative, never past int64."""
 
 Score = Annotated[int, Field(ge=0, le=100)]
 """A 0-100 score."""
@@ -79,6 +83,7 @@ class _Wire(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         extra="allow",
+        allow_inf_nan=False,
         defer_build=True,  # built on first use, not at start-up
     )
 

@@ -8,6 +8,8 @@ access token, or a long prefix of it, is redacted.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 import anyio
 import httpx
+import pydantic_core
 from pydantic import SecretStr, ValidationError
 
 from .errors import (
@@ -58,6 +61,37 @@ def path_segment(value: str, *, name: str) -> str:
     return quote(value, safe="")
 
 
+_MAYBE_NON_FINITE = re.compile(rb"NaN|Infinity|[0-9][eE]\+?[0-9]{3}")
+"""Bytes that may spell a number no float holds: ``NaN``, ``Infinity`` (which Python's and
+pydantic's JSON readers accept though JSON has no such values) or an exponent past 1e308."""
+
+
+def non_finite(body: bytes) -> str | None:
+    """What non-finite number ``body`` holds (None if none): cheap unless the bytes hint at
+    one, exact then (text inside strings does not count)."""
+    if _MAYBE_NON_FINITE.search(body) is None:
+        return None
+    try:
+        value = pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError:
+        try:
+            pydantic_core.from_json(body)
+        except ValueError:
+            return None  # not JSON at all: the caller reports that
+        return "NaN or Infinity, which JSON does not allow"
+    return "a number too large for a float" if _has_infinity(value) else None
+
+
+def _has_infinity(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isinf(value)
+    if isinstance(value, dict):
+        return any(_has_infinity(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_infinity(v) for v in value)
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     """A successful answer: status, raw body and rate-limit headers."""
@@ -67,6 +101,18 @@ class Response:
     content_type: str
     rate_limit: RateLimitInfo
 
+    def refuse_non_finite(self, *, method: str, path: str) -> None:
+        """Raise ``UnexpectedResponseError`` if the body holds NaN, Infinity or a number past
+        a float's range: such an answer is refused, not shown."""
+        found = non_finite(self.body)
+        if found is not None:
+            raise UnexpectedResponseError(
+                f"LaunchDarkly's answer holds {found}; it was refused rather than shown",
+                status=self.status,
+                method=method,
+                path=path,
+            )
+
     def json(self, *, method: str, path: str) -> Any:
         if not self.body.strip():
             raise UnexpectedResponseError(
@@ -75,6 +121,7 @@ class Response:
                 method=method,
                 path=path,
             )
+        self.refuse_non_finite(method=method, path=path)
         try:
             return json.loads(self.body)
         except RecursionError:

@@ -1,16 +1,22 @@
 """Analysis tools: explain_score, insights_digest, diagnose_data_coverage.
 
-Each reads the scores first (they give the periods), then makes its other reads at once
-(bounded by the client's concurrency limit), reports progress per read, and returns within
-one call budget: a read that fails or runs out of time is named as missing, not fatal.
+Each needs the scores first: they give the periods the other reads cover. Where those periods
+and the slice can be guessed (``Hints``), the other reads start together with the scores read;
+each is then checked against what the scores state, and a read they do not confirm is made
+again, so an answer never rests on a guess. Reads run at once within the client's concurrency
+limit, progress is reported per read, and the call returns within one budget: a read that
+fails or runs out of time is named as missing, not fatal.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server import MCPServer
@@ -20,15 +26,39 @@ from mcp.types import CallToolResult
 from pydantic import Field, Strict, StringConstraints
 
 from ..analysis import coverage
-from ..analysis.categories import EXPLAINABLE, PARTS, leaves_to_explain
+from ..analysis.categories import (
+    EXPLAINABLE,
+    PARTS,
+    leaves_possibly_explained,
+    leaves_to_explain,
+)
 from ..analysis.digest import band_counts, biggest_drops, most_regressed, rank_groups
 from ..analysis.digest import worth_explaining as pick_next
-from ..analysis.explain import LAST, NOW, Need, explain_leaf, needs_for
-from ..analysis.gather import Call, Gathered, gather
-from ..launchdarkly import LaunchDarklyError
-from ..launchdarkly.models import InsightGroup, InsightGroupScores, InsightPeriod, MetricScore
+from ..analysis.drivers import of_composite
+from ..analysis.explain import explain_leaf
+from ..analysis.gather import Reads
+from ..analysis.reads import (
+    ANY_EVENT,
+    COVERAGE_NEEDS,
+    DEPLOYMENTS,
+    LAST,
+    MERGED_PRS,
+    NOW,
+    REPOSITORIES,
+    EventPages,
+    Need,
+    needs_for,
+)
+from ..launchdarkly import LaunchDarklyClient, LaunchDarklyError
+from ..launchdarkly.models import (
+    InsightGroup,
+    InsightGroupCollection,
+    InsightGroupScores,
+    InsightPeriod,
+    InsightScores,
+)
 from ..launchdarkly.vocabulary import KEY_PATTERN
-from ..state import AppState, app_state
+from ..state import app_state
 from ..ui import DASHBOARD_META
 from ..views.analysis import (
     CallsMade,
@@ -42,6 +72,7 @@ from ..views.analysis import (
     digest_drop,
     digest_group,
     digest_text,
+    driver_detail,
     explain_text,
     leaf_result,
 )
@@ -56,9 +87,14 @@ from .params import (
 from .registry import READ, add_tool, resolve_scope, tool_result
 from .upstream import describe_failure
 
-T = TypeVar("T")
 DAY_MS = 86_400_000
+PERIOD_MS = 30 * DAY_MS
 GROUP_PAGE = 20
+EVENT_PAGES = 10
+"""Pages of 100 flag events counted per period for the creation ratio (past that: none)."""
+REMEMBERED_SLICES = 1000
+DIGEST_ROUNDS = 3
+"""Dependent rounds a cold digest of ``max_groups`` groups may take."""
 
 GroupKey = Annotated[
     Annotated[str, Strict(), StringConstraints(pattern=KEY_PATTERN, min_length=1, max_length=256)]
@@ -76,6 +112,21 @@ class Window:
     start_ms: int
     end_ms: int
 
+    @classmethod
+    def of(cls, value: InsightPeriod) -> Window:
+        return cls(value.start_time, value.end_time)
+
+    @property
+    def days(self) -> float:
+        return (self.end_ms - self.start_ms) / DAY_MS
+
+
+Slice = tuple[str, str, tuple[str, ...]]
+
+
+def slice_of(scope: Scope) -> Slice:
+    return scope.project_key, scope.environment_key, tuple(sorted(scope.application_keys))
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -87,22 +138,72 @@ class Target:
     last_period: InsightPeriod
     first_call: str
 
-    @property
-    def apps(self) -> list[str]:
-        return self.scope.application_keys
+    def periods(self) -> tuple[Window, Window]:
+        return Window.of(self.period), Window.of(self.last_period)
 
-    def window(self, which: str) -> Window:
-        chosen = self.period if which != LAST else self.last_period
-        return Window(chosen.start_time, chosen.end_time)
+
+# --- hints: guesses that let reads start with the scores read ---------------------------------
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Hints:
+    """What earlier answers told this client. Guesses only: each is checked before use.
+
+    ``periods``: the score periods last stated, and whether they were the same the time
+    before (``steady``: periods that move with every answer are not worth guessing);
+    ``slices``: each insight group's slice as last read; ``group_totals``: how many groups a
+    digest query last found.
+    """
+
+    periods: tuple[Window, Window] | None = None
+    steady: bool = True
+    slices: OrderedDict[str, Slice] = field(default_factory=OrderedDict)
+    group_totals: dict[str | None, int] = field(default_factory=dict)
+
+    def guess_periods(self) -> tuple[Window, Window] | None:
+        """The periods to read before the scores state them: the last stated if they hold
+        still, 30 days ending at the last UTC midnight before any; None if they move."""
+        if self.periods is not None:
+            return self.periods if self.steady else None
+        now = wall_clock_ms()
+        end = now - now % DAY_MS
+        return Window(end - PERIOD_MS, end), Window(end - 2 * PERIOD_MS, end - PERIOD_MS)
+
+    def learn_periods(self, periods: tuple[Window, Window]) -> None:
+        self.steady = self.periods is None or self.periods == periods
+        self.periods = periods
+
+    def learn_slice(self, key: str, found: Slice) -> None:
+        self.slices[key] = found
+        self.slices.move_to_end(key)
+        while len(self.slices) > REMEMBERED_SLICES:
+            self.slices.popitem(last=False)
+
+
+_HINTS: weakref.WeakKeyDictionary[LaunchDarklyClient, Hints] = weakref.WeakKeyDictionary()
+
+
+def hints_of(client: LaunchDarklyClient) -> Hints:
+    """The hints of one client (one per server lifespan)."""
+    found = _HINTS.get(client)
+    if found is None:
+        found = _HINTS[client] = Hints()
+    return found
+
+
+# --- reading ----------------------------------------------------------------------------------
 
 
 class _Progress:
-    def __init__(self, ctx: Context[Any, Any], total: int) -> None:
-        self.ctx, self.total, self.done = ctx, total, 0
+    def __init__(self, ctx: Context[Any, Any]) -> None:
+        self.ctx = ctx
 
-    async def step(self, label: str) -> None:
-        self.done += 1
-        await self.ctx.report_progress(self.done, self.total, label)
+    async def step(self, label: str, done: int, started: int) -> None:
+        await self.ctx.report_progress(done, started, label)
 
 
 def _short(exc: LaunchDarklyError) -> str:
@@ -110,77 +211,15 @@ def _short(exc: LaunchDarklyError) -> str:
     return describe_failure(exc, not_found="check the keys").split(". Next:")[0][:240]
 
 
-async def _first(state: AppState, deadline: float, operation: Callable[[], Awaitable[T]]) -> T:
-    """The first read (the scores): nothing can be explained without it."""
-    budget = state.settings.call_budget
-    try:
-        with anyio.fail_after(max(deadline - anyio.current_time(), 0.001)):
-            return await operation()
-    except TimeoutError:
-        raise ToolError(
-            f"LaunchDarkly did not answer within this call's {budget:g} s budget; "
-            "try again in a minute."
-        ) from None
-    except LaunchDarklyError as exc:
-        raise ToolError(
-            describe_failure(
-                exc, not_found="check the keys; list_insight_groups shows the keys in use"
-            )
-        ) from None
-
-
-async def _target(
-    state: AppState,
-    deadline: float,
-    group_key: str | None,
-    project_key: str | None,
-    environment_key: str | None,
-    application_keys: list[str] | None,
-) -> Target:
-    if group_key is not None:
-        if project_key or environment_key or application_keys:
-            raise ToolError(
-                "group_key: pass either group_key or project_key/environment_key/"
-                "application_keys, not both (a group already names its slice)."
-            )
-        group: InsightGroup = await _first(
-            state, deadline, lambda: state.client.get_insight_group(group_key, expand=["scores"])
-        )
-        if group.scores is None:
-            raise ToolError(f"LaunchDarkly returned no scores for insight group {group_key!r}.")
-        periods = group.score_metadata
-        current, last = (periods.period, periods.last_period) if periods else _default_periods()
-        scope = Scope(
-            group_key=group.key,
-            project_key=group.project_key,
-            environment_key=group.environment_key,
-            application_keys=list(group.application_keys),
-        )
-        return Target(scope, group.scores, current, last, "getInsightGroup")
-    project, environment = resolve_scope(state.settings, project_key, environment_key)
-    apps = list(dict.fromkeys(application_keys or []))
-    found = await _first(
-        state, deadline, lambda: state.client.get_insight_scores(project, environment, apps)
-    )
-    scope = Scope(project_key=project, environment_key=environment, application_keys=apps)
-    return Target(scope, found.scores, found.period, found.last_period, "getInsightsScores")
-
-
-def _default_periods() -> tuple[InsightPeriod, InsightPeriod]:
-    now = int(time.time() * 1000)
-    length = 30 * DAY_MS
-    return (
-        InsightPeriod(start_time=now - length, end_time=now),
-        InsightPeriod(start_time=now - 2 * length, end_time=now - length),
-    )
-
-
-def _read(state: AppState, target: Target, need: Need) -> Callable[[], Awaitable[Any]]:
-    """The client call that makes one read of ``explain.NEEDS``."""
-    client, s = state.client, target.scope
-    p, e, apps = s.project_key, s.environment_key, target.apps
-    w = target.window(need.period)
+def _read(
+    client: LaunchDarklyClient, where: Slice, window: Window | None, need: Need
+) -> Callable[[], Awaitable[Any]]:
+    """The client call that makes one read of a slice over a window."""
+    p, e, app_keys = where
+    apps = list(app_keys)
     opts = dict(need.options)
+    start, end = (window.start_ms, window.end_ms) if window else (None, None)
+    bucket = max(window.end_ms - window.start_ms, 60_000) if window else None
     match need.operation:
         case "getDeploymentFrequencyChart":
             return lambda: client.get_deployment_frequency_chart(
@@ -189,9 +228,9 @@ def _read(state: AppState, target: Target, need: Need) -> Callable[[], Awaitable
                 apps,
                 group_by="application",
                 metrics=True,
-                from_ms=w.start_ms,
-                to_ms=w.end_ms,
-                bucket_ms=max(w.end_ms - w.start_ms, 60_000),
+                bucket_ms=bucket,
+                from_ms=start,
+                to_ms=end,
             )
         case "getLeadTimeChart":
             return lambda: client.get_lead_time_chart(
@@ -200,24 +239,30 @@ def _read(state: AppState, target: Target, need: Need) -> Callable[[], Awaitable
                 apps,
                 group_by="stage",
                 expand=("metrics",),
-                from_ms=w.start_ms,
-                to_ms=w.end_ms,
-                bucket_ms=max(w.end_ms - w.start_ms, 60_000),
+                bucket_ms=bucket,
+                from_ms=start,
+                to_ms=end,
             )
         case "getReleaseFrequencyChart":
+            experiments = opts.get("hasExperiments")
             return lambda: client.get_release_frequency_chart(
                 p,
                 e,
                 apps,
                 group_by="impact",
+                has_experiments=None if experiments is None else experiments == "true",
                 metrics=True,
-                from_ms=w.start_ms,
-                to_ms=w.end_ms,
-                bucket_ms=max(w.end_ms - w.start_ms, 60_000),
+                bucket_ms=bucket,
+                from_ms=start,
+                to_ms=end,
             )
         case "getDeployments":
             return lambda: client.get_deployments(
-                p, e, apps, status=opts.get("status"), limit=100, from_ms=w.start_ms, to_ms=w.end_ms
+                p, e, apps, status=opts.get("status"), limit=100, from_ms=start, to_ms=end
+            )
+        case "getPullRequests" if need == MERGED_PRS:
+            return lambda: client.get_pull_requests(
+                p, e, apps, status="merged", limit=20, from_ms=start, to_ms=end
             )
         case "getPullRequests":
             return lambda: client.get_pull_requests(
@@ -227,9 +272,11 @@ def _read(state: AppState, target: Target, need: Need) -> Callable[[], Awaitable
                 sort="-leadTime",
                 expand=("leadTime",),
                 limit=5,
-                from_ms=w.start_ms,
-                to_ms=w.end_ms,
+                from_ms=start,
+                to_ms=end,
             )
+        case "getFlagEvents" if opts.get("pages") == "all":
+            return lambda: _every_event(client, where, start, end)
         case "getFlagEvents":
             experiments = opts.get("hasExperiments")
             return lambda: client.get_flag_events(
@@ -238,9 +285,9 @@ def _read(state: AppState, target: Target, need: Need) -> Callable[[], Awaitable
                 apps,
                 impact_size=opts.get("impactSize"),  # type: ignore[arg-type]
                 has_experiments=None if experiments is None else experiments == "true",
-                limit=100,
-                from_ms=w.start_ms,
-                to_ms=w.end_ms,
+                limit=int(opts.get("limit", 100)),
+                from_ms=start,
+                to_ms=end,
             )
         case "getStaleFlagsChart":
             return lambda: client.get_stale_flags_chart(
@@ -248,11 +295,170 @@ def _read(state: AppState, target: Target, need: Need) -> Callable[[], Awaitable
             )
         case "getFlagStatusChart":
             return lambda: client.get_flag_status_chart(p, e, apps)
+        case "getInsightsRepositories":
+            return lambda: client.get_insights_repositories(projects=True)
     raise AssertionError(f"no read for {need.operation}")  # pragma: no cover
 
 
-def _calls_made(first: str, gathered: Gathered | None, labels: Sequence[str]) -> CallsMade:
-    return CallsMade(made=[first, *labels], missing=dict(gathered.missing) if gathered else {})
+async def _every_event(
+    client: LaunchDarklyClient, where: Slice, start: int | None, end: int | None
+) -> EventPages:
+    p, e, apps = where
+    cap = EVENT_PAGES * 100
+    events = client.iter_flag_events(p, e, list(apps), from_ms=start, to_ms=end, max_items=cap + 1)
+    items = [event async for event in events]
+    return EventPages(items[:cap], complete=len(items) <= cap)
+
+
+def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target:
+    """The scores read's answer, checked: a group must come with scores."""
+    if isinstance(answer, InsightScores):
+        assert scope is not None
+        return Target(scope, answer.scores, answer.period, answer.last_period, "getInsightsScores")
+    if answer.scores is None:
+        raise ToolError(f"LaunchDarkly returned no scores for insight group {answer.key!r}.")
+    periods = answer.score_metadata
+    current, last = (periods.period, periods.last_period) if periods else _default_periods()
+    found = Scope(
+        group_key=answer.key,
+        project_key=answer.project_key,
+        environment_key=answer.environment_key,
+        application_keys=list(answer.application_keys),
+    )
+    return Target(found, answer.scores, current, last, "getInsightGroup")
+
+
+def _default_periods() -> tuple[InsightPeriod, InsightPeriod]:
+    now = wall_clock_ms()
+    return (
+        InsightPeriod(start_time=now - PERIOD_MS, end_time=now),
+        InsightPeriod(start_time=now - 2 * PERIOD_MS, end_time=now - PERIOD_MS),
+    )
+
+
+def _scope(
+    ctx: Context[Any, Any],
+    group_key: str | None,
+    project_key: str | None,
+    environment_key: str | None,
+    application_keys: list[str] | None,
+) -> Scope | None:
+    """The slice the arguments name (None for a group: its read names it)."""
+    if group_key is not None:
+        if project_key or environment_key or application_keys:
+            raise ToolError(
+                "group_key: pass either group_key or project_key/environment_key/"
+                "application_keys, not both (a group already names its slice)."
+            )
+        return None
+    project, environment = resolve_scope(app_state(ctx).settings, project_key, environment_key)
+    apps = list(dict.fromkeys(application_keys or []))
+    return Scope(project_key=project, environment_key=environment, application_keys=apps)
+
+
+@dataclass
+class Found:
+    """The scores read and the reads made for the periods it states."""
+
+    target: Target
+    results: dict[Need, Any]
+    calls: CallsMade
+
+
+Key = tuple[Need, Slice, Window | None]
+FIRST: Hashable = ("scores",)
+
+
+async def _scores_then_reads(
+    ctx: Context[Any, Any],
+    scope: Scope | None,
+    group_key: str | None,
+    possible: Sequence[Need],
+    needed: Callable[[Target], Sequence[Need]],
+) -> Found:
+    """The scores read, then the reads ``needed(target)`` for the periods it states.
+
+    ``possible`` (all ``needed`` may ask for) starts with the scores read, for the guessed
+    periods and slice, when it fits in one round of the client's concurrency limit. A read
+    started so is used only if the scores confirm its period and slice; else it is made again.
+    """
+    state = app_state(ctx)
+    client, settings = state.client, state.settings
+    hints = hints_of(client)
+    guess = slice_of(scope) if scope is not None else hints.slices.get(group_key or "")
+    periods = hints.guess_periods()
+    guessed = dict(zip((NOW, LAST), periods or (), strict=False))
+    fits = 1 + len(possible) <= settings.max_concurrency
+    speculate = guess is not None and periods is not None and fits
+    target: Target | None = None
+    failure: ToolError | None = None
+    keys: list[tuple[Need, Key]] = []
+    late = False
+    async with anyio.create_task_group() as group:
+        reads = Reads(group, describe=_short, progress=_Progress(ctx).step)
+        with anyio.CancelScope(deadline=anyio.current_time() + settings.call_budget):
+            if scope is None:
+                assert group_key is not None
+                reads.start(
+                    FIRST,
+                    "getInsightGroup",
+                    lambda: client.get_insight_group(group_key, expand=["scores"]),
+                )
+            else:
+                p, e, apps = slice_of(scope)
+                reads.start(
+                    FIRST, "getInsightsScores", lambda: client.get_insight_scores(p, e, apps)
+                )
+            if speculate and guess is not None:
+                for need in possible:
+                    window = guessed.get(need.period)
+                    reads.start(
+                        (need, guess, window), need.label, _read(client, guess, window, need)
+                    )
+            answer = await reads.result(FIRST)
+            if answer is not None:
+                try:
+                    target = _target(answer, scope)
+                except ToolError as exc:
+                    failure = exc
+            if target is not None:
+                now, last = target.periods()
+                hints.learn_periods((now, last))
+                where = slice_of(target.scope)
+                if target.scope.group_key is not None:
+                    hints.learn_slice(target.scope.group_key, where)
+                for need in needed(target):
+                    window = {NOW: now, LAST: last}.get(need.period)
+                    key = (need, where, window)
+                    if not reads.started(key):
+                        late = True
+                        reads.start(key, need.label, _read(client, where, window, need))
+                    keys.append((need, key))
+                for _, key in keys:
+                    await reads.result(key)
+        group.cancel_scope.cancel()  # reads for a guess the scores did not confirm
+    if failure is not None:
+        raise failure
+    if target is None:
+        error = reads.errors.get(FIRST)
+        if error is None:
+            raise ToolError(
+                f"LaunchDarkly did not answer within this call's {settings.call_budget:g} s "
+                "budget; try again in a minute."
+            )
+        raise ToolError(
+            describe_failure(
+                error, not_found="check the keys; list_insight_groups shows the keys in use"
+            )
+        )
+    used = {key for _, key in keys}
+    calls = CallsMade(
+        made=[target.first_call, *(need.label for need, _ in keys)],
+        rounds=2 if late else 1,
+        discarded=[reads.labels[k] for k in reads.labels if k not in used and k != FIRST],
+        missing={need.label: r for need, key in keys if (r := reads.reason(key)) is not None},
+    )
+    return Found(target, {need: reads.results.get(key) for need, key in keys}, calls)
 
 
 # --- explain_score ----------------------------------------------------------------------------
@@ -267,45 +473,46 @@ async def explain_score(
     application_keys: OptionalApplicationKeys = None,
 ) -> Annotated[CallToolResult, ExplainResult]:
     """Why a score is what it is, for an insight group or a project environment: score,
-    band, change; the raw metric vs the next tier; the main driver since the last period
-    (e.g. "review stage 9 h → 31 h"); 3-5 pieces of evidence with ids (PR numbers, deployment
-    versions, flag keys). A composite is explained through its 2 weakest parts. Reads run at
-    once; any that failed is named.
+    band, change; the raw metric vs the next tier; the driver (what moved the metric most
+    in the direction it moved, e.g. "review stage 60 h → 52 h"); 3-5 pieces of evidence with
+    ids (PR numbers, deployment versions, flag keys). A composite is explained through the
+    part that drove its change and its weakest part. Reads run at once; any that failed is
+    named.
     """
-    state = app_state(ctx)
-    deadline = anyio.current_time() + state.settings.call_budget
-    target = await _target(
-        state, deadline, group_key, project_key, environment_key, application_keys
+    scope = _scope(ctx, group_key, project_key, environment_key, application_keys)
+    possible = needs_for(leaves_possibly_explained(category))
+    found = await _scores_then_reads(
+        ctx,
+        scope,
+        group_key,
+        possible,
+        lambda target: needs_for(leaves_to_explain(category, target.scores.by_category())),
     )
-    scores: dict[str, MetricScore] = target.scores.by_category()
-    leaves = leaves_to_explain(category, scores)
-    needs = needs_for(leaves)
-    progress = _Progress(ctx, 1 + len(needs))
-    await progress.step(target.first_call)
-    gathered = await gather(
-        [Call(n.label, _read(state, target, n)) for n in needs],
-        deadline=deadline,
-        describe=_short,
-        progress=progress.step,
-    )
-    found = {n: gathered.get(n.label) for n in needs}
+    target = found.target
+    scores = target.scores.by_category()
     by_name = {s.category: s for s in category_scores(target.scores)}
     chosen = by_name.get(category)
     if chosen is None:
         raise ToolError(
-            f"LaunchDarkly returned no {category} score for this scope; "
-            "call get_insight_scores to see the categories it returned."
+            f"LaunchDarkly returned no {category} score for this scope (the contract makes "
+            f"{category} optional); call get_insight_scores to see the categories it returned."
         )
-    parts = [by_name[p] for p in PARTS.get(category, ()) if p in by_name]
+    now, last = target.periods()
+    composite = of_composite(category, scores) if category in PARTS else None
     result = ExplainResult(
-        data_source=state.data_source,
+        data_source=app_state(ctx).data_source,
         scope=target.scope,
         period=period(target.period),
         last_period=period(target.last_period),
         category=chosen,
-        parts=parts,
-        explained=[leaf_result(explain_leaf(leaf, scores.get(leaf), found)) for leaf in leaves],
-        calls=_calls_made(target.first_call, gathered, [n.label for n in needs]),
+        parts=[by_name[p] for p in PARTS.get(category, ()) if p in by_name],
+        driver=composite.text if composite else None,
+        driven_by=driver_detail(composite),
+        explained=[
+            leaf_result(explain_leaf(leaf, scores.get(leaf), found.results, (now.days, last.days)))
+            for leaf in leaves_to_explain(category, scores)
+        ],
+        calls=found.calls,
     )
     return tool_result(result, explain_text(result))
 
@@ -344,10 +551,11 @@ async def insights_digest(
         except ValueError as exc:
             raise ToolError(f"query: {exc}") from None
     state = app_state(ctx)
-    deadline = anyio.current_time() + state.settings.call_budget
+    hints = hints_of(state.client)
+    budget = state.settings.call_budget
     limit = min(GROUP_PAGE, max_groups)
 
-    def page(offset: int) -> Callable[[], Awaitable[Any]]:
+    def page(offset: int) -> Callable[[], Awaitable[InsightGroupCollection]]:
         return lambda: state.client.list_insight_groups(
             limit=min(limit, max_groups - offset),
             offset=offset,
@@ -355,27 +563,65 @@ async def insights_digest(
             expand=["scores", "metadata"],
         )
 
-    first = await _first(state, deadline, page(0))
-    total = min(first.total_count, max_groups)
-    offsets = list(range(len(first.items), total, limit)) if first.items else []
-    progress = _Progress(ctx, 1 + len(offsets))
-    await progress.step("getInsightGroups(offset=0)")
-    labels = [f"getInsightGroups(offset={o})" for o in offsets]
-    gathered = await gather(
-        [Call(label, page(o)) for label, o in zip(labels, offsets, strict=True)],
-        deadline=deadline,
-        describe=_short,
-        progress=progress.step,
-    )
+    # The first round: page 0, and the pages after it that are known to exist (the total the
+    # last digest of this query found) or, before any, as many as reaching ``max_groups``
+    # within DIGEST_ROUNDS needs. Pages past the real total come back empty and are dropped.
+    pages = math.ceil(max_groups / limit)
+    known = hints.group_totals.get(query)
+    if known is not None:
+        first_round = math.ceil(min(known, max_groups) / limit)
+    else:
+        first_round = 1 + max(0, pages - 1 - (DIGEST_ROUNDS - 1) * state.settings.max_concurrency)
+    started = [o for o in range(0, max_groups, limit)][: max(first_round, 1)]
+    first: InsightGroupCollection | None = None
+    offsets: list[int] = []
+    async with anyio.create_task_group() as group:
+        reads = Reads(group, describe=_short, progress=_Progress(ctx).step)
+        with anyio.CancelScope(deadline=anyio.current_time() + budget):
+            for offset in started:
+                reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
+            first = await reads.result(0)
+            if first is not None:
+                hints.group_totals[query] = first.total_count
+                total = min(first.total_count, max_groups)
+                offsets = list(range(limit, total, limit)) if first.items else []
+                for offset in offsets:
+                    reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
+                for offset in offsets:
+                    await reads.result(offset)
+        group.cancel_scope.cancel()
+    if first is None:
+        error = reads.errors.get(0)
+        if error is None:
+            raise ToolError(
+                f"LaunchDarkly did not answer within this call's {budget:g} s budget; "
+                "try again in a minute."
+            )
+        raise ToolError(
+            describe_failure(
+                error, not_found="check the keys; list_insight_groups shows the keys in use"
+            )
+        )
     groups = list(first.items)
-    for label in labels:
-        found = gathered.get(label)
+    for offset in offsets:
+        found = reads.results.get(offset)
         if found is not None:
             groups += found.items
+    for found_group in groups:
+        hints.learn_slice(
+            found_group.key,
+            (
+                found_group.project_key,
+                found_group.environment_key,
+                tuple(sorted(found_group.application_keys)),
+            ),
+        )
     ranked = rank_groups(groups)
     chosen = pick_next(ranked)
     regressed = most_regressed(ranked)
     meta = first.score_metadata
+    labels = [f"getInsightGroups(offset={o})" for o in offsets]
+    used = {0, *offsets}
     result = DigestResult(
         data_source=state.data_source,
         period=period(meta.period) if meta else None,
@@ -394,7 +640,12 @@ async def insights_digest(
         next_call=(
             call("explain_score", group_key=chosen.key, category=chosen.weakest) if chosen else None
         ),
-        calls=_calls_made("getInsightGroups(offset=0)", gathered, labels),
+        calls=CallsMade(
+            made=["getInsightGroups(offset=0)", *labels],
+            rounds=1 if set(offsets) <= set(started) else 2,
+            discarded=[reads.labels[o] for o in started if o not in used],
+            missing={reads.labels[o]: r for o in offsets if (r := reads.reason(o)) is not None},
+        ),
     )
     return tool_result(result, digest_text(result))
 
@@ -414,52 +665,26 @@ async def diagnose_data_coverage(
     linking no pull request, pull requests never deployed, flag changes arriving; each
     problem with its fix.
     """
-    state = app_state(ctx)
-    deadline = anyio.current_time() + state.settings.call_budget
-    target = await _target(
-        state, deadline, group_key, project_key, environment_key, application_keys
+    scope = _scope(ctx, group_key, project_key, environment_key, application_keys)
+    found = await _scores_then_reads(
+        ctx, scope, group_key, COVERAGE_NEEDS, lambda target: COVERAGE_NEEDS
     )
-    client, s = state.client, target.scope
-    p, e, apps = s.project_key, s.environment_key, target.apps
-    w = target.window(NOW)
-    reads = {
-        "getInsightsRepositories(projects)": lambda: client.get_insights_repositories(
-            projects=True
-        ),
-        f"getDeployments({NOW})": lambda: client.get_deployments(
-            p, e, apps, limit=100, from_ms=w.start_ms, to_ms=w.end_ms
-        ),
-        f"getPullRequests({NOW}, status=merged)": lambda: client.get_pull_requests(
-            p, e, apps, status="merged", limit=20, from_ms=w.start_ms, to_ms=w.end_ms
-        ),
-        f"getFlagEvents({NOW})": lambda: client.get_flag_events(
-            p, e, apps, limit=1, from_ms=w.start_ms, to_ms=w.end_ms
-        ),
-    }
-    progress = _Progress(ctx, 1 + len(reads))
-    await progress.step(target.first_call)
-    gathered = await gather(
-        [Call(label, run) for label, run in reads.items()],
-        deadline=deadline,
-        describe=_short,
-        progress=progress.step,
-    )
-    labels = list(reads)
+    target, results = found.target, found.results
     scores = target.scores.by_category()
     findings = [
-        *coverage.repositories(gathered.get(labels[0]), p),
-        *coverage.deployments(gathered.get(labels[1]), now_ms=w.end_ms),
-        *coverage.undeployed(gathered.get(labels[2])),
-        *coverage.flag_events(gathered.get(labels[3])),
+        *coverage.repositories(results.get(REPOSITORIES), target.scope.project_key),
+        *coverage.deployments(results.get(DEPLOYMENTS), now_ms=target.period.end_time),
+        *coverage.undeployed(results.get(MERGED_PRS)),
+        *coverage.flag_events(results.get(ANY_EVENT)),
         *coverage.score_findings(scores),
     ]
     result = CoverageResult(
-        data_source=state.data_source,
+        data_source=app_state(ctx).data_source,
         scope=target.scope,
         period=period(target.period),
         not_calculated=coverage.not_calculated(scores),
         findings=[coverage_finding(f) for f in findings],
-        calls=_calls_made(target.first_call, gathered, labels),
+        calls=found.calls,
     )
     return tool_result(result, coverage_text(result))
 

@@ -1,7 +1,8 @@
 """Time windows and cursors of the evidence tools, checked before any request is sent.
 
 A window is ``days`` (the last N days, default 30) or ISO dates (``from_date``, ``to_date``,
-UTC, both inclusive), at most ``MAX_WINDOW_DAYS`` long, never in the future. Cursors carry
+UTC, both inclusive), at most ``MAX_WINDOW_DAYS`` long, never in the future and never before
+``FLOOR`` (Engineering Insights holds no data from before it). Cursors carry
 the ``after`` id of the API's cursor and a signature of the query that produced it, so a
 cursor sent with other filters is refused here instead of paging some other result set.
 """
@@ -22,6 +23,8 @@ from .params import MAX_WINDOW_DAYS
 
 DAY_MS = 86_400_000
 DEFAULT_DAYS = 30
+FLOOR = date(2015, 1, 1)
+"""No window starts before this day: Engineering Insights has no data from before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,8 @@ def resolve_window(
         start = _midnight_ms(start_day)
     else:
         start = end - (days or DEFAULT_DAYS) * DAY_MS
+    if start < _midnight_ms(FLOOR):
+        raise ToolError(_before_floor(days, from_date, to_date))
     if end - start > MAX_WINDOW_DAYS * DAY_MS:
         raise ToolError(
             f"the window is {(end - start) / DAY_MS:.0f} days; at most {MAX_WINDOW_DAYS} are "
@@ -94,6 +99,18 @@ def resolve_window(
         )
     arguments = {"days": days, "from_date": from_date, "to_date": to_date}
     return Window(start, end, arguments)
+
+
+def _before_floor(days: int | None, from_date: str | None, to_date: str | None) -> str:
+    """The error for a window that starts before ``FLOOR``, naming the argument to change."""
+    floor = FLOOR.isoformat()
+    why = f"Engineering Insights has no data from before {floor}"
+    if from_date is not None:
+        return f"from_date {from_date} is before {floor} ({why}): use {floor} or later."
+    if to_date is not None and _date(to_date, "to_date") < FLOOR:
+        return f"to_date {to_date} is before {floor} ({why}): use {floor} or later."
+    span = f"days={days or DEFAULT_DAYS}" + (f" before to_date {to_date}" if to_date else "")
+    return f"{span} starts before {floor} ({why}): ask for fewer days or a later to_date."
 
 
 def query_signature(tool: str, arguments: Mapping[str, Any]) -> str:

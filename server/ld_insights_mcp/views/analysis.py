@@ -9,8 +9,10 @@ from pydantic import Field
 
 from ..analysis.coverage import Finding
 from ..analysis.digest import Drop, RankedGroup
+from ..analysis.drivers import Driver
 from ..analysis.evidence import Evidence
 from ..analysis.explain import EVIDENCE_SOURCE, LeafExplanation
+from ..analysis.metrics import Reading
 from .common import DataSource, ViewModel, signed, source_line
 from .scores import CategoryScore, Period, score_phrase
 
@@ -29,6 +31,28 @@ class EvidenceItem(ViewModel):
     url: str | None = None
 
 
+class MetricValue(ViewModel):
+    value: float | None = Field(description="This period, in unit.")
+    last_value: float | None = Field(description="Last period; null for a snapshot.")
+    unit: str
+    higher_is_better: bool
+    source: str = Field(
+        description="launchdarkly: a chart's own metric; recomputed: counted here from the "
+        "charts or lists read."
+    )
+
+
+class DriverDetail(ViewModel):
+    direction: str | None = Field(
+        description="The metric's change: improved, worsened or unchanged; null without two "
+        "periods to compare."
+    )
+    part: str | None = Field(
+        description="What moved it most that way: a stage, application, impact size, category, ..."
+    )
+    counter: str | None = Field(description="The largest move the other way, if any.")
+
+
 class LeafResult(ViewModel):
     category: str
     score: int | None
@@ -36,13 +60,21 @@ class LeafResult(ViewModel):
     change: int | None
     last_period_score: int | None
     metric: str | None = Field(description="Raw metric, its tier and the next tier.")
-    driver: str | None = Field(description="What moved most between the periods.")
+    metric_value: MetricValue | None
+    driver: str | None = Field(description="What moved the metric most in its direction.")
+    driven_by: DriverDetail | None
+    caveat: str | None = None
     evidence: list[EvidenceItem]
     missing: list[str] = Field(description="Upstream reads that failed.")
 
 
 class CallsMade(ViewModel):
-    made: list[str] = Field(description="Upstream reads, in order; all but the first at once.")
+    made: list[str] = Field(description="Upstream reads whose answers were used, in order.")
+    rounds: int = Field(description="Dependent rounds: 1 when every read started at once.")
+    discarded: list[str] = Field(
+        default_factory=list,
+        description="Reads started for a guessed period that the scores did not confirm.",
+    )
     missing: dict[str, str] = Field(description="Read -> why it is missing.")
 
 
@@ -55,6 +87,8 @@ class ExplainResult(ViewModel):
     last_period: Period
     category: CategoryScore
     parts: list[CategoryScore] = Field(description="A composite's parts.")
+    driver: str | None = Field(description="A composite's driver: the part that moved it most.")
+    driven_by: DriverDetail | None
     explained: list[LeafResult]
     calls: CallsMade
 
@@ -120,6 +154,28 @@ def evidence_item(found: Evidence) -> EvidenceItem:
     return EvidenceItem(kind=found.kind, id=found.id, text=found.text, url=found.url)
 
 
+def metric_value(read: Reading | None) -> MetricValue | None:
+    if read is None or read.value is None:
+        return None
+    return MetricValue(
+        value=read.value,
+        last_value=read.last_value,
+        unit=read.unit,
+        higher_is_better=read.higher_is_better,
+        source=read.source,
+    )
+
+
+def driver_detail(driver: Driver | None) -> DriverDetail | None:
+    if driver is None or driver.direction is None:
+        return None
+    return DriverDetail(
+        direction=driver.direction,
+        part=driver.part.key if driver.part else None,
+        counter=driver.counter.key if driver.counter else None,
+    )
+
+
 def leaf_result(leaf: LeafExplanation) -> LeafResult:
     return LeafResult(
         category=leaf.category,
@@ -128,7 +184,10 @@ def leaf_result(leaf: LeafExplanation) -> LeafResult:
         change=leaf.change,
         last_period_score=leaf.last_score,
         metric=leaf.metric,
-        driver=leaf.driver,
+        metric_value=metric_value(leaf.reading),
+        driver=leaf.driver.text if leaf.driver else None,
+        driven_by=driver_detail(leaf.driver),
+        caveat=leaf.caveat,
         evidence=[evidence_item(e) for e in leaf.evidence],
         missing=leaf.missing,
     )
@@ -186,14 +245,23 @@ def scope_text(scope: Scope) -> str:
 
 def calls_lines(calls: CallsMade) -> list[str]:
     made = calls.made
-    text = f"Calls ({len(made)}): {made[0]}" if made else "Calls: none"
-    if len(made) > 1:
-        text += "; then at once: " + ", ".join(made[1:])
+    if not made:
+        text = "Calls: none"
+    elif calls.rounds <= 1:
+        text = f"Calls ({len(made)}, all at once): " + ", ".join(made)
+    else:
+        text = f"Calls ({len(made)}): {made[0]}; then: " + ", ".join(made[1:])
     lines = [text + "."]
+    if calls.discarded:
+        lines.append(
+            "Read for a guessed period the scores did not confirm, then read again: "
+            + ", ".join(calls.discarded)
+            + "."
+        )
     if calls.missing:
         lines.append(
             "MISSING (shown without it): "
-            + "; ".join(f"{label}: {why}" for label, why in calls.missing.items())
+            + "; ".join(f"{label}: {why.rstrip('.')}" for label, why in calls.missing.items())
             + "."
         )
     return lines
@@ -207,8 +275,10 @@ def explain_text(result: ExplainResult) -> str:
         score_phrase(result.category)
         + (": " + "; ".join(score_phrase(p) for p in result.parts) if result.parts else ""),
     ]
+    if result.driver:
+        lines.append(f"Driver: {result.driver}.")
     if result.parts and result.explained:
-        lines.append(f"Weakest parts: {', '.join(leaf.category for leaf in result.explained)}.")
+        lines.append(f"Explained: {', '.join(leaf.category for leaf in result.explained)}.")
     for leaf in result.explained:
         if result.parts:
             lines.append(f"{leaf.category}:")
@@ -216,6 +286,8 @@ def explain_text(result: ExplainResult) -> str:
             lines.append(f"  Metric: {leaf.metric}")
         if leaf.driver:
             lines.append(f"  Driver: {leaf.driver}")
+        if leaf.caveat:
+            lines.append(f"  Note: {leaf.caveat}")
         if leaf.evidence:
             lines.append(f"  Evidence ({EVIDENCE_SOURCE.get(leaf.category, 'items')}):")
             lines += [f"  - {item.text}" for item in leaf.evidence]

@@ -1,0 +1,40 @@
+"""Flag events that record a flag's creation or archival (the creation ratio's inputs).
+
+The contract types ``eventType`` as an open string and documents no lifecycle values; an
+event counts as a creation when its type or resource actions say so (``created_flag``,
+LaunchDarkly's ``createFlag``/``cloneFlag`` actions), as an archival likewise
+(``archived_flag``, ``deleted_flag``; ``deleteFlag``). ``updateGlobalArchived`` alone is not
+enough: it also restores a flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..launchdarkly.evidence_models import FlagEvent
+
+CREATED, ARCHIVED = "created", "archived"
+
+_TYPES = {"created_flag": CREATED, "archived_flag": ARCHIVED, "deleted_flag": ARCHIVED}
+_ACTIONS = {"createFlag": CREATED, "cloneFlag": CREATED, "deleteFlag": ARCHIVED}
+
+
+def lifecycle(event: FlagEvent) -> str | None:
+    """``created``, ``archived`` or None (any other change)."""
+    kind = _TYPES.get(event.event_type)
+    if kind is not None:
+        return kind
+    for action in event.actions:
+        if action in _ACTIONS:
+            return _ACTIONS[action]
+    return None
+
+
+def lifecycle_counts(events: Iterable[FlagEvent]) -> dict[str, int]:
+    """Flags created and archived among ``events``."""
+    counts = {CREATED: 0, ARCHIVED: 0}
+    for event in events:
+        kind = lifecycle(event)
+        if kind is not None:
+            counts[kind] += 1
+    return counts

@@ -1,0 +1,393 @@
+"""A base category's raw metric in this period and the last, and the parts it is made of.
+
+``reading(category, found, days)`` turns the reads that arrived into a ``Reading``: the
+metric in each period (LaunchDarkly's own value where a chart states it with
+``expand=metrics``, else counted here from the series or lists: ``source`` says which),
+whether higher is better, and its parts (stages, applications, impact sizes, ...). A part's
+``effect`` is what the metric would have changed by had only that part changed: the metric of
+the last period's parts with this one part at its new value, minus the last period's metric.
+The driver (``drivers``) is chosen from those effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..launchdarkly.evidence_models import ChartMetric, InsightsChart
+from . import charts
+from .lifecycle import ARCHIVED, CREATED, lifecycle_counts
+from .reads import (
+    DF_LAST,
+    DF_NOW,
+    EVENTS_LAST,
+    EVENTS_NOW,
+    LT_LAST,
+    LT_NOW,
+    RF_EXP_LAST,
+    RF_EXP_NOW,
+    RF_LAST,
+    RF_NOW,
+    STALE,
+    STATUS,
+    EventPages,
+    Need,
+)
+from .units import HOUR_MS, duration
+
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "deploymentFrequency": True,
+    "deploymentFailureRate": False,
+    "leadTime": False,
+    "impactSize": False,
+    "experimentationCoverage": True,
+    "flagHealth": False,
+    "creationRatio": False,
+}
+"""Each base category's raw metric: whether a higher value is better (scores always are)."""
+
+STAGE_NAMES = {"coding": "coding", "review": "review", "wait": "deploy wait", "deploy": "deploy"}
+IMPACT_SIZES = ("none", "small", "medium", "large")
+
+Values = dict[str, tuple[float, ...]]
+Formula = Callable[[Values], float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a metric: ``key`` names it (a stage, application, impact size, ...),
+    ``text`` shows it in both periods, ``effect`` is its effect on the metric."""
+
+    key: str
+    text: str
+    effect: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    category: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    value: float | None = None
+    last_value: float | None = None
+    source: str = "launchdarkly"  # launchdarkly | recomputed
+    stated: ChartMetric | None = None
+    parts: tuple[Part, ...] = ()
+    note: str | None = None
+    """Why there is no value or no change, or how it was counted."""
+
+
+def _chart(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
+    value = found.get(need)
+    return value if isinstance(value, InsightsChart) else None
+
+
+def _effects(formula: Formula, now: Values, last: Values) -> dict[str, float]:
+    """Each part's effect: the metric with only that part at its new value, minus before."""
+    before = formula(last)
+    if before is None:
+        return {}
+    found = {}
+    for key in sorted(now.keys() | last.keys()):
+        trial = dict(last)
+        if key in now:
+            trial[key] = now[key]
+        else:
+            del trial[key]
+        after = formula(trial)
+        if after is not None:
+            found[key] = after - before
+    return found
+
+
+def _unit(stated: ChartMetric | None, fallback: str) -> str:
+    if stated is None:
+        return fallback
+    return stated.modifier if stated.unit == "count" else stated.unit
+
+
+def _counts(chart: InsightsChart | None) -> Values | None:
+    if chart is None:
+        return None
+    return {name: (float(total),) for name, total in charts.totals(chart).items()}
+
+
+def _means(chart: InsightsChart | None) -> Values | None:
+    if chart is None:
+        return None
+    return {name: (mean,) for name, mean in charts.means(chart).items() if mean is not None}
+
+
+def _ratio(numerator: float, whole: float, scale: float = 100.0) -> float | None:
+    return scale * numerator / whole if whole else None
+
+
+def _measured(
+    category: str,
+    label: str,
+    unit: str,
+    stated_in: tuple[InsightsChart | None, InsightsChart | None],
+    values: tuple[Values | None, Values | None],
+    formulas: tuple[Formula, Formula],
+    text: Callable[[str], str],
+    note: str | None = None,
+) -> Reading:
+    """A reading from charts: the metric they state (``stated_in`` this period and last),
+    else ``formulas`` over the parts (``values``); the parts' effects in the last period's
+    terms."""
+    stated = charts.metric(stated_in[0], category)
+    stated_last = charts.metric(stated_in[1], category)
+    now, last = values
+    recomputed = [f(v) if v is not None else None for f, v in zip(formulas, values, strict=True)]
+    parts: tuple[Part, ...] = ()
+    if now and last:
+        effects = _effects(formulas[1], now, last)
+        parts = tuple(Part(k, text(k), e) for k, e in effects.items())
+    return Reading(
+        category,
+        label,
+        _unit(stated, unit),
+        HIGHER_IS_BETTER[category],
+        stated.value if stated else recomputed[0],
+        stated_last.value if stated_last else recomputed[1],
+        "launchdarkly" if stated else "recomputed",
+        stated,
+        parts,
+        note,
+    )
+
+
+def _change(values: Values | None, key: str, index: int = 0) -> float:
+    return values.get(key, (0.0, 0.0))[index] if values else 0.0
+
+
+# --- the readers -------------------------------------------------------------------------
+
+
+def _deployment_frequency(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
+    charts_ = _chart(found, DF_NOW), _chart(found, DF_LAST)
+    now, last = _counts(charts_[0]), _counts(charts_[1])
+
+    def per_day(length: float) -> Formula:
+        return lambda v: sum(x[0] for x in v.values()) / length if length > 0 else None
+
+    def text(app: str) -> str:
+        return f"{app} {_change(last, app):.0f} → {_change(now, app):.0f} deployments"
+
+    formulas = per_day(days[0]), per_day(days[1])
+    return _measured(
+        "deploymentFrequency",
+        "deployment frequency",
+        "per day",
+        charts_,
+        (now, last),
+        formulas,
+        text,
+    )
+
+
+def _failures(chart: InsightsChart | None) -> Values | None:
+    """Application -> (failed, all) deployments, from the points' ``values.failed``; None
+    when the chart does not say which failed."""
+    if chart is None:
+        return None
+    found: Values = {}
+    for series in chart.series:
+        failed = 0
+        for point in series.data:
+            count = point.values.get("failed")
+            if not isinstance(count, int) or isinstance(count, bool):
+                return None
+            failed += count
+        found[series.metadata.name] = (float(failed), float(sum(p.y for p in series.data)))
+    return found
+
+
+def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
+    del days
+    charts_ = _chart(found, DF_NOW), _chart(found, DF_LAST)
+    now, last = _failures(charts_[0]), _failures(charts_[1])
+
+    def rate(values: Values) -> float | None:
+        return _ratio(sum(v[0] for v in values.values()), sum(v[1] for v in values.values()))
+
+    def text(app: str) -> str:
+        before = f"{_change(last, app):.0f} of {_change(last, app, 1):.0f}"
+        return f"{app} {before} → {_change(now, app):.0f} of {_change(now, app, 1):.0f} failed"
+
+    note = None
+    if charts_[0] is not None and now is None:
+        note = "the chart does not say which deployments failed, so no application is named"
+    return _measured(
+        "deploymentFailureRate",
+        "failure rate",
+        "percent",
+        charts_,
+        (now, last),
+        (rate, rate),
+        text,
+        note,
+    )
+
+
+def _lead_time(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
+    del days
+    charts_ = _chart(found, LT_NOW), _chart(found, LT_LAST)
+    now, last = _means(charts_[0]), _means(charts_[1])
+
+    def hours(values: Values) -> float | None:
+        return sum(v[0] for v in values.values()) / HOUR_MS if values else None
+
+    def text(stage: str) -> str:
+        before = duration(last[stage][0]) if last and stage in last else "n/a"
+        after = duration(now[stage][0]) if now and stage in now else "n/a"
+        return f"{STAGE_NAMES.get(stage, stage)} stage {before} → {after}"
+
+    return _measured("leadTime", "lead time", "hours", charts_, (now, last), (hours, hours), text)
+
+
+def _impact_size(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
+    del days
+    charts_ = _chart(found, RF_NOW), _chart(found, RF_LAST)
+    now, last = _counts(charts_[0]), _counts(charts_[1])
+
+    def large_share(values: Values) -> float | None:
+        return _ratio(values.get("large", (0.0,))[0], sum(v[0] for v in values.values()))
+
+    def text(size: str) -> str:
+        return f"{size}-impact changes {_change(last, size):.0f} → {_change(now, size):.0f}"
+
+    return _measured(
+        "impactSize",
+        "large-impact share",
+        "percent",
+        charts_,
+        (now, last),
+        (large_share, large_share),
+        text,
+    )
+
+
+def _coverage_values(found: Mapping[Need, Any], all_of: Need, linked: Need) -> Values | None:
+    everything, with_experiments = _chart(found, all_of), _chart(found, linked)
+    if everything is None or with_experiments is None:
+        return None
+    total = sum(charts.totals(everything).values())
+    linked_count = sum(charts.totals(with_experiments).values())
+    return {"with": (float(linked_count),), "without": (float(total - linked_count),)}
+
+
+def _experimentation(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
+    del days
+    now = _coverage_values(found, RF_NOW, RF_EXP_NOW)
+    last = _coverage_values(found, RF_LAST, RF_EXP_LAST)
+    names = {"with": "changes with an experiment", "without": "changes without one"}
+
+    def share(values: Values) -> float | None:
+        return _ratio(values["with"][0], values["with"][0] + values["without"][0])
+
+    def text(key: str) -> str:
+        return f"{names[key]} {_change(last, key):.0f} → {_change(now, key):.0f}"
+
+    return _measured(
+        "experimentationCoverage",
+        "experiment coverage",
+        "percent",
+        (_chart(found, RF_NOW), _chart(found, RF_LAST)),
+        (now, last),
+        (share, share),
+        text,
+    )
+
+
+def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
+    del days
+    stale, status = _chart(found, STALE), _chart(found, STATUS)
+    stated = charts.metric(stale, "flagHealth")
+    recomputed = None
+    if stale is not None and status is not None:
+        recomputed = _ratio(sum(charts.totals(stale).values()), sum(charts.totals(status).values()))
+    return Reading(
+        "flagHealth",
+        "stale flags",
+        _unit(stated, "percent"),
+        False,
+        stated.value if stated else recomputed,
+        None,
+        "launchdarkly" if stated else "recomputed",
+        stated,
+        note="the flag charts are snapshots: LaunchDarkly keeps no history of them, so what "
+        "changed since the last period cannot be read",
+    )
+
+
+def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
+    del days
+    pages = [found.get(n) for n in (EVENTS_NOW, EVENTS_LAST)]
+    read = [p for p in pages if isinstance(p, EventPages)]
+    base = Reading("creationRatio", "flags created per flag archived", "ratio", False)
+    if len(read) < 2:
+        return base
+    if not all(p.complete for p in read):
+        return _with_note(base, "too many flag events to count them all, so no ratio is stated")
+    now_v, last_v = _lifecycle_values(read[0]), _lifecycle_values(read[1])
+    if not any(v[0] for v in (*now_v.values(), *last_v.values())):
+        seen = sum(len(p.items) for p in read)
+        return _with_note(
+            base,
+            f"none of the {seen} flag events of the two periods records a flag's creation or "
+            "archival, and no chart states this category's raw value: LaunchDarkly's flag "
+            "events may not carry them, so this score cannot be explained from its data",
+        )
+
+    def ratio(values: Values) -> float | None:
+        return _ratio(values[CREATED][0], values[ARCHIVED][0], 1.0)
+
+    names = {CREATED: "flags created", ARCHIVED: "flags archived"}
+
+    def text(key: str) -> str:
+        return f"{names[key]} {last_v[key][0]:.0f} → {now_v[key][0]:.0f}"
+
+    note = (
+        f"{now_v[CREATED][0]:.0f} created, {now_v[ARCHIVED][0]:.0f} archived; counted here "
+        "from flag events: LaunchDarkly states no raw value or tiers for creationRatio"
+    )
+    return _measured(
+        "creationRatio",
+        base.label,
+        "ratio",
+        (None, None),
+        (now_v, last_v),
+        (ratio, ratio),
+        text,
+        note,
+    )
+
+
+def _lifecycle_values(pages: EventPages) -> Values:
+    return {k: (float(c),) for k, c in lifecycle_counts(pages.items).items()}
+
+
+def _with_note(reading: Reading, note: str) -> Reading:
+    return Reading(
+        reading.category, reading.label, reading.unit, reading.higher_is_better, note=note
+    )
+
+
+READERS: dict[str, Callable[[Mapping[Need, Any], tuple[float, float]], Reading]] = {
+    "deploymentFrequency": _deployment_frequency,
+    "deploymentFailureRate": _failure_rate,
+    "leadTime": _lead_time,
+    "impactSize": _impact_size,
+    "experimentationCoverage": _experimentation,
+    "flagHealth": _flag_health,
+    "creationRatio": _creation_ratio,
+}
+
+
+def reading(category: str, found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
+    """The metric of base category ``category`` from the reads that arrived (``days``: the
+    length of this period and the last)."""
+    return READERS[category](found, days)

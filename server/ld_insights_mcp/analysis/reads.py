@@ -1,0 +1,83 @@
+"""The upstream reads an explanation uses, per base category.
+
+Charts are asked for with one bucket per score period and ``expand=metrics``; lists hold the
+evidence. ``NOW`` and ``LAST`` reads cover the score periods; ``SNAPSHOT`` reads (the flag
+charts) take no window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..launchdarkly.evidence_models import FlagEvent
+
+NOW, LAST, SNAPSHOT = "this period", "last period", "now"
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """One upstream read: an operation, the period it covers, and its options."""
+
+    operation: str
+    period: str
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label(self) -> str:
+        opts = "".join(f", {k}={v}" for k, v in self.options)
+        return f"{self.operation}({self.period}{opts})"
+
+
+@dataclass(frozen=True, slots=True)
+class EventPages:
+    """Every flag event of a period, read page by page up to a cap (``complete`` is False
+    when the cap cut the list short)."""
+
+    items: list[FlagEvent]
+    complete: bool
+
+
+def _need(operation: str, period: str, **options: str) -> Need:
+    return Need(operation, period, tuple(sorted(options.items())))
+
+
+DF_NOW = _need("getDeploymentFrequencyChart", NOW, groupBy="application")
+DF_LAST = _need("getDeploymentFrequencyChart", LAST, groupBy="application")
+LT_NOW = _need("getLeadTimeChart", NOW, groupBy="stage")
+LT_LAST = _need("getLeadTimeChart", LAST, groupBy="stage")
+RF_NOW = _need("getReleaseFrequencyChart", NOW, groupBy="impact")
+RF_LAST = _need("getReleaseFrequencyChart", LAST, groupBy="impact")
+RF_EXP_NOW = _need("getReleaseFrequencyChart", NOW, hasExperiments="true")
+RF_EXP_LAST = _need("getReleaseFrequencyChart", LAST, hasExperiments="true")
+DEPLOYMENTS = _need("getDeployments", NOW)
+FAILED = _need("getDeployments", NOW, status="failed")
+SLOWEST_PRS = _need("getPullRequests", NOW, sort="-leadTime")
+LARGE_EVENTS = _need("getFlagEvents", NOW, impactSize="large")
+UNEXPERIMENTED = _need("getFlagEvents", NOW, hasExperiments="false")
+EVENTS_NOW = _need("getFlagEvents", NOW, pages="all")
+EVENTS_LAST = _need("getFlagEvents", LAST, pages="all")
+STALE = _need("getStaleFlagsChart", SNAPSHOT, groupBy="maintainer")
+STATUS = _need("getFlagStatusChart", SNAPSHOT)
+
+NEEDS: dict[str, tuple[Need, ...]] = {
+    "deploymentFrequency": (DF_NOW, DF_LAST, DEPLOYMENTS),
+    "deploymentFailureRate": (DF_NOW, DF_LAST, FAILED),
+    "leadTime": (LT_NOW, LT_LAST, SLOWEST_PRS),
+    "impactSize": (RF_NOW, RF_LAST, LARGE_EVENTS),
+    "experimentationCoverage": (RF_NOW, RF_LAST, RF_EXP_NOW, RF_EXP_LAST, UNEXPERIMENTED),
+    "flagHealth": (STALE, STATUS),
+    "creationRatio": (EVENTS_NOW, EVENTS_LAST, STATUS),
+}
+
+
+REPOSITORIES = _need("getInsightsRepositories", SNAPSHOT, expand="projects")
+MERGED_PRS = _need("getPullRequests", NOW, status="merged")
+ANY_EVENT = _need("getFlagEvents", NOW, limit="1")
+COVERAGE_NEEDS = (REPOSITORIES, DEPLOYMENTS, MERGED_PRS, ANY_EVENT)
+"""What ``diagnose_data_coverage`` reads besides the scores."""
+
+
+def needs_for(leaves: Sequence[str]) -> list[Need]:
+    """The distinct reads the leaves need, in a stable order."""
+    return list(dict.fromkeys(need for leaf in leaves for need in NEEDS.get(leaf, ())))

@@ -1,0 +1,192 @@
+"""Values no LaunchDarkly answer can truly hold are refused where they are read, as
+LaunchDarkly's problem (not the caller's): NaN and Infinity (which Python's JSON readers
+accept), magnitudes past any metric, negative durations and counts. Windows before
+Engineering Insights' first data are refused before any request. Every result the SDK's
+client receives validates against the tool's output schema (the client checks it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from ld_insights_mcp.emulator import Emulator
+from ld_insights_mcp.emulator.faults import Fault
+from ld_insights_mcp.launchdarkly.transport import non_finite
+
+from .mcp_helpers import structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+LEAD_TIME = {
+    "kind": "lead_time",
+    "project_key": "checkout-web",
+    "environment_key": "production",
+    "to_date": "2025-11-21",
+}
+UPSTREAM = "This is an upstream problem, not your input"
+IN_THE_DATA = {"to_date": "2025-11-21"}
+"""A window that holds the emulator's seeded data (anchored at the fixtures' NOW_MS)."""
+
+
+def metric_value(value: float) -> Callable[[Any], Any]:
+    def edit(body: Any) -> Any:
+        body["metadata"]["metrics"]["leadTime"]["value"] = value
+        return body
+
+    return edit
+
+
+def first_point(y: int) -> Callable[[Any], Any]:
+    def edit(body: Any) -> Any:
+        body["series"][0]["data"][0]["y"] = y
+        return body
+
+    return edit
+
+
+def summary(name: str, value: float) -> Callable[[Any], Any]:
+    def edit(body: Any) -> Any:
+        body["metadata"]["summary"][name] = value
+        return body
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (metric_value(float("nan")), "NaN or Infinity, which JSON does not allow"),
+        (metric_value(float("inf")), "NaN or Infinity, which JSON does not allow"),
+        (metric_value(float("-inf")), "NaN or Infinity, which JSON does not allow"),
+        (summary("averageMs", float("nan")), "NaN or Infinity, which JSON does not allow"),
+        (first_point(10**400), "less than or equal to 9223372036854775807"),
+        (metric_value(1e308), "leadTime.value"),
+        (summary("averageMs", 10**300), "summary.averageMs"),
+        (first_point(-90_000), "series.0.data.0.y"),
+        (summary("averageMs", -1), "summary.averageMs is negative"),
+    ],
+    ids=["nan", "inf", "-inf", "nan-summary", "10**400", "1e308", "1e300", "negative-y", "-1ms"],
+)
+async def test_a_chart_with_an_impossible_value_is_refused_as_launchdarklys_problem(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    client_mode: str,
+    edit: Callable[[Any], Any],
+    said: str,
+) -> None:
+    emulator.faults.push("getLeadTimeChart", Fault(edit=edit))
+    async with Client(server_factory(cache_ttl=0), mode=client_mode) as client:
+        result = await client.call_tool("get_insight_chart", LEAD_TIME)
+    text = text_of(result)
+    assert result.is_error, text
+    assert said in text
+    assert UPSTREAM in text
+    assert len(text) < 800  # never hundreds of digits
+    for shown in ("nan hours", "-0s", "inf"):
+        assert shown not in text.replace("Infinity", "")
+
+
+async def test_explain_score_names_an_impossible_chart_missing_and_still_answers(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    nan = Fault(edit=metric_value(float("nan")))
+    emulator.faults.push("getLeadTimeChart", nan, nan)
+    async with Client(server_factory(cache_ttl=0), mode=client_mode) as client:
+        result = await client.call_tool(
+            "explain_score", {"category": "leadTime", "group_key": "checkout-squad"}
+        )
+    data = structured(result)  # the SDK client validated it against the output schema
+    (leaf,) = data["explained"]
+    assert sorted(leaf["missing"]) == [
+        "getLeadTimeChart(last period, groupBy=stage)",
+        "getLeadTimeChart(this period, groupBy=stage)",
+    ]
+    assert leaf["metric_value"] is None
+    assert all("NaN or Infinity" in why for why in data["calls"]["missing"].values())
+    assert "nan" not in text_of(result).lower().replace("nan or infinity", "")
+
+
+async def test_a_flag_event_with_an_impossible_impact_is_refused(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    def share(value: float) -> Callable[[Any], Any]:
+        def edit(body: Any) -> Any:
+            body["items"][0]["impact"]["percentage"] = value
+            return body
+
+        return edit
+
+    emulator.faults.push("getFlagEvents", Fault(edit=share(float("nan"))), Fault(edit=share(180)))
+    scope = {"project_key": "checkout-web", "environment_key": "production", **IN_THE_DATA}
+    async with Client(server_factory(cache_ttl=0)) as client:
+        for said in ("NaN or Infinity", "impact.percentage"):
+            result = await client.call_tool("list_flag_events", scope)
+            assert result.is_error
+            assert said in text_of(result)
+
+
+async def test_a_negative_deployment_duration_is_refused(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    def negative(body: Any) -> Any:
+        body["items"][0]["durationMs"] = -60_000
+        return body
+
+    emulator.faults.push("getDeployments", Fault(edit=negative))
+    scope = {"project_key": "checkout-web", "environment_key": "production", **IN_THE_DATA}
+    async with Client(server_factory(cache_ttl=0)) as client:
+        result = await client.call_tool("list_deployments", scope)
+    assert result.is_error
+    assert "durationMs" in text_of(result)
+    assert "-0s" not in text_of(result)
+    assert "-1m" not in text_of(result)
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "named"),
+    [
+        ("list_pull_requests", {"to_date": "0001-01-05", "days": 90}, "to_date 0001-01-05"),
+        ("list_deployments", {"from_date": "2014-12-31"}, "from_date 2014-12-31"),
+        ("list_flag_events", {"to_date": "2015-01-20", "days": 30}, "days=30"),
+        ("get_insight_chart", {"kind": "release_frequency", "to_date": "0001-01-05"}, "to_date"),
+        (
+            "get_insight_chart",
+            {"kind": "deployment_frequency", "from_date": "0001-01-01"},
+            "from_date",
+        ),
+        ("get_insight_chart", {"kind": "lead_time", "to_date": "1970-01-02"}, "to_date"),
+    ],
+)
+async def test_a_window_before_the_first_data_is_refused_without_a_request(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    tool: str,
+    arguments: dict[str, Any],
+    named: str,
+) -> None:
+    scope = {"project_key": "checkout-web", "environment_key": "production"}
+    async with Client(server_factory()) as client:
+        result = await client.call_tool(tool, {**scope, **arguments})
+    assert result.is_error
+    text = text_of(result)
+    assert named in text
+    assert "2015-01-01" in text
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (b'{"v": NaN}', "NaN or Infinity, which JSON does not allow"),
+        (b'{"v": [1, -Infinity]}', "NaN or Infinity, which JSON does not allow"),
+        (b'{"v": 1.5E+309}', "a number too large for a float"),
+        (b'{"v": 1e308}', None),
+        (b'{"title": "NaN Infinity 1e999"}', None),
+        (b"not JSON, NaN", None),
+    ],
+)
+def test_non_finite_numbers_are_found_outside_strings_only(body: bytes, found: str | None) -> None:
+    assert non_finite(body) == found
