@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from ..launchdarkly.evidence_models import ChartMetric, Deployment
+from ..views.common import plural, quoted
 from .units import duration, number, share, with_unit
 
 STAGE_NAMES = {"coding": "coding", "review": "review", "wait": "deploy wait", "deploy": "deploy"}
@@ -43,14 +44,14 @@ def lead_time(
     riser = max(rises, key=lambda n: rises[n]) if rises else None
     if riser is not None and rises[riser] > 0:
         text = (
-            f"{STAGE_NAMES.get(riser, riser)} stage {duration(last[riser])} → "
+            f"{STAGE_NAMES.get(riser, quoted(riser))} stage {duration(last[riser])} → "
             f"{duration(stages[riser])} (largest rise)"
         )
     else:
         top = max(stages, key=lambda n: stages[n])
         whole = sum(stages.values())
         text = (
-            f"{STAGE_NAMES.get(top, top)} stage dominates: {duration(stages[top])} of "
+            f"{STAGE_NAMES.get(top, quoted(top))} stage dominates: {duration(stages[top])} of "
             f"{duration(whole)}"
         )
     return f"{text}; {overall}" if overall else text
@@ -72,7 +73,7 @@ def deployment_frequency(
     falling = total_now <= total_last
     mover = (min if falling else max)(sorted(moves), key=lambda a: moves[a])
     if moves[mover] != 0:
-        text += f"; {mover} {last.get(mover, 0)} → {now.get(mover, 0)}"
+        text += f"; {quoted(mover)} {last.get(mover, 0)} → {now.get(mover, 0)}"
     rate = _value_change(metric_now, metric_last, "per day")
     return f"{text} ({rate})" if rate else text
 
@@ -90,7 +91,7 @@ def failure_rate(
     parts = [rate] if rate else []
     if by_app:
         app, most = by_app.most_common(1)[0]
-        parts.append(f"{count} failed deployments, {most} in {app}")
+        parts.append(f"{plural(count, 'failed deployment')}, {most} in {quoted(app)}")
     elif count == 0:
         parts.append("no failed deployment this period")
     return "; ".join(parts) or None
@@ -123,10 +124,10 @@ def flag_health(
     total = sum(stale_by_maintainer.values())
     if not stale_by_maintainer and metric_now is None:
         return None
-    text = f"{total} stale flags"
+    text = plural(total, "stale flag")
     if metric_now is not None:
         text += f" ({number(metric_now.value)}% of flags)"
     if stale_by_maintainer:
         name = max(sorted(stale_by_maintainer), key=lambda n: stale_by_maintainer[n])
-        text += f"; most maintained by {name} ({stale_by_maintainer[name]})"
+        text += f"; most maintained by {quoted(name)} ({stale_by_maintainer[name]})"
     return text + "; a snapshot, no history"

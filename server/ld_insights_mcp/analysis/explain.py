@@ -20,6 +20,7 @@ from ..launchdarkly.evidence_models import (
     PullRequestCollection,
 )
 from ..launchdarkly.models import MetricScore
+from ..views.common import quoted
 from . import charts, drivers
 from . import evidence as pick
 from .evidence import Evidence
@@ -197,7 +198,7 @@ def _flag_health(leaf: LeafExplanation, found: Mapping[Need, Any]) -> None:
     leaf.evidence = pick.stale_maintainers(by_maintainer)
     status = charts.totals(_chart(found, STATUS))
     if status:
-        shown = ", ".join(f"{n} {c}" for n, c in status.items())
+        shown = ", ".join(f"{quoted(n)} {c}" for n, c in status.items())
         leaf.evidence.append(Evidence("flag_status", "status", f"flags by status: {shown}"))
 
 

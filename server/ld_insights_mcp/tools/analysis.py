@@ -45,6 +45,7 @@ from ..views.analysis import (
     explain_text,
     leaf_result,
 )
+from ..views.common import quoted
 from ..views.scores import category_scores, period
 from .params import (
     TEXT_PATTERN,
@@ -107,7 +108,7 @@ class _Progress:
 
 def _short(exc: LaunchDarklyError) -> str:
     """A one-line reason for a missing read."""
-    return describe_failure(exc, not_found="check the keys").split(". Next:")[0][:240]
+    return describe_failure(exc, not_found="check the keys").removesuffix(". Next: check the keys.")
 
 
 async def _first(state: AppState, deadline: float, operation: Callable[[], Awaitable[T]]) -> T:
@@ -386,7 +387,7 @@ async def insights_digest(
         ),
         biggest_drops=[digest_drop(d) for d in biggest_drops(groups)],
         most_regressed=(
-            f"{regressed.key} {(regressed.overall or 0) - (regressed.change or 0)}→"
+            f"{quoted(regressed.key)} {(regressed.overall or 0) - (regressed.change or 0)}→"
             f"{regressed.overall} ({regressed.change})"
             if regressed
             else None

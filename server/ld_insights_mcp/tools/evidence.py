@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -30,6 +31,7 @@ from ..views.evidence import (
     pull_request_view,
 )
 from .params import (
+    CURSOR_ID,
     Cursor,
     Days,
     FromDate,
@@ -100,7 +102,9 @@ class _Listing:
             ids=ids,
             has_more=has_more,
             next_call=self.next_call,
-            cursor_for=lambda after: make_cursor(after, self.signature),
+            cursor_for=lambda after: (
+                make_cursor(after, self.signature) if re.fullmatch(CURSOR_ID, after) else None
+            ),
             max_chars=self.state.settings.max_output_chars,
         )
 

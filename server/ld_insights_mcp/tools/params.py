@@ -159,11 +159,13 @@ IsoDate = Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2
 FromDate = Annotated[IsoDate | None, Field(description="Start YYYY-MM-DD (UTC), instead of days.")]
 ToDate = Annotated[IsoDate | None, Field(description="End YYYY-MM-DD, inclusive; default today.")]
 ItemsPerPage = Annotated[int, Strict(), Field(ge=1, le=100, description="Items per page, 1-100.")]
+CURSOR_ID = r"[A-Za-z0-9-]{1,100}"
+"""The item ids a cursor can carry (LaunchDarkly's UUIDs)."""
 Cursor = Annotated[
     str | None,
     Strict(),
     Field(
-        pattern=r"^[A-Za-z0-9-]{1,100}~[0-9a-f]{10}$",
+        pattern=rf"^{CURSOR_ID}~[0-9a-f]{{10}}$",
         description="next_cursor of the previous page (same other arguments).",
     ),
 ]
