@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field, Strict, StringConstraints
 
@@ -34,6 +32,7 @@ from .params import (
     CURSOR_ID,
     Cursor,
     Days,
+    DeploymentId,
     FromDate,
     ItemsPerPage,
     OptionalApplicationKeys,
@@ -182,22 +181,11 @@ async def list_deployments(
 
 async def get_deployment(
     ctx: Context[Any, Any],
-    deployment_id: Annotated[
-        str,
-        Strict(),
-        StringConstraints(max_length=36),
-        Field(description="Deployment id (a UUID) from list_deployments."),
-    ],
+    deployment_id: DeploymentId,
 ) -> Annotated[CallToolResult, DeploymentResult]:
     """Get one deployment by id (from list_deployments): status, version, duration, lead-time
     stages, its pull requests and flag references."""
-    try:
-        uuid.UUID(deployment_id)
-    except ValueError:
-        raise ToolError(
-            f"deployment_id {deployment_id[:40]!r} is not a deployment id: send the UUID "
-            "after 'id' in a list_deployments line."
-        ) from None
+    deployment_id = deployment_id.lower()  # LaunchDarkly's ids are lowercase
     state = app_state(ctx)
     found = await call_launchdarkly(
         state,

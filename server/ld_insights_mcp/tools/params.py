@@ -147,6 +147,16 @@ OptionalApplicationKeys = Annotated[
 
 # --- evidence tools ---------------------------------------------------------------------------
 
+DeploymentId = Annotated[
+    str,
+    Strict(),
+    StringConstraints(
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ),
+    Field(description="Deployment id: the UUID (8-4-4-4-12 hex digits) list_deployments shows."),
+]
+"""Only the canonical form: braces, a ``urn:uuid:`` prefix or missing hyphens are refused."""
+
 MAX_WINDOW_DAYS = 90
 """The longest window the evidence tools ask for (the history Engineering Insights keeps)."""
 
