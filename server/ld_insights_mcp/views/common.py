@@ -37,6 +37,8 @@ _SPACED = frozenset(("Cc", "Zl", "Zp"))
 _DROPPED = frozenset(("Cf", "Cs", "Co", "Cn"))
 """Format characters (bidi controls and isolates, zero-width characters, BOM, soft hyphen),
 lone surrogates, private-use and unassigned code points: removed."""
+_JSON_STRING = json.JSONEncoder(ensure_ascii=False).encode
+"""A string as a JSON literal (one encoder, made once: ``json.dumps`` builds one per call)."""
 
 
 def quoted(value: str, *, limit: int = QUOTED_MAX, bare: Collection[str] = ()) -> str:
@@ -62,7 +64,7 @@ def quoted(value: str, *, limit: int = QUOTED_MAX, bare: Collection[str] = ()) -
         text = " ".join("".join(kept).split())
         if len(text) > limit or len(head) < len(value):
             text = text[: limit - 1].rstrip() + "…"
-    return json.dumps(text, ensure_ascii=False)
+    return _JSON_STRING(text)
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:
