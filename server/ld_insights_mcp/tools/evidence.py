@@ -185,7 +185,6 @@ async def get_deployment(
 ) -> Annotated[CallToolResult, DeploymentResult]:
     """Get one deployment by id (from list_deployments): status, version, duration, lead-time
     stages, its pull requests and flag references."""
-    deployment_id = deployment_id.lower()  # LaunchDarkly's ids are lowercase
     state = app_state(ctx)
     found = await call_launchdarkly(
         state,

@@ -6,6 +6,7 @@ boolean. Free text (names, search text) refuses control and invisible formatting
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated
 
@@ -147,15 +148,26 @@ OptionalApplicationKeys = Annotated[
 
 # --- evidence tools ---------------------------------------------------------------------------
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def deployment_id(value: str) -> str:
+    """Only the canonical UUID form, sent lowercase as LaunchDarkly writes it: braces, a
+    ``urn:uuid:`` prefix or missing hyphens are refused, never sent."""
+    if not _UUID.fullmatch(value):
+        raise ValueError(
+            "is not a deployment id: send the UUID (8-4-4-4-12 hex digits) after 'id' in a "
+            "list_deployments line"
+        )
+    return value.lower()
+
+
 DeploymentId = Annotated[
     str,
     Strict(),
-    StringConstraints(
-        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-    ),
+    AfterValidator(deployment_id),
     Field(description="Deployment id: the UUID (8-4-4-4-12 hex digits) list_deployments shows."),
 ]
-"""Only the canonical form: braces, a ``urn:uuid:`` prefix or missing hyphens are refused."""
 
 MAX_WINDOW_DAYS = 90
 """The longest window the evidence tools ask for (the history Engineering Insights keeps)."""
