@@ -291,7 +291,7 @@ async def test_digest_ranks_every_group_across_pages_with_bands_drops_and_next_c
     assert [g["key"] for g in data["groups"]] == [g["key"] for g in ranked]
     assert data["total_groups"] == len(groups)
     assert {k: v for k, v in data["band_counts"].items() if v} == bands
-    assert data["most_regressed"].startswith(f"{worst['key']} ")
+    assert data["most_regressed"].startswith(f'"{worst["key"]}" ')
     weakest = min(
         (n for n in LEAVES if worst["scores"][n]["indicator"] in CALCULATED),
         key=lambda n: (worst["scores"][n]["score"], worst["scores"][n].get("diffVsLastPeriod", 0)),

@@ -147,7 +147,7 @@ async def test_update_shows_before_and_after_guards_with_tests_and_is_idempotent
         "application_keys": ["checkout-api"],
     }
     assert '"Checkout squad" → "Checkout crew"' in text_of(first)
-    assert "→ checkout-api" in text_of(first)
+    assert '→ "checkout-api"' in text_of(first)
     assert structured(again)["status"] == "no_change"
     patches = _sent(emulator, "patchInsightGroup")
     assert len(patches) == 1
@@ -269,7 +269,7 @@ async def test_delete_asks_the_user_with_a_preview(
     assert data["status"] == status
     assert len(asked) == 1
     assert '"Checkout squad"' in asked[0]
-    assert "project checkout-web, environment production" in asked[0]
+    assert 'project "checkout-web", environment "production"' in asked[0]
     assert "Current overall score: " in asked[0]
     deletes = _sent(emulator, "deleteInsightGroup")
     if status == "done":
@@ -565,8 +565,8 @@ async def test_update_deployment_is_confirmed_and_shows_before_and_after(
         {"status": "started", "archived": False},
         {"status": "finished", "archived": True},
     )
-    assert "status started → finished" in text_of(result)
-    assert "status started → finished" in asked[0]
+    assert 'status "started" → "finished"' in text_of(result)
+    assert 'status "started" → "finished"' in asked[0]
     assert "scores" in asked[0]
     assert structured(again)["status"] == "no_change"
     assert len(asked) == 1
@@ -709,7 +709,7 @@ async def test_unlink_is_confirmed_and_sends_the_key_as_one_segment(
     ) as client:
         yes = await client.call_tool("unlink_repository", arguments)
         again = await client.call_tool("unlink_repository", arguments)
-    assert "Unlink repository example-org/checkout-api from project checkout-web" in asked[0]
+    assert 'Unlink repository "example-org/checkout-api" from project checkout-web' in asked[0]
     assert structured(yes)["status"] == "done"
     assert structured(yes)["confirmed_by_read_back"] is True
     assert structured(again)["status"] == "already_gone"

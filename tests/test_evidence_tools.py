@@ -330,9 +330,10 @@ async def test_list_deployments_text_keeps_every_number_and_stays_compact(
     assert data["deployments"]
     for d in data["deployments"]:
         for value in (d["id"], d["version"], d["application"], d["status"], d["kind"]):
-            assert value in text
+            assert f'"{value}"' in text
         assert f"+{d['lines_added']}/-{d['lines_deleted']}" in text
-        assert f"{d['pull_request_count']} PRs by {d['contributors']}" in text
+        prs = d["pull_request_count"]
+        assert f"{prs} {'PR' if prs == 1 else 'PRs'} by {d['contributors']}" in text
     assert len(text.encode()) <= 0.4 * await _raw_bytes(emulator)
 
 
@@ -348,7 +349,9 @@ async def test_slowest_pull_requests_come_first_with_their_stages(
     assert totals == sorted(totals, reverse=True)
     text = text_of(result)
     for pr in prs:
-        assert f'#{pr["number"]} "{pr["title"]}" {pr["author"]}' in text
+        assert f'#{pr["number"]}" "{pr["title"]}" by "{pr["author"]}"' in text
+        files = pr["files_changed"]
+        assert f"{files} {'file' if files == 1 else 'files'} +" in text
     assert "review " in text
     query = dict(emulator.requests[-1].query)
     assert (query["sort"], query["expand"]) == ("-leadTime", "leadTime")
@@ -381,8 +384,8 @@ async def test_flag_events_show_who_what_and_impact_with_evaluations(
     text = text_of(result)
     for event in events:
         assert event["impact_size"] == "large"
-        assert f"{event['flag_key']} {event['event_type']}" in text
-        assert f"by {event['by']}" in text
+        assert f'"{event["flag_key"]}" "{event["event_type"]}"' in text
+        assert f'by "{event["by"]}"' in text
         assert f"{event['impact_percentage']:g}%" in text
         for _, before, after in event["evaluations"]:
             assert f"{before}->{after}" in text

@@ -30,3 +30,6 @@ def test_the_walkthrough_shows_evidence_and_a_confirmed_delete() -> None:
     assert "[asked the user] Delete insight group" in out
     assert "Deleted insight group walkthrough-squad" in out
     assert out.count("Error executing tool") == 1  # only the duplicate create it shows on purpose
+    assert "[...]" not in out  # a long result is cut at a line's end, and says so:
+    assert "; the model receives the whole result]" in out
+    assert "Biggest dr\n" not in out

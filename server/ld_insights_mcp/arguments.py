@@ -15,8 +15,12 @@ from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .schemas import compact_input_schema, flat_output_schema
+from .views.common import plural
 
 _MAX_SHOWN = 60
+"""The most characters of one argument name or value echoed in an error."""
+_MAX_NAMES = 5
+"""The most unknown argument names echoed."""
 
 _EXPECTED = {
     "integer": "an integer (a JSON number without quotes or decimal point)",
@@ -44,9 +48,13 @@ class StrictArgumentsServer(MCPServer[Any]):
         if properties is not None:
             unknown = sorted(set(arguments) - set(properties))
             if unknown:
+                named = ", ".join(_shown(n) for n in unknown[:_MAX_NAMES])
+                if len(unknown) > _MAX_NAMES:
+                    named += f" and {len(unknown) - _MAX_NAMES} more"
                 raise ToolError(
-                    f"Invalid arguments for {name}: unknown argument(s) "
-                    f"{', '.join(map(repr, unknown))}. Allowed: {', '.join(sorted(properties))}."
+                    f"Invalid arguments for {name}: {plural(len(unknown), 'unknown argument')}, "
+                    f"{named}. "
+                    f"Allowed: {', '.join(sorted(properties))}."
                 )
             wrong = type_errors(properties, arguments)
             if wrong is not None:
@@ -197,6 +205,14 @@ def _json(value: Any) -> str:
     )
 
 
+def _shown(value: Any) -> str:
+    """``value`` as JSON with invisible characters escaped, cut to ``_MAX_SHOWN`` chars."""
+    text = _json(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[:_MAX_SHOWN] + f"... ({len(text)} chars)"
+    return text
+
+
 def readable_validation_error(tool: str, error: ValidationError) -> str:
     """``Invalid arguments for t: limit: Input should be <= 20 (got 99).`` and a fix hint."""
     problems = []
@@ -204,10 +220,7 @@ def readable_validation_error(tool: str, error: ValidationError) -> str:
         field = ".".join(str(part) for part in item["loc"]) or "arguments"
         shown = ""
         if item["type"] != "missing":
-            value = _json(item.get("input"))
-            if len(value) > _MAX_SHOWN:
-                value = value[:_MAX_SHOWN] + f"... ({len(value)} chars)"
-            shown = f" (got {value})"
+            shown = f" (got {_shown(item.get('input'))})"
         message = item["msg"].removeprefix("Value error, ")
         problems.append(f"{field}: {message}{shown}")
     return (

@@ -44,6 +44,16 @@ examples:
 """
 
 
+class _WriteTools:
+    """The write tools' names, read from the tools only when the help is printed (loading
+    the tools at every start would cost the start-up time of the SDK)."""
+
+    def __str__(self) -> str:
+        from .tools import write_tools
+
+        return ", ".join(write_tools())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ld-insights-mcp",
@@ -57,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--base-uri", help="LaunchDarkly base URI (env LD_BASE_URI)")
     data.add_argument("--project", help="default project key (env LD_PROJECT)")
     data.add_argument("--environment", help="default environment key (env LD_ENVIRONMENT)")
-    data.add_argument(
-        "--read-only", action="store_true", help="do not offer tools that write (create)"
+    read_only = data.add_argument(
+        "--read-only", action="store_true", help="do not offer the tools that write: %(writes)s"
     )
+    read_only.writes = _WriteTools()  # type: ignore[attr-defined]  # argparse fills %(writes)s
     transport = parser.add_argument_group("transport")
     transport.add_argument(
         "--transport",

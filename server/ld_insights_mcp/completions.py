@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable
 
@@ -17,10 +18,12 @@ from mcp.types import (
 
 from .launchdarkly import LaunchDarklyError
 from .launchdarkly.models import SCORE_CATEGORIES, InsightGroup
+from .launchdarkly.vocabulary import KEY_MAX_LENGTH, KEY_PATTERN
 from .state import AppState, request_app_state
 
 logger = logging.getLogger(__name__)
 
+KEY = re.compile(KEY_PATTERN)
 MAX_VALUES = 100
 GROUPS_TTL_SECONDS = 30.0
 MAX_GROUPS_SCANNED = 200
@@ -94,7 +97,10 @@ async def _candidates(
 
 
 def _unique(values: Iterable[str]) -> list[str]:
-    return sorted(set(values))
+    """Sorted distinct values that are valid keys: a value LaunchDarkly sent that is not one
+    (a line break, a bidi override) would be refused by the tools, and could forge lines in
+    the prompt it is filled into."""
+    return sorted(v for v in set(values) if len(v) <= KEY_MAX_LENGTH and KEY.fullmatch(v))
 
 
 def _matching(values: list[str], typed: str) -> Completion:

@@ -33,9 +33,25 @@ def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, WIDTH - len(title) - 4))
 
 
+def excerpt(text: str, limit: int = 1600) -> str:
+    """``text`` up to ``limit`` characters, cut at the end of a line (of a word, if its first
+    line is longer), and a note that what the model reads is the whole of it."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit + 1)
+    if cut <= 0:
+        cut = text.rfind(" ", 0, limit + 1)
+    if cut <= 0:
+        cut = limit
+    shown = text[:cut].rstrip()
+    return (
+        f"{shown}\n[the tour shows {len(shown)} of {len(text)} characters; the model receives "
+        "the whole result]"
+    )
+
+
 def _show(text: str, *, limit: int = 1600) -> None:
-    body = text if len(text) <= limit else text[:limit] + "\n  [...]"
-    print(textwrap.indent(body, "  "))
+    print(textwrap.indent(excerpt(text, limit), "  "))
 
 
 def _text_of(result: Any) -> str:

@@ -80,7 +80,7 @@ STATUS_KINDS = {
     "400": Kind(
         400,
         "LaunchDarkly refused the request (400).",
-        "Fields: name: must not be empty; key: already used. Fix it and call again.",
+        'Fields: "name: must not be empty"; "key: already used". Fix it and call again.',
         field_errors=(
             {"attribute": "name", "reason": "must not be empty"},
             {"attribute": "key", "reason": "already used"},
@@ -142,7 +142,7 @@ async def test_every_error_status_names_status_code_message_and_the_next_step(
     async with Client(network_server(max_retries=0)) as client:
         result = await client.call_tool("list_insight_groups", {})
     text = _error_text(result, "list_insight_groups")
-    said = f"LaunchDarkly said: code_{kind.status}: message for {kind.status}."
+    said = f'LaunchDarkly said: "code_{kind.status}: message for {kind.status}".'
     assert text.startswith(f"{kind.headline} {said}"), text
     _ends_with_step(text, f"{said} {kind.next_step}".rstrip())
     assert "Fields" in text if kind.field_errors else "Fields" not in text
@@ -218,8 +218,8 @@ async def test_an_unusable_body_is_an_upstream_problem_not_the_input(
     async with Client(network_server(max_retries=0)) as client:
         result = await client.call_tool("list_insight_groups", {})
     assert _error_text(result, "list_insight_groups").endswith(
-        "LaunchDarkly answered with status 200 but an unusable body: LaunchDarkly answered 200 "
-        "with a body that is not JSON (text/html, 7 bytes). This is an upstream problem, not "
+        'LaunchDarkly answered with status 200 but an unusable body: "LaunchDarkly answered 200 '
+        'with a body that is not JSON (text/html, 7 bytes)". This is an upstream problem, not '
         "your input; try again later."
     ), text_of(result)
 
@@ -326,7 +326,7 @@ def test_a_usable_wait_is_given_in_seconds_and_as_a_clock_time(
 def test_an_unusable_wait_gives_advice_without_a_clock_time(
     wait: float | None, advice: str
 ) -> None:
-    assert describe_failure(_rate_limited(wait), not_found="").endswith(f"slow down. {advice}")
+    assert describe_failure(_rate_limited(wait), not_found="").endswith(f'slow down". {advice}')
 
 
 def test_a_server_error_with_field_errors_still_gives_the_retry_advice() -> None:
@@ -340,8 +340,8 @@ def test_a_server_error_with_field_errors_still_gives_the_retry_advice() -> None
         rate_limit=RateLimitInfo(),
     )
     assert describe_failure(exc, not_found="") == (
-        "LaunchDarkly failed (502), after retries. LaunchDarkly said: bad_gateway: upstream "
-        "down. Wait a minute before trying again."
+        'LaunchDarkly failed (502), after retries. LaunchDarkly said: "bad_gateway: upstream '
+        'down". Wait a minute before trying again.'
     )
 
 

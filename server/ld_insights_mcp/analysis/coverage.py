@@ -16,6 +16,7 @@ from ..launchdarkly.evidence_models import (
 )
 from ..launchdarkly.models import MetricScore
 from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
+from ..views.common import plural, quoted
 from .units import HOUR_MS, duration
 
 STUCK_AFTER_MS = 12 * HOUR_MS
@@ -34,6 +35,7 @@ class Finding:
 
 
 def _ids(values: list[str]) -> str:
+    """The first ``SHOWN`` of values already shown (quoted), and how many more."""
     more = f" and {len(values) - SHOWN} more" if len(values) > SHOWN else ""
     return ", ".join(values[:SHOWN]) + more
 
@@ -46,19 +48,22 @@ def repositories(found: InsightsRepositoryCollection | None, project_key: str) -
     affects = ("leadTime",)
     if found is None:
         return [_unknown("repositories linked", affects)]
+    project = quoted(project_key)
     linked = [
-        r.key
+        quoted(r.key)
         for r in found.items
         if r.projects is not None and any(p.key == project_key for p in r.projects.items)
     ]
-    unlinked = [r.key for r in found.items if r.projects is not None and not r.projects.items]
+    unlinked = [
+        quoted(r.key) for r in found.items if r.projects is not None and not r.projects.items
+    ]
     findings = []
     if linked:
         findings.append(
             Finding(
                 "repositories linked",
                 "ok",
-                f"{len(linked)} linked to {project_key}: {_ids(linked)}",
+                f"{len(linked)} linked to {project}: {_ids(linked)}",
                 affects=affects,
             )
         )
@@ -67,10 +72,10 @@ def repositories(found: InsightsRepositoryCollection | None, project_key: str) -
             Finding(
                 "repositories linked",
                 "problem",
-                f"no repository is linked to {project_key}: pull requests and lead time "
+                f"no repository is linked to {project}: pull requests and lead time "
                 "cannot be measured",
                 f"install LaunchDarkly's GitHub app and link the code repositories to "
-                f"project {project_key}",
+                f"project {project}",
                 affects,
             )
         )
@@ -109,7 +114,7 @@ def deployments(found: DeploymentCollection | None, *, now_ms: int) -> list[Find
             )
         )
     else:
-        apps = sorted({d.application_key for d in found.items})
+        apps = [quoted(app) for app in sorted({d.application_key for d in found.items})]
         findings.append(
             Finding(
                 "deployments arriving",
@@ -130,10 +135,10 @@ def deployments(found: DeploymentCollection | None, *, now_ms: int) -> list[Find
             Finding(
                 "deployments stuck in progress",
                 "problem",
-                f"{len(stuck)}{scope} still '{stuck[0].status}': "
+                f"{len(stuck)}{scope} still {quoted(stuck[0].status)}: "
                 + _ids(
                     [
-                        f"{d.application_version} ({d.application_key}, "
+                        f"{quoted(d.application_version)} ({quoted(d.application_key)}, "
                         f"{duration(now_ms - d.started_at)} ago)"
                         for d in stuck
                     ]
@@ -153,8 +158,13 @@ def deployments(found: DeploymentCollection | None, *, now_ms: int) -> list[Find
             Finding(
                 "versions linked to pull requests",
                 "problem",
-                f"{len(unlinked)} deployment(s){scope} link no pull request: "
-                + _ids([f"{d.application_version} ({d.application_key})" for d in unlinked]),
+                f"{plural(len(unlinked), 'deployment')}{scope} with no pull request linked: "
+                + _ids(
+                    [
+                        f"{quoted(d.application_version)} ({quoted(d.application_key)})"
+                        for d in unlinked
+                    ]
+                ),
                 "report the application version as the commit SHA or a git tag, so "
                 "LaunchDarkly can link the pull requests it contains",
                 ("leadTime",),
@@ -178,7 +188,7 @@ def undeployed(found: PullRequestCollection | None) -> list[Finding]:
         return [_unknown("pull requests never deployed", affects)]
     if found.total_count == 0:
         return [Finding("pull requests never deployed", "ok", "none", affects=affects)]
-    numbers = [f"#{p.external_id}" for p in found.items]
+    numbers = [quoted(f"#{p.external_id}") for p in found.items]
     return [
         Finding(
             "pull requests never deployed",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 from ..launchdarkly.models import millis_to_datetime
+from ..views.common import plural, quoted
 from .lifecycle import lifecycle
 from .metrics import STAGE_NAMES
 from .units import duration
@@ -56,12 +57,13 @@ def slowest_pull_requests(prs: Sequence[PullRequest], *, most: int = MOST) -> li
     for pr, total in timed[:most]:
         stages = pr_stages(pr)
         top = max(stages, key=lambda s: stages[s]) if stages else None
-        detail = f" ({STAGE_NAMES.get(top, top)} {duration(stages[top])})" if top else ""
+        detail = f" ({STAGE_NAMES.get(top, quoted(top))} {duration(stages[top])})" if top else ""
         found.append(
             Evidence(
                 "pull_request",
                 f"#{pr.external_id}",
-                f'#{pr.external_id} "{pr.title}" by {pr.author}: lead {duration(total)}{detail}',
+                f"{quoted('#' + pr.external_id)} {quoted(pr.title)} by {quoted(pr.author)}: "
+                f"lead {duration(total)}{detail}",
                 pr.url,
             )
         )
@@ -72,8 +74,8 @@ def deployment_line(deployment: Deployment) -> str:
     took = f", {duration(deployment.duration_ms)}" if deployment.duration_ms else ""
     prs = deployment.number_of_pull_requests
     return (
-        f"{deployment.application_version} {deployment.application_key} {deployment.status} "
-        f"{_when(deployment.started_at)}{took}, {prs} PR{'s' if prs != 1 else ''}"
+        f"{quoted(deployment.application_version)} {quoted(deployment.application_key)} "
+        f"{quoted(deployment.status)} {_when(deployment.started_at)}{took}, {plural(prs, 'PR')}"
     )
 
 
@@ -104,10 +106,10 @@ def application_moves(
     apps = sorted(set(now) | set(last), key=lambda a: (sign * (now.get(a, 0) - last.get(a, 0)), a))
     found = []
     for app in apps[:most]:
-        text = f"{app}: {last.get(app, 0)} → {now.get(app, 0)} deployments"
+        text = f"{quoted(app)}: {last.get(app, 0)} → {now.get(app, 0)} deployments"
         recent = latest.get(app)
         if recent is not None:
-            text += f"; latest {recent.application_version} {_when(recent.started_at)}"
+            text += f"; latest {quoted(recent.application_version)} {_when(recent.started_at)}"
         found.append(Evidence("application", app, text))
     return found
 
@@ -116,15 +118,15 @@ def _member(event: FlagEvent) -> str:
     member = event.member
     if member is None:
         return "unknown"
-    return f"{member.first_name} {member.last_name}".strip() or member.email
+    return quoted(f"{member.first_name} {member.last_name}".strip() or member.email)
 
 
 def flag_event_line(event: FlagEvent) -> str:
     impact = event.impact
-    size = impact.size or "unknown"
+    size = quoted(impact.size) if impact.size else "unknown"
     pct = f" {impact.percentage:.0f}%" if impact.percentage is not None else ""
     return (
-        f'{event.flag_key} "{event.description}" by {_member(event)} '
+        f"{quoted(event.flag_key)} {quoted(event.description)} by {_member(event)} "
         f"{_when(event.event_time)}: {size}{pct}"
     )
 
@@ -138,7 +140,7 @@ def largest_flag_events(events: Sequence[FlagEvent], *, most: int = MOST) -> lis
 def stale_maintainers(stale: Mapping[str, int], *, most: int = MOST) -> list[Evidence]:
     ranked = sorted(stale.items(), key=lambda pair: (-pair[1], pair[0]))
     return [
-        Evidence("maintainer", name, f"{name}: {count} stale flag{'s' if count != 1 else ''}")
+        Evidence("maintainer", name, f"{quoted(name)}: {plural(count, 'stale flag')}")
         for name, count in ranked[:most]
         if count > 0
     ]
@@ -154,7 +156,7 @@ def lifecycle_events(
         Evidence(
             "flag_event",
             e.flag_key,
-            f"{e.flag_key} {lifecycle(e)} by {_member(e)} {_when(e.event_time)}",
+            f"{quoted(e.flag_key)} {lifecycle(e)} by {_member(e)} {_when(e.event_time)}",
         )
         for e in chosen[:most]
     ]

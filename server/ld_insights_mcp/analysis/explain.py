@@ -20,6 +20,7 @@ from ..launchdarkly.evidence_models import (
 )
 from ..launchdarkly.models import MetricScore
 from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
+from ..views.common import quoted
 from . import charts, drivers
 from . import evidence as pick
 from .evidence import Evidence
@@ -161,7 +162,7 @@ def _status_line(found: Mapping[Need, Any]) -> list[Evidence]:
     status = charts.totals(_chart(found, STATUS))
     if not status:
         return []
-    shown = ", ".join(f"{n} {c}" for n, c in status.items())
+    shown = ", ".join(f"{quoted(n)} {c}" for n, c in status.items())
     return [Evidence("flag_status", "flag-status", f"flags by status now: {shown}")]
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..launchdarkly.evidence_models import ChartMetric
-from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
+from ..launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
+from ..views.common import quoted
 from .units import with_unit
 
 
@@ -27,12 +28,14 @@ def next_tier(metric: ChartMetric) -> tuple[str, str | None] | None:
 
 
 def metric_phrase(metric: ChartMetric) -> str:
-    """``0.53 per day (good: at least 3 per week); next tier excellent: at least 1 per day``."""
+    """``0.53 "per day" (good: "at least 3 per week"); next tier excellent: "at least 1 per
+    day"``: the tier descriptions and the modifier are LaunchDarkly's text, quoted."""
     own = tier_description(metric, metric.indicator)
-    text = f"{with_unit(metric.value, metric.unit)} {metric.modifier} ({metric.indicator}"
-    text += f": {own})" if own else ")"
+    indicator = quoted(metric.indicator, bare=INDICATORS)
+    text = f"{with_unit(metric.value, metric.unit)} {quoted(metric.modifier)} ({indicator}"
+    text += f": {quoted(own)})" if own else ")"
     above = next_tier(metric)
     if above is None:
         return text + "; top tier"
     name, description = above
-    return text + f"; next tier {name}" + (f": {description}" if description else "")
+    return text + f"; next tier {name}" + (f": {quoted(description)}" if description else "")

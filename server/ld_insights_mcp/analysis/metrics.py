@@ -34,6 +34,7 @@ from .reads import (
     EventPages,
     Need,
 )
+from ..views.common import quoted
 from .units import HOUR_MS, duration
 
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -174,7 +175,7 @@ def _deployment_frequency(found: Mapping[Need, Any], days: tuple[float, float]) 
         return lambda v: sum(x[0] for x in v.values()) / length if length > 0 else None
 
     def text(app: str) -> str:
-        return f"{app} {_change(last, app):.0f} → {_change(now, app):.0f} deployments"
+        return f"{quoted(app)} {_change(last, app):.0f} → {_change(now, app):.0f} deployments"
 
     formulas = per_day(days[0]), per_day(days[1])
     return _measured(
@@ -215,7 +216,8 @@ def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Readi
 
     def text(app: str) -> str:
         before = f"{_change(last, app):.0f} of {_change(last, app, 1):.0f}"
-        return f"{app} {before} → {_change(now, app):.0f} of {_change(now, app, 1):.0f} failed"
+        after = f"{_change(now, app):.0f} of {_change(now, app, 1):.0f}"
+        return f"{quoted(app)} {before} → {after} failed"
 
     note = None
     if charts_[0] is not None and now is None:
@@ -243,7 +245,7 @@ def _lead_time(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     def text(stage: str) -> str:
         before = duration(last[stage][0]) if last and stage in last else "n/a"
         after = duration(now[stage][0]) if now and stage in now else "n/a"
-        return f"{STAGE_NAMES.get(stage, stage)} stage {before} → {after}"
+        return f"{STAGE_NAMES.get(stage, quoted(stage))} stage {before} → {after}"
 
     return _measured("leadTime", "lead time", "hours", charts_, (now, last), (hours, hours), text)
 
@@ -257,7 +259,8 @@ def _impact_size(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
         return _ratio(values.get("large", (0.0,))[0], sum(v[0] for v in values.values()))
 
     def text(size: str) -> str:
-        return f"{size}-impact changes {_change(last, size):.0f} → {_change(now, size):.0f}"
+        shown = quoted(size, bare=IMPACT_SIZES)
+        return f"{shown}-impact changes {_change(last, size):.0f} → {_change(now, size):.0f}"
 
     return _measured(
         "impactSize",

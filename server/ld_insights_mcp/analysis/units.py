@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from ..views.common import quoted
+
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
+UNITS = ("count", "percent", "milliseconds", "seconds", "minutes", "hours", "days", "timestamp")
+"""Units shown as they are; any other unit LaunchDarkly names is shown quoted."""
 
 
 def duration(ms: float | None) -> str:
@@ -41,7 +45,7 @@ def with_unit(value: float, unit: str) -> str:
         return f"{number(value)}%"
     if unit in ("count", ""):
         return number(value)
-    return f"{number(value)} {unit}"
+    return f"{number(value)} {quoted(unit, bare=UNITS)}"
 
 
 def show(value: float, unit: str) -> str:

@@ -13,6 +13,7 @@ sorts, rate-limit headers, and deterministic seeded data.
     emu.clock()                  # epoch ms that stamps writes and rate-limit windows
     emu.writes(); emu.clear_requests()
     emu.latency = 0.2            # seconds added to every request
+    emu.rewrite_text = hostile_text  # every answer's strings rewritten (see ``hostile``)
     emu.in_flight; emu.max_in_flight; emu.reset_max_in_flight()
     emu.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
     emu.store                    # the data (see ``store``); emu.projects() -> [SeedProject]

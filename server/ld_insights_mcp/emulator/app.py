@@ -110,6 +110,9 @@ class Emulator:
         self.faults = FaultQueues(OPERATION_IDS)
         self._log: deque[RecordedRequest] = deque(maxlen=request_log_limit)
         self.latency = 0.0
+        self.rewrite_text: Callable[[str, str], str] | None = None
+        """``(field name, value) -> value`` applied to every string of every JSON answer the
+        handlers make, errors included (e.g. ``hostile.hostile_text``); None: as seeded."""
         self._in_flight = 0
         self._max_in_flight = 0
         self._lock = threading.Lock()
@@ -263,6 +266,13 @@ class Emulator:
         await exchange.answer(answer)
 
     def _handle(self, record: RecordedRequest, target: Target) -> Answer:
+        answer = self._handled(record, target)
+        if self.rewrite_text is not None and answer.body:
+            payload = rewrite_strings(json.loads(answer.body), self.rewrite_text)
+            answer.body = _encode(payload)
+        return answer
+
+    def _handled(self, record: RecordedRequest, target: Target) -> Answer:
         sent = record.headers.get("authorization", "").encode("latin-1", errors="replace")
         if not hmac.compare_digest(sent, self._token):
             return _error(401, "Invalid access token")
@@ -281,6 +291,18 @@ class Emulator:
         except ApiError as error:
             return Answer(error.status, _encode(error.body()))
         return Answer(status, _encode(payload))
+
+
+def rewrite_strings(payload: Any, rewrite: Callable[[str, str], str], field: str = "") -> Any:
+    """``payload`` with every string value ``v`` of field ``f`` replaced by ``rewrite(f, v)``
+    (list items take their list's field name; object keys are kept)."""
+    if isinstance(payload, str):
+        return rewrite(field, payload)
+    if isinstance(payload, list):
+        return [rewrite_strings(item, rewrite, field) for item in payload]
+    if isinstance(payload, dict):
+        return {key: rewrite_strings(value, rewrite, key) for key, value in payload.items()}
+    return payload
 
 
 def _evidence_handlers(store: Store) -> dict[str, Handler]:

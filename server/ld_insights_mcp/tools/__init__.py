@@ -1,5 +1,6 @@
 """MCP tools, one module per API domain."""
 
+import anyio
 from mcp.server import MCPServer
 
 from . import analysis as analysis_tools
@@ -15,3 +16,15 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     evidence.register(server, read_only=read_only)
     analysis_tools.register(server, read_only=read_only)
     changes.register(server, read_only=read_only)
+
+
+def write_tools() -> list[str]:
+    """The tools that write (``read_only_hint`` not true): those ``--read-only`` leaves out."""
+
+    async def names() -> list[str]:
+        server: MCPServer = MCPServer("tools")
+        register_tools(server, read_only=False)
+        tools = await server.list_tools()
+        return [t.name for t in tools if not (t.annotations and t.annotations.read_only_hint)]
+
+    return anyio.run(names)

@@ -76,6 +76,7 @@ from ..views.analysis import (
     explain_text,
     leaf_result,
 )
+from ..views.common import quoted
 from ..views.scores import category_scores, period
 from .params import (
     TEXT_PATTERN,
@@ -208,7 +209,7 @@ class _Progress:
 
 def _short(exc: LaunchDarklyError) -> str:
     """A one-line reason for a missing read."""
-    return describe_failure(exc, not_found="check the keys").split(". Next:")[0][:240]
+    return describe_failure(exc, not_found="check the keys").removesuffix(". Next: check the keys.")
 
 
 def _read(
@@ -632,7 +633,7 @@ async def insights_digest(
         ),
         biggest_drops=[digest_drop(d) for d in biggest_drops(groups)],
         most_regressed=(
-            f"{regressed.key} {(regressed.overall or 0) - (regressed.change or 0)}→"
+            f"{quoted(regressed.key)} {(regressed.overall or 0) - (regressed.change or 0)}→"
             f"{regressed.overall} ({regressed.change})"
             if regressed
             else None

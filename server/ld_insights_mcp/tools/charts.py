@@ -95,8 +95,8 @@ async def get_insight_chart(
     refused = [name for name, value in given.items() if value is not None and name not in allowed]
     if refused:
         raise ToolError(
-            f"{', '.join(refused)} do(es) not apply to kind={kind}: remove it. Arguments that "
-            f"apply: {', '.join(allowed)}."
+            f"Not for kind={kind}, remove: {', '.join(refused)}. Arguments that apply: "
+            f"{', '.join(allowed)}."
         )
     if group_by is not None and group_by not in GROUPINGS.get(kind, ()):
         raise ToolError(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field, Strict, StringConstraints
 
@@ -30,8 +29,10 @@ from ..views.evidence import (
     pull_request_view,
 )
 from .params import (
+    CURSOR_ID,
     Cursor,
     Days,
+    DeploymentId,
     FromDate,
     ItemsPerPage,
     OptionalApplicationKeys,
@@ -100,7 +101,9 @@ class _Listing:
             ids=ids,
             has_more=has_more,
             next_call=self.next_call,
-            cursor_for=lambda after: make_cursor(after, self.signature),
+            cursor_for=lambda after: (
+                make_cursor(after, self.signature) if re.fullmatch(CURSOR_ID, after) else None
+            ),
             max_chars=self.state.settings.max_output_chars,
         )
 
@@ -178,22 +181,10 @@ async def list_deployments(
 
 async def get_deployment(
     ctx: Context[Any, Any],
-    deployment_id: Annotated[
-        str,
-        Strict(),
-        StringConstraints(max_length=36),
-        Field(description="Deployment id (a UUID) from list_deployments."),
-    ],
+    deployment_id: DeploymentId,
 ) -> Annotated[CallToolResult, DeploymentResult]:
     """Get one deployment by id (from list_deployments): status, version, duration, lead-time
     stages, its pull requests and flag references."""
-    try:
-        uuid.UUID(deployment_id)
-    except ValueError:
-        raise ToolError(
-            f"deployment_id {deployment_id[:40]!r} is not a deployment id: send the UUID "
-            "after 'id' in a list_deployments line."
-        ) from None
     state = app_state(ctx)
     found = await call_launchdarkly(
         state,

@@ -13,6 +13,7 @@ from pydantic import Field
 from ..launchdarkly import ConflictError
 from ..launchdarkly.models import InsightGroup, InsightGroupExpand, NewInsightGroup
 from ..state import app_state
+from ..views.common import quoted
 from ..views.groups import (
     CreatedGroupResult,
     GroupPage,
@@ -205,11 +206,12 @@ def key_taken_text(conflict: ConflictError, new_group: NewInsightGroup, *, read_
             "answered 409; reading it failed)."
         )
     else:
-        apps = ", ".join(existing.application_keys) or "all applications"
+        apps = ", ".join(map(quoted, existing.application_keys)) or "all applications"
         found = (
-            f'An insight group with key {existing.key!r} already exists: "{existing.name}" '
-            f"(project {existing.project_key}, environment {existing.environment_key}, "
-            f"{apps}). It {'matches' if same else 'differs from'} this request."
+            f"An insight group with key {quoted(existing.key)} already exists: "
+            f"{quoted(existing.name)} (project {quoted(existing.project_key)}, environment "
+            f"{quoted(existing.environment_key)}, {apps}). It "
+            f"{'matches' if same else 'differs from'} this request."
         )
     if conflict.sent_earlier and existing is not None and not same:
         return (

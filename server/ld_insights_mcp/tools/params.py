@@ -6,6 +6,7 @@ boolean. Free text (names, search text) refuses control and invisible formatting
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated
 
@@ -147,6 +148,27 @@ OptionalApplicationKeys = Annotated[
 
 # --- evidence tools ---------------------------------------------------------------------------
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def deployment_id(value: str) -> str:
+    """Only the canonical UUID form, sent lowercase as LaunchDarkly writes it: braces, a
+    ``urn:uuid:`` prefix or missing hyphens are refused, never sent."""
+    if not _UUID.fullmatch(value):
+        raise ValueError(
+            "is not a deployment id: send the UUID (8-4-4-4-12 hex digits) after 'id' in a "
+            "list_deployments line"
+        )
+    return value.lower()
+
+
+DeploymentId = Annotated[
+    str,
+    Strict(),
+    AfterValidator(deployment_id),
+    Field(description="Deployment id: the UUID (8-4-4-4-12 hex digits) list_deployments shows."),
+]
+
 MAX_WINDOW_DAYS = 90
 """The longest window the evidence tools ask for (the history Engineering Insights keeps)."""
 
@@ -159,11 +181,13 @@ IsoDate = Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2
 FromDate = Annotated[IsoDate | None, Field(description="Start YYYY-MM-DD (UTC), instead of days.")]
 ToDate = Annotated[IsoDate | None, Field(description="End YYYY-MM-DD, inclusive; default today.")]
 ItemsPerPage = Annotated[int, Strict(), Field(ge=1, le=100, description="Items per page, 1-100.")]
+CURSOR_ID = r"[A-Za-z0-9-]{1,100}"
+"""The item ids a cursor can carry (LaunchDarkly's UUIDs)."""
 Cursor = Annotated[
     str | None,
     Strict(),
     Field(
-        pattern=r"^[A-Za-z0-9-]{1,100}~[0-9a-f]{10}$",
+        pattern=rf"^{CURSOR_ID}~[0-9a-f]{{10}}$",
         description="next_cursor of the previous page (same other arguments).",
     ),
 ]

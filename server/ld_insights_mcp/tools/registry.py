@@ -72,19 +72,37 @@ def resolve_project(settings: Settings, project_key: str | None) -> str:
 def resolve_scope(
     settings: Settings, project_key: str | None, environment_key: str | None
 ) -> tuple[str, str]:
-    """Project and environment from the arguments, else ``LD_PROJECT``/``LD_ENVIRONMENT``."""
-    environment = resolve_default(
-        environment_key, settings.environment, field="environment_key", variable="LD_ENVIRONMENT"
-    )
-    return resolve_project(settings, project_key), environment
+    """Project and environment from the arguments, else ``LD_PROJECT``/``LD_ENVIRONMENT``; a
+    clear error naming every one missing."""
+    project = project_key or settings.project
+    environment = environment_key or settings.environment
+    if project and environment:
+        return project, environment
+    missing = [
+        (field, variable)
+        for field, variable, chosen in (
+            ("project_key", "LD_PROJECT", project),
+            ("environment_key", "LD_ENVIRONMENT", environment),
+        )
+        if not chosen
+    ]
+    raise ToolError(_required(missing))
 
 
 def resolve_default(value: str | None, default: str | None, *, field: str, variable: str) -> str:
     """The argument, else the server's configured default, else a clear error."""
     chosen = value or default
     if not chosen:
-        raise ToolError(
-            f"{field} is required: pass it, or start the server with {variable} set. "
-            "list_insight_groups shows the project and environment keys in use."
-        )
+        raise ToolError(_required([(field, variable)]))
     return chosen
+
+
+def _required(missing: list[tuple[str, str]]) -> str:
+    """``project_key and environment_key are required: pass them, or ...``."""
+    fields = " and ".join(field for field, _ in missing)
+    variables = " and ".join(variable for _, variable in missing)
+    verb, them = ("are", "them") if len(missing) > 1 else ("is", "it")
+    return (
+        f"{fields} {verb} required: pass {them}, or start the server with {variables} set. "
+        "list_insight_groups shows the project and environment keys in use."
+    )

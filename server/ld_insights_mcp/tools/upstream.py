@@ -33,6 +33,7 @@ from ..launchdarkly import (
     UnexpectedResponseError,
 )
 from ..state import AppState
+from ..views.common import quoted
 
 if TYPE_CHECKING:
     from ..launchdarkly.client import LaunchDarklyClient
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
+FIELDS_SHOWN = 5
+"""The most field errors of a 400 shown."""
 LONGEST_SHOWN_WAIT = 86_400.0
 """Waits beyond a day are not turned into a clock time (and cannot overflow one)."""
 
@@ -130,7 +133,8 @@ def describe_failure(
         )
     if isinstance(exc, UnexpectedResponseError):
         return (
-            f"LaunchDarkly answered with status {exc.status} but an unusable body: {exc}. "
+            f"LaunchDarkly answered with status {exc.status} but an unusable body: "
+            f"{quoted(str(exc))}. "
             "This is an upstream problem, not your input; try again later."
         )
     if isinstance(exc, APIStatusError):
@@ -139,7 +143,7 @@ def describe_failure(
 
 
 def _describe_status(exc: APIStatusError, *, not_found: str) -> str:
-    said = f"LaunchDarkly said: {exc.code}: {exc.message}"
+    said = f"LaunchDarkly said: {quoted(f'{exc.code}: {exc.message}')}"
     if isinstance(exc, AuthenticationError):
         return (
             f"LaunchDarkly rejected the access token (401). {said}. The token is missing, "
@@ -155,7 +159,11 @@ def _describe_status(exc: APIStatusError, *, not_found: str) -> str:
     if isinstance(exc, NotFoundError):
         return f"Not found (404). {said}. Next: {not_found}."
     if isinstance(exc, BadRequestError):
-        fields = "; ".join(f"{f.attribute}: {f.reason}" for f in exc.field_errors)
+        errors = exc.field_errors
+        shown = [quoted(f"{f.attribute}: {f.reason}") for f in errors[:FIELDS_SHOWN]]
+        if len(errors) > FIELDS_SHOWN:
+            shown.append(f"{len(errors) - FIELDS_SHOWN} more")
+        fields = "; ".join(shown)
         detail = f" Fields: {fields}." if fields else ""
         return f"LaunchDarkly refused the request (400). {said}.{detail} Fix it and call again."
     if isinstance(exc, PatchFailedError):

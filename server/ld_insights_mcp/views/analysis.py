@@ -13,7 +13,7 @@ from ..analysis.drivers import Driver
 from ..analysis.evidence import Evidence
 from ..analysis.explain import EVIDENCE_SOURCE, LeafExplanation
 from ..analysis.metrics import Reading
-from .common import DataSource, ViewModel, signed, source_line
+from .common import DataSource, ViewModel, plural, quoted, signed, source_line
 from .scores import CategoryScore, Period, score_phrase
 
 
@@ -229,8 +229,13 @@ def coverage_finding(found: Finding) -> CoverageFinding:
 
 
 def call(tool: str, **arguments: object) -> str:
-    """A literal tool call with JSON values, e.g. ``explain_score(group_key="x")``."""
-    shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items() if v)
+    """A literal tool call with JSON values, e.g. ``explain_score(group_key="x")``; strings
+    are shown as ``quoted`` shows them (they may come from LaunchDarkly)."""
+    shown = ", ".join(
+        f"{k}={quoted(v) if isinstance(v, str) else json.dumps(v)}"
+        for k, v in arguments.items()
+        if v
+    )
     return f"{tool}({shown})"
 
 
@@ -238,9 +243,10 @@ def call(tool: str, **arguments: object) -> str:
 
 
 def scope_text(scope: Scope) -> str:
-    apps = ", ".join(scope.application_keys) or "all applications"
-    where = f"{scope.project_key}/{scope.environment_key} ({apps})"
-    return f"group {scope.group_key}: {where}" if scope.group_key else where
+    """The slice; with a group, its keys are LaunchDarkly's (quoted)."""
+    apps = ", ".join(map(quoted, scope.application_keys)) or "all applications"
+    where = f"{quoted(scope.project_key)}/{quoted(scope.environment_key)} ({apps})"
+    return f"group {quoted(scope.group_key)}: {where}" if scope.group_key else where
 
 
 def calls_lines(calls: CallsMade) -> list[str]:
@@ -305,21 +311,22 @@ def digest_text(result: DigestResult) -> str:
     shown = "" if len(result.groups) == result.total_groups else f" ({len(result.groups)} shown)"
     bands = ", ".join(f"{k} {v}" for k, v in result.band_counts.items() if v)
     lines.append(
-        f"{result.total_groups} insight groups{shown}{period}. Overall bands: {bands or 'none'}."
+        f"{plural(result.total_groups, 'insight group')}{shown}{period}. "
+        f"Overall bands: {bands or 'none'}."
     )
     lines.append("Ranked by overall (change vs last period; weakest category):")
     for g in result.groups:
         overall = f"{g.overall} {g.indicator}" if g.overall is not None else g.indicator
         weakest = f"; weakest {g.weakest} {g.weakest_score}" if g.weakest else ""
         lines.append(
-            f"{g.rank}. {g.key} ({g.project_key}/{g.environment_key}) {overall} "
-            f"({signed(g.change)}){weakest}"
+            f"{g.rank}. {quoted(g.key)} ({quoted(g.project_key)}/{quoted(g.environment_key)}) "
+            f"{overall} ({signed(g.change)}){weakest}"
         )
     if result.biggest_drops:
         lines.append(
             "Biggest drops: "
             + "; ".join(
-                f"{d.group_key} {d.category} {d.before}→{d.after} ({d.change})"
+                f"{quoted(d.group_key)} {d.category} {d.before}→{d.after} ({d.change})"
                 for d in result.biggest_drops
             )
             + "."

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..launchdarkly.evidence_models import Deployment
 from ..launchdarkly.models import InsightGroup
-from .common import DataSource, ViewModel, iso_datetime
+from .common import DataSource, ViewModel, iso_datetime, quoted
 
 ChangeStatus = Literal[
     "done", "no_change", "declined", "cancelled", "confirmation_required", "already_gone"
@@ -51,12 +51,12 @@ def group_state(group: InsightGroup) -> dict[str, Any]:
 
 
 def apps_text(keys: list[str]) -> str:
-    return ", ".join(keys) or "all applications"
+    return ", ".join(map(quoted, keys)) or "all applications"
 
 
 def group_scope(group: InsightGroup) -> str:
     return (
-        f"project {group.project_key}, environment {group.environment_key}, "
+        f"project {quoted(group.project_key)}, environment {quoted(group.environment_key)}, "
         f"{apps_text(list(group.application_keys))}"
     )
 
@@ -70,7 +70,7 @@ def overall_text(group: InsightGroup) -> str:
 
 def delete_group_preview(group: InsightGroup) -> str:
     return (
-        f'Delete insight group "{group.name}" (key {group.key})?\n'
+        f"Delete insight group {quoted(group.name)} (key {quoted(group.key)})?\n"
         f"Scope: {group_scope(group)}.\n"
         f"Current overall score: {overall_text(group)}.\n"
         "Its scores will no longer be shown. This cannot be undone."
@@ -80,7 +80,7 @@ def delete_group_preview(group: InsightGroup) -> str:
 def group_change_lines(before: InsightGroup, after: InsightGroup) -> list[str]:
     lines = []
     if before.name != after.name:
-        lines.append(f'name "{before.name}" → "{after.name}"')
+        lines.append(f"name {quoted(before.name)} → {quoted(after.name)}")
     if set(before.application_keys) != set(after.application_keys):
         lines.append(
             f"applications {apps_text(list(before.application_keys))} → "
@@ -99,16 +99,16 @@ def _yes(value: bool) -> str:
 
 def deployment_label(deployment: Deployment) -> str:
     return (
-        f"deployment {deployment.id} (application {deployment.application_key}, version "
-        f"{deployment.application_version}, environment {deployment.environment_key}, started "
-        f"{iso_datetime(deployment.started_at)})"
+        f"deployment {quoted(deployment.id)} (application {quoted(deployment.application_key)}, "
+        f"version {quoted(deployment.application_version)}, environment "
+        f"{quoted(deployment.environment_key)}, started {iso_datetime(deployment.started_at)})"
     )
 
 
 def deployment_change_lines(before: Deployment, status: str, archived: bool) -> list[str]:
     lines = []
     if status != before.status:
-        lines.append(f"status {before.status} → {status}")
+        lines.append(f"status {quoted(before.status)} → {quoted(status)}")
     if archived != before.archived:
         lines.append(f"archived (hidden) {_yes(before.archived)} → {_yes(archived)}")
     return lines
@@ -125,7 +125,7 @@ def update_deployment_preview(deployment: Deployment, status: str, archived: boo
 
 def unlink_preview(repository_key: str, project_key: str) -> str:
     return (
-        f"Unlink repository {repository_key} from project {project_key}?\n"
+        f"Unlink repository {quoted(repository_key)} from project {project_key}?\n"
         "Lead time for the project will no longer use this repository's pull requests and "
         "commits, until it is linked again."
     )

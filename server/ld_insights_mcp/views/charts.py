@@ -3,12 +3,16 @@ tier ladder; points only on request."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import Field
 
+from ..analysis.units import UNITS
 from ..launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
-from .common import DataSource, ViewModel, iso_date, iso_datetime, source_line
+from ..launchdarkly.models import SCORE_CATEGORIES
+from ..launchdarkly.vocabulary import INDICATORS
+from .common import DataSource, ViewModel, iso_date, iso_datetime, plural, quoted, source_line
 
 DURATION_UNITS = ("milliseconds",)
 
@@ -178,22 +182,26 @@ def _summary_text(summary: dict[str, Any], *, skip: set[str]) -> str:
     for name, value in summary.items():
         if name in skip:
             continue
-        if isinstance(value, int | float) and not isinstance(value, bool) and name.endswith("Ms"):
-            parts.append(f"{name[:-2]} {duration(value)}")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and name.endswith("Ms"):
+            parts.append(f"{quoted(name[:-2])} {duration(value)}")
+        elif number:
+            parts.append(f"{quoted(name)} {value}")
         else:
-            parts.append(f"{name} {value}")
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            parts.append(f"{quoted(name)} {quoted(shown)}")
     return ", ".join(parts)
 
 
 def _series_line(view: SeriesView, *, is_duration: bool) -> str:
     if view.trend is None and view.average is None and view.total is not None:
-        return f"  {view.name}: {view.total}"
+        return f"  {quoted(view.name)}: {view.total}"
     show = duration if is_duration else _num
-    head = f"  {view.name}:"
+    head = f"  {quoted(view.name)}:"
     if view.total is not None:
         head += f" total {view.total},"
     if view.count is not None and is_duration:
-        head += f" {view.count} items,"
+        head += f" {plural(view.count, 'item')},"
     if view.average is None:
         return f"{head} no data"
     line = (
@@ -216,10 +224,13 @@ def _when(iso: str | None) -> str:
 
 def _metric_text(metric: MetricView) -> str:
     current = next((t for t in metric.tiers if t.startswith(f"{metric.indicator}:")), None)
-    line = f"{metric.name} {metric.value:g} {metric.unit} {metric.modifier} = "
-    line += f"{current}" if current else metric.indicator
+    line = (
+        f"{quoted(metric.name, bare=SCORE_CATEGORIES)} {metric.value:g} "
+        f"{quoted(metric.unit, bare=UNITS)} {quoted(metric.modifier)} = "
+    )
+    line += quoted(current or metric.indicator, bare=INDICATORS)
     if metric.next_tier:
-        line += f"; next {metric.next_tier}"
+        line += f"; next {quoted(metric.next_tier)}"
     return line + "."
 
 
@@ -234,7 +245,8 @@ def chart_text(result: ChartResult) -> str:
     lines = [
         *source_line(result.data_source),
         f"{result.kind}, {scope} ({apps}), {_when(result.window_from)} to "
-        f"{_when(result.window_to)}, {result.bucket} buckets{grouped}; y in {result.y_unit}.",
+        f"{_when(result.window_to)}, {result.bucket} buckets{grouped}; y in "
+        f"{quoted(result.y_unit, bare=UNITS)}.",
     ]
     summary = _summary_text(result.summary, skip={"from", "to"})
     if summary:
@@ -251,7 +263,7 @@ def _snapshot_text(result: ChartResult, scope: str) -> str:
     """Snapshot charts (one point per series): one line of counts."""
     at = result.summary.get("snapshotAt")
     when = f"now ({_when(iso_datetime(int(at)))})" if isinstance(at, int) else "now"
-    counts = ", ".join(f"{s.name} {s.total}" for s in result.series) or "none"
+    counts = ", ".join(f"{quoted(s.name)} {s.total}" for s in result.series) or "none"
     summary = _summary_text(result.summary, skip={"snapshotAt"})
     lines = [
         *source_line(result.data_source),

@@ -4,7 +4,7 @@ exact next call."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from ..launchdarkly.evidence_models import (
     PullRequestLeadTime,
 )
 from .charts import duration
-from .common import DataSource, ViewModel, iso_datetime, source_line
+from .common import DataSource, ViewModel, iso_datetime, plural, quoted, source_line
 
 
 class Stages(ViewModel):
@@ -246,9 +246,9 @@ def deployment_line(d: DeploymentView) -> str:
     archived = " archived" if d.archived else ""
     lead = stages_text(d.stages) or f"lead {duration(d.lead_time_ms)}"
     return (
-        f"{_short(d.started)} {d.application} {d.version} {d.status} {d.kind}{archived} {took}"
-        f" | {d.pull_request_count} PRs by {d.contributors} +{d.lines_added}/-{d.lines_deleted}"
-        f" | {lead} | id {d.id}"
+        f"{_short(d.started)} {quoted(d.application)} {quoted(d.version)} {quoted(d.status)} "
+        f"{quoted(d.kind)}{archived} {took} | {plural(d.pull_request_count, 'PR')} by "
+        f"{d.contributors} +{d.lines_added}/-{d.lines_deleted} | {lead} | id {quoted(d.id)}"
     )
 
 
@@ -257,25 +257,34 @@ def pull_request_line(p: PullRequestView) -> str:
     merged = f" merged {_short(p.merged)}" if p.merged else ""
     lead = stages_text(p.lead_time)
     return (
-        f'{repo}#{p.number} "{p.title}" {p.author} {p.status} | opened {_short(p.created)}'
-        f"{merged} | {p.files_changed} files +{p.lines_added}/-{p.lines_deleted}"
+        f"{quoted(f'{repo}#{p.number}')} {quoted(p.title)} by {quoted(p.author)} "
+        f"{quoted(p.status)} | opened {_short(p.created)}{merged} | "
+        f"{plural(p.files_changed, 'file')} +{p.lines_added}/-{p.lines_deleted}"
         + (f" | {lead}" if lead else "")
     )
 
 
 def flag_event_line(e: FlagEventView) -> str:
-    by = f" by {e.by}" if e.by else ""
-    impact = f"impact {e.impact_size or '?'}"
+    by = f" by {quoted(e.by)}" if e.by else ""
+    impact = f"impact {quoted(e.impact_size) if e.impact_size else '?'}"
     if e.impact_percentage is not None:
         impact += f" {e.impact_percentage:g}%"
     if e.impact_reason and e.impact_reason != "evaluations":
-        impact += f" ({e.impact_reason})"
+        impact += f" ({quoted(e.impact_reason)})"
     evaluations = ", ".join(
-        f"{json.dumps(v)} {b}->{a}" for v, b, a in e.evaluations if b is not None or a is not None
+        f"{_variation(v)} {b}->{a}" for v, b, a in e.evaluations if b is not None or a is not None
     )
-    return f'{_short(e.time)} {e.flag_key} {e.event_type} "{e.description}"{by} | {impact}' + (
-        f" ({evaluations})" if evaluations else ""
+    return (
+        f"{_short(e.time)} {quoted(e.flag_key)} {quoted(e.event_type)} {quoted(e.description)}"
+        f"{by} | {impact}" + (f" ({evaluations})" if evaluations else "")
     )
+
+
+def _variation(value: Any) -> str:
+    """A variation value: numbers, booleans and null as JSON, anything else quoted."""
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return quoted(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
 
 def deployment_text(result: DeploymentResult) -> str:
@@ -288,9 +297,16 @@ def deployment_text(result: DeploymentResult) -> str:
     refs = d.flag_references or []
     if refs:
         lines.append(
-            "  Flag references: " + "; ".join(f"{r.flag_key} +{r.added}/-{r.removed}" for r in refs)
+            "  Flag references: "
+            + "; ".join(f"{quoted(r.flag_key)} +{r.added}/-{r.removed}" for r in refs)
         )
     return "\n".join(lines)
+
+
+NO_CURSOR = (
+    "More items exist, but LaunchDarkly gave the last one an id that cannot serve as a cursor: "
+    "narrow the window (from_date, to_date) to see the rest."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,16 +333,19 @@ def cursor_page_text(
     ids: Sequence[str],
     has_more: bool,
     next_call: NextCall,
-    cursor_for: Any,
+    cursor_for: Callable[[str], str | None],
     max_chars: int,
 ) -> tuple[str, int, str | None]:
     """(text, items shown, next cursor). Past ``max_chars`` trailing items are dropped and the
-    next cursor resumes after the last one shown (the cursor is an item id, so any works)."""
+    next cursor resumes after the last one shown (the cursor is an item id, so any works).
+    ``cursor_for`` gives None for an id that cannot make a cursor: the text then says so."""
     shown = len(lines)
     while True:
         more = has_more or shown < len(lines)
         cursor = cursor_for(ids[shown - 1]) if more and shown else None
         footer = [f"More: call {next_call.render(cursor)}."] if cursor else []
+        if more and shown and cursor is None:
+            footer = [NO_CURSOR]
         kept = list(lines[:shown])
         text = "\n".join([*header, *kept, *footer])
         if len(text) <= max_chars or shown <= 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..launchdarkly.models import InsightGroup, InsightGroupCollection, InsightPeriod
-from .common import DataSource, ViewModel, iso_datetime, source_line
+from .common import DataSource, ViewModel, iso_datetime, plural, quoted, source_line
 from .paging import PageRequest, paginate
 from .scores import CategoryScore, Period, category_scores, period, score_phrase, scores_lines
 
@@ -87,9 +87,9 @@ def group_lines(groups: list[GroupSummary]) -> list[str]:
     entries = []
     previous = None
     for group in groups:
-        place = f"{group.project_key}/{group.environment_key}"
-        apps = ",".join(group.application_keys) or "all"
-        line = f'- {group.key} "{group.name}" [{apps}] {group.created[:10]}'
+        place = f"{quoted(group.project_key)}/{quoted(group.environment_key)}"
+        apps = ",".join(map(quoted, group.application_keys)) or "all"
+        line = f"- {quoted(group.key)} {quoted(group.name)} [{apps}] {group.created[:10]}"
         if group.scores:
             line += "\n  " + "; ".join(score_phrase(s) for s in group.scores)
         entries.append(line if place == previous else f"{place}:\n{line}")
@@ -122,9 +122,9 @@ def group_page(
     scored_period = found.score_metadata.period if found.score_metadata else None
     header = [
         *source_line(source),
-        f"{found.total_count} insight groups; {len(groups)} from offset {offset}"
+        f"{plural(found.total_count, 'insight group')}; {len(groups)} from offset {offset}"
         + _period_phrase(scored_period)
-        + '. Lines: key "name" [apps] created.',
+        + '. Lines: "key" "name" [apps] created.',
     ]
     if counts is not None:
         header.append(
@@ -172,15 +172,15 @@ def group_result(group: InsightGroup, *, source: DataSource) -> tuple[GroupResul
 def group_text(
     summary: GroupSummary, *, source: DataSource, scored: Period | None, preface: str = ""
 ) -> str:
-    apps = ", ".join(summary.application_keys) or "all applications"
-    env = summary.environment_key + (
-        f" ({summary.environment_name})" if summary.environment_name else ""
+    apps = ", ".join(map(quoted, summary.application_keys)) or "all applications"
+    env = quoted(summary.environment_key) + (
+        f" ({quoted(summary.environment_name)})" if summary.environment_name else ""
     )
     lines = [
         *source_line(source),
         *([preface] if preface else []),
-        f'Insight group {summary.key} "{summary.name}": project {summary.project_key}, '
-        f"environment {env}, {apps}; created {summary.created}.",
+        f"Insight group {quoted(summary.key)} {quoted(summary.name)}: project "
+        f"{quoted(summary.project_key)}, environment {env}, {apps}; created {summary.created}.",
     ]
     if summary.scores:
         when = f" for {scored.start} to {scored.end}" if scored else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..launchdarkly.models import MetricGroup, MetricGroupCollection
-from .common import DataSource, ViewModel, iso_datetime, source_line
+from .common import DataSource, ViewModel, iso_datetime, plural, quoted, source_line
 from .paging import PageRequest, paginate
 
 
@@ -96,15 +96,15 @@ def metric_group_page(
     groups = [metric_group_summary(g) for g in found.items]
     total = found.total_count
     offset = request.offset
+    counted = plural(total, "metric group") if total is not None else "Metric groups"
     header = [
         *source_line(source),
-        f"{total if total is not None else 'unknown number of'} metric group(s) in project "
-        f"{project_key}; showing {len(groups)} from offset {offset}.",
+        f"{counted} in project {project_key}; showing {len(groups)} from offset {offset}.",
     ]
     lines = [
-        f'- {g.key} "{g.name}" {g.kind}, {g.metric_count} metric(s)'
-        + (f", tags {','.join(g.tags)}" if g.tags else "")
-        + (f", maintainer {g.maintainer}" if g.maintainer else "")
+        f"- {quoted(g.key)} {quoted(g.name)} {quoted(g.kind)}, {plural(g.metric_count, 'metric')}"
+        + (f", tags {','.join(map(quoted, g.tags))}" if g.tags else "")
+        + (f", maintainer {quoted(g.maintainer)}" if g.maintainer else "")
         for g in groups
     ]
     shown = paginate(request, header=header, items=lines, total=total, max_chars=max_chars)
@@ -173,26 +173,29 @@ def metric_group_detail(
 def metric_group_text(detail: MetricGroupDetail) -> str:
     lines = [
         *source_line(detail.data_source),
-        f'Metric group {detail.key} "{detail.name}" ({detail.kind}) in project '
-        f"{detail.project_key}, version {detail.version}, last modified {detail.last_modified}"
-        + (f", maintainer {detail.maintainer}" if detail.maintainer else "")
-        + (f", tags {', '.join(detail.tags)}" if detail.tags else "")
+        f"Metric group {quoted(detail.key)} {quoted(detail.name)} ({quoted(detail.kind)}) in "
+        f"project {detail.project_key}, version {detail.version}, last modified "
+        f"{detail.last_modified}"
+        + (f", maintainer {quoted(detail.maintainer)}" if detail.maintainer else "")
+        + (f", tags {', '.join(map(quoted, detail.tags))}" if detail.tags else "")
         + ".",
     ]
     if detail.description:
-        lines.append(detail.description)
+        lines.append(f"Description: {quoted(detail.description)}")
     label = "Funnel steps, in order:" if detail.kind == "funnel" else "Metrics:"
     lines.append(label)
     for m in detail.metrics:
-        step = f'"{m.name_in_group}" = ' if m.name_in_group else ""
-        extra = f", event {m.event_key}" if m.event_key else ""
-        lines.append(f'{m.position}. {step}{m.key} "{m.name}" ({m.kind}{extra})')
+        step = f"{quoted(m.name_in_group)} = " if m.name_in_group else ""
+        extra = f", event {quoted(m.event_key)}" if m.event_key else ""
+        lines.append(
+            f"{m.position}. {step}{quoted(m.key)} {quoted(m.name)} ({quoted(m.kind)}{extra})"
+        )
     if detail.experiment_count is not None:
         lines.append(f"Experiments using it: {detail.experiment_count}.")
     if detail.experiments:
         lines.extend(
-            f'- experiment {e.key} "{e.name}" in {e.environment_key}, created {e.created[:10]}'
-            + (f", archived {e.archived[:10]}" if e.archived else "")
+            f"- experiment {quoted(e.key)} {quoted(e.name)} in {quoted(e.environment_key)}, "
+            f"created {e.created[:10]}" + (f", archived {e.archived[:10]}" if e.archived else "")
             for e in detail.experiments
         )
     return "\n".join(lines)

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .common import plural
+
 _ROOM = 4
 """Characters kept free for the ``...`` that marks an item line cut to fit."""
 
@@ -70,7 +72,7 @@ def paginate(
 
     def marker(shown: int) -> str:
         return (
-            f"[output truncated: showing {shown} of {len(items)} items to stay within "
+            f"[output truncated: showing {shown} of {plural(len(items), 'item')} to stay within "
             f"{max_chars} characters. More: call {request.call(request.offset + shown)}]"
         )
 
