@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..launchdarkly.evidence_models import ChartMetric, InsightsChart
+from ..views.common import quoted
 from . import charts
 from .lifecycle import ARCHIVED, CREATED, lifecycle_counts
 from .reads import (
@@ -34,7 +35,6 @@ from .reads import (
     EventPages,
     Need,
 )
-from ..views.common import quoted
 from .units import HOUR_MS, duration
 
 HIGHER_IS_BETTER: dict[str, bool] = {
