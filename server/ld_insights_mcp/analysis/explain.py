@@ -69,6 +69,16 @@ NEEDS: dict[str, tuple[Need, ...]] = {
     "flagHealth": (STALE, STATUS),
 }
 
+METRIC_READ: dict[str, Need] = {
+    "deploymentFrequency": DF_NOW,
+    "deploymentFailureRate": DF_NOW,
+    "leadTime": LT_NOW,
+    "impactSize": RF_NOW,
+    "experimentationCoverage": RF_NOW,
+    "flagHealth": STALE,
+}
+"""The read whose ``metrics`` carry each category's raw value for this period."""
+
 EVIDENCE_SOURCE = {
     "deploymentFrequency": "deployments by application",
     "deploymentFailureRate": "failed deployments",
@@ -87,6 +97,8 @@ class LeafExplanation:
     change: int | None
     last_score: int | None
     metric: str | None = None
+    measured: ChartMetric | None = None
+    """The raw metric behind ``metric``, as the chart gave it."""
     driver: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -113,6 +125,8 @@ def explain_leaf(
     builder = _BUILDERS.get(category)
     if builder is not None:
         builder(leaf, found)
+    if category in METRIC_READ:
+        leaf.measured = charts.metric(_chart(found, METRIC_READ[category]), category)
     return leaf
 
 

@@ -11,6 +11,7 @@ from ..analysis.coverage import Finding
 from ..analysis.digest import Drop, RankedGroup
 from ..analysis.evidence import Evidence
 from ..analysis.explain import EVIDENCE_SOURCE, LeafExplanation
+from .charts import MetricView, metric_view
 from .common import DataSource, ViewModel, signed, source_line
 from .scores import CategoryScore, Period, score_phrase
 
@@ -36,6 +37,9 @@ class LeafResult(ViewModel):
     change: int | None
     last_period_score: int | None
     metric: str | None = Field(description="Raw metric, its tier and the next tier.")
+    measure: MetricView | None = Field(
+        default=None, description="The same raw metric as numbers (value, unit, tiers)."
+    )
     driver: str | None = Field(description="What moved most between the periods.")
     evidence: list[EvidenceItem]
     missing: list[str] = Field(description="Upstream reads that failed.")
@@ -128,6 +132,7 @@ def leaf_result(leaf: LeafExplanation) -> LeafResult:
         change=leaf.change,
         last_period_score=leaf.last_score,
         metric=leaf.metric,
+        measure=metric_view(leaf.category, leaf.measured) if leaf.measured else None,
         driver=leaf.driver,
         evidence=[evidence_item(e) for e in leaf.evidence],
         missing=leaf.missing,
