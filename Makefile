@@ -36,7 +36,7 @@ system-deps: ## Debian packages the browser and replica tests use (chromium, red
 lock: ## re-resolve requirements.lock from pyproject.toml (then review the diff)
 	$(UV) pip compile pyproject.toml --group dev --universal --python-version 3.11 --generate-hashes --quiet -o requirements.lock
 
-test: install ## run every test
+test: install real-clients-install ## run every test (the dashboard's browser tests need the npm host SDK)
 	$(PY) -m pytest
 
 lint: install ## ruff lint and format check, and the import-linter layer contracts
@@ -71,7 +71,7 @@ bench-compare: install ## added latency per call: this tree against REF (a commi
 mutation: install ## mutation testing of the reliability modules (slow: see docs/mutation.md)
 	$(PY) scripts/mutation.py
 
-real-clients-install: ## install the pinned Inspector CLI, conformance suites and Node 22 locally
+real-clients-install: ## install the pinned npm tools locally (Inspector CLI, conformance suites, MCP Apps host SDK, esbuild, Node 22)
 	cd tests/real_clients && { npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error; }
 
 inspector: install real-clients-install ## the MCP Inspector CLI against the stdio demo server
@@ -82,8 +82,8 @@ conformance: install real-clients-install ## the conformance suites against the 
 
 real-clients: inspector conformance ## both real-client checks
 
-dashboard-screenshot: install ## re-take docs/dashboard.png (needs Debian's chromium)
-	UPDATE_DASHBOARD_SCREENSHOT=1 $(PY) -m pytest -q -p no:cacheprovider tests/dashboard -k trend
+dashboard-screenshot: install real-clients-install ## re-take docs/dashboard.png from the demo (needs Debian's chromium)
+	UPDATE_DASHBOARD_SCREENSHOT=1 $(PY) -m pytest -q -p no:cacheprovider tests/dashboard -k "own_metric and checkout"
 
 scale-up: install ## nginx + 3 replicas + Redis on this machine, no containers (build/scale/)
 	$(PY) deploy/scale.py up

@@ -1,11 +1,14 @@
-"""A browser host for the dashboard: headless Chromium (the system's, driven by Playwright) loads
-tests/dashboard/host.html, which runs the host side of the MCP Apps bridge; every MCP request the
-host makes goes to a real MCP client connected to the real server on the demo backend.
+"""A browser host for the dashboard, built on the official MCP Apps SDK: headless Chromium
+(the system's, driven by Playwright) loads tests/dashboard/host.html, whose script
+(host.js, bundled here with the pinned esbuild) runs the SDK's ``AppBridge`` the way the SDK's
+basic-host example does, with a sandbox proxy on its own origin (sandbox.html) that writes the
+view into an inner iframe. Every MCP request the host makes goes to a real MCP client (the
+Python SDK's) connected to the real server on the demo backend.
 
-The host page (``http://host.test``) and the view (``http://view.test``) are different origins,
-served by the test process through Playwright's routing: no port is opened, and any other
-request is recorded and refused. The view is served as a host would serve it: the HTML of the
-``ui://`` resource, under a CSP header built from the resource's ``_meta.ui.csp``.
+Origins: the host page ``http://host.test``, the sandbox proxy ``http://sandbox.test`` (served
+with the CSP a host derives from the resource's ``_meta.ui.csp``). Both are served by the test
+process through Playwright's routing: no port is opened, and any other request is recorded
+and refused.
 """
 
 from __future__ import annotations
@@ -14,29 +17,28 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mcp import Client
-from playwright.async_api import Browser, Frame, Page, Route, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Frame, Page, Route, async_playwright
 
 from ld_insights_mcp.config import Settings
 from ld_insights_mcp.server import create_server
 
 HERE = Path(__file__).parent
 ARTIFACTS = HERE / "artifacts"
+NODE_MODULES = HERE.parent / "real_clients" / "node_modules"
+ESBUILD = NODE_MODULES / ".bin" / "esbuild"
+HOST_SDK = NODE_MODULES / "@modelcontextprotocol" / "ext-apps"
 HOST = "http://host.test"
-VIEW = "http://view.test"
-CSP_PROBE = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  (window.__cspViolations = window.__cspViolations || []).push(
-    e.violatedDirective + " " + e.blockedURI);
-});
-"""
+SANDBOX = "http://sandbox.test"
 
 
 def chromium_path() -> str | None:
@@ -45,6 +47,27 @@ def chromium_path() -> str | None:
     if chosen:
         return chosen if Path(chosen).exists() else None
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def host_sdk_missing() -> str | None:
+    """Why the official host cannot be built here, or None."""
+    if not HOST_SDK.is_dir() or not ESBUILD.exists():
+        return "the MCP Apps host SDK is not installed: run `make real-clients-install`"
+    return None
+
+
+@cache
+def host_script() -> str:
+    """host.js and the SDK's app-bridge bundled into one script (esbuild, offline)."""
+    built = subprocess.run(
+        [str(ESBUILD), str(HERE / "host.js"), "--bundle", "--format=iife", "--log-level=warning"],
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return built.stdout
 
 
 def host_csp(csp: dict[str, list[str]]) -> str:
@@ -72,11 +95,13 @@ def host_csp(csp: dict[str, list[str]]) -> str:
 
 @dataclass
 class Bridge:
-    """The MCP side of the host: every request the page made, with what the server answered."""
+    """The MCP side of the host: every request the page made, with what the server answered,
+    and what the browser reported (refused requests, CSP violations)."""
 
     client: Client
     calls: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "tools/list":
@@ -99,23 +124,29 @@ class Bridge:
             if method == "tools/call" and params["name"] == name
         ]
 
+    def heard(self, message: ConsoleMessage) -> None:
+        self.console.append(message.text)
+
+    def violations(self) -> list[str]:
+        return [text for text in self.console if "Content Security Policy" in text]
+
     async def serve(self, route: Route) -> None:
-        """The two origins: the host page, and the view as a host serves it."""
+        """The two origins: the host page with its bundled script, and the sandbox proxy."""
         url = route.request.url
-        if url in (f"{HOST}/host.html", f"{HOST}/host.js"):
-            name = url.rsplit("/", 1)[1]
-            kind = "text/html" if name.endswith(".html") else "text/javascript"
-            await route.fulfill(body=(HERE / name).read_text(), content_type=kind)
-        elif url.startswith(f"{VIEW}/view?"):
-            (uri,) = parse_qs(urlsplit(url).query)["uri"]
-            read = await self.client.read_resource(uri)
-            (content,) = read.contents
-            item = content.model_dump(mode="json", by_alias=True, exclude_none=True)
-            ui = (item.get("_meta") or {}).get("ui") or {}
+        if url == f"{HOST}/host.html":
+            await route.fulfill(body=(HERE / "host.html").read_text(), content_type="text/html")
+        elif url == f"{HOST}/host.js":
+            await route.fulfill(body=host_script(), content_type="text/javascript")
+        elif url.startswith(f"{SANDBOX}/sandbox.html?"):
+            (csp,) = parse_qs(urlsplit(url).query)["csp"]
             await route.fulfill(
-                body=item["text"],
+                body=(HERE / "sandbox.html").read_text(),
                 content_type="text/html",
-                headers={"Content-Security-Policy": host_csp(ui.get("csp") or {})},
+                headers={"Content-Security-Policy": host_csp(json.loads(csp))},
+            )
+        elif url == f"{SANDBOX}/sandbox.js":
+            await route.fulfill(
+                body=(HERE / "sandbox.js").read_text(), content_type="text/javascript"
             )
         else:
             self.refused.append(url)
@@ -132,6 +163,10 @@ class Opened:
     async def text(self, selector: str) -> str:
         return (await self.view.locator(selector).inner_text()).strip()
 
+    async def host_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = await self.page.evaluate("window.hostState")
+        return state
+
     async def screenshot(self, name: str, path: Path | None = None) -> Path:
         target = path or ARTIFACTS / f"{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +179,7 @@ class Opened:
         return target
 
     async def violations(self) -> list[str]:
-        found: list[str] = await self.view.evaluate("() => window.__cspViolations || []")
-        return found
+        return self.bridge.violations()
 
 
 @dataclass
@@ -169,22 +203,26 @@ class Host:
         )
         await context.route("**/*", bridge.serve)
         page = await context.new_page()
-        await page.add_init_script(CSP_PROBE)
+        page.on("console", bridge.heard)
         config = {"tool": tool, "arguments": arguments, "theme": theme, "width": width}
         await page.expose_function("hostConfig", lambda: config)
         await page.expose_function("mcpRequest", bridge.request)
         await page.goto(f"{HOST}/host.html")
-        handle = await page.wait_for_selector("iframe#view")
-        assert handle is not None
-        view = await handle.content_frame()
+        sandbox = await (await page.wait_for_selector("iframe#view")).content_frame()
+        assert sandbox is not None
+        inner = await sandbox.wait_for_selector("iframe")
+        view = await inner.content_frame()
         assert view is not None
+        await page.wait_for_function("() => window.hostError || window.hostState?.initialized")
+        error = await page.evaluate("window.hostError")
+        assert error is None, error
         await view.wait_for_selector(ready)
         ((_, result),) = bridge.tool_calls(tool)[:1]
         return Opened(page, view, bridge, result)
 
     async def all_trends_drawn(self, opened: Opened) -> None:
         await opened.view.wait_for_function(
-            "() => !document.body.textContent.includes('Loading the trend')"
+            "() => !document.querySelector('.trend[data-state=\"loading\"]')"
         )
 
 

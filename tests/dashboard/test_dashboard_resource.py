@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.analysis.categories import EXPLAINABLE, PARTS
+from ld_insights_mcp.analysis.categories import PARTS
+from ld_insights_mcp.knowledge import load_knowledge
 from ld_insights_mcp.launchdarkly.vocabulary import BANDS, SPECIAL_INDICATORS
 from ld_insights_mcp.ui import DASHBOARD_URI
 
@@ -65,10 +66,15 @@ async def test_page_is_self_contained_with_the_vocabulary_passed_in(
     block = re.search(r'id="ld-config">(.*?)</script>', html, re.S)
     assert block is not None
     config = json.loads(block.group(1))
-    assert config["bands"] == [{"indicator": i, "low": lo, "high": hi} for i, lo, hi in BANDS]
-    assert config["special"] == list(SPECIAL_INDICATORS)
+    assert [(b["indicator"], b["low"], b["high"]) for b in config["bands"]] == list(BANDS)
+    assert [s["indicator"] for s in config["special"]] == list(SPECIAL_INDICATORS)
     assert config["parts"] == {k: list(v) for k, v in PARTS.items()}
-    assert config["explainable"] == list(EXPLAINABLE)
+    knowledge = load_knowledge()
+    assert config["titles"] == {c.key: c.title for c in knowledge.categories}
+    meanings = {i.key: i.meaning for i in knowledge.indicators}
+    meanings |= {s.key: s.meaning for s in knowledge.special_indicators}
+    for entry in config["bands"] + config["special"]:
+        assert entry["meaning"] == meanings[entry["indicator"]]
     (script,) = re.findall(r"<script>(.*?)</script>", html, re.S)
     (style,) = re.findall(r"<style>(.*?)</style>", html, re.S)
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
@@ -78,6 +84,10 @@ async def test_page_is_self_contained_with_the_vocabulary_passed_in(
         assert f"{directive} 'sha256-{digest}'" in policy.group(1)
     assert "default-src 'none'" in policy.group(1)
     assert "connect-src 'none'" in policy.group(1)
-    for band in BANDS:  # the bands are data, not restated in the page's code
-        assert band.indicator not in script + style
+    # the vocabulary is data, not restated in the page's code ("overall" is also a field of
+    # the digest's rows)
+    categories = [name for name in config["titles"] if name != "overall"]
+    for name in [b.indicator for b in BANDS] + list(SPECIAL_INDICATORS) + categories:
+        assert not re.search(rf"\b{name}\b", script + style), name
+    for band in BANDS:
         assert not re.search(rf"\b{band.low}\b\D{{1,3}}\b{band.high}\b", script + style)

@@ -1,15 +1,26 @@
 // The dashboard view: speaks JSON-RPC to the host over postMessage (MCP Apps), renders the
-// tool result it is given, and asks the host to call tools (charts, explanations).
+// tool result it is given, and asks the host to call tools (charts, deployments, explanations).
 // Everything is built with DOM calls and textContent: no HTML from data, no network.
+//
+// The bridge below is hand-written rather than the SDK's App class: bundled, App (with the
+// MCP client and zod it needs) grows this page about fifteenfold (docs/dashboard.md has the
+// figures). The browser tests run this bridge against the SDK's own AppBridge host.
 "use strict";
 (function () {
   const CONFIG = JSON.parse(document.getElementById("ld-config").textContent);
   const SVG = "http://www.w3.org/2000/svg";
+  const DAY_MS = 86400000;
+  const HOUR_MS = 3600000;
+  const MAX_PAGES = 10;
+  // the top of the score tree: the composite no other composite is made of
+  const ROOT = Object.keys(CONFIG.parts).find(function (name) {
+    return !Object.keys(CONFIG.parts).some(function (other) { return CONFIG.parts[other].indexOf(name) >= 0; });
+  });
   const app = document.getElementById("app");
   const pending = new Map();
   let nextId = 1;
   let hostContext = {};
-  let toolInput = {};
+  let hostCapabilities = {};
 
   // --- the bridge ------------------------------------------------------------------------
   function send(message) {
@@ -26,6 +37,9 @@
     send({ method: method, params: params || {} });
   }
   function callTool(name, args) {
+    if (!hostCapabilities.serverTools) {
+      return Promise.reject(new Error("this host does not let views call tools"));
+    }
     return request("tools/call", { name: name, arguments: args });
   }
   window.addEventListener("message", function (event) {
@@ -46,8 +60,7 @@
       else send({ id: m.id, error: { code: -32601, message: "Method not found: " + m.method } });
       return;
     }
-    if (m.method === "ui/notifications/tool-input") toolInput = (m.params && m.params.arguments) || {};
-    else if (m.method === "ui/notifications/tool-result") render(m.params || {});
+    if (m.method === "ui/notifications/tool-result") render(m.params || {});
     else if (m.method === "ui/notifications/tool-cancelled") showNote("The tool call was cancelled.");
     else if (m.method === "ui/notifications/host-context-changed") applyContext(m.params || {});
   });
@@ -55,16 +68,35 @@
   function applyContext(partial) {
     hostContext = Object.assign({}, hostContext, partial);
     const root = document.documentElement;
-    if (hostContext.theme === "dark" || hostContext.theme === "light") root.dataset.theme = hostContext.theme;
+    if (hostContext.theme === "dark" || hostContext.theme === "light") {
+      root.dataset.theme = hostContext.theme;
+      root.style.colorScheme = hostContext.theme;
+    }
     const vars = (hostContext.styles && hostContext.styles.variables) || {};
     Object.keys(vars).forEach(function (name) {
       if (name.indexOf("--") === 0 && typeof vars[name] === "string") root.style.setProperty(name, vars[name]);
     });
   }
 
+  // The size the official App reports: the document's max-content height and the window's
+  // width, once per frame, only when one changed.
+  let sizeQueued = false;
+  let lastSize = "";
   function reportSize() {
-    const root = document.documentElement;
-    notify("ui/notifications/size-changed", { width: root.scrollWidth, height: root.scrollHeight });
+    if (sizeQueued) return;
+    sizeQueued = true;
+    requestAnimationFrame(function () {
+      sizeQueued = false;
+      const root = document.documentElement;
+      const before = root.style.height;
+      root.style.height = "max-content";
+      const height = Math.ceil(root.getBoundingClientRect().height);
+      root.style.height = before;
+      const width = Math.ceil(window.innerWidth);
+      if (width + "x" + height === lastSize) return;
+      lastSize = width + "x" + height;
+      notify("ui/notifications/size-changed", { width: width, height: height });
+    });
   }
 
   // --- small DOM helpers -------------------------------------------------------------------
@@ -79,63 +111,105 @@
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
     return node;
   }
-  function clear() { while (app.firstChild) app.removeChild(app.firstChild); }
+  function add(parent) {
+    for (let i = 1; i < arguments.length; i++) {
+      const child = arguments[i];
+      if (child === null || child === undefined) continue;
+      parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return parent;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
   function showNote(text) { app.appendChild(el("p", "muted", text)); }
 
-  // --- bands (from the server's vocabulary) ------------------------------------------------
-  function bandRank(indicator) {
-    const i = CONFIG.bands.findIndex(function (b) { return b.indicator === indicator; });
-    return i < 0 ? "none" : String(i);
+  // --- words and numbers -------------------------------------------------------------------
+  function title(category) { return CONFIG.titles[category] || category; }
+  function words(key) {
+    const text = String(key).replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+    return text.charAt(0).toUpperCase() + text.slice(1);
   }
-  function bandClass(indicator) { return "band-" + bandRank(indicator); }
-  function calculated(indicator) { return bandRank(indicator) !== "none"; }
-  function badge(indicator) { return el("span", "badge " + bandClass(indicator), indicator); }
+  // One rounding for every value the page shows: one decimal at most, two significant
+  // digits for values that would round to 0.
+  function num(value) {
+    if (typeof value !== "number" || !isFinite(value)) return "–";
+    const rounded = Math.round(value * 10) / 10;
+    const digits = rounded === 0 && value !== 0 ? { maximumSignificantDigits: 2 } : { maximumFractionDigits: 1 };
+    return value.toLocaleString("en-US", digits);
+  }
+  function withUnit(value, unit) {
+    if (unit === "percent") return num(value) + "\u00a0%";
+    if (unit === "hours") return num(value) + "\u00a0h";
+    if (unit === "days") return num(value) + "\u00a0d";
+    if (unit === "milliseconds") return num(value / HOUR_MS) + "\u00a0h";
+    if (unit === "count" || !unit) return num(value);
+    return num(value) + "\u00a0" + unit;
+  }
+  function metricText(metric) { return withUnit(metric.value, metric.unit) + " " + metric.modifier; }
+  function metricNodes(parent, metric) {
+    return add(parent, el("span", "amount", withUnit(metric.value, metric.unit)), " " + metric.modifier + " ", badge(metric.indicator));
+  }
+  function tierOf(metric, indicator) {
+    const found = (metric.tiers || []).find(function (t) { return t.indexOf(indicator + ":") === 0; });
+    return found ? found.slice(indicator.length + 1).trim() : null;
+  }
+  const DAY = new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+  const YEAR = new Intl.DateTimeFormat("en-US", { year: "numeric", timeZone: "UTC" });
+  function date(iso, withYear) {
+    const when = new Date(iso.length === 10 ? iso + "T00:00:00Z" : iso);
+    const text = DAY.format(when) + (withYear ? ", " + YEAR.format(when) : "");
+    return el("span", "date", text);
+  }
+  function range(from, to) {
+    const span = el("span", "range");
+    return add(span, date(from, false), "\u00a0–\u00a0", date(to, true));
+  }
+
+  // --- bands (from the server's vocabulary) ------------------------------------------------
+  function bandOf(indicator) {
+    const i = CONFIG.bands.findIndex(function (b) { return b.indicator === indicator; });
+    if (i >= 0) return Object.assign({ cls: "band-" + i, calculated: true }, CONFIG.bands[i]);
+    const j = CONFIG.special.findIndex(function (s) { return s.indicator === indicator; });
+    if (j >= 0) return Object.assign({ cls: "band-x" + j, calculated: false }, CONFIG.special[j]);
+    // an indicator the contract does not define: drawn like the last special one (undetermined)
+    const last = CONFIG.special.length - 1;
+    return { cls: "band-x" + last, calculated: false, label: indicator ? words(indicator) : "–", glyph: CONFIG.special[last].glyph };
+  }
+  function badge(indicator) {
+    const band = bandOf(indicator);
+    const node = el("span", "badge " + band.cls, band.label);
+    node.dataset.indicator = indicator;
+    if (band.meaning) node.title = band.meaning;
+    return node;
+  }
+  function scoreText(score) {
+    const band = bandOf(score.indicator);
+    return band.calculated ? String(score.score) : band.glyph;
+  }
   function legend() {
     const box = el("div", "legend");
     box.setAttribute("aria-label", "indicator bands");
-    CONFIG.bands.concat(CONFIG.special.map(function (s) { return { indicator: s }; })).forEach(function (b) {
-      const item = el("span", bandClass(b.indicator));
+    CONFIG.bands.concat(CONFIG.special).forEach(function (b) {
+      const band = bandOf(b.indicator);
+      const item = el("span", band.cls);
       item.dataset.band = b.indicator;
-      item.appendChild(el("span", "swatch"));
-      item.appendChild(el("span", "", b.low === undefined ? b.indicator : b.indicator + " " + b.low + "–" + b.high));
+      item.title = b.meaning;
+      add(item, el("span", "swatch"), el("span", "", b.low === undefined ? b.label : b.label + " " + b.low + "–" + b.high));
       box.appendChild(item);
     });
     return box;
   }
   function changeText(change, before) {
     if (change === null || change === undefined) return el("span", "change small muted", "no previous period");
-    const sign = change > 0 ? "▲ +" : change < 0 ? "▼ " : "";
+    const sign = change > 0 ? "▲\u00a0+" : change < 0 ? "▼\u00a0" : "";
     const cls = change > 0 ? "up" : change < 0 ? "down" : "";
-    const text = sign + change + (before === null || before === undefined ? "" : " vs " + before);
+    const text = sign + change + (before === null || before === undefined ? "" : " vs\u00a0" + before);
     const node = el("span", "change small " + cls, text);
     node.dataset.change = String(change);
     return node;
   }
-
-  // --- explanations through the host ------------------------------------------------------------
-  let explainBox = null;
-  function explainable(category) { return CONFIG.explainable.indexOf(category) >= 0; }
-  function explain(category, scope) {
-    if (!explainBox) return;
-    const args = Object.assign({ category: category }, scope);
-    explainBox.className = "explain";
-    explainBox.dataset.category = category;
-    explainBox.dataset.state = "loading";
-    while (explainBox.firstChild) explainBox.removeChild(explainBox.firstChild);
-    explainBox.appendChild(el("strong", "", "Why " + category + (scope.group_key ? " for " + scope.group_key : "")));
-    const body = el("pre", "", "Asking the host to call " + CONFIG.tools.explain + "…");
-    explainBox.appendChild(body);
-    explainBox.hidden = false;
-    explainBox.scrollIntoView({ block: "nearest" });
-    callTool(CONFIG.tools.explain, args).then(function (result) {
-      body.textContent = textOf(result) || "(no text)";
-      explainBox.dataset.state = result && result.isError ? "error" : "done";
-      if (result && result.isError) explainBox.className = "explain error";
-    }, function (error) {
-      body.textContent = "The host could not call " + CONFIG.tools.explain + ": " + error.message;
-      explainBox.dataset.state = "error";
-      explainBox.className = "explain error";
-    });
+  function errorText(result, fallback) {
+    const text = textOf(result).trim();
+    return text || fallback;
   }
   function textOf(result) {
     return ((result && result.content) || [])
@@ -143,31 +217,156 @@
       .map(function (c) { return c.text; })
       .join("\n");
   }
+  function lines(parent, text) {
+    text.split("\n").filter(function (l) { return l.trim(); }).forEach(function (l) {
+      parent.appendChild(el("p", "error-line", l));
+    });
+    return parent;
+  }
+
+  // --- explanations through the host ------------------------------------------------------------
+  let explainBox = null;
+  function explain(category, scope) {
+    if (!explainBox) return;
+    const args = Object.assign({ category: category }, scope);
+    clear(explainBox);
+    explainBox.className = "explain";
+    explainBox.dataset.category = category;
+    explainBox.dataset.state = "loading";
+    const head = el("div", "explain-head");
+    add(head, el("h2", "", "Why " + title(category)));
+    const close = el("button", "close", "×");
+    close.type = "button";
+    close.title = "Close";
+    close.setAttribute("aria-label", "Close the explanation");
+    close.addEventListener("click", function () { explainBox.hidden = true; reportSize(); });
+    head.appendChild(close);
+    explainBox.appendChild(head);
+    const body = el("div", "explain-body");
+    body.appendChild(el("p", "muted", "Asking the host to call " + CONFIG.tools.explain + "…"));
+    explainBox.appendChild(body);
+    explainBox.hidden = false;
+    explainBox.scrollIntoView({ block: "nearest" });
+    reportSize();
+    callTool(CONFIG.tools.explain, args).then(function (result) {
+      clear(body);
+      const data = result && result.structuredContent;
+      if (!result || result.isError || !data) {
+        explainBox.dataset.state = "error";
+        explainBox.className = "explain error";
+        body.appendChild(el("p", "", CONFIG.tools.explain + " could not explain " + title(category) + ":"));
+        lines(body, errorText(result, "it returned no data."));
+      } else {
+        drawExplanation(body, data);
+        explainBox.dataset.state = "done";
+      }
+      reportSize();
+    }, function (error) {
+      clear(body);
+      explainBox.dataset.state = "error";
+      explainBox.className = "explain error";
+      body.appendChild(el("p", "", "The host could not call " + CONFIG.tools.explain + ": " + error.message));
+      reportSize();
+    });
+  }
+
+  function scoreLine(score) {
+    const line = el("div", "score-line");
+    line.dataset.category = score.category;
+    add(line, el("strong", "", title(score.category) + " " + scoreText(score)), " ", badge(score.indicator), " ",
+      changeText(score.change, score.last_period_score));
+    return line;
+  }
+
+  function drawExplanation(body, data) {
+    const scope = data.scope || {};
+    const where = el("p", "muted small");
+    add(where, (scope.group_key ? "Group " + scope.group_key + " · " : "") + scope.project_key + " / " + scope.environment_key + " · ",
+      range(data.period.start, data.period.end), " vs ", range(data.last_period.start, data.last_period.end));
+    body.appendChild(where);
+    body.appendChild(scoreLine(data.category));
+    if (data.parts && data.parts.length) {
+      const parts = el("div", "parts");
+      parts.appendChild(el("span", "muted small", "Made of: "));
+      data.parts.forEach(function (p) { parts.appendChild(scoreLine(p)); });
+      body.appendChild(parts);
+      if (data.explained.length) body.appendChild(el("p", "small muted", "Its weakest parts, explained:"));
+    }
+    data.explained.forEach(function (leaf) { body.appendChild(leafExplanation(leaf, data.explained.length > 1 || data.parts.length > 0)); });
+    if (!data.explained.length) body.appendChild(el("p", "muted", "No part of it has a calculated score to explain."));
+  }
+
+  function leafExplanation(leaf, showHead) {
+    const box = el("article", "leaf");
+    box.dataset.category = leaf.category;
+    if (showHead) box.appendChild(scoreLine({
+      category: leaf.category, score: leaf.score, indicator: leaf.indicator,
+      change: leaf.change, last_period_score: leaf.last_period_score,
+    }));
+    const facts = el("dl", "facts");
+    const stated = leaf.metric_value && leaf.metric_value.stated;
+    if (stated) {
+      const m = stated;
+      const dd = el("dd", "metric");
+      metricNodes(dd, m);
+      const own = tierOf(m, m.indicator);
+      if (own) add(dd, " ", el("span", "tier", own));
+      if (m.next_tier) {
+        const next = m.next_tier.split(":");
+        add(dd, el("span", "next small muted", "next: " + bandOf(next[0]).label + (next.length > 1 ? ", " + next.slice(1).join(":").trim() : "")));
+      }
+      add(facts, el("dt", "", "Metric"), dd);
+    } else if (leaf.metric) {
+      add(facts, el("dt", "", "Metric"), el("dd", "metric", leaf.metric));
+    }
+    if (leaf.driver) add(facts, el("dt", "", "Driver"), el("dd", "driver", leaf.driver));
+    if (facts.firstChild) box.appendChild(facts);
+    if (leaf.evidence && leaf.evidence.length) {
+      box.appendChild(el("div", "small muted", "Evidence"));
+      const list = el("ul", "evidence");
+      leaf.evidence.forEach(function (item) {
+        const li = el("li", "");
+        li.dataset.kind = item.kind;
+        li.dataset.id = item.id;
+        li.appendChild(el("span", "text", item.text));
+        if (item.url && hostCapabilities.openLinks) {
+          const open = el("button", "link small", "open");
+          open.type = "button";
+          open.title = item.url;
+          open.addEventListener("click", function () { request("ui/open-link", { url: item.url }).catch(function () {}); });
+          add(li, " ", open);
+        }
+        list.appendChild(li);
+      });
+      box.appendChild(list);
+    }
+    if (leaf.missing && leaf.missing.length) {
+      box.appendChild(el("p", "small missing", "Shown without (its read failed): " + leaf.missing.join("; ")));
+    }
+    return box;
+  }
 
   // --- rendering ---------------------------------------------------------------------------------
   function render(result) {
-    clear();
+    clear(app);
     explainBox = null;
     const data = result.structuredContent;
     if (result.isError || !data) {
       const box = el("div", "explain error");
-      box.appendChild(el("pre", "", textOf(result) || "The tool returned no data."));
+      lines(box, errorText(result, "The tool returned no data."));
       app.appendChild(box);
     } else if (Array.isArray(data.scores)) renderScores(data);
     else if (Array.isArray(data.groups)) renderDigest(data);
     else if (Array.isArray(data.series)) renderChart(data);
-    else app.appendChild(el("pre", "", textOf(result)));
+    else lines(app, textOf(result));
     reportSize();
   }
 
-  function header(title, sub, data) {
-    const h = el("h1", "", title);
-    if (data.data_source === "demo") {
-      h.appendChild(document.createTextNode(" "));
-      h.appendChild(el("span", "demo", "demo data"));
-    }
+  function header(heading, sub, data) {
+    const h = el("h1", "", heading);
+    if (data.data_source === "demo") add(h, " ", el("span", "demo", "demo data"));
     app.appendChild(h);
-    if (sub) app.appendChild(el("div", "muted small", sub));
+    if (sub) app.appendChild(sub);
   }
   function addExplainBox() {
     explainBox = el("section", "explain");
@@ -178,194 +377,251 @@
   }
 
   function scoreTile(score, scope, main) {
-    const tile = el(explainable(score.category) ? "button" : "div", "tile " + bandClass(score.indicator) + (main ? " main" : ""));
+    const tile = el("button", "tile " + bandOf(score.indicator).cls + (main ? " main" : ""));
+    tile.type = "button";
     tile.dataset.category = score.category;
-    tile.appendChild(el("div", "name", score.category));
-    tile.appendChild(el("div", "score", calculated(score.indicator) ? score.score : "–"));
-    tile.appendChild(badge(score.indicator));
-    tile.appendChild(document.createTextNode(" "));
-    tile.appendChild(changeText(score.change, score.last_period_score));
-    if (tile.tagName === "BUTTON") {
-      tile.type = "button";
-      tile.title = "Explain " + score.category;
-      tile.addEventListener("click", function () { explain(score.category, scope); });
-    }
+    tile.title = "Explain " + title(score.category);
+    add(tile, el("div", "name", title(score.category)), el("div", "score", scoreText(score)), badge(score.indicator), " ",
+      changeText(score.change, score.last_period_score));
+    tile.addEventListener("click", function () { explain(score.category, scope); });
     return tile;
   }
 
   function renderScores(data) {
-    const apps = data.application_keys.length ? data.application_keys.join(", ") : "all applications";
-    header(data.project_key + " / " + data.environment_key, apps + " · " + data.period.start + " → " + data.period.end +
-      " (vs " + data.last_period.start + " → " + data.last_period.end + ")", data);
+    const sub = el("div", "muted small");
+    add(sub, (data.application_keys.length ? data.application_keys.join(", ") : "all applications") + " · ",
+      range(data.period.start, data.period.end), " · compared with ", range(data.last_period.start, data.last_period.end));
+    header(data.project_key + " / " + data.environment_key, sub, data);
     const scope = { project_key: data.project_key, environment_key: data.environment_key };
     if (data.application_keys.length) scope.application_keys = data.application_keys;
     const byName = {};
     data.scores.forEach(function (s) { byName[s.category] = s; });
-    const top = ["overall"].concat(CONFIG.parts.overall || []).filter(function (c) { return byName[c]; });
+    const top = [ROOT].concat(CONFIG.parts[ROOT] || []).filter(function (c) { return byName[c]; });
     const tiles = el("div", "tiles");
     tiles.id = "tiles";
-    top.forEach(function (c) { tiles.appendChild(scoreTile(byName[c], scope, c === "overall")); });
+    top.forEach(function (c) { tiles.appendChild(scoreTile(byName[c], scope, c === ROOT)); });
     app.appendChild(tiles);
     app.appendChild(legend());
     addExplainBox();
     const shown = {};
     top.forEach(function (c) { shown[c] = true; });
     const cards = {};
-    (CONFIG.parts.overall || []).forEach(function (composite) {
-      const parts = (CONFIG.parts[composite] || []).filter(function (p) { return byName[p]; });
-      if (!parts.length) return;
-      app.appendChild(el("h2", "", composite));
+    function section(heading, scores) {
+      if (!scores.length) return;
+      app.appendChild(el("h2", "", heading));
       const grid = el("div", "cats");
-      parts.forEach(function (p) { shown[p] = true; grid.appendChild(categoryCard(byName[p], scope, cards)); });
-      app.appendChild(grid);
-    });
-    const rest = data.scores.filter(function (s) { return !shown[s.category]; });
-    if (rest.length) {
-      app.appendChild(el("h2", "", "other"));
-      const grid = el("div", "cats");
-      rest.forEach(function (s) { grid.appendChild(categoryCard(s, scope, cards)); });
+      scores.forEach(function (s) { shown[s.category] = true; grid.appendChild(categoryCard(s, scope, cards)); });
       app.appendChild(grid);
     }
+    (CONFIG.parts[ROOT] || []).forEach(function (composite) {
+      section(title(composite), (CONFIG.parts[composite] || []).filter(function (p) { return byName[p]; }).map(function (p) { return byName[p]; }));
+    });
+    section("Other", data.scores.filter(function (s) { return !shown[s.category]; }));
     loadCharts(data, scope, cards);
   }
 
   function categoryCard(score, scope, cards) {
-    const card = el("div", "cat " + bandClass(score.indicator));
+    const card = el("div", "cat " + bandOf(score.indicator).cls);
     card.dataset.category = score.category;
     const head = el("div", "head");
-    const name = el("button", "", score.category);
+    const name = el("button", "", title(score.category));
     name.type = "button";
-    if (explainable(score.category)) {
-      name.title = "Explain " + score.category;
-      name.addEventListener("click", function () { explain(score.category, scope); });
-    } else {
-      name.disabled = true;
-      name.title = "No explanation available for " + score.category;
-    }
-    head.appendChild(name);
-    head.appendChild(el("span", "value", calculated(score.indicator) ? score.score : "–"));
+    name.title = "Explain " + title(score.category);
+    name.addEventListener("click", function () { explain(score.category, scope); });
+    add(head, name, el("span", "value", scoreText(score)));
     card.appendChild(head);
-    const line = el("div", "small");
-    line.appendChild(badge(score.indicator));
-    line.appendChild(document.createTextNode(" "));
-    line.appendChild(changeText(score.change, score.last_period_score));
-    card.appendChild(line);
-    const trend = el("div", "trend small muted", CONFIG.charts[score.category] ? "Loading the trend…" : "No chart for this category.");
+    card.appendChild(add(el("div", "small"), badge(score.indicator), " ", changeText(score.change, score.last_period_score)));
+    const reason = CONFIG.no_chart[score.category];
+    const plan = CONFIG.charts[score.category];
+    const trend = el("div", "trend small" + (plan ? "" : " muted"),
+      plan ? "Loading the trend…" : "No chart: " + (reason || "no tool charts this category."));
+    trend.dataset.state = plan ? "loading" : "none";
     card.appendChild(trend);
-    cards[score.category] = trend;
+    if (plan) cards[score.category] = trend;
     return card;
   }
 
-  // --- charts: asked of the host, drawn as inline SVG -------------------------------------------
-  function periodDays(data) {
-    const days = Math.round((Date.parse(data.period.end) - Date.parse(data.period.start)) / 86400000);
-    return days >= 1 && days <= 90 ? days : null;
+  // --- trends: asked of the host, drawn as bars ----------------------------------------------
+  function dayBefore(iso) {
+    return new Date(Date.parse(iso + "T00:00:00Z") - DAY_MS).toISOString().slice(0, 10);
   }
   function loadCharts(data, scope, cards) {
+    // the scores' period as whole UTC days (its end date is exclusive)
+    const span = { from_date: data.period.start, to_date: dayBefore(data.period.end) };
+    const days = Math.round((Date.parse(data.period.end) - Date.parse(data.period.start)) / DAY_MS);
+    const bucket = days > 14 ? "week" : "day";
     const calls = {};
+    function once(tool, args) {
+      const key = tool + JSON.stringify(args);
+      if (!calls[key]) calls[key] = tool === CONFIG.tools.deployments ? allPages(args) : callTool(tool, args);
+      return calls[key];
+    }
+    function chartArgs(chart, windowed) {
+      const args = Object.assign({}, scope, chart);
+      return windowed ? Object.assign(args, span, { bucket: bucket, points: true }) : args;
+    }
     Object.keys(cards).forEach(function (category) {
       const plan = CONFIG.charts[category];
-      if (!plan) return;
-      const args = Object.assign({}, scope, plan.call);
-      const windowed = plan.call.kind !== "stale_flags" && plan.call.kind !== "flag_status";
-      if (windowed) {
-        args.points = true;
-        const days = periodDays(data);
-        if (days) args.days = days;
-      }
-      const key = JSON.stringify(args);
-      if (!calls[key]) calls[key] = callTool(CONFIG.tools.chart, args);
-      calls[key].then(function (result) {
-        drawTrend(cards[category], category, plan, result);
-        reportSize();
+      const metricChart = plan.metric || plan.chart;
+      const windowed = !plan.snapshot;
+      const drawn = plan.deployments
+        ? once(CONFIG.tools.deployments, Object.assign({}, scope, plan.deployments, span, { limit: 100 }))
+        : once(CONFIG.tools.chart, chartArgs(plan.chart, windowed));
+      const metric = once(CONFIG.tools.chart, chartArgs(metricChart, windowed));
+      Promise.all([drawn, metric]).then(function (results) {
+        drawTrend(cards[category], category, plan, results[0], results[1], bucket);
       }, function (error) {
-        cards[category].textContent = "No trend: " + error.message;
-      });
+        failTrend(cards[category], "The host could not call the tool: " + error.message);
+      }).then(reportSize);
     });
   }
 
-  function summed(series, only) {
-    const chosen = series.filter(function (s) { return only === null || s.name === only; });
-    if (!chosen.length || !chosen[0].points) return null;
-    return chosen[0].points.map(function (p, i) {
-      let y = 0;
-      chosen.forEach(function (s) { y += (s.points[i] || [null, 0])[1]; });
-      return [p[0], y];
-    });
+  // list_deployments pages (newest first): all of them, up to MAX_PAGES
+  function allPages(args) {
+    const items = [];
+    function page(cursor, n) {
+      const call = cursor ? Object.assign({}, args, { cursor: cursor }) : args;
+      return callTool(CONFIG.tools.deployments, call).then(function (result) {
+        const data = result && result.structuredContent;
+        if (!data || result.isError) return result;
+        data.deployments.forEach(function (d) { items.push(d); });
+        if (data.next_cursor && n < MAX_PAGES) return page(data.next_cursor, n + 1);
+        return { structuredContent: Object.assign({}, data, { deployments: items, next_cursor: data.next_cursor }) };
+      });
+    }
+    return page(null, 1);
   }
-  function fmt(value, unit) {
-    if (unit !== "milliseconds") return String(Math.round(value * 100) / 100);
-    const s = value / 1000;
-    if (s < 60) return Math.round(s) + "s";
-    if (s < 3600) return Math.round(s / 60) + "m";
-    if (s < 86400) return (s / 3600).toFixed(1) + "h";
-    return (s / 86400).toFixed(1) + "d";
+
+  function failTrend(box, text) {
+    clear(box);
+    box.className = "trend small muted";
+    box.dataset.state = "error";
+    lines(box, text);
   }
-  function metricLine(chart, category) {
-    const m = (chart.metrics || []).find(function (x) { return x.name === category; });
-    if (!m) return null;
-    const line = el("div", "metric small");
-    line.appendChild(document.createTextNode(m.value + " " + m.unit + " " + m.modifier + " "));
-    line.appendChild(badge(m.indicator));
+
+  function metricLine(measured, category) {
+    if (!measured || measured.isError || !measured.structuredContent) {
+      return lines(el("div", "metric muted"), "No metric: " + errorText(measured, "the tool returned no data."));
+    }
+    const m = (measured.structuredContent.metrics || []).find(function (x) { return x.name === category; });
+    if (!m) return el("div", "metric muted", "The chart carries no " + title(category).toLowerCase() + " metric.");
+    const line = el("div", "metric");
+    metricNodes(line, m);
     return line;
   }
 
-  function drawTrend(box, category, plan, result) {
-    while (box.firstChild) box.removeChild(box.firstChild);
+  function drawTrend(box, category, plan, drawn, measured, bucket) {
+    const drawnData = drawn && drawn.structuredContent;
+    if (!drawnData || drawn.isError) {
+      failTrend(box, "No chart: " + errorText(drawn, "the tool returned no data."));
+      return;
+    }
+    clear(box);
     box.className = "trend small";
-    const chart = result && result.structuredContent;
-    if (!chart || result.isError) {
-      box.textContent = "No trend: " + (textOf(result) || "no data");
-      return;
-    }
-    const metric = metricLine(chart, category);
-    if (chart.window_from === null) {
-      const stale = chart.series.find(function (s) { return s.name === plan.series; });
-      const all = chart.summary.flags;
-      if (stale && typeof all === "number" && all > 0) {
-        const bar = el("div", "bar");
-        bar.setAttribute("role", "img");
-        const said = stale.total + " of " + all + " flags " + plan.series + " now";
-        bar.setAttribute("aria-label", said);
-        const fill = el("div", "");
-        fill.style.width = Math.round((100 * stale.total) / all) + "%";
-        bar.appendChild(fill);
-        box.appendChild(bar);
-        box.appendChild(el("div", "muted", said));
-      }
-      if (metric) box.appendChild(metric);
-      return;
-    }
-    const points = summed(chart.series, plan.series);
-    if (!points) {
-      box.appendChild(el("div", "muted", "No data in this window."));
-      if (metric) box.appendChild(metric);
-      return;
-    }
-    const label = plan.label + " per " + chart.bucket;
-    box.appendChild(sparkline(points, chart.y_unit, label));
-    if (metric) box.appendChild(metric);
+    box.dataset.state = "drawn";
+    let series;
+    if (plan.deployments) series = countDeployments(drawnData, bucket);
+    else if (drawnData.window_from === null) series = snapshotSeries(drawnData, plan);
+    else series = chartSeries(drawnData, plan);
+    if (series.missing) box.appendChild(el("div", "muted", series.missing));
+    else if (series.now !== undefined) box.appendChild(snapshot(plan.label, series.now, measured, category));
+    else box.appendChild(bars(plan.label + " per " + series.bucket, series));
+    box.appendChild(metricLine(measured, category));
   }
 
-  function sparkline(points, unit, label) {
-    // a zero duration bucket means no items that bucket: leave it out rather than draw 0
-    const plotted = unit === "milliseconds" ? points.filter(function (p) { return p[1] > 0; }) : points;
+  // the series a card draws: all of them, or the one the plan names
+  function chosenSeries(chart, plan) {
+    const chosen = chart.series.filter(function (s) { return !plan.series || s.name === plan.series; });
+    const missing = plan.series ? "This chart has no " + plan.series + " series." : "No data in this window.";
+    return chosen.length ? { chosen: chosen } : { missing: missing };
+  }
+  // the sum of the chosen series per bucket; a zero duration means no items that bucket
+  function chartSeries(chart, plan) {
+    const found = chosenSeries(chart, plan);
+    if (found.missing) return found;
+    const chosen = found.chosen;
+    if (!chosen[0].points) return { missing: "The chart came without points." };
+    const duration = chart.y_unit === "milliseconds";
+    const columns = chosen[0].points.map(function (p, i) {
+      let y = 0;
+      chosen.forEach(function (s) { y += (s.points[i] || [null, 0])[1]; });
+      return { start: p[0], value: duration && y === 0 ? null : y };
+    });
+    return withEnds({ bucket: chart.bucket, unit: chart.y_unit, columns: columns }, chart.window_to);
+  }
+  function snapshotSeries(chart, plan) {
+    const found = chosenSeries(chart, plan);
+    if (found.missing) return found;
+    return { now: found.chosen.reduce(function (sum, s) { return sum + (s.total || 0); }, 0) };
+  }
+  function countDeployments(page, bucket) {
+    const step = (bucket === "week" ? 7 : 1) * DAY_MS;
+    const from = Date.parse(page.window_from), to = Date.parse(page.window_to);
+    const columns = [];
+    for (let t = from; t < to; t += step) columns.push({ start: new Date(t).toISOString().replace(".000Z", "Z"), value: 0 });
+    page.deployments.forEach(function (d) {
+      const i = Math.floor((Date.parse(d.started) - from) / step);
+      if (i >= 0 && i < columns.length) columns[i].value += 1;
+    });
+    const series = withEnds({ bucket: bucket, unit: "count", columns: columns }, page.window_to);
+    if (page.next_cursor) series.partial = "Counted from the newest " + page.deployments.length + " of " + page.total_count + ".";
+    return series;
+  }
+  function withEnds(series, windowTo) {
+    series.columns.forEach(function (c, i) {
+      const next = i + 1 < series.columns.length ? series.columns[i + 1].start : windowTo;
+      c.end = new Date(Date.parse(next) - 1).toISOString();
+    });
+    return series;
+  }
+
+  function bars(label, series) {
     const wrap = el("div", "series");
-    if (!plotted.length) { wrap.appendChild(el("div", "muted", label + ": no data")); return wrap; }
-    const width = 200, height = 40;
-    const max = Math.max.apply(null, plotted.map(function (p) { return p[1]; }));
-    const xs = points.map(function (p) { return p[0]; });
-    const x = function (p) { return xs.length > 1 ? (xs.indexOf(p[0]) * width) / (xs.length - 1) : width / 2; };
-    const y = function (p) { return max > 0 ? height - 2 - ((height - 4) * p[1]) / max : height - 2; };
-    const peak = plotted.reduce(function (a, b) { return b[1] > a[1] ? b : a; });
-    const summary = label + ", " + xs[0].slice(0, 10) + " to " + xs[xs.length - 1].slice(0, 10) + ": max " + fmt(peak[1], unit) + " on " + peak[0].slice(0, 10);
-    const chart = svg("svg", { class: "spark", viewBox: "0 0 " + width + " " + height, preserveAspectRatio: "none", role: "img", "aria-label": summary });
-    chart.appendChild(svg("line", { class: "base", x1: 0, y1: height - 1, x2: width, y2: height - 1 }));
-    chart.appendChild(svg("polyline", {
-      points: plotted.map(function (p) { return x(p).toFixed(1) + "," + y(p).toFixed(1); }).join(" "),
-    }));
-    wrap.appendChild(chart);
-    wrap.appendChild(el("div", "muted", summary));
+    wrap.appendChild(el("div", "series-label", label));
+    const values = series.columns.map(function (c) { return c.value; }).filter(function (v) { return v !== null; });
+    const max = values.length ? Math.max.apply(null, values) : 0;
+    const box = el("div", "bars");
+    box.setAttribute("role", "img");
+    const said = series.columns.map(function (c) {
+      return DAY.format(new Date(c.start)) + ": " + (c.value === null ? "no data" : withUnit(c.value, series.unit));
+    });
+    box.setAttribute("aria-label", label + ". " + said.join("; "));
+    const labelAll = series.columns.length <= 6;
+    series.columns.forEach(function (c, i) {
+      const col = el("div", "col");
+      col.dataset.start = c.start;
+      col.dataset.value = c.value === null ? "" : String(c.value);
+      col.title = DAY.format(new Date(c.start)) + "–" + DAY.format(new Date(c.end)) + ": " + (c.value === null ? "no data" : withUnit(c.value, series.unit));
+      col.appendChild(el("span", "v", c.value === null ? "–" : withUnit(c.value, series.unit)));
+      const track = el("div", "track");
+      const fill = el("div", "fill");
+      fill.style.height = (max > 0 && c.value ? (100 * c.value) / max : 0) + "%";
+      track.appendChild(fill);
+      col.appendChild(track);
+      const first = i === 0, last = i === series.columns.length - 1;
+      col.appendChild(labelAll || first || last ? date(c.start, false) : el("span", "date", "\u00a0"));
+      box.appendChild(col);
+    });
+    wrap.appendChild(box);
+    if (series.partial) wrap.appendChild(el("div", "muted", series.partial));
+    return wrap;
+  }
+
+  function snapshot(label, now, measured, category) {
+    const chart = measured && !measured.isError ? measured.structuredContent : null;
+    const wrap = el("div", "series");
+    const head = el("div", "series-label", label + " now: " + num(now));
+    wrap.appendChild(head);
+    const m = ((chart && chart.metrics) || []).find(function (x) { return x.name === category; });
+    if (m && m.unit === "percent" && m.value >= 0 && m.value <= 100) {
+      const bar = el("div", "bar");
+      bar.setAttribute("role", "img");
+      bar.setAttribute("aria-label", metricText(m));
+      const fill = el("div", "");
+      fill.style.width = m.value + "%";
+      bar.appendChild(fill);
+      wrap.appendChild(bar);
+    }
     return wrap;
   }
 
@@ -378,15 +634,15 @@
     { key: "weakest_score", label: "Weakest", numeric: true },
   ];
   function renderDigest(data) {
-    header(data.total_groups + " insight groups", data.period ? data.period.start + " → " + data.period.end : "", data);
+    const sub = data.period ? add(el("div", "muted small"), range(data.period.start, data.period.end)) : null;
+    header(data.total_groups + " insight groups", sub, data);
     const counts = el("div", "tiles counts");
     counts.id = "band-counts";
-    CONFIG.bands.map(function (b) { return b.indicator; }).concat(CONFIG.special).forEach(function (indicator) {
-      if (!(indicator in data.band_counts)) return;
-      const tile = el("div", "tile " + bandClass(indicator));
-      tile.dataset.band = indicator;
-      tile.appendChild(el("div", "name", indicator));
-      tile.appendChild(el("div", "score", data.band_counts[indicator]));
+    CONFIG.bands.concat(CONFIG.special).forEach(function (b) {
+      if (!(b.indicator in data.band_counts)) return;
+      const tile = el("div", "tile " + bandOf(b.indicator).cls);
+      tile.dataset.band = b.indicator;
+      add(tile, el("div", "name", b.label), el("div", "score", data.band_counts[b.indicator]));
       counts.appendChild(tile);
     });
     app.appendChild(counts);
@@ -415,9 +671,7 @@
       th.appendChild(b);
       headRow.appendChild(th);
     });
-    const thead = el("thead");
-    thead.appendChild(headRow);
-    table.appendChild(thead);
+    table.appendChild(add(el("thead"), headRow));
     table.appendChild(body);
     app.appendChild(table);
 
@@ -430,30 +684,23 @@
       return d || a.rank - b.rank;
     }
     function fill() {
-      while (body.firstChild) body.removeChild(body.firstChild);
+      clear(body);
       data.groups.slice().sort(compare).forEach(function (g) {
         const row = el("tr", "row");
         row.dataset.key = g.key;
-        row.appendChild(el("td", "num", g.rank));
-        const name = el("td");
-        name.appendChild(el("span", "", g.name));
-        name.appendChild(el("span", "sub", g.key + " · " + g.project_key + "/" + g.environment_key));
-        row.appendChild(name);
-        const overall = el("td", "num");
-        overall.appendChild(el("strong", "", g.overall === null ? "–" : g.overall));
-        overall.appendChild(el("br"));
-        overall.appendChild(badge(g.indicator));
+        row.appendChild(el("td", "num rank", g.rank));
+        const where = add(el("span", "sub"), el("span", "key", g.key), " · ", el("span", "key", g.project_key), " / ", el("span", "key", g.environment_key));
+        row.appendChild(add(el("td", "group"), el("span", "", g.name), where));
+        const overall = el("td", "num score-cell");
+        add(overall, el("strong", "", g.overall === null ? bandOf(g.indicator).glyph || "–" : g.overall), el("br"), badge(g.indicator));
         row.appendChild(overall);
-        const change = el("td", "num");
-        change.appendChild(changeText(g.change, null));
-        row.appendChild(change);
-        const weakest = el("td");
+        row.appendChild(add(el("td", "num change"), changeText(g.change, null)));
+        const weakest = el("td", "weakest");
         if (g.weakest) {
-          const b = el("button", "link", g.weakest + " " + (g.weakest_score === null ? "" : g.weakest_score));
+          const b = el("button", "link", title(g.weakest) + (g.weakest_score === null ? "" : " " + g.weakest_score));
           b.type = "button";
           b.dataset.category = g.weakest;
-          b.title = "Explain " + g.weakest + " for " + g.key;
-          b.disabled = !explainable(g.weakest);
+          b.title = "Explain " + title(g.weakest) + " for " + g.key;
           b.addEventListener("click", function () { explain(g.weakest, { group_key: g.key }); });
           weakest.appendChild(b);
         }
@@ -463,33 +710,35 @@
       reportSize();
     }
     fill();
-    if (data.next_call) app.appendChild(el("p", "small muted", "Worth explaining next: " + data.next_call));
   }
 
   // --- a chart opened from get_insight_chart -------------------------------------------------
   function renderChart(data) {
-    const scope = (data.project_key || "all projects") + (data.environment_key ? " / " + data.environment_key : "");
-    const when = data.window_from ? data.window_from.slice(0, 10) + " → " + data.window_to.slice(0, 10) + ", " + data.bucket + " buckets" : "now";
-    header(data.kind, scope + " · " + when + (data.group_by ? " · by " + data.group_by : ""), data);
+    const sub = el("div", "muted small");
+    add(sub, (data.project_key || "all projects") + (data.environment_key ? " / " + data.environment_key : "") + " · ");
+    if (data.window_from) add(sub, range(data.window_from, data.window_to), ", " + data.bucket + " buckets");
+    else add(sub, "now");
+    if (data.group_by) add(sub, " · by " + data.group_by);
+    header(words(data.kind), sub, data);
     (data.metrics || []).forEach(function (m) {
-      const line = el("div", "metric " + bandClass(m.indicator));
-      line.appendChild(el("strong", "", m.name + " "));
-      line.appendChild(document.createTextNode(m.value + " " + m.unit + " " + m.modifier + " "));
-      line.appendChild(badge(m.indicator));
+      const line = el("div", "metric " + bandOf(m.indicator).cls);
+      line.dataset.name = m.name;
+      metricNodes(add(line, el("strong", "", title(m.name) + ": ")), m);
       if (m.next_tier) line.appendChild(el("span", "small muted", " next " + m.next_tier));
       app.appendChild(line);
     });
     app.appendChild(legend());
     const grid = el("div", "cats");
     data.series.forEach(function (s) {
-      const card = el("div", "cat band-none");
+      const card = el("div", "cat");
       card.dataset.series = s.name;
-      const head = el("div", "head");
-      head.appendChild(el("strong", "", s.name));
-      head.appendChild(el("span", "value", s.total !== null && s.total !== undefined ? s.total : s.average !== null ? fmt(s.average, data.y_unit) : "–"));
-      card.appendChild(head);
-      if (s.points) card.appendChild(sparkline(s.points, data.y_unit, s.name + " per " + data.bucket));
-      else if (s.trend) card.appendChild(el("div", "small muted", "trend " + s.trend));
+      const shown = s.total !== null && s.total !== undefined ? num(s.total) : s.average !== null ? withUnit(s.average, data.y_unit) : "–";
+      card.appendChild(add(el("div", "head"), el("strong", "", words(s.name)), el("span", "value", shown)));
+      if (s.points) {
+        const duration = data.y_unit === "milliseconds";
+        const columns = s.points.map(function (p) { return { start: p[0], value: duration && p[1] === 0 ? null : p[1] }; });
+        card.appendChild(bars(words(s.name) + " per " + data.bucket, withEnds({ bucket: data.bucket, unit: data.y_unit, columns: columns }, data.window_to)));
+      } else if (s.trend) card.appendChild(el("div", "small muted", "trend " + s.trend));
       grid.appendChild(card);
     });
     app.appendChild(grid);
@@ -501,9 +750,15 @@
     appCapabilities: { availableDisplayModes: ["inline"] },
     protocolVersion: "2026-01-26",
   }).then(function (result) {
+    hostCapabilities = (result && result.hostCapabilities) || {};
     applyContext((result && result.hostContext) || {});
     notify("ui/notifications/initialized", {});
-    if (typeof ResizeObserver === "function") new ResizeObserver(reportSize).observe(document.body);
+    if (typeof ResizeObserver === "function") {
+      const watch = new ResizeObserver(reportSize);
+      watch.observe(document.documentElement);
+      watch.observe(document.body);
+    }
+    reportSize();
   }, function (error) {
     showNote("The host did not answer ui/initialize: " + error.message);
   });

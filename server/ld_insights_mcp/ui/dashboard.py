@@ -1,6 +1,7 @@
 """Building the dashboard page: the HTML, CSS and script files of this folder in one
-self-contained document, with the contract's vocabulary (bands, score tree, chart plan)
-passed in as data and a Content-Security-Policy that allows nothing but that document.
+self-contained document, with the contract's vocabulary (bands, category titles, score tree,
+chart plan) passed in as data and a Content-Security-Policy that allows nothing but that
+document.
 
 Hosts without MCP Apps ignore all of this: every tool's text stays complete.
 """
@@ -10,13 +11,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
 from mcp.server.apps import Apps, ResourceCsp
 
-from ..analysis.categories import EXPLAINABLE, PARTS
+from ..analysis.categories import PARTS
+from ..knowledge import load_knowledge
 from ..launchdarkly.vocabulary import BANDS, SPECIAL_INDICATORS
 
 DASHBOARD_URI = "ui://ld-insights/dashboard.html"
@@ -30,47 +33,93 @@ NO_DOMAINS = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=
 
 CHART_PLAN: dict[str, dict[str, Any]] = {
     "deploymentFrequency": {
-        "call": {"kind": "deployment_frequency"},
-        "series": None,
-        "label": "deployments",
+        "label": "Deployments",
+        "chart": {"kind": "deployment_frequency"},
     },
     "deploymentFailureRate": {
-        "call": {"kind": "deployment_frequency"},
-        "series": None,
-        "label": "deployments",
+        "label": "Failed deployments",
+        "deployments": {"status": "failed"},
+        "metric": {"kind": "deployment_frequency"},
     },
     "leadTime": {
-        "call": {"kind": "lead_time", "group_by": "stage"},
-        "series": None,
-        "label": "lead time (all stages)",
+        "label": "Lead time (stage averages summed)",
+        "chart": {"kind": "lead_time", "group_by": "stage"},
     },
     "impactSize": {
-        "call": {"kind": "release_frequency", "group_by": "impact"},
+        "label": "Large-impact flag changes",
+        "chart": {"kind": "release_frequency", "group_by": "impact"},
         "series": "large",
-        "label": "large-impact flag changes",
     },
     "experimentationCoverage": {
-        "call": {"kind": "release_frequency", "group_by": "impact"},
-        "series": None,
-        "label": "flag changes",
+        "label": "Flag changes with an experiment",
+        "chart": {"kind": "release_frequency", "has_experiments": True},
+        "metric": {"kind": "release_frequency", "group_by": "impact"},
     },
-    "flagHealth": {"call": {"kind": "stale_flags"}, "series": "stale", "label": "stale flags"},
+    "flagHealth": {"label": "Stale flags", "chart": {"kind": "stale_flags"}, "snapshot": True},
 }
-"""Which get_insight_chart call draws each category's trend, and which series (None: the sum
-of all series, e.g. the lead-time stages). Each chart's metrics carry the category's raw value."""
+"""What each category's card draws, over the scores' period:
+
+- ``chart``: the get_insight_chart arguments whose series (all summed, or only ``series``)
+  are the card's bars; ``deployments``: the list_deployments filters whose items are counted
+  per bucket instead;
+- ``metric``: the get_insight_chart arguments whose ``metrics`` carry the category's raw value
+  (default: ``chart``). A filtered chart's metrics describe the filtered events only, so the
+  filtered ones name their unfiltered chart here;
+- ``snapshot``: the chart is a current snapshot (no window, no buckets).
+"""
+
+NO_CHART: dict[str, str] = {
+    "creationRatio": "LaunchDarkly's API offers no chart and no raw metric for the flag "
+    "creation ratio, only its score.",
+}
+"""Categories without a chart, and why (said on their card)."""
+
+SPECIAL_GLYPHS = {"notCalculated": "–", "unknown": "?"}
+"""What a tile shows in place of the score of a special indicator."""
 
 PLACEHOLDERS = ("{{CSP}}", "{{STYLE}}", "{{CONFIG}}", "{{SCRIPT}}")
 
 
+def sentence_case(key: str) -> str:
+    """``needsAttention`` -> ``Needs attention``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", key).lower().capitalize()
+
+
 def page_config() -> dict[str, Any]:
-    """What the page needs to know of the contract, from the modules that define it."""
+    """What the page needs to know of the contract and the knowledge file: one source for
+    every name and range it shows."""
+    knowledge = load_knowledge()
+    meanings = {i.key: i.meaning for i in knowledge.indicators}
+    meanings |= {s.key: s.meaning for s in knowledge.special_indicators}
     return {
-        "bands": [{"indicator": b.indicator, "low": b.low, "high": b.high} for b in BANDS],
-        "special": list(SPECIAL_INDICATORS),
+        "bands": [
+            {
+                "indicator": b.indicator,
+                "label": sentence_case(b.indicator),
+                "low": b.low,
+                "high": b.high,
+                "meaning": meanings[b.indicator],
+            }
+            for b in BANDS
+        ],
+        "special": [
+            {
+                "indicator": s,
+                "label": sentence_case(s),
+                "glyph": SPECIAL_GLYPHS[s],
+                "meaning": meanings[s],
+            }
+            for s in SPECIAL_INDICATORS
+        ],
+        "titles": {c.key: c.title for c in knowledge.categories},
         "parts": {name: list(parts) for name, parts in PARTS.items()},
-        "explainable": list(EXPLAINABLE),
         "charts": CHART_PLAN,
-        "tools": {"explain": "explain_score", "chart": "get_insight_chart"},
+        "no_chart": NO_CHART,
+        "tools": {
+            "explain": "explain_score",
+            "chart": "get_insight_chart",
+            "deployments": "list_deployments",
+        },
     }
 
 
@@ -88,7 +137,8 @@ def dashboard_html() -> str:
     for name, text in (("dashboard.css", style), ("dashboard.js", script)):
         if "</" in text:
             raise ValueError(f"{name} must not contain '</' (it is inlined into the page)")
-    config = json.dumps(page_config(), separators=(",", ":")).replace("<", "\\u003c")
+    config = json.dumps(page_config(), separators=(",", ":"), ensure_ascii=False)
+    config = config.replace("<", "\\u003c")
     csp = "; ".join(
         [
             "default-src 'none'",

@@ -13,6 +13,7 @@ from ..analysis.drivers import Driver
 from ..analysis.evidence import Evidence
 from ..analysis.explain import EVIDENCE_SOURCE, LeafExplanation
 from ..analysis.metrics import Reading
+from .charts import MetricView, metric_view
 from .common import DataSource, ViewModel, plural, quoted, signed, source_line
 from .scores import CategoryScore, Period, score_phrase
 
@@ -39,6 +40,9 @@ class MetricValue(ViewModel):
     source: str = Field(
         description="launchdarkly: a chart's own metric; recomputed: counted here from the "
         "charts or lists read."
+    )
+    stated: MetricView | None = Field(
+        default=None, description="LaunchDarkly's own metric for this period, with its tiers."
     )
 
 
@@ -163,6 +167,7 @@ def metric_value(read: Reading | None) -> MetricValue | None:
         unit=read.unit,
         higher_is_better=read.higher_is_better,
         source=read.source,
+        stated=metric_view(read.category, read.stated) if read.stated else None,
     )
 
 

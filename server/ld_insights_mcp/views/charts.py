@@ -66,7 +66,8 @@ class ChartResult(ViewModel):
     series: list[SeriesView]
 
 
-def _metric(name: str, metric: ChartMetric) -> MetricView:
+def metric_view(name: str, metric: ChartMetric) -> MetricView:
+    """A chart metric with its tier ladder and the tier above."""
     tiers = [
         f"{t.indicator}: {t.description}" if t.description else t.indicator for t in metric.tiers
     ]
@@ -138,7 +139,7 @@ def chart_result(
     source: DataSource,
 ) -> ChartResult:
     duration = chart.metadata.y_axis.unit in DURATION_UNITS
-    metrics = [_metric(n, m) for n, m in (chart.metadata.metrics or {}).items()]
+    metrics = [metric_view(n, m) for n, m in (chart.metadata.metrics or {}).items()]
     return ChartResult(
         data_source=source,
         kind=kind,
