@@ -1,7 +1,6 @@
 """explain_score gives the dashboard the raw metric as numbers (``metric_value.stated``), so
-the card and
-the "Why" panel round one value once: it is the metric get_insight_chart reports for the
-same category over the scores' period."""
+the card and the "Why" panel round one value once: it is the metric get_insight_chart reports
+for the same category over the scores' period."""
 
 from __future__ import annotations
 
