@@ -16,7 +16,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from mcp.server import MCPServer
@@ -49,7 +49,7 @@ from ..analysis.reads import (
     Need,
     needs_for,
 )
-from ..launchdarkly import LaunchDarklyClient, LaunchDarklyError
+from ..launchdarkly import LaunchDarklyError
 from ..launchdarkly.models import (
     InsightGroup,
     InsightGroupCollection,
@@ -106,6 +106,9 @@ Category = Annotated[
     Literal[EXPLAINABLE],  # type: ignore[valid-type]
     Field(description="Score category or composite."),
 ]
+
+if TYPE_CHECKING:
+    from ..launchdarkly.client import LaunchDarklyClient
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,8 +103,22 @@
   function el(tag, cls, text) {
     const node = document.createElement(tag);
     if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null) keepWords(node, String(text));
     return node;
+  }
+  // A token with a hyphen or slash ("payments-service", "acme/billing") moves to the next line
+  // whole instead of breaking at its hyphen; one longer than the line still wraps inside.
+  function keepWords(node, text) {
+    text.split(/(\s+)/).forEach(function (part) {
+      if (/\S[-\/]\S/.test(part)) {
+        const word = document.createElement("span");
+        word.className = "word";
+        word.textContent = part;
+        node.appendChild(word);
+      } else if (part) {
+        node.appendChild(document.createTextNode(part));
+      }
+    });
   }
   function svg(tag, attrs) {
     const node = document.createElementNS(SVG, tag);
