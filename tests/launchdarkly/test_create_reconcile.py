@@ -1,5 +1,7 @@
 """The create path's answers to a 409 and to failures once sent, against the emulator: a
-group is reported as this call's only when this call may have made it and it matches."""
+group is reported as this call's only when this call may have made it and it matches in every
+field this call sent. Every test runs with LaunchDarkly keeping omitted applicationKeys empty
+and with it filling them in (undocumented)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,11 @@ from ld_insights_mcp.launchdarkly.models import InsightGroup, NewInsightGroup
 from ..conftest import TOKEN
 
 pytestmark = pytest.mark.anyio
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["omitted-kept", "omitted-filled"])
+def _omitted_applications(request: pytest.FixtureRequest, emulator: Emulator) -> None:
+    emulator.insights.fill_omitted_applications = request.param
+
 
 MISSED = Fault(status=404)
 """The read of the key answers "absent" although the group is there (a read that raced)."""
@@ -75,6 +82,42 @@ async def test_a_409_after_a_post_that_may_have_landed_is_this_calls_group_if_it
     assert created.reconciled is True
     assert created.resource == existing
     assert _posts(emulator) == [503, 409]
+
+
+async def test_applications_the_request_left_out_are_no_evidence_against_the_group(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    """The request left applicationKeys to LaunchDarkly; the group read back after a lost
+    answer has whatever LaunchDarkly chose: it is this call's group, reported as created."""
+    project = emulator.projects()[0]
+    new = NewInsightGroup(
+        name="Left out",
+        key="left-out",
+        project_key=project.key,
+        environment_key=project.environments[0],
+    )
+    emulator.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
+    created = await ld.create_insight_group(new)
+    assert created.reconciled is True
+    filled = emulator.insights.fill_omitted_applications
+    assert created.resource.application_keys == (list(project.applications) if filled else [])
+    assert _posts(emulator) == [500]
+
+
+async def test_a_409_after_a_lost_answer_matches_on_the_fields_this_call_sent(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    existing = await _a_group(ld, emulator)
+    assert existing.application_keys  # the request leaves them out; the group has some
+    emulator.faults.push("getInsightGroup", MISSED, MISSED)
+    emulator.faults.push("createInsightGroup", Fault(status=503))
+    created = await ld.create_insight_group(_same_as(existing, application_keys=None))
+    assert created.reconciled is True
+    assert created.resource == existing
+    emulator.faults.push("getInsightGroup", MISSED)
+    emulator.faults.push("createInsightGroup", Fault(status=500))
+    with pytest.raises(KeyTakenError):  # a field it did send differs: not this call's
+        await ld.create_insight_group(_same_as(existing, application_keys=["other-app"]))
 
 
 async def test_a_409_after_a_post_that_may_have_landed_names_a_different_group(

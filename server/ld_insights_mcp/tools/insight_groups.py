@@ -171,8 +171,8 @@ async def create_insight_group(
         confirmed_by_read_back=created.reconciled,
     )
     note = (
-        "Created (the answer was lost in transit; the group was read back: it matches this "
-        "request in every field and the key was free before this call)."
+        "Created (the answer was lost in transit; the group was read back: it matches every "
+        "field this request set, and the key was free before this call)."
         if created.reconciled
         else "Created."
     )
