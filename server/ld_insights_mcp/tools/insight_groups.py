@@ -160,6 +160,7 @@ async def create_insight_group(
                 what=f"the create of insight group {key!r}",
                 read_back=read_back,
                 sent=lambda: state.client.create_sent_recently(key),
+                creates=True,
             ),
         )
     except _KeyTaken as taken:
