@@ -159,7 +159,8 @@ class Proposal(Generic[S]):
 
 @dataclass(frozen=True, slots=True)
 class Confirmed(Generic[S]):
-    """Go ahead: ``found`` was read after the answer and is what the user was shown."""
+    """Go ahead from ``found``: read after the user's answer and equal to what they were shown
+    (or, under the operator's opt-in, read just now)."""
 
     found: S
     by: Approval
