@@ -5,11 +5,11 @@ docs/confirmations.md.
 - ``can_ask``: the client declared form elicitation, and either the protocol is 2026-07-28
   (the question rides the result) or the session can send a server-to-client request (the
   2025 handshake over stdio, or stateful HTTP with SSE).
-- ``confirmed``: reads the target fresh and asks; after an accepted answer it reads the target
-  again, and if it differs from what the user was shown, asks again saying what changed. On
-  2026-07-28 each question is an ``input_required`` round whose request state (sealed by the
-  SDK) carries what the user was shown; on the 2025 handshake it is an ``elicitation/create``
-  request within the call.
+- ``confirm_then_change``: reads the target fresh and asks; after an accepted answer it reads
+  the target again, and if it differs from what the user was shown, asks again saying what
+  changed; else it makes the change from what it read. On 2026-07-28 each question is an
+  ``input_required`` round whose request state (sealed by the SDK) carries what the user was
+  shown; on the 2025 handshake it is an ``elicitation/create`` request within the call.
 - ``hide_unconfirmable_tools``: middleware that leaves the tools that need confirmation
   (annotated destructive) out of ``tools/list`` for a client that cannot be asked.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from mcp.server import ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
@@ -40,9 +40,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config import Settings
 from ..state import app_state
 from ..views.changes import Approval
+from .upstream import Write, call_launchdarkly
 from .writes import unchanged
 
+if TYPE_CHECKING:
+    from ..launchdarkly.client import LaunchDarklyClient
+
 S = TypeVar("S")
+C = TypeVar("C")
 
 INPUT_REQUIRED_VERSION = "2026-07-28"
 """First protocol revision whose elicitation rides the tool result (``input_required``)."""
@@ -139,12 +144,14 @@ async def hide_unconfirmable_tools(
 
 
 @dataclass(frozen=True, slots=True)
-class Proposal(Generic[S]):
+class Proposal(Generic[S, C]):
     """A change that waits for the user's word.
 
     ``read`` reads the target fresh (never cached); ``settled`` gives the result to return
     when there is nothing to ask (already so, nothing there), else None; ``facts`` is what the
-    question tells the user (compared after the answer); ``question`` is the preview.
+    question tells the user (compared after the answer); ``question`` is the preview;
+    ``change`` makes the change from the target as read; ``not_found`` and ``read_back`` are
+    the advice on a 404 and the call that shows whether an interrupted change happened.
     """
 
     tool: str
@@ -155,13 +162,23 @@ class Proposal(Generic[S]):
     settled: Callable[[S], CallToolResult | None]
     facts: Callable[[S], dict[str, Any]]
     question: Callable[[S], str]
+    change: Callable[[LaunchDarklyClient, S], Awaitable[C]]
+    not_found: str
+    read_back: str
 
 
 @dataclass(frozen=True, slots=True)
-class Confirmed(Generic[S]):
-    """Go ahead from ``found``: read after the user's answer and equal to what they were shown
-    (or, under the operator's opt-in, read just now)."""
+class Done(Generic[S, C]):
+    """The change was made from ``found`` (read after the user's answer and equal to what they
+    were shown, or, under the operator's opt-in, read just before)."""
 
+    found: S
+    changed: C
+    by: Approval
+
+
+@dataclass(frozen=True, slots=True)
+class _Confirmed(Generic[S]):
     found: S
     by: Approval
 
@@ -173,12 +190,28 @@ class _Ask:
     asked: int
 
 
-async def confirmed(
-    ctx: Context[Any, Any], proposal: Proposal[S]
-) -> Confirmed[S] | CallToolResult | InputRequiredResult:
-    """Go ahead only on the user's word (or the operator's opt-in where the client cannot
-    ask); otherwise the result to return: nothing to do, the user said no, or (2026-07-28)
-    the question."""
+async def confirm_then_change(
+    ctx: Context[Any, Any], proposal: Proposal[S, C]
+) -> Done[S, C] | CallToolResult | InputRequiredResult:
+    """Make the change only on the user's word (or the operator's opt-in where the client
+    cannot ask); otherwise the result to return: nothing to do, the user said no, or
+    (2026-07-28) the question."""
+    go = await _confirmed(ctx, proposal)
+    if not isinstance(go, _Confirmed):
+        return go
+    found = go.found
+    changed = await call_launchdarkly(
+        app_state(ctx),
+        lambda client: proposal.change(client, found),
+        not_found=proposal.not_found,
+        write=Write(proposal.what, proposal.read_back),
+    )
+    return Done(found, changed, go.by)
+
+
+async def _confirmed(
+    ctx: Context[Any, Any], proposal: Proposal[S, Any]
+) -> _Confirmed[S] | CallToolResult | InputRequiredResult:
     if not can_ask(ctx.session, ctx.protocol_version):
         if app_state(ctx).settings.unconfirmed_writes != "allow":
             raise ToolError(
@@ -188,15 +221,15 @@ async def confirmed(
                 "in LaunchDarkly, or from a client that supports elicitation."
             )
         found = await proposal.read()
-        return proposal.settled(found) or Confirmed(found, "operator_opt_in")
+        return proposal.settled(found) or _Confirmed(found, "operator_opt_in")
     if uses_input_required(ctx.protocol_version):
         return await _in_rounds(ctx, proposal)
     return await _in_this_call(ctx, proposal)
 
 
 async def _in_this_call(
-    ctx: Context[Any, Any], proposal: Proposal[S]
-) -> Confirmed[S] | CallToolResult:
+    ctx: Context[Any, Any], proposal: Proposal[S, Any]
+) -> _Confirmed[S] | CallToolResult:
     """The 2025 handshake: each question is a server-to-client request within this call."""
     shown: dict[str, Any] | None = None
     answer: ElicitResult | None = None
@@ -212,8 +245,8 @@ async def _in_this_call(
 
 
 async def _in_rounds(
-    ctx: Context[Any, Any], proposal: Proposal[S]
-) -> Confirmed[S] | CallToolResult | InputRequiredResult:
+    ctx: Context[Any, Any], proposal: Proposal[S, Any]
+) -> _Confirmed[S] | CallToolResult | InputRequiredResult:
     """2026-07-28: one question per round; the request state says what the user was shown."""
     previous = _decode(ctx.request_state)
     answer = (ctx.input_responses or {}).get(QUESTION) if previous is not None else None
@@ -232,11 +265,11 @@ async def _in_rounds(
 
 async def _step(
     ctx: Context[Any, Any],
-    proposal: Proposal[S],
+    proposal: Proposal[S, Any],
     shown: dict[str, Any] | None,
     answer: object,
     asked: int,
-) -> Confirmed[S] | CallToolResult | _Ask:
+) -> _Confirmed[S] | CallToolResult | _Ask:
     """One step: judge the answer to the question that showed ``shown`` (if any), read the
     target, then go ahead, stop, or ask (again)."""
     if answer is not None and shown is not None:
@@ -251,7 +284,7 @@ async def _step(
         return done
     now = proposal.facts(found)
     if shown is not None and now == shown:
-        return Confirmed(found, "user")
+        return _Confirmed(found, "user")
     if asked >= MOST_QUESTIONS:
         raise ToolError(
             f"Not changed: {proposal.target} changed each time the user was asked "
@@ -300,7 +333,7 @@ _SAID = {
 
 def _stopped(
     ctx: Context[Any, Any],
-    proposal: Proposal[Any],
+    proposal: Proposal[Any, Any],
     said: Literal["declined", "cancelled", "not_confirmed"],
     shown: dict[str, Any],
 ) -> CallToolResult:

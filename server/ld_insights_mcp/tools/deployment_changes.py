@@ -20,9 +20,8 @@ from ..views.changes import (
     deployment_state,
     update_deployment_preview,
 )
-from .confirmation import Confirmed, Proposal, confirmed
+from .confirmation import Done, Proposal, confirm_then_change
 from .registry import add_tool
-from .upstream import Write, call_launchdarkly
 from .writes import CONFIRMED, approval, change_result, read_fresh, unchanged
 
 DeploymentId = Annotated[
@@ -84,7 +83,7 @@ async def update_deployment(
             now=deployment_state(deployment),
         )
 
-    gate = await confirmed(
+    done = await confirm_then_change(
         ctx,
         Proposal(
             tool="update_deployment",
@@ -98,20 +97,14 @@ async def update_deployment(
             settled=settled,
             facts=_facts,
             question=lambda d: update_deployment_preview(d, *wanted(d)),
+            change=lambda c, d: c.update_deployment_checked(d, status=status, archived=archived),
+            not_found=NOT_FOUND,
+            read_back=f"call get_deployment with deployment_id={deployment_id!r}",
         ),
     )
-    if not isinstance(gate, Confirmed):
-        return gate
-    deployment = gate.found
-    changed = await call_launchdarkly(
-        state,
-        lambda c: c.update_deployment_checked(deployment, status=status, archived=archived),
-        not_found=NOT_FOUND,
-        write=Write(
-            f"the update of deployment {deployment_id!r}",
-            f"call get_deployment with deployment_id={deployment_id!r}",
-        ),
-    )
+    if not isinstance(done, Done):
+        return done
+    deployment, changed = done.found, done.changed
     after = changed.after if isinstance(changed.after, Deployment) else deployment
     changes = "; ".join(deployment_change_lines(deployment, after.status, after.archived))
     result = ChangeResult(
@@ -120,7 +113,7 @@ async def update_deployment(
         target=deployment_id,
         before=deployment_state(deployment),
         after=deployment_state(after),
-        confirmed_by=None if changed.already else gate.by,
+        confirmed_by=None if changed.already else done.by,
         confirmed_by_read_back=changed.reconciled,
     )
     if changed.already:
@@ -131,7 +124,7 @@ async def update_deployment(
     else:
         lines = [
             f"Updated {deployment_label(deployment)}: {changes}. Scores that count deployments "
-            "will reflect it." + approval(gate.by)
+            "will reflect it." + approval(done.by)
         ]
     if changed.reconciled:
         lines.append("(The answer was lost in transit; reading it back shows the change.)")

@@ -26,7 +26,7 @@ from ..views.changes import (
     group_state,
     update_group_preview,
 )
-from .confirmation import Confirmed, Proposal, confirmed
+from .confirmation import Done, Proposal, confirm_then_change
 from .params import ApplicationKey, GroupName, InsightGroupKey
 from .registry import add_tool
 from .upstream import Write, call_launchdarkly
@@ -150,7 +150,7 @@ async def update_insight_group(
             return None
         return _updated(state, group, Changed(group, group, sent=False))
 
-    gate = await confirmed(
+    done = await confirm_then_change(
         ctx,
         Proposal(
             tool="update_insight_group",
@@ -160,18 +160,14 @@ async def update_insight_group(
             settled=settled,
             facts=_facts,
             question=lambda group: update_group_preview(group, apps),
+            change=lambda c, group: c.update_insight_group_checked(group, application_keys=apps),
+            not_found=f"no insight group has key {key!r}; {LIST_HINT}",
+            read_back=_read_back(key),
         ),
     )
-    if not isinstance(gate, Confirmed):
-        return gate
-    group = gate.found
-    changed = await call_launchdarkly(
-        state,
-        lambda c: c.update_insight_group_checked(group, application_keys=apps),
-        not_found=f"no insight group has key {key!r}; {LIST_HINT}",
-        write=Write(f"the update of insight group {key!r}", _read_back(key)),
-    )
-    return _updated(state, group, changed, gate.by)
+    if not isinstance(done, Done):
+        return done
+    return _updated(state, done.found, done.changed, done.by)
 
 
 # --- delete_insight_group -------------------------------------------------------------------
@@ -221,7 +217,11 @@ async def delete_insight_group(
         assert group is not None  # ``settled`` answers for a missing group
         return group
 
-    gate = await confirmed(
+    async def delete(client: LaunchDarklyClient, found: InsightGroup | None) -> Changed[Any]:
+        _recent_deletes(ctx).mark_sent(key)
+        return await client.delete_insight_group_checked(present(found))
+
+    done = await confirm_then_change(
         ctx,
         Proposal(
             tool="delete_insight_group",
@@ -231,18 +231,14 @@ async def delete_insight_group(
             settled=settled,
             facts=lambda group: _facts(present(group)),
             question=lambda group: delete_group_preview(present(group)),
+            change=delete,
+            not_found=LIST_HINT,
+            read_back=_read_back(key),
         ),
     )
-    if not isinstance(gate, Confirmed):
-        return gate
-    group = present(gate.found)
-    _recent_deletes(ctx).mark_sent(key)
-    changed = await call_launchdarkly(
-        state,
-        lambda c: c.delete_insight_group_checked(group),
-        not_found=LIST_HINT,
-        write=Write(f"the delete of insight group {key!r}", _read_back(key)),
-    )
+    if not isinstance(done, Done):
+        return done
+    group, changed = present(done.found), done.changed
     if changed.already:
         return unchanged(
             state,
@@ -256,12 +252,12 @@ async def delete_insight_group(
         status="done",
         target=key,
         before=group_state(group),
-        confirmed_by=gate.by,
+        confirmed_by=done.by,
         confirmed_by_read_back=changed.reconciled,
     )
     lines = [
         f'Deleted insight group {key} "{group.name}" ({apps_text(group.application_keys)}).'
-        + approval(gate.by)
+        + approval(done.by)
     ]
     if changed.reconciled:
         lines.append("(The answer was lost in transit; reading the key back shows it is gone.)")

@@ -15,7 +15,7 @@ from ..launchdarkly.changes import RepositoryLinks, UnknownRepositoryError
 from ..launchdarkly.vocabulary import KEY_PATTERN
 from ..state import AppState, app_state
 from ..views.changes import ChangeResult, unlink_preview
-from .confirmation import Confirmed, Proposal, confirmed
+from .confirmation import Done, Proposal, confirm_then_change
 from .params import ProjectKey
 from .registry import add_tool
 from .upstream import Write, call_launchdarkly
@@ -113,7 +113,7 @@ async def unlink_repository(
             "nothing was sent.",
         )
 
-    gate = await confirmed(
+    done = await confirm_then_change(
         ctx,
         Proposal(
             tool="unlink_repository",
@@ -123,20 +123,14 @@ async def unlink_repository(
             settled=settled,
             facts=lambda links: {"repository_key": repository_key, "project_key": project_key},
             question=lambda _: unlink_preview(repository_key, project_key),
+            change=lambda c, links: c.unlink_repository_checked(links, project_key),
+            not_found=f"check project_key {project_key!r}",
+            read_back="list the repositories (diagnose_data_coverage)",
         ),
     )
-    if not isinstance(gate, Confirmed):
-        return gate
-    links = gate.found
-    changed = await call_launchdarkly(
-        state,
-        lambda c: c.unlink_repository_checked(links, project_key),
-        not_found=f"check project_key {project_key!r}",
-        write=Write(
-            f"the unlink of repository {repository_key!r} from project {project_key!r}",
-            "list the repositories (diagnose_data_coverage)",
-        ),
-    )
+    if not isinstance(done, Done):
+        return done
+    links, changed = done.found, done.changed
     if changed.already:
         return not_linked(
             links,
@@ -150,13 +144,13 @@ async def unlink_repository(
         target=repository_key,
         before=_links_state(links),
         after=_links_state(after),
-        confirmed_by=gate.by,
+        confirmed_by=done.by,
         confirmed_by_read_back=changed.reconciled,
     )
     line = (
         f"Unlinked repository {repository_key} from project {project_key}: projects "
         f"{', '.join(links.projects())} → {', '.join(after.projects()) or 'none'}."
-        + approval(gate.by)
+        + approval(done.by)
     )
     return change_result(state, result, [line])
 
