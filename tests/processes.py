@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO, Any
 
 HANDSHAKE: list[dict[str, object]] = [
     {
@@ -51,14 +52,15 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def http_server(
-    args: Sequence[str], *, env: dict[str, str] | None = None
+    args: Sequence[str], *, env: dict[str, str] | None = None, stderr: IO[Any] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run ``ld-insights-mcp ARGS --port N`` until it accepts connections; yield its base URL."""
+    """Run ``ld-insights-mcp ARGS --port N`` until it accepts connections; yield its base URL.
+    ``stderr``: a file for the server's log (default: a pipe, for short logs only)."""
     port = free_port()
     process = subprocess.Popen(
         [*server_command(), *args, "--port", str(port)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if stderr is None else stderr,
         env=env or clean_env(),
     )
     base = f"http://127.0.0.1:{port}"
@@ -66,7 +68,8 @@ def http_server(
         deadline = time.monotonic() + 20
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                log = process.stderr.read().decode() if process.stderr else "(see its log file)"
+                raise RuntimeError(f"server exited: {log[-2000:]}")
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break

@@ -348,12 +348,14 @@ async def test_cache_hints_on_the_lists_and_static_resources_only() -> None:
     server = create_server(Settings(demo=True))
     async with Client(server, cache=None) as client:
         for listed in (
-            await client.list_tools(),
             await client.list_prompts(),
             await client.list_resources(),
             await client.list_resource_templates(),
         ):
             assert (listed.ttl_ms, listed.cache_scope) == (600_000, "public")
+        # which tools are offered depends on whether the client can ask its user
+        tools = await client.list_tools()
+        assert (tools.ttl_ms, tools.cache_scope) == (600_000, "private")
         for uri in ("insights://score-categories", "insights://score-categories/leadTime"):
             static = await client.read_resource(uri)
             assert (static.ttl_ms, static.cache_scope) == (3_600_000, "public")
@@ -361,6 +363,9 @@ async def test_cache_hints_on_the_lists_and_static_resources_only() -> None:
         assert (live.ttl_ms, live.cache_scope) == (0, "private")
     async with Client(server, mode="legacy") as client:  # no hint fields on the 2025 protocol
         assert (await client.read_resource("insights://indicators")).contents
+    read_only = create_server(Settings(demo=True, read_only=True))
+    async with Client(read_only, cache=None) as client:  # the same tools for every client
+        assert (await client.list_tools()).cache_scope == "public"
 
 
 # --- the cache itself: single-flight edge cases ------------------------------------------

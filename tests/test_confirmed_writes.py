@@ -8,10 +8,11 @@ reported) and its request log (what was sent, how often).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 import httpx
 import mcp.types as t
 import pytest
@@ -21,7 +22,6 @@ from mcp.shared.exceptions import MCPError
 from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.http_app import HttpOptions, build_http_app
 from ld_insights_mcp.server import create_server
-from ld_insights_mcp.tools import confirmation
 
 from .conftest import make_settings
 from .mcp_helpers import structured, text_of
@@ -30,12 +30,20 @@ from .processes import serve_asgi
 pytestmark = pytest.mark.anyio
 
 CHANGE_TOOLS = {
+    "rename_insight_group",
     "update_insight_group",
     "delete_insight_group",
     "update_deployment",
     "link_repository",
     "unlink_repository",
 }
+CONFIRMED_TOOLS = {
+    "update_insight_group",
+    "delete_insight_group",
+    "update_deployment",
+    "unlink_repository",
+}
+"""The tools that change or remove what exists: annotated destructive, and they ask."""
 GROUP = "checkout-squad"
 REPO = "example-org/infra-terraform"  # seeded without any project
 LINKED_REPO = "example-org/checkout-api"  # seeded, linked to checkout-web
@@ -50,18 +58,32 @@ def _answered(emulator: Emulator, operation: str, status: int) -> int:
     return sum(1 for r in _sent(emulator, operation) if r.status == status)
 
 
-def _answers(
-    action: str, confirm: bool = True
-) -> tuple[Callable[..., Awaitable[t.ElicitResult]], list[str]]:
-    """An elicitation callback answering ``action`` and recording every question asked."""
-    asked: list[str] = []
+class User:
+    """The person behind the client: answers each question in turn (the last answer repeats),
+    records every question, and may do something while deciding (``meanwhile``)."""
 
-    async def answer(context: Any, params: t.ElicitRequestParams) -> t.ElicitResult:
-        asked.append(getattr(params, "message", ""))
-        content = {"confirm": confirm} if action == "accept" else None
-        return t.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
+    def __init__(self, *answers: t.ElicitResult, meanwhile: Callable[[], None] | None = None):
+        self.answers = list(answers)
+        self.asked: list[str] = []
+        self.meanwhile = meanwhile
 
-    return answer, asked
+    async def __call__(self, context: Any, params: t.ElicitRequestParams) -> t.ElicitResult:
+        self.asked.append(getattr(params, "message", ""))
+        if self.meanwhile is not None:
+            self.meanwhile()
+            self.meanwhile = None
+        return self.answers[min(len(self.asked), len(self.answers)) - 1]
+
+
+def accept(tick: Any = True) -> t.ElicitResult:
+    return t.ElicitResult(action="accept", content={"confirm": tick})
+
+
+def _answers(action: str, confirm: bool = True) -> tuple[User, list[str]]:
+    """A user answering ``action`` to every question, and the questions asked."""
+    answer = accept(confirm) if action == "accept" else t.ElicitResult(action=action)
+    user = User(answer)
+    return user, user.asked
 
 
 def _stuck_deployment(emulator: Emulator) -> dict[str, Any]:
@@ -78,84 +100,86 @@ def _deployment_now(emulator: Emulator, deployment: dict[str, Any]) -> dict[str,
     return {**deployment, **emulator.store.deployment_changes.get(deployment["id"], {})}
 
 
-def _user_block(result: t.CallToolResult) -> t.TextContent:
-    blocks = [
-        c
-        for c in result.content
-        if isinstance(c, t.TextContent) and c.annotations and c.annotations.audience == ["user"]
-    ]
-    assert len(blocks) == 1, result.content
-    return blocks[0]
+def _change_calls(emulator: Emulator) -> dict[str, dict[str, Any]]:
+    """Arguments that make each change tool change something in the seeded data."""
+    return {
+        "rename_insight_group": {"key": GROUP, "name": "Checkout crew"},
+        "update_insight_group": {"key": GROUP, "application_keys": ["checkout-api"]},
+        "delete_insight_group": {"key": GROUP},
+        "update_deployment": {
+            "deployment_id": _stuck_deployment(emulator)["id"],
+            "status": "finished",
+        },
+        "link_repository": {"repository_key": REPO, "project_key": "data-platform"},
+        "unlink_repository": {"repository_key": LINKED_REPO, "project_key": "checkout-web"},
+    }
 
 
-def _code_of(result: t.CallToolResult) -> str:
-    text = _user_block(result).text
-    code = text.split("give the assistant this code: ", 1)[1].split()[0]
-    assert code not in _model_text(result)
-    assert code not in json.dumps(result.structured_content)
-    return code
-
-
-def _model_text(result: t.CallToolResult) -> str:
-    return "\n".join(
-        c.text
-        for c in result.content
-        if isinstance(c, t.TextContent)
-        and (c.annotations is None or c.annotations.audience != ["user"])
-    )
-
-
-# --- surface ----------------------------------------------------------------------------------
+# --- surface: annotations match behaviour -----------------------------------------------------
 
 
 async def test_change_tools_have_honest_annotations_and_vanish_when_read_only(
     server_factory: Callable[..., Any],
 ) -> None:
-    async with Client(server_factory(), cache=None) as client:
+    user, _ = _answers("decline")
+    async with Client(server_factory(), elicitation_callback=user, cache=None) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert set(tools) >= CHANGE_TOOLS
     for name in CHANGE_TOOLS:
         hints = tools[name].annotations
         assert hints is not None, name
         assert hints.read_only_hint is False, name
-        assert hints.destructive_hint is (name != "link_repository"), name
+        assert hints.destructive_hint is (name in CONFIRMED_TOOLS), name
         assert hints.idempotent_hint is True, name
-        assert "confirmation_code" not in tools["update_insight_group"].input_schema["properties"]
-    for name in ("delete_insight_group", "update_deployment", "unlink_repository"):
-        assert "confirmation_code" in tools[name].input_schema["properties"]
+        assert "confirmation_code" not in tools[name].input_schema["properties"], name
     async with Client(server_factory(read_only=True), cache=None) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
     assert not names & CHANGE_TOOLS
 
 
-# --- update_insight_group ---------------------------------------------------------------------
+@pytest.mark.parametrize("tool", sorted(CHANGE_TOOLS))
+async def test_a_tool_asks_the_user_exactly_when_it_is_annotated_destructive(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str, tool: str
+) -> None:
+    """Declining every question: the destructive tools ask and write nothing; the others
+    never ask and make their change."""
+    user, asked = _answers("decline")
+    arguments = _change_calls(emulator)[tool]
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=user, cache=None
+    ) as client:
+        listed = {t.name: t for t in (await client.list_tools()).tools}[tool]
+        result = await client.call_tool(tool, arguments)
+    assert listed.annotations is not None
+    destructive = bool(listed.annotations.destructive_hint)
+    assert len(asked) == (1 if destructive else 0)
+    assert structured(result)["status"] == ("declined" if destructive else "done")
+    assert len(emulator.writes()) == (0 if destructive else 1)
 
 
-async def test_update_shows_before_and_after_guards_with_tests_and_is_idempotent(
+# --- rename_insight_group ---------------------------------------------------------------------
+
+
+async def test_rename_shows_before_and_after_guards_with_tests_and_is_idempotent(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:
-    arguments = {"key": GROUP, "name": "Checkout crew", "application_keys": ["checkout-api"]}
+    arguments = {"key": GROUP, "name": "Checkout crew"}
     async with Client(server_factory(), mode=client_mode, cache=None) as client:
-        first = await client.call_tool("update_insight_group", arguments)
-        again = await client.call_tool("update_insight_group", arguments)
+        first = await client.call_tool("rename_insight_group", arguments)
+        again = await client.call_tool("rename_insight_group", arguments)
     data = structured(first)
     assert data["status"] == "done"
+    assert data["confirmed_by"] is None
     assert data["before"]["name"] == "Checkout squad"
-    assert data["after"] == {
-        **data["before"],
-        "name": "Checkout crew",
-        "application_keys": ["checkout-api"],
-    }
+    assert data["after"] == {**data["before"], "name": "Checkout crew"}
     assert '"Checkout squad" → "Checkout crew"' in text_of(first)
-    assert '→ "checkout-api"' in text_of(first)
     assert structured(again)["status"] == "no_change"
     patches = _sent(emulator, "patchInsightGroup")
     assert len(patches) == 1
     ops = json.loads(patches[0].body)
     assert {"op": "test", "path": "/name", "value": "Checkout squad"} in ops
     assert any(op["op"] == "test" and op["path"] == "/applicationKeys" for op in ops)
-    stored = emulator.store.insight_groups[GROUP]
-    assert (stored["name"], stored["applicationKeys"]) == ("Checkout crew", ["checkout-api"])
+    assert emulator.store.insight_groups[GROUP]["name"] == "Checkout crew"
 
 
 class _MeddlingTransport(httpx.AsyncBaseTransport):
@@ -184,7 +208,7 @@ async def test_a_change_made_between_read_and_write_is_reported_not_overwritten(
         make_settings(), transport=_MeddlingTransport(emulator, someone_else_renames)
     )
     async with Client(server, mode=client_mode, cache=None) as client:
-        result = await client.call_tool("update_insight_group", {"key": GROUP, "name": "Mine"})
+        result = await client.call_tool("rename_insight_group", {"key": GROUP, "name": "Mine"})
     text = text_of(result)
     assert result.is_error, text
     assert "changed since it was read" in text
@@ -192,6 +216,52 @@ async def test_a_change_made_between_read_and_write_is_reported_not_overwritten(
     assert "get_insight_group" in text
     assert emulator.store.insight_groups[GROUP]["name"] == "Renamed by Ana"
     assert [r.status for r in _sent(emulator, "patchInsightGroup")] == [422]
+
+
+class _ReadsTogether(httpx.AsyncBaseTransport):
+    """The emulator, where the first ``readers`` reads of a group wait for one another, so
+    that concurrent calls all read before any of them writes."""
+
+    def __init__(self, emulator: Emulator, readers: int) -> None:
+        self._inner = httpx.ASGITransport(app=emulator.app)
+        self._waiting = readers
+        self._all_read = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "GET" and "/insights/groups/" in request.url.path and self._waiting:
+            self._waiting -= 1
+            if not self._waiting:
+                self._all_read.set()
+            with anyio.fail_after(10):
+                await self._all_read.wait()
+        return response
+
+
+async def test_the_second_of_two_identical_renames_says_the_name_was_already_set(
+    emulator: Emulator, client_mode: str
+) -> None:
+    server = create_server(make_settings(), transport=_ReadsTogether(emulator, 2))
+    results: list[t.CallToolResult] = []
+    async with Client(server, mode=client_mode, cache=None) as client:
+
+        async def rename() -> None:
+            arguments = {"key": GROUP, "name": "Mine"}
+            results.append(await client.call_tool("rename_insight_group", arguments))
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(rename)
+                tasks.start_soon(rename)
+    statuses = sorted(structured(r)["status"] for r in results)
+    assert statuses == ["done", "no_change"]
+    second = next(r for r in results if structured(r)["status"] == "no_change")
+    assert "already had these values when this change arrived" in text_of(second)
+    assert "nothing was changed by this call" in text_of(second)
+    assert "lost in transit" not in text_of(second)
+    assert structured(second)["confirmed_by_read_back"] is False
+    assert [r.status for r in _sent(emulator, "patchInsightGroup")] == [200, 422]
+    assert emulator.store.insight_groups[GROUP]["name"] == "Mine"
 
 
 # (faults on patchInsightGroup, PATCHes upstream must see, reported done?, by read-back?)
@@ -207,13 +277,13 @@ UPDATE_FAULTS: dict[str, tuple[list[Fault], int, bool, bool]] = {
 
 
 @pytest.mark.parametrize("name", list(UPDATE_FAULTS))
-async def test_update_fault_sequences_end_in_the_state_reported(
+async def test_rename_fault_sequences_end_in_the_state_reported(
     server_factory: Callable[..., Any], emulator: Emulator, name: str
 ) -> None:
     faults, patches, done, read_back = UPDATE_FAULTS[name]
     emulator.faults.push("patchInsightGroup", *faults)
     async with Client(server_factory(), cache=None) as client:
-        result = await client.call_tool("update_insight_group", {"key": GROUP, "name": "Crew"})
+        result = await client.call_tool("rename_insight_group", {"key": GROUP, "name": "Crew"})
     text = text_of(result)
     stored = emulator.store.insight_groups[GROUP]["name"]
     assert len(_sent(emulator, "patchInsightGroup")) == patches
@@ -226,16 +296,50 @@ async def test_update_fault_sequences_end_in_the_state_reported(
         assert stored == "Checkout squad"
 
 
-async def test_update_of_an_unknown_group_sends_nothing(
+# --- update_insight_group (applications) ------------------------------------------------------
+
+
+async def test_changing_applications_is_confirmed_and_shows_before_and_after(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    user, asked = _answers("accept")
+    arguments = {"key": GROUP, "application_keys": ["checkout-api"]}
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=user, cache=None
+    ) as client:
+        first = await client.call_tool("update_insight_group", arguments)
+        again = await client.call_tool("update_insight_group", arguments)
+    data = structured(first)
+    assert data["status"] == "done"
+    assert data["confirmed_by"] == "user"
+    assert data["after"] == {**data["before"], "application_keys": ["checkout-api"]}
+    assert "→ checkout-api" in text_of(first)
+    assert "Confirmed by the user." in text_of(first)
+    assert len(asked) == 1
+    assert '"Checkout squad"' in asked[0]
+    assert "→ checkout-api" in asked[0]
+    assert "scores will then measure checkout-api" in asked[0]
+    assert structured(again)["status"] == "no_change"
+    assert len(_sent(emulator, "patchInsightGroup")) == 1
+    assert emulator.store.insight_groups[GROUP]["applicationKeys"] == ["checkout-api"]
+
+
+async def test_changes_of_an_unknown_group_send_nothing(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
-    async with Client(server_factory(), cache=None) as client:
-        result = await client.call_tool("update_insight_group", {"key": "nope", "name": "X"})
-        empty = await client.call_tool("update_insight_group", {"key": GROUP})
-    assert result.is_error
-    assert "list_insight_groups" in text_of(result)
-    assert empty.is_error
-    assert "Nothing to change" in text_of(empty)
+    user, asked = _answers("accept")
+    async with Client(server_factory(), elicitation_callback=user, cache=None) as client:
+        renamed = await client.call_tool("rename_insight_group", {"key": "nope", "name": "X"})
+        updated = await client.call_tool(
+            "update_insight_group", {"key": "nope", "application_keys": []}
+        )
+        bare = await client.call_tool("update_insight_group", {"key": GROUP})
+    for result in (renamed, updated):
+        assert result.is_error
+        assert "list_insight_groups" in text_of(result)
+    assert bare.is_error
+    assert "application_keys" in text_of(bare)
+    assert asked == []
     assert emulator.writes() == []
 
 
@@ -273,13 +377,125 @@ async def test_delete_asks_the_user_with_a_preview(
     assert "Current overall score: " in asked[0]
     deletes = _sent(emulator, "deleteInsightGroup")
     if status == "done":
-        assert data["confirmed_by"] == "elicitation"
+        assert data["confirmed_by"] == "user"
         assert GROUP not in emulator.store.insight_groups
         assert [r.status for r in deletes] == [204]
     else:
         assert "Nothing was changed" in text_of(result)
         assert GROUP in emulator.store.insight_groups
         assert deletes == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        accept("yes"),
+        accept(1),
+        accept("true"),
+        accept(1.0),
+        accept(None),
+        t.ElicitResult(action="accept", content={}),
+        t.ElicitResult(action="accept"),
+    ],
+    ids=["yes", "one", "string-true", "float-one", "null", "no-tick", "no-content"],
+)
+async def test_only_a_json_true_tick_confirms(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    client_mode: str,
+    answer: t.ElicitResult,
+) -> None:
+    user = User(answer)
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=user, cache=None
+    ) as client:
+        result = await client.call_tool("delete_insight_group", {"key": GROUP})
+    data = structured(result)
+    assert data["status"] == "not_confirmed"
+    assert "did not tick the confirmation box" in text_of(result)
+    assert "Nothing was changed" in text_of(result)
+    assert len(user.asked) == 1
+    assert GROUP in emulator.store.insight_groups
+    assert emulator.writes() == []
+
+
+def _meanwhile(emulator: Emulator, change: str) -> Callable[[], None]:
+    """What someone else does while the user reads the question."""
+
+    def rename() -> None:
+        emulator.store.insight_groups[GROUP]["name"] = "Renamed meanwhile"
+
+    def rescope() -> None:
+        emulator.store.insight_groups[GROUP]["applicationKeys"] = ["search-service"]
+
+    return {"rename": rename, "rescope": rescope}[change]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("rename", 'name "Checkout squad" → "Renamed meanwhile"'),
+        ("rescope", '→ ["search-service"]'),
+    ],
+)
+async def test_a_change_made_while_the_user_decides_is_caught_and_named(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    client_mode: str,
+    change: str,
+    named: str,
+) -> None:
+    """The user accepts a preview that someone else makes stale meanwhile: nothing is
+    deleted, and the user is asked again, told what changed (here they decline)."""
+    user = User(accept(), t.ElicitResult(action="decline"), meanwhile=_meanwhile(emulator, change))
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=user, cache=None
+    ) as client:
+        result = await client.call_tool("delete_insight_group", {"key": GROUP})
+    assert len(user.asked) == 2
+    assert user.asked[1].startswith("Changed since you were asked: ")
+    assert named in user.asked[1]
+    assert "Delete insight group" in user.asked[1]
+    assert structured(result)["status"] == "declined"
+    assert GROUP in emulator.store.insight_groups
+    assert emulator.writes() == []
+
+
+async def test_after_a_caught_change_the_user_confirms_what_is_there_now(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    user = User(accept(), meanwhile=_meanwhile(emulator, "rename"))
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=user, cache=None
+    ) as client:
+        result = await client.call_tool("delete_insight_group", {"key": GROUP})
+    data = structured(result)
+    assert len(user.asked) == 2
+    assert data["status"] == "done"
+    assert data["before"]["name"] == "Renamed meanwhile"
+    assert '"Renamed meanwhile"' in text_of(result)
+    assert [r.status for r in _sent(emulator, "deleteInsightGroup")] == [204]
+
+
+async def test_a_target_that_keeps_changing_is_left_alone(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    names = iter(range(100))
+
+    class Restless(User):
+        async def __call__(self, context: Any, params: t.ElicitRequestParams) -> t.ElicitResult:
+            emulator.store.insight_groups[GROUP]["name"] = f"Name {next(names)}"
+            return await super().__call__(context, params)
+
+    user = Restless(accept())
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=user, cache=None
+    ) as client:
+        result = await client.call_tool("delete_insight_group", {"key": GROUP})
+    assert result.is_error
+    assert "changed each time the user was asked (3 times)" in text_of(result)
+    assert len(user.asked) == 3
+    assert emulator.writes() == []
 
 
 async def test_delete_of_a_group_already_gone_is_not_a_failure_when_this_server_deleted_it(
@@ -333,100 +549,62 @@ async def test_delete_fault_sequences_end_in_the_state_reported(
         assert GROUP in emulator.store.insight_groups
 
 
-# --- the code flow (no elicitation) -----------------------------------------------------------
+# --- clients that cannot ask their user -------------------------------------------------------
 
 
-async def test_without_elicitation_a_one_time_code_goes_to_the_user_only(
+async def test_a_client_without_elicitation_is_not_offered_changes_that_need_confirmation(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:
+    calls = _change_calls(emulator)
     async with Client(server_factory(), mode=client_mode, cache=None) as client:
-        first = await client.call_tool("delete_insight_group", {"key": GROUP})
-        data = structured(first)
-        assert data["status"] == "confirmation_required"
-        assert emulator.writes() == []
-        assert _model_text(first)
-        assert "confirmation_code" in _model_text(first)
-        assert '"Checkout squad"' in _user_block(first).text
-        code = _code_of(first)
-        done = await client.call_tool(
-            "delete_insight_group", {"key": GROUP, "confirmation_code": code}
-        )
-    assert structured(done)["confirmed_by"] == "code"
+        listed = {t.name for t in (await client.list_tools()).tools}
+        refused = {name: await client.call_tool(name, calls[name]) for name in CONFIRMED_TOOLS}
+    assert listed & CHANGE_TOOLS == CHANGE_TOOLS - CONFIRMED_TOOLS
+    for name, result in refused.items():
+        assert result.is_error, name
+        text = text_of(result)
+        assert f"Not available to this client: {name} makes a change only after" in text
+        assert "Nothing was changed" in text
+    assert emulator.writes() == []
+    assert emulator.requests == []  # refused before anything is read
+
+
+async def test_with_the_operator_opt_in_changes_go_through_unconfirmed_and_say_so(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    calls = _change_calls(emulator)
+    async with Client(
+        server_factory(unconfirmed_writes="allow"), mode=client_mode, cache=None
+    ) as client:
+        listed = {t.name: t for t in (await client.list_tools()).tools}
+        deleted = await client.call_tool("delete_insight_group", calls["delete_insight_group"])
+    assert set(listed) >= CHANGE_TOOLS
+    for name in CONFIRMED_TOOLS:
+        hints = listed[name].annotations
+        assert hints is not None, name
+        assert hints.destructive_hint is True, name
+    data = structured(deleted)
+    assert data["status"] == "done"
+    assert data["confirmed_by"] == "operator_opt_in"
+    assert "Not confirmed by the user" in text_of(deleted)
+    assert "LD_INSIGHTS_UNCONFIRMED_WRITES=allow" in text_of(deleted)
     assert GROUP not in emulator.store.insight_groups
-    assert len(_sent(emulator, "deleteInsightGroup")) == 1
 
 
-async def test_a_code_for_another_change_is_refused(
+async def test_with_the_opt_in_a_client_that_can_ask_still_asks(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:
-    async with Client(server_factory(), mode=client_mode, cache=None) as client:
-        other = await client.call_tool("delete_insight_group", {"key": "payments-api"})
-        code = _code_of(other)
-        result = await client.call_tool(
-            "delete_insight_group", {"key": GROUP, "confirmation_code": code}
-        )
-        forged = await client.call_tool(
-            "delete_insight_group",
-            {"key": GROUP, "confirmation_code": "0fffffff-AAAAAAAAAAAAAAAA"},
-        )
-    for refused in (result, forged):
-        assert refused.is_error
-        assert "Confirmation code refused" in text_of(refused)
-        assert "Nothing was changed" in text_of(refused)
-    assert "different change" in text_of(result)
-    assert GROUP in emulator.store.insight_groups
-    assert "payments-api" in emulator.store.insight_groups
+    user, asked = _answers("decline")
+    async with Client(
+        server_factory(unconfirmed_writes="allow"),
+        mode=client_mode,
+        elicitation_callback=user,
+        cache=None,
+    ) as client:
+        result = await client.call_tool("delete_insight_group", {"key": GROUP})
+    assert structured(result)["status"] == "declined"
+    assert len(asked) == 1
     assert emulator.writes() == []
-
-
-async def test_an_expired_code_is_refused(
-    server_factory: Callable[..., Any], emulator: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = confirmation.wall_clock
-    async with Client(server_factory(confirmation_ttl=60), cache=None) as client:
-        code = _code_of(await client.call_tool("delete_insight_group", {"key": GROUP}))
-        monkeypatch.setattr(confirmation, "wall_clock", lambda: real() + 61)
-        result = await client.call_tool(
-            "delete_insight_group", {"key": GROUP, "confirmation_code": code}
-        )
-    assert result.is_error
-    assert "expired" in text_of(result)
-    assert "60 s" in text_of(result)
-    assert GROUP in emulator.store.insight_groups
-    assert emulator.writes() == []
-
-
-async def test_a_used_code_is_refused_even_when_the_change_would_apply_again(
-    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
-) -> None:
-    deployment = _stuck_deployment(emulator)
-    arguments = {"deployment_id": deployment["id"], "status": "finished"}
-    async with Client(server_factory(), mode=client_mode, cache=None) as client:
-        code = _code_of(await client.call_tool("update_deployment", arguments))
-        done = await client.call_tool("update_deployment", {**arguments, "confirmation_code": code})
-        assert structured(done)["after"]["status"] == "finished"
-        emulator.store.deployment_changes.pop(deployment["id"])  # stuck again
-        reused = await client.call_tool(
-            "update_deployment", {**arguments, "confirmation_code": code}
-        )
-    assert reused.is_error
-    assert "already been used" in text_of(reused)
-    assert _deployment_now(emulator, deployment)["status"] == "started"
-    assert len(_sent(emulator, "updateDeployment")) == 1
-
-
-async def test_a_code_is_refused_once_the_target_changed(
-    server_factory: Callable[..., Any], emulator: Emulator
-) -> None:
-    async with Client(server_factory(), cache=None) as client:
-        code = _code_of(await client.call_tool("delete_insight_group", {"key": GROUP}))
-        emulator.store.insight_groups[GROUP]["applicationKeys"] = ["search-service"]
-        result = await client.call_tool(
-            "delete_insight_group", {"key": GROUP, "confirmation_code": code}
-        )
-    assert result.is_error
-    assert "changed since the code was issued" in text_of(result)
-    assert GROUP in emulator.store.insight_groups
 
 
 # --- transports and replicas ------------------------------------------------------------------
@@ -448,31 +626,33 @@ def emulator_url(emulator: Emulator) -> Iterator[str]:
 
 
 @pytest.mark.parametrize(
-    ("stateless", "mode", "asks"),
+    ("http", "mode", "asks"),
     [
-        (False, "legacy", True),  # 2025 handshake, server-to-client request over SSE
-        (True, "legacy", False),  # stateless legacy HTTP: no back-channel, so a code
-        (True, "auto", True),  # 2026-07-28: the question rides the result
+        ({}, "legacy", True),  # 2025 handshake, server-to-client request over SSE
+        ({"json_response": True}, "legacy", False),  # answers as JSON: no back-channel
+        ({"stateless": True}, "legacy", False),  # stateless legacy HTTP: no back-channel
+        ({"stateless": True}, "auto", True),  # 2026-07-28: the question rides the result
     ],
-    ids=["stateful-legacy", "stateless-legacy", "stateless-2026"],
+    ids=["stateful-legacy", "json-legacy", "stateless-legacy", "stateless-2026"],
 )
 async def test_confirmation_over_http(
-    emulator: Emulator, emulator_url: str, stateless: bool, mode: str, asks: bool
+    emulator: Emulator, emulator_url: str, http: dict[str, bool], mode: str, asks: bool
 ) -> None:
-    answer, asked = _answers("accept")
-    with _http_server(emulator_url, stateless=stateless) as url:
-        async with Client(url, mode=mode, elicitation_callback=answer, cache=None) as client:  # type: ignore[arg-type]
+    user, asked = _answers("accept")
+    with _http_server(emulator_url, **http) as url:
+        async with Client(url, mode=mode, elicitation_callback=user, cache=None) as client:  # type: ignore[arg-type]
+            listed = {t.name for t in (await client.list_tools()).tools}
             result = await client.call_tool("delete_insight_group", {"key": GROUP})
-            if not asks:
-                assert structured(result)["status"] == "confirmation_required"
-                assert GROUP in emulator.store.insight_groups
-                result = await client.call_tool(
-                    "delete_insight_group", {"key": GROUP, "confirmation_code": _code_of(result)}
-                )
+    assert ("delete_insight_group" in listed) is asks
     assert len(asked) == (1 if asks else 0)
-    assert structured(result)["status"] == "done"
-    assert structured(result)["confirmed_by"] == ("elicitation" if asks else "code")
-    assert GROUP not in emulator.store.insight_groups
+    if asks:
+        assert structured(result)["status"] == "done"
+        assert structured(result)["confirmed_by"] == "user"
+        assert GROUP not in emulator.store.insight_groups
+    else:
+        assert result.is_error
+        assert "Not available to this client" in text_of(result)
+        assert emulator.writes() == []
 
 
 async def test_a_replica_finishes_a_flow_another_began_with_shared_keys(

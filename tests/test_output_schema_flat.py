@@ -12,6 +12,8 @@ from mcp import Client
 
 from ld_insights_mcp.schemas import flat_output_schema
 
+from .mcp_helpers import user_declines
+
 pytestmark = pytest.mark.anyio
 
 
@@ -26,7 +28,7 @@ def _walk(schema: Any) -> list[dict[str, Any]]:
 async def test_published_output_schemas_are_flat_and_results_validate(
     server_factory: Callable[..., Any],
 ) -> None:
-    async with Client(server_factory()) as client:
+    async with Client(server_factory(), elicitation_callback=user_declines) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         for tool in tools.values():
             for node in _walk(tool.output_schema):

@@ -13,6 +13,8 @@ from mcp import Client
 from ld_insights_mcp.cli import build_parser
 from ld_insights_mcp.config import Settings
 
+from .mcp_helpers import user_declines
+
 README = Path(__file__).parents[1] / "README.md"
 
 
@@ -32,7 +34,7 @@ def table_names(section: str) -> set[str]:
 async def test_tool_resource_and_prompt_tables_match_the_server(
     server_factory: Callable[..., Any],
 ) -> None:
-    async with Client(server_factory()) as client:
+    async with Client(server_factory(), elicitation_callback=user_declines) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         resources = {str(r.uri) for r in (await client.list_resources()).resources}
         templates = {

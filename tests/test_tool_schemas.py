@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from .mcp_helpers import user_declines
+
 pytestmark = pytest.mark.anyio
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
 
 
 async def test_tools_list_matches_the_snapshot(server_factory: Callable[..., Any]) -> None:
-    async with Client(server_factory()) as client:
+    async with Client(server_factory(), elicitation_callback=user_declines) as client:
         tools = (await client.list_tools()).tools
     current = [
         tool.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -50,7 +52,7 @@ async def test_published_input_schemas_say_each_thing_once(
 ) -> None:
     """No titles, no ``anyOf [X, null]``, no string patterns or lengths: the server checks
     those itself. The surface a model reads stays within the 16 kB budget."""
-    async with Client(server_factory()) as client:
+    async with Client(server_factory(), elicitation_callback=user_declines) as client:
         tools = (await client.list_tools()).tools
     for tool in tools:
         for node in _walk(tool.input_schema):

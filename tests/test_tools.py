@@ -14,7 +14,7 @@ from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
 
 from .conftest import TOKEN
-from .mcp_helpers import structured, text_of
+from .mcp_helpers import structured, text_of, user_declines
 
 pytestmark = pytest.mark.anyio
 
@@ -42,6 +42,7 @@ DESTRUCTIVE_TOOLS = {
 }
 WRITE_TOOLS = {
     "create_insight_group",
+    "rename_insight_group",
     "update_insight_group",
     "delete_insight_group",
     "update_deployment",
@@ -53,7 +54,9 @@ WRITE_TOOLS = {
 async def test_every_tool_has_a_title_all_four_hints_and_schemas(
     server_factory: Callable[..., Any], client_mode: str
 ) -> None:
-    async with Client(server_factory(), mode=client_mode) as client:
+    async with Client(
+        server_factory(), mode=client_mode, elicitation_callback=user_declines
+    ) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == READ_TOOLS | WRITE_TOOLS
     for name, tool in tools.items():

@@ -23,7 +23,7 @@ def test_the_walkthrough_shows_evidence_and_a_confirmed_delete() -> None:
         "== list_pull_requests(",
         "== explain_score(",
         "== insights_digest(",
-        "== update_insight_group(",
+        "== rename_insight_group(",
         "== delete_insight_group(",
     ):
         assert section in out, section

@@ -30,7 +30,7 @@ environment:
   LD_ENVIRONMENT         default environment key for tools
   LD_INSIGHTS_*          other settings, e.g. LD_INSIGHTS_CALL_BUDGET=45, LD_INSIGHTS_MAX_RETRIES=3
   LD_INSIGHTS_HTTP_BEARER_TOKENS  comma-separated tokens HTTP clients must present (Bearer)
-  LD_INSIGHTS_REDIS_URL  Redis shared by replicas (cache, rate limits, codes); see docs/scaling.md
+  LD_INSIGHTS_REDIS_URL  Redis shared by replicas (cache, rate limits); see docs/scaling.md
 
 commands:
   doctor                 check the setup (token, region, access, rate limits, clock) and exit;

@@ -107,22 +107,28 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(
         default=32_000_000, ge=100_000, le=4_000_000_000, description="Most bytes it holds."
     )
-    confirmation_ttl: int = Field(
-        default=300, ge=1, le=86_400, description="Seconds a confirmation code stays valid."
+    unconfirmed_writes: Literal["refuse", "allow"] = Field(
+        default="refuse",
+        description=(
+            "allow: clients that cannot ask their user (no elicitation) get the changes that "
+            "need confirmation too, made on the model's word alone. A risk; see "
+            "docs/confirmations.md."
+        ),
     )
     request_state_keys: SecretStr | None = Field(
         default=None,
         description=(
-            "Comma-separated secrets (32+ characters each; the first seals) that seal "
-            "confirmation flows, so every replica can finish one another began."
+            "Comma-separated secrets (32+ characters each; the first seals) that seal the "
+            "2026-07-28 confirmation state, so every replica can finish a confirmation "
+            "another began."
         ),
     )
 
     redis_url: SecretStr | None = Field(
         default=None,
         description=(
-            "redis:// URL of a Redis shared by every replica (cache, rate limits, one-time "
-            "codes); unset: all in this process."
+            "redis:// URL of a Redis shared by every replica (cache, rate limits); unset: "
+            "all in this process."
         ),
     )
     redis_timeout: float = Field(

@@ -1,7 +1,9 @@
 """Logging to stderr only: stdout belongs to JSON-RPC on stdio.
 
 Every line is passed through a redactor, so the access token (or a long prefix of it) never
-reaches the log, whichever library wrote the line.
+reaches the log, whichever library wrote the line. The libraries that log whole messages at
+DEBUG (the SSE layers: every chunk of a streamable-HTTP answer, every SSE message) stay at
+WARNING, so no question, answer or request state of a confirmation is ever logged.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sys
 from .launchdarkly.redaction import Redactor
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET = ("httpx", "httpcore", "sse_starlette", "mcp.server.sse")
+"""Loggers kept at WARNING or above: below it they log raw headers or whole messages."""
 
 
 class RedactingFormatter(logging.Formatter):
@@ -26,11 +30,11 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, *, secret: str | None = None) -> None:
-    """Send logs to stderr at ``level``; HTTP libraries stay at WARNING or above."""
+    """Send logs to stderr at ``level``; the ``QUIET`` libraries stay at WARNING or above."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(FORMAT, secret=secret))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore"):
+    for noisy in QUIET:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

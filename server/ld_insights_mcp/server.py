@@ -20,7 +20,7 @@ from .prompt_templates import load_prompt_templates, register_prompts
 from .resources import register_knowledge_resources
 from .state import AppState, bind_app_state
 from .tools import register_tools
-from .tools.confirmation import request_state_security, share_codes
+from .tools.confirmation import hide_unconfirmable_tools, request_state_security
 from .ui import dashboard_apps
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def create_server(
         token = settings.require_token()
     base_url = DEMO_BASE_URL if settings.demo else settings.base_uri
     services = ops_shared.SharedServices(settings)
+    asks_first = not settings.read_only and settings.unconfirmed_writes == "refuse"
     shared_cache = cache if cache is not None else services.cache
 
     def connect() -> LaunchDarklyClient:
@@ -132,14 +133,17 @@ def create_server(
         website_url="https://launchdarkly.com/docs/home/releases/eng-insights",
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[bind_app_state, static_resource_hints, observed(services.metrics)],
+        middleware=[
+            bind_app_state,
+            static_resource_hints,
+            observed(services.metrics),
+            *([hide_unconfirmable_tools] if asks_first else []),
+        ],
         cache_hints=LIST_HINTS,
         request_state_security=request_state_security(settings),
         extensions=[dashboard_apps()],
     )
     ops_shared.register(server, services)
-    if services.codes is not None:
-        share_codes(server, services.codes)
     register_tools(server, read_only=settings.read_only)
     register_knowledge_resources(server)
     register_live_resources(server)

@@ -3,7 +3,7 @@
 Run ``make demo`` (or ``python -m ld_insights_mcp.walkthrough``). It starts
 ``ld-insights-mcp --demo`` as a subprocess, connects, lists what the server offers, calls each
 read tool, walks from a score to its evidence (chart, deployments, pull requests,
-``explain_score``, ``insights_digest``), creates, updates and — after a confirmation the tour
+``explain_score``, ``insights_digest``), creates, renames and — after a confirmation the tour
 answers as the user would — deletes an insight group, and prints what a model would read.
 """
 
@@ -151,8 +151,8 @@ async def tour() -> None:
                     _show(_text_of(await client.call_tool("get_deployment", one)))
 
         rename = {"key": "walkthrough-squad", "name": "Walkthrough squad (renamed)"}
-        _section(f"update_insight_group({rename})")
-        _show(_text_of(await client.call_tool("update_insight_group", rename)))
+        _section(f"rename_insight_group({rename}): reversible, so nobody is asked")
+        _show(_text_of(await client.call_tool("rename_insight_group", rename)))
         _section("delete_insight_group(key='walkthrough-squad'): the user confirms first")
         deleted = await client.call_tool("delete_insight_group", {"key": "walkthrough-squad"})
         _show(_text_of(deleted))

@@ -1,5 +1,7 @@
 """The create path's answers to a 409 and to failures once sent, against the emulator: a
-group is reported as this call's only when this call may have made it and it matches."""
+group is reported as this call's only when this call may have made it and it matches in every
+field this call sent. Every test runs with LaunchDarkly keeping omitted applicationKeys empty
+and with it filling them in (undocumented)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,12 @@ from ..conftest import TOKEN
 
 pytestmark = pytest.mark.anyio
 
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["omitted-kept", "omitted-filled"])
+def _omitted_applications(request: pytest.FixtureRequest, emulator: Emulator) -> None:
+    emulator.insights.fill_omitted_applications = request.param
+
+
 MISSED = Fault(status=404)
 """The read of the key answers "absent" although the group is there (a read that raced)."""
 
@@ -38,6 +46,14 @@ def _same_as(existing: InsightGroup, **changes: object) -> NewInsightGroup:
     }
     fields.update(changes)
     return NewInsightGroup.model_validate(fields)
+
+
+def _new_group(emulator: Emulator, name: str, key: str) -> NewInsightGroup:
+    """A create of a free key in the first project's first environment, applications left out."""
+    project = emulator.projects()[0]
+    return NewInsightGroup(
+        name=name, key=key, project_key=project.key, environment_key=project.environments[0]
+    )
 
 
 def _posts(emulator: Emulator) -> list[int | None]:
@@ -77,6 +93,37 @@ async def test_a_409_after_a_post_that_may_have_landed_is_this_calls_group_if_it
     assert _posts(emulator) == [503, 409]
 
 
+async def test_applications_the_request_left_out_are_no_evidence_against_the_group(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    """The request left applicationKeys to LaunchDarkly; the group read back after a lost
+    answer has whatever LaunchDarkly chose: it is this call's group, reported as created."""
+    new = _new_group(emulator, "Left out", "left-out")
+    emulator.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
+    created = await ld.create_insight_group(new)
+    assert created.reconciled is True
+    project = emulator.projects()[0]
+    filled = emulator.insights.fill_omitted_applications
+    assert created.resource.application_keys == (list(project.applications) if filled else [])
+    assert _posts(emulator) == [500]
+
+
+async def test_a_409_after_a_lost_answer_matches_on_the_fields_this_call_sent(
+    ld: LaunchDarklyClient, emulator: Emulator
+) -> None:
+    existing = await _a_group(ld, emulator)
+    assert existing.application_keys  # the request leaves them out; the group has some
+    emulator.faults.push("getInsightGroup", MISSED, MISSED)
+    emulator.faults.push("createInsightGroup", Fault(status=503))
+    created = await ld.create_insight_group(_same_as(existing, application_keys=None))
+    assert created.reconciled is True
+    assert created.resource == existing
+    emulator.faults.push("getInsightGroup", MISSED)
+    emulator.faults.push("createInsightGroup", Fault(status=500))
+    with pytest.raises(KeyTakenError):  # a field it did send differs: not this call's
+        await ld.create_insight_group(_same_as(existing, application_keys=["other-app"]))
+
+
 async def test_a_409_after_a_post_that_may_have_landed_names_a_different_group(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
@@ -95,13 +142,7 @@ async def test_an_unreadable_answer_to_a_create_that_left_nothing_is_an_unknown_
 ) -> None:
     """A 2xx whose body cannot be read, and no group under the key: not resent (the answer
     said it worked), reported as unknown."""
-    project = emulator.projects()[0]
-    new = NewInsightGroup(
-        name="Garbled",
-        key="garbled",
-        project_key=project.key,
-        environment_key=project.environments[0],
-    )
+    new = _new_group(emulator, "Garbled", "garbled")
     emulator.faults.push("createInsightGroup", Fault(status=201, body=b"{not json"))
     with pytest.raises(OutcomeUnknownError) as caught:
         await ld.create_insight_group(new)
@@ -114,13 +155,7 @@ async def test_an_unreadable_answer_to_a_create_that_left_nothing_is_an_unknown_
 async def test_a_second_lost_answer_with_nothing_read_back_is_an_unknown_outcome(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0]
-    new = NewInsightGroup(
-        name="Lost",
-        key="lost-twice",
-        project_key=project.key,
-        environment_key=project.environments[0],
-    )
+    new = _new_group(emulator, "Lost", "lost-twice")
     emulator.faults.push("createInsightGroup", Fault(status=503), Fault(status=502))
     with pytest.raises(OutcomeUnknownError) as caught:
         await ld.create_insight_group(new)
@@ -132,13 +167,7 @@ async def test_a_second_lost_answer_with_nothing_read_back_is_an_unknown_outcome
 async def test_a_failed_read_back_is_an_unknown_outcome_not_a_resend(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0]
-    new = NewInsightGroup(
-        name="Unread",
-        key="unread",
-        project_key=project.key,
-        environment_key=project.environments[0],
-    )
+    new = _new_group(emulator, "Unread", "unread")
     emulator.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
     emulator.faults.push("getInsightGroup", Fault(), *[Fault(status=500)] * 10)
     with pytest.raises(OutcomeUnknownError) as caught:
@@ -183,13 +212,7 @@ async def test_a_lost_answer_on_the_last_attempt_is_an_unknown_outcome(
 ) -> None:
     """No attempt left to resend after the read-back found nothing: unknown, not an error
     about the 503 and not a silent success."""
-    project = emulator.projects()[0]
-    new = NewInsightGroup(
-        name="Last",
-        key="last-try",
-        project_key=project.key,
-        environment_key=project.environments[0],
-    )
+    new = _new_group(emulator, "Last", "last-try")
     emulator.faults.push("createInsightGroup", Fault(status=503))
     client = LaunchDarklyClient.create(
         base_url="https://app.launchdarkly.com",

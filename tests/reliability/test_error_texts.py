@@ -247,7 +247,8 @@ def test_an_unknown_outcome_says_not_to_repeat_and_how_to_check(
     read_back: str | None, step: str
 ) -> None:
     exc = OutcomeUnknownError("insight group 'k'", "k")
-    text = describe_failure(exc, not_found="", read_back=read_back)
+    write = Write("the create of insight group 'k'", read_back, creates=True) if read_back else None
+    text = describe_failure(exc, not_found="", write=write)
     assert text.startswith(f"Outcome unknown: {exc}. ")
     assert text.endswith(f"{UNKNOWN_STEP.format(step)} whether it happened.")
 
@@ -257,6 +258,7 @@ def _write(sent: bool) -> Write:
         what="the create of insight group 'k'",
         read_back="call get_insight_group with key='k'",
         sent=lambda: sent,
+        creates=True,
     )
 
 

@@ -1,7 +1,9 @@
 """Creates are exactly-once, and "Created" is said only with evidence that this call made it.
 
 Every test counts what upstream saw (POSTs sent, 201s answered, groups stored) from the
-emulator's request log and store, and checks what the model was told.
+emulator's request log and store, and checks what the model was told. Every test runs twice:
+with LaunchDarkly keeping a create's omitted applicationKeys empty, and filling them with the
+project's applications (which it does is undocumented).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from ..mcp_helpers import structured, text_of
 pytestmark = pytest.mark.anyio
 
 CREATE = "createInsightGroup"
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["omitted-kept", "omitted-filled"])
+def _omitted_applications(request: pytest.FixtureRequest, emulator: Emulator) -> None:
+    emulator.insights.fill_omitted_applications = request.param
 
 
 def _posts(emulator: Emulator) -> list[RecordedRequest]:

@@ -117,10 +117,12 @@ class Emulator:
         self._max_in_flight = 0
         self._lock = threading.Lock()
         self._rate_limits = RateLimitWindow(self.clock)
-        insights = InsightHandlers(self.store, self.clock)
+        insights = self.insights = InsightHandlers(self.store, self.clock)
+        """Insight groups and scores: ``insights.fill_omitted_applications`` (a create without
+        applicationKeys gets the project's applications); ``insights.period_alignment`` sets
+        where score periods end (one of ``scores.PERIOD_ALIGNMENTS``: anchor, now, midnight,
+        unaligned)."""
         self.scores = insights
-        """Score answers; ``scores.period_alignment`` sets where score periods end (one of
-        ``scores.PERIOD_ALIGNMENTS``: anchor, now, midnight, unaligned)."""
         metric_groups = MetricGroupHandlers(self.store, self.clock)
         self._handlers: dict[str, Handler] = {
             "getInsightGroups": insights.get_insight_groups,

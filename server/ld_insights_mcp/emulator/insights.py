@@ -4,7 +4,10 @@ Decisions where the contract is silent:
 - ``createInsightGroup``: malformed fields are a 400 naming each field; a project,
   environment or application that does not exist is a 404 whose message names the attribute
   (the contract lists 404 for this operation, which has no path parameters, so only the body's
-  references can be missing); an existing key is a 409.
+  references can be missing); an existing key is a 409. Whether LaunchDarkly fills in
+  ``applicationKeys`` that a create leaves out is undocumented: by default the group gets none
+  (all applications); ``fill_omitted_applications = True`` gives it the project's
+  applications, so tests can check that a client is correct under either reading.
 - ``getInsightsScores`` lists no 404: unknown project, environment or application is a 400
   naming ``projectKey``, ``environmentKey`` or ``applicationKey``.
 - ``patchInsightGroup`` patches ``/name`` and ``/applicationKeys`` only: a body that is not a
@@ -41,6 +44,8 @@ class InsightHandlers:
         self.clock = clock
         self.period_alignment = "anchor"
         """Where score periods end: one of ``scores.PERIOD_ALIGNMENTS``."""
+        self.fill_omitted_applications = False
+        """Whether a create without applicationKeys gets the project's applications."""
         self._answers = 0
 
     def periods(self) -> tuple[Period, Period]:
@@ -155,6 +160,8 @@ class InsightHandlers:
                 f"Environment {body['environmentKey']!r} not found in project "
                 f"{project.key!r} (environmentKey)"
             )
+        if apps is None and self.fill_omitted_applications:
+            apps = list(project.applications)
         applications = list(dict.fromkeys(apps or []))
         unknown = [a for a in applications if a not in project.applications]
         if unknown:

@@ -9,6 +9,9 @@ sent at most once more only after reading back shows it did not land:
   answer) is never resent blindly: the resource is read back; applied means done
   (``reconciled``), unchanged means one more send, anything else is a concurrent change;
 - a write refused before it could act (refused connection, 429) is retried by the policy;
+- a write its guard refused (a failed ``test``, or a 404 for a delete) is read back too: what
+  was asked already holds means another change got there first (``already``), other values
+  mean a concurrent change;
 - a failure whose read-back shows nothing changed is ``ChangeNotAppliedError``; a read-back
   that fails is ``ChangeOutcomeUnknownError``.
 
@@ -57,6 +60,11 @@ _SCORED = frozenset({f"{EI}/insights", f"{EI}/charts"})
 _REPOSITORIES = frozenset({f"{EI}/repositories", f"{EI}/charts", f"{EI}/insights"})
 """Cached reads a link change makes stale: the repositories, lead time and its scores."""
 
+_PATCH_REFUSALS = frozenset({400, 409, 422})
+"""How a patch is refused: a failed ``test`` (the values read changed), or a refused value."""
+_GONE = frozenset({404})
+"""How a removal is refused when what it removes is already gone."""
+
 
 class _Landed(enum.Enum):
     APPLIED = "applied"
@@ -69,12 +77,16 @@ class Changed(Generic[T]):
 
     ``sent`` is False when nothing needed sending (already so). ``reconciled`` is True when
     the change was confirmed by reading back after its answer was lost, not by the answer.
+    ``already`` is True when the values were already as asked by the time the change
+    arrived (another change set them after they were read): its guard refused it, and this
+    change changed nothing.
     """
 
     before: T
     after: T | None
     sent: bool = True
     reconciled: bool = False
+    already: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,14 +243,14 @@ class ChangeOperations:
             raise ConcurrentChangeError(f"insight group {group.key!r}", found)
 
         body = [op.to_wire() for op in patch]
-        after, reconciled = await self._settle(
+        return await self._settle(
+            group,
             lambda: self._send_for(InsightGroup, "PATCH", path, json_body=body),
             read_back,
             what=what,
             key=group.key,
-            refusals_read_back=True,
+            guard_refusals=_PATCH_REFUSALS,
         )
-        return Changed(group, after, reconciled=reconciled)
 
     async def delete_insight_group_checked(self, group: InsightGroup) -> Changed[InsightGroup]:
         """Delete ``group`` (as read). A lost answer is settled by reading the key back; a
@@ -251,14 +263,15 @@ class ChangeOperations:
             found = await self._find(InsightGroup, path)
             return (_Landed.APPLIED if found is None else _Landed.NOT_APPLIED), found
 
-        _, reconciled = await self._settle(
+        changed = await self._settle(
+            group,
             lambda: self._send_only("DELETE", path),
             read_back,
             what=f"the delete of insight group {group.key!r}",
             key=group.key,
-            refusals_read_back=False,
+            guard_refusals=_GONE,
         )
-        return Changed(group, None, reconciled=reconciled)
+        return Changed(group, None, reconciled=changed.reconciled, already=changed.already)
 
     # --- deployments --------------------------------------------------------------------
 
@@ -294,15 +307,15 @@ class ChangeOperations:
             raise ConcurrentChangeError(f"deployment {deployment.id!r}", found)
 
         body = [op.to_wire() for op in patch]
-        after, reconciled = await self._settle(
+        return await self._settle(
+            deployment,
             lambda: self._send_for(Deployment, "PATCH", path, json_body=body),
             read_back,
             what=f"the update of deployment {deployment.id!r}",
             key=deployment.id,
-            refusals_read_back=True,
+            guard_refusals=_PATCH_REFUSALS,
             affects=_SCORED,
         )
-        return Changed(deployment, after, reconciled=reconciled)
 
     # --- repositories -------------------------------------------------------------------
 
@@ -342,15 +355,14 @@ class ChangeOperations:
             await self._send_for(_Any, "PUT", f"{EI}/repositories/projects", json_body=body)
             return RepositoryLinks(links.repository, tuple(dict.fromkeys(wanted)))
 
-        after, reconciled = await self._settle(
+        return await self._settle(
+            links,
             put,
             read_back,
             what=f"the link of repository {key!r} to project {project_key!r}",
             key=key,
-            refusals_read_back=False,
             affects=_REPOSITORIES,
         )
-        return Changed(links, after, reconciled=reconciled)
 
     async def unlink_repository_checked(
         self, links: RepositoryLinks, project_key: str
@@ -372,18 +384,20 @@ class ChangeOperations:
             landed = _Landed.NOT_APPLIED if found.linked(project_key) else _Landed.APPLIED
             return landed, found
 
-        after, reconciled = await self._settle(
+        changed = await self._settle(
+            links,
             lambda: self._send_only("DELETE", path),
             read_back,
             what=f"the unlink of repository {key!r} from project {project_key!r}",
             key=key,
-            refusals_read_back=False,
+            guard_refusals=_GONE,
             affects=_REPOSITORIES,
         )
-        if after is None:
+        if changed.after is None:
             mappings = tuple(m for m in links.mappings if m != (key, project_key))
             after = RepositoryLinks(links.repository, mappings)
-        return Changed(links, after, reconciled=reconciled)
+            return Changed(links, after, reconciled=changed.reconciled, already=changed.already)
+        return changed
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -397,26 +411,28 @@ class ChangeOperations:
 
     async def _settle(
         self,
+        before: T,
         send: Callable[[], Awaitable[Any]],
         read_back: Callable[[], Awaitable[tuple[_Landed, Any]]],
         *,
         what: str,
         key: str,
-        refusals_read_back: bool,
+        guard_refusals: frozenset[int] = frozenset(),
         affects: frozenset[str] = frozenset(),
-    ) -> tuple[Any, bool]:
+    ) -> Changed[T]:
         """Send once; settle any doubt by reading back (see the module docstring).
 
-        Returns (the answer, or what was read back; whether it was settled by reading back).
-        ``refusals_read_back``: a 400/409/422 is read back too, to tell a concurrent change
-        (a failed ``test``) from a refused value. After an attempt that may have landed, any
-        error status is read back.
+        ``guard_refusals``: statuses with which the change's guard refuses it (a failed
+        ``test``, a 404 for what is already gone); they are read back too, to tell another
+        change that got there first, or a concurrent different change, from a refused value.
+        After an attempt that may have landed, any error status is read back.
         """
         retry = self._options.retry
         maybe_landed = False
         resent = False
 
-        async def settle(failure: LaunchDarklyError) -> tuple[Any, bool]:
+        async def settle(failure: LaunchDarklyError) -> Any:
+            """What was read back when it shows the change applied."""
             try:
                 landed, found = await read_back()
             except ConcurrentChangeError as concurrent:
@@ -427,10 +443,10 @@ class ChangeOperations:
                     raise ChangeOutcomeUnknownError(what, key) from lookup_failure
                 raise failure from None
             if landed is _Landed.APPLIED:
-                return found, True
+                return found
             raise _ReadBackNotApplied(failure)
 
-        async def attempt() -> tuple[Any, bool]:
+        async def attempt() -> Changed[T]:
             nonlocal maybe_landed, resent
             try:
                 answer = await send()
@@ -439,7 +455,7 @@ class ChangeOperations:
                     maybe_landed = True
                     await self._written(affects)
                     try:
-                        return await settle(failure)
+                        return Changed(before, await settle(failure), reconciled=True)
                     except _ReadBackNotApplied:
                         if resent:
                             raise ChangeNotAppliedError(what, failure) from None
@@ -447,15 +463,16 @@ class ChangeOperations:
                         raise
                 if isinstance(failure, RateLimitedError) or not isinstance(failure, APIStatusError):
                     raise  # refused before acting, or never sent: the policy decides
-                refused_value = refusals_read_back and failure.status in (400, 409, 422)
-                if not (maybe_landed or refused_value):
+                if not (maybe_landed or failure.status in guard_refusals):
                     raise
                 try:
-                    return await settle(failure)
+                    found = await settle(failure)
                 except _ReadBackNotApplied:
                     raise failure from None
+                # after an attempt that may have landed, it is most likely this change's own
+                return Changed(before, found, reconciled=maybe_landed, already=not maybe_landed)
             await self._written(affects)
-            return answer, False
+            return Changed(before, answer)
 
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, _ReadBackNotApplied) or retry.write_is_retryable(exc)

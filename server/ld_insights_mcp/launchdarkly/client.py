@@ -214,7 +214,8 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         already there raises ``KeyTakenError`` and nothing is sent. The POST is retried freely
         only where it cannot have arrived (refused connection, 429). After a failure once sent
         (timeout, reset, 5xx, unreadable answer) the key is read back: a group equal to the
-        request in every field is this call's (the key was free before it), a different one
+        request in every field it sets is this call's (the key was free before it; a field
+        the request leaves out is LaunchDarkly's to fill), a different one
         raises ``KeyTakenError``, none means one more POST. A 409 raises ``ConflictError``
         unless an earlier POST of this call may have landed and the group matches. (Without
         an idempotency key, an identical create racing from another process cannot be told

@@ -239,13 +239,17 @@ class NewInsightGroup(_Request):
     application_keys: list[str] | None = None
 
     def matches(self, group: InsightGroup) -> bool:
-        """Whether ``group`` has every field this request asks for (applications as a set)."""
+        """Whether ``group`` has every field this request sets (applications as a set). A field
+        the request leaves out is LaunchDarkly's to fill, so it is not compared."""
         return (
             group.key == self.key
             and group.name == self.name
             and group.project_key == self.project_key
             and group.environment_key == self.environment_key
-            and set(group.application_keys) == set(self.application_keys or ())
+            and (
+                self.application_keys is None
+                or set(group.application_keys) == set(self.application_keys)
+            )
         )
 
 

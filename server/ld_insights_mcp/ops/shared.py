@@ -1,10 +1,9 @@
 """What a server process shares between its sessions, and with other replicas through Redis
-when ``LD_INSIGHTS_REDIS_URL`` is set: the read cache, the rate-limit gates, the one-time
-code claims, and the metrics that count them."""
+when ``LD_INSIGHTS_REDIS_URL`` is set: the read cache, the rate-limit gates, and the metrics
+that count them."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -13,30 +12,13 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ..launchdarkly.cache import MemoryStore, ReadCache, TtlPolicy
-from ..launchdarkly.redis_link import PREFIX, RedisLink, SharedStateUnavailable
+from ..launchdarkly.redis_link import RedisLink
 from ..launchdarkly.shared_limits import RateLimitGate, last_failure_was_rate_limit
 from .metrics import Metrics
 from .upstream_hooks import UpstreamHooks
 
 if TYPE_CHECKING:
     from ..config import Settings
-
-
-class CodeClaims:
-    """One-time codes claimed across replicas: the first ``claim`` of a code wins."""
-
-    def __init__(self, link: RedisLink) -> None:
-        self.link = link
-
-    async def claim(self, code: str, expires_at: int) -> bool | None:
-        """True: claimed now; False: claimed before (by any replica); None: Redis did not
-        answer (the caller's own record decides)."""
-        key = f"{PREFIX}code:{hashlib.sha256(code.encode()).hexdigest()}"
-        ttl = max(1, expires_at - int(time.time()))
-        try:
-            return bool(await self.link.run(lambda r: r.set(key, b"1", nx=True, ex=ttl)))
-        except SharedStateUnavailable:
-            return None
 
 
 class SharedServices:
@@ -50,7 +32,6 @@ class SharedServices:
             self.link = RedisLink(
                 settings.redis_url.get_secret_value(), timeout=settings.redis_timeout
             )
-        self.codes = CodeClaims(self.link) if self.link is not None else None
         self._gates: dict[str, RateLimitGate] = {}
         self.cache = self._cache()
         self.metrics.watch(

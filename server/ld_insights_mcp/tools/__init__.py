@@ -4,7 +4,16 @@ import anyio
 from mcp.server import MCPServer
 
 from . import analysis as analysis_tools
-from . import changes, charts, evidence, insight_groups, metric_groups, scores
+from . import (
+    charts,
+    deployment_changes,
+    evidence,
+    group_changes,
+    insight_groups,
+    metric_groups,
+    repository_links,
+    scores,
+)
 
 
 def register_tools(server: MCPServer, *, read_only: bool) -> None:
@@ -15,7 +24,9 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     charts.register(server, read_only=read_only)
     evidence.register(server, read_only=read_only)
     analysis_tools.register(server, read_only=read_only)
-    changes.register(server, read_only=read_only)
+    group_changes.register(server, read_only=read_only)
+    deployment_changes.register(server, read_only=read_only)
+    repository_links.register(server, read_only=read_only)
 
 
 def write_tools() -> list[str]:

@@ -1,40 +1,68 @@
-"""The user's confirmation of a change: asked through elicitation where the client can be
-asked, else a one-time code shown to the user only. See docs/confirmations.md.
+"""The user's confirmation of a change, asked only in the client's own interface to its user
+(MCP elicitation). Nothing a model can read or write confirms anything. See
+docs/confirmations.md.
 
-- ``can_ask(ctx)``: the client declared form elicitation, and either the protocol is
-  2026-07-28 (the question rides the result; no back-channel needed) or the session can send
-  a server-to-client request (the 2025 handshake over stdio or stateful HTTP with SSE).
-- ``CodeBook``: codes are ``<expiry, hex seconds>-<HMAC>``, the HMAC binding the tool, the
-  target, the new values and the values read before. Any replica holding the same key
-  verifies them; this process also refuses a code already used.
+- ``can_ask``: the client declared form elicitation, and either the protocol is 2026-07-28
+  (the question rides the result) or the session can send a server-to-client request (the
+  2025 handshake over stdio, or stateful HTTP with SSE).
+- ``confirm_then_change``: reads the target fresh and asks; after an accepted answer it reads
+  the target again, and if it differs from what the user was shown, asks again saying what
+  changed; else it makes the change from what it read. On 2026-07-28 each question is an
+  ``input_required`` round whose request state (sealed by the SDK) carries what the user was
+  shown; on the 2025 handshake it is an ``elicitation/create`` request within the call.
+- ``hide_unconfirmable_tools``: middleware that leaves the tools that need confirmation
+  (annotated destructive) out of ``tools/list`` for a client that cannot be asked.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import os
-import re
-import time
-import weakref
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from mcp.server import MCPServer
+from mcp.server import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
+from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import Context, RequestStateSecurity
-from mcp_types.version import is_version_at_least
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.session import ServerSession
+from mcp.types import (
+    CallToolResult,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequiredResult,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS, is_version_at_least
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import Settings
+from ..state import app_state
+from ..views.changes import Approval
+from .upstream import Write, call_launchdarkly
+from .writes import unchanged
+
+if TYPE_CHECKING:
+    from ..launchdarkly.client import LaunchDarklyClient
+
+S = TypeVar("S")
+C = TypeVar("C")
 
 INPUT_REQUIRED_VERSION = "2026-07-28"
-"""First protocol revision whose elicitation rides the tool result (Resolve/Elicit)."""
+"""First protocol revision whose elicitation rides the tool result (``input_required``)."""
+QUESTION = "confirm"
+"""The key of the question in ``input_requests`` and of its answer in ``input_responses``."""
+MOST_QUESTIONS = 3
+"""Questions in one call: a target that keeps changing while the user decides is left alone."""
+STATE_VERSION = 1
 
 
 class Confirm(BaseModel):
-    """The form the user answers."""
+    """The form the user answers. Strict: the tick is JSON ``true``; "yes", 1 or "true" are
+    not a tick."""
+
+    model_config = ConfigDict(strict=True)
 
     confirm: bool = Field(
         title="Make this change",
@@ -42,25 +70,41 @@ class Confirm(BaseModel):
     )
 
 
-@dataclass(frozen=True, slots=True)
-class NotAsked:
-    """A resolver's answer when the user was not asked: a code was given, the client cannot
-    be asked, or there is nothing to confirm (nothing to change, or nothing there)."""
+CONFIRM_SCHEMA = render_elicitation_schema(Confirm)
 
-    reason: Literal["code_given", "cannot_ask", "nothing_to_confirm"]
+Verdict = Literal["accepted", "declined", "cancelled", "not_confirmed"]
 
 
-def can_ask(ctx: Context[Any, Any]) -> bool:
-    """Whether a form elicitation can reach this client's user now (asking a client that did
-    not declare the capability is a protocol error, so this is checked first)."""
-    capabilities = ctx.client_capabilities
+def verdict(answer: object) -> Verdict:
+    """What the user's answer says; anything but an accepted form ticked ``true`` changes
+    nothing."""
+    if not isinstance(answer, ElicitResult):
+        return "not_confirmed"
+    if answer.action == "decline":
+        return "declined"
+    if answer.action == "cancel":
+        return "cancelled"
+    try:
+        ticked = Confirm.model_validate(answer.content or {}).confirm
+    except ValidationError:
+        return "not_confirmed"
+    return "accepted" if ticked else "declined"
+
+
+def uses_input_required(protocol_version: str | None) -> bool:
+    return protocol_version is not None and is_version_at_least(
+        protocol_version, INPUT_REQUIRED_VERSION
+    )
+
+
+def can_ask(session: ServerSession, protocol_version: str | None) -> bool:
+    """Whether a form elicitation can reach this client's user (asking a client that did not
+    declare the capability is a protocol error, so this is checked first)."""
+    capabilities = session.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
         return False
-    version = ctx.protocol_version
-    if version is not None and is_version_at_least(version, INPUT_REQUIRED_VERSION):
-        return True
-    return bool(ctx.session.can_send_request)
+    return uses_input_required(protocol_version) or bool(session.can_send_request)
 
 
 def request_state_security(settings: Settings) -> RequestStateSecurity | None:
@@ -70,107 +114,234 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
     return RequestStateSecurity(keys=keys) if keys else None
 
 
-# --- one-time codes -------------------------------------------------------------------------
+# --- tools/list -----------------------------------------------------------------------------
 
 
-def wall_clock() -> float:
-    """Seconds since the epoch (a seam for tests of expiry)."""
-    return time.time()
+def needs_confirmation(tool: dict[str, Any]) -> bool:
+    """A tool (as listed) that may change or remove what exists, by its annotations and MCP's
+    defaults (not read-only, destructive)."""
+    hints = tool.get("annotations") or {}
+    return not hints.get("readOnlyHint", False) and bool(hints.get("destructiveHint", True))
 
 
-_CODE = re.compile(r"([0-9a-f]{8,12})-([A-Z2-7]{16})")
-_CODE_INFO = b"ld-insights-mcp/confirmation-code/v1"
+async def hide_unconfirmable_tools(
+    ctx: ServerRequestContext[Any, Any], call_next: CallNext
+) -> HandlerResult:
+    """Server middleware: ``tools/list`` without the tools that need confirmation when the
+    client cannot ask its user; on 2026-07-28 the list is marked ``private`` for caches, since
+    it depends on who asks."""
+    result = await call_next(ctx)
+    if ctx.method != "tools/list" or not isinstance(result, dict):
+        return result
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        result = {**result, "cacheScope": "private"}
+    if can_ask(ctx.session, ctx.protocol_version):
+        return result
+    return {**result, "tools": [t for t in result.get("tools", []) if not needs_confirmation(t)]}
 
 
-class SharedClaims(Protocol):
-    """Claims of one-time codes shared by replicas (Redis); None: it could not say."""
-
-    async def claim(self, code: str, expires_at: int) -> bool | None: ...
-
-
-class CodeRefused(Exception):
-    """A confirmation code that does not allow this change; the message says why."""
+# --- asking ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Issued:
-    code: str
-    expires_at: int
+class Proposal(Generic[S, C]):
+    """A change that waits for the user's word.
+
+    ``read`` reads the target fresh (never cached); ``settled`` gives the result to return
+    when there is nothing to ask (already so, nothing there), else None; ``facts`` is what the
+    question tells the user (compared after the answer); ``question`` is the preview;
+    ``change`` makes the change from the target as read; ``not_found`` and ``read_back`` are
+    the advice on a 404 and the call that shows whether an interrupted change happened.
+    """
+
+    tool: str
+    target: str
+    what: str
+    """Names the change, e.g. "the delete of insight group 'x'"."""
+    read: Callable[[], Awaitable[S]]
+    settled: Callable[[S], CallToolResult | None]
+    facts: Callable[[S], dict[str, Any]]
+    question: Callable[[S], str]
+    change: Callable[[LaunchDarklyClient, S], Awaitable[C]]
+    not_found: str
+    read_back: str
 
 
-@dataclass
-class CodeBook:
-    """Issues and redeems one-time confirmation codes bound to one exact change."""
+@dataclass(frozen=True, slots=True)
+class Done(Generic[S, C]):
+    """The change was made from ``found`` (read after the user's answer and equal to what they
+    were shown, or, under the operator's opt-in, read just before)."""
 
-    secret: bytes
-    ttl: int
-    used: dict[str, int] = field(default_factory=dict)
-    claims: SharedClaims | None = field(default=None, repr=False, compare=False)
-    """Where codes are also claimed, for every replica to see (``share_codes``)."""
+    found: S
+    changed: C
+    by: Approval
 
-    def issue(self, change: dict[str, Any]) -> Issued:
-        expires = int(wall_clock()) + self.ttl
-        return Issued(f"{expires:x}-{self._mac(change, expires)}", expires)
 
-    def redeem(self, code: str, change: dict[str, Any]) -> None:
-        """Accept ``code`` for ``change`` once, or raise ``CodeRefused`` saying why."""
-        match = _CODE.fullmatch(code.strip())
-        if match is None:
-            raise CodeRefused("it is not a confirmation code this server issued")
-        expires = int(match.group(1), 16)
-        if not hmac.compare_digest(match.group(2), self._mac(change, expires)):
-            raise CodeRefused(
-                "it was issued for a different change (another tool, target or value), or "
-                "the target has changed since the code was issued"
+@dataclass(frozen=True, slots=True)
+class _Confirmed(Generic[S]):
+    found: S
+    by: Approval
+
+
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    message: str
+    shown: dict[str, Any]
+    asked: int
+
+
+async def confirm_then_change(
+    ctx: Context[Any, Any], proposal: Proposal[S, C]
+) -> Done[S, C] | CallToolResult | InputRequiredResult:
+    """Make the change only on the user's word (or the operator's opt-in where the client
+    cannot ask); otherwise the result to return: nothing to do, the user said no, or
+    (2026-07-28) the question."""
+    go = await _confirmed(ctx, proposal)
+    if not isinstance(go, _Confirmed):
+        return go
+    found = go.found
+    changed = await call_launchdarkly(
+        app_state(ctx),
+        lambda client: proposal.change(client, found),
+        not_found=proposal.not_found,
+        write=Write(proposal.what, proposal.read_back),
+    )
+    return Done(found, changed, go.by)
+
+
+async def _confirmed(
+    ctx: Context[Any, Any], proposal: Proposal[S, Any]
+) -> _Confirmed[S] | CallToolResult | InputRequiredResult:
+    if not can_ask(ctx.session, ctx.protocol_version):
+        if app_state(ctx).settings.unconfirmed_writes != "allow":
+            raise ToolError(
+                f"Not available to this client: {proposal.tool} makes a change only after the "
+                "user confirms it in this client's own prompt (MCP elicitation), and this "
+                "client cannot show one. Nothing was changed. The user can make this change "
+                "in LaunchDarkly, or from a client that supports elicitation."
             )
-        now = int(wall_clock())
-        self.used = {c: e for c, e in self.used.items() if e > now}
-        if match.group(0) in self.used:
-            raise CodeRefused("it has already been used (each code allows one change)")
-        if now >= expires:
-            raise CodeRefused(f"it has expired (codes are valid for {self.ttl} s)")
-        self.used[match.group(0)] = expires
-
-    async def redeem_once(self, code: str, change: dict[str, Any]) -> None:
-        """``redeem``, then claim the code where every replica sees it (when shared): a code
-        another replica accepted is refused as already used."""
-        self.redeem(code, change)
-        claims = self.claims
-        if claims is not None and await claims.claim(code.strip(), self._expiry(code)) is False:
-            raise CodeRefused("it has already been used (each code allows one change)")
-
-    @staticmethod
-    def _expiry(code: str) -> int:
-        match = _CODE.fullmatch(code.strip())
-        return int(match.group(1), 16) if match else 0
-
-    def _mac(self, change: dict[str, Any], expires: int) -> str:
-        message = json.dumps({"change": change, "expires": expires}, sort_keys=True)
-        digest = hmac.new(self.secret, message.encode(), hashlib.sha256).digest()
-        return base64.b32encode(digest[:10]).decode()
+        found = await proposal.read()
+        return proposal.settled(found) or _Confirmed(found, "operator_opt_in")
+    if uses_input_required(ctx.protocol_version):
+        return await _in_rounds(ctx, proposal)
+    return await _in_this_call(ctx, proposal)
 
 
-_BOOKS: weakref.WeakKeyDictionary[MCPServer[Any], CodeBook] = weakref.WeakKeyDictionary()
-_CLAIMS: weakref.WeakKeyDictionary[MCPServer[Any], SharedClaims] = weakref.WeakKeyDictionary()
+async def _in_this_call(
+    ctx: Context[Any, Any], proposal: Proposal[S, Any]
+) -> _Confirmed[S] | CallToolResult:
+    """The 2025 handshake: each question is a server-to-client request within this call."""
+    shown: dict[str, Any] | None = None
+    answer: ElicitResult | None = None
+    asked = 0
+    while True:
+        step = await _step(ctx, proposal, shown, answer, asked)
+        if not isinstance(step, _Ask):
+            return step
+        answer = await ctx.session.elicit_form(
+            step.message, CONFIRM_SCHEMA, related_request_id=ctx.request_id
+        )
+        shown, asked = step.shown, step.asked
 
 
-def share_codes(server: MCPServer[Any], claims: SharedClaims) -> None:
-    """Record used codes in ``claims`` too, so a code is used once across replicas."""
-    _CLAIMS[server] = claims
+async def _in_rounds(
+    ctx: Context[Any, Any], proposal: Proposal[S, Any]
+) -> _Confirmed[S] | CallToolResult | InputRequiredResult:
+    """2026-07-28: one question per round; the request state says what the user was shown."""
+    previous = _decode(ctx.request_state)
+    answer = (ctx.input_responses or {}).get(QUESTION) if previous is not None else None
+    shown, asked = previous if previous is not None else (None, 0)
+    step = await _step(ctx, proposal, shown, answer, asked)
+    if not isinstance(step, _Ask):
+        return step
+    request = ElicitRequest(
+        params=ElicitRequestFormParams(message=step.message, requested_schema=CONFIRM_SCHEMA)
+    )
+    state = {"v": STATE_VERSION, "shown": step.shown, "asked": step.asked}
+    return InputRequiredResult(
+        input_requests={QUESTION: request}, request_state=json.dumps(state, sort_keys=True)
+    )
 
 
-def code_book(ctx: Context[Any, Any], settings: Settings) -> CodeBook:
-    """This server's code book: keyed from the request-state keys when configured (so every
-    replica accepts another's codes), else from a random key of this process."""
-    server = ctx.mcp_server
-    book = _BOOKS.get(server)
-    if book is None:
-        keys = settings.state_keys()
-        root = keys[0].encode() if keys else os.urandom(32)
-        secret = hmac.new(root, _CODE_INFO, hashlib.sha256).digest()
-        book = CodeBook(secret=secret, ttl=settings.confirmation_ttl)
-        _BOOKS[server] = book
-        claims = _CLAIMS.get(server)
-        if claims is not None:
-            book.claims = claims
-    return book
+async def _step(
+    ctx: Context[Any, Any],
+    proposal: Proposal[S, Any],
+    shown: dict[str, Any] | None,
+    answer: object,
+    asked: int,
+) -> _Confirmed[S] | CallToolResult | _Ask:
+    """One step: judge the answer to the question that showed ``shown`` (if any), read the
+    target, then go ahead, stop, or ask (again)."""
+    if answer is not None and shown is not None:
+        said = verdict(answer)
+        if said != "accepted":
+            return _stopped(ctx, proposal, said, shown)
+    else:
+        shown = None
+    found = await proposal.read()
+    done = proposal.settled(found)
+    if done is not None:
+        return done
+    now = proposal.facts(found)
+    if shown is not None and now == shown:
+        return _Confirmed(found, "user")
+    if asked >= MOST_QUESTIONS:
+        raise ToolError(
+            f"Not changed: {proposal.target} changed each time the user was asked "
+            f"({asked} times). Nothing was changed by this call. Tell the user; do not retry "
+            "unless they ask again."
+        )
+    message = proposal.question(found)
+    if shown is not None:
+        message = f"Changed since you were asked: {changes_between(shown, now)}.\n\n{message}"
+    return _Ask(message, now, asked + 1)
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """``name "A" → "B"; archived false → true`` for every fact that differs."""
+
+    def shown(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    return "; ".join(
+        f"{name.replace('_', ' ')} {shown(before.get(name))} → {shown(after.get(name))}"
+        for name in dict.fromkeys([*before, *after])
+        if before.get(name) != after.get(name)
+    )
+
+
+def _decode(request_state: str | None) -> tuple[dict[str, Any], int] | None:
+    """What the last question showed, and how many were asked (the state is the server's
+    own: the SDK seals it and refuses any other)."""
+    if not request_state:
+        return None
+    try:
+        state = json.loads(request_state)
+        if state["v"] == STATE_VERSION and isinstance(state["shown"], dict):
+            return state["shown"], int(state["asked"])
+    except (ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+_SAID = {
+    "declined": "the user declined",
+    "cancelled": "the user cancelled the confirmation",
+    "not_confirmed": "the answer did not tick the confirmation box (only true counts)",
+}
+
+
+def _stopped(
+    ctx: Context[Any, Any],
+    proposal: Proposal[Any, Any],
+    said: Literal["declined", "cancelled", "not_confirmed"],
+    shown: dict[str, Any],
+) -> CallToolResult:
+    return unchanged(
+        app_state(ctx),
+        said,
+        proposal.target,
+        f"Not done: {_SAID[said]}. Nothing was changed ({proposal.what} was not sent). "
+        "Do not retry unless the user asks again.",
+        now=shown,
+    )

@@ -161,6 +161,7 @@ async def create_insight_group(
                 what=f"the create of insight group {key!r}",
                 read_back=read_back,
                 sent=lambda: state.client.create_sent_recently(key),
+                creates=True,
             ),
         )
     except _KeyTaken as taken:
@@ -172,8 +173,8 @@ async def create_insight_group(
         confirmed_by_read_back=created.reconciled,
     )
     note = (
-        "Created (the answer was lost in transit; the group was read back: it matches this "
-        "request in every field and the key was free before this call)."
+        "Created (the answer was lost in transit; the group was read back: it matches every "
+        "field this request set, and the key was free before this call)."
         if created.reconciled
         else "Created."
     )

@@ -32,6 +32,7 @@ from ..launchdarkly import (
     ServerError,
     UnexpectedResponseError,
 )
+from ..launchdarkly.changes import ChangeNotAppliedError, ConcurrentChangeError
 from ..state import AppState
 from ..views.common import quoted
 
@@ -47,17 +48,34 @@ LONGEST_SHOWN_WAIT = 86_400.0
 """Waits beyond a day are not turned into a clock time (and cannot overflow one)."""
 
 
+_NOT_AGAIN = "Do not repeat it, and do not make it again under another key."
+
+
+def _may_have_been_sent() -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Write:
-    """What a tool tells the model when its write is cut short.
+    """What a tool tells the model when its write fails or is cut short.
 
     ``what`` names it ("the create of insight group 'x'"), ``read_back`` is the exact call
-    that shows whether it happened, and ``sent()`` tells whether it may have been sent.
+    that shows whether it happened, ``sent()`` tells whether it may have been sent, and
+    ``creates`` whether it makes something new under a key the caller chose.
     """
 
     what: str
     read_back: str
-    sent: Callable[[], bool]
+    sent: Callable[[], bool] = _may_have_been_sent
+    creates: bool = False
+
+    @property
+    def made(self) -> str:
+        return "created" if self.creates else "changed"
+
+    @property
+    def do_not_repeat(self) -> str:
+        return _NOT_AGAIN if self.creates else "Do not repeat it."
 
 
 async def call_launchdarkly(
@@ -71,7 +89,8 @@ async def call_launchdarkly(
 
     ``not_found`` is the advice given on a 404, e.g. "call list_insight_groups to see keys".
     With ``write``, a budget that runs out once the write may have been sent is reported as
-    an unknown outcome whose next step is ``write.read_back``, never as "try again".
+    an unknown outcome whose next step is ``write.read_back``, never as "try again", and
+    every failure says what was changed, if anything.
     """
     budget = state.settings.call_budget
     try:
@@ -81,8 +100,7 @@ async def call_launchdarkly(
         raise ToolError(_budget_spent(budget, write)) from None
     except LaunchDarklyError as exc:
         logger.info("LaunchDarkly call failed: %s", exc)
-        read_back = write.read_back if write else None
-        raise ToolError(describe_failure(exc, not_found=not_found, read_back=read_back)) from None
+        raise ToolError(describe_failure(exc, not_found=not_found, write=write)) from None
 
 
 def _budget_spent(budget: float, write: Write | None) -> str:
@@ -90,14 +108,14 @@ def _budget_spent(budget: float, write: Write | None) -> str:
         return (
             f"Outcome unknown: this call's {budget:g} s time budget ran out during "
             f"{write.what}, which may already have reached LaunchDarkly; it may or may not "
-            "have happened. Do not repeat it, and do not make it again under another key. "
+            f"have happened. {write.do_not_repeat} "
             f"Next: {write.read_back} to see whether it happened."
         )
     if write is not None:
         return (
             f"LaunchDarkly did not finish within this call's {budget:g} s budget (retries "
-            f"included), before {write.what} was sent: nothing was created. It may be slow "
-            "or degraded: try again in a minute."
+            f"included), before {write.what} was sent: nothing was {write.made}. It may be "
+            "slow or degraded: try again in a minute."
         )
     return (
         f"LaunchDarkly did not finish within this call's {budget:g} s budget (retries "
@@ -106,21 +124,36 @@ def _budget_spent(budget: float, write: Write | None) -> str:
     )
 
 
-def describe_failure(
-    exc: LaunchDarklyError, *, not_found: str, read_back: str | None = None
-) -> str:
-    """Text for a model: what went wrong and the next step.
+def describe_failure(exc: LaunchDarklyError, *, not_found: str, write: Write | None = None) -> str:
+    """Text for a model: what went wrong, what was changed (for a ``write``), and the next
+    step."""
+    if isinstance(exc, ConcurrentChangeError):
+        if exc.maybe_applied:
+            done = "this change may have been applied first and then overwritten"
+        else:
+            done = "nothing was changed by this call (the change is guarded, so it was refused)"
+        step = write.read_back if write else "read it again"
+        return (
+            f"Not changed: {exc}. Someone or something else changed it after it was read; "
+            f"{done}. Next: {step}, show the user its current values and ask again before "
+            "changing anything."
+        )
+    if isinstance(exc, ChangeNotAppliedError):
+        text = describe_failure(exc.cause, not_found=not_found)
+        return f"{text} Reading it back shows nothing was changed by {exc.what}."
+    text = _describe(exc, not_found=not_found, write=write)
+    if write is not None and not write.creates and not isinstance(exc, OutcomeUnknownError):
+        text += " Nothing was changed."
+    return text
 
-    ``read_back`` is the call that shows whether an interrupted write happened.
-    """
+
+def _describe(exc: LaunchDarklyError, *, not_found: str, write: Write | None) -> str:
     if isinstance(exc, InvalidRequestError):
         return f"Invalid argument: {exc}. Fix it and call again."
     if isinstance(exc, OutcomeUnknownError):
-        step = read_back or "read it back by key"
-        return (
-            f"Outcome unknown: {exc}. Do not repeat it, and do not make it again under "
-            f"another key. Next: {step} to see whether it happened."
-        )
+        step = write.read_back if write else "read it back by key"
+        again = write.do_not_repeat if write else _NOT_AGAIN
+        return f"Outcome unknown: {exc}. {again} Next: {step} to see whether it happened."
     if isinstance(exc, APITimeoutError):
         return (
             f"LaunchDarkly did not answer in time ({exc}). It may be slow or unreachable; "

@@ -10,8 +10,10 @@ from ..launchdarkly.evidence_models import Deployment
 from ..launchdarkly.models import InsightGroup
 from .common import DataSource, ViewModel, iso_datetime, quoted
 
+Approval = Literal["user", "operator_opt_in"]
+"""Who approved a change that needs confirmation."""
 ChangeStatus = Literal[
-    "done", "no_change", "declined", "cancelled", "confirmation_required", "already_gone"
+    "done", "no_change", "declined", "cancelled", "not_confirmed", "already_gone"
 ]
 
 
@@ -21,23 +23,24 @@ class ChangeResult(ViewModel):
     data_source: DataSource
     status: ChangeStatus = Field(
         description=(
-            "done; no_change (already so, nothing sent); declined/cancelled (the user said "
-            "no: nothing changed); confirmation_required (nothing changed yet: the user was "
-            "shown a preview and a one-time code); already_gone (nothing left to remove)."
+            "done; no_change (already so: nothing changed by this call); declined/cancelled "
+            "(the user said no: nothing changed); not_confirmed (the answer was not a ticked "
+            "box: nothing changed); already_gone (nothing left to remove)."
         )
     )
     target: str = Field(description="The key or id of what was (or would be) changed.")
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = Field(default=None, description="Null after a delete.")
-    confirmed_by: Literal["elicitation", "code"] | None = Field(
-        default=None, description="How the user confirmed, for confirmed changes."
+    confirmed_by: Approval | None = Field(
+        default=None,
+        description=(
+            "Who approved a change that needs confirmation: the user, in this client's own "
+            "prompt; or nobody (the operator set LD_INSIGHTS_UNCONFIRMED_WRITES=allow)."
+        ),
     )
     confirmed_by_read_back: bool = Field(
         default=False,
         description="True when the answer was lost and reading back showed the change made.",
-    )
-    code_expires_at: str | None = Field(
-        default=None, description="With confirmation_required: when the user's code expires."
     )
 
 
@@ -74,6 +77,15 @@ def delete_group_preview(group: InsightGroup) -> str:
         f"Scope: {group_scope(group)}.\n"
         f"Current overall score: {overall_text(group)}.\n"
         "Its scores will no longer be shown. This cannot be undone."
+    )
+
+
+def update_group_preview(group: InsightGroup, application_keys: list[str]) -> str:
+    old, new = apps_text(list(group.application_keys)), apps_text(application_keys)
+    return (
+        f'Change which applications insight group "{group.name}" covers (key {group.key}, '
+        f"project {group.project_key}, environment {group.environment_key}): {old} → {new}?\n"
+        f"Its scores will then measure {new} instead of {old}."
     )
 
 

@@ -1,0 +1,77 @@
+"""What the change tools share: their annotations, fresh reads, and results.
+
+A tool annotated destructive changes or removes what exists and does so only after the user
+confirms (``confirmation``); one that is not adds, or changes what can be changed back
+without loss (a name), and does not ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+
+from ..launchdarkly.cache import fresh_reads
+from ..state import AppState
+from ..views.changes import Approval, ChangeResult, ChangeStatus
+from ..views.common import source_line
+from .upstream import call_launchdarkly
+
+if TYPE_CHECKING:
+    from ..launchdarkly.client import LaunchDarklyClient
+
+T = TypeVar("T")
+
+CONFIRMED = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
+"""Changes or removes what exists, after the user confirms; the same call twice is one change."""
+UNCONFIRMED = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+"""Adds, or renames (undone by renaming back): nothing is lost, so the user is not asked."""
+
+
+async def read_fresh(
+    state: AppState, read: Callable[[LaunchDarklyClient], Awaitable[T]], *, not_found: str
+) -> T:
+    """A read a change decides on (its preview, its guard): always fresh, never cached."""
+    with fresh_reads():
+        return await call_launchdarkly(state, read, not_found=not_found)
+
+
+def change_result(state: AppState, result: ChangeResult, lines: list[str]) -> CallToolResult:
+    text = "\n".join([*source_line(state.data_source), *lines])
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=result.model_dump(mode="json"),
+    )
+
+
+def unchanged(
+    state: AppState,
+    status: ChangeStatus,
+    target: str,
+    line: str,
+    *,
+    now: dict[str, Any] | None = None,
+) -> CallToolResult:
+    """The result of a call that changed nothing: ``now`` is the target's state (before and
+    after alike)."""
+    result = ChangeResult(
+        data_source=state.data_source, status=status, target=target, before=now, after=now
+    )
+    return change_result(state, result, [line])
+
+
+def approval(by: Approval | None) -> str:
+    """How a change that needs confirmation was approved, as a sentence (or nothing)."""
+    if by == "user":
+        return " Confirmed by the user."
+    if by == "operator_opt_in":
+        return (
+            " Not confirmed by the user: this client cannot ask them, and the operator allows "
+            "unconfirmed changes (LD_INSIGHTS_UNCONFIRMED_WRITES=allow)."
+        )
+    return ""
