@@ -313,12 +313,12 @@ async def test_changing_applications_is_confirmed_and_shows_before_and_after(
     assert data["status"] == "done"
     assert data["confirmed_by"] == "user"
     assert data["after"] == {**data["before"], "application_keys": ["checkout-api"]}
-    assert "→ checkout-api" in text_of(first)
+    assert '→ "checkout-api"' in text_of(first)
     assert "Confirmed by the user." in text_of(first)
     assert len(asked) == 1
     assert '"Checkout squad"' in asked[0]
-    assert "→ checkout-api" in asked[0]
-    assert "scores will then measure checkout-api" in asked[0]
+    assert '→ "checkout-api"' in asked[0]
+    assert 'scores will then measure "checkout-api"' in asked[0]
     assert structured(again)["status"] == "no_change"
     assert len(_sent(emulator, "patchInsightGroup")) == 1
     assert emulator.store.insight_groups[GROUP]["applicationKeys"] == ["checkout-api"]

@@ -15,6 +15,7 @@ from ..launchdarkly.changes import RepositoryLinks, UnknownRepositoryError
 from ..launchdarkly.vocabulary import KEY_PATTERN
 from ..state import AppState, app_state
 from ..views.changes import ChangeResult, unlink_preview
+from ..views.common import quoted
 from .confirmation import Done, Proposal, confirm_then_change
 from .params import ProjectKey
 from .registry import add_tool
@@ -45,7 +46,8 @@ async def _read_links(state: AppState, repository_key: str) -> RepositoryLinks:
         except UnknownRepositoryError as unknown:
             raise ToolError(
                 f"No repository {repository_key!r} is connected to Engineering Insights; "
-                f"nothing was changed. Connected: {', '.join(unknown.known) or 'none'}. "
+                "nothing was changed. Connected: "
+                f"{', '.join(map(quoted, unknown.known)) or 'none'}. "
                 "Repositories are connected through LaunchDarkly's GitHub integration."
             ) from None
 
@@ -87,7 +89,8 @@ async def link_repository(
     else:
         line = (
             f"Linked repository {repository_key} to project {project_key}: projects "
-            f"{', '.join(links.projects()) or 'none'} → {', '.join(after.projects())}."
+            f"{', '.join(map(quoted, links.projects())) or 'none'} → "
+            f"{', '.join(map(quoted, after.projects()))}."
         )
     return change_result(state, result, [line])
 
@@ -149,8 +152,8 @@ async def unlink_repository(
     )
     line = (
         f"Unlinked repository {repository_key} from project {project_key}: projects "
-        f"{', '.join(links.projects())} → {', '.join(after.projects()) or 'none'}."
-        + approval(done.by)
+        f"{', '.join(map(quoted, links.projects()))} → "
+        f"{', '.join(map(quoted, after.projects())) or 'none'}." + approval(done.by)
     )
     return change_result(state, result, [line])
 
