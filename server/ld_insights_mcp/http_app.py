@@ -176,7 +176,7 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
         app = BearerAuthMiddleware(app, options.bearer_tokens)
     services = services_of(server)
     if services is not None:  # /healthz, /readyz, /metrics: outside auth, no MCP session
-        app = OpsApp(app, services)
+        app = OpsApp(app, services, security)
     return app
 
 
