@@ -124,6 +124,9 @@ def create_server(
                 states.remove(state)
             await state.aclose()
 
+    async def list_tools() -> list[Any]:
+        return await server.list_tools()
+
     server = StrictArgumentsServer(
         name="ld-insights-mcp",
         title="LaunchDarkly Engineering Insights" + (" (demo data)" if settings.demo else ""),
@@ -132,7 +135,7 @@ def create_server(
         website_url="https://launchdarkly.com/docs/home/releases/eng-insights",
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[bind_app_state, static_resource_hints, observed(services.metrics)],
+        middleware=[bind_app_state, static_resource_hints, observed(services.metrics, list_tools)],
         cache_hints=LIST_HINTS,
         request_state_security=request_state_security(settings),
         extensions=[dashboard_apps()],
