@@ -169,6 +169,7 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
         if not options.stateless and options.bearer_tokens:
             app = SessionCap(
                 app,
+                path=options.path,
                 per_client=options.sessions_per_client,
                 idle_timeout=options.session_idle_timeout,
             )

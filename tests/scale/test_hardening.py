@@ -103,6 +103,31 @@ def test_one_token_cannot_hold_every_session(replicas: Replicas) -> None:
     assert _initialize(replica.url, "first-client-token-000000").status_code == 200
 
 
+def test_a_request_elsewhere_with_a_session_id_does_not_free_its_slot(
+    replicas: Replicas,
+) -> None:
+    """Sessions are counted from the SDK's answer to DELETE or idle expiry: a 404 from any
+    other path (or a forged id) frees nothing, so a token stays at its cap."""
+    (replica,) = replicas.start(
+        1, LD_INSIGHTS_HTTP_BEARER_TOKENS=TOKENS, LD_INSIGHTS_HTTP_SESSIONS_PER_CLIENT="5"
+    )
+    token = "first-client-token-000000"
+    opened = [_initialize(replica.url, token) for _ in range(5)]
+    assert [a.status_code for a in opened] == [200] * 5
+    for answer in opened:
+        headers = {
+            **HEADERS,
+            "authorization": f"Bearer {token}",
+            "mcp-session-id": answer.headers["mcp-session-id"],
+            "mcp-protocol-version": "2025-11-25",
+        }
+        elsewhere = replica.url.replace("/mcp", "/anything")
+        assert httpx.post(elsewhere, json={}, headers=headers).status_code == 404
+        assert httpx.delete(elsewhere, headers=headers).status_code in (404, 405)
+    assert _initialize(replica.url, token).status_code == 429
+    assert _initialize(replica.url, "second-client-token-00000").status_code == 200
+
+
 async def test_sigterm_finishes_the_call_in_flight_and_exits_zero(
     replicas: Replicas, upstream: tuple[Emulator, str]
 ) -> None:
