@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import ConfigurationError, is_loopback_host
 from .ops.endpoints import OpsApp
+from .ops.session_ids import ReplicaSessionIds
 from .ops.sessions import SessionCap
 from .ops.shared import services_of
 
@@ -49,6 +50,8 @@ class HttpOptions:
     max_sessions: int = 2_000
     graceful_timeout: float = 50.0
     """Seconds a SIGTERM waits for calls in flight (the call budget plus a margin)."""
+    replica_id: str | None = None
+    """Begins every session id this replica issues (nginx routes sessions on it)."""
 
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
@@ -166,6 +169,8 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
             host=options.host,
             **sessions,  # type: ignore[arg-type]
         )
+        if not options.stateless and options.replica_id:
+            app = ReplicaSessionIds(app, options.replica_id)
         if not options.stateless and options.bearer_tokens:
             app = SessionCap(
                 app,
