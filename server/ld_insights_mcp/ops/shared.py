@@ -81,14 +81,15 @@ class SharedServices:
         return self.metrics.counting_sleep(sleep, last_failure_was_rate_limit)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """(ready, checks): Redis down is ``degraded``, still ready (this replica serves)."""
+        """(ready, checks): Redis down (or refusing writes) is ``degraded``, still ready (this
+        replica serves); the same ``link.up`` as ``ld_insights_redis_up``."""
         checks: dict[str, Any] = {}
         status = "ready"
         if self.link is None:
             checks["redis"] = {"status": "not configured", "shared_state": False}
         else:
             with anyio.move_on_after(1.0):
-                await self.link.ping()
+                await self.link.probe()  # a write: a full Redis answers PING, not writes
             up = self.link.up
             checks["redis"] = {
                 "status": "up" if up else "down",
