@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .rate_limits import Exhausted
+
 
 @dataclass
 class Fault:
@@ -20,6 +22,9 @@ class Fault:
       kept and ``body``/``headers`` (if any) replace or extend the real answer.
     - ``headers``: extra answer headers, e.g. ``{"Retry-After": "1"}``; they override the
       emulator's rate-limit headers.
+    - ``limit``: for a 429, which limit its headers report exhausted: ``both`` (default),
+      ``route``, ``global``, ``token`` or ``ip`` (no ``X-Ratelimit-*`` headers); see
+      ``rate_limits.py``.
     - ``body`` and ``content_type``: a raw body (invalid JSON, HTML, empty, huge).
     - ``delay``: seconds to wait before acting (a stall is a long delay). A client that goes
       away meanwhile is recorded as ``disconnected`` and gets no answer.
@@ -40,6 +45,7 @@ class Fault:
     delay: float = 0.0
     after_handling: bool = False
     reset: bool = False
+    limit: Exhausted = "both"
 
 
 class EmulatedConnectionReset(httpx.RemoteProtocolError):

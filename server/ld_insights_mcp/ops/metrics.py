@@ -19,6 +19,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ..launchdarkly.rate_limits import route_of
+
 if TYPE_CHECKING:
     from ..launchdarkly.cache import ReadCache
     from ..launchdarkly.redis_link import RedisLink
@@ -27,40 +29,7 @@ if TYPE_CHECKING:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 NAMESPACE = "ld_insights"
 
-_WORDS = frozenset(
-    [
-        "api",
-        "v2",
-        "engineering-insights",
-        "insights",
-        "groups",
-        "group",
-        "scores",
-        "charts",
-        "deployments",
-        "frequency",
-        "flags",
-        "stale",
-        "status",
-        "lead-time",
-        "releases",
-        "repositories",
-        "projects",
-        "pull-requests",
-        "flag-events",
-        "metric-groups",
-        "archived",
-    ]
-)
-"""Fixed path segments; any other segment is a key or id and becomes ``{}``."""
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-
-
-def operation_of(method: str, path: str) -> str:
-    """A bounded label for a request: the method and the path with its variable parts as
-    ``{}`` (``GET /api/v2/engineering-insights/insights/groups/{}``)."""
-    parts = [p if p in _WORDS else "{}" for p in path.strip("/").split("/") if p]
-    return f"{method} /{'/'.join(parts)}"
 
 
 UNKNOWN_TOOL = "unknown"
@@ -150,7 +119,7 @@ class Metrics:
         self.tool_seconds.labels(name).observe(seconds)
 
     def upstream_request(self, method: str, path: str, outcome: int | str, seconds: float) -> None:
-        operation = operation_of(method, path)
+        operation = route_of(method, path)
         self.upstream.labels(operation, status_label(outcome)).inc()
         self.upstream_seconds.labels(operation).observe(seconds)
 
