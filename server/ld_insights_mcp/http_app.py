@@ -191,7 +191,9 @@ async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str)
     finish (up to ``options.graceful_timeout``) and return."""
     import signal
 
+    import anyio
     import uvicorn
+    from sse_starlette.sse import AppStatus
 
     from .ops.guard import Limits, guarded_protocol
 
@@ -211,12 +213,25 @@ async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str)
         timeout_graceful_shutdown=max(1, int(options.graceful_timeout)),
     )
     services = services_of(server)
+    # The SDK answers over SSE streams, whose library ends every stream the moment SIGTERM
+    # arrives, cutting calls in flight. Instead: calls in flight finish, then the streams
+    # still open (standalone GET streams) end, and the process exits.
+    AppStatus.disable_automatic_graceful_drain()
+
+    async def end_streams_after_calls() -> None:
+        with anyio.move_on_after(options.graceful_timeout):
+            while services is not None and services.calls_in_flight:  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        AppStatus.should_exit = True
 
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: list[Any] | None = None) -> None:
             if services is not None:
                 services.stopping = True  # /readyz answers 503 from now on
-            await super().shutdown(sockets)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(end_streams_after_calls)
+                await super().shutdown(sockets)
+                tasks.cancel_scope.cancel()
 
     runner = Server(config)
 

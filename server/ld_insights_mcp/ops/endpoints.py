@@ -71,6 +71,9 @@ class OpsApp:
                 }
             await send(message)
 
+        call = scope.get("method") == "POST"  # a request that may run a tool
+        if call:
+            self.services.calls_in_flight += 1
         try:
             if scope["path"] in OPS_PATHS:
                 refused = await self._checks.validate_request(Request(scope))
@@ -90,6 +93,8 @@ class OpsApp:
                 extra={"http_status": status, "http_path": scope.get("path")},
             )
             _REQUEST_ID.reset(token)
+            if call:
+                self.services.calls_in_flight -= 1
 
     async def _ops(self, scope: Scope, send: Send) -> None:
         path, method = scope["path"], scope.get("method", "GET")

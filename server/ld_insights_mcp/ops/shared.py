@@ -57,6 +57,8 @@ class SharedServices:
             cache=self.cache, link=self.link, gates=lambda: list(self._gates.values())
         )
         self.stopping = False
+        self.calls_in_flight = 0
+        """HTTP POSTs being answered (counted by ``OpsApp``): a SIGTERM lets them finish."""
 
     def _cache(self) -> ReadCache:
         s = self.settings
