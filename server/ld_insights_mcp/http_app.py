@@ -216,7 +216,7 @@ async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str)
     # The SDK answers over SSE streams, whose library ends every stream the moment SIGTERM
     # arrives, cutting calls in flight. Instead: calls in flight finish, then the streams
     # still open (standalone GET streams) end, and the process exits.
-    AppStatus.disable_automatic_graceful_drain()
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
 
     async def end_streams_after_calls() -> None:
         with anyio.move_on_after(options.graceful_timeout):
