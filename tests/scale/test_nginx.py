@@ -7,13 +7,13 @@ import signal
 from collections.abc import Callable
 
 import anyio
-import pytest
-
 import httpx
+import pytest
 from mcp import Client
 
 from ld_insights_mcp.emulator import Emulator
 
+from ..processes import HANDSHAKE
 from .conftest import Replica, Replicas, scale
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(240)]
@@ -115,19 +115,9 @@ async def test_every_2025_handshake_session_through_nginx_stays_on_its_replica(
     failed = [o for o in outcomes if o != "ok"]
     print(f"\nlegacy sessions through nginx: {outcomes.count('ok')} of {len(outcomes)}")
     assert failed == [], failed[:3]
-    handshake = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
     accept = {"accept": "application/json, text/event-stream"}
     ids = [
-        httpx.post(url, json=handshake, headers=accept, timeout=15).headers["mcp-session-id"]  # noqa: ASYNC210
+        httpx.post(url, json=HANDSHAKE[0], headers=accept, timeout=15).headers["mcp-session-id"]  # noqa: ASYNC210
         for _ in range(6)
     ]
     holders = {i.split(".", 1)[0] for i in ids}
