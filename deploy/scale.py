@@ -94,8 +94,9 @@ def start_redis(run_dir: Path, port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-def start_emulator(run_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_emulator(run_dir: Path, port: int, latency: float = 0.0) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "ld_insights_mcp.emulator", "--port", str(port)]
+    command += ["--latency", str(latency)]
     process = _spawn(command, run_dir, "emulator", os.environ)
     wait_for_port(port, process, "the emulator")
     return process
