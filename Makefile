@@ -8,7 +8,7 @@ UV_MISSING := $(shell command -v uv >/dev/null 2>&1 || python3 -m uv --version >
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install system-deps lock test lint format typecheck check demo serve bench bench-quick bench-compare mutation real-clients-install inspector conformance real-clients dashboard-screenshot clean
+.PHONY: help install system-deps lock test lint format typecheck check demo serve bench bench-quick bench-compare mutation real-clients-install inspector conformance real-clients dashboard-screenshot scale-up scale-load scale-down scale-soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -93,6 +93,9 @@ scale-load: ## 1,000 tool calls at 100 clients through the scale-up nginx; print
 
 scale-down: ## stop what scale-up started
 	$(PY) deploy/scale.py down
+
+scale-soak: install ## ~5 min: 3 replicas, nginx, Redis under varied load, a Redis pause, SIGKILL, SIGTERM; checks and figures (build/scale-soak/)
+	$(PY) deploy/soak.py --seconds 300
 
 clean: ## remove build and cache output
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -94,8 +94,9 @@ def start_redis(run_dir: Path, port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-def start_emulator(run_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_emulator(run_dir: Path, port: int, latency: float = 0.0) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "ld_insights_mcp.emulator", "--port", str(port)]
+    command += ["--latency", str(latency)]
     process = _spawn(command, run_dir, "emulator", os.environ)
     wait_for_port(port, process, "the emulator")
     return process
@@ -129,23 +130,35 @@ def start_replica(
         "json",
         *args,
     ]
-    process = _spawn(command, run_dir, name, env)
+    process = _spawn(command, run_dir, name, {**env, "LD_INSIGHTS_REPLICA_ID": name})
     wait_for_port(port, process, name)
     return process
 
 
-def render_nginx(listen: int, replica_ports: Sequence[int], run_dir: Path) -> str:
-    """deploy/nginx.conf for loopback: these replicas, this port, files under ``run_dir``."""
+def render_nginx(listen: int, replicas: Sequence[tuple[str, int]], run_dir: Path) -> str:
+    """deploy/nginx.conf for loopback: these replicas (name as in ``LD_INSIGHTS_REPLICA_ID``,
+    port), this port, files under ``run_dir``."""
     text = NGINX_TEMPLATE.read_text()
+    names = [name for name, _ in replicas]
+    address = {name: f"127.0.0.1:{port}" for name, port in replicas}
+    routes = "".join(f"        ~^{name}\\. {name};\n" for name in names)
     servers = "".join(
-        f"        server 127.0.0.1:{p} max_fails=2 fail_timeout=5s;\n" for p in replica_ports
+        f"        server {address[name]} max_fails=2 fail_timeout=5s;\n" for name in names
     )
-    text = re.sub(
-        r"( *# -- replicas begin\n).*?( *# -- replicas end\n)",
-        lambda m: m.group(1) + servers + m.group(2),
-        text,
-        flags=re.S,
+    pinned = "".join(
+        f"    upstream {name} {{\n"
+        f"        server {address[name]} max_fails=2 fail_timeout=5s;\n"
+        + "".join(f"        server {address[o]} backup;\n" for o in names if o != name)
+        + "    }\n"
+        for name in names
     )
+    for marker, block in (("routes", routes), ("replicas", servers), ("pinned", pinned)):
+        text = re.sub(
+            rf"( *# -- {marker} begin\n).*?( *# -- {marker} end\n)",
+            lambda m, block=block: m.group(1) + block + m.group(2),
+            text,
+            flags=re.S,
+        )
     text = text.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
     temp = run_dir / "nginx-temp"
     temp.mkdir(parents=True, exist_ok=True)
@@ -160,7 +173,7 @@ def render_nginx(listen: int, replica_ports: Sequence[int], run_dir: Path) -> st
 
 
 def start_nginx(
-    run_dir: Path, listen: int, replica_ports: Sequence[int]
+    run_dir: Path, listen: int, replicas: Sequence[tuple[str, int]]
 ) -> subprocess.Popen[bytes]:
     binary = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
@@ -168,7 +181,7 @@ def start_nginx(
     if binary is None:
         raise FileNotFoundError("nginx is not installed (apt-get install nginx)")
     conf = run_dir / "nginx.conf"
-    conf.write_text(render_nginx(listen, replica_ports, run_dir))
+    conf.write_text(render_nginx(listen, replicas, run_dir))
     command = [binary, "-p", str(run_dir), "-c", str(conf), "-g", "daemon off;"]
     process = _spawn(command, run_dir, "nginx-master")
     wait_for_port(listen, process, "nginx")
@@ -299,7 +312,7 @@ def _up(args: argparse.Namespace) -> None:
     ports = [args.port + 1 + i for i in range(args.replicas)]
     for i, port in enumerate(ports, start=1):
         start_replica(run_dir, f"replica{i}", port, env)
-    start_nginx(run_dir, args.port, ports)
+    start_nginx(run_dir, args.port, [(f"replica{i}", p) for i, p in enumerate(ports, start=1)])
     (run_dir / "topology.json").write_text(json.dumps({"nginx": args.port, "replicas": ports}))
     print(
         f"nginx on http://127.0.0.1:{args.port}/mcp; replicas on {ports}; Redis on "

@@ -449,7 +449,7 @@ async def test_a_write_while_a_read_is_in_flight_keeps_that_read_out_of_the_stor
     async with anyio.create_task_group() as tg:
         tg.start_soon(cache.read, "id", path, {}, slow, bytes.decode)
         await started.wait()
-        async with cache.writing(f"{path}/new-group"):
+        async with cache.writing("id", f"{path}/new-group"):
             pass
         release.set()
     assert isinstance(cache.store, MemoryStore)

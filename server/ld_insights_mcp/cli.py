@@ -213,6 +213,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         sessions_per_client=settings.http_sessions_per_client,
         session_idle_timeout=settings.http_session_idle_timeout,
         max_sessions=settings.http_max_sessions,
+        replica_id=settings.replica_id,
         graceful_timeout=settings.call_budget + 5,
     )
     if args.transport != "stdio":

@@ -155,6 +155,14 @@ class Settings(BaseSettings):
     http_max_sessions: int = Field(
         default=2_000, ge=1, le=100_000, description="Open MCP sessions in all, per process."
     )
+    replica_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description=(
+            "This replica's name behind nginx: it begins every MCP session id the replica "
+            "issues (<name>.<id>), so nginx routes each request of a session to it."
+        ),
+    )
 
     @field_validator("redis_url")
     @classmethod

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import ConfigurationError, is_loopback_host
 from .ops.endpoints import OpsApp
+from .ops.session_ids import ReplicaSessionIds
 from .ops.sessions import SessionCap
 from .ops.shared import services_of
 
@@ -49,6 +50,8 @@ class HttpOptions:
     max_sessions: int = 2_000
     graceful_timeout: float = 50.0
     """Seconds a SIGTERM waits for calls in flight (the call budget plus a margin)."""
+    replica_id: str | None = None
+    """Begins every session id this replica issues (nginx routes sessions on it)."""
 
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
@@ -166,9 +169,12 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
             host=options.host,
             **sessions,  # type: ignore[arg-type]
         )
+        if not options.stateless and options.replica_id:
+            app = ReplicaSessionIds(app, options.replica_id)
         if not options.stateless and options.bearer_tokens:
             app = SessionCap(
                 app,
+                path=options.path,
                 per_client=options.sessions_per_client,
                 idle_timeout=options.session_idle_timeout,
             )
@@ -176,7 +182,7 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
         app = BearerAuthMiddleware(app, options.bearer_tokens)
     services = services_of(server)
     if services is not None:  # /healthz, /readyz, /metrics: outside auth, no MCP session
-        app = OpsApp(app, services)
+        app = OpsApp(app, services, security)
     return app
 
 
@@ -185,7 +191,9 @@ async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str)
     finish (up to ``options.graceful_timeout``) and return."""
     import signal
 
+    import anyio
     import uvicorn
+    from sse_starlette.sse import AppStatus
 
     from .ops.guard import Limits, guarded_protocol
 
@@ -205,12 +213,25 @@ async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str)
         timeout_graceful_shutdown=max(1, int(options.graceful_timeout)),
     )
     services = services_of(server)
+    # The SDK answers over SSE streams, whose library ends every stream the moment SIGTERM
+    # arrives, cutting calls in flight. Instead: calls in flight finish, then the streams
+    # still open (standalone GET streams) end, and the process exits.
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+
+    async def end_streams_after_calls() -> None:
+        with anyio.move_on_after(options.graceful_timeout):
+            while services is not None and services.calls_in_flight:  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        AppStatus.should_exit = True
 
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: list[Any] | None = None) -> None:
             if services is not None:
                 services.stopping = True  # /readyz answers 503 from now on
-            await super().shutdown(sockets)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(end_streams_after_calls)
+                await super().shutdown(sockets)
+                tasks.cancel_scope.cancel()
 
     runner = Server(config)
 

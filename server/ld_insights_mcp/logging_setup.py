@@ -3,12 +3,16 @@
 Every line is passed through a redactor, so the access token (or a long prefix of it) never
 reaches the log, whichever library wrote the line. The libraries that log whole messages at
 DEBUG (the SSE layers: every chunk of a streamable-HTTP answer, every SSE message) stay at
-WARNING, so no question, answer or request state of a confirmation is ever logged.
+WARNING, so no question, answer or request state of a confirmation is ever logged. In the
+text format one record starts one line: control characters (newlines, ESC, C1, line
+separators, bidi overrides) in its message are escaped, and a traceback's lines are indented,
+so text a client sent (a request path) can neither forge a line nor drive the terminal.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from .launchdarkly.redaction import Redactor
@@ -17,16 +21,36 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = ("httpx", "httpcore", "sse_starlette", "mcp.server.sse")
 """Loggers kept at WARNING or above: below it they log raw headers or whole messages."""
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTINUATION = "\n    | "
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one line: every control or invisible layout character as an escape."""
+    return _CONTROL.sub(_escaped, text)
+
 
 class RedactingFormatter(logging.Formatter):
-    """A formatter whose output, traceback included, has ``secret`` redacted."""
+    """A formatter whose output, traceback included, has ``secret`` redacted; the message is
+    one escaped line and every further line (traceback, stack) is indented."""
 
     def __init__(self, fmt: str, *, secret: str | None) -> None:
         super().__init__(fmt)
         self._redact = Redactor(secret)
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
     def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+        head, *rest = self._redact(super().format(record)).split("\n")
+        return _CONTINUATION.join([head, *(escape_controls(line) for line in rest)])
 
 
 def configure_logging(level: str, *, secret: str | None = None) -> None:

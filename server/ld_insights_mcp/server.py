@@ -125,6 +125,9 @@ def create_server(
                 states.remove(state)
             await state.aclose()
 
+    async def list_tools() -> list[Any]:
+        return await server.list_tools()
+
     server = StrictArgumentsServer(
         name="ld-insights-mcp",
         title="LaunchDarkly Engineering Insights" + (" (demo data)" if settings.demo else ""),
@@ -136,7 +139,7 @@ def create_server(
         middleware=[
             bind_app_state,
             static_resource_hints,
-            observed(services.metrics),
+            observed(services.metrics, list_tools),
             *([hide_unconfirmable_tools] if asks_first else []),
         ],
         cache_hints=LIST_HINTS,

@@ -125,3 +125,45 @@ def test_a_session_belongs_to_the_bearer_token_that_opened_it(json_response: boo
     assert '"isError":false' in as_a.text.replace(" ", "")
     assert a_deletes.status_code in (200, 204)
     assert after.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_operations_paths_apply_the_same_host_check_as_mcp(path: str) -> None:
+    """A DNS-rebinding page (Host: its own name) cannot read health, readiness or metrics;
+    the loopback names and the allowed hosts can."""
+    args = ["--demo", "--transport", "streamable-http", "--allowed-host", "agent.example"]
+    with http_server(args) as (base, _):
+        port = base.rsplit(":", 1)[1]
+        rebound = httpx.get(f"{base}{path}", headers={"host": f"evil.example:{port}"})
+        mcp_rebound = httpx.post(
+            f"{base}/mcp", json=PING, headers={**ACCEPT, "host": f"evil.example:{port}"}
+        )
+        allowed = httpx.get(f"{base}{path}", headers={"host": "agent.example"})
+        loopback = httpx.get(f"{base}{path}")
+        bad_origin = httpx.get(f"{base}{path}", headers={"origin": "https://evil.example"})
+    assert mcp_rebound.status_code == 421
+    assert rebound.status_code == 421, rebound.text
+    assert allowed.status_code == 200
+    assert loopback.status_code == 200
+    assert bad_origin.status_code == 403
+
+
+def test_text_log_lines_escape_control_characters_from_requests() -> None:
+    """A path with an encoded newline and an ESC cannot start a forged log line or send a raw
+    terminal escape: every record stays one line (continuations indented)."""
+    args = ["--demo", "--transport", "streamable-http", "--log-level", "INFO"]
+    forged = "2099-01-01 00:00:00,000 CRITICAL ld_insights_mcp: forged"
+    with http_server(args) as (base, process):
+        httpx.get(f"{base}/x%0A{forged.replace(' ', '%20')}%1B[31mred%0D%E2%80%A8tail")
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    text = stderr.decode()
+    assert "/x" in text, text[-2000:]
+    assert "\x1b" not in text
+    assert "\r" not in text
+    assert "\u2028" not in text
+    lines = text.splitlines()
+    assert not any(line.startswith("2099-01-01") for line in lines), text[-2000:]
+    request_line = next(line for line in lines if "/x" in line)
+    assert "\\n2099-01-01" in request_line
+    assert "\\x1b[31mred" in request_line

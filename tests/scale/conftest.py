@@ -131,7 +131,7 @@ def nginx(tmp_path: Path) -> Iterator[Callable[[list[Replica]], str]]:
 
     def start(behind: list[Replica]) -> str:
         port = scale.free_port()
-        started.append(scale.start_nginx(tmp_path, port, [r.port for r in behind]))
+        started.append(scale.start_nginx(tmp_path, port, [(r.name, r.port) for r in behind]))
         return f"http://127.0.0.1:{port}/mcp"
 
     try:

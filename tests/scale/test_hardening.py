@@ -103,11 +103,49 @@ def test_one_token_cannot_hold_every_session(replicas: Replicas) -> None:
     assert _initialize(replica.url, "first-client-token-000000").status_code == 200
 
 
-async def test_sigterm_finishes_the_call_in_flight_and_exits_zero(
-    replicas: Replicas, upstream: tuple[Emulator, str]
+def test_a_request_elsewhere_with_a_session_id_does_not_free_its_slot(
+    replicas: Replicas,
 ) -> None:
+    """Sessions are counted from the SDK's answer to DELETE or idle expiry: a 404 from any
+    other path (or a forged id) frees nothing, so a token stays at its cap."""
+    (replica,) = replicas.start(
+        1, LD_INSIGHTS_HTTP_BEARER_TOKENS=TOKENS, LD_INSIGHTS_HTTP_SESSIONS_PER_CLIENT="5"
+    )
+    token = "first-client-token-000000"
+    opened = [_initialize(replica.url, token) for _ in range(5)]
+    assert [a.status_code for a in opened] == [200] * 5
+    for answer in opened:
+        headers = {
+            **HEADERS,
+            "authorization": f"Bearer {token}",
+            "mcp-session-id": answer.headers["mcp-session-id"],
+            "mcp-protocol-version": "2025-11-25",
+        }
+        elsewhere = replica.url.replace("/mcp", "/anything")
+        assert httpx.post(elsewhere, json={}, headers=headers).status_code == 404
+        assert httpx.delete(elsewhere, headers=headers).status_code in (404, 405)
+    assert _initialize(replica.url, token).status_code == 429
+    assert _initialize(replica.url, "second-client-token-00000").status_code == 200
+
+
+def _jsonrpc(answer: httpx.Response) -> dict[str, object]:
+    """The JSON-RPC message of a JSON answer or of an SSE stream's data lines."""
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        return answer.json()  # type: ignore[no-any-return]
+    data = [line[5:].strip() for line in answer.text.splitlines() if line.startswith("data:")]
+    messages = [json.loads(d) for d in data if d]
+    return next(m for m in messages if "result" in m or "error" in m)
+
+
+@pytest.mark.parametrize("answers_as", ["json", "sse"])
+async def test_sigterm_finishes_the_call_in_flight_and_exits_zero(
+    replicas: Replicas, upstream: tuple[Emulator, str], answers_as: str
+) -> None:
+    """A 2025-handshake session's call in flight when SIGTERM arrives gets its whole answer,
+    as JSON or as an SSE stream (the SSE library would end every stream at the signal), and
+    an open GET stream does not hold the exit for the whole grace period."""
     emulator, _ = upstream
-    (replica,) = replicas.start(1, "--json-response")
+    (replica,) = replicas.start(1, *(["--json-response"] if answers_as == "json" else []))
     opened = httpx.post(replica.url, json=INITIALIZE, headers=HEADERS, timeout=15)  # noqa: ASYNC210
     session = {
         **HEADERS,
@@ -120,6 +158,12 @@ async def test_sigterm_finishes_the_call_in_flight_and_exits_zero(
         headers=session,
         timeout=15,
     )
+    if answers_as == "sse":  # a standalone GET stream, open while the replica stops
+        stream = httpx.AsyncClient(timeout=30)
+        opened_get = await stream.send(
+            stream.build_request("GET", replica.url, headers=session), stream=True
+        )
+        assert opened_get.status_code == 200
     emulator.faults.push("getInsightGroup", Fault(delay=2.0))
     call = {
         "jsonrpc": "2.0",
@@ -138,11 +182,14 @@ async def test_sigterm_finishes_the_call_in_flight_and_exits_zero(
             while emulator.in_flight == 0:  # noqa: ASYNC110 - another thread's counter
                 await anyio.sleep(0.01)
             replica.process.send_signal(signal.SIGTERM)
-    assert answers[0].status_code == 200
-    result = answers[0].json()["result"]
-    assert result["isError"] is False
-    assert "ios-team" in json.dumps(result)
-    assert await anyio.to_thread.run_sync(lambda: replica.process.wait(timeout=30)) == 0
+        assert answers[0].status_code == 200
+        result = _jsonrpc(answers[0])["result"]
+        assert result["isError"] is False  # type: ignore[index]
+        assert "ios-team" in json.dumps(result)
+        assert await anyio.to_thread.run_sync(lambda: replica.process.wait(timeout=30)) == 0
+    if answers_as == "sse":
+        await opened_get.aclose()
+        await stream.aclose()
 
 
 def test_json_logs_carry_the_request_id_returned_in_a_header(replicas: Replicas) -> None:

@@ -7,10 +7,13 @@ import signal
 from collections.abc import Callable
 
 import anyio
+import httpx
 import pytest
+from mcp import Client
 
 from ld_insights_mcp.emulator import Emulator
 
+from ..processes import HANDSHAKE
 from .conftest import Replica, Replicas, scale
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(240)]
@@ -84,3 +87,39 @@ async def test_a_crashed_replica_fails_only_its_calls_in_flight_and_duplicates_n
     assert posts, "no create reached the emulator"
     assert max(posts.values()) == 1  # no create sent twice
     assert all(key in emulator.store.insight_groups for key in posts if posts[key])
+
+
+async def test_every_2025_handshake_session_through_nginx_stays_on_its_replica(
+    replicas: Replicas, nginx: Callable[[list[Replica]], str]
+) -> None:
+    """30 sessions of the SDK's client in legacy mode (initialize, then each request with
+    Mcp-Session-Id) through nginx to 3 healthy replicas: every one succeeds, and the
+    sessions are spread over the replicas."""
+    group = replicas.start(3)
+    url = nginx(group)
+    outcomes: list[str] = []
+
+    async def session(n: int) -> None:
+        try:
+            async with Client(url, mode="legacy", cache=None) as client:
+                result = await client.call_tool("list_insight_groups", {"limit": 1 + n % 3})
+                tools = await client.list_tools()
+            outcomes.append("ok" if not result.is_error and tools.tools else "tool error")
+        except Exception as exc:
+            outcomes.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as tasks:
+            for n in range(30):
+                tasks.start_soon(session, n)
+    failed = [o for o in outcomes if o != "ok"]
+    print(f"\nlegacy sessions through nginx: {outcomes.count('ok')} of {len(outcomes)}")
+    assert failed == [], failed[:3]
+    accept = {"accept": "application/json, text/event-stream"}
+    ids = [
+        httpx.post(url, json=HANDSHAKE[0], headers=accept, timeout=15).headers["mcp-session-id"]  # noqa: ASYNC210
+        for _ in range(6)
+    ]
+    holders = {i.split(".", 1)[0] for i in ids}
+    assert holders <= {r.name for r in group}, ids
+    assert len(holders) >= 2, ids  # initialize is spread; each session then stays put

@@ -3,6 +3,7 @@ Redis outages, and /metrics."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import anyio
@@ -180,3 +181,55 @@ async def test_metrics_parse_and_count_the_calls_made(
     assert health.json() == {"status": "alive"}
     assert "x-request-id" in health.headers
     assert httpx.post(f"http://127.0.0.1:{a.port}/metrics").status_code == 405  # noqa: ASYNC210
+
+
+async def test_a_429_for_one_route_gates_that_route_only_on_every_replica(
+    replicas: Replicas, upstream: tuple[Emulator, str]
+) -> None:
+    """getPullRequests answers 429 with its route's budget spent (global 900 left) and
+    Retry-After 3600: the other tools go on, on every replica; diagnose_data_coverage returns
+    what it could read and names the pull requests as missing; pull requests are not asked for
+    again on the other replica while the gate is closed."""
+    emulator, _ = upstream
+    a, b = replicas.start(2, LD_INSIGHTS_MAX_RETRY_WAIT="1")
+    emulator.faults.push(
+        "getPullRequests",
+        Fault(status=429, limit="route", headers={"Retry-After": "3600"}),
+    )
+    prs = {"project_key": "mobile-app", "environment_key": "production"}
+    refused = await _call(a.url, "list_pull_requests", prs)
+    assert refused.is_error
+    assert "429" in text_of(refused) or "rate limit" in text_of(refused).lower()
+    assert not (await _call(b.url, "get_insight_group", {"key": GROUP})).is_error
+    sent = upstream_requests(emulator, "getPullRequests")
+    coverage = await _call(b.url, "diagnose_data_coverage", {"group_key": GROUP})
+    assert not coverage.is_error, text_of(coverage)
+    missing = coverage.structured_content["calls"]["missing"]  # type: ignore[index]
+    assert list(missing) == [next(k for k in missing if k.startswith("getPullRequests"))]
+    assert "rate limit" in next(iter(missing.values())).lower()
+    assert upstream_requests(emulator, "getPullRequests") == sent  # the gate held, not sent
+    assert upstream_requests(emulator, "getDeployments") >= 1
+
+
+@pytest.mark.parametrize("limit", ["both", "global", "token", "ip"])
+async def test_a_429_that_may_concern_every_route_gates_every_route_for_a_minute_at_most(
+    replicas: Replicas, upstream: tuple[Emulator, str], limit: str
+) -> None:
+    """The global or per-token budget spent, or an IP-based limit (Retry-After only): every
+    route waits, on every replica, for at most a minute of a one-hour hint."""
+    emulator, _ = upstream
+    a, b = replicas.start(2, LD_INSIGHTS_MAX_RETRY_WAIT="1")
+    emulator.faults.push(
+        "getPullRequests",
+        Fault(status=429, limit=limit, headers={"Retry-After": "3600"}),  # type: ignore[arg-type]
+    )
+    prs = {"project_key": "mobile-app", "environment_key": "production"}
+    assert (await _call(a.url, "list_pull_requests", prs)).is_error
+    sent = len(emulator.requests)
+    other = await _call(b.url, "get_insight_group", {"key": GROUP})
+    assert other.is_error
+    assert "not sent" in text_of(other) or "rate limit" in text_of(other).lower()
+    assert len(emulator.requests) == sent
+    waits = [int(w) for w in re.findall(r"(\d+) s are left", text_of(other))]
+    assert waits, text_of(other)
+    assert max(waits) <= 60

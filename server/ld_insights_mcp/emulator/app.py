@@ -35,7 +35,7 @@ from .errors import ApiError, default_error_body
 from .faults import EmulatedConnectionReset, Fault, FaultQueues
 from .insights import InsightHandlers
 from .metric_groups import MetricGroupHandlers
-from .rate_limits import RateLimitWindow
+from .rate_limits import Exhausted, RateLimitWindow
 from .recording import RecordedRequest
 from .request import ApiRequest
 from .routes import OPERATION_IDS, RawPath, Target, routes
@@ -57,6 +57,8 @@ class Answer:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = JSON
+    limit: Exhausted = "both"
+    """For a 429: which limit its headers report exhausted."""
 
 
 def _encode(payload: Any) -> bytes:
@@ -332,7 +334,7 @@ def _fault_answer(fault: Fault, status: int) -> Answer:
         body, content_type = _encode(default_error_body(status)), JSON
     else:
         body, content_type = b"", fault.content_type
-    return Answer(status, body, dict(fault.headers), content_type)
+    return Answer(status, body, dict(fault.headers), content_type, fault.limit)
 
 
 class _Exchange:
@@ -367,7 +369,9 @@ class _Exchange:
 
     async def answer(self, answer: Answer) -> None:
         route = self.record.operation_id or "unknown"
-        headers = self._limits.headers(route, exhausted=answer.status == 429)
+        headers = self._limits.headers(
+            route, exhausted=answer.limit if answer.status == 429 else None
+        )
         headers["date"] = formatdate(self._clock() / 1000, usegmt=True)
         body = answer.body
         if answer.status == 204:

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from .rate_limits import Exhausted
+
 
 @dataclass
 class Fault:
@@ -21,6 +23,9 @@ class Fault:
       kept and ``body``/``headers`` (if any) replace or extend the real answer.
     - ``headers``: extra answer headers, e.g. ``{"Retry-After": "1"}``; they override the
       emulator's rate-limit headers.
+    - ``limit``: for a 429, which limit its headers report exhausted: ``both`` (default),
+      ``route``, ``global``, ``token`` or ``ip`` (no ``X-Ratelimit-*`` headers); see
+      ``rate_limits.py``.
     - ``body`` and ``content_type``: a raw body (invalid JSON, HTML, empty, huge).
     - ``edit``: change the real answer's JSON: it gets the decoded body and returns the body
       to send, encoded as Python's ``json`` does (``NaN``, ``Infinity``, ``1e+308`` pass).
@@ -44,6 +49,7 @@ class Fault:
     after_handling: bool = False
     reset: bool = False
     edit: Callable[[Any], Any] | None = None
+    limit: Exhausted = "both"
 
 
 class EmulatedConnectionReset(httpx.RemoteProtocolError):

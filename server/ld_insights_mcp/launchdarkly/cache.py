@@ -18,7 +18,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -95,6 +95,12 @@ def cache_key(identity: str, method: str, path: str, params: Mapping[str, str | 
     return f"{identity} {method} {path}?{query}"
 
 
+def scoped(identity: str, paths: Iterable[str]) -> frozenset[str]:
+    """Tags of ``paths`` for one identity: a write by one LaunchDarkly account (base URL and
+    token) drops that account's entries only."""
+    return frozenset(f"{identity} {path}" for path in paths)
+
+
 def path_tags(path: str) -> frozenset[str]:
     """Every segment prefix of ``path`` (``/a``, ``/a/b``, ...): an entry is dropped when a
     write touches any of them."""
@@ -121,15 +127,16 @@ class Entry:
 
 
 class CacheStore(Protocol):
-    """Where entries live. ``lock(key)`` is held by the one reader fetching ``key``: a store
-    shared by processes makes the others wait and then read what it stored (single-flight
-    across processes); inside one process ``ReadCache`` already shares the fetch."""
+    """Where entries live. ``locked(key, work)`` runs ``work`` for the one reader fetching
+    ``key``: a store shared by processes makes the others wait (briefly) and then read what
+    it stored (single-flight across processes); inside one process ``ReadCache`` already
+    shares the fetch."""
 
     async def get(self, key: str) -> Entry | None: ...
 
     async def set(self, key: str, entry: Entry) -> None: ...
 
-    def lock(self, key: str) -> AbstractAsyncContextManager[None]: ...
+    async def locked(self, key: str, work: Callable[[], Awaitable[T]]) -> T: ...
 
     async def invalidate(self, tags: Iterable[str]) -> int:
         """Drop every entry carrying one of ``tags``; return how many."""
@@ -170,9 +177,8 @@ class MemoryStore:
             self._drop(oldest)
             self.evictions += 1
 
-    @asynccontextmanager
-    async def lock(self, key: str) -> AsyncIterator[None]:
-        yield
+    async def locked(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+        return await work()
 
     async def invalidate(self, tags: Iterable[str]) -> int:
         wanted = frozenset(tags)
@@ -325,31 +331,34 @@ class ReadCache:
             if body is not None:
                 self.stats.shared += 1
                 return decode(body)
-        return await self._lead(key, path, ttl, fetch, decode)
+        return await self._lead(identity, key, path, ttl, fetch, decode)
 
     async def _lead(
         self,
+        identity: str,
         key: str,
         path: str,
         ttl: float,
         fetch: Callable[[], Awaitable[tuple[T, bytes]]],
         decode: Callable[[bytes], T],
     ) -> T:
-        flight = _Flight(path_tags(path))
+        flight = _Flight(scoped(identity, path_tags(path)))
         self._flights[key] = flight
+
+        async def fetch_once() -> tuple[T, bytes]:
+            entry = await self.store.get(key)  # stored by another process meanwhile
+            if entry is not None and self.clock() < entry.expires_at:
+                self._hit(entry)
+                return decode(entry.body), entry.body
+            started = self.clock()
+            value, body = await fetch()
+            self._miss()
+            if not flight.stale:
+                await self.store.set(key, Entry(body, started, started + ttl, flight.tags))
+            return value, body
+
         try:
-            async with self.store.lock(key):
-                entry = await self.store.get(key)  # stored by another process meanwhile
-                if entry is not None and self.clock() < entry.expires_at:
-                    self._hit(entry)
-                    value, body = decode(entry.body), entry.body
-                else:
-                    started = self.clock()
-                    value, body = await fetch()
-                    self._miss()
-                    if not flight.stale:
-                        entry = Entry(body, started, started + ttl, flight.tags)
-                        await self.store.set(key, entry)
+            value, body = await self.store.locked(key, fetch_once)
         except Exception as exc:
             flight.error = exc
             raise
@@ -373,10 +382,10 @@ class ReadCache:
         if log is not None:
             log.misses += 1
 
-    async def invalidate(self, tags: Iterable[str]) -> None:
-        """Drop entries carrying any of ``tags``; reads of them in flight are not stored and
-        no later read joins them."""
-        wanted = frozenset(tags)
+    async def invalidate(self, identity: str, paths: Iterable[str]) -> None:
+        """Drop ``identity``'s entries tagged with any of ``paths``; its reads of them in
+        flight are not stored and no later read joins them."""
+        wanted = scoped(identity, paths)
         for key, flight in list(self._flights.items()):
             if not wanted.isdisjoint(flight.tags):
                 flight.stale = True
@@ -384,19 +393,19 @@ class ReadCache:
         await self.store.invalidate(wanted)
 
     @asynccontextmanager
-    async def writing(self, path: str) -> AsyncIterator[None]:
-        """Around one write sent to ``path``: what it touches is dropped before and after
-        (after also when it fails: it may have landed)."""
+    async def writing(self, identity: str, path: str) -> AsyncIterator[None]:
+        """Around one write ``identity`` sends to ``path``: what it touches is dropped before
+        and after (after also when it fails: it may have landed)."""
         if not self.enabled:
             yield
             return
-        tags = touched_by_write(path)
-        await self.invalidate(tags)
+        touched = touched_by_write(path)
+        await self.invalidate(identity, touched)
         try:
             yield
         finally:
             with anyio.CancelScope(shield=True):
-                await self.invalidate(tags)
+                await self.invalidate(identity, touched)
 
 
 @contextmanager

@@ -197,7 +197,7 @@ class ChangeOperations:
         lists the change feeds into."""
         cache = getattr(self, "_cache", None)
         if cache is not None and affected:
-            await cache.invalidate(affected)
+            await cache.invalidate(getattr(self, "_identity", ""), affected)
 
     # --- insight groups -----------------------------------------------------------------
 

@@ -109,6 +109,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
             max_concurrency=self._options.max_concurrency,
         )
         self._exchange.hooks = hooks
+        self._exchange.identity = identity
         self._creates = CreateLedger()
 
     @classmethod
@@ -421,6 +422,8 @@ class _WriteAwareExchange(Exchange):
         super().__init__(http, **limits)
         self._cache = cache
         self.hooks: ExchangeHooks | None = None
+        self.identity = ""
+        """Who sends (``token_identity``): a write drops this identity's cached reads only."""
 
     async def send(
         self,
@@ -453,7 +456,7 @@ class _WriteAwareExchange(Exchange):
     ) -> Response:
         if method in READ_METHODS:
             return await super().send(method, path, params=params, json_body=json_body)
-        async with self._cache.writing(path):
+        async with self._cache.writing(self.identity, path):
             return await super().send(method, path, params=params, json_body=json_body)
 
 

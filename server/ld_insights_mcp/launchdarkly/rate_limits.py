@@ -21,6 +21,40 @@ MAX_HINT_SECONDS = 86_400.0
 
 _MAX_SHOWN = 40
 
+_FIXED_SEGMENTS = frozenset(
+    [
+        "api",
+        "v2",
+        "engineering-insights",
+        "insights",
+        "groups",
+        "group",
+        "scores",
+        "charts",
+        "deployments",
+        "frequency",
+        "flags",
+        "stale",
+        "status",
+        "lead-time",
+        "releases",
+        "repositories",
+        "projects",
+        "pull-requests",
+        "flag-events",
+        "metric-groups",
+        "archived",
+    ]
+)
+"""Path segments of LaunchDarkly's routes; any other segment is a key or id."""
+
+
+def route_of(method: str, path: str) -> str:
+    """The route a request counts against (LaunchDarkly limits per route): the method and the
+    path with keys and ids as ``{}`` (``GET /api/v2/engineering-insights/insights/groups/{}``)."""
+    parts = [p if p in _FIXED_SEGMENTS else "{}" for p in path.strip("/").split("/") if p]
+    return f"{method} /{'/'.join(parts)}"
+
 
 def _int_or_none(value: str | None) -> int | None:
     if value is None:
@@ -74,6 +108,8 @@ class RateLimitInfo:
 
     global_remaining: int | None = None
     route_remaining: int | None = None
+    token_remaining: int | None = None
+    """``X-Ratelimit-Auth-Token-Remaining`` (a limit per access token, in newer docs)."""
     reset_at_ms: int | None = None
     retry_after: float | None = None
     retry_after_problem: str | None = None
@@ -89,6 +125,7 @@ class RateLimitInfo:
         return cls(
             global_remaining=_int_or_none(headers.get("x-ratelimit-global-remaining")),
             route_remaining=_int_or_none(headers.get("x-ratelimit-route-remaining")),
+            token_remaining=_int_or_none(headers.get("x-ratelimit-auth-token-remaining")),
             reset_at_ms=reset_at_ms,
             retry_after=retry_after,
             retry_after_problem=(
@@ -102,6 +139,13 @@ class RateLimitInfo:
                 else None
             ),
         )
+
+    @property
+    def route_only(self) -> bool:
+        """Whether a 429 says only its route's limit is exhausted: route remaining 0, and
+        neither the global nor the token limit at 0. Anything else (no headers, an IP-based
+        ``Retry-After``) may concern every route."""
+        return self.route_remaining == 0 and 0 not in (self.global_remaining, self.token_remaining)
 
     def problem(self, *, rate_limited: bool) -> str | None:
         """The unusable wait hint, if any: ``Retry-After`` always (it takes precedence);

@@ -1,6 +1,8 @@
-"""One connection to the shared Redis, with short timeouts and a circuit: when Redis is down
-or slow, callers get ``SharedStateUnavailable`` at once (and fall back to this process) until
-the next probe, ``retry_every`` seconds later; the first success closes the circuit again.
+"""One connection to the shared Redis, with short timeouts and a circuit: when Redis is down,
+slow or refuses writes (full under ``noeviction``), callers get ``SharedStateUnavailable`` at
+once (and fall back to this process) until the next probe, ``retry_every`` seconds later. The
+probe is a write (``SET`` of a short-lived key): only a write that succeeds closes the circuit,
+so a Redis that answers reads but refuses writes is down, not flapping.
 
 Problems are logged at most once per ``log_every`` seconds, never with the URL (it may carry
 a password). Knows nothing of what is stored.
@@ -20,6 +22,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PREFIX = "ld-insights:"
 """Every key this server writes starts with it."""
+PROBE_KEY = f"{PREFIX}probe"
+PROBE_TTL_MS = 5_000
 
 
 class SharedStateUnavailable(Exception):
@@ -60,35 +64,38 @@ class RedisLink:
         self._next_probe = 0.0
         self._last_logged = -float("inf")
 
-    @property
-    def available(self) -> bool:
-        """Whether a call may try Redis now (up, or due for a probe)."""
-        return self.up or self._clock() >= self._next_probe
-
-    async def run(self, operation: Callable[[Any], Awaitable[T]]) -> T:
+    async def run(
+        self, operation: Callable[[Any], Awaitable[T]], *, even_if_down: bool = False
+    ) -> T:
         """``operation(client)``, or ``SharedStateUnavailable`` when Redis fails or the circuit
-        is open. Bounded by twice the socket timeout, whatever the operation does."""
-        if not self.available:
+        is open (a probe first when one is due). Bounded by twice the socket timeout, whatever
+        the operation does. ``even_if_down``: try it while the circuit is open too (releasing
+        a lock); its success does not close the circuit."""
+        closed = self.up or even_if_down
+        if not closed and (self._clock() < self._next_probe or not await self.probe()):
             raise SharedStateUnavailable
+        return await self._attempt(operation)
+
+    async def probe(self) -> bool:
+        """Write a short-lived key now, circuit or not: True (and the circuit closed) when
+        Redis took it."""
+        self._next_probe = self._clock() + self.retry_every  # one probe at a time
         try:
-            with anyio.fail_after(self.timeout * 2 + 0.05):
-                result = await operation(self.client)
-        except Exception as exc:  # redis errors, OSError, TimeoutError: all mean "not now"
-            self._failed(exc)
-            raise SharedStateUnavailable from None
+            await self._attempt(lambda r: r.set(PROBE_KEY, b"1", px=PROBE_TTL_MS))
+        except SharedStateUnavailable:
+            return False
         if not self.up:
             logger.warning("shared state (Redis) reachable again: shared cache and limits resume")
             self.up, self.down_since = True, None
-        return result
-
-    async def ping(self) -> bool:
-        """Probe Redis now, circuit or not (readiness)."""
-        self._next_probe = 0.0
-        try:
-            await self.run(lambda client: client.ping())
-        except SharedStateUnavailable:
-            return False
         return True
+
+    async def _attempt(self, operation: Callable[[Any], Awaitable[T]]) -> T:
+        try:
+            with anyio.fail_after(self.timeout * 2 + 0.05):
+                return await operation(self.client)
+        except Exception as exc:  # redis errors, OSError, TimeoutError: all mean "not now"
+            self._failed(exc)
+            raise SharedStateUnavailable from None
 
     def _failed(self, exc: BaseException) -> None:
         now = self._clock()

@@ -1,16 +1,21 @@
 """A ``CacheStore`` in Redis: entries shared by every replica, single-flight across them.
 
-- ``get``/``set``: one Redis key per entry (``SET ... PX`` its TTL); each tag is a Redis set
-  of the keys carrying it, kept as long as its longest-lived entry.
-- ``lock(key)``: ``SET NX PX`` a short lock. The one replica holding it fetches; the others
-  poll until the entry appears (they then read it: ``coalesced``), the lock is released
-  without an entry (one of them takes it), or the lock expires.
-- ``invalidate(tags)``: drops the keys in those tag sets, everywhere.
-- Redis down or slow (``RedisLink``): the same calls go to an in-process ``MemoryStore``
-  until Redis answers again. Entries written to that fallback stay local; nothing written
-  while Redis was down is copied to it later.
+- ``get``/``set``: one Redis key per entry (``SET ... PX`` its TTL). Each tag is a sorted set
+  of the entries carrying it, scored by their expiry: every write to a tag first drops the
+  names already expired, and the tag lives as long as its longest-lived entry, so a tag holds
+  the live entries only and Redis memory follows the entries alive, not the reads ever made.
+- ``locked(key, work)``: ``SET NX PX`` a short lock (``lock_ttl``), renewed while ``work``
+  runs, so it outlives its holder by at most ``lock_ttl``. The others poll until the entry
+  appears (they then read it: ``coalesced``), the lock is gone (one of them takes it), or
+  ``wait_at_most`` passed: then they read LaunchDarkly themselves. The holder releases the lock
+  when done, even while the circuit is open (Redis may be back).
+- ``invalidate(tags)``: drops the entries in those tags, everywhere (one script, atomic).
+- Redis down, slow or refusing writes (``RedisLink``): the same calls go to an in-process
+  ``MemoryStore`` until Redis answers again. Entries written to that fallback stay local;
+  nothing written while Redis was down is copied to it later.
 
-Entries need wall-clock times (``ReadCache(clock=time.time)``): replicas share them.
+Entries need wall-clock times (``ReadCache(clock=time.time)``): replicas share them. The
+scripts name entry keys they were not given as ``KEYS``: one Redis, not a cluster.
 """
 
 from __future__ import annotations
@@ -18,17 +23,49 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager, suppress
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import suppress
+from typing import TypeVar
 
 import anyio
 
 from .cache import Entry, MemoryStore
 from .redis_link import PREFIX, RedisLink, SharedStateUnavailable
 
+T = TypeVar("T")
+
+_STORE = """
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i = 2, #KEYS do
+  redis.call('zremrangebyscore', KEYS[i], '-inf', ARGV[4])
+  redis.call('zadd', KEYS[i], ARGV[3], KEYS[1])
+  if redis.call('pttl', KEYS[i]) < tonumber(ARGV[2]) then
+    redis.call('pexpire', KEYS[i], ARGV[2])
+  end
+end
+return 1
+"""
+"""KEYS: the entry, then its tags; ARGV: body, TTL ms, expiry and now (epoch ms)."""
+
+_DROP = """
+local dropped = 0
+for i = 1, #KEYS do
+  for _, name in ipairs(redis.call('zrange', KEYS[i], 0, -1)) do
+    dropped = dropped + redis.call('del', name)
+  end
+  redis.call('del', KEYS[i])
+end
+return dropped
+"""
+"""KEYS: tags; drops them and every entry they name."""
+
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
 """
 
@@ -57,17 +94,22 @@ class RedisStore:
         link: RedisLink,
         fallback: MemoryStore | None = None,
         *,
-        lock_ttl: float = 15.0,
+        lock_ttl: float = 2.0,
+        wait_at_most: float = 3.0,
         poll: float = 0.02,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.link = link
         self.fallback = fallback if fallback is not None else MemoryStore()
         self.lock_ttl = lock_ttl
+        self.wait_at_most = wait_at_most
         self.poll = poll
         self.clock = clock
         self.coalesced = 0
         """Reads answered by an entry another replica stored while this one waited."""
+        scripts = link.client.register_script
+        self._store, self._drop = scripts(_STORE), scripts(_DROP)
+        self._release, self._renew = scripts(_RELEASE), scripts(_RENEW)
 
     @staticmethod
     def _entry_key(key: str) -> str:
@@ -75,7 +117,7 @@ class RedisStore:
 
     @staticmethod
     def _tag_key(tag: str) -> str:
-        return f"{PREFIX}tag:{tag}"
+        return f"{PREFIX}tags:{tag}"
 
     async def get(self, key: str) -> Entry | None:
         try:
@@ -85,45 +127,38 @@ class RedisStore:
         return None if raw is None else _unpack(raw)
 
     async def set(self, key: str, entry: Entry) -> None:
-        ttl_ms = int((entry.expires_at - self.clock()) * 1000)
+        now = self.clock()
+        ttl_ms = int((entry.expires_at - now) * 1000)
         if ttl_ms <= 0:
             return
-        name = self._entry_key(key)
-
-        async def write(r: Any) -> None:
-            async with r.pipeline(transaction=True) as pipe:
-                pipe.set(name, _pack(entry), px=ttl_ms)
-                for tag in entry.tags:
-                    tag_key = self._tag_key(tag)
-                    pipe.sadd(tag_key, name)
-                    pipe.pexpire(tag_key, ttl_ms, nx=True)
-                    pipe.pexpire(tag_key, ttl_ms, gt=True)
-                await pipe.execute()
-
+        keys = [self._entry_key(key), *(self._tag_key(t) for t in sorted(entry.tags))]
+        args = [_pack(entry), ttl_ms, int(entry.expires_at * 1000), int(now * 1000)]
         try:
-            await self.link.run(write)
+            await self.link.run(lambda r: self._store(keys=keys, args=args, client=r))
         except SharedStateUnavailable:
             await self.fallback.set(key, entry)
 
-    @asynccontextmanager
-    async def lock(self, key: str) -> AsyncIterator[None]:
-        """Held while this replica fetches ``key``; see the module docstring."""
+    async def locked(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+        """``work()``, as the one replica fetching ``key`` when this one gets the lock (see
+        the module docstring)."""
         name, token = f"{PREFIX}lock:{key}", secrets.token_hex(8)
-        held = await self._wait_for_lock(key, name, token)
+        if not await self._acquire(key, name, token):
+            return await work()
         try:
-            yield
+            return await self._renewing(name, token, work)
         finally:
-            if held:
-                with anyio.CancelScope(shield=True), suppress(SharedStateUnavailable):
-                    await self.link.run(lambda r: r.eval(_RELEASE, 1, name, token))
-                    # (unreachable Redis: the lock expires by itself)
+            with anyio.CancelScope(shield=True), suppress(SharedStateUnavailable):
+                await self.link.run(
+                    lambda r: self._release(keys=[name], args=[token], client=r),
+                    even_if_down=True,
+                )
 
-    async def _wait_for_lock(self, key: str, name: str, token: str) -> bool:
+    async def _acquire(self, key: str, name: str, token: str) -> bool:
         """True once this replica holds the lock; False to go ahead without it (an entry
-        appeared, Redis failed, or the holder outlived the lock's TTL)."""
+        appeared, Redis failed, or ``wait_at_most`` passed)."""
         ttl_ms = int(self.lock_ttl * 1000)
-        deadline = anyio.current_time() + self.lock_ttl
-        waited = False
+        deadline = anyio.current_time() + self.wait_at_most
+        delay, waited = self.poll, False
         try:
             while True:
                 if await self.link.run(lambda r: r.set(name, token, nx=True, px=ttl_ms)):
@@ -134,9 +169,36 @@ class RedisStore:
                 if anyio.current_time() >= deadline:
                     return False
                 waited = True
-                await anyio.sleep(self.poll)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 0.2)
         except SharedStateUnavailable:
             return False
+
+    async def _renewing(self, name: str, token: str, work: Callable[[], Awaitable[T]]) -> T:
+        """``work()`` while the lock is renewed every third of its TTL."""
+
+        async def renew() -> None:
+            ttl_ms = int(self.lock_ttl * 1000)
+            while True:
+                await anyio.sleep(self.lock_ttl / 3)
+                with suppress(SharedStateUnavailable):
+                    if not await self.link.run(
+                        lambda r: self._renew(keys=[name], args=[token, ttl_ms], client=r)
+                    ):
+                        return  # lost (expired while Redis was away): nothing to keep
+
+        failure: Exception | None = None
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(renew)
+            try:
+                result = await work()
+            except Exception as exc:  # raised below, outside the task group (unwrapped)
+                failure = exc
+            finally:
+                tasks.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        return result
 
     async def invalidate(self, tags: Iterable[str]) -> int:
         wanted = list(tags)
@@ -144,17 +206,9 @@ class RedisStore:
         tag_keys = [self._tag_key(t) for t in wanted]
         if not tag_keys:
             return dropped
-
-        async def drop(r: Any) -> int:
-            names = await r.sunion(tag_keys)
-            async with r.pipeline(transaction=True) as pipe:
-                if names:
-                    pipe.delete(*names)
-                pipe.delete(*tag_keys)
-                results = await pipe.execute()
-            return int(results[0]) if names else 0
-
         try:
-            return dropped + await self.link.run(drop)
+            return dropped + int(
+                await self.link.run(lambda r: self._drop(keys=tag_keys, args=[], client=r))
+            )
         except SharedStateUnavailable:
             return dropped

@@ -1,11 +1,19 @@
 """Rate-limit state shared by every replica (and every client of this process).
 
-When LaunchDarkly answers 429 with a usable wait (``Retry-After`` or ``X-Ratelimit-Reset``),
-``RateLimitGate.note`` records "blocked until T" for the token's identity: in this process,
-and in Redis when configured. Before any request, ``RateLimitGate.check`` raises a
-``RateLimitedError`` carrying the time left, without sending anything: the retry policy then
-waits it out (within its cap) or reports when to retry, exactly as for a 429 LaunchDarkly sent.
-Redis down: each process keeps its own record.
+LaunchDarkly limits requests per route and globally (per 10-second window). When it answers
+429 with a usable wait (``Retry-After`` or ``X-Ratelimit-Reset``), ``RateLimitGate.note``
+records "blocked until T" for the token's identity: for that route alone when the headers say
+only the route's limit is exhausted (``RateLimitInfo.route_only``), else for every route. It
+is kept in this process and in Redis when configured. Before any request,
+``RateLimitGate.check`` raises a ``RateLimitedError`` carrying the time left, without sending
+anything: the retry policy then waits it out (within its cap) or reports when to retry,
+exactly as for a 429 LaunchDarkly sent. Redis down: each process keeps its own record.
+
+A gate closes for at most ``MAX_GATE_SECONDS`` at a time, whatever the hint: a longer wait
+(``Retry-After: 3600``; hints up to a day are read) is re-checked by one request a minute
+instead of silencing the route, or every tool, on every replica for hours. One request a
+minute cannot weigh on limits counted per 10 s, and if LaunchDarkly still refuses, its answer
+closes the gate again and the caller hears LaunchDarkly's own wait.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from contextvars import ContextVar
 from typing import Protocol
 
 from .errors import APIStatusError, RateLimitedError
-from .rate_limits import MAX_HINT_SECONDS, RateLimitInfo
+from .rate_limits import MAX_HINT_SECONDS, RateLimitInfo, route_of
 from .redis_link import PREFIX, RedisLink, SharedStateUnavailable
 
 _RAISE_UNTIL = """
@@ -25,6 +33,10 @@ local current = tonumber(redis.call('get', KEYS[1]) or '0') or 0
 if tonumber(ARGV[1]) > current then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1
 """
+
+MAX_GATE_SECONDS = 60.0
+"""The longest a gate stays closed on one 429 (see the module docstring)."""
+EVERY_ROUTE = "*"
 
 _RATE_LIMITED: ContextVar[bool] = ContextVar("ld_insights_last_rate_limited", default=False)
 
@@ -49,7 +61,8 @@ class ExchangeHooks(Protocol):
 
 
 class RateLimitGate:
-    """The time until which ``identity`` must not send, shared through ``link``."""
+    """The times until which ``identity`` must not send, for every route (``*``) and for
+    single routes, shared through ``link``."""
 
     def __init__(
         self,
@@ -61,33 +74,37 @@ class RateLimitGate:
         self.identity = identity
         self.link = link
         self.clock = clock
-        self._until = 0.0
+        self._until: dict[str, float] = {}
+        """Scope (``*`` or a route, a closed set: the client's own routes) -> until when."""
         self.refused = 0
         """Requests not sent because the gate was closed."""
         self.noted = 0
         """429s with a usable wait recorded."""
 
-    @property
-    def _key(self) -> str:
-        return f"{PREFIX}ratelimit:{self.identity}"
+    def _key(self, scope: str) -> str:
+        return f"{PREFIX}ratelimit:{self.identity}:{scope}"
 
-    async def blocked_for(self) -> float:
-        """Seconds left before requests may be sent again (0: open)."""
-        until = self._until
+    async def blocked_for(self, route: str) -> float:
+        """Seconds left before ``route`` may be sent again (0: open)."""
+        scopes = (EVERY_ROUTE, route)
+        until = max(self._until.get(s, 0.0) for s in scopes)
         if self.link is not None:
+            keys = [self._key(s) for s in scopes]
             try:
-                raw = await self.link.run(lambda r: r.get(self._key))
+                shared = await self.link.run(lambda r: r.mget(keys))
             except SharedStateUnavailable:
-                raw = None
-            if raw is not None:
-                with contextlib.suppress(ValueError):
-                    until = max(until, float(raw))
+                shared = []
+            for raw in shared:
+                if raw is not None:
+                    with contextlib.suppress(ValueError):
+                        until = max(until, float(raw))
         left = until - self.clock()
         return left if left > 0 else 0.0
 
     async def check(self, method: str, path: str) -> None:
-        """Raise a ``RateLimitedError`` (nothing sent) while the gate is closed."""
-        left = await self.blocked_for()
+        """Raise a ``RateLimitedError`` (nothing sent) while the gate is closed for this
+        request's route."""
+        left = await self.blocked_for(route_of(method, path))
         if left <= 0:
             return
         self.refused += 1
@@ -105,20 +122,23 @@ class RateLimitGate:
         )
 
     async def note(self, error: APIStatusError) -> None:
-        """Record the wait a 429 asked for (ignored when it gave no usable one)."""
+        """Record the wait a 429 asked for (ignored when it gave no usable one), for its route
+        or for every route."""
         if not isinstance(error, RateLimitedError):
             return
         wait = error.retry_after
         if wait is None or wait <= 0:
             return
+        wait = min(wait, MAX_GATE_SECONDS)
+        scope = route_of(error.method, error.path) if error.rate_limit.route_only else EVERY_ROUTE
         until = self.clock() + wait
         self.noted += 1
-        self._until = max(self._until, until)
+        self._until[scope] = max(self._until.get(scope, 0.0), until)
         if self.link is None:
             return
-        ms = max(1, int(wait * 1000))
+        key, ms = self._key(scope), max(1, int(wait * 1000))
         with contextlib.suppress(SharedStateUnavailable):
-            await self.link.run(lambda r: r.eval(_RAISE_UNTIL, 1, self._key, repr(until), ms))
+            await self.link.run(lambda r: r.eval(_RAISE_UNTIL, 1, key, repr(until), ms))
 
 
 def mark_outcome(rate_limited: bool) -> None:

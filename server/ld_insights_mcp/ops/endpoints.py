@@ -1,8 +1,10 @@
 """``/healthz``, ``/readyz`` and ``/metrics`` in front of the MCP app, and a request id on
 every HTTP answer.
 
-The three paths are answered here, before bearer auth and the SDK's Host/Origin checks: they
-are not MCP and need no session, and they say nothing secret (no token, no Redis URL).
+The three paths are answered here, before bearer auth: they are not MCP and need no session,
+and they say nothing secret (no token, no Redis URL). They pass the same Host/Origin check as
+the MCP endpoint (the SDK's ``TransportSecurityMiddleware`` with the same settings), so a
+DNS-rebinding page cannot read them: 421 for a Host not allowed, 403 for an Origin.
 ``/readyz`` answers 200 while this replica can serve, with each dependency in the body (Redis
 down is ``degraded``: the replica still serves, so a load balancer keeps it), and 503 once
 it is shutting down.
@@ -17,6 +19,8 @@ import time
 import uuid
 from contextvars import ContextVar
 
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import CONTENT_TYPE
@@ -38,9 +42,12 @@ def current_request_id() -> str | None:
 class OpsApp:
     """Answers the operations paths; everything else goes to ``app`` with a request id."""
 
-    def __init__(self, app: ASGIApp, services: SharedServices) -> None:
+    def __init__(
+        self, app: ASGIApp, services: SharedServices, security: TransportSecuritySettings
+    ) -> None:
         self.app = app
         self.services = services
+        self._checks = TransportSecurityMiddleware(security)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,9 +71,16 @@ class OpsApp:
                 }
             await send(message)
 
+        call = scope.get("method") == "POST"  # a request that may run a tool
+        if call:
+            self.services.calls_in_flight += 1
         try:
             if scope["path"] in OPS_PATHS:
-                await self._ops(scope, send_with_id)
+                refused = await self._checks.validate_request(Request(scope))
+                if refused is not None:
+                    await refused(scope, receive, send_with_id)
+                else:
+                    await self._ops(scope, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
@@ -79,6 +93,8 @@ class OpsApp:
                 extra={"http_status": status, "http_path": scope.get("path")},
             )
             _REQUEST_ID.reset(token)
+            if call:
+                self.services.calls_in_flight -= 1
 
     async def _ops(self, scope: Scope, send: Send) -> None:
         path, method = scope["path"], scope.get("method", "GET")

@@ -3,17 +3,23 @@
 Counted where things happen: tool calls by a server middleware, upstream requests by the
 client's exchange hooks, retries by the retry policy's sleep. Cache, rate-limit and Redis
 figures are read from their owners when scraped.
+
+Every label value comes from a closed set, so no client can add series: a tool label is a
+registered tool's name or ``unknown``; an upstream status is one of ``STATUSES`` or its class
+(``4xx``), an error one of ``ERROR_KINDS`` or ``other``; an operation is a route of the
+client's own (keys and ids as ``{}``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from ..launchdarkly.rate_limits import route_of
 
 if TYPE_CHECKING:
     from ..launchdarkly.cache import ReadCache
@@ -23,43 +29,28 @@ if TYPE_CHECKING:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 NAMESPACE = "ld_insights"
 
-_WORDS = frozenset(
-    [
-        "api",
-        "v2",
-        "engineering-insights",
-        "insights",
-        "groups",
-        "group",
-        "scores",
-        "charts",
-        "deployments",
-        "frequency",
-        "flags",
-        "stale",
-        "status",
-        "lead-time",
-        "releases",
-        "repositories",
-        "projects",
-        "pull-requests",
-        "flag-events",
-        "metric-groups",
-        "archived",
-    ]
-)
-"""Fixed path segments; any other segment is a key or id and becomes ``{}``."""
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
-def operation_of(method: str, path: str) -> str:
-    """A bounded label for a request: the method and the path with its variable parts as
-    ``{}`` (``GET /api/v2/engineering-insights/insights/groups/{}``)."""
-    parts = [p if p in _WORDS else "{}" for p in path.strip("/").split("/") if p]
-    return f"{method} /{'/'.join(parts)}"
+UNKNOWN_TOOL = "unknown"
+STATUSES = frozenset({200, 201, 204, 400, 401, 403, 404, 405, 409, 422, 429, 500, 502, 503, 504})
+ERROR_KINDS = frozenset(
+    {
+        "APITimeoutError",
+        "APIConnectionError",
+        "ResponseTooLargeError",
+        "UnexpectedResponseError",
+        "InvalidRequestError",
+        "RateLimitedError",
+    }
+)
 
 
-_SAFE_TOOL = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+def status_label(outcome: int | str) -> str:
+    """``outcome`` (an HTTP status or an error's class name) as a value of a closed set."""
+    if isinstance(outcome, int):
+        return str(outcome) if outcome in STATUSES else f"{outcome // 100}xx"
+    return outcome if outcome in ERROR_KINDS else "other"
 
 
 class Metrics:
@@ -107,6 +98,8 @@ class Metrics:
         )
         self._sources = _Sources()
         r.register(self._sources)
+        self.tool_names: frozenset[str] = frozenset()
+        """The registered tools: any other name is counted as ``unknown``."""
 
     def watch(
         self,
@@ -121,13 +114,13 @@ class Metrics:
         self._sources.gates = gates
 
     def tool_call(self, tool: str, ok: bool, seconds: float) -> None:
-        name = tool if _SAFE_TOOL.match(tool) else "other"
+        name = tool if tool in self.tool_names else UNKNOWN_TOOL
         self.tool_calls.labels(name, "ok" if ok else "error").inc()
         self.tool_seconds.labels(name).observe(seconds)
 
     def upstream_request(self, method: str, path: str, outcome: int | str, seconds: float) -> None:
-        operation = operation_of(method, path)
-        self.upstream.labels(operation, str(outcome)).inc()
+        operation = route_of(method, path)
+        self.upstream.labels(operation, status_label(outcome)).inc()
         self.upstream_seconds.labels(operation).observe(seconds)
 
     def counting_sleep(
@@ -191,13 +184,18 @@ class _Sources(Collector):
             yield errors
 
 
-def observed(metrics: Metrics) -> Callable[..., Any]:
-    """A server middleware counting tool calls by tool and outcome, with their latency."""
+def observed(
+    metrics: Metrics, list_tools: Callable[[], Awaitable[list[Any]]]
+) -> Callable[..., Any]:
+    """A server middleware counting tool calls by tool and outcome, with their latency.
+    ``list_tools`` (the server's) names the registered tools, read once at the first call."""
     import time
 
     async def middleware(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         if ctx.method != "tools/call":
             return await call_next(ctx)
+        if not metrics.tool_names:
+            metrics.tool_names = frozenset(tool.name for tool in await list_tools())
         tool = str((ctx.params or {}).get("name", ""))
         started = time.perf_counter()
         ok = False

@@ -2,9 +2,12 @@
 
 The SDK caps sessions per process (``max_sessions``) and closes idle ones
 (``session_idle_timeout``), but has no cap per client: one token could take every slot.
-This middleware counts, per bearer token's user, the sessions the SDK opened for it (answers
-that carry a new ``Mcp-Session-Id``), and forgets one when it is deleted, reported unknown
-(404), or idle longer than the SDK's idle timeout with no request in flight. An ``initialize``
+This middleware counts, per bearer token's user, each session over its life in the SDK:
+from the SDK's answer that opened it (a new ``Mcp-Session-Id``) until the SDK answered its
+DELETE, or until it has had no request in flight for the SDK's idle timeout (the SDK's own
+rule for closing it). Only requests to the MCP endpoint count; what any other path answers
+(a 404 from ``/anything``) ends nothing. The SDK offers no public hook for a session's end
+(docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. An ``initialize``
 holds a slot from the moment it is admitted until its answer, so a burst of them cannot slip
 past the cap. A token at its cap that asks to ``initialize`` another gets 429 with a JSON-RPC
 error saying what to do; its open sessions keep working.
@@ -38,11 +41,13 @@ class SessionCap:
         self,
         app: ASGIApp,
         *,
+        path: str,
         per_client: int,
         idle_timeout: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
+        self.path = path
         self.per_client = per_client
         self.idle_timeout = idle_timeout
         self.clock = clock
@@ -68,7 +73,7 @@ class SessionCap:
         return sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
         client = _client_of(scope)
@@ -96,7 +101,7 @@ class SessionCap:
             if session is not None:
                 session.in_flight -= 1
                 session.last_seen = self.clock()
-                if status == 404 or (scope.get("method") == "DELETE" and 200 <= status < 300):
+                if scope.get("method") == "DELETE" and 200 <= status < 300:
                     self._sessions.get(client, {}).pop(sid, None)
 
     async def _new(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:

@@ -38,6 +38,8 @@ class SharedServices:
             cache=self.cache, link=self.link, gates=lambda: list(self._gates.values())
         )
         self.stopping = False
+        self.calls_in_flight = 0
+        """HTTP POSTs being answered (counted by ``OpsApp``): a SIGTERM lets them finish."""
 
     def _cache(self) -> ReadCache:
         s = self.settings
@@ -62,14 +64,15 @@ class SharedServices:
         return self.metrics.counting_sleep(sleep, last_failure_was_rate_limit)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """(ready, checks): Redis down is ``degraded``, still ready (this replica serves)."""
+        """(ready, checks): Redis down (or refusing writes) is ``degraded``, still ready (this
+        replica serves); the same ``link.up`` as ``ld_insights_redis_up``."""
         checks: dict[str, Any] = {}
         status = "ready"
         if self.link is None:
             checks["redis"] = {"status": "not configured", "shared_state": False}
         else:
             with anyio.move_on_after(1.0):
-                await self.link.ping()
+                await self.link.probe()  # a write: a full Redis answers PING, not writes
             up = self.link.up
             checks["redis"] = {
                 "status": "up" if up else "down",

@@ -1,0 +1,48 @@
+"""Session ids that name the replica holding the session, so a proxy can route on them.
+
+A 2025-handshake session lives in one process. Its ``initialize`` carries no session id, so a
+proxy can only guess where it lands; every later request carries ``Mcp-Session-Id``. This
+middleware makes the replica's name (``LD_INSIGHTS_REPLICA_ID``) the first part of every id the
+SDK issues (``replica2.<sdk id>``) and takes it off again on the way in, so nginx maps the
+prefix to that replica (``deploy/nginx.conf``). The SDK has no public hook to choose session
+ids (docs/sdk-gaps.md); the ids the SDK sees are its own.
+
+An id whose prefix names another replica reaches the SDK unchanged, which knows no such
+session: 404, and the client starts a new session, as the protocol says.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SESSION_HEADER = b"mcp-session-id"
+
+
+class ReplicaSessionIds:
+    """ASGI middleware: ``<replica>.`` before every session id going out, off coming in."""
+
+    def __init__(self, app: ASGIApp, replica_id: str) -> None:
+        self.app = app
+        self.prefix = f"{replica_id}.".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (name, value.removeprefix(self.prefix) if name == SESSION_HEADER else value)
+            for name, value in scope.get("headers", [])
+        ]
+
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [
+                        (name, self.prefix + value if name.lower() == SESSION_HEADER else value)
+                        for name, value in message.get("headers", [])
+                    ],
+                }
+            await send(message)
+
+        await self.app({**scope, "headers": headers}, receive, named)
