@@ -30,15 +30,15 @@ endif
 	$(UV) pip install --quiet --python $(PY) --no-deps --editable .
 	$(PY) -m compileall -q server
 
-SYSTEM_PACKAGES := chromium redis-server nginx
-system-deps: ## Debian packages the browser and replica tests use (chromium, redis-server, nginx)
-	@missing=""; for bin in chromium redis-server nginx; do \
+SYSTEM_PACKAGES := chromium redis-server nginx squid
+system-deps: ## Debian packages the browser, replica and proxy tests use (chromium, redis-server, nginx, squid)
+	@missing=""; for bin in chromium redis-server nginx squid; do \
 	  command -v $$bin >/dev/null 2>&1 || [ -x /usr/sbin/$$bin ] || missing="$$missing $$bin"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi; \
-	for bin in chromium redis-server nginx; do \
+	for bin in chromium redis-server nginx squid; do \
 	  command -v $$bin >/dev/null 2>&1 || [ -x /usr/sbin/$$bin ] || { echo "$$bin is missing" >&2; exit 1; }; done
 
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet

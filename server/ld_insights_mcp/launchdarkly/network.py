@@ -142,7 +142,9 @@ class Route:
         context = self.trust.context()
         if self.proxy is None:
             return httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False)
-        proxy = httpx.Proxy(self.proxy, ssl_context=context)
+        # An https:// proxy is itself reached over TLS, trusting the same CAs.
+        tls_to_proxy = context if self.proxy.startswith("https://") else None
+        proxy = httpx.Proxy(self.proxy, ssl_context=tls_to_proxy)
         inner = httpx.AsyncHTTPTransport(
             verify=context, limits=limits, proxy=proxy, trust_env=False
         )
