@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import run
 from stdio_driver import StdioServer
 
-
 LOCKS = ("requirements-dev.lock", "requirements.lock")
 """The lock an earlier commit's environment is built from: the first it has."""
 
@@ -52,9 +51,9 @@ def export(ref: str, into: Path) -> tuple[Path, Path]:
     venv = into / ".venv"
     subprocess.run([*command, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     python = venv / "bin" / "python"
+    sync = [*command, "pip", "sync", "--quiet", "--python", str(python), "--require-hashes"]
     subprocess.run(
-        [*command, "pip", "sync", "--quiet", "--python", str(python), "--require-hashes"]
-        + [str(into / lock)],
+        [*sync, str(into / lock)],
         check=True,
         env={**os.environ, "UV_COMPILE_BYTECODE": "1"},
     )
@@ -81,9 +80,7 @@ def compare(ref: str, calls: int) -> dict[str, Any]:
         command = [*run.SERVER, "--base-uri", url]
         servers = {
             "this tree": StdioServer(command, env=env),
-            ref: StdioServer(
-                [str(python), *command[1:]], env={**env, "PYTHONPATH": str(earlier)}
-            ),
+            ref: StdioServer([str(python), *command[1:]], env={**env, "PYTHONPATH": str(earlier)}),
         }
         for server in servers.values():
             server.initialize()
