@@ -8,7 +8,7 @@ UV_MISSING := $(shell command -v uv >/dev/null 2>&1 || python3 -m uv --version >
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install dev venv system-deps lock test lint format typecheck check demo serve bench bench-quick bench-compare mutation real-clients-install inspector conformance real-clients dashboard-screenshot clean
+.PHONY: help install dev venv bundle system-deps lock test lint format typecheck check demo serve bench bench-quick bench-compare mutation real-clients-install inspector conformance real-clients dashboard-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -91,6 +91,10 @@ conformance: dev real-clients-install ## the conformance suites against the HTTP
 	$(PY) tests/real_clients/run.py conformance
 
 real-clients: inspector conformance ## both real-client checks
+
+bundle: dev real-clients-install ## build dist/ld-insights-mcp.mcpb (mcpb validate + pack) and start it as its manifest says
+	$(PY) scripts/bundle.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_bundle.py
 
 dashboard-screenshot: dev ## re-take docs/dashboard.png (needs Debian's chromium)
 	UPDATE_DASHBOARD_SCREENSHOT=1 $(PY) -m pytest -q -p no:cacheprovider tests/dashboard -k trend
