@@ -8,7 +8,6 @@ request, headers included, for a request it forwarded.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..processes import free_port, stop, wait_listening
 
 SQUID = shutil.which("squid") or "/usr/sbin/squid"
 START_TIMEOUT = 30.0
@@ -53,17 +54,11 @@ def available() -> bool:
     return Path(SQUID).exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def squid(*, refuse_connect: bool = False) -> Iterator[Proxy]:
     """squid on 127.0.0.1 until the block ends; ``refuse_connect`` denies every CONNECT
     (403), as a proxy whose rules forbid the destination does."""
-    port = _free_port()
+    port = free_port()
     # squid drops root for its own user, which must reach the logs: a world-writable
     # directory of our own (pytest's tmp_path sits under a private one).
     folder = Path(tempfile.mkdtemp(prefix="ld-insights-squid-"))
@@ -91,23 +86,15 @@ shutdown_lifetime 0 seconds
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                log = (folder / "cache.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"squid exited: {log}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"squid did not listen on {port}")
-            time.sleep(0.05)
+        wait_listening(
+            process,
+            port,
+            timeout=START_TIMEOUT,
+            exited=lambda: (
+                "squid exited: " + (folder / "cache.log").read_text(errors="replace")[-2000:]
+            ),
+        )
         yield Proxy(f"http://127.0.0.1:{port}", folder / "access.log")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=15)
         shutil.rmtree(folder, ignore_errors=True)
