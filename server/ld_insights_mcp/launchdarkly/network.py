@@ -50,7 +50,9 @@ class Trust:
             value = os.environ.get(variable)
             if value:
                 return cls(variable, value)
-        return cls("system")
+        if _OS_TRUST_STORE or any(_system_ca_paths()):
+            return cls("system")
+        return cls("certifi")
 
     def describe(self) -> str:
         if self.location is not None:
@@ -65,32 +67,30 @@ class Trust:
             if os.path.isdir(self.location):
                 return ssl.create_default_context(capath=self.location)
             return ssl.create_default_context(cafile=self.location)
-        return _system_context()
+        if self.source == "certifi":
+            import certifi
+
+            return ssl.create_default_context(cafile=certifi.where())
+        if _OS_TRUST_STORE:
+            import truststore
+
+            return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        cafile, capath = _system_ca_paths()
+        return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
-def _system_context() -> ssl.SSLContext:
-    """The operating system's trust store (certifi's bundle where there is none)."""
-    if platform.system() in ("Darwin", "Windows"):
-        import truststore
+_OS_TRUST_STORE = platform.system() in ("Darwin", "Windows")
+"""Where ``truststore`` verifies with the operating system's own API. On Linux the system CA
+files are loaded instead (truststore reads them anew at every handshake, which OpenSSL before
+3.4 accumulates)."""
 
-        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    # Linux: OpenSSL's compiled-in CA file and directory (truststore reads them anew at
-    # every handshake, which OpenSSL before 3.4 accumulates).
+
+def _system_ca_paths() -> tuple[str | None, str | None]:
+    """OpenSSL's compiled-in CA file and directory, those that exist."""
     paths = ssl.get_default_verify_paths()
     cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
     capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
-    if cafile or capath:
-        return ssl.create_default_context(cafile=cafile, capath=capath)
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def _system_trust_found() -> bool:
-    if platform.system() in ("Darwin", "Windows"):
-        return True
-    paths = ssl.get_default_verify_paths()
-    return os.path.isfile(paths.openssl_cafile) or os.path.isdir(paths.openssl_capath)
+    return cafile, capath
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,7 @@ class Route:
     proxy: str | None = field(default=None, repr=False)
     proxy_source: str | None = None
     """The setting or variable the proxy came from (``LD_INSIGHTS_PROXY``, ``HTTPS_PROXY``,
-    ``system settings``)."""
+    ``system proxy settings``)."""
     direct_because: str | None = None
     """Why no proxy is used although one is configured (``NO_PROXY``, a plain-http URI)."""
     problem: str | None = None
@@ -155,8 +155,6 @@ def route_for(base_url: str, *, proxy: str | None = None, ca_bundle: str | None 
     """The route to ``base_url``: the ``proxy`` setting wins over the environment, and the
     ``ca_bundle`` setting over ``SSL_CERT_FILE``/``SSL_CERT_DIR`` and the system store."""
     trust = Trust.configured(ca_bundle)
-    if trust.source == "system" and not _system_trust_found():
-        trust = Trust("certifi")
     parts = urlsplit(base_url)
     chosen, source = (proxy, PROXY_SETTING) if proxy else _environment_proxy(parts.scheme)
     if chosen is None:
