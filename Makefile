@@ -8,47 +8,57 @@ UV_MISSING := $(shell command -v uv >/dev/null 2>&1 || python3 -m uv --version >
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install system-deps lock test lint format typecheck check demo serve bench bench-quick bench-compare mutation real-clients-install inspector conformance real-clients dashboard-screenshot scale-up scale-load scale-down scale-soak clean
+.PHONY: help install dev venv bundle system-deps lock test lint format typecheck check demo serve bench bench-quick bench-compare mutation real-clients-install inspector conformance real-clients dashboard-screenshot scale-up scale-load scale-down scale-soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
-install: ## create .venv with exactly the locked versions (requirements.lock, hashes checked)
+# install: what a user runs (the runtime); dev: what tests, lint and the benchmarks need (the
+# runtime, the hosted extra and the dev group). Each makes .venv match its lock exactly.
+install: ## create .venv with the runtime only, at the locked versions (requirements.lock, hashes checked)
+	@$(MAKE) --no-print-directory venv LOCK=requirements.lock
+
+dev: ## create .venv with the runtime, the hosted extra and the dev tools (requirements-dev.lock)
+	@$(MAKE) --no-print-directory venv LOCK=requirements-dev.lock
+
+venv:
 ifeq ($(UV_MISSING),missing)
 	python3 -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
 endif
 	$(UV) venv --quiet --allow-existing --python 3.11 $(VENV) 2>/dev/null || $(UV) venv --quiet --allow-existing $(VENV)
-	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip sync --quiet --python $(PY) --require-hashes $(LOCK)
 	$(UV) pip install --quiet --python $(PY) --no-deps --editable .
 	$(PY) -m compileall -q server
 
-SYSTEM_PACKAGES := chromium redis-server nginx
-system-deps: ## Debian packages the browser and replica tests use (chromium, redis-server, nginx)
-	@missing=""; for bin in chromium redis-server nginx; do \
+SYSTEM_PACKAGES := chromium redis-server nginx squid
+system-deps: ## Debian packages the browser, replica and proxy tests use (chromium, redis-server, nginx, squid)
+	@missing=""; for bin in chromium redis-server nginx squid; do \
 	  command -v $$bin >/dev/null 2>&1 || [ -x /usr/sbin/$$bin ] || missing="$$missing $$bin"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi; \
-	for bin in chromium redis-server nginx; do \
+	for bin in chromium redis-server nginx squid; do \
 	  command -v $$bin >/dev/null 2>&1 || [ -x /usr/sbin/$$bin ] || { echo "$$bin is missing" >&2; exit 1; }; done
 
-lock: ## re-resolve requirements.lock from pyproject.toml (then review the diff)
-	$(UV) pip compile pyproject.toml --group dev --universal --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
+lock: ## re-resolve both locks from pyproject.toml (the runtime's within the dev one's versions)
+	$(UV) pip compile pyproject.toml --extra hosted --group dev $(LOCK_FLAGS) -o requirements-dev.lock
+	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -c requirements-dev.lock -o requirements.lock
 
-test: install real-clients-install ## run every test (the dashboard's browser tests need the npm host SDK)
+test: dev real-clients-install ## run every test (the browser and sign-in tests need the pinned npm tools)
 	$(PY) -m pytest
 
-lint: install ## ruff lint and format check, and the import-linter layer contracts
+lint: dev ## ruff lint and format check, and the import-linter layer contracts
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
 
-format: install ## apply ruff fixes and formatting
+format: dev ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-typecheck: install ## mypy, strict
+typecheck: dev ## mypy, strict
 	$(PY) -m mypy
 
 check: lint typecheck test ## everything CI runs before the real-client checks
@@ -59,33 +69,37 @@ demo: install ## walk through the server on the embedded demo backend
 serve: install ## run the demo server over streamable HTTP on 127.0.0.1:8000
 	$(VENV)/bin/ld-insights-mcp --demo --transport streamable-http
 
-bench: install ## run the benchmark harness; writes bench/results/latest.json
+bench: dev ## run the benchmark harness; writes bench/results/latest.json
 	$(PY) bench/run.py
 
-bench-quick: install ## a short benchmark smoke run
+bench-quick: dev ## a short benchmark smoke run
 	$(PY) bench/run.py --quick
 
-bench-compare: install ## added latency per call: this tree against REF (a commit), in one run
+bench-compare: dev ## added latency per call: this tree against REF (a commit), in one run
 	$(PY) bench/compare.py $(or $(REF),HEAD~1)
 
-mutation: install ## mutation testing of the reliability modules (slow: see docs/mutation.md)
+mutation: dev ## mutation testing of the reliability modules (slow: see docs/mutation.md)
 	$(PY) scripts/mutation.py
 
 real-clients-install: ## install the pinned npm tools locally (Inspector CLI, conformance suites, MCP Apps host SDK, esbuild, Node 22)
 	cd tests/real_clients && { npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error; }
 
-inspector: install real-clients-install ## the MCP Inspector CLI against the stdio demo server
+inspector: dev real-clients-install ## the MCP Inspector CLI against the stdio demo server
 	$(PY) tests/real_clients/run.py inspector
 
-conformance: install real-clients-install ## the conformance suites against the HTTP demo server
+conformance: dev real-clients-install ## the conformance suites against the HTTP demo server
 	$(PY) tests/real_clients/run.py conformance
 
 real-clients: inspector conformance ## both real-client checks
 
-dashboard-screenshot: install real-clients-install ## re-take docs/dashboard.png from the demo (needs Debian's chromium)
+bundle: dev real-clients-install ## build dist/ld-insights-mcp.mcpb (mcpb validate + pack) and start it as its manifest says
+	$(PY) scripts/bundle.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_bundle.py
+
+dashboard-screenshot: dev real-clients-install ## re-take docs/dashboard.png from the demo (needs Debian's chromium)
 	UPDATE_DASHBOARD_SCREENSHOT=1 $(PY) -m pytest -q -p no:cacheprovider tests/dashboard -k "own_metric and checkout"
 
-scale-up: install ## nginx + 3 replicas + Redis on this machine, no containers (build/scale/)
+scale-up: dev ## nginx + 3 replicas + Redis on this machine, no containers (build/scale/)
 	$(PY) deploy/scale.py up
 
 scale-load: ## 1,000 tool calls at 100 clients through the scale-up nginx; prints the figures

@@ -1,15 +1,19 @@
 """Added latency per stdio tool call: this tree against an earlier commit, in one run.
 
 Run ``make bench-compare REF=<commit>`` (or ``python bench/compare.py <commit>``). The earlier
-commit's ``server/`` and ``prompts/`` are exported with ``git archive`` into a temporary
-directory, byte-compiled, and served from there (``PYTHONPATH``); both servers and a direct
-request to the emulator are called in turn, read cache off, and the medians compared.
+commit's ``server/``, ``prompts/`` and lock are exported with ``git archive`` into a temporary
+directory; its locked dependencies are installed there in a virtual environment of its own
+(uv; its cache makes this fast), its code byte-compiled and served from there
+(``PYTHONPATH``). Both servers and a direct request to the emulator are called in turn, read
+cache off, and the medians compared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,18 +28,37 @@ sys.path.insert(0, str(Path(__file__).parent))
 import run
 from stdio_driver import StdioServer
 
+LOCKS = ("requirements-dev.lock", "requirements.lock")
+"""The lock an earlier commit's environment is built from: the first it has."""
 
-def export(ref: str, into: Path) -> Path:
-    """``server/`` and ``prompts/`` of ``ref`` under ``into``; returns its ``server`` path."""
+
+def export(ref: str, into: Path) -> tuple[Path, Path]:
+    """``server/``, ``prompts/`` and the lock of ``ref`` under ``into``, and a virtual
+    environment with that lock's packages; returns (its ``server`` path, its python)."""
+    listed = subprocess.run(
+        ["git", "ls-tree", "--name-only", ref], cwd=run.ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    lock = next(name for name in LOCKS if name in listed.split())
     archive = subprocess.run(
-        ["git", "archive", ref, "server", "prompts"],
+        ["git", "archive", ref, "server", "prompts", lock],
         cwd=run.ROOT,
         capture_output=True,
         check=True,
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(into / "server")], check=True)
-    return into / "server"
+    uv = shutil.which("uv")
+    command = [uv] if uv else [sys.executable, "-m", "uv"]
+    venv = into / ".venv"
+    subprocess.run([*command, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    python = venv / "bin" / "python"
+    sync = [*command, "pip", "sync", "--quiet", "--python", str(python), "--require-hashes"]
+    subprocess.run(
+        [*sync, str(into / lock)],
+        check=True,
+        env={**os.environ, "UV_COMPILE_BYTECODE": "1"},
+    )
+    subprocess.run([str(python), "-m", "compileall", "-q", str(into / "server")], check=True)
+    return into / "server", python
 
 
 def compare(ref: str, calls: int) -> dict[str, Any]:
@@ -46,7 +69,7 @@ def compare(ref: str, calls: int) -> dict[str, Any]:
     headers = {"Authorization": DEMO_TOKEN, "LD-API-Version": "beta"}
     emulator = [sys.executable, "-m", "ld_insights_mcp.emulator", "--port", str(port)]
     with tempfile.TemporaryDirectory() as scratch, run.background(emulator, port):
-        earlier = export(ref, Path(scratch))
+        earlier, python = export(ref, Path(scratch))
         group = httpx.get(
             f"{url}/api/v2/engineering-insights/insights/groups",
             headers=headers,
@@ -57,7 +80,7 @@ def compare(ref: str, calls: int) -> dict[str, Any]:
         command = [*run.SERVER, "--base-uri", url]
         servers = {
             "this tree": StdioServer(command, env=env),
-            ref: StdioServer(command, env={**env, "PYTHONPATH": str(earlier)}),
+            ref: StdioServer([str(python), *command[1:]], env={**env, "PYTHONPATH": str(earlier)}),
         }
         for server in servers.values():
             server.initialize()
@@ -66,11 +89,12 @@ def compare(ref: str, calls: int) -> dict[str, Any]:
         report: dict[str, Any] = {"ref": ref, "calls": calls}
         for tool, (ours, _, (path, params)) in cases.items():
             tools = dict.fromkeys(servers, ours)
-            samples, _ = run.interleaved(servers, tools, direct, path, params, calls)
+            samples, cpu = run.interleaved(servers, tools, direct, path, params, calls)
             base = statistics.median(samples["direct"])
             report[tool] = {"direct_ms": run.ms(base)} | {
                 name: run.ms(statistics.median(samples[name]) - base) for name in servers
             }
+            report[tool]["server_cpu_ms"] = {name: run.ms(cpu[name] / calls) for name in servers}
         direct.close()
         for server in servers.values():
             server.close()
@@ -84,11 +108,18 @@ def main() -> None:
     args = parser.parse_args()
     report = compare(args.ref, args.calls)
     print(json.dumps(report, indent=2))
-    print(f"\n| added per call (ms), {args.calls} calls each | direct | this tree | {args.ref} |")
-    print("|---|---|---|---|")
+    print(
+        f"\n| added per call (ms), {args.calls} calls each | direct | this tree | {args.ref} "
+        f"| server CPU per call: this tree | {args.ref} |"
+    )
+    print("|---|---|---|---|---|---|")
     for tool, row in report.items():
         if isinstance(row, dict):
-            print(f"| {tool} | {row['direct_ms']} | **{row['this tree']}** | {row[args.ref]} |")
+            cpu = row["server_cpu_ms"]
+            print(
+                f"| {tool} | {row['direct_ms']} | **{row['this tree']}** | {row[args.ref]} "
+                f"| {cpu['this tree']} | {cpu[args.ref]} |"
+            )
 
 
 if __name__ == "__main__":

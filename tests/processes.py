@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
@@ -65,25 +65,43 @@ def http_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                log = process.stderr.read().decode() if process.stderr else "(see its log file)"
-                raise RuntimeError(f"server exited: {log[-2000:]}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not listen on {port}")
-            time.sleep(0.05)
+        wait_listening(
+            process,
+            port,
+            timeout=20,
+            exited=lambda: "server exited: "
+            + (process.stderr.read().decode() if process.stderr else "(see its log file)")[-2000:],
+        )
         yield base, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=10)
+
+
+def wait_listening(
+    process: subprocess.Popen[bytes], port: int, *, timeout: float, exited: Callable[[], str]
+) -> None:
+    """Return once something accepts connections on ``port``; raise ``exited()`` if the
+    process ends first, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(exited())
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing listened on {port} within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """Terminate, then kill after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def stdio_exchange(

@@ -1,27 +1,58 @@
-"""The wheel carries everything the server reads at run time (prompts, knowledge)."""
+"""Packaging: the wheel carries everything the server reads at run time; the wheel and sdist
+build with ``python -m build`` and pass ``twine check``; the wheel runs with ``uvx`` (the
+runtime only: the hosted extra's Redis is absent); the locks agree with each other."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from .mcp_helpers import structured
+
 ROOT = Path(__file__).parents[1]
+PIN = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)(?: ?;[^\\\n]*)?((?:\s*\\\n\s*--hash=\S+)+)",
+    re.M,
+)
+DEV_ONLY = {"pytest", "mypy", "ruff", "playwright", "hypothesis", "mutmut", "twine", "trustme"}
+HOSTED = {"redis", "uvloop"}
 
 
-def test_wheel_ships_prompts_knowledge_and_entry_point(tmp_path: Path) -> None:
-    uv = shutil.which("uv")
-    command = [uv] if uv else [sys.executable, "-m", "uv"]
+def uv() -> list[str]:
+    found = shutil.which("uv")
+    return [found] if found else [sys.executable, "-m", "uv"]
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel and the sdist, built by ``python -m build`` (uv installs the backend)."""
+    out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [*command, "build", "--wheel", "--quiet", "--out-dir", str(tmp_path)],
-        cwd=ROOT,
+        [sys.executable, "-m", "build", "--installer", "uv", "--outdir", str(out), str(ROOT)],
         check=True,
-        timeout=120,
+        capture_output=True,
+        timeout=300,
     )
-    (wheel,) = tmp_path.glob("ld_insights_mcp-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+    return out
+
+
+def wheel_of(dist: Path) -> Path:
+    (wheel,) = dist.glob("ld_insights_mcp-*.whl")
+    return wheel
+
+
+def test_wheel_ships_prompts_knowledge_and_entry_point(dist: Path) -> None:
+    with zipfile.ZipFile(wheel_of(dist)) as archive:
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         scripts = archive.read(entry_points).decode()
@@ -32,3 +63,71 @@ def test_wheel_ships_prompts_knowledge_and_entry_point(tmp_path: Path) -> None:
     assert "ld_insights_mcp/knowledge/score_categories.json" in names
     assert "ld_insights_mcp/py.typed" in names
     assert "ld-insights-mcp = ld_insights_mcp.cli:main" in scripts
+
+
+def test_the_wheel_and_sdist_pass_twine_check(dist: Path) -> None:
+    built = sorted(p.name for p in dist.iterdir())
+    assert len(built) == 2, built
+    done = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, dist.iterdir())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def uvx(wheel: Path, *args: str) -> list[str]:
+    """``uvx --from <wheel> ld-insights-mcp ARGS``, within the locked versions (uv resolves
+    them against the package index; the packages come from its cache)."""
+    constraints = str(ROOT / "requirements.lock")
+    run = [*uv(), "tool", "run", "--isolated", "--constraints", constraints]
+    return [*run, "--from", str(wheel), "ld-insights-mcp", *args]
+
+
+def runtime_env() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LD_", "LAUNCHDARKLY_", "VIRTUAL_ENV"))
+    }
+
+
+@pytest.mark.anyio
+async def test_uvx_runs_the_wheel_over_stdio_on_the_demo(dist: Path) -> None:
+    command, *args = uvx(wheel_of(dist), "--demo")
+    params = StdioServerParameters(command=command, args=args, env=runtime_env())
+    with anyio.fail_after(180):
+        async with Client(params) as client:  # type: ignore[arg-type]
+            tools = {t.name for t in (await client.list_tools()).tools}
+            page = structured(await client.call_tool("list_insight_groups", {"limit": 1}))
+    assert "get_insight_scores" in tools
+    assert page["groups"]
+
+
+def test_the_runtime_alone_refuses_a_redis_url_naming_the_hosted_extra(dist: Path) -> None:
+    done = subprocess.run(
+        uvx(wheel_of(dist), "--demo"),
+        capture_output=True,
+        text=True,
+        env={**runtime_env(), "LD_INSIGHTS_REDIS_URL": "redis://127.0.0.1:6379/0"},
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "install ld-insights-mcp[hosted]" in done.stderr
+
+
+def locked(name: str) -> dict[str, tuple[str, str]]:
+    text = (ROOT / name).read_text()
+    return {m[1].lower(): (m[2], " ".join(sorted(m[3].split()))) for m in PIN.finditer(text)}
+
+
+def test_the_runtime_lock_is_the_dev_lock_s_versions_without_dev_tools_or_extras() -> None:
+    runtime, dev = locked("requirements.lock"), locked("requirements-dev.lock")
+    assert runtime
+    assert {name: dev.get(name) for name in runtime} == runtime  # same versions and hashes
+    assert not (DEV_ONLY | HOSTED) & set(runtime)
+    assert set(dev) >= DEV_ONLY | HOSTED
+    assert not {"aiohttp", "httpx-aiohttp"} & (set(runtime) | set(dev))

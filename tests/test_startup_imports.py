@@ -14,7 +14,6 @@ from .processes import clean_env
 
 DEFERRED = (
     "httpx",
-    "aiohttp",
     "ld_insights_mcp.launchdarkly.client",
     "ld_insights_mcp.launchdarkly.transport",
     "ld_insights_mcp.emulator.app",

@@ -31,6 +31,8 @@ environment:
   LD_INSIGHTS_*          other settings, e.g. LD_INSIGHTS_CALL_BUDGET=45, LD_INSIGHTS_MAX_RETRIES=3
   LD_INSIGHTS_HTTP_BEARER_TOKENS  comma-separated tokens HTTP clients must present (Bearer)
   LD_INSIGHTS_REDIS_URL  Redis shared by replicas (cache, rate limits); see docs/scaling.md
+  HTTPS_PROXY, NO_PROXY  the proxy to LaunchDarkly (LD_INSIGHTS_PROXY wins); see docs/network.md
+  SSL_CERT_FILE          CAs to trust (LD_INSIGHTS_CA_BUNDLE wins; default: the system store)
 
 commands:
   doctor                 check the setup (token, region, access, rate limits, clock) and exit;
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--read-only", action="store_true", help="do not offer the tools that write: %(writes)s"
     )
     read_only.writes = _WriteTools()  # type: ignore[attr-defined]  # argparse fills %(writes)s
+    add_network_flags(data)
     transport = parser.add_argument_group("transport")
     transport.add_argument(
         "--transport",
@@ -118,7 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-FLAG_SETTINGS = ("base_uri", "project", "environment", "log_level")
+def add_network_flags(group: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
+    """``--proxy`` and ``--ca-bundle``: the server's and the doctor's."""
+    group.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="http(s) proxy to LaunchDarkly; wins over HTTPS_PROXY (env LD_INSIGHTS_PROXY)",
+    )
+    group.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="PEM file of the CAs to trust; wins over SSL_CERT_FILE (env LD_INSIGHTS_CA_BUNDLE)",
+    )
+
+
+FLAG_SETTINGS = ("base_uri", "project", "environment", "log_level", "proxy", "ca_bundle")
 """Settings a flag of the same name sets (``--base-uri`` …); flags override the environment."""
 SWITCH_SETTINGS = ("demo", "read_only")
 """Settings a flag switches on (``--demo``, ``--read-only``)."""

@@ -7,7 +7,9 @@ LaunchDarkly's own CLI (ldcli) variables are honoured so existing environments w
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
+import os
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
@@ -71,6 +73,20 @@ class Settings(BaseSettings):
     )
     demo: bool = Field(default=False, description="Serve the embedded demo backend.")
     read_only: bool = Field(default=False, description="Register no tool that writes.")
+    proxy: SecretStr | None = Field(
+        default=None,
+        description=(
+            "http(s):// proxy to LaunchDarkly (CONNECT tunnel); wins over HTTPS_PROXY, "
+            "ALL_PROXY and NO_PROXY."
+        ),
+    )
+    ca_bundle: str | None = Field(
+        default=None,
+        description=(
+            "PEM file (or directory) of the CAs to trust, e.g. a TLS-inspecting proxy's; "
+            "wins over SSL_CERT_FILE, SSL_CERT_DIR and the system store."
+        ),
+    )
     connect_timeout: float = Field(default=5.0, gt=0, le=60)
     read_timeout: float = Field(default=20.0, gt=0, le=120)
     call_budget: float = Field(
@@ -176,7 +192,39 @@ class Settings(BaseSettings):
                 "LD_INSIGHTS_REDIS_URL must be a redis://, rediss:// or unix:// URL such as "
                 "redis://127.0.0.1:6379/0; the value given is not one (not shown)"
             )
+        if importlib.util.find_spec("redis") is None:
+            raise ValueError(
+                "a shared Redis needs the hosted extra: install ld-insights-mcp[hosted] "
+                "(pip install 'ld-insights-mcp[hosted]'), or unset LD_INSIGHTS_REDIS_URL"
+            )
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("proxy")
+    @classmethod
+    def _check_proxy(cls, value: SecretStr | None) -> SecretStr | None:
+        """An http(s) proxy URL; errors never quote it (it may hold a password)."""
+        from .launchdarkly.proxy_url import proxy_problem
+
+        if value is None or not value.get_secret_value().strip():
+            return None
+        problem = proxy_problem(value.get_secret_value().strip())
+        if problem is not None:
+            raise ValueError(f"the proxy URL {problem}; the value given is not shown")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _check_ca_bundle(cls, value: str | None) -> str | None:
+        """An existing file or directory."""
+        if value is None or not value.strip():
+            return None
+        path = os.path.expanduser(value.strip())
+        if not os.path.exists(path):
+            raise ValueError(
+                f"no file or directory at {path}: give the PEM file of the CA certificates to "
+                "trust (or a directory of them)"
+            )
+        return path
 
     @field_validator("base_uri")
     @classmethod
@@ -266,6 +314,8 @@ class Settings(BaseSettings):
             max_response_bytes=self.max_response_bytes,
             max_concurrency=self.max_concurrency,
             retry=RetryPolicy(max_attempts=self.max_retries + 1, max_wait=self.max_retry_wait),
+            proxy=self.proxy.get_secret_value() if self.proxy is not None else None,
+            ca_bundle=self.ca_bundle,
         )
 
 

@@ -96,8 +96,9 @@ def _skip_rest(base: Check) -> list[Check]:
 
 EPILOG = """\
 environment:
-  LD_ACCESS_TOKEN (or LAUNCHDARKLY_API_KEY), LD_BASE_URI, LD_PROJECT, LD_ENVIRONMENT, as for
-  the server; the token is never printed
+  LD_ACCESS_TOKEN (or LAUNCHDARKLY_API_KEY), LD_BASE_URI, LD_PROJECT, LD_ENVIRONMENT,
+  LD_INSIGHTS_PROXY, LD_INSIGHTS_CA_BUNDLE, HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, as for the
+  server; the token and a proxy's password are never printed
 
 exit status:
   0 every check passed, 1 a check failed (or was skipped), 2 the settings cannot be read
@@ -116,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-uri", help="LaunchDarkly base URI (env LD_BASE_URI)")
     parser.add_argument("--project", help="project key to check (env LD_PROJECT)")
     parser.add_argument("--environment", help="environment key to check (env LD_ENVIRONMENT)")
+    from .cli import add_network_flags
+
+    add_network_flags(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -133,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, secret=secret)
     checks = anyio.run(run_checks, settings, target)
     out = _as_json(checks, target) if args.json else _as_text(checks, target)
-    for redact in _redactors(secret, _env_token()):
+    for redact in _redactors(secret, _env_token(), *_proxy_passwords(settings)):
         out = redact(out)
     print(out)
     return 0 if all(c.passed for c in checks) else 1
@@ -163,6 +167,8 @@ def _settings(args: argparse.Namespace) -> tuple[Settings | None, str | None]:
             "base_uri": args.base_uri,
             "project": args.project,
             "environment": args.environment,
+            "proxy": args.proxy,
+            "ca_bundle": args.ca_bundle,
         }.items()
         if v is not None
     }
@@ -176,6 +182,24 @@ def _settings(args: argparse.Namespace) -> tuple[Settings | None, str | None]:
         return Settings(**{**overrides, "base_uri": DEFAULT_BASE_URI}), problem
     except ValidationError as exc:  # pragma: no cover - only base_uri was wrong
         return None, format_validation_error(exc)
+
+
+def _proxy_passwords(settings: Settings) -> list[str]:
+    """The passwords of the proxy setting and the environment's proxies (never printed)."""
+    from urllib.parse import unquote, urlsplit
+
+    urls = [v for k, v in os.environ.items() if k.lower().endswith("_proxy")]
+    if settings.proxy is not None:
+        urls.append(settings.proxy.get_secret_value())
+    found = []
+    for url in urls:
+        try:
+            password = urlsplit(url if "://" in url else f"http://{url}").password
+        except ValueError:
+            continue
+        if password:
+            found += [password, unquote(password)]
+    return found
 
 
 def _env_token() -> str | None:
@@ -217,13 +241,25 @@ def _where(target: Target) -> str:
     return "the built-in demo backend" if target.demo else target.base_uri
 
 
+def _network(checks: list[Check]) -> dict[str, str]:
+    """The proxy and CAs in use, as the base URI's check recorded them."""
+    base = next((c for c in checks if c.id == "base_uri"), None)
+    details = base.details if base is not None else {}
+    return {k: details[k] for k in ("proxy", "ca") if k in details}
+
+
 def _as_text(checks: list[Check], target: Target) -> str:
     marks = MARKS
     try:
         "".join(MARKS.values()).encode(sys.stdout.encoding or "ascii")
     except (LookupError, UnicodeEncodeError):
         marks = ASCII_MARKS
-    lines = [f"ld-insights-mcp doctor: checking {_where(target)}", ""]
+    lines = [f"ld-insights-mcp doctor: checking {_where(target)}"]
+    network = _network(checks)
+    if network:
+        lines.append(f"proxy: {network['proxy']}")
+        lines.append(f"CA certificates: {network['ca']}")
+    lines.append("")
     for check in checks:
         lines.append(f"{marks[check.status]} {check.title}: {check.reason}")
         if check.fix:
@@ -245,6 +281,7 @@ def _as_json(checks: list[Check], target: Target) -> str:
             "baseUri": target.base_uri,
             "region": target.region,
             "demo": target.demo,
+            "network": _network(checks) or None,
             "checks": [c.as_json() for c in checks],
         },
         indent=2,

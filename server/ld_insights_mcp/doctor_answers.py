@@ -50,17 +50,50 @@ async def first_page(
 def reachable(
     where: str, region: str, error: LaunchDarklyError | None, recording: Recording
 ) -> Check:
-    """Whether anything answered at the base URI (any HTTP answer counts)."""
-    if isinstance(error, APIConnectionError) and not recording.answers:
-        what = "did not answer in time" if isinstance(error, APITimeoutError) else "unreachable"
-        cause = recording.failure or str(error)
+    """Whether anything answered at the base URI (any HTTP answer counts); if not, whether
+    the proxy, TLS or the host itself failed."""
+    network = _network(recording)
+    if not (isinstance(error, APIConnectionError) and not recording.answers):
+        return passed("base_uri", f"{where} answers; {region}", region=region, **network)
+    failure = recording.failed_at
+    if failure is not None and failure.kind == "tls":
         return failed(
             "base_uri",
-            f"{where} is {what} ({cause}); {region}",
-            "check the host name, your network, proxy and firewall; " + REGION_FIX,
+            f"{where}: {failure.reason}; {region}",
+            failure.fix,
             region=region,
+            **network,
         )
-    return passed("base_uri", f"{where} answers; {region}", region=region)
+    if failure is not None:  # the proxy: unreachable, refused the tunnel, or could not reach
+        return failed(
+            "base_uri",
+            f"{where} not reached: {failure.reason}",
+            failure.fix,
+            region=region,
+            **network,
+        )
+    what = "did not answer in time" if isinstance(error, APITimeoutError) else "unreachable"
+    cause = recording.failure or str(error)
+    behind = (
+        "; behind a proxy, set HTTPS_PROXY or LD_INSIGHTS_PROXY"
+        if recording.route is not None and recording.route.proxy is None
+        else ""
+    )
+    return failed(
+        "base_uri",
+        f"{where} is {what} ({cause}); {region}",
+        f"check the host name, your network and firewall{behind}; " + REGION_FIX,
+        region=region,
+        **network,
+    )
+
+
+def _network(recording: Recording) -> dict[str, str]:
+    """The proxy and CAs the requests went through (none recorded: the demo's emulator)."""
+    route = recording.route
+    if route is None:
+        return {}
+    return {"proxy": route.describe_proxy(), "ca": route.describe_trust()}
 
 
 def token_accepted(error: LaunchDarklyError | None) -> Check:

@@ -1,6 +1,6 @@
-"""The client's real network (reads on aiohttp, writes on httpx) over loopback sockets: what
-each failure is reported as, and above all that a request whose connection was open is
-never reported as "not sent" (a write is retried only when it cannot have arrived)."""
+"""The client's real network (httpx, as ``LaunchDarklyClient.create`` builds it) over loopback
+sockets: what each failure is reported as, and above all that a request whose connection was
+open is never reported as "not sent" (a write is retried only when it cannot have arrived)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 
 import anyio
-import httpx
 import pytest
 from anyio.abc import SocketAttribute, SocketStream
 from pydantic import SecretStr
@@ -23,7 +22,7 @@ from ld_insights_mcp.launchdarkly import (
     NotFoundError,
     RetryPolicy,
 )
-from ld_insights_mcp.launchdarkly.network import ReadsOnAiohttp
+from ld_insights_mcp.launchdarkly.client import http_client
 from ld_insights_mcp.launchdarkly.transport import Exchange, RawTokenAuth
 
 from ..conftest import TOKEN
@@ -71,14 +70,10 @@ async def drop_mid_answer(stream: SocketStream) -> None:
 
 
 @asynccontextmanager
-async def exchange(url: str) -> AsyncIterator[Exchange]:
-    limits = httpx.Limits(max_keepalive_connections=4)
-    async with httpx.AsyncClient(
-        base_url=url,
-        auth=RawTokenAuth(SecretStr(TOKEN)),
-        transport=ReadsOnAiohttp(limits=limits),
-        timeout=httpx.Timeout(5.0),
-    ) as http:
+async def exchange(url: str, **options: float) -> AsyncIterator[Exchange]:
+    """The exchange on the network the client builds for ``url`` (no transport injected)."""
+    opts = ClientOptions(max_concurrency=2, **options)  # type: ignore[arg-type]
+    async with http_client(url, opts, auth=RawTokenAuth(SecretStr(TOKEN))) as http:
         yield Exchange(http, max_response_bytes=1_000_000, max_concurrency=2)
 
 
@@ -120,14 +115,7 @@ async def test_a_connect_timeout_is_reported_as_not_sent(method: str) -> None:
             filler.setblocking(False)
             with suppress(BlockingIOError):
                 filler.connect(("127.0.0.1", port))
-        limits = httpx.Limits(max_keepalive_connections=4)
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            auth=RawTokenAuth(SecretStr(TOKEN)),
-            transport=ReadsOnAiohttp(limits=limits),
-            timeout=httpx.Timeout(5.0, connect=0.3),
-        ) as http:
-            ex = Exchange(http, max_response_bytes=1_000, max_concurrency=2)
+        async with exchange(f"http://127.0.0.1:{port}", connect_timeout=0.3) as ex:
             body = {"key": "k"} if method == "POST" else None
             with pytest.raises(APITimeoutError) as caught:
                 await ex.send(method, "/api/v2/x", json_body=body)

@@ -55,10 +55,12 @@ def serve_app_on_loopback(
     *,
     lifespan: Literal["on", "off"] = "off",
     date_header: bool = True,
+    tls: tuple[str, str] | None = None,
 ) -> Iterator[str]:
     """Serve an ASGI app on 127.0.0.1 (``port`` 0: any free port) until the block ends;
     yield its base URL such as ``http://127.0.0.1:54321``. ``date_header=False`` leaves
-    ``Date`` to the app (uvicorn would otherwise send a second one)."""
+    ``Date`` to the app (uvicorn would otherwise send a second one). ``tls`` (a certificate
+    file and its key file) serves https."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -79,6 +81,8 @@ def serve_app_on_loopback(
         lifespan=lifespan,
         timeout_graceful_shutdown=1,
         date_header=date_header,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     server = Server(config)
     thread = threading.Thread(
@@ -91,7 +95,7 @@ def serve_app_on_loopback(
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the loopback server did not start on port {chosen}")
             time.sleep(0.002)
-        yield f"http://{LOOPBACK}:{chosen}"
+        yield f"{'https' if tls else 'http'}://{LOOPBACK}:{chosen}"
     finally:
         server.should_exit = True
         thread.join(timeout=STOP_TIMEOUT)
@@ -102,13 +106,20 @@ def serve_app_on_loopback(
 
 
 @contextmanager
-def serve_on_loopback(emulator: Emulator, port: int = 0, host: str = LOOPBACK) -> Iterator[str]:
-    """Serve ``emulator`` on 127.0.0.1 until the block ends; yield its base URL.
+def serve_on_loopback(
+    emulator: Emulator,
+    port: int = 0,
+    host: str = LOOPBACK,
+    *,
+    tls: tuple[str, str] | None = None,
+) -> Iterator[str]:
+    """Serve ``emulator`` on 127.0.0.1 until the block ends; yield its base URL (https with
+    ``tls``, a certificate file and its key file).
 
     Only the loopback address is allowed: the emulator is a test and demo backend."""
     if host != LOOPBACK:
         raise ValueError(f"the emulator only listens on {LOOPBACK}, not {host!r}")
-    with serve_app_on_loopback(emulator.app, port, date_header=False) as url:
+    with serve_app_on_loopback(emulator.app, port, date_header=False, tls=tls) as url:
         yield url
 
 

@@ -43,6 +43,7 @@ from .models import (
     NewInsightGroup,
     PatchOperation,
 )
+from .network import route_for
 from .pagination import iterate_offset_pages
 from .retries import RetryPolicy
 from .shared_limits import ExchangeHooks
@@ -56,13 +57,48 @@ USER_AGENT = f"ld-insights-mcp/{__version__}"
 
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
-    """Network limits of a client."""
+    """Network limits of a client, and its proxy and CA bundle (None: from the environment,
+    see ``network``)."""
 
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
     max_response_bytes: int = 5_000_000
     max_concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    proxy: str | None = field(default=None, repr=False)  # may carry a password
+    ca_bundle: str | None = None
+
+
+def pool_limits(options: ClientOptions) -> httpx.Limits:
+    """The connection pool's limits: the exchange's semaphore is the one concurrency bound,
+    so the pool must not be a second; idle connections kept up to that bound."""
+    return httpx.Limits(max_connections=None, max_keepalive_connections=options.max_concurrency)
+
+
+def http_client(
+    base_url: str,
+    options: ClientOptions,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    auth: httpx.Auth | None = None,
+) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` a LaunchDarkly client sends through: its timeouts, headers
+    and pool; ``transport``, or the route to ``base_url`` (proxy, CAs) from ``options`` and
+    the environment. Redirects are not followed (the token stays with the base URI)."""
+    limits = pool_limits(options)
+    if transport is None:
+        route = route_for(base_url, proxy=options.proxy, ca_bundle=options.ca_bundle)
+        transport = route.transport(limits)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
+        limits=limits,
+        transport=transport,
+        follow_redirects=False,
+        trust_env=False,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,23 +159,10 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         cache: ReadCache | None = None,
         hooks: ExchangeHooks | None = None,
     ) -> LaunchDarklyClient:
-        """Build a client with its own ``httpx.AsyncClient`` (reads through ``cache``)."""
-        from .network import ReadsOnAiohttp  # aiohttp is imported when a client is built
-
+        """Build a client with its own ``httpx.AsyncClient`` (reads through ``cache``), on
+        ``transport`` or else the network ``route_for`` the base URL and options."""
         opts = options or ClientOptions()
-        timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout)
-        # The exchange's semaphore is the one concurrency bound; the pool must not be a second.
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=opts.max_concurrency)
-        http = httpx.AsyncClient(
-            base_url=base_url,
-            auth=RawTokenAuth(token),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            timeout=timeout,
-            limits=limits,
-            transport=transport if transport is not None else ReadsOnAiohttp(limits=limits),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        http = http_client(base_url, opts, transport, auth=RawTokenAuth(token))
         identity = token_identity(token, str(http.base_url))
         return cls(http, opts, cache=cache, identity=identity, hooks=hooks)
 

@@ -1,6 +1,6 @@
-"""A client for checking a setup: it sends as the server's client does, never retries, and
-records what each answer's headers said (status, ``Date``, rate limits) and why a connection
-failed, for a report on the setup.
+"""A client for checking a setup: it sends as the server's client does (same network, proxy
+and CAs), never retries, and records what each answer's headers said (status, ``Date``, rate
+limits), the route taken and why a connection failed, for a report on the setup.
 
 Text from a failed connection passes through the token's redactor before it is recorded.
 """
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 import httpx
 from pydantic import SecretStr
 
-from .client import USER_AGENT, ClientOptions, LaunchDarklyClient
+from .client import ClientOptions, LaunchDarklyClient, http_client, pool_limits
+from .network import Failure, Route, failure_of, route_for
 from .rate_limits import RateLimitInfo
 from .redaction import Redactor
 from .retries import RetryPolicy
@@ -35,10 +36,13 @@ class Seen:
 
 @dataclass(slots=True)
 class Recording:
-    """Every answer seen, in order, and the last connection failure (redacted text)."""
+    """The route, every answer seen, in order, and the last connection failure (redacted
+    text, and what it was when it was a TLS or proxy failure)."""
 
+    route: Route | None = None
     answers: list[Seen] = field(default_factory=list)
     failure: str | None = None
+    failed_at: Failure | None = None
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -56,6 +60,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         except httpx.TransportError as exc:
             detail = self._redact(str(exc)).strip() or "no detail"
             self.recording.failure = f"{type(exc).__name__}: {detail[:_MAX_SHOWN]}"
+            self.recording.failed_at = failure_of(exc)
             raise
         self.recording.answers.append(
             Seen(
@@ -81,26 +86,22 @@ def diagnostic_client(
 ) -> tuple[LaunchDarklyClient, Recording]:
     """A client that tries each request once and records its answers.
 
+    Without ``transport`` it goes out through the route the server would take (proxy, CAs).
     Without ``token`` it sends no ``Authorization`` header at all (to learn whether the base
     URI answers without sending a value that is not an access token).
     """
     opts = replace(options or ClientOptions(), retry=RetryPolicy(max_attempts=1))
+    route = None
+    if transport is None:
+        route = route_for(base_url, proxy=opts.proxy, ca_bundle=opts.ca_bundle)
+        transport = route.transport(pool_limits(opts))
     secret = token.get_secret_value() if token is not None else None
-    recorder = RecordingTransport(
-        transport or httpx.AsyncHTTPTransport(trust_env=False), Redactor(secret)
-    )
+    recorder = RecordingTransport(transport, Redactor(secret))
+    recorder.recording.route = route
     if token is not None:
         client = LaunchDarklyClient.create(
             base_url=base_url, token=token, options=opts, transport=recorder
         )
     else:
-        http = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            timeout=httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout),
-            transport=recorder,
-            follow_redirects=False,
-            trust_env=False,
-        )
-        client = LaunchDarklyClient(http, opts)
+        client = LaunchDarklyClient(http_client(base_url, opts, recorder), opts)
     return client, recorder.recording

@@ -44,14 +44,18 @@ class APIConnectionError(LaunchDarklyError):
     """LaunchDarkly could not be reached, or the connection broke.
 
     ``sent`` tells whether the request may have reached LaunchDarkly: False for a refused
-    connection or a pool/connect timeout, True once bytes were written.
+    connection, a proxy or TLS failure or a pool/connect timeout, True once bytes were
+    written. ``fix`` is the user's next step for a proxy or TLS failure.
     """
 
-    def __init__(self, message: str, *, method: str, path: str, sent: bool) -> None:
+    def __init__(
+        self, message: str, *, method: str, path: str, sent: bool, fix: str | None = None
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.path = path
         self.sent = sent
+        self.fix = fix
 
 
 class APITimeoutError(APIConnectionError):

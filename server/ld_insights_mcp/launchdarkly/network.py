@@ -1,86 +1,321 @@
-"""The network under the client: reads on aiohttp, writes on httpx's own transport.
+"""The network under the client: one httpx transport, through the proxy and with the
+certificate authorities this machine is set up for.
 
-aiohttp's HTTP/1.1 stack (a C parser) costs less per request than httpcore's, so GET
-requests, which are most of the traffic, go through it (``httpx-aiohttp``: the client keeps
-httpx's API). Writes stay on httpx's own transport, whose errors tell exactly whether a
-request may have reached LaunchDarkly: a write is retried only when it cannot have. aiohttp's
-errors are mapped here by what happened to the connection, never to "not sent" for a
-connection that was open.
+The proxy: ``LD_INSIGHTS_PROXY`` when it is set; otherwise the environment (``HTTPS_PROXY``,
+``ALL_PROXY``, ``NO_PROXY``; on macOS and Windows, when those are unset, the system's proxy
+settings), read by the standard library as other Python tools read it. An https base URI is
+reached through a CONNECT tunnel: the proxy sees the host name and port, never a request or
+the token. A plain-http base URI (allowed only on loopback) is never sent through a proxy:
+the token would travel in clear.
+
+The certificate authorities: ``LD_INSIGHTS_CA_BUNDLE`` (a PEM file or a directory of them)
+when it is set; otherwise ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``; otherwise the operating
+system's trust store (``truststore`` on macOS and Windows, the system CA files on Linux),
+and certifi's bundle where none is found. A CA bundle replaces the default trust.
+
+Nothing here prints a proxy's user name or password: ``Route`` shows the proxy without them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import cast
+import os
+import platform
+import ssl
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
-from .transport import READ_METHODS
+from .proxy_url import proxy_problem, shown
+
+PROXY_SETTING = "LD_INSIGHTS_PROXY"
+CA_SETTING = "LD_INSIGHTS_CA_BUNDLE"
 
 
-class ReadsOnAiohttp(httpx.AsyncBaseTransport):
-    """GET and HEAD through aiohttp, every other method through ``httpx.AsyncHTTPTransport``."""
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """The certificate authorities a TLS connection accepts, and where they came from."""
 
-    def __init__(self, *, limits: httpx.Limits) -> None:
-        self._reads = AiohttpTransport(trust_env=False, limits=limits)
-        self._writes = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
+    source: str
+    """``LD_INSIGHTS_CA_BUNDLE``, ``SSL_CERT_FILE``, ``SSL_CERT_DIR``, ``system`` or
+    ``certifi``."""
+    location: str | None = None
+    """The file or directory, for a bundle; None for the system store."""
+
+    @classmethod
+    def configured(cls, ca_bundle: str | None) -> Trust:
+        if ca_bundle:
+            return cls(CA_SETTING, ca_bundle)
+        for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+            value = os.environ.get(variable)
+            if value:
+                return cls(variable, value)
+        if _OS_TRUST_STORE or any(_system_ca_paths()):
+            return cls("system")
+        return cls("certifi")
+
+    def describe(self) -> str:
+        if self.location is not None:
+            return f"{self.location} (from {self.source})"
+        if self.source == "certifi":
+            return "certifi's bundle (no system trust store found)"
+        return "the operating system's trust store"
+
+    def context(self) -> ssl.SSLContext:
+        """A client TLS context that verifies certificates and host names against these CAs."""
+        if self.location is not None:
+            if os.path.isdir(self.location):
+                return ssl.create_default_context(capath=self.location)
+            return ssl.create_default_context(cafile=self.location)
+        if self.source == "certifi":
+            import certifi
+
+            return ssl.create_default_context(cafile=certifi.where())
+        if _OS_TRUST_STORE:
+            import truststore
+
+            return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        cafile, capath = _system_ca_paths()
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
+_OS_TRUST_STORE = platform.system() in ("Darwin", "Windows")
+"""Where ``truststore`` verifies with the operating system's own API. On Linux the system CA
+files are loaded instead (truststore reads them anew at every handshake, which OpenSSL before
+3.4 accumulates)."""
+
+
+def _system_ca_paths() -> tuple[str | None, str | None]:
+    """OpenSSL's compiled-in CA file and directory, those that exist."""
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
+    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
+    return cafile, capath
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How requests reach the base URI: directly or through a proxy, and the CAs trusted.
+
+    ``proxy`` may carry credentials: it is left out of the repr; ``proxy_shown`` is safe to
+    print.
+    """
+
+    base_url: str
+    proxy: str | None = field(default=None, repr=False)
+    proxy_source: str | None = None
+    """The setting or variable the proxy came from (``LD_INSIGHTS_PROXY``, ``HTTPS_PROXY``,
+    ``system proxy settings``)."""
+    direct_because: str | None = None
+    """Why no proxy is used although one is configured (``NO_PROXY``, a plain-http URI)."""
+    problem: str | None = None
+    """Why the configured proxy cannot be used (every request then fails with this)."""
+    trust: Trust = field(default_factory=lambda: Trust("system"))
+
+    @property
+    def proxy_shown(self) -> str | None:
+        return shown(self.proxy) if self.proxy else None
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.base_url).scheme == "https"
+
+    def describe_proxy(self) -> str:
+        """One line: the proxy in use and where it came from, or why there is none."""
+        if self.problem is not None:
+            return f"{self.proxy_source} {self.problem}"
+        if self.proxy is not None:
+            return f"{self.proxy_shown} (from {self.proxy_source}; CONNECT tunnel)"
+        if self.direct_because is not None:
+            return f"none: {self.direct_because}"
+        return "none (direct connection)"
+
+    def describe_trust(self) -> str:
+        if not self.tls:
+            return "not used (plain http)"
+        return self.trust.describe()
+
+    def transport(self, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+        """The transport for this route: httpx's own, with this proxy and these CAs."""
+        if self.problem is not None:
+            return _Unusable(f"the proxy in {self.proxy_source} {self.problem}", self.proxy_source)
+        context = self.trust.context()
+        if self.proxy is None:
+            return httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False)
+        # An https:// proxy is itself reached over TLS, trusting the same CAs.
+        tls_to_proxy = context if self.proxy.startswith("https://") else None
+        proxy = httpx.Proxy(self.proxy, ssl_context=tls_to_proxy)
+        inner = httpx.AsyncHTTPTransport(
+            verify=context, limits=limits, proxy=proxy, trust_env=False
+        )
+        return _ThroughProxy(inner, shown(self.proxy))
+
+
+def route_for(base_url: str, *, proxy: str | None = None, ca_bundle: str | None = None) -> Route:
+    """The route to ``base_url``: the ``proxy`` setting wins over the environment, and the
+    ``ca_bundle`` setting over ``SSL_CERT_FILE``/``SSL_CERT_DIR`` and the system store."""
+    trust = Trust.configured(ca_bundle)
+    parts = urlsplit(base_url)
+    chosen, source = (proxy, PROXY_SETTING) if proxy else _environment_proxy(parts.scheme)
+    if chosen is None:
+        return Route(base_url, trust=trust)
+    if not proxy and _bypassed(parts.netloc):
+        return Route(base_url, direct_because=f"NO_PROXY names {parts.hostname}", trust=trust)
+    if parts.scheme != "https":
+        why = f"{source} is not used for a plain-http base URI (the token would travel in clear)"
+        return Route(base_url, direct_because=why, trust=trust)
+    problem = proxy_problem(chosen)
+    if problem is not None:
+        return Route(base_url, proxy_source=source, problem=problem, trust=trust)
+    if "://" not in chosen:
+        chosen = f"http://{chosen}"
+    return Route(base_url, proxy=chosen, proxy_source=source, trust=trust)
+
+
+def _environment_proxy(scheme: str) -> tuple[str | None, str]:
+    """The proxy the environment (or the system settings) gives for ``scheme``, and the
+    variable it came from."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    for kind in (scheme, "all"):
+        if proxies.get(kind):
+            return proxies[kind], _variable(kind) or "system proxy settings"
+    return None, ""
+
+
+def _variable(kind: str) -> str | None:
+    """The environment variable that set the ``kind`` proxy (lower case wins, as in
+    ``urllib``)."""
+    for name in (f"{kind}_proxy", f"{kind.upper()}_PROXY"):
+        if os.environ.get(name):
+            return name
+    return None
+
+
+def _bypassed(netloc: str) -> bool:
+    import urllib.request
+
+    return bool(urllib.request.proxy_bypass(netloc))
+
+
+class _Unusable(httpx.AsyncBaseTransport):
+    """A network whose proxy setting cannot be used: every request fails before it is sent,
+    saying why."""
+
+    def __init__(self, reason: str, source: str | None) -> None:
+        self._failure = Failure("proxy", reason, f"set {source} to an http:// or https:// URL")
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method not in READ_METHODS:
-            return await self._writes.handle_async_request(request)
+        raise ProxyFailure(self._failure, request)
+
+
+# --- what a connection failure was -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What a failed connection was, in words, and the fix."""
+
+    kind: str
+    """``tls``, ``proxy`` (the proxy refused or could not be reached) or ``proxy_upstream``
+    (the proxy could not reach the host)."""
+    reason: str
+    fix: str
+
+
+CA_FIX = (
+    f"set {CA_SETTING} (or --ca-bundle, or SSL_CERT_FILE) to the PEM file of the CA that "
+    "signs the certificate (a TLS-inspecting proxy's or a private CA)"
+)
+HOST_FIX = "check LD_BASE_URI: the server's certificate names other hosts"
+PROXY_FIX = (
+    f"check the proxy's address in {PROXY_SETTING} or HTTPS_PROXY, and that it allows CONNECT "
+    "to the base URI's host and port (NO_PROXY lists hosts reached directly)"
+)
+UPSTREAM_FIX = "check LD_BASE_URI's host name, and that the proxy may reach it"
+TLS_FIX = "check that LD_BASE_URI's host speaks TLS on that port"
+
+
+class ProxyFailure(httpx.ProxyError):
+    """The proxy failed the request before it reached the base URI: it could not be
+    reached, it refused the CONNECT tunnel, or it could not reach the host."""
+
+    def __init__(self, failure: Failure, request: httpx.Request) -> None:
+        super().__init__(failure.reason, request=request)
+        self.failure = failure
+
+
+def failure_of(exc: BaseException) -> Failure | None:
+    """The TLS or proxy failure behind an httpx connection error, or None for another one."""
+    if isinstance(exc, ProxyFailure):
+        return exc.failure
+    if isinstance(exc, httpx.ProxyError):
+        return Failure("proxy", f"proxy failure ({_first_line(exc)})", PROXY_FIX)
+    verify = _cause(exc, ssl.SSLCertVerificationError)
+    if isinstance(verify, ssl.SSLCertVerificationError):
+        message = str(verify.verify_message or verify.reason or verify)
+        if "mismatch" in message.lower() or "hostname" in message.lower():
+            return Failure("tls", f"TLS: wrong host name ({message})", HOST_FIX)
+        return Failure("tls", f"TLS: certificate not trusted ({message})", CA_FIX)
+    tls = _cause(exc, ssl.SSLError)
+    if tls is not None:
+        reason = getattr(tls, "reason", None) or _first_line(tls)
+        return Failure("tls", f"TLS handshake failed ({reason})", TLS_FIX)
+    return None
+
+
+class _ThroughProxy(httpx.AsyncBaseTransport):
+    """httpx's transport through a proxy, whose failures before the tunnel is up say so:
+    httpx reports an unreachable proxy as it would an unreachable host."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, proxy: str) -> None:
+        self._inner = inner
+        self._proxy = proxy
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            response = await self._reads.handle_async_request(request)
-        except (httpx.TransportError, aiohttp.ClientError) as exc:
-            raise _mapped(exc, request) from exc
-        response.stream = _MappedBody(response.stream, request)
-        return response
+            return await self._inner.handle_async_request(request)
+        except httpx.ProxyError as exc:
+            raise ProxyFailure(self._refused(exc, request), request) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if failure_of(exc) is not None:  # TLS with the host, inside the tunnel
+                raise
+            failure = Failure(
+                "proxy",
+                f"could not connect to the proxy {self._proxy} ({_first_line(exc) or 'timed out'})",
+                PROXY_FIX,
+            )
+            raise ProxyFailure(failure, request) from exc
+
+    def _refused(self, exc: httpx.ProxyError, request: httpx.Request) -> Failure:
+        said = _first_line(exc)
+        target = f"{request.url.host}:{request.url.port or 443}"
+        if said[:1] == "5":  # 502, 503, 504: the proxy could not reach the host
+            return Failure(
+                "proxy_upstream",
+                f"the proxy {self._proxy} could not reach {target} ({said})",
+                UPSTREAM_FIX,
+            )
+        return Failure(
+            "proxy", f"the proxy {self._proxy} refused the tunnel to {target} ({said})", PROXY_FIX
+        )
 
     async def aclose(self) -> None:
-        try:
-            await self._reads.aclose()
-        finally:
-            await self._writes.aclose()
+        await self._inner.aclose()
 
 
-class _MappedBody(httpx.AsyncByteStream):
-    """A response body whose read errors are httpx's read errors."""
-
-    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, request: httpx.Request):
-        self._inner = cast(httpx.AsyncByteStream, inner)
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._inner:
-                yield chunk
-        except (httpx.TransportError, aiohttp.ClientError) as exc:
-            raise _mapped(exc, self._request, connected=True) from exc
-
-    async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        except (httpx.TransportError, aiohttp.ClientError) as exc:
-            raise _mapped(exc, self._request, connected=True) from exc
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
-def _mapped(
-    exc: Exception, request: httpx.Request, *, connected: bool = False
-) -> httpx.TransportError:
-    """The httpx error for what aiohttp reported, judged by the connection: a failure to
-    connect is a connect error; any failure once connected is a read error (the request may
-    have been sent)."""
-    cause = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
-    message = str(cause or exc) or type(cause or exc).__name__
-    error: httpx.TransportError
-    if not connected and isinstance(cause, aiohttp.ConnectionTimeoutError):
-        error = httpx.ConnectTimeout(message)
-    elif not connected and isinstance(cause, aiohttp.ClientConnectorError):
-        error = httpx.ConnectError(message)
-    elif isinstance(cause, aiohttp.ServerTimeoutError):
-        error = httpx.ReadTimeout(message)
-    else:
-        error = httpx.ReadError(message)
-    error.request = request
-    return error
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""

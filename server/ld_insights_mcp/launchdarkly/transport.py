@@ -31,6 +31,7 @@ from .errors import (
     error_class_for,
 )
 from .models import ErrorRep
+from .network import Failure, failure_of
 from .rate_limits import MAX_HINT_SECONDS, RateLimitInfo
 from .redaction import Redactor
 
@@ -40,7 +41,15 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 BETA_VERSION = "beta"
 """``LD-API-Version`` value the Engineering Insights and metric-group operations require."""
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
+"""Failures before any byte of the request left for LaunchDarkly (a proxy that failed the
+CONNECT tunnel was sent only the host name and port)."""
 
 
 class RawTokenAuth(httpx.Auth):
@@ -185,8 +194,13 @@ class Exchange:
                 ) from None
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, _NOT_SENT)
+                failure = failure_of(exc)
                 raise APIConnectionError(
-                    _describe("connection failed", exc, sent), method=method, path=path, sent=sent
+                    _describe("connection failed", exc, sent, failure),
+                    method=method,
+                    path=path,
+                    sent=sent,
+                    fix=failure.fix if failure else None,
                 ) from None
             try:
                 body = await self._read_capped(response, method=method, path=path)
@@ -252,9 +266,11 @@ _MAX_SHOWN = 100
 """Longest piece of LaunchDarkly's own text (content type) quoted in a message."""
 
 
-def _describe(what: str, exc: Exception, sent: bool) -> str:
+def _describe(what: str, exc: Exception, sent: bool, failure: Failure | None = None) -> str:
     kind = type(exc).__name__
     where = "after the request was sent" if sent else "before the request was sent"
+    if failure is not None:
+        return f"LaunchDarkly {what}: {failure.reason} ({kind}, {where})"
     return f"LaunchDarkly {what} ({kind}, {where})"
 
 

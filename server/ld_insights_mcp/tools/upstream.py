@@ -160,6 +160,11 @@ def _describe(exc: LaunchDarklyError, *, not_found: str, write: Write | None) ->
             "try again shortly."
         )
     if isinstance(exc, APIConnectionError):
+        if exc.fix is not None:  # a proxy or TLS failure: waiting will not mend it
+            return (
+                f"Could not reach LaunchDarkly ({exc}). Retrying will not help: the user must "
+                f"{exc.fix}, then restart the server."
+            )
         return (
             f"Could not reach LaunchDarkly ({exc}). Check the network and LD_BASE_URI; "
             "try again shortly."
