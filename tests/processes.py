@@ -69,12 +69,16 @@ def http_server(
             process,
             port,
             timeout=20,
-            exited=lambda: "server exited: "
-            + (process.stderr.read().decode() if process.stderr else "(see its log file)")[-2000:],
+            exited=lambda: _exited(process),
         )
         yield base, process
     finally:
         stop(process, timeout=10)
+
+
+def _exited(process: subprocess.Popen[bytes]) -> str:
+    log = process.stderr.read().decode() if process.stderr else "(see its log file)"
+    return f"server exited: {log[-2000:]}"
 
 
 def wait_listening(
