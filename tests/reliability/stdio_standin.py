@@ -1,14 +1,19 @@
-"""A stand-in for the SDK's stdio loop, for in-process tests of the stdio relay."""
+"""A stand-in for the SDK on the relay's in-memory streams, for in-process tests of the relay."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
+
+import anyio
+import mcp.types as types
+from mcp.shared.message import SessionMessage
+
+from ld_insights_mcp.stdio.relay import SdkInput, SdkOutput
 
 T = TypeVar("T")
 
@@ -49,45 +54,37 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 class StandInSdk:
-    """Plays the SDK's stdio loop on two pipe ends (blocking, in a thread).
+    """Plays the SDK on the relay's streams, as its dispatcher does: each request runs in a
+    task of its own, and at the end of its input the requests still running are cancelled
+    and get no answer.
 
     Methods: ``echo`` (answered at once), ``big`` (an answer of ``size`` bytes), ``later``
-    (answered after ``delay`` seconds, from another thread), ``hang`` (never answered),
-    ``noisy`` (stray non-JSON output first), ``chatty`` (a notification and a request of its
-    own first), ``stop`` (the SDK returns while the client is still there). A string id that
-    is a number is answered as the number, as the SDK does.
+    (answered after ``delay`` seconds), ``hang`` (never answered), ``chatty`` (a notification
+    and a request of its own first), ``stop`` (the SDK returns while the client is still
+    there). A string id that is a number is answered as the number, as the SDK does.
+    ``reading``: the SDK takes no input until it is set.
     """
 
-    def __init__(self, stdin: int, stdout: int, *, reading: threading.Event | None = None):
-        self._stdin = stdin
-        self._stdout = stdout
-        self._lock = threading.Lock()
-        self._ended = False
-        self.reading = reading or threading.Event()
-        if reading is None:
-            self.reading.set()
+    def __init__(self, *, reading: threading.Event | None = None) -> None:
+        self.reading = reading
         self.received: list[dict[str, Any]] = []
-        self.raw: list[bytes] = []
 
-    def serve(self) -> None:
-        try:
-            with os.fdopen(self._stdin, "rb") as lines:
-                self.reading.wait()
-                for line in lines:
-                    self.raw.append(line)
-                    message = json.loads(line)
-                    self.received.append(message)
-                    if self._handle(message):
-                        break
-        finally:
-            with self._lock:
-                self._ended = True  # like the SDK: requests still running get no answer
+    async def serve(self, read: SdkInput, write: SdkOutput) -> None:
+        if self.reading is not None:
+            await in_daemon_thread(self.reading.wait)
+        async with anyio.create_task_group() as running:
+            async for item in read:
+                assert isinstance(item, SessionMessage), item
+                message = item.message.model_dump(by_alias=True, exclude_unset=True)
+                self.received.append(message)
+                if await self.handle(message, write, running):
+                    break
+            running.cancel_scope.cancel()
 
-    def stopped(self) -> None:
-        """What ``unplumb`` does for the SDK: fd 1 no longer reaches the pipe."""
-        os.close(self._stdout)
-
-    def _handle(self, message: dict[str, Any]) -> bool:
+    async def handle(
+        self, message: dict[str, Any], write: SdkOutput, running: anyio.abc.TaskGroup
+    ) -> bool:
+        """Serves one message; True to stop."""
         if "id" not in message or "method" not in message:
             return False
         request_id, method = message["id"], message["method"]
@@ -96,27 +93,26 @@ class StandInSdk:
         params = message.get("params") or {}
         if method == "stop":
             return True
-        if method == "hang":
-            return False
         if method == "later":
-            timer = threading.Timer(params["delay"], self._answer, (request_id, {"late": True}))
-            timer.daemon = True
-            timer.start()
+            running.start_soon(self.later, write, request_id, params["delay"])
+        if method in ("later", "hang"):
             return False
-        if method == "noisy":
-            self._write(b"stray output from a tool\n\n" + b"s" * 600 + b"\n")
         if method == "chatty":
-            self._write(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{}}\n')
-            self._write(b'{"jsonrpc":"2.0","id":0,"method":"roots/list"}\n')
+            progress = types.JSONRPCNotification(
+                jsonrpc="2.0", method="notifications/progress", params={}
+            )
+            await write.send(SessionMessage(progress))
+            roots = types.JSONRPCRequest(jsonrpc="2.0", id=0, method="roots/list")
+            await write.send(SessionMessage(roots))
         result = {"pad": "x" * params["size"]} if method == "big" else {"echo": params}
-        self._answer(request_id, result)
+        await self.answer(write, request_id, result)
         return False
 
-    def _answer(self, request_id: Any, result: dict[str, Any]) -> None:
-        answer = {"jsonrpc": "2.0", "id": request_id, "result": result}
-        self._write(json.dumps(answer, separators=(",", ":")).encode() + b"\n")
+    async def later(self, write: SdkOutput, request_id: Any, delay: float) -> None:
+        await anyio.sleep(delay)
+        await self.answer(write, request_id, {"late": True})
 
-    def _write(self, data: bytes) -> None:
-        with self._lock:
-            if not self._ended:
-                write_all(self._stdout, data)
+    @staticmethod
+    async def answer(write: SdkOutput, request_id: Any, result: dict[str, Any]) -> None:
+        response = types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result=result)
+        await write.send(SessionMessage(response))

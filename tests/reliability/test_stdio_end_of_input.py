@@ -106,6 +106,11 @@ async def quick() -> str:
     return "quick answer"
 
 @server.tool()
+async def threads() -> list[str]:
+    import threading
+    return sorted(thread.name for thread in threading.enumerate())
+
+@server.tool()
 async def noisy() -> str:
     print("stray print from a tool")
     os.write(1, b"stray bytes on fd 1\\n")
@@ -160,4 +165,39 @@ def test_stray_output_of_a_tool_goes_to_stderr_not_onto_the_wire() -> None:
     answers = session.answers()  # every stdout line is JSON
     assert [a["id"] for a in answers] == [1, 2]
     assert "stray print from a tool" in session.stderr
+    assert "stray bytes on fd 1" in session.stderr
+
+
+AS_ON_WINDOWS = """
+import sys
+import anyio, mcp.server, mcp.server.stdio  # the SDK, as it imports itself on Windows
+for name in ("fcntl", "termios", "tty", "pty", "resource", "grp", "pwd", "uvloop"):
+    sys.modules[name] = None  # from here on, importing a POSIX-only module fails
+sys.platform = "win32"
+"""
+"""Makes the server below take the code paths it takes on Windows (pipes read by a thread)."""
+
+
+def test_the_guarantees_hold_on_the_code_path_windows_takes() -> None:
+    lines = [
+        *HANDSHAKE,
+        tool_call(2, "hang", {}),
+        tool_call(3, "quick", {}),
+        tool_call(4, "threads", {}),
+        tool_call(5, "noisy", {}),
+        {"jsonrpc": "2.0", "id": {"bad": 1}, "method": "ping"},
+    ]
+    session = closed_input_session(
+        [*(json.dumps(m) for m in lines), "not json"],
+        command=[sys.executable, "-c", AS_ON_WINDOWS + HANGING_SERVER],
+        args=["0.5"],
+    )
+    assert session.returncode == 0, session.stderr[-2000:]
+    answers = session.answers()
+    errors = [(a["id"], a["error"]["code"]) for a in answers if "error" in a]
+    assert sorted(errors, key=str) == [(2, -32603), (None, -32600), (None, -32700)]
+    results = {a["id"]: a["result"] for a in answers if "result" in a}
+    assert sorted(results) == [1, 3, 4, 5]
+    # stdout is written from worker threads (stdin's reading thread ended at its end of input)
+    assert "AnyIO worker thread" in results[4]["structuredContent"]["result"]
     assert "stray bytes on fd 1" in session.stderr

@@ -16,14 +16,14 @@ from ld_insights_mcp.stdio.framing import (
     PARSE_ERROR,
     SALVAGE_BYTES,
     Forward,
+    Lines,
+    Oversized,
     Reject,
-    answered_id,
     error_line,
     judge,
     oversized,
     salvage_id,
 )
-from ld_insights_mcp.stdio.pipes import LineReader
 
 SDK = types.jsonrpc_message_adapter
 
@@ -161,79 +161,22 @@ def test_an_oversized_line_is_answered_with_its_id_and_the_limit() -> None:
     assert "4096-byte limit" in message
 
 
-@pytest.mark.parametrize("request_id", [0, -3, 2**70, "", 'a"b\\c', "ünï", "1"])
-def test_the_id_of_every_sdk_answer_is_read(request_id: Any) -> None:
-    result = types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result={"x": [1]})
-    error = types.JSONRPCError(
-        jsonrpc="2.0", id=request_id, error=types.ErrorData(code=-1, message="m")
-    )
-    for answer in (result, error):
-        line = answer.model_dump_json(by_alias=True, exclude_unset=True).encode()
-        assert answered_id(line) == request_id
-        reordered = json.dumps(dict(reversed(json.loads(line).items()))).encode()
-        assert answered_id(reordered) == request_id
-
-
-def test_requests_and_notifications_from_the_sdk_answer_nothing() -> None:
-    request = types.JSONRPCRequest(jsonrpc="2.0", id=4, method="sampling/createMessage")
-    notification = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/progress")
-    for message in (request, notification):
-        assert answered_id(message.model_dump_json(by_alias=True).encode()) is None
-    assert answered_id(b'{"jsonrpc":"2.0","id":null,"error":{"code":1,"message":"m"}}') is None
-    assert answered_id(b"not json") is None
-
-
-class _Sink:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, bytes]] = []
-
-    def line(self, line: bytes) -> None:
-        self.events.append(("line", line))
-
-    def oversized(self, prefix: bytes) -> None:
-        self.events.append(("oversized", prefix))
-
-    def end(self) -> None:
-        self.events.append(("end", b""))
-
-
-def _split(
-    chunks: list[bytes], max_line: int | None = 10, keep: int = 4
-) -> list[tuple[str, bytes]]:
-    sink = _Sink()
-    reader = LineReader(sink, max_line=max_line, keep=keep)
-    for chunk in chunks:
-        reader.data_received(chunk)
-    reader.eof_received()
-    reader.connection_lost(None)  # a second end is not reported twice
-    return sink.events
+def _split(chunks: list[bytes], max_line: int = 10, keep: int = 4) -> list[bytes | Oversized]:
+    lines = Lines(max_line, keep)
+    found = [line for chunk in chunks for line in lines.feed(chunk)]
+    return found + lines.feed(b"")  # the end of input
 
 
 def test_lines_are_split_across_chunks_and_a_last_line_needs_no_newline() -> None:
-    assert _split([b"ab", b"c\nde\n\nf", b"g"]) == [
-        ("line", b"abc\n"),
-        ("line", b"de\n"),
-        ("line", b"\n"),
-        ("line", b"fg\n"),
-        ("end", b""),
-    ]
+    assert _split([b"ab", b"c\nde\n\nf", b"g"]) == [b"abc", b"de", b"", b"fg"]
 
 
 def test_a_line_at_the_limit_passes_and_a_longer_one_is_skipped_to_its_newline() -> None:
     ten, eleven = b"0123456789", b"0123456789x"
-    assert _split([ten + b"\n" + eleven + b"\nok\n"]) == [
-        ("line", ten + b"\n"),
-        ("oversized", b"0123"),
-        ("line", b"ok\n"),
-        ("end", b""),
-    ]
-    assert _split([b"01234", b"56789x", b"yz", b"\nok\n"]) == [
-        ("oversized", b"0123"),
-        ("line", b"ok\n"),
-        ("end", b""),
-    ]
-    assert _split([b"0123456789xyz"]) == [("oversized", b"0123"), ("end", b"")]
-    assert _split([b"0123456789xyz"], max_line=None) == [("line", b"0123456789xyz\n"), ("end", b"")]
+    assert _split([ten + b"\n" + eleven + b"\nok\n"]) == [ten, Oversized(b"0123"), b"ok"]
+    assert _split([b"01234", b"56789x", b"yz", b"\nok\n"]) == [Oversized(b"0123"), b"ok"]
+    assert _split([b"0123456789xyz"]) == [Oversized(b"0123")]
+    assert _split([b"0123456789xyz"], max_line=2**60) == [b"0123456789xyz"]
 
 
 # Every judged case, in-process, with its exact answer.
@@ -540,31 +483,6 @@ def test_the_salvage_window_is_64_kib() -> None:
     assert len(_at(SALVAGE_BYTES - 1).split(b'"more')[0]) == SALVAGE_BYTES
 
 
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        (b'{"jsonrpc":"2.0","id":-5,"result":{}}', -5),
-        (b'{"jsonrpc":"2.0","id":"a\\"b","error":{"code":1,"message":"m"}}', 'a"b'),
-        # read from the start of the line: the rest is not parsed
-        (b'{"jsonrpc":"2.0","id":5,"result":{"not parsed', 5),
-        (b'{"jsonrpc":"2.0","id":"k","error":{"cut', "k"),
-        (b'{"id":3,"jsonrpc":"2.0","result":{}}', 3),
-        (b'{"error":{"code":1,"message":"m"},"id":"e"}', "e"),
-        (b'{"result":{},"id":true}', None),
-        (b'{"id":3,"method":"x","result":{}}', None),
-        (b'{"id":3}', None),
-        (b"[3]", None),
-        (b"[" * 100_000, None),
-        (b"[" * 100_000 + b"]" * 100_000, None),
-        (b'{"jsonrpc":"2.0","method":"notifications/progress","params":{}}', None),
-        (b'{"jsonrpc":"2.0","method":"x","id":4}', None),
-    ],
-)
-def test_answered_id_cases(line: bytes, expected: Any) -> None:
-    assert answered_id(line) == expected
-    assert type(answered_id(line)) is type(expected)
-
-
 def test_an_oversized_line_answer_is_exact() -> None:
     verdict = oversized(b'{"id":"big",', 4096)
     assert verdict.answers == (
@@ -576,34 +494,20 @@ def test_an_oversized_line_answer_is_exact() -> None:
     )
 
 
-def test_a_line_reader_keeps_64_kib_of_an_oversized_line_by_default() -> None:
-    sink = _Sink()
-    reader = LineReader(sink, max_line=10)
-    reader.data_received(b"y" * 70_000 + b"\nok\n")
-    reader.data_received(b"z" * 70_000)
-    reader.data_received(b"z" * 10)
-    reader.eof_received()
-    assert sink.events == [
-        ("oversized", b"y" * 65_536),
-        ("line", b"ok\n"),
-        ("oversized", b"z" * 65_536),
-        ("end", b""),
-    ]
-    assert reader.eof_received() is False
+def test_lines_keep_64_kib_of_an_oversized_line_by_default() -> None:
+    lines = Lines(10)
+    assert lines.feed(b"y" * 70_000 + b"\nok\n") == [Oversized(b"y" * 65_536), b"ok"]
+    assert lines.feed(b"z" * 70_000) == []
+    assert lines.feed(b"z" * 10) == []
+    assert lines.feed(b"") == [Oversized(b"z" * 65_536)]
 
 
-def test_a_line_reader_reports_a_blank_last_fragment_as_nothing() -> None:
-    sink = _Sink()
-    reader = LineReader(sink, max_line=10)
-    reader.data_received(b"a\n  ")
-    reader.connection_lost(None)
-    assert sink.events == [("line", b"a\n"), ("end", b"")]
+def test_a_blank_last_fragment_is_no_line() -> None:
+    lines = Lines(10)
+    assert lines.feed(b"a\n  ") == [b"a"]
+    assert lines.feed(b"") == []
 
 
 def test_a_line_of_exactly_the_limit_arriving_in_pieces_is_a_line() -> None:
-    assert _split([b"0123456789", b"\n"]) == [("line", b"0123456789\n"), ("end", b"")]
-    assert _split([b"01234", b"56789", b"\nok\n"]) == [
-        ("line", b"0123456789\n"),
-        ("line", b"ok\n"),
-        ("end", b""),
-    ]
+    assert _split([b"0123456789", b"\n"]) == [b"0123456789"]
+    assert _split([b"01234", b"56789", b"\nok\n"]) == [b"0123456789", b"ok"]

@@ -3,7 +3,6 @@ swapped for pipes inside the test and put back afterwards."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
@@ -20,7 +19,7 @@ from pydantic import ValidationError
 from ld_insights_mcp.cli import format_validation_error
 from ld_insights_mcp.config import Settings
 from ld_insights_mcp.stdio import run_stdio
-from ld_insights_mcp.stdio.plumbing import plumb, unplumb
+from ld_insights_mcp.stdio.descriptors import claim_stdio, private
 
 from .stdio_standin import write_all
 
@@ -46,7 +45,8 @@ def standard_fds() -> Iterator[dict[str, int]]:
         for fd, original in enumerate(saved):
             os.dup2(original, fd)
         for fd in (*saved, *ends.values()):
-            os.close(fd)
+            with suppress(OSError):  # a test may have closed the client's end
+                os.close(fd)
 
 
 pytestmark = pytest.mark.timeout(5)
@@ -68,80 +68,43 @@ def _same_file(a: int, b: int) -> bool:
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
-def test_plumb_keeps_the_client_private_and_gives_the_sdk_pipes_of_its_own() -> None:
+def test_claim_keeps_the_client_private_and_points_fd_0_at_nothing_and_fd_1_at_stderr() -> None:
     with standard_fds() as ends:
-        _check_plumb(ends["stdin"], ends["stdout"])
+        anyio.run(_check_claim, ends["stdin"], ends["stdout"])
 
 
-def _check_plumb(client_stdin: int, client_stdout: int) -> None:
-    fds, sdk = plumb()
+async def _check_claim(client_stdin: int, client_stdout: int) -> None:
+    client = claim_stdio()
     try:
-        for fd in (fds.client_in, fds.client_out, fds.sdk_in, fds.sdk_out, fds.sdk_out_tail):
-            assert fd > 2
-            assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
-        for fd in (sdk.stdin, sdk.stdout):
-            assert fd > 2
-            assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
         # the client's pipes now reach the relay's private descriptors only
         os.write(client_stdin, b"from the client\n")
-        assert _read(fds.client_in) == b"from the client\n"
-        os.write(fds.client_out, b"to the client\n")
+        assert await client.read() == b"from the client\n"
+        await client.write(b"to the client\n")
         assert _read(client_stdout) == b"to the client\n"
-        # the SDK's pipes, whose other ends the relay holds
-        os.write(fds.sdk_in, b"to the sdk\n")
-        assert _read(sdk.stdin) == b"to the sdk\n"
-        os.write(sdk.stdout, b"from the sdk\n")
-        os.write(fds.sdk_out_tail, b"marker\n")
-        assert _read(fds.sdk_out) == b"from the sdk\nmarker\n"
-        # fd 0 and fd 1 reach neither the client nor the SDK: stray output goes to stderr
-        assert _is_null(0)
-        assert _same_file(1, 2)
-        # no other descriptor holds the SDK's pipe ends: closing one end ends the pipe
-        os.close(fds.sdk_in)
-        assert _read(sdk.stdin) == b""
-        os.close(sdk.stdout)
-        os.close(fds.sdk_out_tail)
-        assert _read(fds.sdk_out) == b""
-    finally:
-        for fd in (fds.client_in, fds.client_out, fds.sdk_out, sdk.stdin):
-            os.close(fd)
-        for fd in (fds.sdk_in, fds.sdk_out_tail, sdk.stdout):
-            with suppress(OSError):
-                os.close(fd)
-
-
-def test_unplumb_points_fd_0_at_nothing_and_fd_1_at_stderr() -> None:
-    with standard_fds():
-        _check_unplumb()
-
-
-def _check_unplumb() -> None:
-    fds, sdk = plumb()
-    try:
-        os.dup2(fds.client_out, 1)  # as if something had pointed fd 1 back at the client
-        unplumb()
+        # fd 0 and fd 1 reach neither: stray output goes to stderr, and children inherit them
         assert _is_null(0)
         assert _same_file(1, 2)
         assert os.get_inheritable(0)
         assert os.get_inheritable(1)
     finally:
-        for fd in (*_relay_fds(fds), sdk.stdin, sdk.stdout):
-            os.close(fd)
-
-
-def _relay_fds(fds: Any) -> tuple[int, ...]:
-    return (fds.client_in, fds.client_out, fds.sdk_in, fds.sdk_out, fds.sdk_out_tail)
+        client.close()
+    # no other descriptor holds the client's pipes: closing the relay's ends them
+    assert _read(client_stdout) == b""
+    with pytest.raises(BrokenPipeError):
+        os.write(client_stdin, b"x")
 
 
 def test_the_private_descriptors_stay_above_the_standard_range_when_one_is_free() -> None:
     with standard_fds():
         os.close(2)  # a process may be started with stderr closed
-        fds, sdk = plumb()
+        fd = private(0)
         try:
-            assert min(*_relay_fds(fds), sdk.stdin, sdk.stdout) > 2
+            assert fd > 2
+            assert not os.get_inheritable(fd)  # close-on-exec: child processes never get it
+            with pytest.raises(OSError, match="Bad file descriptor"):
+                os.fstat(2)  # and fd 2 stays free
         finally:
-            for fd in (*_relay_fds(fds), sdk.stdin, sdk.stdout):
-                os.close(fd)
+            os.close(fd)
 
 
 def _echo_server() -> MCPServer:

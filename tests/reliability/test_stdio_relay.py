@@ -1,9 +1,11 @@
-"""The stdio relay in-process: real pipes, the test plays the client and a stand-in SDK.
+"""The stdio relay in-process: real pipes for the client, the test plays the client and a
+stand-in for the SDK on the relay's in-memory streams.
 
-The stand-in answers the way the SDK's stdio loop does (one JSON line per answer, fields in the
-SDK's order) and, like the SDK, drops the requests still running when its input ends. The
-subprocess tests in ``test_stdio_end_of_input.py`` prove the same promises with the real SDK
-and the real descriptors; these make each rule of ``relay.py`` and ``pipes.py`` observable.
+The stand-in answers the way the SDK does (a ``SessionMessage`` per answer) and, like the SDK,
+drops the requests still running when its input ends. Every test runs twice: with the client's
+pipes on the event loop (POSIX FIFOs) and through threads (Windows, and anything not a FIFO).
+The subprocess tests in ``test_stdio_end_of_input.py`` prove the same promises with the real
+SDK and the real descriptors; these make each rule of ``relay.py`` observable.
 """
 
 from __future__ import annotations
@@ -13,20 +15,21 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
+from ld_insights_mcp.stdio import descriptors
+from ld_insights_mcp.stdio.descriptors import is_fifo, open_client
 from ld_insights_mcp.stdio.framing import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
-from ld_insights_mcp.stdio.pipes import is_fifo
-from ld_insights_mcp.stdio.plumbing import Plumbing
-from ld_insights_mcp.stdio.relay import ANSWER_GRACE, Relay
+from ld_insights_mcp.stdio.relay import ANSWER_GRACE, Relay, SdkInput, SdkOutput
 
 from .stdio_standin import StandInSdk, in_daemon_thread, write_all
 
@@ -61,7 +64,6 @@ class Session:
     output: bytes
     sdk: StandInSdk
     relay: Relay
-    failure: BaseException | None = None
 
     def answers(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.output.splitlines() if line.strip()]
@@ -75,14 +77,14 @@ class Session:
 
 @dataclass
 class Wire:
-    """The test's ends of the four pipes, and the relay's."""
+    """The client's two pipes: the test's ends and the relay's."""
 
     client_in: int
+    """The client writes its requests here."""
     client_out: int
-    sdk_stdin: int
-    sdk_stdout: int
-    fds: Plumbing
-    extra: list[int] = field(default_factory=list)
+    """The client reads the answers here."""
+    relay_in: int
+    relay_out: int
 
 
 def _pipe(size: int | None = None) -> tuple[int, int]:
@@ -93,12 +95,26 @@ def _pipe(size: int | None = None) -> tuple[int, int]:
 
 
 def wire(*, client_pipe: int | None = None) -> Wire:
-    client_in_r, client_in_w = _pipe()
-    client_out_r, client_out_w = _pipe(client_pipe)
-    sdk_in_r, sdk_in_w = _pipe()
-    sdk_out_r, sdk_out_w = _pipe()
-    fds = Plumbing(client_in_r, client_out_w, sdk_in_w, sdk_out_r, os.dup(sdk_out_w))
-    return Wire(client_in_w, client_out_r, sdk_in_r, sdk_out_w, fds)
+    relay_in, client_in = _pipe()
+    client_out, relay_out = _pipe(client_pipe)
+    return Wire(client_in, client_out, relay_in, relay_out)
+
+
+THREADS: list[bool] = [False]
+"""Whether the running test reads and writes the client through threads."""
+
+
+@pytest.fixture(autouse=True, params=["event loop", "threads"])
+def _io(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test on FIFOs read on the event loop, and through threads as on Windows."""
+    THREADS[0] = request.param == "threads"
+    if THREADS[0]:
+        monkeypatch.setattr(descriptors, "is_fifo", lambda fd: False)
+
+
+def event_loop_only(why: str) -> None:
+    if THREADS[0]:
+        pytest.skip(why)
 
 
 class Reader:
@@ -140,11 +156,10 @@ async def run_session(
 ) -> Session:
     """Write ``lines`` to the client's stdin (then close it), relay, read every answer."""
     w = the_wire or wire()
-    sdk = sdk or StandInSdk(w.sdk_stdin, w.sdk_stdout)
+    sdk = sdk or StandInSdk()
     reader = reader or Reader(w.client_out)
     relay = Relay(call_budget=budget, max_line=max_line)
     payload = b"".join(_bytes(line) + b"\n" for line in lines)
-    stopped: list[bool] = []
 
     def client() -> None:
         write_all(w.client_in, payload)
@@ -153,25 +168,15 @@ async def run_session(
         if close_input:
             os.close(w.client_in)
 
-    def sdk_stopped() -> None:
-        stopped.append(True)
-        sdk.stopped()
-
-    # A child process that inherited the SDK's stdout would hold the pipe open after the
-    # session: only the relay's end marker, not the end of the pipe, may end the session.
-    inherited = os.dup(w.sdk_stdout)
-    try:
-        with anyio.fail_after(SESSION_TIMEOUT):
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(in_daemon_thread, client)
-                await relay.serve(w.fds, lambda: in_daemon_thread(sdk.serve), sdk_stopped)
-    finally:
-        os.close(inherited)
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(in_daemon_thread, client)
+            await relay.serve(open_client(w.relay_in, w.relay_out), sdk.serve)
     output = await in_daemon_thread(reader.join)
-    assert stopped == [True]
     if not close_input and w.client_in >= 0:
-        with pytest.raises(BrokenPipeError):  # the relay let go of the client's stdin
-            os.write(w.client_in, b"\n")
+        if not THREADS[0]:  # a reading thread may block on the pipe until the process exits
+            with pytest.raises(BrokenPipeError):  # the relay let go of the client's stdin
+                os.write(w.client_in, b"\n")
         os.close(w.client_in)
     return Session(output, sdk, relay)
 
@@ -218,10 +223,10 @@ async def test_notifications_and_answers_from_the_client_pass_through() -> None:
     assert [a["id"] for a in session.answers()] == [2]
 
 
-async def test_a_carriage_return_inside_a_line_is_not_passed_to_the_sdk() -> None:
+async def test_a_carriage_return_inside_a_line_does_not_split_it() -> None:
     line = b'{"jsonrpc":"2.0",\r"id":1,"method":"echo","params":{"v":"x"}}\r'
     session = await run_session([line])
-    assert session.sdk.raw == [line.replace(b"\r", b" ") + b"\n"]
+    assert session.sdk.received == [json.loads(line)]
     assert session.by_id()[1]["result"] == {"echo": {"v": "x"}}
 
 
@@ -288,19 +293,19 @@ async def test_a_late_answer_to_an_abandoned_request_is_dropped(
     late = threading.Event()
 
     class LateSdk(StandInSdk):
-        def _handle(self, message: dict[str, Any]) -> bool:
+        async def handle(
+            self, message: dict[str, Any], write: SdkOutput, running: anyio.abc.TaskGroup
+        ) -> bool:
             if message.get("method") == "slow":
-                late.wait(SESSION_TIMEOUT)  # answered only once the relay gave up on it
-                self._answer(message["id"], {"late": True})
+                await in_daemon_thread(lambda: late.wait(SESSION_TIMEOUT))  # the relay gave up
+                await self.answer(write, message["id"], {"late": True})
                 return False
-            return super()._handle(message)
+            return await super().handle(message, write, running)
 
-    w = wire()
-    sdk = LateSdk(w.sdk_stdin, w.sdk_stdout)
     handler = _OnLog("answered with error", late)
     logging.getLogger("ld_insights_mcp.stdio.relay").addHandler(handler)
     try:
-        session = await run_session([request(7, "slow")], budget=0.1, the_wire=w, sdk=sdk)
+        session = await run_session([request(7, "slow")], budget=0.1, sdk=LateSdk())
     finally:
         logging.getLogger("ld_insights_mcp.stdio.relay").removeHandler(handler)
     [answer] = session.answers()
@@ -388,16 +393,16 @@ async def test_an_answer_larger_than_the_client_limit_is_relayed_whole() -> None
     assert session.by_id()[1]["result"] == {"pad": "x" * (20 * LIMIT)}
 
 
-async def test_output_of_the_sdk_that_is_not_json_rpc_stays_off_stdout(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    session = await run_session([request(1, "noisy"), request(2)])
-    assert session.output.startswith(b'{"jsonrpc":"2.0","id":1,')
-    assert [a["id"] for a in session.answers()] == [1, 2]
-    assert _warnings(caplog) == [
-        "stdio: kept output that is not JSON-RPC off stdout: b'stray output from a tool\\n'",
-        f"stdio: kept output that is not JSON-RPC off stdout: {b's' * 500!r}",  # its start only
-    ]
+async def test_what_the_sdk_writes_reaches_the_client_as_one_json_line_each() -> None:
+    # The SDK's output is messages the relay serialises: nothing else can reach stdout.
+    session = await run_session([request(1, "chatty"), request(2, pad="a\nb\u2028c")])
+    assert session.output.startswith(b'{"jsonrpc":"2.0","method":"notifications/progress"')
+    assert len(session.output.splitlines()) == 4
+    assert session.answers()[-1] == {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "result": {"echo": {"pad": "a\nb\u2028c"}},
+    }
 
 
 # ends of the session
@@ -419,23 +424,19 @@ async def test_the_sdk_stopping_first_ends_the_session_and_abandons_what_it_left
 
 
 async def test_once_the_session_ends_the_client_is_no_longer_read() -> None:
-    # The SDK stopped; while the relay finishes, the client sends one more request. It must
-    # stay unread (nobody would serve it), not be taken in and answered as abandoned.
+    # The SDK stopped; as it does, the client sends one more request. It must stay unread
+    # (nobody would serve it), not be taken in and answered as abandoned.
     w = wire()
-    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
-    relay = Relay(call_budget=30, max_line=LIMIT)
-    reader = Reader(w.client_out)
 
-    def sdk_stopped() -> None:
-        sdk.stopped()
-        write_all(w.client_in, request(2) + b"\n")  # a small write: the pipe takes it at once
+    class StoppingSdk(StandInSdk):
+        async def serve(self, read: SdkInput, write: SdkOutput) -> None:
+            await super().serve(read, write)
+            write_all(w.client_in, request(2) + b"\n")  # a small write: the pipe takes it
 
-    write_all(w.client_in, request(1, "stop") + b"\n")
-    with anyio.fail_after(SESSION_TIMEOUT):
-        await relay.serve(w.fds, lambda: in_daemon_thread(sdk.serve), sdk_stopped)
-    os.close(w.client_in)
-    output = await in_daemon_thread(reader.join)
-    assert [json.loads(line)["id"] for line in output.splitlines()] == [1]
+    session = await run_session(
+        [request(1, "stop")], close_input=False, the_wire=w, sdk=StoppingSdk()
+    )
+    assert [a["id"] for a in session.answers()] == [1]
 
 
 async def test_a_failure_of_the_sdk_is_raised_after_every_answer_was_written() -> None:
@@ -443,17 +444,13 @@ async def test_a_failure_of_the_sdk_is_raised_after_every_answer_was_written() -
     reader = Reader(w.client_out)
     relay = Relay(call_budget=30, max_line=LIMIT)
 
-    def read_one_then_fail() -> None:
-        with os.fdopen(w.sdk_stdin, "rb") as stdin:
-            stdin.readline()
+    async def failing_sdk(read: SdkInput, write: SdkOutput) -> None:
+        await read.receive()
         raise RuntimeError("the SDK failed")
-
-    async def failing_sdk() -> None:
-        await in_daemon_thread(read_one_then_fail)
 
     write_all(w.client_in, request(1, "hang") + b"\n")
     with anyio.fail_after(SESSION_TIMEOUT), pytest.raises(RuntimeError, match="the SDK failed"):
-        await relay.serve(w.fds, failing_sdk, lambda: os.close(w.sdk_stdout))
+        await relay.serve(open_client(w.relay_in, w.relay_out), failing_sdk)
     os.close(w.client_in)
     output = await in_daemon_thread(reader.join)
     [answer] = [json.loads(line) for line in output.splitlines()]
@@ -467,9 +464,10 @@ async def test_the_session_ends_when_the_client_closes_its_stdout(
 ) -> None:
     # stdin_first: the end of input came first, and the relay waits for the two requests
     # (budget 30 s); the closed stdout must end that wait too, since nobody reads answers.
+    event_loop_only("a closed stdout that is not a FIFO is seen at the next write")
     w = wire()
     reader = Reader(os.open(os.devnull, os.O_RDONLY))
-    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
+    sdk = StandInSdk()
 
     def close_stdout_once_forwarded(wire_: Wire) -> None:
         deadline = time.monotonic() + SESSION_TIMEOUT
@@ -537,7 +535,7 @@ async def test_the_relay_stops_reading_the_client_while_a_destination_is_backed_
     reading = threading.Event()
     if backed_up == "client":
         reading.set()
-    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout, reading=reading)
+    sdk = StandInSdk(reading=reading)
     line = request(1, "big", size=2000, pad="p" * 1000) + b"\n"
     limit = 4 * 1024 * 1024
     written: list[int] = []
@@ -561,18 +559,13 @@ async def test_regular_files_as_stdin_and_stdout(tmp_path: Path) -> None:
     requests = tmp_path / "requests.jsonl"
     requests.write_bytes(b"".join(request(n, "big", size=5000) + b"\n" for n in range(30)))
     answers_file = tmp_path / "answers.jsonl"
-    w = wire()
-    for fd in (w.client_in, w.client_out, w.fds.client_in, w.fds.client_out):
-        os.close(fd)
     client_in = os.open(requests, os.O_RDONLY)
     client_out = os.open(answers_file, os.O_WRONLY | os.O_CREAT)
     assert not is_fifo(client_in)
     assert not is_fifo(client_out)
-    fds = Plumbing(client_in, client_out, w.fds.sdk_in, w.fds.sdk_out, w.fds.sdk_out_tail)
-    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
     relay = Relay(call_budget=30, max_line=LIMIT)
     with anyio.fail_after(SESSION_TIMEOUT):
-        await relay.serve(fds, lambda: in_daemon_thread(sdk.serve), sdk.stopped)
+        await relay.serve(open_client(client_in, client_out), StandInSdk().serve)
     # serve returns only once every byte reached the file
     lines = answers_file.read_bytes().splitlines()
     assert [json.loads(x)["id"] for x in lines] == list(range(30))
@@ -581,11 +574,13 @@ async def test_regular_files_as_stdin_and_stdout(tmp_path: Path) -> None:
             os.fstat(fd)
 
 
-def test_is_fifo() -> None:
+def test_is_fifo(monkeypatch: pytest.MonkeyPatch) -> None:
     read_end, write_end = os.pipe()
     try:
         assert is_fifo(read_end)
         assert is_fifo(write_end)
+        monkeypatch.setattr(sys, "platform", "win32")
+        assert not is_fifo(read_end)  # Windows pipes cannot be polled
     finally:
         os.close(read_end)
         os.close(write_end)
@@ -597,22 +592,12 @@ def test_is_fifo() -> None:
         os.close(null)
 
 
-async def test_a_socket_as_stdin_and_stdout_is_bridged_by_daemon_threads() -> None:
+async def test_a_socket_as_stdin_and_stdout_is_read_by_a_daemon_thread() -> None:
     client, server = socket.socketpair()
-    w = wire()
-    for fd in (w.client_in, w.client_out, w.fds.client_in, w.fds.client_out):
-        os.close(fd)
-    fds = Plumbing(
-        os.dup(server.fileno()),
-        os.dup(server.fileno()),
-        w.fds.sdk_in,
-        w.fds.sdk_out,
-        w.fds.sdk_out_tail,
-    )
+    client_in, client_out = os.dup(server.fileno()), os.dup(server.fileno())
     server.close()
-    sdk = StandInSdk(w.sdk_stdin, w.sdk_stdout)
     relay = Relay(call_budget=30, max_line=LIMIT)
-    bridges: dict[str, bool] = {}
+    readers: dict[str, bool] = {}
     output: list[bytes] = []
 
     client.settimeout(SESSION_TIMEOUT)
@@ -620,9 +605,7 @@ async def test_a_socket_as_stdin_and_stdout_is_bridged_by_daemon_threads() -> No
     def client_side() -> None:
         client.sendall(request(1) + b"\n")
         answer = client.recv(65_536)
-        bridges.update(
-            (t.name, t.daemon) for t in threading.enumerate() if t.name.startswith("stdio-")
-        )
+        readers.update((t.name, t.daemon) for t in threading.enumerate() if t.name == "stdio-in")
         client.shutdown(socket.SHUT_WR)
         while chunk := client.recv(65_536):
             answer += chunk
@@ -631,8 +614,8 @@ async def test_a_socket_as_stdin_and_stdout_is_bridged_by_daemon_threads() -> No
     with anyio.fail_after(SESSION_TIMEOUT):
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(in_daemon_thread, client_side)
-            await relay.serve(fds, lambda: in_daemon_thread(sdk.serve), sdk.stopped)
+            await relay.serve(open_client(client_in, client_out), StandInSdk().serve)
     client.close()
     assert [json.loads(line)["id"] for line in output[0].splitlines()] == [1]
-    # daemon: a copier blocked on a terminal must not keep the process alive at exit
-    assert bridges == {"stdio-in": True, "stdio-out": True}
+    # daemon: a reader blocked on a terminal must not keep the process alive at exit
+    assert readers == {"stdio-in": True}

@@ -1,4 +1,4 @@
-"""JSON-RPC framing on stdio: judge each line the client sends, read the id of each answer.
+"""JSON-RPC framing on stdio: split the client's bytes into lines, judge each line.
 
 Pure functions, no I/O. A line either goes on to the SDK (``Forward``) or is answered here
 with the error JSON-RPC 2.0 gives for it (``Reject``): -32700 when it is not JSON, -32600
@@ -24,10 +24,6 @@ RequestId = int | str
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_ANSWER_PREFIX = re.compile(
-    rb'\{"jsonrpc":"2\.0","id":(-?\d+|"(?:[^"\\]|\\.)*"),"(?:result|error)":'
-)
-_NOTIFICATION_PREFIX = b'{"jsonrpc":"2.0","method":'
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +41,44 @@ class Reject:
 
     answers: tuple[bytes, ...]
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """A line longer than the limit, skipped: ``prefix`` is its start, to read an id from."""
+
+    prefix: bytes
+
+
+class Lines:
+    """Splits bytes into lines without their newline. A line longer than ``max_line`` is never
+    held whole: its first ``keep`` bytes stand for it (``Oversized``), the rest is skipped."""
+
+    def __init__(self, max_line: int, keep: int = SALVAGE_BYTES) -> None:
+        self._max, self._keep = max_line, keep
+        self._buffer = bytearray()
+        self._skipped: bytes | None = None  # the start of the oversized line being skipped
+
+    def feed(self, data: bytes) -> list[bytes | Oversized]:
+        """The lines ``data`` completes; ``b""`` ends the input (and a last unblank line)."""
+        if not data and (self._skipped is not None or self._buffer.strip()):
+            data = b"\n"
+        lines: list[bytes | Oversized] = []
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            if self._skipped is not None:
+                lines.append(Oversized(self._skipped))
+            else:
+                line = bytes(self._buffer + data[start:end]) if self._buffer else data[start:end]
+                lines.append(Oversized(line[: self._keep]) if len(line) > self._max else line)
+            self._buffer.clear()
+            self._skipped, start = None, end + 1
+        if self._skipped is None:
+            self._buffer += data[start:]
+            if len(self._buffer) > self._max:
+                self._skipped = bytes(self._buffer[: self._keep])
+                self._buffer.clear()
+        return lines
 
 
 def is_request_id(value: object) -> bool:
@@ -86,7 +120,11 @@ def oversized(prefix: bytes, limit: int) -> Reject:
 def salvage_id(prefix: bytes) -> RequestId | None:
     """The ``id`` of a request that cannot be parsed whole, read from the members that come
     before the first broken one; None when it cannot be read."""
-    text = _utf8_start(prefix[:SALVAGE_BYTES])
+    data = prefix[:SALVAGE_BYTES]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # up to the first byte that is not UTF-8: never guessed
+        text = data[: exc.start].decode("utf-8")
     index = _skip_space(text, 0)
     if not text.startswith("{", index):
         return None
@@ -106,24 +144,6 @@ def salvage_id(prefix: bytes) -> RequestId | None:
             index += 1
     except (ValueError, RecursionError):
         pass
-    return None
-
-
-def answered_id(line: bytes) -> RequestId | None:
-    """The id a line written by the SDK answers; None for requests and notifications."""
-    match = _ANSWER_PREFIX.match(line)
-    if match is not None:
-        return cast(RequestId, json.loads(match.group(1)))
-    if line.startswith(_NOTIFICATION_PREFIX):
-        return None
-    try:
-        message = json.loads(line)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(message, dict) and "method" not in message:
-        request_id = message.get("id")
-        if is_request_id(request_id) and ("result" in message or "error" in message):
-            return request_id
     return None
 
 
@@ -159,7 +179,9 @@ def _judge_answer(message: dict[str, Any]) -> Forward | Reject:
     answers = isinstance(result, dict) and error is None and is_request_id(request_id)
     fails = (
         "result" not in message
-        and _is_error_object(error)
+        and isinstance(error, dict)
+        and type(error.get("code")) is int
+        and isinstance(error.get("message"), str)
         and (request_id is None or is_request_id(request_id))
     )
     if answers or fails:
@@ -171,25 +193,12 @@ def _judge_answer(message: dict[str, Any]) -> Forward | Reject:
     )
 
 
-def _is_error_object(error: object) -> bool:
-    return (
-        isinstance(error, dict)
-        and type(error.get("code")) is int
-        and isinstance(error.get("message"), str)
-    )
-
-
 def _judge_batch(batch: list[Any]) -> Reject:
     """Batches are not part of MCP since 2025-06-18: each request in one gets an error."""
     message = "batches are not supported; send one JSON-RPC message per line"
-    ids = [
-        item["id"]
-        for item in batch
-        if isinstance(item, dict) and "method" in item and is_request_id(item.get("id"))
-    ]
+    requests = [i for i in batch if isinstance(i, dict) and "method" in i]
+    ids = [i["id"] for i in requests if is_request_id(i.get("id"))] or [None]
     answers = tuple(error_line(INVALID_REQUEST, f"Invalid Request: {message}", i) for i in ids)
-    if not answers:
-        answers = (error_line(INVALID_REQUEST, f"Invalid Request: {message}", None),)
     return Reject(answers, f"invalid request: {message}")
 
 
@@ -202,14 +211,6 @@ def _parse_error(line: bytes, detail: str) -> Reject:
 def _invalid(detail: str, request_id: RequestId | None) -> Reject:
     answer = error_line(INVALID_REQUEST, f"Invalid Request: {detail}", request_id)
     return Reject((answer,), f"invalid request: {detail}")
-
-
-def _utf8_start(data: bytes) -> str:
-    """``data`` decoded up to its first byte that is not UTF-8 (an id is never guessed)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return data[: exc.start].decode("utf-8")
 
 
 def _skip_space(text: str, index: int) -> int:
