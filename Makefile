@@ -71,7 +71,7 @@ bench-compare: install ## added latency per call: this tree against REF (a commi
 mutation: install ## mutation testing of the reliability modules (slow: see docs/mutation.md)
 	$(PY) scripts/mutation.py
 
-real-clients-install: ## install the pinned Inspector CLI, conformance suites and Node 22 locally
+real-clients-install: ## install the pinned Inspector CLI, conformance suites, Node 22 and oidc-provider (tests/auth) locally
 	cd tests/real_clients && { npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error; }
 
 inspector: install real-clients-install ## the MCP Inspector CLI against the stdio demo server
