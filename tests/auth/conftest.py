@@ -1,13 +1,12 @@
-"""A real OpenID provider (oidc-provider) and the server signed in to it, on loopback ports.
+"""A real OpenID provider (oidc-provider) and the server signed in to it, on loopback ports
+(started as the replica tests start theirs, ``deploy/scale.py``).
 
 Skipped, saying why, when the provider is not installed (``make real-clients-install``;
 ``.ci/run`` installs it before the tests)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from ..processes import clean_env, free_port, server_command
+from ..processes import clean_env, free_port
+from ..scale.conftest import scale
 from .provider import MISSING, OpenIdProvider
 
 ACCEPT = {"accept": "application/json, text/event-stream"}
@@ -60,74 +60,61 @@ def sign_in_env(provider: OpenIdProvider, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def signed_in_server(
-    provider: OpenIdProvider, port: int, *args: str, **env: str
-) -> Iterator[SignedIn]:
-    """``ld-insights-mcp --demo --transport streamable-http`` with sign-in and JSON logs
-    at DEBUG, until it listens."""
-    log = provider.run_dir / f"server-{port}.log"
-    command = [
-        *server_command(),
-        "--demo",
-        "--transport",
-        "streamable-http",
-        "--port",
-        str(port),
-        "--log-format",
-        "json",
-        *args,
-    ]
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=sink, env=sign_in_env(provider, **env)
-        )
+def running_provider(run_dir: Path, resource: str) -> Iterator[OpenIdProvider]:
+    """The provider, for ``resource``; skips the test when it is not installed."""
+    if MISSING is not None:
+        pytest.skip(MISSING)
+    provider = OpenIdProvider(run_dir, resource=resource)
+    provider.start()
     try:
-        wait_for_port(port, process, log)
-        yield SignedIn(provider, f"http://127.0.0.1:{port}", process, log)
+        yield provider
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        provider.stop()
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"server did not listen on {port}")
-        time.sleep(0.05)
+@contextmanager
+def signed_in_server(provider: OpenIdProvider, *args: str, **env: str) -> Iterator[SignedIn]:
+    """``ld-insights-mcp --demo`` (streamable HTTP unless ``args`` say otherwise) on the
+    resource's port, signed in to ``provider``, JSON logs at DEBUG, until it listens."""
+    port = provider.resource_port
+    name = f"server-{port}"
+    process = scale.start_replica(
+        provider.run_dir, name, port, sign_in_env(provider, **env), ["--demo", *args]
+    )
+    try:
+        yield SignedIn(
+            provider, f"http://127.0.0.1:{port}", process, provider.run_dir / f"{name}.log"
+        )
+    finally:
+        scale.stop(process, timeout=20)
+
+
+@contextmanager
+def provider_and_server(
+    run_dir: Path, *args: str, path: str = "/mcp", **env: str
+) -> Iterator[SignedIn]:
+    """A provider and a server of their own (for tests that change either)."""
+    resource = f"http://127.0.0.1:{free_port()}{path}"
+    with (
+        running_provider(run_dir, resource) as provider,
+        signed_in_server(provider, *args, **env) as server,
+    ):
+        yield server
 
 
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdProvider]:
-    """The provider, for a server to come on a port chosen now (its resource URL)."""
-    if MISSING is not None:
-        pytest.skip(MISSING)
-    found = OpenIdProvider(
-        tmp_path_factory.mktemp("oidc"), resource=f"http://127.0.0.1:{free_port()}/mcp"
-    )
-    found.start()
-    try:
+    """The module's provider, for a server to come on a port chosen now (its resource)."""
+    resource = f"http://127.0.0.1:{free_port()}/mcp"
+    with running_provider(tmp_path_factory.mktemp("oidc"), resource) as found:
         yield found
-    finally:
-        found.stop()
 
 
 @pytest.fixture(scope="module")
 def signed_in(provider: OpenIdProvider) -> Iterator[SignedIn]:
     """The server signed in to ``provider``, opaque tokens introspected by its own client."""
-    port = int(provider.resource.split(":")[2].split("/")[0])
     with signed_in_server(
         provider,
-        port,
         LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_ID="mcp-server",
         LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_SECRET=provider.secrets["mcp-server"],
     ) as server:

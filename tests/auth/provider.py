@@ -101,6 +101,11 @@ class OpenIdProvider:
     def issuer(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def resource_port(self) -> int:
+        """Where the server for ``resource`` listens."""
+        return int(urlsplit(self.resource).port or 0)
+
     def config(self) -> dict[str, Any]:
         def machine(client_id: str) -> dict[str, Any]:
             return {

@@ -13,9 +13,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ld_insights_mcp.auth.discovery import fetch_json
 from ld_insights_mcp.auth.keys import SigningKeys, usable_keys
 
-from ..processes import HANDSHAKE, free_port
-from .conftest import SignedIn, signed_in_server
-from .provider import MISSING, OpenIdProvider
+from ..processes import HANDSHAKE
+from .conftest import SignedIn, provider_and_server, running_provider
+
+UNUSED = "http://127.0.0.1:9/mcp"
+"""A resource no server serves: these tests read the provider's keys only."""
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -23,28 +25,18 @@ pytestmark = pytest.mark.timeout(180)
 def test_a_key_rotated_at_the_provider_works_at_once_without_a_restart(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    if MISSING is not None:
-        pytest.skip(MISSING)
-    port = free_port()
-    provider = OpenIdProvider(
-        tmp_path_factory.mktemp("oidc"), resource=f"http://127.0.0.1:{port}/mcp"
-    )
-    provider.start()
-    try:
-        with signed_in_server(provider, port) as server:
-            old = provider.client_credentials("reader")
-            assert server.post(old, HANDSHAKE[0]).status_code == 200
-            new_kid = provider.rotate()  # restarts the provider: its counters start at 0
-            new = provider.client_credentials("reader")
-            assert jwt.get_unverified_header(new)["kid"] == new_kid
-            assert server.post(new, HANDSHAKE[0]).status_code == 200
-            assert server.post(old, HANDSHAKE[0]).status_code == 200  # old key still published
-            assert (
-                server.post(provider.client_credentials("reader"), HANDSHAKE[0]).status_code == 200
-            )
-            assert provider.stats()["jwks"] == 1  # one refresh, for the first unknown kid
-    finally:
-        provider.stop()
+    with provider_and_server(tmp_path_factory.mktemp("oidc")) as server:
+        provider = server.provider
+        old = provider.client_credentials("reader")
+        assert server.post(old, HANDSHAKE[0]).status_code == 200
+        new_kid = provider.rotate()  # restarts the provider: its counters start at 0
+        new = provider.client_credentials("reader")
+        assert jwt.get_unverified_header(new)["kid"] == new_kid
+        assert server.post(new, HANDSHAKE[0]).status_code == 200
+        assert server.post(old, HANDSHAKE[0]).status_code == 200  # the old key is still published
+        another = provider.client_credentials("reader")
+        assert server.post(another, HANDSHAKE[0]).status_code == 200
+        assert provider.stats()["jwks"] == 1  # one refetch, for the first unknown kid
 
 
 def test_tokens_naming_made_up_keys_cost_one_key_set_fetch_per_interval(
@@ -88,19 +80,15 @@ def test_tokens_naming_made_up_keys_cost_one_key_set_fetch_per_interval(
 async def test_the_keys_held_keep_working_while_the_provider_is_down_and_refresh_by_age(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    if MISSING is not None:
-        pytest.skip(MISSING)
-    provider = OpenIdProvider(tmp_path_factory.mktemp("oidc"), resource="http://127.0.0.1:9/mcp")
-    provider.start()
     now = [1000.0]
-    async with httpx.AsyncClient(timeout=10) as http:
-        keys = SigningKeys(
-            lambda: fetch_json(http, f"{provider.issuer}/jwks"),
-            min_refresh_interval=30,
-            max_age=3600,
-            clock=lambda: now[0],
-        )
-        try:
+    with running_provider(tmp_path_factory.mktemp("oidc"), UNUSED) as provider:
+        async with httpx.AsyncClient(timeout=10) as http:
+            keys = SigningKeys(
+                lambda: fetch_json(http, f"{provider.issuer}/jwks"),
+                min_refresh_interval=30,
+                max_age=3600,
+                clock=lambda: now[0],
+            )
             await keys.load()
             assert await keys.find("rsa-1", "RS256") is not None
             assert await keys.find("rsa-1", "ES256") is None  # the key's algorithm, only
@@ -109,31 +97,26 @@ async def test_the_keys_held_keep_working_while_the_provider_is_down_and_refresh
             now[0] += 3600  # stale: refetched on the next use
             assert await keys.find("rsa-1", "RS256") is not None
             assert keys.fetches == 2
-        finally:
             provider.stop()
-        now[0] += 3600  # stale again, provider down: the keys held still answer
-        assert await keys.find("rsa-1", "RS256") is not None
-        assert keys.fetches == 3
-        assert await keys.find("rsa-1", "RS256") is not None  # retried only after 30 s
-        assert keys.fetches == 3
-        now[0] += 30
-        await keys.find("rsa-1", "RS256")
-        assert keys.fetches == 4
+            now[0] += 3600  # stale again, the provider down: the keys held still answer
+            assert await keys.find("rsa-1", "RS256") is not None
+            assert keys.fetches == 3
+            assert await keys.find("rsa-1", "RS256") is not None  # tried again after 30 s
+            assert keys.fetches == 3
+            now[0] += 30
+            await keys.find("rsa-1", "RS256")
+            assert keys.fetches == 4
 
 
 @pytest.mark.anyio
 async def test_twenty_lookups_of_an_unknown_kid_at_once_share_one_fetch(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    if MISSING is not None:
-        pytest.skip(MISSING)
-    provider = OpenIdProvider(tmp_path_factory.mktemp("oidc"), resource="http://127.0.0.1:9/mcp")
-    provider.start()
-    try:
+    found: list[object] = []
+    with running_provider(tmp_path_factory.mktemp("oidc"), UNUSED) as provider:
         async with httpx.AsyncClient(timeout=10) as http:
             keys = SigningKeys(lambda: fetch_json(http, f"{provider.issuer}/jwks"))
             await keys.load()
-            found: list[object] = []
 
             async def look_up() -> None:
                 found.append(await keys.find("made-up", "RS256"))
@@ -142,10 +125,8 @@ async def test_twenty_lookups_of_an_unknown_kid_at_once_share_one_fetch(
                 async with anyio.create_task_group() as tasks:
                     for _ in range(20):
                         tasks.start_soon(look_up)
-    finally:
-        provider.stop()
     assert found == [None] * 20
-    assert keys.fetches == 2  # the load, and one refresh for all twenty
+    assert keys.fetches == 2  # the load, and one refetch for all twenty
 
 
 def test_only_signing_keys_for_the_accepted_algorithms_are_kept() -> None:

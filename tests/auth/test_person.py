@@ -88,7 +88,7 @@ async def test_a_tool_reads_the_person_behind_the_call(provider: OpenIdProvider,
         return current_person() or "nobody"
 
     server.add_tool(whoami)
-    port = int(provider.resource.split(":")[2].split("/")[0])
+    port = provider.resource_port
     options = SignInOptions(issuer=provider.issuer, resource=provider.resource)
     seen = []
     with anyio.fail_after(60):

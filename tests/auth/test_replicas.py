@@ -16,8 +16,8 @@ import pytest
 from ..mcp_helpers import text_of
 from ..processes import HANDSHAKE
 from ..scale.conftest import NGINX, scale
-from .conftest import ACCEPT, LEGACY, mcp_client
-from .provider import MISSING, OpenIdProvider
+from .conftest import ACCEPT, LEGACY, mcp_client, running_provider
+from .provider import OpenIdProvider
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -28,14 +28,8 @@ pytestmark = [
 @pytest.fixture
 def provider_for_nginx(tmp_path: Path) -> Iterator[OpenIdProvider]:
     """The resource is nginx's URL: the public one, not a replica's."""
-    if MISSING is not None:
-        pytest.skip(MISSING)
-    provider = OpenIdProvider(tmp_path, resource=f"http://127.0.0.1:{scale.free_port()}/mcp")
-    provider.start()
-    try:
+    with running_provider(tmp_path, f"http://127.0.0.1:{scale.free_port()}/mcp") as provider:
         yield provider
-    finally:
-        provider.stop()
 
 
 def _persons(log: Path) -> list[dict[str, str]]:
@@ -48,7 +42,7 @@ def test_the_same_token_works_on_either_replica_and_through_nginx(
 ) -> None:
     p = provider_for_nginx
     public = p.resource
-    nginx_port = int(public.split(":")[2].split("/")[0])
+    nginx_port = p.resource_port
     env = scale.replica_env(
         "http://127.0.0.1:9",
         "unused-in-demo",

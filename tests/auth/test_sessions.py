@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..processes import HANDSHAKE, free_port
-from .conftest import SignedIn, signed_in_server
-from .provider import OpenIdProvider
+from ..processes import HANDSHAKE
+from .conftest import SignedIn, provider_and_server
 
 pytestmark = pytest.mark.timeout(180)
 CALL = {
@@ -23,20 +22,9 @@ CALL = {
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedIn]:
     """A provider and a server allowing two sessions per person."""
-    from .provider import MISSING
-
-    if MISSING is not None:
-        pytest.skip(MISSING)
-    port = free_port()
-    provider = OpenIdProvider(
-        tmp_path_factory.mktemp("oidc"), resource=f"http://127.0.0.1:{port}/mcp"
-    )
-    provider.start()
-    try:
-        with signed_in_server(provider, port, LD_INSIGHTS_HTTP_SESSIONS_PER_CLIENT="2") as server:
-            yield server
-    finally:
-        provider.stop()
+    run_dir = tmp_path_factory.mktemp("oidc")
+    with provider_and_server(run_dir, LD_INSIGHTS_HTTP_SESSIONS_PER_CLIENT="2") as server:
+        yield server
 
 
 def test_a_session_opened_by_one_person_does_not_exist_for_another(capped: SignedIn) -> None:

@@ -115,7 +115,7 @@ def test_an_introspection_client_the_provider_refuses_stops_the_server(
     provider: OpenIdProvider,
 ) -> None:
     said = refusal(
-        int(provider.resource.split(":")[2].split("/")[0]),
+        provider.resource_port,
         LD_INSIGHTS_OAUTH_ISSUER=provider.issuer,
         LD_INSIGHTS_OAUTH_RESOURCE=provider.resource,
         LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_ID="mcp-server",

@@ -13,25 +13,15 @@ from mcp import Client
 from mcp.client.sse import sse_client
 
 from ..mcp_helpers import text_of
-from ..processes import free_port
-from .conftest import SignedIn, signed_in_server
-from .provider import MISSING, OpenIdProvider
+from .conftest import SignedIn, provider_and_server
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
 def over_sse(tmp_path: Path) -> Iterator[SignedIn]:
-    if MISSING is not None:
-        pytest.skip(MISSING)
-    port = free_port()
-    provider = OpenIdProvider(tmp_path, resource=f"http://127.0.0.1:{port}/sse")
-    provider.start()
-    try:
-        with signed_in_server(provider, port, "--transport", "sse") as server:
-            yield server
-    finally:
-        provider.stop()
+    with provider_and_server(tmp_path, "--transport", "sse", path="/sse") as server:
+        yield server
 
 
 def test_the_sse_transport_serves_a_signed_in_reader_and_refuses_its_writes(
