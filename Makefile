@@ -81,7 +81,7 @@ bench-compare: dev ## added latency per call: this tree against REF (a commit), 
 mutation: dev ## mutation testing of the reliability modules (slow: see docs/mutation.md)
 	$(PY) scripts/mutation.py
 
-real-clients-install: ## install the pinned npm tools locally (Inspector CLI, conformance suites, MCP Apps host SDK, esbuild, Node 22)
+real-clients-install: ## install the pinned npm tools locally (Inspector CLI, conformance suites, MCP Apps host SDK, esbuild, mcpb, oidc-provider, Node 22)
 	cd tests/real_clients && { npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error; }
 
 inspector: dev real-clients-install ## the MCP Inspector CLI against the stdio demo server

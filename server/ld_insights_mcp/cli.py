@@ -30,6 +30,8 @@ environment:
   LD_ENVIRONMENT         default environment key for tools
   LD_INSIGHTS_*          other settings, e.g. LD_INSIGHTS_CALL_BUDGET=45, LD_INSIGHTS_MAX_RETRIES=3
   LD_INSIGHTS_HTTP_BEARER_TOKENS  comma-separated tokens HTTP clients must present (Bearer)
+  LD_INSIGHTS_OAUTH_ISSUER, LD_INSIGHTS_OAUTH_RESOURCE  sign-in with your identity provider
+                         instead of bearer tokens (HTTP transports); see docs/auth.md
   LD_INSIGHTS_REDIS_URL  Redis shared by replicas (cache, rate limits); see docs/scaling.md
   HTTPS_PROXY, NO_PROXY  the proxy to LaunchDarkly (LD_INSIGHTS_PROXY wins); see docs/network.md
   SSL_CERT_FILE          CAs to trust (LD_INSIGHTS_CA_BUNDLE wins; default: the system store)
@@ -211,6 +213,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from .auth.options import SignInOptions
     from .http_app import HttpOptions, serve_http, transport_security
     from .server import create_server
 
@@ -232,6 +235,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         max_sessions=settings.http_max_sessions,
         replica_id=settings.replica_id,
         graceful_timeout=settings.call_budget + 5,
+        sign_in=SignInOptions.from_settings(settings),
     )
     if args.transport != "stdio":
         transport_security(options)  # refuse an unsafe bind before anything starts

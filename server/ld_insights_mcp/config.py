@@ -13,7 +13,7 @@ import os
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -38,6 +38,23 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def sign_in_url(value: str) -> str:
+    """An issuer or resource URL as given: absolute, https (http only for loopback hosts), no
+    user name, password, query or fragment."""
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:
+        parts, hostname = None, None
+    if parts is None or parts.scheme not in ("https", "http") or not hostname:
+        raise ValueError("must be an absolute https URL such as https://sso.example.com")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ValueError("must not carry a user name, password, query or fragment")
+    if parts.scheme == "http" and not is_loopback_host(hostname):
+        raise ValueError("must use https; plain http is allowed only for loopback")
+    return value
 
 
 class Settings(BaseSettings):
@@ -179,6 +196,50 @@ class Settings(BaseSettings):
             "issues (<name>.<id>), so nginx routes each request of a session to it."
         ),
     )
+    oauth_issuer: str | None = Field(
+        default=None,
+        description="Sign-in: the authorization server's issuer URL (HTTP transports).",
+    )
+    oauth_resource: str | None = Field(
+        default=None,
+        description="Sign-in: this server's public URL, the audience its tokens must name.",
+    )
+    oauth_read_scope: str = Field(default="insights:read", description="Scope needed to read.")
+    oauth_write_scope: str = Field(
+        default="insights:write", description="Scope needed for tools that change data."
+    )
+    oauth_introspection_client_id: str | None = Field(
+        default=None, description="Client id for RFC 7662 introspection of opaque tokens."
+    )
+    oauth_introspection_client_secret: SecretStr | None = Field(
+        default=None, description="Its client secret."
+    )
+
+    @field_validator("oauth_issuer", "oauth_resource")
+    @classmethod
+    def _check_oauth_url(cls, value: str | None) -> str | None:
+        """https (http only for loopback), no user name, query or fragment."""
+        if value is None or not value.strip():
+            return None
+        return sign_in_url(value.strip())
+
+    @field_validator("oauth_read_scope", "oauth_write_scope")
+    @classmethod
+    def _check_scope(cls, value: str) -> str:
+        """One scope token (RFC 6749 §3.3): printable ASCII without spaces or quotes."""
+        if not value or any(c in ' "\\' or not 0x21 <= ord(c) <= 0x7E for c in value):
+            raise ValueError("must be one scope name, such as insights:read (no spaces)")
+        return value
+
+    @field_validator("oauth_introspection_client_id")
+    @classmethod
+    def _blank_id_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("oauth_introspection_client_secret")
+    @classmethod
+    def _blank_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("redis_url")
     @classmethod
@@ -281,6 +342,26 @@ class Settings(BaseSettings):
                 "(not shown)"
             )
         return SecretStr(",".join(keys))
+
+    @model_validator(mode="after")
+    def _check_sign_in(self) -> Settings:
+        """Sign-in settings come in pairs; introspection needs sign-in; the scopes differ."""
+        issuer, resource = "LD_INSIGHTS_OAUTH_ISSUER", "LD_INSIGHTS_OAUTH_RESOURCE"
+        client = "LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_ID"
+        if (self.oauth_issuer is None) != (self.oauth_resource is None):
+            raise ValueError(f"set both {issuer} and {resource} for sign-in, or neither")
+        if (self.oauth_introspection_client_id is None) != (
+            self.oauth_introspection_client_secret is None
+        ):
+            raise ValueError(f"set both {client} and its _SECRET, or neither")
+        if self.oauth_introspection_client_id is not None and self.oauth_issuer is None:
+            raise ValueError(f"{client} is set without sign-in: set {issuer} and {resource}")
+        if self.oauth_read_scope == self.oauth_write_scope:
+            raise ValueError(
+                "LD_INSIGHTS_OAUTH_READ_SCOPE and LD_INSIGHTS_OAUTH_WRITE_SCOPE must differ: "
+                "the write scope is what lets a person change data"
+            )
+        return self
 
     def state_keys(self) -> list[str]:
         """The request-state secrets, first one sealing; empty when none are configured."""

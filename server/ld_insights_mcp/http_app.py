@@ -1,7 +1,10 @@
-"""The HTTP transports: Host/Origin checks on every bind, optional bearer auth, uvicorn.
+"""The HTTP transports: Host/Origin checks on every bind, optional bearer auth or sign-in
+(OAuth, docs/auth.md), uvicorn.
 
 With bearer tokens configured, each token is a distinct user in the request scope, so the
 SDK binds every session to the token that opened it: another token is told it does not exist.
+With sign-in, each person (issuer, client, subject) is that user instead. The two are
+exclusive: static tokens name no person.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -19,11 +22,16 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .auth.options import SignInOptions
+from .auth.scopes import hide_write_tools
 from .config import ConfigurationError, is_loopback_host
 from .ops.endpoints import OpsApp
 from .ops.session_ids import ReplicaSessionIds
 from .ops.sessions import SessionCap
 from .ops.shared import services_of
+
+if TYPE_CHECKING:
+    from .auth.resource import SignIn
 
 HttpTransport = Literal["sse", "streamable-http"]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -52,21 +60,32 @@ class HttpOptions:
     """Seconds a SIGTERM waits for calls in flight (the call budget plus a margin)."""
     replica_id: str | None = None
     """Begins every session id this replica issues (nginx routes sessions on it)."""
+    sign_in: SignInOptions | None = None
+    """Sign-in (``LD_INSIGHTS_OAUTH_*``): tokens from this authorization server only."""
+
+    @property
+    def served_path(self) -> str:
+        """The MCP endpoint clients connect to."""
+        return "/sse" if self.transport == "sse" else self.path
 
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
     """Host/Origin validation for any bind; loopback names are always allowed.
 
     A non-loopback bind must name its allowed hosts and origins and require a bearer
-    token, or the server refuses to start.
+    token or sign-in, or the server refuses to start.
     """
+    check_client_auth(options)
     if not is_loopback_host(options.host):
         missing = [
             name
             for name, value in (
                 ("--allowed-host", options.allowed_hosts),
                 ("--allowed-origin", options.allowed_origins),
-                ("LD_INSIGHTS_HTTP_BEARER_TOKENS", options.bearer_tokens),
+                (
+                    "LD_INSIGHTS_HTTP_BEARER_TOKENS or LD_INSIGHTS_OAUTH_ISSUER",
+                    options.bearer_tokens or options.sign_in,
+                ),
             )
             if not value
         ]
@@ -85,6 +104,19 @@ def transport_security(options: HttpOptions) -> TransportSecuritySettings:
         allowed_hosts=[*hosts, *options.allowed_hosts],
         allowed_origins=[*origins, *options.allowed_origins],
     )
+
+
+def check_client_auth(options: HttpOptions) -> None:
+    """Static bearer tokens or sign-in, not both; a sign-in resource naming this endpoint."""
+    if options.sign_in is None:
+        return
+    if options.bearer_tokens:
+        raise ConfigurationError(
+            "LD_INSIGHTS_HTTP_BEARER_TOKENS and LD_INSIGHTS_OAUTH_ISSUER are both set: use one. "
+            "With sign-in every call has a person behind it; a shared static token would not. "
+            "For automation, give it an OAuth client (the client-credentials grant) instead."
+        )
+    options.sign_in.check_served_path(options.served_path)
 
 
 class BearerAuthMiddleware:
@@ -146,9 +178,14 @@ class BearerAuthMiddleware:
         return AuthenticatedUser(AccessToken(token=label, client_id=label, scopes=[]))
 
 
-def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
-    """The ASGI app for ``options.transport``, with security settings applied."""
+def build_http_app(
+    server: MCPServer, options: HttpOptions, sign_in: SignIn | None = None
+) -> ASGIApp:
+    """The ASGI app for ``options.transport``, with security settings applied; with
+    ``options.sign_in``, ``sign_in`` is it started (``SignIn.opened``)."""
     security = transport_security(options)
+    if (options.sign_in is None) != (sign_in is None):
+        raise ValueError("pass the started SignIn exactly when options.sign_in is set")
     app: ASGIApp
     if options.transport == "sse":
         app = server.sse_app(transport_security=security, host=options.host)
@@ -171,7 +208,7 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
         )
         if not options.stateless and options.replica_id:
             app = ReplicaSessionIds(app, options.replica_id)
-        if not options.stateless and options.bearer_tokens:
+        if not options.stateless and (options.bearer_tokens or sign_in):
             app = SessionCap(
                 app,
                 path=options.path,
@@ -180,15 +217,40 @@ def build_http_app(server: MCPServer, options: HttpOptions) -> ASGIApp:
             )
     if options.bearer_tokens:
         app = BearerAuthMiddleware(app, options.bearer_tokens)
+    if sign_in is not None:
+        app = sign_in.protect(app, lambda: read_only_tools(server))
+        server.middleware.append(hide_write_tools(sign_in.options.write_scope))
     services = services_of(server)
     if services is not None:  # /healthz, /readyz, /metrics: outside auth, no MCP session
         app = OpsApp(app, services, security)
+    if sign_in is not None:  # outermost, so the access log line knows the person
+        app = sign_in.authenticate(app)
     return app
+
+
+async def read_only_tools(server: MCPServer) -> frozenset[str]:
+    """The tools the server lists as read-only (``readOnlyHint``); every other one writes."""
+    return frozenset(
+        tool.name
+        for tool in await server.list_tools()
+        if tool.annotations is not None and tool.annotations.read_only_hint is True
+    )
 
 
 async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str) -> None:
     """Serve until cancelled, SIGINT or SIGTERM: then stop accepting, let calls in flight
-    finish (up to ``options.graceful_timeout``) and return."""
+    finish (up to ``options.graceful_timeout``) and return. With sign-in, the issuer's
+    metadata and keys are read first: unusable settings stop the server before it listens."""
+    if options.sign_in is None:
+        await _serve(server, build_http_app(server, options), options, log_level)
+        return
+    from .auth.resource import SignIn
+
+    async with SignIn.opened(options.sign_in) as sign_in:
+        await _serve(server, build_http_app(server, options, sign_in), options, log_level)
+
+
+async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_level: str) -> None:
     import signal
 
     import anyio
@@ -197,7 +259,6 @@ async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str)
 
     from .ops.guard import Limits, guarded_protocol
 
-    app = build_http_app(server, options)
     limits = Limits(options.header_timeout, options.body_timeout, options.max_connections)
     config = uvicorn.Config(
         app,

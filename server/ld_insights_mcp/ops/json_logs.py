@@ -1,7 +1,8 @@
-"""``--log-format json``: one JSON object per line on stderr, with the request id.
+"""``--log-format json``: one JSON object per line on stderr, with the request id and, for a
+signed-in call (docs/auth.md), the person: ``"person": {"subject", "email"?, "name"?}``.
 
 Every line goes through the same redactor as the text format, so the access token never
-reaches the log.
+reaches the log. The person goes into log lines only, never into a metric label.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from ..auth.person import person_fields
 from ..launchdarkly.redaction import Redactor
 from .endpoints import current_request_id
 
@@ -18,7 +20,7 @@ _EXTRA = ("http_status", "http_path")
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"time", "level", "logger", "message", "request_id"?, "exception"?, ...}``."""
+    """``{"time", "level", "logger", "message", "request_id"?, "person"?, "exception"?, ...}``."""
 
     def __init__(self, *, secret: str | None) -> None:
         super().__init__()
@@ -34,6 +36,9 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id is not None:
             line["request_id"] = request_id
+        person = person_fields()
+        if person:
+            line["person"] = person
         for name in _EXTRA:
             if hasattr(record, name):
                 line[name] = getattr(record, name)

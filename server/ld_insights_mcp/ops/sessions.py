@@ -1,4 +1,5 @@
-"""A cap on the MCP sessions one bearer token keeps open (streamable HTTP, stateful).
+"""A cap on the MCP sessions one bearer token, or one signed-in person, keeps open
+(streamable HTTP, stateful).
 
 The SDK caps sessions per process (``max_sessions``) and closes idle ones
 (``session_idle_timeout``), but has no cap per client: one token could take every slot.
@@ -12,7 +13,7 @@ holds a slot from the moment it is admitted until its answer, so a burst of them
 past the cap. A token at its cap that asks to ``initialize`` another gets 429 with a JSON-RPC
 error saying what to do; its open sessions keep working.
 
-Without bearer tokens there is no client identity to count by: the server then listens on
+Without bearer tokens or sign-in there is no client identity to count by: the server then listens on
 loopback only, every client has the same address, and only the per-process cap applies.
 """
 
@@ -23,6 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import principal_components
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_HEADER = b"mcp-session-id"
@@ -144,11 +147,11 @@ class SessionCap:
 
 
 def _client_of(scope: Scope) -> str | None:
-    """The bearer token's user, or None without bearer auth."""
+    """Whom the request's token stands for: the static token, or with sign-in the person
+    (client, issuer, subject: what the SDK binds sessions to); None without either."""
     user = scope.get("user")
-    name = getattr(user, "username", None) or getattr(user, "identity", None)
-    if isinstance(name, str) and name:
-        return f"user:{name}"
+    if isinstance(user, AuthenticatedUser):
+        return "principal:" + json.dumps(principal_components(user.access_token))
     return None
 
 

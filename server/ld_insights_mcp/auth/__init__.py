@@ -1,0 +1,9 @@
+"""Sign-in on the HTTP transports: the server as an OAuth 2.1 resource server (docs/auth.md).
+
+Importing the package is cheap: only ``current_person`` is loaded here; the verifier, the
+keys and the ASGI layers are imported by the HTTP wiring when sign-in is configured.
+"""
+
+from .person import current_person
+
+__all__ = ["current_person"]

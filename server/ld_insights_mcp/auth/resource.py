@@ -1,0 +1,120 @@
+"""This server as an OAuth resource server: its metadata (RFC 9728) and the ASGI layers that
+authenticate every request and refuse what the token does not allow.
+
+The layers are the SDK's own (``BearerAuthBackend``, ``AuthContextMiddleware``,
+``RequireAuthMiddleware``, the metadata handler), assembled here rather than
+through ``MCPServer(auth=...)`` because that assembly leaves no place between authentication
+and the transport for the per-tool scope check, the per-person session cap and the access
+log line's person (docs/sdk-gaps.md). From the outside in::
+
+    authenticate: BearerAuthBackend (token -> scope["user"]) -> AuthContextMiddleware
+      (the operations layer: request id, access log line with the person)
+        protect: metadata (no token needed) | RequireAuthMiddleware (401, read scope: 403)
+          -> WriteScopeGate (write tools: 403 step-up) -> the session cap -> the MCP app
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import httpx
+from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
+from mcp.shared.auth import ProtectedResourceMetadata
+from pydantic import AnyHttpUrl
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .discovery import issuer_http_client
+from .options import SignInOptions
+from .scopes import ReadOnlyTools, WriteScopeGate
+from .verifier import SignInVerifier
+
+ROOT_METADATA_PATH = "/.well-known/oauth-protected-resource"
+RESOURCE_NAME = "LaunchDarkly Engineering Insights"
+
+
+class SignIn:
+    """Sign-in, started: the options and a verifier whose issuer metadata and keys are
+    loaded. ``opened()`` makes one and closes its HTTP client afterwards."""
+
+    def __init__(self, options: SignInOptions, verifier: SignInVerifier) -> None:
+        self.options = options
+        self.verifier = verifier
+        self.metadata_url = build_resource_metadata_url(AnyHttpUrl(options.resource))
+
+    @classmethod
+    @asynccontextmanager
+    async def opened(
+        cls, options: SignInOptions, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[SignIn]:
+        """Reads the issuer's metadata and keys first: ``ConfigurationError`` if unusable."""
+        async with issuer_http_client(options, transport) as http:
+            verifier = SignInVerifier(options, http)
+            await verifier.start()
+            yield cls(options, verifier)
+
+    def authenticate(self, app: ASGIApp) -> ASGIApp:
+        """Outermost: a request's token, when it has one, becomes its user (``scope["user"]``
+        and the SDK's auth context); nothing is refused here."""
+        backend = BearerAuthBackend(
+            self.verifier, resource_server_url=AnyHttpUrl(self.options.resource)
+        )
+        return AuthenticationMiddleware(AuthContextMiddleware(app), backend=backend)
+
+    def protect(self, app: ASGIApp, read_only_tools: ReadOnlyTools) -> ASGIApp:
+        """The metadata for anyone; everything else needs a token with the read scope, and a
+        call of a tool that is not read-only the write scope."""
+        options = self.options
+        gated = WriteScopeGate(
+            app,
+            read_only_tools=read_only_tools,
+            write_scope=options.write_scope,
+            challenge_scopes=options.scopes,
+            resource_metadata_url=str(self.metadata_url),
+        )
+        required = RequireAuthMiddleware(gated, [options.read_scope], self.metadata_url)
+        return _Protected(app, required, self.metadata_route())
+
+    def metadata_route(self) -> Route:
+        """RFC 9728 metadata, as the SDK's ``create_protected_resource_routes`` serves it,
+        with the issuer exactly as configured (a URL type would add a trailing slash to a
+        path-less issuer, and clients compare issuers as strings)."""
+        metadata = ProtectedResourceMetadata.model_validate(
+            {
+                "resource": self.options.resource,
+                "authorization_servers": [self.options.issuer],
+                "scopes_supported": self.options.scopes,
+                "resource_name": RESOURCE_NAME,
+            }
+        )
+        handler = ProtectedResourceMetadataHandler(metadata)
+        return Route(
+            urlsplit(str(self.metadata_url)).path,
+            endpoint=cors_middleware(handler.handle, ["GET", "OPTIONS"]),
+            methods=["GET", "OPTIONS"],
+        )
+
+
+class _Protected:
+    """Routes the metadata paths (RFC 9728: the path-suffixed form and the root form) to the
+    metadata, other HTTP requests to ``required``, the lifespan to the app itself."""
+
+    def __init__(self, app: ASGIApp, required: ASGIApp, metadata: Route) -> None:
+        self.app = app
+        self.required = required
+        self.metadata = metadata
+        self.metadata_paths = frozenset((metadata.path, ROOT_METADATA_PATH))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+        elif scope["path"] in self.metadata_paths:
+            await self.metadata.handle(scope, receive, send)
+        else:
+            await self.required(scope, receive, send)

@@ -1,0 +1,172 @@
+"""Scopes gate the tools: without the write scope a person sees no tool that changes data,
+and calling one is refused with HTTP 403 ``insufficient_scope`` naming the scopes to ask for
+(step-up: the client signs the person in again for them).
+
+The SDK checks one set of scopes for the whole endpoint (the read scope, here); it has no
+per-tool scopes. A tool call is a JSON-RPC POST, and a 403 must be its HTTP answer, decided
+before the SDK starts a response, so ``WriteScopeGate`` reads the body of a POST from a
+caller without the write scope and refuses a ``tools/call`` of any tool not marked
+read-only. Callers with the write scope pass untouched. ``hide_write_tools`` is a server
+middleware that takes those tools out of ``tools/list`` for the same callers; it only
+filters what the server lists, so it composes with any other filtering of the list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from mcp.server import ServerRequestContext
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ReadOnlyTools = Callable[[], Awaitable[frozenset[str]]]
+
+
+def is_read_only(tool: dict[str, Any]) -> bool:
+    """A listed tool (wire form) that only reads: ``annotations.readOnlyHint`` is true."""
+    annotations = tool.get("annotations") or {}
+    return annotations.get("readOnlyHint") is True
+
+
+def hide_write_tools(write_scope: str) -> ServerMiddleware[Any]:
+    """Server middleware: ``tools/list`` without the tools that change data unless the
+    caller's token has ``write_scope`` (no token at all: hidden too). The list then differs
+    by caller, so its cache hint is ``private``."""
+
+    async def middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "tools/list" or not isinstance(result, dict):
+            return result
+        token = get_access_token()
+        shown = dict(result)
+        if token is None or write_scope not in token.scopes:
+            shown["tools"] = [t for t in result.get("tools", []) if is_read_only(t)]
+        if "cacheScope" in shown:
+            shown["cacheScope"] = "private"
+        return shown
+
+    return middleware
+
+
+class WriteScopeGate:
+    """ASGI: refuses, with 403 and a step-up challenge, a POST from a signed-in caller
+    without the write scope that calls a tool not in ``read_only_tools()``.
+
+    Fails closed: a tool this server does not list as read-only (a write tool, one hidden
+    by another filter, or a name it does not know) needs the write scope."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        read_only_tools: ReadOnlyTools,
+        write_scope: str,
+        challenge_scopes: Iterable[str],
+        resource_metadata_url: str,
+    ) -> None:
+        self.app = app
+        self._read_only_tools = read_only_tools
+        self._known: frozenset[str] | None = None
+        self.write_scope = write_scope
+        self.challenge_scopes = " ".join(challenge_scopes)
+        self.resource_metadata_url = resource_metadata_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or not isinstance(user, AuthenticatedUser)
+            or self.write_scope in user.scopes
+        ):
+            await self.app(scope, receive, send)
+            return
+        body, replay = await _buffer(receive, DEFAULT_MAX_REQUEST_BODY_SIZE)
+        if body is None:  # larger than the SDK accepts: refused unread, as it would be
+            await _answer(send, 413, {"error": "request body too large"}, [])
+            return
+        if self._known is None:
+            self._known = await self._read_only_tools()
+        writes = [name for name in called_tools(body) if name not in self._known]
+        if writes:
+            await self._refuse(send, writes[0])
+            return
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send, tool: str) -> None:
+        description = (
+            f"{tool[:64]} changes data and needs the {self.write_scope} scope, which this "
+            "sign-in was not granted: sign in again granting it"
+        )
+        challenge = (
+            f'Bearer error="insufficient_scope", scope="{self.challenge_scopes}", '
+            f'resource_metadata="{self.resource_metadata_url}", '
+            f'error_description="{_quotable(description)}"'
+        )
+        error = {"error": "insufficient_scope", "error_description": description}
+        await _answer(send, 403, error, [(b"www-authenticate", challenge.encode())])
+
+
+def called_tools(body: bytes) -> list[str]:
+    """The tool names of the ``tools/call`` requests in a JSON-RPC body (one message or a
+    batch); nothing for a body that is not JSON (the SDK answers that)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return []
+    messages = payload if isinstance(payload, list) else [payload]
+    names = []
+    for message in messages:
+        if isinstance(message, dict) and message.get("method") == "tools/call":
+            params = message.get("params")
+            name = params.get("name") if isinstance(params, dict) else None
+            names.append(name if isinstance(name, str) else "")
+    return names
+
+
+async def _answer(
+    send: Send, status: int, error: dict[str, str], headers: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps(error).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _quotable(text: str) -> str:
+    """Text for a quoted-string in a header: printable ASCII without quotes or backslashes."""
+    return "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else "?" for c in text)
+
+
+async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """The body (None when it exceeds ``limit``), and a ``receive`` replaying what was read."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > limit or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+    return (None if size > limit else body), replay
