@@ -150,10 +150,13 @@ async def serving(app: Any, port: int) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def mcp_client(url: str, token: str, mode: str) -> AsyncIterator[Client]:
+async def mcp_client(
+    url: str, token: str, mode: str, **client_options: Any
+) -> AsyncIterator[Client]:
     """The SDK's client over streamable HTTP sending ``token``; ``mode`` "legacy" (2025
-    handshake) or "modern" (2026-07-28)."""
+    handshake) or "modern" (2026-07-28); ``client_options`` go to ``Client``."""
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
     options: dict[str, Any] = {"mode": "legacy"} if mode == "legacy" else {}
+    options |= client_options
     async with http, Client(streamable_http_client(url, http_client=http), **options) as client:
         yield client

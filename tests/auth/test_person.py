@@ -4,8 +4,10 @@ tools' previews and results ("deleted by Ada Lovelace <ada@example.com>, confirm
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import anyio
+import mcp.types as t
 import pytest
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -19,7 +21,7 @@ from ld_insights_mcp.http_app import HttpOptions, build_http_app
 from ld_insights_mcp.server import create_server
 
 from ..conftest import make_settings
-from ..mcp_helpers import text_of
+from ..mcp_helpers import structured, text_of
 from .conftest import mcp_client, serving
 from .provider import OpenIdProvider
 
@@ -100,3 +102,38 @@ async def test_a_tool_reads_the_person_behind_the_call(provider: OpenIdProvider,
                     async with mcp_client(f"{base}/mcp", token, mode) as client:
                         seen.append(text_of(await client.call_tool("whoami", {})))
     assert seen == ["Ada Lovelace <ada@example.com>", "Bob evil Builder <bob@example.com>"]
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("mode", ["legacy", "modern"])
+async def test_a_confirmed_delete_names_the_signed_in_person_in_its_question_and_result(
+    provider: OpenIdProvider, mode: str
+) -> None:
+    """The user is asked with the person named, and the result says who asked for it."""
+    server = create_server(make_settings(demo=True))
+    asked: list[str] = []
+
+    async def user(context: Any, params: t.ElicitRequestParams) -> t.ElicitResult:
+        asked.append(getattr(params, "message", ""))
+        return t.ElicitResult(action="accept", content={"confirm": True})
+
+    port = provider.resource_port
+    options = SignInOptions(issuer=provider.issuer, resource=provider.resource)
+    with anyio.fail_after(60):
+        async with SignIn.opened(options) as sign_in:
+            app = build_http_app(server, HttpOptions(port=port, sign_in=options), sign_in)
+            async with serving(app, port) as base:
+                token = provider.authorization_code("ada")
+                async with mcp_client(
+                    f"{base}/mcp", token, mode, elicitation_callback=user
+                ) as client:
+                    groups = await client.call_tool("list_insight_groups", {})
+                    key = structured(groups)["groups"][0]["key"]
+                    deleted = await client.call_tool("delete_insight_group", {"key": key})
+    ada = '"Ada Lovelace <ada@example.com>"'
+    assert structured(deleted)["status"] == "done"
+    assert structured(deleted)["person"] == "Ada Lovelace <ada@example.com>"
+    assert f"Asked for by {ada} (signed in)." in text_of(deleted)
+    assert len(asked) == 1
+    assert f"Asked for by {ada} (signed in)." in asked[0]

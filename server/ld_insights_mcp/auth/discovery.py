@@ -12,6 +12,7 @@ import httpx
 
 from .. import __version__
 from ..config import ConfigurationError, sign_in_url
+from ..launchdarkly.network import route_for
 from .options import ISSUER, SignInOptions
 
 MAX_DOCUMENT_BYTES = 1_000_000
@@ -26,6 +27,10 @@ def issuer_http_client(
     The one place sign-in builds a client: the proxy and CA settings the LaunchDarkly client
     honours plug in here as ``transport``. Redirects are not followed (an introspection call
     carries the client secret and the token)."""
+    if transport is None:
+        proxy = options.proxy.get_secret_value() if options.proxy else None
+        route = route_for(options.issuer, proxy=proxy, ca_bundle=options.ca_bundle)
+        transport = route.transport(httpx.Limits())
     return httpx.AsyncClient(
         timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
         headers={"User-Agent": f"ld-insights-mcp/{__version__}", "Accept": "application/json"},

@@ -26,6 +26,10 @@ class SignInOptions:
     introspection_client_secret: SecretStr | None = None
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    proxy: SecretStr | None = None
+    """The proxy and CAs of the LaunchDarkly client (``LD_INSIGHTS_PROXY``, ``_CA_BUNDLE``):
+    the authorization server is reached the same way."""
+    ca_bundle: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SignInOptions | None:
@@ -42,6 +46,8 @@ class SignInOptions:
             introspection_client_secret=settings.oauth_introspection_client_secret,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
+            proxy=settings.proxy,
+            ca_bundle=settings.ca_bundle,
         )
 
     @property

@@ -37,9 +37,11 @@ from mcp.types import (
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS, is_version_at_least
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..auth.person import current_person
 from ..config import Settings
 from ..state import app_state
 from ..views.changes import Approval
+from ..views.common import quoted
 from .upstream import Write, call_launchdarkly
 from .writes import unchanged
 
@@ -292,6 +294,9 @@ async def _step(
             "unless they ask again."
         )
     message = proposal.question(found)
+    person = current_person()
+    if person is not None:
+        message = f"{message}\nAsked for by {quoted(person)} (signed in)."
     if shown is not None:
         message = f"Changed since you were asked: {changes_between(shown, now)}.\n\n{message}"
     return _Ask(message, now, asked + 1)

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
+from ..auth.person import current_person
 from ..launchdarkly.cache import fresh_reads
 from ..state import AppState
 from ..views.changes import Approval, ChangeResult, ChangeStatus
-from ..views.common import source_line
+from ..views.common import quoted, source_line
 from .upstream import call_launchdarkly
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ async def read_fresh(
 
 
 def change_result(state: AppState, result: ChangeResult, lines: list[str]) -> CallToolResult:
+    """The result of a change tool; with sign-in it names the person who asked for it."""
+    person = current_person()
+    if person is not None:
+        result = result.model_copy(update={"person": person})
+        lines = [*lines, f"Asked for by {quoted(person)} (signed in)."]
     text = "\n".join([*source_line(state.data_source), *lines])
     return CallToolResult(
         content=[TextContent(type="text", text=text)],

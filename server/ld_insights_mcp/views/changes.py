@@ -42,6 +42,9 @@ class ChangeResult(ViewModel):
         default=False,
         description="True when the answer was lost and reading back showed the change made.",
     )
+    person: str | None = Field(
+        default=None, description="The signed-in person who asked for it (sign-in only)."
+    )
 
 
 def group_state(group: InsightGroup) -> dict[str, Any]:
