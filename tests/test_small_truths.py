@@ -23,7 +23,7 @@ from ld_insights_mcp.views.common import plural
 from ld_insights_mcp.walkthrough import excerpt
 
 from .conftest import TOKEN
-from .mcp_helpers import structured, text_of
+from .mcp_helpers import structured, text_of, user_declines
 
 pytestmark = pytest.mark.anyio
 
@@ -87,7 +87,8 @@ async def test_counts_of_one_are_singular_and_no_text_hedges_with_s_in_brackets(
 
 def test_read_only_help_names_every_tool_that_writes(server_factory: Callable[..., Any]) -> None:
     async def listed() -> list[Tool]:
-        async with Client(server_factory()) as client:
+        # a client that can ask its user is offered every tool, those that ask first included
+        async with Client(server_factory(), elicitation_callback=user_declines) as client:
             return (await client.list_tools()).tools
 
     tools = anyio.run(listed)

@@ -7,7 +7,7 @@ import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from ..mcp_helpers import text_of
+from ..mcp_helpers import text_of, user_declines
 from .conftest import SignedIn, mcp_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(180)]
@@ -46,7 +46,10 @@ async def test_a_writer_signed_in_with_pkce_sees_the_write_tools_and_may_call_th
 ) -> None:
     token = signed_in.provider.authorization_code("ada")
     with anyio.fail_after(60):
-        async with mcp_client(signed_in.url, token, mode) as client:
+        # a client that can ask its user: it is offered the tools that ask first
+        async with mcp_client(
+            signed_in.url, token, mode, elicitation_callback=user_declines
+        ) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             result = await client.call_tool("delete_insight_group", {"key": "no-such-group"})
     assert names >= WRITE_TOOLS

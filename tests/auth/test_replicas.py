@@ -57,11 +57,13 @@ def test_the_same_token_works_on_either_replica_and_through_nginx(
         for name in ("replica1", "replica2"):
             port = scale.free_port()
             started.append(scale.start_replica(tmp_path, name, port, env, ["--demo"]))
-            replicas.append((port, tmp_path / f"{name}.log"))
-        started.append(scale.start_nginx(tmp_path, nginx_port, [port for port, _ in replicas]))
+            replicas.append((name, port, tmp_path / f"{name}.log"))
+        started.append(
+            scale.start_nginx(tmp_path, nginx_port, [(name, port) for name, port, _ in replicas])
+        )
         token = p.authorization_code("ada")
         headers = {**ACCEPT, **LEGACY, "authorization": f"Bearer {token}"}
-        for port, _ in replicas:  # each replica checks the token itself
+        for _, port, _ in replicas:  # each replica checks the token itself
             direct = httpx.post(f"http://127.0.0.1:{port}/mcp", json=HANDSHAKE[0], headers=headers)
             assert direct.status_code == 200, direct.text
 
@@ -79,11 +81,11 @@ def test_the_same_token_works_on_either_replica_and_through_nginx(
         assert f'resource_metadata="{metadata_url}"' in unsigned.headers["www-authenticate"]
         assert httpx.get(metadata_url).json()["resource"] == public
 
-        served = [len(_persons(log)) for _, log in replicas]
+        served = [len(_persons(log)) for _, _, log in replicas]
         busy = served.index(max(served))  # the replica nginx chose
         scale.stop(started[busy], signal.SIGTERM, timeout=30)
         anyio.run(through_nginx)  # the other replica checks the same token
-        other = replicas[1 - busy][1]
+        other = replicas[1 - busy][2]
         assert _persons(other)[-1]["subject"] == "ada"
         assert len(_persons(other)) > served[1 - busy]
     finally:

@@ -22,7 +22,7 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from ..mcp_helpers import text_of
+from ..mcp_helpers import text_of, user_declines
 from .conftest import SignedIn
 from .provider import READ, REDIRECT_URI, WRITE, OpenIdProvider
 
@@ -90,7 +90,10 @@ def oauth(url: str, person: Person, storage: Storage) -> OAuthClientProvider:
 def client(url: str, auth: OAuthClientProvider, mode: str) -> Client:
     options: dict[str, Any] = {"mode": "legacy"} if mode == "legacy" else {}
     http = httpx2.AsyncClient(auth=auth, timeout=30)
-    return Client(streamable_http_client(url, http_client=http), **options)
+    # a client that can ask its user: it is offered the tools that ask first
+    return Client(
+        streamable_http_client(url, http_client=http), elicitation_callback=user_declines, **options
+    )
 
 
 @pytest.mark.parametrize("mode", ["legacy", "modern"])
