@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from ld_insights_mcp.cli import main
 
 sys.exit(main())

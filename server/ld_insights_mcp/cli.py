@@ -12,8 +12,8 @@ from typing import Any
 import anyio
 from pydantic import ValidationError
 
-from . import __version__
-from .config import ConfigurationError, Settings, variables_for
+from ld_insights_mcp import __version__
+from ld_insights_mcp.config import ConfigurationError, Settings, variables_for
 
 DESCRIPTION = """\
 MCP server for LaunchDarkly Engineering Insights: insight groups, scores (deployment \
@@ -53,7 +53,7 @@ class _WriteTools:
     the tools at every start would cost the start-up time of the SDK)."""
 
     def __str__(self) -> str:
-        from .tools import write_tools
+        from ld_insights_mcp.tools import write_tools
 
         return ", ".join(write_tools())
 
@@ -172,7 +172,7 @@ def format_validation_error(error: ValidationError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["doctor"]:
-        from .doctor import main as doctor
+        from ld_insights_mcp.doctor import main as doctor
 
         return doctor(arguments[1:])
     collecting = gc.isenabled()
@@ -193,12 +193,12 @@ def _main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from .logging_setup import configure_logging
+    from ld_insights_mcp.logging_setup import configure_logging
 
     token = settings.access_token
     secret = token.get_secret_value() if token else None
     if args.log_format == "json":
-        from .ops.json_logs import configure_json_logging
+        from ld_insights_mcp.ops.json_logs import configure_json_logging
 
         configure_json_logging(settings.log_level, secret=secret)
     else:
@@ -213,9 +213,9 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from .auth.options import SignInOptions
-    from .http_app import HttpOptions, serve_http, transport_security
-    from .server import create_server
+    from ld_insights_mcp.auth.options import SignInOptions
+    from ld_insights_mcp.http_app import HttpOptions, serve_http, transport_security
+    from ld_insights_mcp.server import create_server
 
     options = HttpOptions(
         transport="sse" if args.transport == "sse" else "streamable-http",
@@ -242,7 +242,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     server = create_server(settings)
     _settle_heap()
     if args.transport == "stdio":
-        from .stdio import run_stdio
+        from ld_insights_mcp.stdio import run_stdio
 
         anyio.run(
             run_stdio,

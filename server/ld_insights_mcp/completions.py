@@ -16,10 +16,10 @@ from mcp.types import (
     ResourceTemplateReference,
 )
 
-from .launchdarkly import LaunchDarklyError
-from .launchdarkly.models import SCORE_CATEGORIES, InsightGroup
-from .launchdarkly.vocabulary import KEY_MAX_LENGTH, KEY_PATTERN
-from .state import AppState, request_app_state
+from ld_insights_mcp.launchdarkly import LaunchDarklyError
+from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES, InsightGroup
+from ld_insights_mcp.launchdarkly.vocabulary import KEY_MAX_LENGTH, KEY_PATTERN
+from ld_insights_mcp.state import AppState, request_app_state
 
 logger = logging.getLogger(__name__)
 

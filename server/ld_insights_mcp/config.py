@@ -17,8 +17,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from .launchdarkly.cache import ReadCache
-    from .launchdarkly.client import ClientOptions
+    from ld_insights_mcp.launchdarkly.cache import ReadCache
+    from ld_insights_mcp.launchdarkly.client import ClientOptions
 
 DEFAULT_BASE_URI = "https://app.launchdarkly.com"
 TOKEN_VARIABLES = ("LD_ACCESS_TOKEN", "LAUNCHDARKLY_API_KEY")
@@ -264,7 +264,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_proxy(cls, value: SecretStr | None) -> SecretStr | None:
         """An http(s) proxy URL; errors never quote it (it may hold a password)."""
-        from .launchdarkly.proxy_url import proxy_problem
+        from ld_insights_mcp.launchdarkly.proxy_url import proxy_problem
 
         if value is None or not value.get_secret_value().strip():
             return None
@@ -380,14 +380,14 @@ class Settings(BaseSettings):
 
     def read_cache(self) -> ReadCache:
         """A new in-process read cache with these TTLs and bounds."""
-        from .launchdarkly.cache import MemoryStore, ReadCache, TtlPolicy
+        from ld_insights_mcp.launchdarkly.cache import MemoryStore, ReadCache, TtlPolicy
 
         store = MemoryStore(max_entries=self.cache_max_entries, max_bytes=self.cache_max_bytes)
         return ReadCache(store, ttl=TtlPolicy(override=self.cache_ttl))
 
     def client_options(self) -> ClientOptions:
-        from .launchdarkly.client import ClientOptions
-        from .launchdarkly.retries import RetryPolicy
+        from ld_insights_mcp.launchdarkly.client import ClientOptions
+        from ld_insights_mcp.launchdarkly.retries import RetryPolicy
 
         return ClientOptions(
             connect_timeout=self.connect_timeout,

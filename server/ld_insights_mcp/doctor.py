@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import SecretStr, ValidationError
 
-from . import doctor_answers as answers
-from .config import DEFAULT_BASE_URI, TOKEN_VARIABLES, Settings
-from .doctor_checks import (
+from ld_insights_mcp import doctor_answers as answers
+from ld_insights_mcp.config import DEFAULT_BASE_URI, TOKEN_VARIABLES, Settings
+from ld_insights_mcp.doctor_checks import (
     REGION_FIX,
     TITLES,
     Check,
@@ -32,7 +32,7 @@ from .doctor_checks import (
     region_of,
     skipped,
 )
-from .launchdarkly.redaction import Redactor
+from ld_insights_mcp.launchdarkly.redaction import Redactor
 
 if TYPE_CHECKING:
     import httpx
@@ -53,7 +53,7 @@ class Target:
 
 async def run_checks(settings: Settings, target: Target) -> list[Check]:
     """Every check, in order; a check whose prerequisite failed is skipped."""
-    from .launchdarkly.diagnostics import diagnostic_client
+    from ld_insights_mcp.launchdarkly.diagnostics import diagnostic_client
 
     raw = target.token.get_secret_value() if target.token is not None else None
     token = check_token(raw, target.token_source)
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-uri", help="LaunchDarkly base URI (env LD_BASE_URI)")
     parser.add_argument("--project", help="project key to check (env LD_PROJECT)")
     parser.add_argument("--environment", help="environment key to check (env LD_ENVIRONMENT)")
-    from .cli import add_network_flags
+    from ld_insights_mcp.cli import add_network_flags
 
     add_network_flags(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     target = _target(settings, args.demo, problem)
     secret = target.token.get_secret_value() if target.token else None
-    from .logging_setup import configure_logging
+    from ld_insights_mcp.logging_setup import configure_logging
 
     configure_logging(settings.log_level, secret=secret)
     checks = anyio.run(run_checks, settings, target)
@@ -159,7 +159,7 @@ def _redactors(*secrets: str | None) -> list[Redactor]:
 def _settings(args: argparse.Namespace) -> tuple[Settings | None, str | None]:
     """The settings, and a base-URI problem to report as a failed check. Settings that
     cannot be read otherwise give (None, the problem)."""
-    from .cli import format_validation_error
+    from ld_insights_mcp.cli import format_validation_error
 
     overrides: dict[str, Any] = {
         k: v
@@ -210,9 +210,9 @@ def _target(settings: Settings, demo: bool, base_uri_problem: str | None) -> Tar
     if demo:
         from httpx import ASGITransport
 
-        from .emulator import Emulator
-        from .emulator.constants import DEMO_TOKEN
-        from .server import DEMO_BASE_URL
+        from ld_insights_mcp.emulator import Emulator
+        from ld_insights_mcp.emulator.constants import DEMO_TOKEN
+        from ld_insights_mcp.server import DEMO_BASE_URL
 
         return Target(
             base_uri=DEMO_BASE_URL,

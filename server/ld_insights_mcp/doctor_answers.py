@@ -7,9 +7,9 @@ from __future__ import annotations
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from .config import Settings
-from .doctor_checks import REGION_FIX, TOKEN_PAGE, Check, failed, passed
-from .launchdarkly.errors import (
+from ld_insights_mcp.config import Settings
+from ld_insights_mcp.doctor_checks import REGION_FIX, TOKEN_PAGE, Check, failed, passed
+from ld_insights_mcp.launchdarkly.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -17,9 +17,9 @@ from .launchdarkly.errors import (
 )
 
 if TYPE_CHECKING:
-    from .launchdarkly.client import LaunchDarklyClient
-    from .launchdarkly.diagnostics import Recording
-    from .launchdarkly.models import InsightGroupCollection
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.diagnostics import Recording
+    from ld_insights_mcp.launchdarkly.models import InsightGroupCollection
 
 MAX_GROUPS = 100
 """Insight groups read to find the project/environment pairs in use."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from .config import is_loopback_host
+from ld_insights_mcp.config import is_loopback_host
 
 Status = Literal["pass", "fail", "skip"]
 

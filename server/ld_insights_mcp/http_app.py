@@ -22,16 +22,16 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .auth.options import SignInOptions
-from .auth.scopes import hide_write_tools
-from .config import ConfigurationError, is_loopback_host
-from .ops.endpoints import OpsApp
-from .ops.session_ids import ReplicaSessionIds
-from .ops.sessions import SessionCap
-from .ops.shared import services_of
+from ld_insights_mcp.auth.options import SignInOptions
+from ld_insights_mcp.auth.scopes import hide_write_tools
+from ld_insights_mcp.config import ConfigurationError, is_loopback_host
+from ld_insights_mcp.ops.endpoints import OpsApp
+from ld_insights_mcp.ops.session_ids import ReplicaSessionIds
+from ld_insights_mcp.ops.sessions import SessionCap
+from ld_insights_mcp.ops.shared import services_of
 
 if TYPE_CHECKING:
-    from .auth.resource import SignIn
+    from ld_insights_mcp.auth.resource import SignIn
 
 HttpTransport = Literal["sse", "streamable-http"]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -244,7 +244,7 @@ async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str)
     if options.sign_in is None:
         await _serve(server, build_http_app(server, options), options, log_level)
         return
-    from .auth.resource import SignIn
+    from ld_insights_mcp.auth.resource import SignIn
 
     async with SignIn.opened(options.sign_in) as sign_in:
         await _serve(server, build_http_app(server, options, sign_in), options, log_level)
@@ -257,7 +257,7 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
     import uvicorn
     from sse_starlette.sse import AppStatus
 
-    from .ops.guard import Limits, guarded_protocol
+    from ld_insights_mcp.ops.guard import Limits, guarded_protocol
 
     limits = Limits(options.header_timeout, options.body_timeout, options.max_connections)
     config = uvicorn.Config(

@@ -8,10 +8,10 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
-from .state import app_state
-from .tools.upstream import call_launchdarkly
-from .views.groups import group_result
-from .views.metric_groups import metric_group_detail
+from ld_insights_mcp.state import app_state
+from ld_insights_mcp.tools.upstream import call_launchdarkly
+from ld_insights_mcp.views.groups import group_result
+from ld_insights_mcp.views.metric_groups import metric_group_detail
 
 GROUP_URI = "insights://groups/{group_key}"
 METRIC_GROUP_URI = "insights://projects/{project_key}/metric-groups/{metric_group_key}"

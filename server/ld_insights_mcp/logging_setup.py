@@ -15,7 +15,7 @@ import logging
 import re
 import sys
 
-from .launchdarkly.redaction import Redactor
+from ld_insights_mcp.launchdarkly.redaction import Redactor
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = ("httpx", "httpcore", "sse_starlette", "mcp.server.sse")

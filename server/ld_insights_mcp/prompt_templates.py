@@ -30,7 +30,7 @@ from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
-from .knowledge import CATEGORY_KEYS
+from ld_insights_mcp.knowledge import CATEGORY_KEYS
 
 FENCE = "+++"
 ABSENT = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
-from .knowledge import Knowledge, ScoreCategoryInfo, load_knowledge
-from .launchdarkly.vocabulary import BANDS_TEXT
+from ld_insights_mcp.knowledge import Knowledge, ScoreCategoryInfo, load_knowledge
+from ld_insights_mcp.launchdarkly.vocabulary import BANDS_TEXT
 
 CATALOG_URI = "insights://score-categories"
 CATEGORY_URI = "insights://score-categories/{category}"

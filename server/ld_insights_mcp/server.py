@@ -8,26 +8,26 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from . import __version__
-from .arguments import StrictArgumentsServer
-from .cache_hints import LIST_HINTS, static_resource_hints
-from .completions import register_completions
-from .config import Settings
-from .live_resources import register_live_resources
-from .ops import shared as ops_shared
-from .ops.metrics import observed
-from .prompt_templates import load_prompt_templates, register_prompts
-from .resources import register_knowledge_resources
-from .state import AppState, bind_app_state
-from .tools import register_tools
-from .tools.confirmation import hide_unconfirmable_tools, request_state_security
-from .ui import dashboard_apps
+from ld_insights_mcp import __version__
+from ld_insights_mcp.arguments import StrictArgumentsServer
+from ld_insights_mcp.cache_hints import LIST_HINTS, static_resource_hints
+from ld_insights_mcp.completions import register_completions
+from ld_insights_mcp.config import Settings
+from ld_insights_mcp.live_resources import register_live_resources
+from ld_insights_mcp.ops import shared as ops_shared
+from ld_insights_mcp.ops.metrics import observed
+from ld_insights_mcp.prompt_templates import load_prompt_templates, register_prompts
+from ld_insights_mcp.resources import register_knowledge_resources
+from ld_insights_mcp.state import AppState, bind_app_state
+from ld_insights_mcp.tools import register_tools
+from ld_insights_mcp.tools.confirmation import hide_unconfirmable_tools, request_state_security
+from ld_insights_mcp.ui import dashboard_apps
 
 if TYPE_CHECKING:
     import httpx
 
-    from .launchdarkly.cache import ReadCache
-    from .launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.cache import ReadCache
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 DEMO_BASE_URL = "http://launchdarkly.demo"
 
@@ -56,7 +56,7 @@ def create_server(
     """
     if settings.demo:
         # Imported here: the emulator package (Starlette, the seed) costs a real start ~50 ms.
-        from .emulator.constants import DEMO_TOKEN
+        from ld_insights_mcp.emulator.constants import DEMO_TOKEN
 
         token = SecretStr(DEMO_TOKEN)
     else:
@@ -69,14 +69,14 @@ def create_server(
     def connect() -> LaunchDarklyClient:
         from dataclasses import replace
 
-        from .launchdarkly.cache import token_identity
-        from .launchdarkly.client import LaunchDarklyClient
+        from ld_insights_mcp.launchdarkly.cache import token_identity
+        from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
         network = transport
         if network is None and settings.demo:
             from httpx import ASGITransport
 
-            from .emulator import Emulator
+            from ld_insights_mcp.emulator import Emulator
 
             network = ASGITransport(app=Emulator(token=token.get_secret_value()).app)
             # this emulator is this lifespan's own: so is its cache
@@ -97,8 +97,8 @@ def create_server(
     def rehearsal_client() -> LaunchDarklyClient:
         """A client like ``connect()``'s on a network that never leaves the process: no
         cache, no hooks (metrics), not the access token."""
-        from .launchdarkly.client import LaunchDarklyClient
-        from .launchdarkly.rehearsal import RehearsalTransport
+        from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+        from ld_insights_mcp.launchdarkly.rehearsal import RehearsalTransport
 
         return LaunchDarklyClient.create(
             base_url=base_url,
@@ -108,7 +108,7 @@ def create_server(
         )
 
     async def rehearse() -> int:
-        from .warmup import rehearse
+        from ld_insights_mcp.warmup import rehearse
 
         return await rehearse(server, AppState(settings, rehearsal_client))
 

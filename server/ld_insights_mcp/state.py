@@ -13,12 +13,12 @@ from mcp.server import ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.mcpserver import Context
 
-from .config import Settings
-from .launchdarkly.cache import observe_reads
-from .views.common import DataSource
+from ld_insights_mcp.config import Settings
+from ld_insights_mcp.launchdarkly.cache import observe_reads
+from ld_insights_mcp.views.common import DataSource
 
 if TYPE_CHECKING:
-    from .launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class AppState:
             with self._building:
                 if self._client is None:
                     self._client = self._connect()
-                from .launchdarkly.prepare import build_validators, warm_network
+                from ld_insights_mcp.launchdarkly.prepare import build_validators, warm_network
 
                 built = build_validators()
             warm_network()

@@ -17,7 +17,7 @@ from mcp.server import MCPServer, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.types import LATEST_PROTOCOL_VERSION, CallToolResult
 
-from .state import AppState
+from ld_insights_mcp.state import AppState
 
 REHEARSED: tuple[tuple[str, dict[str, Any]], ...] = (
     ("get_insight_scores", {"project_key": "rehearsal", "environment_key": "rehearsal"}),

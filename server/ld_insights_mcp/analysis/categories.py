@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..launchdarkly.models import MetricScore
-from ..launchdarkly.vocabulary import BASE_CATEGORIES, CALCULATED_INDICATORS, CATEGORY_PARTS
-from .drivers import of_composite
+from ld_insights_mcp.analysis.drivers import of_composite
+from ld_insights_mcp.launchdarkly.models import MetricScore
+from ld_insights_mcp.launchdarkly.vocabulary import (
+    BASE_CATEGORIES,
+    CALCULATED_INDICATORS,
+    CATEGORY_PARTS,
+)
 
 PARTS = CATEGORY_PARTS
 COMPOSITES = tuple(PARTS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
+from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
 
 
 def totals(chart: InsightsChart | None) -> dict[str, int]:

@@ -8,16 +8,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..launchdarkly.evidence_models import (
+from ld_insights_mcp.analysis.units import HOUR_MS, duration
+from ld_insights_mcp.launchdarkly.evidence_models import (
     DeploymentCollection,
     FlagEventCollection,
     InsightsRepositoryCollection,
     PullRequestCollection,
 )
-from ..launchdarkly.models import MetricScore
-from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
-from ..views.common import plural, quoted
-from .units import HOUR_MS, duration
+from ld_insights_mcp.launchdarkly.models import MetricScore
+from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
+from ld_insights_mcp.views.common import plural, quoted
 
 STUCK_AFTER_MS = 12 * HOUR_MS
 """A deployment still in progress this long after it started is stuck."""

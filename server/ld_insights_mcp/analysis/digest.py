@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..launchdarkly.models import CountByIndicator, InsightGroup
-from ..launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
-from .categories import LEAVES, calculated, weakest_leaf
+from ld_insights_mcp.analysis.categories import LEAVES, calculated, weakest_leaf
+from ld_insights_mcp.launchdarkly.models import CountByIndicator, InsightGroup
+from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
 
 DROP_CATEGORIES = ("overall", *LEAVES)
 """Categories whose drops are listed (composites would count their parts twice)."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..launchdarkly.models import MetricScore
-from ..launchdarkly.vocabulary import CALCULATED_INDICATORS, CATEGORY_PARTS
-from .metrics import Part, Reading
-from .units import show
+from ld_insights_mcp.analysis.metrics import Part, Reading
+from ld_insights_mcp.analysis.units import show
+from ld_insights_mcp.launchdarkly.models import MetricScore
+from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, CATEGORY_PARTS
 
 IMPROVED, WORSENED, UNCHANGED = "improved", "worsened", "unchanged"
 WORDS = {IMPROVED: "better", WORSENED: "worse", UNCHANGED: "unchanged"}

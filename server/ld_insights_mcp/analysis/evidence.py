@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
-from ..launchdarkly.models import millis_to_datetime
-from ..views.common import plural, quoted
-from .lifecycle import lifecycle
-from .metrics import STAGE_NAMES
-from .units import duration
+from ld_insights_mcp.analysis.lifecycle import lifecycle
+from ld_insights_mcp.analysis.metrics import STAGE_NAMES
+from ld_insights_mcp.analysis.units import duration
+from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
+from ld_insights_mcp.launchdarkly.models import millis_to_datetime
+from ld_insights_mcp.views.common import plural, quoted
 
 MOST = 5
 

@@ -12,21 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..launchdarkly.evidence_models import (
-    DeploymentCollection,
-    FlagEventCollection,
-    InsightsChart,
-    PullRequestCollection,
-)
-from ..launchdarkly.models import MetricScore
-from ..launchdarkly.vocabulary import CALCULATED_INDICATORS
-from ..views.common import quoted
-from . import charts, drivers
-from . import evidence as pick
-from .evidence import Evidence
-from .ladder import metric_phrase
-from .metrics import Reading, reading
-from .reads import (
+from ld_insights_mcp.analysis import charts, drivers
+from ld_insights_mcp.analysis import evidence as pick
+from ld_insights_mcp.analysis.evidence import Evidence
+from ld_insights_mcp.analysis.ladder import metric_phrase
+from ld_insights_mcp.analysis.metrics import Reading, reading
+from ld_insights_mcp.analysis.reads import (
     DEPLOYMENTS,
     DF_LAST,
     DF_NOW,
@@ -41,7 +32,16 @@ from .reads import (
     EventPages,
     Need,
 )
-from .units import show
+from ld_insights_mcp.analysis.units import show
+from ld_insights_mcp.launchdarkly.evidence_models import (
+    DeploymentCollection,
+    FlagEventCollection,
+    InsightsChart,
+    PullRequestCollection,
+)
+from ld_insights_mcp.launchdarkly.models import MetricScore
+from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
+from ld_insights_mcp.views.common import quoted
 
 EVIDENCE_SOURCE = {
     "deploymentFrequency": "deployments by application",

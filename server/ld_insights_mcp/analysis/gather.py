@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ..launchdarkly import LaunchDarklyError
+from ld_insights_mcp.launchdarkly import LaunchDarklyError
 
 Progress = Callable[[str, int, int], Awaitable[None]]
 """``(label, done, started)`` after each call ends."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..launchdarkly.evidence_models import FlagEvent
+from ld_insights_mcp.launchdarkly.evidence_models import FlagEvent
 
 CREATED, ARCHIVED = "created", "archived"
 

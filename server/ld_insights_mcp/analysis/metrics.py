@@ -15,11 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..launchdarkly.evidence_models import ChartMetric, InsightsChart
-from ..views.common import quoted
-from . import charts
-from .lifecycle import ARCHIVED, CREATED, lifecycle_counts
-from .reads import (
+from ld_insights_mcp.analysis import charts
+from ld_insights_mcp.analysis.lifecycle import ARCHIVED, CREATED, lifecycle_counts
+from ld_insights_mcp.analysis.reads import (
     DF_LAST,
     DF_NOW,
     EVENTS_LAST,
@@ -35,7 +33,9 @@ from .reads import (
     EventPages,
     Need,
 )
-from .units import HOUR_MS, duration
+from ld_insights_mcp.analysis.units import HOUR_MS, duration
+from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, InsightsChart
+from ld_insights_mcp.views.common import quoted
 
 HIGHER_IS_BETTER: dict[str, bool] = {
     "deploymentFrequency": True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..launchdarkly.evidence_models import FlagEvent
+from ld_insights_mcp.launchdarkly.evidence_models import FlagEvent
 
 NOW, LAST, SNAPSHOT = "this period", "last period", "now"
 

@@ -4,6 +4,6 @@ Importing the package is cheap: only ``current_person`` is loaded here; the veri
 keys and the ASGI layers are imported by the HTTP wiring when sign-in is configured.
 """
 
-from .person import current_person
+from ld_insights_mcp.auth.person import current_person
 
 __all__ = ["current_person"]

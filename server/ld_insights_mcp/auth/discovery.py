@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .. import __version__
-from ..config import ConfigurationError, sign_in_url
-from ..launchdarkly.network import route_for
-from .options import ISSUER, SignInOptions
+from ld_insights_mcp import __version__
+from ld_insights_mcp.auth.options import ISSUER, SignInOptions
+from ld_insights_mcp.config import ConfigurationError, sign_in_url
+from ld_insights_mcp.launchdarkly.network import route_for
 
 MAX_DOCUMENT_BYTES = 1_000_000
 """Largest metadata or key-set document read (they are a few kilobytes)."""

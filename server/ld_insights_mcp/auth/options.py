@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from ..config import ConfigurationError, Settings
+from ld_insights_mcp.config import ConfigurationError, Settings
 
 ISSUER = "LD_INSIGHTS_OAUTH_ISSUER"
 RESOURCE = "LD_INSIGHTS_OAUTH_RESOURCE"

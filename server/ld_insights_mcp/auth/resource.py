@@ -30,10 +30,10 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .discovery import issuer_http_client
-from .options import SignInOptions
-from .scopes import ReadOnlyTools, WriteScopeGate
-from .verifier import SignInVerifier
+from ld_insights_mcp.auth.discovery import issuer_http_client
+from ld_insights_mcp.auth.options import SignInOptions
+from ld_insights_mcp.auth.scopes import ReadOnlyTools, WriteScopeGate
+from ld_insights_mcp.auth.verifier import SignInVerifier
 
 ROOT_METADATA_PATH = "/.well-known/oauth-protected-resource"
 RESOURCE_NAME = "LaunchDarkly Engineering Insights"

@@ -24,10 +24,10 @@ import httpx
 import jwt
 from mcp.server.auth.provider import AccessToken
 
-from ..config import ConfigurationError
-from .discovery import IssuerMetadata, describe, discover, fetch_json
-from .keys import ALGORITHMS, SigningKeys
-from .options import ISSUER, SignInOptions
+from ld_insights_mcp.auth.discovery import IssuerMetadata, describe, discover, fetch_json
+from ld_insights_mcp.auth.keys import ALGORITHMS, SigningKeys
+from ld_insights_mcp.auth.options import ISSUER, SignInOptions
+from ld_insights_mcp.config import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

@@ -28,12 +28,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import Emulator
-    from .constants import DEMO_TOKEN
-    from .faults import EmulatedConnectionReset, Fault
-    from .loopback import aserve_on_loopback, serve_app_on_loopback, serve_on_loopback
-    from .recording import RecordedRequest
-    from .seed import SeedProject
+    from ld_insights_mcp.emulator.app import Emulator
+    from ld_insights_mcp.emulator.constants import DEMO_TOKEN
+    from ld_insights_mcp.emulator.faults import EmulatedConnectionReset, Fault
+    from ld_insights_mcp.emulator.loopback import (
+        aserve_on_loopback,
+        serve_app_on_loopback,
+        serve_on_loopback,
+    )
+    from ld_insights_mcp.emulator.recording import RecordedRequest
+    from ld_insights_mcp.emulator.seed import SeedProject
 
 _HOMES = {
     "DEMO_TOKEN": "constants",

@@ -7,9 +7,9 @@ import contextlib
 import sys
 import threading
 
-from .app import Emulator
-from .constants import DEMO_TOKEN
-from .loopback import serve_on_loopback
+from ld_insights_mcp.emulator.app import Emulator
+from ld_insights_mcp.emulator.constants import DEMO_TOKEN
+from ld_insights_mcp.emulator.loopback import serve_on_loopback
 
 
 def main(argv: list[str] | None = None) -> None:

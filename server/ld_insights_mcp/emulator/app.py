@@ -29,19 +29,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
-from .charts import ChartHandlers
-from .deployments import EvidenceListHandlers
-from .errors import ApiError, default_error_body
-from .faults import EmulatedConnectionReset, Fault, FaultQueues
-from .insights import InsightHandlers
-from .metric_groups import MetricGroupHandlers
-from .rate_limits import Exhausted, RateLimitWindow
-from .recording import RecordedRequest
-from .request import ApiRequest
-from .routes import OPERATION_IDS, RawPath, Target, routes
-from .seed import DAY_MS, SeedProject
-from .store import Store
-from .writes import WriteHandlers
+from ld_insights_mcp.emulator.charts import ChartHandlers
+from ld_insights_mcp.emulator.deployments import EvidenceListHandlers
+from ld_insights_mcp.emulator.errors import ApiError, default_error_body
+from ld_insights_mcp.emulator.faults import EmulatedConnectionReset, Fault, FaultQueues
+from ld_insights_mcp.emulator.insights import InsightHandlers
+from ld_insights_mcp.emulator.metric_groups import MetricGroupHandlers
+from ld_insights_mcp.emulator.rate_limits import Exhausted, RateLimitWindow
+from ld_insights_mcp.emulator.recording import RecordedRequest
+from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.routes import OPERATION_IDS, RawPath, Target, routes
+from ld_insights_mcp.emulator.seed import DAY_MS, SeedProject
+from ld_insights_mcp.emulator.store import Store
+from ld_insights_mcp.emulator.writes import WriteHandlers
 
 JSON = "application/json"
 BETA = "beta"

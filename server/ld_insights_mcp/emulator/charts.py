@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import invalid
-from .evidence_bands import metric_rep, percent
-from .evidence_params import (
+from ld_insights_mcp.emulator.errors import invalid
+from ld_insights_mcp.emulator.evidence_bands import metric_rep, percent
+from ld_insights_mcp.emulator.evidence_params import (
     Window,
     applications_of,
     boolean,
@@ -34,10 +34,10 @@ from .evidence_params import (
     project_of,
     window,
 )
-from .evidence_seed import LIFECYCLE_EVENTS, Evidence, slice_evidence
-from .request import ApiRequest
-from .seed import DAY_MS
-from .store import Body, Store
+from ld_insights_mcp.emulator.evidence_seed import LIFECYCLE_EVENTS, Evidence, slice_evidence
+from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.seed import DAY_MS
+from ld_insights_mcp.emulator.store import Body, Store
 
 HOUR_MS = 3_600_000
 MAX_BUCKETS = 1000

@@ -13,12 +13,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from .errors import invalid, not_found
-from .evidence_params import boolean, choice, cursor_page, evidence_for, window
-from .evidence_seed import Evidence, pr_time, slice_evidence, stable_uuid
-from .request import ApiRequest
-from .seed import object_id
-from .store import Body, Store, link
+from ld_insights_mcp.emulator.errors import invalid, not_found
+from ld_insights_mcp.emulator.evidence_params import (
+    boolean,
+    choice,
+    cursor_page,
+    evidence_for,
+    window,
+)
+from ld_insights_mcp.emulator.evidence_seed import Evidence, pr_time, slice_evidence, stable_uuid
+from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.seed import object_id
+from ld_insights_mcp.emulator.store import Body, Store, link
 
 BASE = "/api/v2/engineering-insights"
 DEPLOYMENTS_PATH = f"{BASE}/deployments"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..launchdarkly.vocabulary import BANDS, Band, band_for
+from ld_insights_mcp.launchdarkly.vocabulary import BANDS, Band, band_for
 
 BAND_NAMES = tuple(band.indicator for band in BANDS)
 

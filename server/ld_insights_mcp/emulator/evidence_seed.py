@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ..launchdarkly.vocabulary import band_for
-from .evidence_bands import LADDERS, pick_ratio, pick_share
-from .scores import PERIOD_DAYS, slice_scores
-from .seed import (
+from ld_insights_mcp.emulator.evidence_bands import LADDERS, pick_ratio, pick_share
+from ld_insights_mcp.emulator.scores import PERIOD_DAYS, slice_scores
+from ld_insights_mcp.emulator.seed import (
     DAY_MS,
     EXPERIMENTS,
     MEMBERS,
@@ -33,6 +32,7 @@ from .seed import (
     rng_for,
     time_of_day_ms,
 )
+from ld_insights_mcp.launchdarkly.vocabulary import band_for
 
 Body = dict[str, Any]
 HOUR_MS = 3_600_000

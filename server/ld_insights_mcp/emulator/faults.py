@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from .rate_limits import Exhausted
+from ld_insights_mcp.emulator.rate_limits import Exhausted
 
 
 @dataclass

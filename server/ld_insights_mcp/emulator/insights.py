@@ -21,15 +21,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..launchdarkly.vocabulary import INDICATORS
-from .errors import conflict, invalid, invalid_many, not_found, patch_failed
-from .json_patch import MalformedPatch, PatchFailure, apply_patch, parse_patch
-from .links import href, page_links
-from .request import ApiRequest
-from .scores import PERIOD_ALIGNMENTS, Period, periods, slice_scores
-from .seed import SeedProject
-from .store import Body, Store, environment_rep, link
-from .validation import KEY_RULE, is_key, required_strings, string_list_problem
+from ld_insights_mcp.emulator.errors import conflict, invalid, invalid_many, not_found, patch_failed
+from ld_insights_mcp.emulator.json_patch import (
+    MalformedPatch,
+    PatchFailure,
+    apply_patch,
+    parse_patch,
+)
+from ld_insights_mcp.emulator.links import href, page_links
+from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.scores import PERIOD_ALIGNMENTS, Period, periods, slice_scores
+from ld_insights_mcp.emulator.seed import SeedProject
+from ld_insights_mcp.emulator.store import Body, Store, environment_rep, link
+from ld_insights_mcp.emulator.validation import (
+    KEY_RULE,
+    is_key,
+    required_strings,
+    string_list_problem,
+)
+from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 
 GROUPS_PATH = "/api/v2/engineering-insights/insights/groups"
 SCORES_PATH = "/api/v2/engineering-insights/insights/scores"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .store import link
+from ld_insights_mcp.emulator.store import link
 
 
 def href(path: str, query: dict[str, Any]) -> str:

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 import anyio
 
-from .app import Emulator
-from .faults import EmulatedConnectionReset
+from ld_insights_mcp.emulator.app import Emulator
+from ld_insights_mcp.emulator.faults import EmulatedConnectionReset
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT = 15.0

@@ -21,13 +21,23 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .errors import conflict, invalid, invalid_many, not_found
-from .filters import Clause, parse_filter, parse_sort
-from .json_patch import MalformedPatch, PatchFailure, apply_patch, parse_patch
-from .links import page_links
-from .request import ApiRequest
-from .store import Body, Store, metric_group_links
-from .validation import KEY_RULE, is_key, required_strings, string_list_problem
+from ld_insights_mcp.emulator.errors import conflict, invalid, invalid_many, not_found
+from ld_insights_mcp.emulator.filters import Clause, parse_filter, parse_sort
+from ld_insights_mcp.emulator.json_patch import (
+    MalformedPatch,
+    PatchFailure,
+    apply_patch,
+    parse_patch,
+)
+from ld_insights_mcp.emulator.links import page_links
+from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.store import Body, Store, metric_group_links
+from ld_insights_mcp.emulator.validation import (
+    KEY_RULE,
+    is_key,
+    required_strings,
+    string_list_problem,
+)
 
 Answer = tuple[int, Any]
 PATCHABLE = ("name", "description", "tags", "metrics")

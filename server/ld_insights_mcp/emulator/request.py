@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import invalid
+from ld_insights_mcp.emulator.errors import invalid
 
 _INTEGER = re.compile(r"-?[0-9]+")
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..launchdarkly.vocabulary import BASE_CATEGORIES, CATEGORY_PARTS, band_for
-from .seed import DAY_MS, SeedProject, rng_for
+from ld_insights_mcp.emulator.seed import DAY_MS, SeedProject, rng_for
+from ld_insights_mcp.launchdarkly.vocabulary import BASE_CATEGORIES, CATEGORY_PARTS, band_for
 
 PERIOD_DAYS = 30
 COMPOSITES = tuple((name, CATEGORY_PARTS[name]) for name in CATEGORY_PARTS["overall"])

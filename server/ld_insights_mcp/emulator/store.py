@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .seed import (
+from ld_insights_mcp.emulator.seed import (
     DAY_MS,
     ENVIRONMENT_COLORS,
     ENVIRONMENT_NAMES,
@@ -168,7 +168,7 @@ class Store:
     """Repository key -> linked project keys, in listing order (see ``writes``)."""
 
     def __post_init__(self) -> None:
-        from .writes import seed_repository_projects
+        from ld_insights_mcp.emulator.writes import seed_repository_projects
 
         self.repository_projects = seed_repository_projects(self.projects)
         for m in MEMBERS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..launchdarkly.vocabulary import KEY_MAX_LENGTH, KEY_PATTERN
+from ld_insights_mcp.launchdarkly.vocabulary import KEY_MAX_LENGTH, KEY_PATTERN
 
 _KEY = re.compile(KEY_PATTERN)
 KEY_RULE = (

@@ -20,13 +20,18 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .deployments import REPOSITORIES_PATH, EvidenceListHandlers
-from .errors import ApiError, invalid, not_found
-from .evidence_seed import REPOSITORY_OWNER
-from .json_patch import MalformedPatch, PatchFailure, apply_patch, parse_patch
-from .request import ApiRequest
-from .seed import SeedProject
-from .store import Store, link
+from ld_insights_mcp.emulator.deployments import REPOSITORIES_PATH, EvidenceListHandlers
+from ld_insights_mcp.emulator.errors import ApiError, invalid, not_found
+from ld_insights_mcp.emulator.evidence_seed import REPOSITORY_OWNER
+from ld_insights_mcp.emulator.json_patch import (
+    MalformedPatch,
+    PatchFailure,
+    apply_patch,
+    parse_patch,
+)
+from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.seed import SeedProject
+from ld_insights_mcp.emulator.store import Store, link
 
 Answer = tuple[int, Any]
 Handler = Callable[[ApiRequest], Answer]

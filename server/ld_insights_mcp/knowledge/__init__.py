@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..launchdarkly.vocabulary import BANDS, CALCULATED_INDICATORS, Band, band_for
+from ld_insights_mcp.launchdarkly.vocabulary import BANDS, CALCULATED_INDICATORS, Band, band_for
 
 
 class _Frozen(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from ld_insights_mcp.launchdarkly.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -30,11 +30,11 @@ from .errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from .rate_limits import RateLimitInfo
+from ld_insights_mcp.launchdarkly.rate_limits import RateLimitInfo
 
 if TYPE_CHECKING:
-    from .client import ClientOptions, Created, LaunchDarklyClient
-    from .retries import RetryPolicy
+    from ld_insights_mcp.launchdarkly.client import ClientOptions, Created, LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.retries import RetryPolicy
 
 _LAZY = {
     "ClientOptions": ".client",

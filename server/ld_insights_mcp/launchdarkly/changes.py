@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from .cache import fresh_reads
-from .errors import (
+from ld_insights_mcp.launchdarkly.cache import fresh_reads
+from ld_insights_mcp.launchdarkly.errors import (
     APIConnectionError,
     APIStatusError,
     LaunchDarklyError,
@@ -43,12 +43,18 @@ from .errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from .evidence_models import Deployment, InsightsRepository, InsightsRepositoryCollection
-from .models import InsightGroup, PatchOperation
+from ld_insights_mcp.launchdarkly.evidence_models import (
+    Deployment,
+    InsightsRepository,
+    InsightsRepositoryCollection,
+)
+from ld_insights_mcp.launchdarkly.models import InsightGroup, PatchOperation
 
 if TYPE_CHECKING:
-    from .client import ClientOptions
-    from .transport import Exchange  # imported with the client: httpx is not a start-up cost
+    from ld_insights_mcp.launchdarkly.client import ClientOptions
+    from ld_insights_mcp.launchdarkly.transport import (
+        Exchange,  # imported with the client: httpx is not a start-up cost
+    )
 
 T = TypeVar("T")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -227,7 +233,7 @@ class ChangeOperations:
         if set(new_apps) != set(group.application_keys):
             patch.append(PatchOperation(op="replace", path="/applicationKeys", value=new_apps))
         what = f"the update of insight group {group.key!r}"
-        from .transport import path_segment
+        from ld_insights_mcp.launchdarkly.transport import path_segment
 
         path = f"{GROUPS}/{path_segment(group.key, name='insightGroupKey')}"
 
@@ -255,7 +261,7 @@ class ChangeOperations:
     async def delete_insight_group_checked(self, group: InsightGroup) -> Changed[InsightGroup]:
         """Delete ``group`` (as read). A lost answer is settled by reading the key back; a
         404 after an attempt that may have landed means deleted."""
-        from .transport import path_segment
+        from ld_insights_mcp.launchdarkly.transport import path_segment
 
         path = f"{GROUPS}/{path_segment(group.key, name='insightGroupKey')}"
 
@@ -293,7 +299,7 @@ class ChangeOperations:
             patch.append(PatchOperation(op="replace", path="/status", value=new_status))
         if new_archived != deployment.archived:
             patch.append(PatchOperation(op="replace", path="/archived", value=new_archived))
-        from .transport import path_segment
+        from ld_insights_mcp.launchdarkly.transport import path_segment
 
         path = f"{EI}/deployments/{path_segment(deployment.id, name='deploymentID')}"
 
@@ -371,7 +377,7 @@ class ChangeOperations:
         segment, ``owner%2Frepo``). Not linked: nothing is sent."""
         if not links.linked(project_key):
             return Changed(links, links, sent=False)
-        from .transport import path_segment
+        from ld_insights_mcp.launchdarkly.transport import path_segment
 
         key = links.repository.key
         path = (

@@ -16,11 +16,10 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from ld_insights_mcp import __version__
-
-from .cache import ReadCache, fresh_reads, token_identity
-from .changes import ChangeOperations
-from .create_ledger import CreateLedger
-from .errors import (
+from ld_insights_mcp.launchdarkly.cache import ReadCache, fresh_reads, token_identity
+from ld_insights_mcp.launchdarkly.changes import ChangeOperations
+from ld_insights_mcp.launchdarkly.create_ledger import CreateLedger
+from ld_insights_mcp.launchdarkly.errors import (
     APIConnectionError,
     APIStatusError,
     ConflictError,
@@ -31,8 +30,8 @@ from .errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from .evidence import EvidenceOperations
-from .models import (
+from ld_insights_mcp.launchdarkly.evidence import EvidenceOperations
+from ld_insights_mcp.launchdarkly.models import (
     InsightGroup,
     InsightGroupCollection,
     InsightGroupExpand,
@@ -43,11 +42,17 @@ from .models import (
     NewInsightGroup,
     PatchOperation,
 )
-from .network import route_for
-from .pagination import iterate_offset_pages
-from .retries import RetryPolicy
-from .shared_limits import ExchangeHooks
-from .transport import READ_METHODS, Exchange, RawTokenAuth, Response, path_segment
+from ld_insights_mcp.launchdarkly.network import route_for
+from ld_insights_mcp.launchdarkly.pagination import iterate_offset_pages
+from ld_insights_mcp.launchdarkly.retries import RetryPolicy
+from ld_insights_mcp.launchdarkly.shared_limits import ExchangeHooks
+from ld_insights_mcp.launchdarkly.transport import (
+    READ_METHODS,
+    Exchange,
+    RawTokenAuth,
+    Response,
+    path_segment,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

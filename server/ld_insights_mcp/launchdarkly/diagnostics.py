@@ -13,11 +13,16 @@ from dataclasses import dataclass, field, replace
 import httpx
 from pydantic import SecretStr
 
-from .client import ClientOptions, LaunchDarklyClient, http_client, pool_limits
-from .network import Failure, Route, failure_of, route_for
-from .rate_limits import RateLimitInfo
-from .redaction import Redactor
-from .retries import RetryPolicy
+from ld_insights_mcp.launchdarkly.client import (
+    ClientOptions,
+    LaunchDarklyClient,
+    http_client,
+    pool_limits,
+)
+from ld_insights_mcp.launchdarkly.network import Failure, Route, failure_of, route_for
+from ld_insights_mcp.launchdarkly.rate_limits import RateLimitInfo
+from ld_insights_mcp.launchdarkly.redaction import Redactor
+from ld_insights_mcp.launchdarkly.retries import RetryPolicy
 
 _MAX_SHOWN = 200
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .rate_limits import RateLimitInfo
+from ld_insights_mcp.launchdarkly.rate_limits import RateLimitInfo
 
 
 @dataclass(frozen=True, slots=True)

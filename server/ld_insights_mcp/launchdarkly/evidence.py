@@ -18,7 +18,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 
-from .evidence_models import (
+from ld_insights_mcp.launchdarkly.evidence_models import (
     Deployment,
     DeploymentCollection,
     FlagEvent,
@@ -29,8 +29,8 @@ from .evidence_models import (
     PullRequestCollection,
     next_cursor,
 )
-from .models import Links
-from .transport import path_segment
+from ld_insights_mcp.launchdarkly.models import Links
+from ld_insights_mcp.launchdarkly.transport import path_segment
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ItemT = TypeVar("ItemT")

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .models import INT64_MAX, MAX_MILLIS, Count, Links, Millis
+from ld_insights_mcp.launchdarkly.models import INT64_MAX, MAX_MILLIS, Count, Links, Millis
 
 
 def _millis(value: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from .vocabulary import INDICATORS
+from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 
 logger = logging.getLogger(__name__)
 

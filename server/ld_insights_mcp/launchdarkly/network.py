@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .proxy_url import proxy_problem, shown
+from ld_insights_mcp.launchdarkly.proxy_url import proxy_problem, shown
 
 PROXY_SETTING = "LD_INSIGHTS_PROXY"
 CA_SETTING = "LD_INSIGHTS_CA_BUNDLE"

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 def build_validators() -> int:
     """Build every response and request model's validator now; return how many were built."""
-    from . import evidence_models, models
+    from ld_insights_mcp.launchdarkly import evidence_models, models
 
     built = 0
     for module in (models, evidence_models):

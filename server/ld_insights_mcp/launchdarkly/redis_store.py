@@ -29,8 +29,8 @@ from typing import TypeVar
 
 import anyio
 
-from .cache import Entry, MemoryStore
-from .redis_link import PREFIX, RedisLink, SharedStateUnavailable
+from ld_insights_mcp.launchdarkly.cache import Entry, MemoryStore
+from ld_insights_mcp.launchdarkly.redis_link import PREFIX, RedisLink, SharedStateUnavailable
 
 T = TypeVar("T")
 

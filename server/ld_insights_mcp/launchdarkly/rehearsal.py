@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from .vocabulary import BASE_CATEGORIES, CATEGORY_PARTS, band_for
+from ld_insights_mcp.launchdarkly.vocabulary import BASE_CATEGORIES, CATEGORY_PARTS, band_for
 
 _INSIGHTS = "/api/v2/engineering-insights/insights"
 _BAND = band_for(50)

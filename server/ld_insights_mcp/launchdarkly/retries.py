@@ -17,7 +17,7 @@ import anyio
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from .errors import APIConnectionError, RateLimitedError, ServerError
+from ld_insights_mcp.launchdarkly.errors import APIConnectionError, RateLimitedError, ServerError
 
 T = TypeVar("T")
 

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Protocol
 
-from .errors import APIStatusError, RateLimitedError
-from .rate_limits import MAX_HINT_SECONDS, RateLimitInfo, route_of
-from .redis_link import PREFIX, RedisLink, SharedStateUnavailable
+from ld_insights_mcp.launchdarkly.errors import APIStatusError, RateLimitedError
+from ld_insights_mcp.launchdarkly.rate_limits import MAX_HINT_SECONDS, RateLimitInfo, route_of
+from ld_insights_mcp.launchdarkly.redis_link import PREFIX, RedisLink, SharedStateUnavailable
 
 _RAISE_UNTIL = """
 local current = tonumber(redis.call('get', KEYS[1]) or '0') or 0

@@ -20,7 +20,7 @@ import httpx
 import pydantic_core
 from pydantic import SecretStr, ValidationError
 
-from .errors import (
+from ld_insights_mcp.launchdarkly.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -30,10 +30,10 @@ from .errors import (
     UnexpectedResponseError,
     error_class_for,
 )
-from .models import ErrorRep
-from .network import Failure, failure_of
-from .rate_limits import MAX_HINT_SECONDS, RateLimitInfo
-from .redaction import Redactor
+from ld_insights_mcp.launchdarkly.models import ErrorRep
+from ld_insights_mcp.launchdarkly.network import Failure, failure_of
+from ld_insights_mcp.launchdarkly.rate_limits import MAX_HINT_SECONDS, RateLimitInfo
+from ld_insights_mcp.launchdarkly.redaction import Redactor
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 """Methods that change nothing: safe to retry after any failure, never cache-invalidating."""

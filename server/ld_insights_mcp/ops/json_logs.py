@@ -12,9 +12,9 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from ..auth.person import person_fields
-from ..launchdarkly.redaction import Redactor
-from .endpoints import current_request_id
+from ld_insights_mcp.auth.person import person_fields
+from ld_insights_mcp.launchdarkly.redaction import Redactor
+from ld_insights_mcp.ops.endpoints import current_request_id
 
 _EXTRA = ("http_status", "http_path")
 
@@ -49,7 +49,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_json_logging(level: str, *, secret: str | None = None) -> None:
     """Like ``logging_setup.configure_logging``, one JSON object per line."""
-    from ..logging_setup import configure_logging
+    from ld_insights_mcp.logging_setup import configure_logging
 
     configure_logging(level, secret=secret)
     handler = logging.StreamHandler(sys.stderr)

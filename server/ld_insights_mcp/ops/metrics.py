@@ -19,12 +19,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..launchdarkly.rate_limits import route_of
+from ld_insights_mcp.launchdarkly.rate_limits import route_of
 
 if TYPE_CHECKING:
-    from ..launchdarkly.cache import ReadCache
-    from ..launchdarkly.redis_link import RedisLink
-    from ..launchdarkly.shared_limits import RateLimitGate
+    from ld_insights_mcp.launchdarkly.cache import ReadCache
+    from ld_insights_mcp.launchdarkly.redis_link import RedisLink
+    from ld_insights_mcp.launchdarkly.shared_limits import RateLimitGate
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 NAMESPACE = "ld_insights"

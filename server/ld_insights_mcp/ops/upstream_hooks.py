@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..launchdarkly.errors import APIStatusError
-from ..launchdarkly.shared_limits import RateLimitGate, mark_outcome
-from .metrics import Metrics
+from ld_insights_mcp.launchdarkly.errors import APIStatusError
+from ld_insights_mcp.launchdarkly.shared_limits import RateLimitGate, mark_outcome
+from ld_insights_mcp.ops.metrics import Metrics
 
 
 class UpstreamHooks:

@@ -21,9 +21,9 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.dispatcher import coerce_request_id
 from mcp.shared.message import SessionMessage
 
-from . import framing
-from .descriptors import Client
-from .framing import INTERNAL_ERROR, Forward, Oversized, RequestId, error_line
+from ld_insights_mcp.stdio import framing
+from ld_insights_mcp.stdio.descriptors import Client
+from ld_insights_mcp.stdio.framing import INTERNAL_ERROR, Forward, Oversized, RequestId, error_line
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 import anyio
 from mcp.server import MCPServer
 
-from . import analysis as analysis_tools
-from . import (
+from ld_insights_mcp.tools import analysis as analysis_tools
+from ld_insights_mcp.tools import (
     charts,
     deployment_changes,
     evidence,

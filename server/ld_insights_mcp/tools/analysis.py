@@ -25,19 +25,19 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field, Strict, StringConstraints
 
-from ..analysis import coverage
-from ..analysis.categories import (
+from ld_insights_mcp.analysis import coverage
+from ld_insights_mcp.analysis.categories import (
     EXPLAINABLE,
     PARTS,
     leaves_possibly_explained,
     leaves_to_explain,
 )
-from ..analysis.digest import band_counts, biggest_drops, most_regressed, rank_groups
-from ..analysis.digest import worth_explaining as pick_next
-from ..analysis.drivers import of_composite
-from ..analysis.explain import explain_leaf
-from ..analysis.gather import Reads
-from ..analysis.reads import (
+from ld_insights_mcp.analysis.digest import band_counts, biggest_drops, most_regressed, rank_groups
+from ld_insights_mcp.analysis.digest import worth_explaining as pick_next
+from ld_insights_mcp.analysis.drivers import of_composite
+from ld_insights_mcp.analysis.explain import explain_leaf
+from ld_insights_mcp.analysis.gather import Reads
+from ld_insights_mcp.analysis.reads import (
     ANY_EVENT,
     COVERAGE_NEEDS,
     DEPLOYMENTS,
@@ -49,18 +49,27 @@ from ..analysis.reads import (
     Need,
     needs_for,
 )
-from ..launchdarkly import LaunchDarklyError
-from ..launchdarkly.models import (
+from ld_insights_mcp.launchdarkly import LaunchDarklyError
+from ld_insights_mcp.launchdarkly.models import (
     InsightGroup,
     InsightGroupCollection,
     InsightGroupScores,
     InsightPeriod,
     InsightScores,
 )
-from ..launchdarkly.vocabulary import KEY_PATTERN
-from ..state import app_state
-from ..ui import DASHBOARD_META
-from ..views.analysis import (
+from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
+from ld_insights_mcp.state import app_state
+from ld_insights_mcp.tools.params import (
+    TEXT_PATTERN,
+    OptionalApplicationKeys,
+    OptionalEnvironmentKey,
+    OptionalProjectKey,
+    visible_text,
+)
+from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.upstream import describe_failure
+from ld_insights_mcp.ui import DASHBOARD_META
+from ld_insights_mcp.views.analysis import (
     CallsMade,
     CoverageResult,
     DigestResult,
@@ -76,17 +85,8 @@ from ..views.analysis import (
     explain_text,
     leaf_result,
 )
-from ..views.common import quoted
-from ..views.scores import category_scores, period
-from .params import (
-    TEXT_PATTERN,
-    OptionalApplicationKeys,
-    OptionalEnvironmentKey,
-    OptionalProjectKey,
-    visible_text,
-)
-from .registry import READ, add_tool, resolve_scope, tool_result
-from .upstream import describe_failure
+from ld_insights_mcp.views.common import quoted
+from ld_insights_mcp.views.scores import category_scores, period
 
 DAY_MS = 86_400_000
 PERIOD_MS = 30 * DAY_MS
@@ -108,7 +108,7 @@ Category = Annotated[
 ]
 
 if TYPE_CHECKING:
-    from ..launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 
 @dataclass(frozen=True, slots=True)

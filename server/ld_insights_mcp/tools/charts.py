@@ -10,11 +10,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..launchdarkly.evidence_models import InsightsChart
-from ..state import app_state
-from ..ui import DASHBOARD_META
-from ..views.charts import ChartResult, chart_result, chart_text
-from .params import (
+from ld_insights_mcp.launchdarkly.evidence_models import InsightsChart
+from ld_insights_mcp.state import app_state
+from ld_insights_mcp.tools.params import (
     Days,
     Flag,
     FromDate,
@@ -23,9 +21,11 @@ from .params import (
     OptionalProjectKey,
     ToDate,
 )
-from .registry import READ, add_tool, resolve_scope, tool_result
-from .upstream import call_launchdarkly
-from .windows import DAY_MS, Window, resolve_window
+from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.upstream import call_launchdarkly
+from ld_insights_mcp.tools.windows import DAY_MS, Window, resolve_window
+from ld_insights_mcp.ui import DASHBOARD_META
+from ld_insights_mcp.views.charts import ChartResult, chart_result, chart_text
 
 ChartKind = Literal[
     "deployment_frequency", "lead_time", "release_frequency", "flag_status", "stale_flags"

@@ -37,16 +37,16 @@ from mcp.types import (
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS, is_version_at_least
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..auth.person import current_person
-from ..config import Settings
-from ..state import app_state
-from ..views.changes import Approval
-from ..views.common import quoted
-from .upstream import Write, call_launchdarkly
-from .writes import unchanged
+from ld_insights_mcp.auth.person import current_person
+from ld_insights_mcp.config import Settings
+from ld_insights_mcp.state import app_state
+from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
+from ld_insights_mcp.tools.writes import unchanged
+from ld_insights_mcp.views.changes import Approval
+from ld_insights_mcp.views.common import quoted
 
 if TYPE_CHECKING:
-    from ..launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 S = TypeVar("S")
 C = TypeVar("C")

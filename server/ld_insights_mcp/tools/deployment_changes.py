@@ -11,18 +11,18 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import Field, Strict, StringConstraints
 
-from ..launchdarkly.evidence_models import Deployment
-from ..state import app_state
-from ..views.changes import (
+from ld_insights_mcp.launchdarkly.evidence_models import Deployment
+from ld_insights_mcp.state import app_state
+from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
+from ld_insights_mcp.tools.registry import add_tool
+from ld_insights_mcp.tools.writes import CONFIRMED, approval, change_result, read_fresh, unchanged
+from ld_insights_mcp.views.changes import (
     ChangeResult,
     deployment_change_lines,
     deployment_label,
     deployment_state,
     update_deployment_preview,
 )
-from .confirmation import Done, Proposal, confirm_then_change
-from .registry import add_tool
-from .writes import CONFIRMED, approval, change_result, read_fresh, unchanged
 
 DeploymentId = Annotated[
     str,

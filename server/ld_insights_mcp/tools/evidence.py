@@ -11,9 +11,39 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field, Strict, StringConstraints
 
-from ..state import AppState, app_state
-from ..views.common import iso_datetime, source_line
-from ..views.evidence import (
+from ld_insights_mcp.state import AppState, app_state
+from ld_insights_mcp.tools.params import (
+    CURSOR_ID,
+    Cursor,
+    Days,
+    DeploymentId,
+    FromDate,
+    ItemsPerPage,
+    OptionalApplicationKeys,
+    OptionalEnvironmentKey,
+    OptionalProjectKey,
+    SearchText,
+    ToDate,
+    _Key,
+)
+from ld_insights_mcp.tools.registry import (
+    READ,
+    add_tool,
+    resolve_default,
+    resolve_project,
+    resolve_scope,
+    tool_result,
+)
+from ld_insights_mcp.tools.upstream import call_launchdarkly
+from ld_insights_mcp.tools.windows import (
+    Window,
+    make_cursor,
+    query_signature,
+    read_cursor,
+    resolve_window,
+)
+from ld_insights_mcp.views.common import iso_datetime, source_line
+from ld_insights_mcp.views.evidence import (
     DeploymentPage,
     DeploymentResult,
     FlagEventPage,
@@ -28,23 +58,6 @@ from ..views.evidence import (
     pull_request_line,
     pull_request_view,
 )
-from .params import (
-    CURSOR_ID,
-    Cursor,
-    Days,
-    DeploymentId,
-    FromDate,
-    ItemsPerPage,
-    OptionalApplicationKeys,
-    OptionalEnvironmentKey,
-    OptionalProjectKey,
-    SearchText,
-    ToDate,
-    _Key,
-)
-from .registry import READ, add_tool, resolve_default, resolve_project, resolve_scope, tool_result
-from .upstream import call_launchdarkly
-from .windows import Window, make_cursor, query_signature, read_cursor, resolve_window
 
 NOT_FOUND = "check project_key and environment_key; list_insight_groups shows keys in use"
 OpenWord = Annotated[str, Strict(), StringConstraints(pattern=r"^[a-z_]{1,40}$")]

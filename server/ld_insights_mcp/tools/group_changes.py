@@ -12,12 +12,24 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import Field, Strict
 
-from ..launchdarkly import NotFoundError
-from ..launchdarkly.changes import Changed
-from ..launchdarkly.create_ledger import CreateLedger
-from ..launchdarkly.models import InsightGroup
-from ..state import AppState, app_state
-from ..views.changes import (
+from ld_insights_mcp.launchdarkly import NotFoundError
+from ld_insights_mcp.launchdarkly.changes import Changed
+from ld_insights_mcp.launchdarkly.create_ledger import CreateLedger
+from ld_insights_mcp.launchdarkly.models import InsightGroup
+from ld_insights_mcp.state import AppState, app_state
+from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
+from ld_insights_mcp.tools.params import ApplicationKey, GroupName, InsightGroupKey
+from ld_insights_mcp.tools.registry import add_tool
+from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
+from ld_insights_mcp.tools.writes import (
+    CONFIRMED,
+    UNCONFIRMED,
+    approval,
+    change_result,
+    read_fresh,
+    unchanged,
+)
+from ld_insights_mcp.views.changes import (
     Approval,
     ChangeResult,
     apps_text,
@@ -26,14 +38,9 @@ from ..views.changes import (
     group_state,
     update_group_preview,
 )
-from .confirmation import Done, Proposal, confirm_then_change
-from .params import ApplicationKey, GroupName, InsightGroupKey
-from .registry import add_tool
-from .upstream import Write, call_launchdarkly
-from .writes import CONFIRMED, UNCONFIRMED, approval, change_result, read_fresh, unchanged
 
 if TYPE_CHECKING:
-    from ..launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 LIST_HINT = "list_insight_groups shows the existing group keys"
 

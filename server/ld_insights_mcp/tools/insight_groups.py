@@ -10,21 +10,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..launchdarkly import ConflictError
-from ..launchdarkly.models import InsightGroup, InsightGroupExpand, NewInsightGroup
-from ..state import app_state
-from ..views.common import quoted
-from ..views.groups import (
-    CreatedGroupResult,
-    GroupPage,
-    GroupResult,
-    group_page,
-    group_result,
-    group_summary,
-    group_text,
-)
-from ..views.paging import PageRequest
-from .params import (
+from ld_insights_mcp.launchdarkly import ConflictError
+from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupExpand, NewInsightGroup
+from ld_insights_mcp.state import app_state
+from ld_insights_mcp.tools.params import (
     TEXT_RULE,
     Flag,
     GroupName,
@@ -36,8 +25,19 @@ from .params import (
     OptionalProjectKey,
     SearchText,
 )
-from .registry import CREATE, READ, add_tool, resolve_scope, tool_result
-from .upstream import Write, call_launchdarkly
+from ld_insights_mcp.tools.registry import CREATE, READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
+from ld_insights_mcp.views.common import quoted
+from ld_insights_mcp.views.groups import (
+    CreatedGroupResult,
+    GroupPage,
+    GroupResult,
+    group_page,
+    group_result,
+    group_summary,
+    group_text,
+)
+from ld_insights_mcp.views.paging import PageRequest
 
 LIST_HINT = "call list_insight_groups to see the existing group keys"
 

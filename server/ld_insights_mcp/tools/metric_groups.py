@@ -9,16 +9,9 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..launchdarkly.models import MetricGroupExpand
-from ..state import app_state
-from ..views.metric_groups import (
-    MetricGroupDetail,
-    MetricGroupPage,
-    metric_group_detail,
-    metric_group_page,
-)
-from ..views.paging import PageRequest
-from .params import (
+from ld_insights_mcp.launchdarkly.models import MetricGroupExpand
+from ld_insights_mcp.state import app_state
+from ld_insights_mcp.tools.params import (
     TEXT_RULE,
     Flag,
     MetricGroupKey,
@@ -27,8 +20,15 @@ from .params import (
     OptionalProjectKey,
     SearchText,
 )
-from .registry import READ, add_tool, resolve_project, tool_result
-from .upstream import call_launchdarkly
+from ld_insights_mcp.tools.registry import READ, add_tool, resolve_project, tool_result
+from ld_insights_mcp.tools.upstream import call_launchdarkly
+from ld_insights_mcp.views.metric_groups import (
+    MetricGroupDetail,
+    MetricGroupPage,
+    metric_group_detail,
+    metric_group_page,
+)
+from ld_insights_mcp.views.paging import PageRequest
 
 MetricGroupSort = Literal[
     "name", "-name", "createdAt", "-createdAt", "connectionCount", "-connectionCount"

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, Strict, StringConstraints
 
-from ..launchdarkly.vocabulary import KEY_PATTERN
+from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
 
 KEY_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 256 chars"
 

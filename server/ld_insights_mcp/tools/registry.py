@@ -11,8 +11,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
-from ..config import Settings
-from ..launchdarkly.cache import current_reads
+from ld_insights_mcp.config import Settings
+from ld_insights_mcp.launchdarkly.cache import current_reads
 
 READ = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True

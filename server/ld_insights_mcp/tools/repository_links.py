@@ -11,19 +11,26 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import Field, Strict, StringConstraints
 
-from ..launchdarkly.changes import RepositoryLinks, UnknownRepositoryError
-from ..launchdarkly.vocabulary import KEY_PATTERN
-from ..state import AppState, app_state
-from ..views.changes import ChangeResult, unlink_preview
-from ..views.common import quoted
-from .confirmation import Done, Proposal, confirm_then_change
-from .params import ProjectKey
-from .registry import add_tool
-from .upstream import Write, call_launchdarkly
-from .writes import CONFIRMED, UNCONFIRMED, approval, change_result, read_fresh, unchanged
+from ld_insights_mcp.launchdarkly.changes import RepositoryLinks, UnknownRepositoryError
+from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
+from ld_insights_mcp.state import AppState, app_state
+from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
+from ld_insights_mcp.tools.params import ProjectKey
+from ld_insights_mcp.tools.registry import add_tool
+from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
+from ld_insights_mcp.tools.writes import (
+    CONFIRMED,
+    UNCONFIRMED,
+    approval,
+    change_result,
+    read_fresh,
+    unchanged,
+)
+from ld_insights_mcp.views.changes import ChangeResult, unlink_preview
+from ld_insights_mcp.views.common import quoted
 
 if TYPE_CHECKING:
-    from ..launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 _REPOSITORY_PATTERN = KEY_PATTERN.removesuffix("$") + "/" + KEY_PATTERN.removeprefix("^")
 """owner/name: two keys joined by '/'."""

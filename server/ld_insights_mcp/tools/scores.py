@@ -8,13 +8,17 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from ..launchdarkly.vocabulary import BANDS_TEXT
-from ..state import app_state
-from ..ui import DASHBOARD_META
-from ..views.scores import ScoresResult, scores_result, scores_text
-from .params import OptionalApplicationKeys, OptionalEnvironmentKey, OptionalProjectKey
-from .registry import READ, add_tool, resolve_scope, tool_result
-from .upstream import call_launchdarkly
+from ld_insights_mcp.launchdarkly.vocabulary import BANDS_TEXT
+from ld_insights_mcp.state import app_state
+from ld_insights_mcp.tools.params import (
+    OptionalApplicationKeys,
+    OptionalEnvironmentKey,
+    OptionalProjectKey,
+)
+from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.upstream import call_launchdarkly
+from ld_insights_mcp.ui import DASHBOARD_META
+from ld_insights_mcp.views.scores import ScoresResult, scores_result, scores_text
 
 
 async def get_insight_scores(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
-from ..launchdarkly import (
+from ld_insights_mcp.launchdarkly import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -32,12 +32,12 @@ from ..launchdarkly import (
     ServerError,
     UnexpectedResponseError,
 )
-from ..launchdarkly.changes import ChangeNotAppliedError, ConcurrentChangeError
-from ..state import AppState
-from ..views.common import quoted
+from ld_insights_mcp.launchdarkly.changes import ChangeNotAppliedError, ConcurrentChangeError
+from ld_insights_mcp.state import AppState
+from ld_insights_mcp.views.common import quoted
 
 if TYPE_CHECKING:
-    from ..launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from .params import MAX_WINDOW_DAYS
+from ld_insights_mcp.tools.params import MAX_WINDOW_DAYS
 
 DAY_MS = 86_400_000
 DEFAULT_DAYS = 30

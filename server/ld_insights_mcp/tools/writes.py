@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
-from ..auth.person import current_person
-from ..launchdarkly.cache import fresh_reads
-from ..state import AppState
-from ..views.changes import Approval, ChangeResult, ChangeStatus
-from ..views.common import quoted, source_line
-from .upstream import call_launchdarkly
+from ld_insights_mcp.auth.person import current_person
+from ld_insights_mcp.launchdarkly.cache import fresh_reads
+from ld_insights_mcp.state import AppState
+from ld_insights_mcp.tools.upstream import call_launchdarkly
+from ld_insights_mcp.views.changes import Approval, ChangeResult, ChangeStatus
+from ld_insights_mcp.views.common import quoted, source_line
 
 if TYPE_CHECKING:
-    from ..launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 T = TypeVar("T")
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from mcp.server.apps import Apps, ResourceCsp
 
-from ..analysis.categories import PARTS
-from ..knowledge import load_knowledge
-from ..launchdarkly.vocabulary import BANDS, SPECIAL_INDICATORS
+from ld_insights_mcp.analysis.categories import PARTS
+from ld_insights_mcp.knowledge import load_knowledge
+from ld_insights_mcp.launchdarkly.vocabulary import BANDS, SPECIAL_INDICATORS
 
 DASHBOARD_URI = "ui://ld-insights/dashboard.html"
 """The one view the score, digest and chart tools render in."""

@@ -7,15 +7,15 @@ import json
 
 from pydantic import Field
 
-from ..analysis.coverage import Finding
-from ..analysis.digest import Drop, RankedGroup
-from ..analysis.drivers import Driver
-from ..analysis.evidence import Evidence
-from ..analysis.explain import EVIDENCE_SOURCE, LeafExplanation
-from ..analysis.metrics import Reading
-from .charts import MetricView, metric_view
-from .common import DataSource, ViewModel, plural, quoted, signed, source_line
-from .scores import CategoryScore, Period, score_phrase
+from ld_insights_mcp.analysis.coverage import Finding
+from ld_insights_mcp.analysis.digest import Drop, RankedGroup
+from ld_insights_mcp.analysis.drivers import Driver
+from ld_insights_mcp.analysis.evidence import Evidence
+from ld_insights_mcp.analysis.explain import EVIDENCE_SOURCE, LeafExplanation
+from ld_insights_mcp.analysis.metrics import Reading
+from ld_insights_mcp.views.charts import MetricView, metric_view
+from ld_insights_mcp.views.common import DataSource, ViewModel, plural, quoted, signed, source_line
+from ld_insights_mcp.views.scores import CategoryScore, Period, score_phrase
 
 
 class Scope(ViewModel):

@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..launchdarkly.evidence_models import Deployment
-from ..launchdarkly.models import InsightGroup
-from .common import DataSource, ViewModel, iso_datetime, quoted
+from ld_insights_mcp.launchdarkly.evidence_models import Deployment
+from ld_insights_mcp.launchdarkly.models import InsightGroup
+from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime, quoted
 
 Approval = Literal["user", "operator_opt_in"]
 """Who approved a change that needs confirmation."""

@@ -8,11 +8,19 @@ from typing import Any
 
 from pydantic import Field
 
-from ..analysis.units import UNITS
-from ..launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
-from ..launchdarkly.models import SCORE_CATEGORIES
-from ..launchdarkly.vocabulary import INDICATORS
-from .common import DataSource, ViewModel, iso_date, iso_datetime, plural, quoted, source_line
+from ld_insights_mcp.analysis.units import UNITS
+from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
+from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
+from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    iso_date,
+    iso_datetime,
+    plural,
+    quoted,
+    source_line,
+)
 
 DURATION_UNITS = ("milliseconds",)
 

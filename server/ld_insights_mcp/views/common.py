@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..launchdarkly.models import millis_to_datetime
+from ld_insights_mcp.launchdarkly.models import millis_to_datetime
 
 DataSource = Literal["launchdarkly", "demo"]
 

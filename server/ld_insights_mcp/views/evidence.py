@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..launchdarkly.evidence_models import (
+from ld_insights_mcp.launchdarkly.evidence_models import (
     Deployment,
     FlagEvent,
     FlagReference,
@@ -18,8 +18,15 @@ from ..launchdarkly.evidence_models import (
     PullRequest,
     PullRequestLeadTime,
 )
-from .charts import duration
-from .common import DataSource, ViewModel, iso_datetime, plural, quoted, source_line
+from ld_insights_mcp.views.charts import duration
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    iso_datetime,
+    plural,
+    quoted,
+    source_line,
+)
 
 
 class Stages(ViewModel):

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..launchdarkly.models import InsightGroup, InsightGroupCollection, InsightPeriod
-from .common import DataSource, ViewModel, iso_datetime, plural, quoted, source_line
-from .paging import PageRequest, paginate
-from .scores import CategoryScore, Period, category_scores, period, score_phrase, scores_lines
+from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupCollection, InsightPeriod
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    iso_datetime,
+    plural,
+    quoted,
+    source_line,
+)
+from ld_insights_mcp.views.paging import PageRequest, paginate
+from ld_insights_mcp.views.scores import (
+    CategoryScore,
+    Period,
+    category_scores,
+    period,
+    score_phrase,
+    scores_lines,
+)
 
 
 class GroupSummary(ViewModel):

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..launchdarkly.models import MetricGroup, MetricGroupCollection
-from .common import DataSource, ViewModel, iso_datetime, plural, quoted, source_line
-from .paging import PageRequest, paginate
+from ld_insights_mcp.launchdarkly.models import MetricGroup, MetricGroupCollection
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    iso_datetime,
+    plural,
+    quoted,
+    source_line,
+)
+from ld_insights_mcp.views.paging import PageRequest, paginate
 
 
 class MetricGroupSummary(ViewModel):

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..launchdarkly.models import InsightGroupScores, InsightPeriod, InsightScores, MetricScore
-from ..launchdarkly.vocabulary import CALCULATED_INDICATORS, CATEGORY_PARTS, INDICATORS
-from .common import DataSource, ViewModel, iso_date, signed, source_line
+from ld_insights_mcp.launchdarkly.models import (
+    InsightGroupScores,
+    InsightPeriod,
+    InsightScores,
+    MetricScore,
+)
+from ld_insights_mcp.launchdarkly.vocabulary import (
+    CALCULATED_INDICATORS,
+    CATEGORY_PARTS,
+    INDICATORS,
+)
+from ld_insights_mcp.views.common import DataSource, ViewModel, iso_date, signed, source_line
 
 CALCULATED = CALCULATED_INDICATORS
 
