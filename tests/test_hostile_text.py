@@ -31,7 +31,7 @@ from mcp.types import (
 from ld_insights_mcp.analysis.categories import EXPLAINABLE
 from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.emulator.hostile import FORGED_MARKERS, hostile_text
-from ld_insights_mcp.views.common import QUOTED_MAX, quoted
+from ld_insights_mcp.text import QUOTED_MAX, quoted
 
 from .conftest import TOKEN
 from .mcp_helpers import text_of

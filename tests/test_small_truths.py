@@ -19,7 +19,7 @@ from mcp.types import Tool
 
 from ld_insights_mcp.cli import build_parser
 from ld_insights_mcp.emulator import Emulator
-from ld_insights_mcp.views.common import plural
+from ld_insights_mcp.text import plural
 from ld_insights_mcp.walkthrough import excerpt
 
 from .conftest import TOKEN

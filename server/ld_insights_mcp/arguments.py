@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ld_insights_mcp.schemas import compact_input_schema, flat_output_schema
-from ld_insights_mcp.views.common import plural
+from ld_insights_mcp.text import plural
 
 _MAX_SHOWN = 60
 """The most characters of one argument name or value echoed in an error."""

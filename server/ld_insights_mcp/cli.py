@@ -13,7 +13,13 @@ import anyio
 from pydantic import ValidationError
 
 from ld_insights_mcp import __version__
-from ld_insights_mcp.config import ConfigurationError, Settings, variables_for
+from ld_insights_mcp.config import (
+    ConfigurationError,
+    Settings,
+    add_network_flags,
+    format_validation_error,
+    settings_from,
+)
 
 DESCRIPTION = """\
 MCP server for LaunchDarkly Engineering Insights: insight groups, scores (deployment \
@@ -121,52 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="json: one JSON object per line, with the HTTP request id (default text)",
     )
     return parser
-
-
-def add_network_flags(group: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
-    """``--proxy`` and ``--ca-bundle``: the server's and the doctor's."""
-    group.add_argument(
-        "--proxy",
-        metavar="URL",
-        help="http(s) proxy to LaunchDarkly; wins over HTTPS_PROXY (env LD_INSIGHTS_PROXY)",
-    )
-    group.add_argument(
-        "--ca-bundle",
-        metavar="PATH",
-        help="PEM file of the CAs to trust; wins over SSL_CERT_FILE (env LD_INSIGHTS_CA_BUNDLE)",
-    )
-
-
-FLAG_SETTINGS = ("base_uri", "project", "environment", "log_level", "proxy", "ca_bundle")
-"""Settings a flag of the same name sets (``--base-uri`` …); flags override the environment."""
-SWITCH_SETTINGS = ("demo", "read_only")
-"""Settings a flag switches on (``--demo``, ``--read-only``)."""
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Environment first, flags on top."""
-    overrides: dict[str, Any] = {name: getattr(args, name) for name in FLAG_SETTINGS}
-    overrides.update({name: True for name in SWITCH_SETTINGS if getattr(args, name)})
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
-
-
-def _flag(field: str) -> list[str]:
-    """The flag that sets ``field``, if there is one."""
-    if field in FLAG_SETTINGS or field in SWITCH_SETTINGS:
-        return ["--" + field.replace("_", "-")]
-    return []
-
-
-def format_validation_error(error: ValidationError) -> str:
-    """One line per problem, naming the variable (and flag) that sets it; never the
-    rejected value."""
-    lines = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "settings"
-        names = [*variables_for(field), *_flag(field)]
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{' / '.join(names)}: {message}")
-    return "; ".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

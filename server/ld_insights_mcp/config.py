@@ -7,13 +7,21 @@ LaunchDarkly's own CLI (ldcli) variables are honoured so existing environments w
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import ipaddress
 import os
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -409,3 +417,52 @@ def variables_for(field: str) -> list[str]:
     if isinstance(alias, AliasChoices):
         return [name for name in alias.choices if isinstance(name, str) and name.isupper()]
     return [f"{Settings.model_config.get('env_prefix', '')}{field}".upper()]
+
+
+# --- flags: what the command line sets (the server's and the doctor's) ------------------------
+
+
+def add_network_flags(group: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
+    """``--proxy`` and ``--ca-bundle``: the server's and the doctor's."""
+    group.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="http(s) proxy to LaunchDarkly; wins over HTTPS_PROXY (env LD_INSIGHTS_PROXY)",
+    )
+    group.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="PEM file of the CAs to trust; wins over SSL_CERT_FILE (env LD_INSIGHTS_CA_BUNDLE)",
+    )
+
+
+FLAG_SETTINGS = ("base_uri", "project", "environment", "log_level", "proxy", "ca_bundle")
+"""Settings a flag of the same name sets (``--base-uri`` …); flags override the environment."""
+SWITCH_SETTINGS = ("demo", "read_only")
+"""Settings a flag switches on (``--demo``, ``--read-only``)."""
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Environment first, flags on top."""
+    overrides: dict[str, Any] = {name: getattr(args, name) for name in FLAG_SETTINGS}
+    overrides.update({name: True for name in SWITCH_SETTINGS if getattr(args, name)})
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _flag(field: str) -> list[str]:
+    """The flag that sets ``field``, if there is one."""
+    if field in FLAG_SETTINGS or field in SWITCH_SETTINGS:
+        return ["--" + field.replace("_", "-")]
+    return []
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per problem, naming the variable (and flag) that sets it; never the
+    rejected value."""
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "settings"
+        names = [*variables_for(field), *_flag(field)]
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{' / '.join(names)}: {message}")
+    return "; ".join(lines)

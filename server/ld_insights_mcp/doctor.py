@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-uri", help="LaunchDarkly base URI (env LD_BASE_URI)")
     parser.add_argument("--project", help="project key to check (env LD_PROJECT)")
     parser.add_argument("--environment", help="environment key to check (env LD_ENVIRONMENT)")
-    from ld_insights_mcp.cli import add_network_flags
+    from ld_insights_mcp.config import add_network_flags
 
     add_network_flags(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -159,7 +159,7 @@ def _redactors(*secrets: str | None) -> list[Redactor]:
 def _settings(args: argparse.Namespace) -> tuple[Settings | None, str | None]:
     """The settings, and a base-URI problem to report as a failed check. Settings that
     cannot be read otherwise give (None, the problem)."""
-    from ld_insights_mcp.cli import format_validation_error
+    from ld_insights_mcp.config import format_validation_error
 
     overrides: dict[str, Any] = {
         k: v

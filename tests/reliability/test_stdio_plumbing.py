@@ -16,8 +16,7 @@ import pytest
 from mcp.server import MCPServer
 from pydantic import ValidationError
 
-from ld_insights_mcp.cli import format_validation_error
-from ld_insights_mcp.config import Settings
+from ld_insights_mcp.config import Settings, format_validation_error
 from ld_insights_mcp.stdio import run_stdio
 from ld_insights_mcp.stdio.descriptors import claim_stdio, private
 

@@ -17,7 +17,7 @@ from ld_insights_mcp.launchdarkly.evidence_models import (
 )
 from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
-from ld_insights_mcp.views.common import plural, quoted
+from ld_insights_mcp.text import plural, quoted
 
 STUCK_AFTER_MS = 12 * HOUR_MS
 """A deployment still in progress this long after it started is stuck."""

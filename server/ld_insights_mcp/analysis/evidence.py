@@ -10,7 +10,7 @@ from ld_insights_mcp.analysis.metrics import STAGE_NAMES
 from ld_insights_mcp.analysis.units import duration
 from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 from ld_insights_mcp.launchdarkly.models import millis_to_datetime
-from ld_insights_mcp.views.common import plural, quoted
+from ld_insights_mcp.text import plural, quoted
 
 MOST = 5
 

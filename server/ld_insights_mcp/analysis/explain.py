@@ -41,7 +41,7 @@ from ld_insights_mcp.launchdarkly.evidence_models import (
 )
 from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
-from ld_insights_mcp.views.common import quoted
+from ld_insights_mcp.text import quoted
 
 EVIDENCE_SOURCE = {
     "deploymentFrequency": "deployments by application",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ld_insights_mcp.analysis.units import with_unit
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
-from ld_insights_mcp.views.common import quoted
+from ld_insights_mcp.text import quoted
 
 
 def tier_description(metric: ChartMetric, indicator: str) -> str | None:

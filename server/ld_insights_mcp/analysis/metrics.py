@@ -35,7 +35,7 @@ from ld_insights_mcp.analysis.reads import (
 )
 from ld_insights_mcp.analysis.units import HOUR_MS, duration
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, InsightsChart
-from ld_insights_mcp.views.common import quoted
+from ld_insights_mcp.text import quoted
 
 HIGHER_IS_BETTER: dict[str, bool] = {
     "deploymentFrequency": True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ld_insights_mcp.views.common import quoted
+from ld_insights_mcp.text import quoted
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

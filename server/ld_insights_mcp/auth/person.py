@@ -8,9 +8,9 @@ bidi or zero-width characters, and capped.
 
 from __future__ import annotations
 
-import unicodedata
-
 from mcp.server.auth.middleware.auth_context import get_access_token
+
+from ld_insights_mcp.text import one_line
 
 MAX_CHARS = 120
 
@@ -34,21 +34,9 @@ def person_fields() -> dict[str, str]:
     if token is None or not token.subject:
         return {}
     claims = token.claims or {}
-    fields = {"subject": one_line(token.subject)}
+    fields = {"subject": one_line(token.subject, limit=MAX_CHARS)}
     for claim in ("email", "name"):
         value = claims.get(claim)
-        if isinstance(value, str) and one_line(value):
-            fields[claim] = one_line(value)
+        if isinstance(value, str) and one_line(value, limit=MAX_CHARS):
+            fields[claim] = one_line(value, limit=MAX_CHARS)
     return fields
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line: control, format (bidi, zero-width) and line or paragraph
-    separator characters made spaces, runs of spaces one, capped at ``MAX_CHARS``."""
-    flat = " ".join("".join(" " if _hidden(c) else c for c in text).split())
-    return flat if len(flat) <= MAX_CHARS else flat[: MAX_CHARS - 1] + "…"
-
-
-def _hidden(char: str) -> bool:
-    category = unicodedata.category(char)
-    return category[0] == "C" or category in ("Zl", "Zp")

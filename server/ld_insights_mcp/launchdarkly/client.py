@@ -45,10 +45,10 @@ from ld_insights_mcp.launchdarkly.models import (
 from ld_insights_mcp.launchdarkly.network import route_for
 from ld_insights_mcp.launchdarkly.pagination import iterate_offset_pages
 from ld_insights_mcp.launchdarkly.retries import RetryPolicy
-from ld_insights_mcp.launchdarkly.shared_limits import ExchangeHooks
 from ld_insights_mcp.launchdarkly.transport import (
     READ_METHODS,
     Exchange,
+    ExchangeHooks,
     RawTokenAuth,
     Response,
     path_segment,

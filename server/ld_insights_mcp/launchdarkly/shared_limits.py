@@ -22,7 +22,6 @@ import contextlib
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Protocol
 
 from ld_insights_mcp.launchdarkly.errors import APIStatusError, RateLimitedError
 from ld_insights_mcp.launchdarkly.rate_limits import MAX_HINT_SECONDS, RateLimitInfo, route_of
@@ -44,20 +43,6 @@ _RATE_LIMITED: ContextVar[bool] = ContextVar("ld_insights_last_rate_limited", de
 def last_failure_was_rate_limit() -> bool:
     """Whether the most recent request of this task ended in a 429 (real or from the gate)."""
     return _RATE_LIMITED.get()
-
-
-class ExchangeHooks(Protocol):
-    """Called around every request the client sends (``Exchange.send``)."""
-
-    async def before(self, method: str, path: str) -> None:
-        """May raise (e.g. ``RateLimitedError``) to send nothing."""
-        ...
-
-    async def after(
-        self, method: str, path: str, outcome: int | str, seconds: float, error: Exception | None
-    ) -> None:
-        """``outcome``: the HTTP status, or the error's kind when no status came back."""
-        ...
 
 
 class RateLimitGate:

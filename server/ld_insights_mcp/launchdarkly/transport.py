@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 import anyio
@@ -307,3 +307,17 @@ def _status_error(
         field_errors=fields,
         rate_limit=rate_limit,
     )
+
+
+class ExchangeHooks(Protocol):
+    """Called around every request the client sends (``Exchange.send``)."""
+
+    async def before(self, method: str, path: str) -> None:
+        """May raise (e.g. ``RateLimitedError``) to send nothing."""
+        ...
+
+    async def after(
+        self, method: str, path: str, outcome: int | str, seconds: float, error: Exception | None
+    ) -> None:
+        """``outcome``: the HTTP status, or the error's kind when no status came back."""
+        ...

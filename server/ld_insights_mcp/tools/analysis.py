@@ -59,6 +59,7 @@ from ld_insights_mcp.launchdarkly.models import (
 )
 from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
 from ld_insights_mcp.state import app_state
+from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
     TEXT_PATTERN,
     OptionalApplicationKeys,
@@ -85,7 +86,6 @@ from ld_insights_mcp.views.analysis import (
     explain_text,
     leaf_result,
 )
-from ld_insights_mcp.views.common import quoted
 from ld_insights_mcp.views.scores import category_scores, period
 
 DAY_MS = 86_400_000

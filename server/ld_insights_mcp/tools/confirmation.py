@@ -40,10 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ld_insights_mcp.auth.person import current_person
 from ld_insights_mcp.config import Settings
 from ld_insights_mcp.state import app_state
+from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
 from ld_insights_mcp.tools.writes import unchanged
 from ld_insights_mcp.views.changes import Approval
-from ld_insights_mcp.views.common import quoted
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient

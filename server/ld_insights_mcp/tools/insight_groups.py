@@ -13,6 +13,7 @@ from pydantic import Field
 from ld_insights_mcp.launchdarkly import ConflictError
 from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupExpand, NewInsightGroup
 from ld_insights_mcp.state import app_state
+from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
     TEXT_RULE,
     Flag,
@@ -27,7 +28,6 @@ from ld_insights_mcp.tools.params import (
 )
 from ld_insights_mcp.tools.registry import CREATE, READ, add_tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
-from ld_insights_mcp.views.common import quoted
 from ld_insights_mcp.views.groups import (
     CreatedGroupResult,
     GroupPage,

@@ -14,6 +14,7 @@ from pydantic import Field, Strict, StringConstraints
 from ld_insights_mcp.launchdarkly.changes import RepositoryLinks, UnknownRepositoryError
 from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
 from ld_insights_mcp.state import AppState, app_state
+from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
 from ld_insights_mcp.tools.params import ProjectKey
 from ld_insights_mcp.tools.registry import add_tool
@@ -27,7 +28,6 @@ from ld_insights_mcp.tools.writes import (
     unchanged,
 )
 from ld_insights_mcp.views.changes import ChangeResult, unlink_preview
-from ld_insights_mcp.views.common import quoted
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient

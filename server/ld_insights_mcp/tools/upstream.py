@@ -34,7 +34,7 @@ from ld_insights_mcp.launchdarkly import (
 )
 from ld_insights_mcp.launchdarkly.changes import ChangeNotAppliedError, ConcurrentChangeError
 from ld_insights_mcp.state import AppState
-from ld_insights_mcp.views.common import quoted
+from ld_insights_mcp.text import quoted
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient

@@ -15,9 +15,10 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from ld_insights_mcp.auth.person import current_person
 from ld_insights_mcp.launchdarkly.cache import fresh_reads
 from ld_insights_mcp.state import AppState
+from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.upstream import call_launchdarkly
 from ld_insights_mcp.views.changes import Approval, ChangeResult, ChangeStatus
-from ld_insights_mcp.views.common import quoted, source_line
+from ld_insights_mcp.views.common import source_line
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient

@@ -13,8 +13,9 @@ from ld_insights_mcp.analysis.drivers import Driver
 from ld_insights_mcp.analysis.evidence import Evidence
 from ld_insights_mcp.analysis.explain import EVIDENCE_SOURCE, LeafExplanation
 from ld_insights_mcp.analysis.metrics import Reading
+from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.charts import MetricView, metric_view
-from ld_insights_mcp.views.common import DataSource, ViewModel, plural, quoted, signed, source_line
+from ld_insights_mcp.views.common import DataSource, ViewModel, signed, source_line
 from ld_insights_mcp.views.scores import CategoryScore, Period, score_phrase
 
 

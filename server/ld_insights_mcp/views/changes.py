@@ -8,7 +8,8 @@ from pydantic import Field
 
 from ld_insights_mcp.launchdarkly.evidence_models import Deployment
 from ld_insights_mcp.launchdarkly.models import InsightGroup
-from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime, quoted
+from ld_insights_mcp.text import quoted
+from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime
 
 Approval = Literal["user", "operator_opt_in"]
 """Who approved a change that needs confirmation."""

@@ -12,15 +12,8 @@ from ld_insights_mcp.analysis.units import UNITS
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
 from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
-from ld_insights_mcp.views.common import (
-    DataSource,
-    ViewModel,
-    iso_date,
-    iso_datetime,
-    plural,
-    quoted,
-    source_line,
-)
+from ld_insights_mcp.text import plural, quoted
+from ld_insights_mcp.views.common import DataSource, ViewModel, iso_date, iso_datetime, source_line
 
 DURATION_UNITS = ("milliseconds",)
 

@@ -18,15 +18,9 @@ from ld_insights_mcp.launchdarkly.evidence_models import (
     PullRequest,
     PullRequestLeadTime,
 )
+from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.charts import duration
-from ld_insights_mcp.views.common import (
-    DataSource,
-    ViewModel,
-    iso_datetime,
-    plural,
-    quoted,
-    source_line,
-)
+from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime, source_line
 
 
 class Stages(ViewModel):

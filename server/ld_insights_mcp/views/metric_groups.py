@@ -5,14 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from ld_insights_mcp.launchdarkly.models import MetricGroup, MetricGroupCollection
-from ld_insights_mcp.views.common import (
-    DataSource,
-    ViewModel,
-    iso_datetime,
-    plural,
-    quoted,
-    source_line,
-)
+from ld_insights_mcp.text import plural, quoted
+from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime, source_line
 from ld_insights_mcp.views.paging import PageRequest, paginate
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ld_insights_mcp.views.common import plural
+from ld_insights_mcp.text import plural
 
 _ROOM = 4
 """Characters kept free for the ``...`` that marks an item line cut to fit."""
