@@ -26,7 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.cache import ReadCache
-    from ld_insights_mcp.launchdarkly.client import ClientOptions
+    from ld_insights_mcp.launchdarkly.options import ClientOptions
 
 DEFAULT_BASE_URI = "https://app.launchdarkly.com"
 TOKEN_VARIABLES = ("LD_ACCESS_TOKEN", "LAUNCHDARKLY_API_KEY")
@@ -394,7 +394,7 @@ class Settings(BaseSettings):
         return ReadCache(store, ttl=TtlPolicy(override=self.cache_ttl))
 
     def client_options(self) -> ClientOptions:
-        from ld_insights_mcp.launchdarkly.client import ClientOptions
+        from ld_insights_mcp.launchdarkly.options import ClientOptions
         from ld_insights_mcp.launchdarkly.retries import RetryPolicy
 
         return ClientOptions(

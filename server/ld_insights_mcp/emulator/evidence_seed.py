@@ -557,3 +557,16 @@ def _experiment_rep(project: str, experiment: SeedExperiment, now_ms: int) -> Bo
         "startedAt": started,
     }
     return {"key": experiment.key, "name": experiment.name, "iteration": iteration}
+
+
+UNLINKED_REPOSITORY = "infra-terraform"
+
+
+def seed_repository_projects(projects: tuple[SeedProject, ...]) -> dict[str, list[str]]:
+    """One repository per application, linked to its project, and one linked to none."""
+    mappings: dict[str, list[str]] = {}
+    for project in projects:
+        for app in project.applications:
+            mappings.setdefault(f"{REPOSITORY_OWNER}/{app}", []).append(project.key)
+    mappings[f"{REPOSITORY_OWNER}/{UNLINKED_REPOSITORY}"] = []
+    return mappings

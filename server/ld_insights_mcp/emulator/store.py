@@ -18,7 +18,7 @@ Attributes of ``Store`` (all mutable; writes through the API persist for the sto
 - ``deployment_changes``: ``dict[deployment id, {status, archived}]`` set by
   ``updateDeployment`` (the seeded evidence itself never changes).
 - ``repository_projects``: ``dict[repository key, list[project key]]``, the repository
-  mappings (seeded by ``writes.seed_repository_projects``).
+  mappings (seeded by ``evidence_seed.seed_repository_projects``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ld_insights_mcp.emulator.evidence_seed import seed_repository_projects
 from ld_insights_mcp.emulator.seed import (
     DAY_MS,
     ENVIRONMENT_COLORS,
@@ -168,8 +169,6 @@ class Store:
     """Repository key -> linked project keys, in listing order (see ``writes``)."""
 
     def __post_init__(self) -> None:
-        from ld_insights_mcp.emulator.writes import seed_repository_projects
-
         self.repository_projects = seed_repository_projects(self.projects)
         for m in MEMBERS:
             self.members[m.id] = member_rep(m.id, m.first_name, m.last_name, m.email, m.role)

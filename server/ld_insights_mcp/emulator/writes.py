@@ -22,7 +22,6 @@ from typing import Any
 
 from ld_insights_mcp.emulator.deployments import REPOSITORIES_PATH, EvidenceListHandlers
 from ld_insights_mcp.emulator.errors import ApiError, invalid, not_found
-from ld_insights_mcp.emulator.evidence_seed import REPOSITORY_OWNER
 from ld_insights_mcp.emulator.json_patch import (
     MalformedPatch,
     PatchFailure,
@@ -30,23 +29,11 @@ from ld_insights_mcp.emulator.json_patch import (
     parse_patch,
 )
 from ld_insights_mcp.emulator.request import ApiRequest
-from ld_insights_mcp.emulator.seed import SeedProject
 from ld_insights_mcp.emulator.store import Store, link
 
 Answer = tuple[int, Any]
 Handler = Callable[[ApiRequest], Answer]
 _STATUS = re.compile(r"[a-z][a-z_]{0,63}")
-UNLINKED_REPOSITORY = "infra-terraform"
-
-
-def seed_repository_projects(projects: tuple[SeedProject, ...]) -> dict[str, list[str]]:
-    """One repository per application, linked to its project, and one linked to none."""
-    mappings: dict[str, list[str]] = {}
-    for project in projects:
-        for app in project.applications:
-            mappings.setdefault(f"{REPOSITORY_OWNER}/{app}", []).append(project.key)
-    mappings[f"{REPOSITORY_OWNER}/{UNLINKED_REPOSITORY}"] = []
-    return mappings
 
 
 class WriteHandlers:

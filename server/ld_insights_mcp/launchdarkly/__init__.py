@@ -33,11 +33,12 @@ from ld_insights_mcp.launchdarkly.errors import (
 from ld_insights_mcp.launchdarkly.rate_limits import RateLimitInfo
 
 if TYPE_CHECKING:
-    from ld_insights_mcp.launchdarkly.client import ClientOptions, Created, LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.client import Created, LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.options import ClientOptions
     from ld_insights_mcp.launchdarkly.retries import RetryPolicy
 
 _LAZY = {
-    "ClientOptions": ".client",
+    "ClientOptions": ".options",
     "Created": ".client",
     "LaunchDarklyClient": ".client",
     "RetryPolicy": ".retries",

@@ -51,7 +51,7 @@ from ld_insights_mcp.launchdarkly.evidence_models import (
 from ld_insights_mcp.launchdarkly.models import InsightGroup, PatchOperation
 
 if TYPE_CHECKING:
-    from ld_insights_mcp.launchdarkly.client import ClientOptions
+    from ld_insights_mcp.launchdarkly.options import ClientOptions
     from ld_insights_mcp.launchdarkly.transport import (
         Exchange,  # imported with the client: httpx is not a start-up cost
     )

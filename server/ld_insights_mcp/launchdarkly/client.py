@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -43,8 +43,8 @@ from ld_insights_mcp.launchdarkly.models import (
     PatchOperation,
 )
 from ld_insights_mcp.launchdarkly.network import route_for
+from ld_insights_mcp.launchdarkly.options import ClientOptions
 from ld_insights_mcp.launchdarkly.pagination import iterate_offset_pages
-from ld_insights_mcp.launchdarkly.retries import RetryPolicy
 from ld_insights_mcp.launchdarkly.transport import (
     READ_METHODS,
     Exchange,
@@ -58,20 +58,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 INSIGHTS = "/api/v2/engineering-insights/insights"
 USER_AGENT = f"ld-insights-mcp/{__version__}"
-
-
-@dataclass(frozen=True, slots=True)
-class ClientOptions:
-    """Network limits of a client, and its proxy and CA bundle (None: from the environment,
-    see ``network``)."""
-
-    connect_timeout: float = 5.0
-    read_timeout: float = 20.0
-    max_response_bytes: int = 5_000_000
-    max_concurrency: int = 8
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    proxy: str | None = field(default=None, repr=False)  # may carry a password
-    ca_bundle: str | None = None
 
 
 def pool_limits(options: ClientOptions) -> httpx.Limits:

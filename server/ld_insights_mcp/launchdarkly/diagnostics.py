@@ -13,13 +13,9 @@ from dataclasses import dataclass, field, replace
 import httpx
 from pydantic import SecretStr
 
-from ld_insights_mcp.launchdarkly.client import (
-    ClientOptions,
-    LaunchDarklyClient,
-    http_client,
-    pool_limits,
-)
+from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient, http_client, pool_limits
 from ld_insights_mcp.launchdarkly.network import Failure, Route, failure_of, route_for
+from ld_insights_mcp.launchdarkly.options import ClientOptions
 from ld_insights_mcp.launchdarkly.rate_limits import RateLimitInfo
 from ld_insights_mcp.launchdarkly.redaction import Redactor
 from ld_insights_mcp.launchdarkly.retries import RetryPolicy
