@@ -318,7 +318,7 @@ async def _cache_workload(sessions: int, rounds: int) -> dict[str, Any]:
 
     from ld_insights_mcp.config import Settings
     from ld_insights_mcp.emulator import DEMO_TOKEN, Emulator
-    from ld_insights_mcp.server import create_server
+    from ld_insights_mcp.surface.server import create_server
 
     class Counting(httpx.AsyncBaseTransport):
         def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
@@ -398,7 +398,7 @@ async def _validation(project: str, environment: str, repeats: int) -> dict[str,
 
     from ld_insights_mcp.config import Settings
     from ld_insights_mcp.emulator import DEMO_TOKEN, Emulator
-    from ld_insights_mcp.server import create_server
+    from ld_insights_mcp.surface.server import create_server
 
     settings = Settings(access_token=DEMO_TOKEN)  # type: ignore[call-arg]
     server = create_server(

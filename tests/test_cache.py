@@ -22,7 +22,7 @@ from ld_insights_mcp.launchdarkly.cache import (
     cache_key,
     token_identity,
 )
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
 
 from .conftest import TOKEN, make_settings
 from .mcp_helpers import structured, text_of

@@ -20,8 +20,8 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from ld_insights_mcp.emulator import Emulator, Fault
-from ld_insights_mcp.http_app import HttpOptions, build_http_app
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
+from ld_insights_mcp.transports.http.app import HttpOptions, build_http_app
 
 from .conftest import make_settings
 from .mcp_helpers import structured, text_of

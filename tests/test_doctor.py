@@ -277,7 +277,7 @@ def test_a_wrong_base_uri_is_a_failed_check_not_a_crash(value: str, says: str) -
     ],
 )
 def test_the_region_is_named_from_the_base_uri(host: str, region: str) -> None:
-    from ld_insights_mcp.doctor_checks import region_of
+    from ld_insights_mcp.doctor.checks import region_of
 
     assert region_of(host) == (region, None)
 

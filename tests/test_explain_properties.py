@@ -25,7 +25,7 @@ from mcp import Client
 from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.emulator.scores import PERIOD_ALIGNMENTS
 from ld_insights_mcp.emulator.seed import DAY_MS, INSIGHT_GROUPS, PROJECTS
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
 
 from .conftest import NOW_MS, TOKEN, make_settings
 

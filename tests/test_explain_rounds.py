@@ -20,7 +20,7 @@ from mcp.types import CallToolResult
 
 from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.emulator.seed import DAY_MS
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
 from ld_insights_mcp.tools import analysis
 
 from .conftest import NOW_MS, TOKEN, make_settings

@@ -17,7 +17,7 @@ import ld_insights_mcp
 from ld_insights_mcp.knowledge import CATEGORY_KEYS, load_knowledge
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
 from ld_insights_mcp.launchdarkly.vocabulary import BANDS, BANDS_TEXT, CALCULATED_INDICATORS
-from ld_insights_mcp.prompt_templates import load_prompt_templates, parse_template
+from ld_insights_mcp.surface.prompts import load_prompt_templates, parse_template
 
 pytestmark = pytest.mark.anyio
 

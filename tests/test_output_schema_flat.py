@@ -10,7 +10,7 @@ import pytest
 from jsonschema.validators import validator_for
 from mcp import Client
 
-from ld_insights_mcp.schemas import flat_output_schema
+from ld_insights_mcp.surface.schemas import flat_output_schema
 
 from .mcp_helpers import user_declines
 

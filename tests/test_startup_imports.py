@@ -23,7 +23,7 @@ DEFERRED = (
 PROBE = """
 import json, sys
 from ld_insights_mcp.config import Settings
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
 create_server(Settings(**json.loads(sys.argv[1])))
 print(json.dumps([m for m in json.loads(sys.argv[2]) if m in sys.modules]))
 """

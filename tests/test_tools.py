@@ -640,7 +640,7 @@ async def test_revoked_token_error_tells_the_user_what_to_set_without_the_token(
 
 async def test_demo_server_labels_every_result_as_demo_data() -> None:
     from ld_insights_mcp.config import Settings
-    from ld_insights_mcp.server import create_server
+    from ld_insights_mcp.surface.server import create_server
 
     server = create_server(Settings(demo=True))
     async with Client(server) as client:

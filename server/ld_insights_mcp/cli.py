@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["doctor"]:
-        from ld_insights_mcp.doctor import main as doctor
+        from ld_insights_mcp.doctor.command import main as doctor
 
         return doctor(arguments[1:])
     collecting = gc.isenabled()
@@ -158,7 +158,7 @@ def _main(args: argparse.Namespace) -> int:
     token = settings.access_token
     secret = token.get_secret_value() if token else None
     if args.log_format == "json":
-        from ld_insights_mcp.ops.json_logs import configure_json_logging
+        from ld_insights_mcp.transports.ops.json_logs import configure_json_logging
 
         configure_json_logging(settings.log_level, secret=secret)
     else:
@@ -174,8 +174,8 @@ def _main(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from ld_insights_mcp.auth.options import SignInOptions
-    from ld_insights_mcp.http_app import HttpOptions, serve_http, transport_security
-    from ld_insights_mcp.server import create_server
+    from ld_insights_mcp.surface.server import create_server
+    from ld_insights_mcp.transports.http.app import HttpOptions, serve_http, transport_security
 
     options = HttpOptions(
         transport="sse" if args.transport == "sse" else "streamable-http",
@@ -202,7 +202,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     server = create_server(settings)
     _settle_heap()
     if args.transport == "stdio":
-        from ld_insights_mcp.stdio import run_stdio
+        from ld_insights_mcp.transports.stdio import run_stdio
 
         anyio.run(
             run_stdio,

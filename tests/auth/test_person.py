@@ -17,8 +17,8 @@ from ld_insights_mcp.auth import current_person
 from ld_insights_mcp.auth.options import SignInOptions
 from ld_insights_mcp.auth.person import MAX_CHARS, person_fields
 from ld_insights_mcp.auth.resource import SignIn
-from ld_insights_mcp.http_app import HttpOptions, build_http_app
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
+from ld_insights_mcp.transports.http.app import HttpOptions, build_http_app
 
 from ..conftest import make_settings
 from ..mcp_helpers import structured, text_of

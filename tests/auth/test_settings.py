@@ -10,7 +10,7 @@ import pytest
 
 from ld_insights_mcp.auth.options import SignInOptions
 from ld_insights_mcp.config import ConfigurationError
-from ld_insights_mcp.http_app import HttpOptions, transport_security
+from ld_insights_mcp.transports.http.app import HttpOptions, transport_security
 
 from ..processes import clean_env, free_port, server_command
 from .provider import OpenIdProvider

@@ -30,7 +30,7 @@ from mcp import Client
 from playwright.async_api import Browser, ConsoleMessage, Frame, Page, Route, async_playwright
 
 from ld_insights_mcp.config import Settings
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
 
 HERE = Path(__file__).parent
 ARTIFACTS = HERE / "artifacts"

@@ -18,7 +18,7 @@ from ld_insights_mcp.config import Settings
 from ld_insights_mcp.emulator import Emulator, serve_on_loopback
 from ld_insights_mcp.launchdarkly import ClientOptions, LaunchDarklyClient
 from ld_insights_mcp.launchdarkly.network import route_for
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
 
 from ..conftest import TOKEN, make_settings
 from ..mcp_helpers import structured, text_of

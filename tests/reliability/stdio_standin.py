@@ -13,7 +13,7 @@ import anyio
 import mcp.types as types
 from mcp.shared.message import SessionMessage
 
-from ld_insights_mcp.stdio.relay import SdkInput, SdkOutput
+from ld_insights_mcp.transports.stdio.relay import SdkInput, SdkOutput
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from ld_insights_mcp.emulator import Emulator
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
 
 from ..conftest import NOW_MS, TOKEN, make_settings
 from ..mcp_helpers import text_of

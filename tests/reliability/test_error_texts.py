@@ -182,7 +182,7 @@ def _closed_port() -> int:
 
 
 async def test_a_refused_connection_says_nothing_was_sent_and_to_check_the_network() -> None:
-    from ld_insights_mcp.server import create_server
+    from ld_insights_mcp.surface.server import create_server
 
     server = create_server(
         make_settings(base_uri=f"http://127.0.0.1:{_closed_port()}", max_retries=0)

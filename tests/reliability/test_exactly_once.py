@@ -184,7 +184,7 @@ async def test_twenty_concurrent_creates_of_one_key_tell_exactly_one_caller_crea
 async def test_refused_connection_is_retried_and_reported_without_creating(
     emulator: Emulator,
 ) -> None:
-    from ld_insights_mcp.server import create_server
+    from ld_insights_mcp.surface.server import create_server
 
     from ..conftest import make_settings
     from ..processes import free_port

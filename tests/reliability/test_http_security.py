@@ -86,8 +86,8 @@ def test_origin_and_host_checks_apply_with_extra_allowed_values() -> None:
 def test_a_session_belongs_to_the_bearer_token_that_opened_it(json_response: bool) -> None:
     """Token B, even knowing the session id, can neither call tools in nor end the session
     token A opened; to B it does not exist. A keeps using it, then ends it."""
-    from ld_insights_mcp.http_app import HttpOptions, build_http_app
-    from ld_insights_mcp.server import create_server
+    from ld_insights_mcp.surface.server import create_server
+    from ld_insights_mcp.transports.http.app import HttpOptions, build_http_app
 
     from ..conftest import make_settings
     from ..processes import HANDSHAKE, serve_asgi

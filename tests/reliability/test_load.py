@@ -17,8 +17,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from ld_insights_mcp.emulator import Emulator
-from ld_insights_mcp.http_app import HttpOptions, build_http_app
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
+from ld_insights_mcp.transports.http.app import HttpOptions, build_http_app
 
 from ..conftest import TOKEN, make_settings
 from ..processes import HANDSHAKE, serve_asgi

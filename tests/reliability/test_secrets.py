@@ -13,7 +13,7 @@ from mcp import Client
 
 from ld_insights_mcp.emulator import Emulator, Fault, serve_on_loopback
 from ld_insights_mcp.logging_setup import FORMAT, RedactingFormatter
-from ld_insights_mcp.server import create_server
+from ld_insights_mcp.surface.server import create_server
 
 from ..conftest import make_settings
 from ..mcp_helpers import text_of

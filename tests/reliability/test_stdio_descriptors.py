@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import anyio
 import pytest
 
-from ld_insights_mcp.stdio import descriptors
-from ld_insights_mcp.stdio.descriptors import Client, open_client
+from ld_insights_mcp.transports.stdio import descriptors
+from ld_insights_mcp.transports.stdio.descriptors import Client, open_client
 
 from .stdio_standin import in_daemon_thread
 

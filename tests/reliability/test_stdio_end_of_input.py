@@ -92,7 +92,7 @@ import os, sys
 import anyio
 from mcp.server import MCPServer
 from ld_insights_mcp.logging_setup import configure_logging
-from ld_insights_mcp.stdio import run_stdio
+from ld_insights_mcp.transports.stdio import run_stdio
 
 server = MCPServer("hanging")
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ld_insights_mcp.stdio.framing import (
+from ld_insights_mcp.transports.stdio.framing import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
     PARSE_ERROR,

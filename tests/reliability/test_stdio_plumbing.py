@@ -17,8 +17,8 @@ from mcp.server import MCPServer
 from pydantic import ValidationError
 
 from ld_insights_mcp.config import Settings, format_validation_error
-from ld_insights_mcp.stdio import run_stdio
-from ld_insights_mcp.stdio.descriptors import claim_stdio, private
+from ld_insights_mcp.transports.stdio import run_stdio
+from ld_insights_mcp.transports.stdio.descriptors import claim_stdio, private
 
 from .stdio_standin import write_all
 

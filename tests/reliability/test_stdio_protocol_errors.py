@@ -72,7 +72,9 @@ def test_malformed_lines_are_answered_and_logged_and_the_server_carries_on() -> 
         assert error["jsonrpc"] == "2.0"
     assert {a["id"] for a in answers if "result" in a} == {1, 99}
     warnings = [line for line in session.stderr.splitlines() if " WARNING " in line]
-    assert len([w for w in warnings if "ld_insights_mcp.stdio" in w]) == len(CASES), warnings
+    assert len([w for w in warnings if "ld_insights_mcp.transports.stdio" in w]) == len(CASES), (
+        warnings
+    )
 
 
 def test_the_line_limit_is_checked_when_it_is_set_wrongly() -> None:

@@ -26,10 +26,10 @@ from typing import Any
 import anyio
 import pytest
 
-from ld_insights_mcp.stdio import descriptors
-from ld_insights_mcp.stdio.descriptors import is_fifo, open_client
-from ld_insights_mcp.stdio.framing import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
-from ld_insights_mcp.stdio.relay import ANSWER_GRACE, Relay, SdkInput, SdkOutput
+from ld_insights_mcp.transports.stdio import descriptors
+from ld_insights_mcp.transports.stdio.descriptors import is_fifo, open_client
+from ld_insights_mcp.transports.stdio.framing import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
+from ld_insights_mcp.transports.stdio.relay import ANSWER_GRACE, Relay, SdkInput, SdkOutput
 
 from .stdio_standin import StandInSdk, in_daemon_thread, write_all
 
@@ -183,7 +183,7 @@ async def run_session(
 
 @pytest.fixture(autouse=True)
 def _relay_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="ld_insights_mcp.stdio")
+    caplog.set_level(logging.INFO, logger="ld_insights_mcp.transports.stdio")
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -303,11 +303,11 @@ async def test_a_late_answer_to_an_abandoned_request_is_dropped(
             return await super().handle(message, write, running)
 
     handler = _OnLog("answered with error", late)
-    logging.getLogger("ld_insights_mcp.stdio.relay").addHandler(handler)
+    logging.getLogger("ld_insights_mcp.transports.stdio.relay").addHandler(handler)
     try:
         session = await run_session([request(7, "slow")], budget=0.1, sdk=LateSdk())
     finally:
-        logging.getLogger("ld_insights_mcp.stdio.relay").removeHandler(handler)
+        logging.getLogger("ld_insights_mcp.transports.stdio.relay").removeHandler(handler)
     [answer] = session.answers()
     assert answer["id"] == 7
     assert answer["error"]["code"] == INTERNAL_ERROR

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ld_insights_mcp.launchdarkly.cache import MemoryStore, ReadCache, TtlPolicy
-from ld_insights_mcp.launchdarkly.redis_link import RedisLink
-from ld_insights_mcp.launchdarkly.shared_limits import RateLimitGate, last_failure_was_rate_limit
-from ld_insights_mcp.ops.metrics import Metrics
-from ld_insights_mcp.ops.upstream_hooks import UpstreamHooks
+from ld_insights_mcp.shared.metrics import Metrics
+from ld_insights_mcp.shared.rate_gates import RateLimitGate, last_failure_was_rate_limit
+from ld_insights_mcp.shared.redis_link import RedisLink
+from ld_insights_mcp.shared.upstream_hooks import UpstreamHooks
 
 if TYPE_CHECKING:
     from ld_insights_mcp.config import Settings
@@ -47,7 +47,7 @@ class SharedServices:
         ttl = TtlPolicy(override=s.cache_ttl)
         if self.link is None:
             return ReadCache(memory, ttl=ttl)
-        from ld_insights_mcp.launchdarkly.redis_store import RedisStore
+        from ld_insights_mcp.shared.redis_store import RedisStore
 
         return ReadCache(RedisStore(self.link, memory), ttl=ttl, clock=time.time)
 

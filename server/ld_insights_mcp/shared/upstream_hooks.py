@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ld_insights_mcp.launchdarkly.errors import APIStatusError
-from ld_insights_mcp.launchdarkly.shared_limits import RateLimitGate, mark_outcome
-from ld_insights_mcp.ops.metrics import Metrics
+from ld_insights_mcp.shared.metrics import Metrics
+from ld_insights_mcp.shared.rate_gates import RateLimitGate, mark_outcome
 
 
 class UpstreamHooks:

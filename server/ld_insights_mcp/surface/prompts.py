@@ -77,7 +77,7 @@ def default_directory() -> Traversable:
     packaged = files("ld_insights_mcp").joinpath("prompts")
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "prompts"
+    return Path(__file__).resolve().parents[3] / "prompts"
 
 
 def load_prompt_templates(directory: Traversable | Path | None = None) -> list[PromptTemplate]:

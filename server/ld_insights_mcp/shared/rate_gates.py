@@ -25,7 +25,7 @@ from contextvars import ContextVar
 
 from ld_insights_mcp.launchdarkly.errors import APIStatusError, RateLimitedError
 from ld_insights_mcp.launchdarkly.rate_limits import MAX_HINT_SECONDS, RateLimitInfo, route_of
-from ld_insights_mcp.launchdarkly.redis_link import PREFIX, RedisLink, SharedStateUnavailable
+from ld_insights_mcp.shared.redis_link import PREFIX, RedisLink, SharedStateUnavailable
 
 _RAISE_UNTIL = """
 local current = tonumber(redis.call('get', KEYS[1]) or '0') or 0

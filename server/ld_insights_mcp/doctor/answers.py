@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from ld_insights_mcp.config import Settings
-from ld_insights_mcp.doctor_checks import REGION_FIX, TOKEN_PAGE, Check, failed, passed
+from ld_insights_mcp.doctor.checks import REGION_FIX, TOKEN_PAGE, Check, failed, passed
 from ld_insights_mcp.launchdarkly.errors import (
     APIConnectionError,
     APIStatusError,

@@ -23,8 +23,8 @@ from ld_insights_mcp.launchdarkly.rate_limits import route_of
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.cache import ReadCache
-    from ld_insights_mcp.launchdarkly.redis_link import RedisLink
-    from ld_insights_mcp.launchdarkly.shared_limits import RateLimitGate
+    from ld_insights_mcp.shared.rate_gates import RateLimitGate
+    from ld_insights_mcp.shared.redis_link import RedisLink
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 NAMESPACE = "ld_insights"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from ld_insights_mcp.auth.person import person_fields
 from ld_insights_mcp.launchdarkly.redaction import Redactor
-from ld_insights_mcp.ops.endpoints import current_request_id
+from ld_insights_mcp.transports.ops.endpoints import current_request_id
 
 _EXTRA = ("http_status", "http_path")
 

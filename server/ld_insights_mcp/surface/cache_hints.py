@@ -15,7 +15,7 @@ from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.context import CallNext, HandlerResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ld_insights_mcp.resources import CATALOG_URI, INDICATORS_URI
+from ld_insights_mcp.surface.resources import CATALOG_URI, INDICATORS_URI
 
 LIST_HINT = CacheHint(ttl_ms=600_000, scope="public")
 """Tools, prompts and resources change only with a new version or other flags: 10 minutes."""

@@ -21,9 +21,15 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.dispatcher import coerce_request_id
 from mcp.shared.message import SessionMessage
 
-from ld_insights_mcp.stdio import framing
-from ld_insights_mcp.stdio.descriptors import Client
-from ld_insights_mcp.stdio.framing import INTERNAL_ERROR, Forward, Oversized, RequestId, error_line
+from ld_insights_mcp.transports.stdio import framing
+from ld_insights_mcp.transports.stdio.descriptors import Client
+from ld_insights_mcp.transports.stdio.framing import (
+    INTERNAL_ERROR,
+    Forward,
+    Oversized,
+    RequestId,
+    error_line,
+)
 
 logger = logging.getLogger(__name__)
 

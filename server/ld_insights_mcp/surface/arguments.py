@@ -14,7 +14,7 @@ from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ld_insights_mcp.schemas import compact_input_schema, flat_output_schema
+from ld_insights_mcp.surface.schemas import compact_input_schema, flat_output_schema
 from ld_insights_mcp.text import plural
 
 _MAX_SHOWN = 60

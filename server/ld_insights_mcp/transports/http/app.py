@@ -25,10 +25,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ld_insights_mcp.auth.options import SignInOptions
 from ld_insights_mcp.auth.scopes import hide_write_tools
 from ld_insights_mcp.config import ConfigurationError, is_loopback_host
-from ld_insights_mcp.ops.endpoints import OpsApp
-from ld_insights_mcp.ops.session_ids import ReplicaSessionIds
-from ld_insights_mcp.ops.sessions import SessionCap
-from ld_insights_mcp.ops.shared import services_of
+from ld_insights_mcp.shared.services import services_of
+from ld_insights_mcp.transports.http.session_ids import ReplicaSessionIds
+from ld_insights_mcp.transports.http.sessions import SessionCap
+from ld_insights_mcp.transports.ops.endpoints import OpsApp
 
 if TYPE_CHECKING:
     from ld_insights_mcp.auth.resource import SignIn
@@ -257,7 +257,7 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
     import uvicorn
     from sse_starlette.sse import AppStatus
 
-    from ld_insights_mcp.ops.guard import Limits, guarded_protocol
+    from ld_insights_mcp.transports.http.guard import Limits, guarded_protocol
 
     limits = Limits(options.header_timeout, options.body_timeout, options.max_connections)
     config = uvicorn.Config(

@@ -23,8 +23,8 @@ from mcp.server.transport_security import TransportSecurityMiddleware, Transport
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ld_insights_mcp.ops.metrics import CONTENT_TYPE
-from ld_insights_mcp.ops.shared import SharedServices
+from ld_insights_mcp.shared.metrics import CONTENT_TYPE
+from ld_insights_mcp.shared.services import SharedServices
 
 logger = logging.getLogger("ld_insights_mcp.http")
 

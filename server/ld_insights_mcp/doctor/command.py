@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import SecretStr, ValidationError
 
-from ld_insights_mcp import doctor_answers as answers
 from ld_insights_mcp.config import DEFAULT_BASE_URI, TOKEN_VARIABLES, Settings
-from ld_insights_mcp.doctor_checks import (
+from ld_insights_mcp.doctor import answers
+from ld_insights_mcp.doctor.checks import (
     REGION_FIX,
     TITLES,
     Check,
@@ -212,7 +212,7 @@ def _target(settings: Settings, demo: bool, base_uri_problem: str | None) -> Tar
 
         from ld_insights_mcp.emulator import Emulator
         from ld_insights_mcp.emulator.constants import DEMO_TOKEN
-        from ld_insights_mcp.server import DEMO_BASE_URL
+        from ld_insights_mcp.surface.server import DEMO_BASE_URL
 
         return Target(
             base_uri=DEMO_BASE_URL,

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from ld_insights_mcp import __version__
-from ld_insights_mcp.arguments import StrictArgumentsServer
-from ld_insights_mcp.cache_hints import LIST_HINTS, static_resource_hints
-from ld_insights_mcp.completions import register_completions
 from ld_insights_mcp.config import Settings
-from ld_insights_mcp.live_resources import register_live_resources
-from ld_insights_mcp.ops import shared as ops_shared
-from ld_insights_mcp.ops.metrics import observed
-from ld_insights_mcp.prompt_templates import load_prompt_templates, register_prompts
-from ld_insights_mcp.resources import register_knowledge_resources
+from ld_insights_mcp.shared import services as shared_services
+from ld_insights_mcp.shared.metrics import observed
 from ld_insights_mcp.state import AppState, bind_app_state
+from ld_insights_mcp.surface.arguments import StrictArgumentsServer
+from ld_insights_mcp.surface.cache_hints import LIST_HINTS, static_resource_hints
+from ld_insights_mcp.surface.completions import register_completions
+from ld_insights_mcp.surface.live_resources import register_live_resources
+from ld_insights_mcp.surface.prompts import load_prompt_templates, register_prompts
+from ld_insights_mcp.surface.resources import register_knowledge_resources
 from ld_insights_mcp.tools import register_tools
 from ld_insights_mcp.tools.confirmation import hide_unconfirmable_tools, request_state_security
 from ld_insights_mcp.ui import dashboard_apps
@@ -62,7 +62,7 @@ def create_server(
     else:
         token = settings.require_token()
     base_url = DEMO_BASE_URL if settings.demo else settings.base_uri
-    services = ops_shared.SharedServices(settings)
+    services = shared_services.SharedServices(settings)
     asks_first = not settings.read_only and settings.unconfirmed_writes == "refuse"
     shared_cache = cache if cache is not None else services.cache
 
@@ -108,7 +108,7 @@ def create_server(
         )
 
     async def rehearse() -> int:
-        from ld_insights_mcp.warmup import rehearse
+        from ld_insights_mcp.surface.warmup import rehearse
 
         return await rehearse(server, AppState(settings, rehearsal_client))
 
@@ -146,7 +146,7 @@ def create_server(
         request_state_security=request_state_security(settings),
         extensions=[dashboard_apps()],
     )
-    ops_shared.register(server, services)
+    shared_services.register(server, services)
     register_tools(server, read_only=settings.read_only)
     register_knowledge_resources(server)
     register_live_resources(server)

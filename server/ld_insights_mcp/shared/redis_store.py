@@ -30,7 +30,7 @@ from typing import TypeVar
 import anyio
 
 from ld_insights_mcp.launchdarkly.cache import Entry, MemoryStore
-from ld_insights_mcp.launchdarkly.redis_link import PREFIX, RedisLink, SharedStateUnavailable
+from ld_insights_mcp.shared.redis_link import PREFIX, RedisLink, SharedStateUnavailable
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from mcp.server import MCPServer
 
-from ld_insights_mcp.stdio.descriptors import claim_stdio
-from ld_insights_mcp.stdio.relay import Relay, SdkInput, SdkOutput
+from ld_insights_mcp.transports.stdio.descriptors import claim_stdio
+from ld_insights_mcp.transports.stdio.relay import Relay, SdkInput, SdkOutput
 
 __all__ = ["run_stdio"]
 

@@ -1,0 +1,1 @@
+"""``ld-insights-mcp doctor``: is this setup right? (``command.main``)."""

@@ -1,1 +1,0 @@
-"""Running the HTTP transports in production: shared state, health, metrics, limits, logs."""

@@ -1,0 +1,1 @@
+"""Running the HTTP transports in production: /healthz, /readyz, /metrics and JSON logs."""
