@@ -38,8 +38,8 @@ SCOPE: dict[str, tuple[str, ...] | None] = {
         "_find_quietly",
     ),
     "tools/upstream.py": None,
-    "stdio/__init__.py": None,
-    "stdio/*.py": None,
+    "transports/stdio/__init__.py": None,
+    "transports/stdio/*.py": None,
 }
 TESTS = [
     "tests/reliability",
