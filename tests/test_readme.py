@@ -16,10 +16,12 @@ from ld_insights_mcp.config import Settings
 from .mcp_helpers import user_declines
 
 README = Path(__file__).parents[1] / "README.md"
+CONFIGURATION = Path(__file__).parents[1] / "docs" / "configuration.md"
+"""The settings and flags tables (the README links to them)."""
 
 
-def table_names(section: str) -> set[str]:
-    text = README.read_text()
+def table_names(section: str, document: Path = README) -> set[str]:
+    text = document.read_text()
     match = re.search(rf"<!-- {section}:start -->(.*?)<!-- {section}:end -->", text, re.S)
     assert match, f"README has no {section} table"
     names = set()
@@ -47,7 +49,7 @@ async def test_tool_resource_and_prompt_tables_match_the_server(
 
 
 def test_environment_table_matches_the_settings() -> None:
-    documented = table_names("env")
+    documented = table_names("env", CONFIGURATION)
     expected = {"LD_INSIGHTS_HTTP_BEARER_TOKENS"}
     for name, field in Settings.model_fields.items():
         aliases = getattr(field.validation_alias, "choices", None)
@@ -65,4 +67,4 @@ def test_flag_table_matches_the_cli() -> None:
         for option in action.option_strings
         if option.startswith("--") and option != "--help"
     }
-    assert table_names("flags") == flags
+    assert table_names("flags", CONFIGURATION) == flags
