@@ -1,4 +1,5 @@
-# Every target does its own set-up: a fresh machine needs only Python 3.11+ and make.
+# Every target does its own set-up: a fresh machine needs Python 3.11+ and make (and, for the
+# tests, Node.js with npm: the pinned real clients, the MCP Apps host SDK, the OpenID provider).
 SHELL := /bin/bash
 # Byte-compile on install: machines that set PYTHONDONTWRITEBYTECODE would otherwise recompile
 # every module at every start (seconds of cold start for any Python MCP server).
@@ -108,7 +109,7 @@ scale-load: ## 1,000 tool calls at 100 clients through the scale-up nginx; print
 scale-down: ## stop what scale-up started
 	$(PY) deploy/scale.py down
 
-scale-soak: install ## ~5 min: 3 replicas, nginx, Redis under varied load, a Redis pause, SIGKILL, SIGTERM; checks and figures (build/scale-soak/)
+scale-soak: dev ## ~5 min: 3 replicas, nginx, Redis under varied load, a Redis pause, SIGKILL, SIGTERM; checks and figures (build/scale-soak/)
 	$(PY) deploy/soak.py --seconds 300
 
 clean: ## remove build and cache output

@@ -20,6 +20,8 @@ from ..processes import free_port, stop, wait_listening
 
 SQUID = shutil.which("squid") or "/usr/sbin/squid"
 START_TIMEOUT = 30.0
+NCSA_AUTH = "/usr/lib/squid/basic_ncsa_auth"
+"""squid's helper that checks user names and passwords against a file (Debian's path)."""
 
 
 @dataclass(frozen=True)
@@ -55,15 +57,26 @@ def available() -> bool:
 
 
 @contextmanager
-def squid(*, refuse_connect: bool = False) -> Iterator[Proxy]:
+def squid(*, refuse_connect: bool = False, password: str | None = None) -> Iterator[Proxy]:
     """squid on 127.0.0.1 until the block ends; ``refuse_connect`` denies every CONNECT
-    (403), as a proxy whose rules forbid the destination does."""
+    (403), as a proxy whose rules forbid the destination does; ``password`` makes it ask for
+    the user ``user`` with that password (407 without them)."""
     port = free_port()
     # squid drops root for its own user, which must reach the logs: a world-writable
     # directory of our own (pytest's tmp_path sits under a private one).
     folder = Path(tempfile.mkdtemp(prefix="ld-insights-squid-"))
     folder.chmod(0o777)
     rules = "http_access deny CONNECT\n" if refuse_connect else ""
+    if password is not None:
+        hashed = subprocess.run(
+            ["openssl", "passwd", "-apr1", password], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        (folder / "passwords").write_text(f"user:{hashed}\n")
+        (folder / "passwords").chmod(0o644)
+        rules += (
+            f"auth_param basic program {NCSA_AUTH} {folder}/passwords\n"
+            "acl authed proxy_auth REQUIRED\nhttp_access deny !authed\n"
+        )
     (folder / "squid.conf").write_text(
         f"""http_port 127.0.0.1:{port}
 acl local src 127.0.0.1/32

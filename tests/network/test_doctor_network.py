@@ -92,7 +92,7 @@ def test_an_unknown_ca_is_a_tls_failure_with_the_ca_fix(tls_url: str) -> None:
     assert (
         "TLS: certificate not trusted (unable to get local issuer certificate)" in (check["reason"])
     )
-    assert check["fix"].startswith("set LD_INSIGHTS_CA_BUNDLE (or --ca-bundle, or SSL_CERT_FILE)")
+    assert check["fix"].startswith("point LD_INSIGHTS_CA_BUNDLE (or --ca-bundle, or SSL_CERT_FILE)")
     assert check["details"]["ca"] == "the operating system's trust store"
 
 

@@ -23,6 +23,7 @@ from ld_insights_mcp.surface.server import create_server
 from ..conftest import TOKEN, make_settings
 from ..mcp_helpers import structured, text_of
 from ..processes import free_port, server_command
+from . import squid
 from .conftest import Authority, network_env
 from .squid import Proxy
 
@@ -88,7 +89,7 @@ async def test_an_unknown_ca_is_refused_naming_the_setting_that_fixes_it(
     text = text_of(result)
     assert "TLS: certificate not trusted (unable to get local issuer certificate)" in text
     assert "before the request was sent" in text
-    assert "Retrying will not help: the user must set LD_INSIGHTS_CA_BUNDLE" in text
+    assert "Retrying will not help: the user must point LD_INSIGHTS_CA_BUNDLE" in text
     assert emulator.requests == []  # the handshake failed: no request reached it
 
 
@@ -270,3 +271,20 @@ async def test_a_write_goes_through_the_tunnel_too(
     seen = proxy.wait_for("CONNECT")
     assert TOKEN not in seen
     assert [r.method for r in emulator.requests] == ["GET", "DELETE"]
+
+
+async def test_a_proxy_that_asks_for_credentials_is_named_with_the_fix(
+    tls_url: str, emulator: Emulator, authority: Authority
+) -> None:
+    if not squid.available():
+        pytest.skip("squid is not installed: make system-deps")
+    with squid.squid(password="right-password") as asking:
+        settings = settings_for(tls_url, ca_bundle=str(authority.pem), proxy=asking.url)
+        result = await ask(settings, emulator)
+        assert result.is_error
+        text = text_of(result)
+        assert f"the proxy {asking.url} asks for credentials (407" in text
+        assert "put the proxy's user name and password in its URL" in text
+        with_password = asking.url.replace("http://", "http://user:right-password@")
+        settings = settings_for(tls_url, ca_bundle=str(authority.pem), proxy=with_password)
+        assert structured(await ask(settings, emulator))["project_key"]

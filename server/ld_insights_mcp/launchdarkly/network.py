@@ -225,8 +225,9 @@ class Failure:
 
 
 CA_FIX = (
-    f"set {CA_SETTING} (or --ca-bundle, or SSL_CERT_FILE) to the PEM file of the CA that "
-    "signs the certificate (a TLS-inspecting proxy's or a private CA)"
+    f"point {CA_SETTING} (or --ca-bundle, or SSL_CERT_FILE) at a PEM file holding the CA that "
+    "signs the certificate (a TLS-inspecting proxy's or a private CA); if one is set already, "
+    "it does not hold that CA"
 )
 HOST_FIX = "check LD_BASE_URI: the server's certificate names other hosts"
 PROXY_FIX = (
@@ -234,6 +235,10 @@ PROXY_FIX = (
     "to the base URI's host and port (NO_PROXY lists hosts reached directly)"
 )
 UPSTREAM_FIX = "check LD_BASE_URI's host name, and that the proxy may reach it"
+PROXY_AUTH_FIX = (
+    f"put the proxy's user name and password in its URL, http://user:password@host:port, in "
+    f"{PROXY_SETTING} or HTTPS_PROXY (percent-encode special characters)"
+)
 TLS_FIX = "check that LD_BASE_URI's host speaks TLS on that port"
 
 
@@ -291,6 +296,10 @@ class _ThroughProxy(httpx.AsyncBaseTransport):
     def _refused(self, exc: httpx.ProxyError, request: httpx.Request) -> Failure:
         said = _first_line(exc)
         target = f"{request.url.host}:{request.url.port or 443}"
+        if said.startswith("407"):
+            return Failure(
+                "proxy", f"the proxy {self._proxy} asks for credentials ({said})", PROXY_AUTH_FIX
+            )
         if said[:1] == "5":  # 502, 503, 504: the proxy could not reach the host
             return Failure(
                 "proxy_upstream",
