@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from ld_insights_mcp.emulator import Emulator
+from tests.support import Emulator
 
 TOKEN = "api-emulator-test-7d1e"
 NOW_MS = 1_763_769_600_000  # 2025-11-22T00:00:00Z

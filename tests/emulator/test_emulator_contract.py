@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from jsonschema.exceptions import ValidationError
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.emulator.routes import (
     CHANGE_OPERATION_IDS,
     EVIDENCE_OPERATION_IDS,
     OPERATION_IDS,
     OPERATIONS,
 )
+from tests.support import Emulator, Fault
 
 from .conftest import CONTRACT_FILE, EXTENSIONS, HEADERS, NOW_MS, TOKEN, Contract, checked_client
 

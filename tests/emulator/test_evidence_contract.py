@@ -11,9 +11,9 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.emulator.routes import EVIDENCE_OPERATION_IDS
 from ld_insights_mcp.launchdarkly import evidence_models as m
+from tests.support import Emulator, Fault
 
 from .conftest import HEADERS, NOW_MS, TOKEN, Contract, checked_client
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.emulator.routes import CHANGE_OPERATION_IDS
+from tests.support import Emulator, Fault
 
 from .conftest import BASE_URL, HEADERS, NOW_MS, TOKEN, Contract, checked_client
 
