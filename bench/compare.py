@@ -67,8 +67,11 @@ def compare(ref: str, calls: int) -> dict[str, Any]:
     port = run.free_port()
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": DEMO_TOKEN, "LD-API-Version": "beta"}
-    emulator = [sys.executable, "-m", "ld_insights_mcp.emulator", "--port", str(port)]
-    with tempfile.TemporaryDirectory() as scratch, run.background(emulator, port):
+    emulator = [*run.EMULATOR, "--port", str(port)]
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        run.background(emulator, port, run.EMULATOR_ENV),
+    ):
         earlier, python = export(ref, Path(scratch))
         group = httpx.get(
             f"{url}/api/v2/engineering-insights/insights/groups",

@@ -183,9 +183,7 @@ def main() -> None:
 
     port = run.free_port()
     url = f"http://127.0.0.1:{port}"
-    with run.background(
-        [sys.executable, "-m", "ld_insights_mcp.emulator", "--port", str(port)], port
-    ):
+    with run.background([*run.EMULATOR, "--port", str(port)], port, run.EMULATOR_ENV):
         group = httpx.get(
             f"{url}{EI}/insights/groups/{GROUP}",
             headers={"Authorization": DEMO_TOKEN, "LD-API-Version": "beta"},

@@ -35,6 +35,9 @@ RESULTS = Path(__file__).parent / "results"
 FLOOR_API = Path(__file__).with_name("floor_api_server.py")
 FLOOR = Path(__file__).parent / "floor_server.py"
 SERVER = [sys.executable, "-m", "ld_insights_mcp"]
+EMULATOR = [sys.executable, "-m", "tests.support"]
+"""The tests' emulator serving the demo data on loopback (``--port N``), with ``EMULATOR_ENV``."""
+EMULATOR_ENV = {"PYTHONPATH": str(ROOT)}
 LOAD = Path(__file__).parent / "http_load.py"
 CONTRACT = ROOT / "tests" / "contract" / "insights-openapi.json"
 REAL_CLIENTS = ROOT / "tests" / "real_clients"
@@ -689,10 +692,7 @@ def main() -> None:
         },
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    with background(
-        [sys.executable, "-m", "ld_insights_mcp.emulator", "--port", str(emulator_port)],
-        emulator_port,
-    ):
+    with background([*EMULATOR, "--port", str(emulator_port)], emulator_port, EMULATOR_ENV):
         groups = httpx.get(
             f"{emulator_url}/api/v2/engineering-insights/insights/groups",
             headers={"Authorization": DEMO_TOKEN, "LD-API-Version": "beta"},

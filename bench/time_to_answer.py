@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parents[1]))  # tests.support: the tests' emulator
 import question_cost
 from stdio_driver import StdioServer
 
@@ -140,8 +141,9 @@ def _many_groups(emulator: Any, total: int) -> None:
 
 
 def measure(runs: int = 5) -> dict[str, Any]:
-    from ld_insights_mcp.emulator import DEMO_TOKEN, Emulator
-    from ld_insights_mcp.emulator.loopback import serve_app_on_loopback
+    from tests.support import Emulator, serve_app_on_loopback
+
+    from ld_insights_mcp.emulator import DEMO_TOKEN
 
     emulator = Emulator(token=DEMO_TOKEN)
     emulator.latency = LATENCY_S

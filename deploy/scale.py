@@ -95,9 +95,10 @@ def start_redis(run_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def start_emulator(run_dir: Path, port: int, latency: float = 0.0) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "ld_insights_mcp.emulator", "--port", str(port)]
+    # the tests' emulator (tests/support, not installed): demo data, added latency
+    command = [sys.executable, "-m", "tests.support", "--port", str(port)]
     command += ["--latency", str(latency)]
-    process = _spawn(command, run_dir, "emulator", os.environ)
+    process = _spawn(command, run_dir, "emulator", {**os.environ, "PYTHONPATH": str(ROOT)})
     wait_for_port(port, process, "the emulator")
     return process
 

@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from ld_insights_mcp.config import Settings
-from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.launchdarkly import ClientOptions, LaunchDarklyClient, RetryPolicy
 from ld_insights_mcp.surface.server import create_server
+from tests.support import Emulator
 
 TOKEN = "api-test-5f0c2b7e-token"
 """The access token every test configures; tests assert it never leaks."""

@@ -173,7 +173,7 @@ def stdio_exchange(
 @contextmanager
 def serve_asgi(app: object) -> Iterator[str]:
     """Serve an ASGI app (with its lifespan) on a free loopback port in a thread."""
-    from ld_insights_mcp.emulator.loopback import serve_app_on_loopback
+    from tests.support import serve_app_on_loopback
 
     with serve_app_on_loopback(app, lifespan="on") as url:
         yield url

@@ -11,8 +11,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator
-from ld_insights_mcp.emulator.faults import Fault
+from tests.support import Emulator, Fault
 
 from .conftest import TOKEN
 from .mcp_helpers import structured, text_of

@@ -13,8 +13,6 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
-from ld_insights_mcp.emulator import Emulator
-from ld_insights_mcp.emulator.faults import Fault
 from ld_insights_mcp.launchdarkly.cache import (
     MemoryStore,
     ReadCache,
@@ -23,6 +21,7 @@ from ld_insights_mcp.launchdarkly.cache import (
     token_identity,
 )
 from ld_insights_mcp.surface.server import create_server
+from tests.support import Emulator, Fault
 
 from .conftest import TOKEN, make_settings
 from .mcp_helpers import structured, text_of

@@ -19,9 +19,9 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.surface.server import create_server
 from ld_insights_mcp.transports.http.app import HttpOptions, build_http_app
+from tests.support import Emulator, Fault
 
 from .conftest import make_settings
 from .mcp_helpers import structured, text_of
@@ -619,7 +619,7 @@ def _http_server(emulator_url: str, **http: Any) -> Iterator[str]:
 
 @pytest.fixture
 def emulator_url(emulator: Emulator) -> Iterator[str]:
-    from ld_insights_mcp.emulator import serve_on_loopback
+    from tests.support import serve_on_loopback
 
     with serve_on_loopback(emulator) as url:
         yield url

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ld_insights_mcp.emulator import Emulator, Fault, serve_on_loopback
+from tests.support import Emulator, Fault, serve_on_loopback
 
 from .processes import clean_env, free_port, server_command
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator
+from tests.support import Emulator
 
 from .conftest import TOKEN
 from .mcp_helpers import structured, text_of

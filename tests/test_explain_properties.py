@@ -286,7 +286,7 @@ async def evidence_ids(data: Data, project: str, periods: tuple[Json, Json]) -> 
 
 async def check_anchor(anchor: int, alignment: str, clock_offset: int) -> None:
     emulator = Emulator(token=TOKEN, now_ms=anchor, clock=lambda: anchor + clock_offset)
-    emulator.scores.period_alignment = alignment
+    emulator.insights.period_alignment = alignment
     transport = httpx.ASGITransport(app=emulator.app)
     headers = {"Authorization": TOKEN, "LD-API-Version": "beta"}
     server = create_server(make_settings(), transport=transport)

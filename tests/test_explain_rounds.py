@@ -18,10 +18,10 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
-from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.emulator.seed import DAY_MS
 from ld_insights_mcp.surface.server import create_server
 from ld_insights_mcp.tools import analysis
+from tests.support import Emulator
 
 from .conftest import NOW_MS, TOKEN, make_settings
 from .mcp_helpers import structured
@@ -142,7 +142,7 @@ async def test_each_period_alignment_gets_the_reads_of_the_periods_the_scores_st
 ) -> None:
     clock = NOW_MS + 9 * HOUR_MS
     emulator = Emulator(token=TOKEN, now_ms=NOW_MS, clock=lambda: clock)
-    emulator.scores.period_alignment = alignment
+    emulator.insights.period_alignment = alignment
     built, rounds = server(emulator)
     async with Client(built) as client:
         result = await rounds.run(
@@ -213,7 +213,7 @@ async def test_periods_that_move_with_every_answer_stop_being_guessed(
     clock_at_anchor: None,
 ) -> None:
     emulator = Emulator(token=TOKEN, now_ms=NOW_MS)
-    emulator.scores.period_alignment = "unaligned"
+    emulator.insights.period_alignment = "unaligned"
     built, rounds = server(emulator, cache_ttl=0)
     call = {"category": "leadTime", **SCOPE}
     async with Client(built) as client:

@@ -27,7 +27,8 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from ld_insights_mcp.emulator import Emulator, evidence_seed, serve_on_loopback
+from ld_insights_mcp.emulator import evidence_seed
+from tests.support import Emulator, serve_on_loopback
 
 from .conftest import NOW_MS, TOKEN
 from .processes import clean_env, http_server, server_command

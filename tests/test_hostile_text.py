@@ -29,9 +29,9 @@ from mcp.types import (
 )
 
 from ld_insights_mcp.analysis.categories import EXPLAINABLE
-from ld_insights_mcp.emulator import Emulator, Fault
-from ld_insights_mcp.emulator.hostile import FORGED_MARKERS, hostile_text
 from ld_insights_mcp.text import QUOTED_MAX, quoted
+from tests.support import Emulator, Fault
+from tests.support.hostile import FORGED_MARKERS, hostile_text
 
 from .conftest import TOKEN
 from .mcp_helpers import text_of

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 
 from ld_insights_mcp.emulator import DEMO_TOKEN, Emulator
-from ld_insights_mcp.emulator.loopback import serve_app_on_loopback
+from tests.support import serve_app_on_loopback
 
 from .mcp_helpers import structured
 from .processes import clean_env, http_server

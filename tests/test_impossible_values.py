@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator
-from ld_insights_mcp.emulator.faults import Fault
 from ld_insights_mcp.launchdarkly.transport import non_finite
+from tests.support import Emulator, Fault
 
 from .mcp_helpers import structured, text_of
 

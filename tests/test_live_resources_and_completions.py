@@ -38,7 +38,7 @@ async def test_group_template_reads_a_group_with_scores(
 async def test_metric_group_template_reads_metrics_in_order(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0].key
+    project = emulator.store.projects[0].key
     async with Client(server_factory()) as client:
         listed = await client.call_tool("list_metric_groups", {"project_key": project})
         key = (listed.structured_content or {})["metric_groups"][0]["key"]
@@ -71,7 +71,7 @@ async def test_project_key_completion_comes_from_live_groups(
 async def test_environment_completion_is_narrowed_by_the_chosen_project(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0].key
+    project = emulator.store.projects[0].key
     expected = {g["environmentKey"] for g in _groups(emulator) if g["projectKey"] == project}
     async with Client(server_factory()) as client:
         done = await client.complete(
@@ -109,7 +109,7 @@ async def test_category_completion_lists_score_categories(
 async def test_metric_group_key_completion_uses_the_project_argument(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0].key
+    project = emulator.store.projects[0].key
     async with Client(server_factory()) as client:
         done = await client.complete(
             ResourceTemplateReference(
@@ -185,7 +185,7 @@ async def test_completions_survive_another_session_closing_in_memory(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
     """Each connection runs the lifespan; closing one must not take another's state."""
-    project = emulator.projects()[0].key
+    project = emulator.store.projects[0].key
     server = server_factory()
     with anyio.fail_after(30):
         await _check_any_closing_order(lambda: Client(server, mode="legacy"), project)

@@ -65,6 +65,21 @@ def test_wheel_ships_prompts_knowledge_and_entry_point(dist: Path) -> None:
     assert "ld-insights-mcp = ld_insights_mcp.cli:main" in scripts
 
 
+def test_the_wheel_ships_no_test_support(dist: Path) -> None:
+    """The tests' emulator (request log, faults, latency, loopback serving, hostile text) stays
+    in ``tests/support``: the demo needs none of it."""
+    support = {p.name for p in (ROOT / "tests" / "support").glob("*.py")} - {"__init__.py"}
+    with zipfile.ZipFile(wheel_of(dist)) as archive:
+        names = archive.namelist()
+    assert "ld_insights_mcp/emulator/app.py" in names
+    assert not [n for n in names if n.startswith("tests/")]
+    assert not [
+        n
+        for n in names
+        if n.startswith("ld_insights_mcp/emulator/") and n.rsplit("/", 1)[1] in support
+    ]
+
+
 def test_the_wheel_and_sdist_pass_twine_check(dist: Path) -> None:
     built = sorted(p.name for p in dist.iterdir())
     assert len(built) == 2, built

@@ -18,9 +18,9 @@ from mcp import Client
 from mcp.types import Tool
 
 from ld_insights_mcp.cli import build_parser
-from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.text import plural
 from ld_insights_mcp.walkthrough import excerpt
+from tests.support import Emulator
 
 from .conftest import TOKEN
 from .mcp_helpers import structured, text_of, user_declines

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
+from tests.support import Emulator
 
 from .conftest import TOKEN
 from .mcp_helpers import structured, text_of, user_declines
@@ -115,7 +115,7 @@ async def test_read_only_mode_offers_no_write_tool_and_refuses_calls(
 async def test_get_insight_scores_returns_every_category_with_change_and_period(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     apps = list(project.applications[:2])
     async with Client(server_factory(), mode=client_mode) as client:
         result = await client.call_tool(
@@ -149,7 +149,7 @@ async def test_get_insight_scores_returns_every_category_with_change_and_period(
 async def test_scores_use_the_configured_default_project_and_environment(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
-    project = emulator.projects()[1]
+    project = emulator.store.projects[1]
     server = server_factory(project=project.key, environment=project.environments[0])
     async with Client(server) as client:
         data = structured(await client.call_tool("get_insight_scores", {}))
@@ -269,7 +269,7 @@ async def test_an_item_longer_than_the_output_cap_is_cut_and_paging_moves_on(
 async def test_list_metric_groups_next_call_keeps_kind_query_sort_and_project(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:
-    project = emulator.projects()[0].key
+    project = emulator.store.projects[0].key
     first_args = {"project_key": project, "limit": 1, "kind": "standard", "sort": "-name"}
     async with Client(server_factory(), mode=client_mode) as client:
         everything = _keys(
@@ -290,7 +290,7 @@ async def test_list_metric_groups_next_call_keeps_kind_query_sort_and_project(
 async def test_list_metric_groups_cut_at_the_output_cap_continues_exactly(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0].key
+    project = emulator.store.projects[0].key
     groups = emulator.store.metric_groups[project]
     template = next(iter(groups.values()))
     for n in range(40):
@@ -366,7 +366,7 @@ async def test_unknown_group_error_says_which_tool_lists_the_keys(
 async def test_create_insight_group_then_duplicate_names_the_existing_group(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     arguments = {
         "name": "Growth squad",
         "key": "growth-squad",
@@ -595,7 +595,7 @@ async def test_text_rule_is_published_in_the_schema(server_factory: Callable[...
 async def test_metric_groups_list_and_get_with_funnel_steps_in_order(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:
-    project = emulator.projects()[0].key
+    project = emulator.store.projects[0].key
     async with Client(server_factory(), mode=client_mode) as client:
         page = structured(
             await client.call_tool(
@@ -618,7 +618,7 @@ async def test_metric_groups_list_and_get_with_funnel_steps_in_order(
 async def test_unknown_metric_group_points_to_the_list_tool(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0].key
+    project = emulator.store.projects[0].key
     async with Client(server_factory()) as client:
         result = await client.call_tool("get_metric_group", {"project_key": project, "key": "nope"})
     assert result.is_error

@@ -19,12 +19,12 @@ from mcp import Client
 from prometheus_client import generate_latest
 from pydantic import SecretStr
 
-from ld_insights_mcp.emulator import Emulator, serve_on_loopback
 from ld_insights_mcp.launchdarkly.cache import CacheStats
 from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 from ld_insights_mcp.shared.services import services_of
 from ld_insights_mcp.state import AppState
 from ld_insights_mcp.surface.server import create_server
+from tests.support import Emulator, serve_on_loopback
 
 from .conftest import TOKEN, make_settings
 from .mcp_helpers import structured

@@ -4,7 +4,8 @@ against the vendored contract, and the contract checker itself."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from ld_insights_mcp.emulator import Emulator
+from tests.support import Emulator, Fault
 
 TOKEN = "api-emulator-test-7d1e"
 NOW_MS = 1_763_769_600_000  # 2025-11-22T00:00:00Z
@@ -84,6 +85,34 @@ class Contract:
             assert content == b"", f"{status} must have an empty body"
             return
         self.validate(schema, json.loads(content))
+
+
+REFUSALS: list[tuple[int, dict[str, str], Fault | None, str]] = [
+    (401, {"Authorization": "api-wrong", "LD-API-Version": "beta"}, None, "wrong"),
+    (401, {"LD-API-Version": "beta"}, None, "missing"),
+    (401, {"Authorization": f"Bearer {TOKEN}", "LD-API-Version": "beta"}, None, "bearer"),
+    (403, {"Authorization": TOKEN}, None, "no-beta"),
+    (403, {"Authorization": TOKEN, "LD-API-Version": "20240415"}, None, "dated"),
+    (429, dict(HEADERS), Fault(status=429, headers={"Retry-After": "1"}), "fault"),
+]
+"""(status, headers, fault, label): 401 for a wrong, a missing and a ``Bearer`` token, 403
+without or with a dated ``LD-API-Version``, and a 429 fault."""
+
+
+def refusals(successes: list[Any]) -> list[Any]:
+    """Every refusal in ``REFUSALS`` for each operation, made from its first success case (a
+    dataclass with ``operation``, ``status``, ``headers``, ``fault`` and ``label``)."""
+    first = {case.operation: case for case in reversed(successes)}
+    return [
+        replace(base, status=status, headers=headers, fault=fault, label=label)
+        for base in first.values()
+        for status, headers, fault, label in REFUSALS
+    ]
+
+
+def operation_ids(operations: Iterable[tuple[str, str, str]]) -> set[str]:
+    """The operation ids of ``routes`` entries (method, path template, operation id)."""
+    return {operation_id for *_, operation_id in operations}
 
 
 @cache

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from ld_insights_mcp.emulator import Emulator
-from ld_insights_mcp.emulator.app import DEFAULT_REQUEST_LOG_LIMIT
+from tests.support import Emulator
+from tests.support.emulator import DEFAULT_REQUEST_LOG_LIMIT
 
 from .conftest import NOW_MS, TOKEN, Contract, checked_client
 
@@ -161,7 +161,7 @@ async def test_auth_is_checked_before_the_route(contract: Contract) -> None:
 
 
 async def test_an_unknown_path_is_a_404_over_real_http() -> None:
-    from ld_insights_mcp.emulator import aserve_on_loopback
+    from tests.support import aserve_on_loopback
 
     emu = Emulator(token=TOKEN, now_ms=NOW_MS)
     async with aserve_on_loopback(emu) as base, httpx.AsyncClient(base_url=base) as http:

@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import pytest
 
-from ld_insights_mcp.emulator import Emulator, Fault, aserve_on_loopback
+from tests.support import Emulator, Fault, aserve_on_loopback
 
 from .conftest import BASE_URL, HEADERS, TOKEN
 

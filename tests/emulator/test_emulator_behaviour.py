@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ld_insights_mcp.emulator import DEMO_TOKEN, Emulator, SeedProject
+from ld_insights_mcp.emulator import DEMO_TOKEN
+from ld_insights_mcp.emulator.seed import SeedProject
+from tests.support import Emulator
 
 from .conftest import BASE_URL, HEADERS, NOW_MS, TOKEN, Contract, checked_client
 
@@ -636,7 +638,7 @@ async def test_seeding_is_deterministic_for_the_same_anchor(contract: Contract) 
 
 def test_seed_is_realistic_and_projects_are_described() -> None:
     emulator = Emulator(token=TOKEN, now_ms=NOW_MS)
-    projects = emulator.projects()
+    projects = emulator.store.projects
     assert [p.key for p in projects] == ["checkout-web", "mobile-app", "data-platform"]
     assert all(isinstance(p, SeedProject) and p.environments[0] == "production" for p in projects)
     assert all(2 <= len(p.environments) <= 3 and len(p.applications) >= 3 for p in projects)
@@ -708,7 +710,7 @@ def _check_aggregates(scores: dict[str, Any], *, has_experiments: bool) -> None:
 async def test_scores_follow_bands_aggregates_and_diffs(
     api: httpx.AsyncClient, emu: Emulator
 ) -> None:
-    for project in emu.projects():
+    for project in emu.store.projects:
         for environment in project.environments:
             for apps in ((), project.applications[:1], project.applications[1:3]):
                 params = {"projectKey": project.key, "environmentKey": environment}

@@ -6,27 +6,33 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema.exceptions import ValidationError
 
-from ld_insights_mcp.emulator import Emulator, Fault
-from ld_insights_mcp.emulator.routes import (
-    CHANGE_OPERATION_IDS,
-    EVIDENCE_OPERATION_IDS,
-    OPERATION_IDS,
-    OPERATIONS,
-)
+from ld_insights_mcp.emulator.routes import CHANGE_OPERATIONS, EVIDENCE_OPERATIONS, OPERATIONS
+from tests.support import Emulator, Fault
 
-from .conftest import CONTRACT_FILE, EXTENSIONS, HEADERS, NOW_MS, TOKEN, Contract, checked_client
+from .conftest import (
+    CONTRACT_FILE,
+    EXTENSIONS,
+    HEADERS,
+    NOW_MS,
+    TOKEN,
+    Contract,
+    checked_client,
+    operation_ids,
+    refusals,
+)
 
 pytestmark = pytest.mark.anyio
 
 IG = "/api/v2/engineering-insights/insights"
 MG = "/api/v2/projects/checkout-web/metric-groups"
+GROUP = f"{IG}/groups/checkout-squad"
 MEMBER = "5f3a1c2b9d8e7f6a5b4c3d2e"
 NEW_GROUP = {
     "name": "Platform squad",
@@ -102,13 +108,13 @@ SUCCESSES = [
     ok(
         "getInsightGroup",
         "GET",
-        f"{IG}/groups/checkout-squad",
+        GROUP,
         params={"expand": "scores,environment"},
     ),
     ok(
         "patchInsightGroup",
         "PATCH",
-        f"{IG}/groups/checkout-squad",
+        GROUP,
         body=[
             {"op": "replace", "path": "/name", "value": "Checkout crew"},
             {"op": "add", "path": "/applicationKeys/-", "value": "payments-service"},
@@ -180,6 +186,42 @@ SUCCESSES = [
     ok("deleteMetricGroup", "DELETE", f"{MG}/page-performance", 204),
 ]
 
+
+def create_group(status: int, label: str, attribute: str | None = None, **changes: Any) -> Case:
+    """createInsightGroup with ``NEW_GROUP`` changed by ``changes``."""
+    body = {**NEW_GROUP, **changes}
+    return Case(
+        "createInsightGroup",
+        status,
+        "POST",
+        f"{IG}/group",
+        body=body,
+        label=label,
+        attribute=attribute,
+    )
+
+
+def patch_group(status: int, label: str, *operations: Any, attribute: str | None = None) -> Case:
+    """patchInsightGroup of checkout-squad with ``operations`` as the JSON Patch."""
+    return Case(
+        "patchInsightGroup",
+        status,
+        "PATCH",
+        GROUP,
+        body=list(operations),
+        label=label,
+        attribute=attribute,
+    )
+
+
+def scores(label: str, attribute: str, **params: Any) -> Case:
+    return bad("getInsightsScores", "GET", f"{IG}/scores", attribute, params=params, label=label)
+
+
+def replace_op(path: str, value: Any) -> dict[str, Any]:
+    return {"op": "replace", "path": path, "value": value}
+
+
 ERRORS = [
     # getInsightGroups
     bad("getInsightGroups", "GET", f"{IG}/groups", "limit", params={"limit": 0}, label="0"),
@@ -192,146 +234,37 @@ ERRORS = [
     bad("createInsightGroup", "POST", f"{IG}/group", "key", body={"name": "N"}, label="missing"),
     bad("createInsightGroup", "POST", f"{IG}/group", "body", raw_body=b"{nope", label="json"),
     bad("createInsightGroup", "POST", f"{IG}/group", "body", body=[NEW_GROUP], label="array"),
-    bad(
-        "createInsightGroup",
-        "POST",
-        f"{IG}/group",
-        "key",
-        body={**NEW_GROUP, "key": "../x"},
-        label="bad-key",
-    ),
-    bad(
-        "createInsightGroup",
-        "POST",
-        f"{IG}/group",
-        "applicationKeys",
-        body={**NEW_GROUP, "applicationKeys": "checkout-api"},
-        label="apps",
-    ),
-    Case(
-        "createInsightGroup",
-        404,
-        "POST",
-        f"{IG}/group",
-        body={**NEW_GROUP, "projectKey": "nope"},
-        label="project",
-    ),
-    Case(
-        "createInsightGroup",
-        404,
-        "POST",
-        f"{IG}/group",
-        body={**NEW_GROUP, "environmentKey": "nope"},
-        label="environment",
-    ),
-    Case(
-        "createInsightGroup",
-        404,
-        "POST",
-        f"{IG}/group",
-        body={**NEW_GROUP, "applicationKeys": ["ios-app"]},
-        label="application",
-    ),
-    Case("createInsightGroup", 409, "POST", f"{IG}/group", body={**NEW_GROUP, "key": "ios-team"}),
+    create_group(400, "bad-key", "key", key="../x"),
+    create_group(400, "apps", "applicationKeys", applicationKeys="checkout-api"),
+    create_group(404, "project", projectKey="nope"),
+    create_group(404, "environment", environmentKey="nope"),
+    create_group(404, "application", applicationKeys=["ios-app"]),
+    create_group(409, "", key="ios-team"),
     # getInsightGroup
-    bad(
-        "getInsightGroup",
-        "GET",
-        f"{IG}/groups/checkout-squad",
-        "expand",
-        params={"expand": "metadata"},
-    ),
+    bad("getInsightGroup", "GET", GROUP, "expand", params={"expand": "metadata"}),
     Case("getInsightGroup", 404, "GET", f"{IG}/groups/nope", label="unknown"),
-    Case("getInsightGroup", 404, "GET", f"{IG}/groups/checkout-squad%2Fx", label="slash"),
+    Case("getInsightGroup", 404, "GET", f"{GROUP}%2Fx", label="slash"),
     # patchInsightGroup
-    bad(
-        "patchInsightGroup",
-        "PATCH",
-        f"{IG}/groups/checkout-squad",
-        "body",
-        body={"op": "replace", "path": "/name", "value": "x"},
-        label="object",
-    ),
-    bad(
-        "patchInsightGroup",
-        "PATCH",
-        f"{IG}/groups/checkout-squad",
-        "body",
-        body=[{"op": "replace"}],
-        label="no-path",
-    ),
-    Case(
-        "patchInsightGroup",
-        422,
-        "PATCH",
-        f"{IG}/groups/checkout-squad",
-        body=[{"op": "replace", "path": "/projectKey", "value": "mobile-app"}],
-        label="path",
-    ),
-    Case(
-        "patchInsightGroup",
-        422,
-        "PATCH",
-        f"{IG}/groups/checkout-squad",
-        body=[{"op": "test", "path": "/name", "value": "Other"}],
-        label="test",
-    ),
-    Case(
-        "patchInsightGroup",
-        422,
-        "PATCH",
-        f"{IG}/groups/checkout-squad",
-        body=[{"op": "add", "path": "/applicationKeys/-", "value": "ios-app"}],
-        label="app",
-    ),
-    Case(
-        "patchInsightGroup",
-        422,
-        "PATCH",
-        f"{IG}/groups/checkout-squad",
-        body=[{"op": "replace", "path": "/name", "value": " "}],
-        label="name",
-    ),
+    bad("patchInsightGroup", "PATCH", GROUP, "body", body=replace_op("/name", "x"), label="object"),
+    patch_group(400, "no-path", {"op": "replace"}, attribute="body"),
+    patch_group(422, "path", replace_op("/projectKey", "mobile-app")),
+    patch_group(422, "test", {"op": "test", "path": "/name", "value": "Other"}),
+    patch_group(422, "app", {"op": "add", "path": "/applicationKeys/-", "value": "ios-app"}),
+    patch_group(422, "name", replace_op("/name", " ")),
     Case("patchInsightGroup", 404, "PATCH", f"{IG}/groups/nope", body=[]),
     # deleteInsightGroup
     Case("deleteInsightGroup", 404, "DELETE", f"{IG}/groups/nope"),
     # getInsightsScores
-    bad("getInsightsScores", "GET", f"{IG}/scores", "projectKey", label="none"),
-    bad(
-        "getInsightsScores",
-        "GET",
-        f"{IG}/scores",
-        "environmentKey",
-        params={"projectKey": "checkout-web"},
-        label="no-env",
-    ),
-    bad(
-        "getInsightsScores",
-        "GET",
-        f"{IG}/scores",
-        "projectKey",
-        params={"projectKey": "nope", "environmentKey": "production"},
-        label="project",
-    ),
-    bad(
-        "getInsightsScores",
-        "GET",
-        f"{IG}/scores",
-        "environmentKey",
-        params={"projectKey": "mobile-app", "environmentKey": "test"},
-        label="environment",
-    ),
-    bad(
-        "getInsightsScores",
-        "GET",
-        f"{IG}/scores",
+    scores("none", "projectKey"),
+    scores("no-env", "environmentKey", projectKey="checkout-web"),
+    scores("project", "projectKey", projectKey="nope", environmentKey="production"),
+    scores("environment", "environmentKey", projectKey="mobile-app", environmentKey="test"),
+    scores(
+        "application",
         "applicationKey",
-        params={
-            "projectKey": "mobile-app",
-            "environmentKey": "production",
-            "applicationKey": "ios-app,web-storefront",
-        },
-        label="application",
+        projectKey="mobile-app",
+        environmentKey="production",
+        applicationKey="ios-app,web-storefront",
     ),
     # getMetricGroups
     bad("getMetricGroups", "GET", MG, "limit", params={"limit": 0}, label="0"),
@@ -385,7 +318,7 @@ ERRORS = [
         "PATCH",
         f"{MG}/revenue-metrics",
         "/kind",
-        body=[{"op": "replace", "path": "/kind", "value": "funnel"}],
+        body=[replace_op("/kind", "funnel")],
         label="path",
     ),
     bad(
@@ -393,7 +326,7 @@ ERRORS = [
         "PATCH",
         f"{MG}/revenue-metrics",
         "/metrics[0].key",
-        body=[{"op": "replace", "path": "/metrics/0/key", "value": "nope"}],
+        body=[replace_op("/metrics/0/key", "nope")],
         label="metric",
     ),
     Case("patchMetricGroup", 404, "PATCH", f"{MG}/nope", body=[]),
@@ -401,38 +334,17 @@ ERRORS = [
     Case("deleteMetricGroup", 404, "DELETE", f"{MG}/nope"),
 ]
 
-FIRST_SUCCESS = {c.operation: c for c in reversed(SUCCESSES)}
-
-
-def _common_errors() -> list[Case]:
-    """401 (wrong, missing and ``Bearer`` tokens), 403 (no or wrong beta header) and a 429
-    fault, for every operation."""
-    cases = []
-    for base in FIRST_SUCCESS.values():
-        variants = [
-            (401, {"Authorization": "api-wrong", "LD-API-Version": "beta"}, None, "wrong"),
-            (401, {"LD-API-Version": "beta"}, None, "missing"),
-            (401, {"Authorization": f"Bearer {TOKEN}", "LD-API-Version": "beta"}, None, "bearer"),
-            (403, {"Authorization": TOKEN}, None, "no-beta"),
-            (403, {"Authorization": TOKEN, "LD-API-Version": "20240415"}, None, "dated"),
-            (429, dict(HEADERS), Fault(status=429, headers={"Retry-After": "1"}), "fault"),
-        ]
-        for status, headers, fault, label in variants:
-            cases.append(replace(base, status=status, headers=headers, fault=fault, label=label))
-    return cases
-
-
 OUTSIDE_OPERATIONS = [
     Case("-", 404, "GET", "/api/v2/engineering-insights/insights/nothing", label="route"),
     Case("-", 404, "GET", "/api/v2/flags/checkout-web", label="elsewhere"),
     Case("-", 401, "GET", "/api/v2/unknown", headers={}, label="route-no-token"),
-    Case("-", 405, "PUT", f"{IG}/groups/checkout-squad", body=[], label="put-group"),
+    Case("-", 405, "PUT", GROUP, body=[], label="put-group"),
     Case("-", 405, "POST", f"{IG}/groups", body=NEW_GROUP, label="post-groups"),
     Case("-", 405, "GET", f"{IG}/group", label="get-group-singular"),
     Case("-", 405, "PUT", MG, body={}, label="put-metric-groups"),
 ]
 
-ALL_CASES = SUCCESSES + ERRORS + _common_errors() + OUTSIDE_OPERATIONS
+ALL_CASES = SUCCESSES + ERRORS + refusals(SUCCESSES) + OUTSIDE_OPERATIONS
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
@@ -531,7 +443,9 @@ def test_every_operation_is_covered_with_success_and_all_its_errors(contract: Co
         covered.setdefault(case.operation, set()).add(case.status)
     covered.pop("-")
     # evidence reads: test_evidence_contract.py; evidence writes: test_writes.py
-    assert set(covered) == OPERATION_IDS - EVIDENCE_OPERATION_IDS - CHANGE_OPERATION_IDS
+    assert set(covered) == operation_ids(OPERATIONS) - operation_ids(
+        (*EVIDENCE_OPERATIONS, *CHANGE_OPERATIONS)
+    )
     documented = {
         op["operationId"]: set(map(int, op["responses"])) for *_, op in contract.operations()
     }

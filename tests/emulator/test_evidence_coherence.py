@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ld_insights_mcp.emulator import Emulator
-from ld_insights_mcp.emulator.evidence_bands import band_of
+from ld_insights_mcp.emulator.evidence_bands import LADDERS
 from ld_insights_mcp.emulator.seed import DAY_MS, INSIGHT_GROUPS, PROJECTS
 
 from .conftest import NOW_MS, TOKEN, Contract, checked_client
@@ -86,7 +86,7 @@ async def test_evidence_earns_the_band_of_every_score(
 
             def check(category: str, value: float, source: str, *, p: str = period) -> None:
                 expected = _expected(scores, category, p)
-                got = band_of(category, value)
+                got = LADDERS[category].band(value)
                 assert got == expected, f"{p} {category} from {source}: {value:.2f} is {got}"
                 checked.append(f"{p}:{category}:{source}")
 
@@ -163,7 +163,7 @@ async def test_evidence_earns_the_band_of_every_score(
         flags = sum(s["data"][0]["y"] for s in status["series"])
         stale_count = sum(s["data"][0]["y"] for s in stale["series"])
         expected = _expected(scores, "flagHealth", "period")
-        assert band_of("flagHealth", 100 * stale_count / flags) == expected
+        assert LADDERS["flagHealth"].band(100 * stale_count / flags) == expected
         assert stale["metadata"]["metrics"]["flagHealth"]["indicator"] == expected
     assert len(checked) >= 2 * (5 + 3)
 

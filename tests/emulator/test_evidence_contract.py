@@ -4,18 +4,18 @@ paging, and the typed models parsing every answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import BaseModel
 
-from ld_insights_mcp.emulator import Emulator, Fault
-from ld_insights_mcp.emulator.routes import EVIDENCE_OPERATION_IDS
+from ld_insights_mcp.emulator.routes import EVIDENCE_OPERATIONS
 from ld_insights_mcp.launchdarkly import evidence_models as m
+from tests.support import Emulator, Fault
 
-from .conftest import HEADERS, NOW_MS, TOKEN, Contract, checked_client
+from .conftest import HEADERS, NOW_MS, TOKEN, Contract, checked_client, operation_ids, refusals
 
 pytestmark = pytest.mark.anyio
 
@@ -224,23 +224,7 @@ ERRORS = [
     missing("getFlagEvents", "project", projectKey="nope", environmentKey="production"),
     bad("getInsightsRepositories", "expand", expand="pullRequests"),
 ]
-FIRST_SUCCESS = {c.operation: c for c in reversed(SUCCESSES)}
-
-
-def _common_errors() -> list[Case]:
-    cases = []
-    for base in FIRST_SUCCESS.values():
-        for status, headers, fault, label in [
-            (401, {"Authorization": "api-wrong", "LD-API-Version": "beta"}, None, "wrong"),
-            (401, {"Authorization": f"Bearer {TOKEN}", "LD-API-Version": "beta"}, None, "bearer"),
-            (403, {"Authorization": TOKEN}, None, "no-beta"),
-            (429, dict(HEADERS), Fault(status=429, headers={"Retry-After": "1"}), "fault"),
-        ]:
-            cases.append(replace(base, status=status, headers=headers, fault=fault, label=label))
-    return cases
-
-
-ALL_CASES = SUCCESSES + ERRORS + _common_errors()
+ALL_CASES = SUCCESSES + ERRORS + refusals(SUCCESSES)
 
 
 async def _deployment_id(http: httpx.AsyncClient) -> str:
@@ -278,7 +262,7 @@ def test_every_evidence_operation_is_covered_with_success_and_its_errors(
     covered: dict[str, set[int]] = {}
     for case in ALL_CASES:
         covered.setdefault(case.operation, set()).add(case.status)
-    assert set(covered) == EVIDENCE_OPERATION_IDS
+    assert set(covered) == operation_ids(EVIDENCE_OPERATIONS)
     documented = {
         op["operationId"]: set(map(int, op["responses"])) for *_, op in contract.operations()
     }

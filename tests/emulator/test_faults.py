@@ -7,12 +7,13 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 
-from ld_insights_mcp.emulator import (
+from tests.support import (
     EmulatedConnectionReset,
     Emulator,
     Fault,
@@ -288,7 +289,8 @@ def test_serving_is_loopback_only_fast_and_clean(emu: Emulator) -> None:
 
 def test_module_entry_point_serves_and_prints_where() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "ld_insights_mcp.emulator", "--port", "0", "--now-ms", str(NOW_MS)],
+        [sys.executable, "-m", "tests.support", "--port", "0", "--now-ms", str(NOW_MS)],
+        cwd=Path(__file__).parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

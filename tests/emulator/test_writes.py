@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ld_insights_mcp.emulator import Emulator, Fault
-from ld_insights_mcp.emulator.routes import CHANGE_OPERATION_IDS
+from ld_insights_mcp.emulator.routes import CHANGE_OPERATIONS
+from tests.support import Emulator, Fault
 
-from .conftest import BASE_URL, HEADERS, NOW_MS, TOKEN, Contract, checked_client
+from .conftest import BASE_URL, HEADERS, NOW_MS, TOKEN, Contract, checked_client, operation_ids
 
 pytestmark = pytest.mark.anyio
 
@@ -172,7 +172,7 @@ def test_every_write_operation_is_covered_with_success_and_its_errors(contract: 
     covered: dict[str, set[int]] = {}
     for case in CASES:
         covered.setdefault(case.operation, set()).add(case.status)
-    assert set(covered) == CHANGE_OPERATION_IDS
+    assert set(covered) == operation_ids(CHANGE_OPERATIONS)
     documented = {
         op["operationId"]: set(map(int, op["responses"])) for *_, op in contract.operations()
     }

@@ -7,7 +7,6 @@ import json
 import pytest
 from pydantic import SecretStr
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.launchdarkly import (
     AuthenticationError,
     BadRequestError,
@@ -29,6 +28,7 @@ from ld_insights_mcp.launchdarkly.models import (
     NewInsightGroup,
     PatchOperation,
 )
+from tests.support import Emulator, Fault
 
 from ..conftest import FAST_RETRY, TOKEN
 
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.anyio
 
 
 def _project(emulator: Emulator) -> tuple[str, str]:
-    first = emulator.projects()[0]
+    first = emulator.store.projects[0]
     return first.key, first.environments[0]
 
 
@@ -147,7 +147,7 @@ async def test_create_get_patch_delete_insight_group(
         "projectKey": project,
         "environmentKey": environment,
     }
-    app = emulator.projects()[0].applications[0]
+    app = emulator.store.projects[0].applications[0]
     patched = await ld.patch_insight_group(
         "platform-squad",
         [
@@ -269,7 +269,7 @@ async def test_a_different_group_found_after_a_5xx_is_a_conflict_not_the_5xx(
     existing = (await ld.list_insight_groups(limit=1)).items[0]
     other_app = next(
         a
-        for p in emulator.projects()
+        for p in emulator.store.projects
         if p.key == existing.project_key
         for a in p.applications
         if a not in existing.application_keys
@@ -289,7 +289,7 @@ async def test_application_keys_are_compared_as_a_set_on_read_back(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
     """The read-back lists the same applications in another order: still this call's group."""
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     apps = list(project.applications[:2])
     new = NewInsightGroup(
         name="Set",
@@ -345,7 +345,7 @@ async def test_unappliable_patch_is_patch_failed(ld: LaunchDarklyClient) -> None
 async def test_scores_send_comma_separated_application_keys(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     apps = list(project.applications[:2])
     scores = await ld.get_insight_scores(project.key, project.environments[0], apps)
     assert scores.period.end_time > scores.period.start_time
@@ -445,7 +445,7 @@ async def test_server_errors_are_retried_until_success(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
     emulator.faults.push("getInsightsScores", Fault(status=503), Fault(status=500))
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     await ld.get_insight_scores(project.key, project.environments[0])
     assert [r.status for r in emulator.requests] == [503, 500, 200]
 

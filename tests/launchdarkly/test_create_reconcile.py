@@ -10,7 +10,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.launchdarkly import (
     ClientOptions,
     ConflictError,
@@ -21,6 +20,7 @@ from ld_insights_mcp.launchdarkly import (
     UnexpectedResponseError,
 )
 from ld_insights_mcp.launchdarkly.models import InsightGroup, NewInsightGroup
+from tests.support import Emulator, Fault
 
 from ..conftest import TOKEN
 
@@ -50,7 +50,7 @@ def _same_as(existing: InsightGroup, **changes: object) -> NewInsightGroup:
 
 def _new_group(emulator: Emulator, name: str, key: str) -> NewInsightGroup:
     """A create of a free key in the first project's first environment, applications left out."""
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     return NewInsightGroup(
         name=name, key=key, project_key=project.key, environment_key=project.environments[0]
     )
@@ -102,7 +102,7 @@ async def test_applications_the_request_left_out_are_no_evidence_against_the_gro
     emulator.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
     created = await ld.create_insight_group(new)
     assert created.reconciled is True
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     filled = emulator.insights.fill_omitted_applications
     assert created.resource.application_keys == (list(project.applications) if filled else [])
     assert _posts(emulator) == [500]

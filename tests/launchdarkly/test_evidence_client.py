@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.launchdarkly import BadRequestError, LaunchDarklyClient, NotFoundError
 from ld_insights_mcp.launchdarkly.evidence import iterate_cursor_pages, rfc3339
 from ld_insights_mcp.launchdarkly.evidence_models import (
@@ -14,6 +13,7 @@ from ld_insights_mcp.launchdarkly.evidence_models import (
     next_cursor,
 )
 from ld_insights_mcp.launchdarkly.models import Link, Links
+from tests.support import Emulator
 
 from ..conftest import NOW_MS
 

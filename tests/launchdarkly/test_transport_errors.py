@@ -15,7 +15,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.launchdarkly import (
     APIConnectionError,
     APIStatusError,
@@ -27,6 +26,7 @@ from ld_insights_mcp.launchdarkly import (
     UnexpectedResponseError,
 )
 from ld_insights_mcp.launchdarkly.transport import Exchange, RawTokenAuth, path_segment
+from tests.support import Emulator, Fault
 
 from ..conftest import TOKEN
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from ld_insights_mcp.emulator import Emulator, serve_on_loopback
+from tests.support import Emulator, serve_on_loopback
 
 from ..conftest import NOW_MS, TOKEN
 from . import squid

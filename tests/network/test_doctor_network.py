@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ld_insights_mcp.emulator import Emulator
+from tests.support import Emulator
 
 from ..conftest import TOKEN
 from ..processes import free_port, server_command

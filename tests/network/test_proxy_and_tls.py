@@ -15,10 +15,10 @@ from mcp import Client
 from pydantic import SecretStr
 
 from ld_insights_mcp.config import Settings
-from ld_insights_mcp.emulator import Emulator, serve_on_loopback
 from ld_insights_mcp.launchdarkly import ClientOptions, LaunchDarklyClient
 from ld_insights_mcp.launchdarkly.network import route_for
 from ld_insights_mcp.surface.server import create_server
+from tests.support import Emulator, serve_on_loopback
 
 from ..conftest import TOKEN, make_settings
 from ..mcp_helpers import structured, text_of
@@ -34,7 +34,7 @@ SCORES = "get_insight_scores"
 
 async def ask(settings: Settings, emulator: Emulator) -> Any:
     """One scores call through the server's tools, on the network the settings give."""
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     arguments = {"project_key": project.key, "environment_key": project.environments[0]}
     async with Client(create_server(settings)) as client:
         return await client.call_tool(SCORES, arguments)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ld_insights_mcp.emulator import Emulator, serve_on_loopback
 from ld_insights_mcp.surface.server import create_server
+from tests.support import Emulator, serve_on_loopback
 
 from ..conftest import make_settings
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.surface.server import create_server
+from tests.support import Emulator
 
 from ..conftest import NOW_MS, TOKEN, make_settings
 from ..mcp_helpers import text_of

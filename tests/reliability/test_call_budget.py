@@ -14,7 +14,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator, Fault, RecordedRequest
+from tests.support import Emulator, Fault, RecordedRequest
 
 from ..mcp_helpers import text_of
 
@@ -41,7 +41,7 @@ async def _wait_until_abandoned(emulator: Emulator, operation_id: str) -> Record
 
 
 def _create_arguments(emulator: Emulator, key: str) -> dict[str, Any]:
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     return {
         "name": "Budget squad",
         "key": key,

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.launchdarkly import (
     FieldError,
     InvalidRequestError,
@@ -26,6 +25,7 @@ from ld_insights_mcp.launchdarkly import (
     ServerError,
 )
 from ld_insights_mcp.tools.upstream import Write, _budget_spent, describe_failure
+from tests.support import Emulator, Fault
 
 from ..conftest import TOKEN, make_settings
 from ..mcp_helpers import text_of
@@ -366,7 +366,7 @@ async def test_an_unknown_create_outcome_names_the_tools_read_back(
 ) -> None:
     """Two lost answers and nothing read back: the model is told to read the key back with
     the exact call, not to create again."""
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     emulator.faults.push("createInsightGroup", Fault(status=503), Fault(status=502))
     arguments = {
         "name": "Lost",

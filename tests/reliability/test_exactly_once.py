@@ -15,7 +15,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator, Fault, RecordedRequest
+from tests.support import Emulator, Fault, RecordedRequest
 
 from ..mcp_helpers import structured, text_of
 
@@ -42,7 +42,7 @@ def _stored(emulator: Emulator, key: str) -> dict[str, Any] | None:
 
 
 def _arguments(emulator: Emulator, key: str, **extra: Any) -> dict[str, Any]:
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     return {
         "name": f"Squad {key}",
         "key": key,
@@ -105,7 +105,7 @@ async def test_create_sends_no_post_after_one_may_have_landed(
 
 def _seed_existing(emulator: Emulator, key: str, apps: list[str]) -> dict[str, Any]:
     """A group created long before the test (months ago), as the issue's reproduction has."""
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     group = {
         "key": key,
         "name": "Billing",

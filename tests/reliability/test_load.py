@@ -16,9 +16,9 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.surface.server import create_server
 from ld_insights_mcp.transports.http.app import HttpOptions, build_http_app
+from tests.support import Emulator
 
 from ..conftest import TOKEN, make_settings
 from ..processes import HANDSHAKE, serve_asgi
@@ -45,7 +45,7 @@ async def test_200_concurrent_calls_succeed_within_the_upstream_bound(
     emulator: Emulator, emulator_url: str, stateless: bool
 ) -> None:
     emulator.latency = 0.05
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     arguments = {"project_key": project.key, "environment_key": project.environments[0]}
     errors: list[str] = []
     done = 0

@@ -13,7 +13,6 @@ import pytest
 from anyio.abc import SocketAttribute, SocketStream
 from pydantic import SecretStr
 
-from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.launchdarkly import (
     APIConnectionError,
     APITimeoutError,
@@ -24,6 +23,7 @@ from ld_insights_mcp.launchdarkly import (
 )
 from ld_insights_mcp.launchdarkly.client import http_client
 from ld_insights_mcp.launchdarkly.transport import Exchange, RawTokenAuth
+from tests.support import Emulator
 
 from ..conftest import TOKEN
 
@@ -159,7 +159,7 @@ async def test_reads_and_writes_reach_the_emulator_on_a_loopback_port(
     emulator_url: str, emulator: Emulator
 ) -> None:
     """Both paths of the real network against the emulator: a read, then a write."""
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     client = LaunchDarklyClient.create(base_url=emulator_url, token=SecretStr(TOKEN))
     async with client:
         scores = await client.get_insight_scores(project.key, project.environments[0])

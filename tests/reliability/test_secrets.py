@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator, Fault, serve_on_loopback
 from ld_insights_mcp.logging_setup import FORMAT, RedactingFormatter
 from ld_insights_mcp.surface.server import create_server
+from tests.support import Emulator, Fault, serve_on_loopback
 
 from ..conftest import make_settings
 from ..mcp_helpers import text_of
@@ -41,7 +41,7 @@ async def test_canary_token_never_leaks_on_any_error_path(
                 log_level="DEBUG",
             )
         )
-        project = emulator.projects()[0]
+        project = emulator.store.projects[0]
         scores = {"project_key": project.key, "environment_key": project.environments[0]}
         emulator.faults.push("getInsightsScores", Fault(status=401), Fault(status=403))
         emulator.faults.push("getInsightGroups", *[Fault(status=500)] * 2)
@@ -127,7 +127,7 @@ async def test_token_echoed_by_upstream_is_redacted_from_results_and_logs(
         server = create_server(
             make_settings(access_token=CANARY, base_uri=url, max_retries=0, log_level="DEBUG")
         )
-        project = emulator.projects()[0]
+        project = emulator.store.projects[0]
         scores = {"project_key": project.key, "environment_key": project.environments[0]}
         emulator.faults.push(
             "getInsightsScores",

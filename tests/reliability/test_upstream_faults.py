@@ -13,8 +13,8 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.launchdarkly import ClientOptions, LaunchDarklyClient, RetryPolicy
+from tests.support import Emulator, Fault
 
 from ..conftest import TOKEN
 from ..mcp_helpers import structured, text_of
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 
 def _scores_args(emulator: Emulator) -> dict[str, str]:
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     return {"project_key": project.key, "environment_key": project.environments[0]}
 
 
@@ -60,7 +60,7 @@ async def _waits_before_retry(
         max_attempts=2, backoff_initial=0.25, backoff_max=4.0, max_wait=10.0, sleep=sleeps
     )
     emulator.faults.push("getInsightsScores", Fault(status=429, headers=headers))
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     client = LaunchDarklyClient.create(
         base_url=emulator_url, token=SecretStr(TOKEN), options=ClientOptions(retry=policy)
     )

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.launchdarkly import RateLimitedError, RateLimitInfo, ServerError
 from ld_insights_mcp.tools.upstream import describe_failure
+from tests.support import Emulator, Fault
 
 from ..mcp_helpers import text_of
 
@@ -64,7 +64,7 @@ async def test_absurd_waits_become_advice_not_a_crash(
 async def test_an_absurd_wait_on_a_create_is_advice_and_nothing_is_resent(
     network_server: Callable[..., Any], emulator: Emulator
 ) -> None:
-    project = emulator.projects()[0]
+    project = emulator.store.projects[0]
     emulator.faults.push("createInsightGroup", Fault(status=429, headers={"Retry-After": "1e20"}))
     arguments = {
         "name": "Wait",

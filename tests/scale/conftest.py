@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ld_insights_mcp.emulator import DEMO_TOKEN, Emulator, serve_on_loopback
+from ld_insights_mcp.emulator import DEMO_TOKEN
+from tests.support import Emulator, serve_on_loopback
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("deploy_scale", ROOT / "deploy" / "scale.py")

@@ -13,7 +13,7 @@ import anyio
 import httpx
 import pytest
 
-from ld_insights_mcp.emulator import Emulator, Fault
+from tests.support import Emulator, Fault
 
 from .conftest import Replica, Replicas
 

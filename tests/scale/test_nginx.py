@@ -11,7 +11,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from ld_insights_mcp.emulator import Emulator
+from tests.support import Emulator
 
 from ..processes import HANDSHAKE
 from .conftest import Replica, Replicas, scale

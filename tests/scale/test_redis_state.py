@@ -14,12 +14,12 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
-from ld_insights_mcp.emulator import Emulator, Fault
 from ld_insights_mcp.launchdarkly.cache import ReadCache, TtlPolicy
 from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 from ld_insights_mcp.launchdarkly.models import NewInsightGroup
 from ld_insights_mcp.shared.redis_link import RedisLink
 from ld_insights_mcp.shared.redis_store import RedisStore
+from tests.support import Emulator, Fault
 
 from .conftest import Redis, Replicas, metric_samples, upstream_requests
 

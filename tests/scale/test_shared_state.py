@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from mcp import types as t
 
-from ld_insights_mcp.emulator import Emulator, Fault
+from tests.support import Emulator, Fault
 
 from .conftest import Redis, Replicas, metric_samples, text_of, upstream_requests
 

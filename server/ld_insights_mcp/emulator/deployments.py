@@ -92,12 +92,9 @@ class EvidenceListHandlers:
             and (not kind or d["kind"] == kind)
             and (not status or self.current(d)["status"] == status)
         ]
-        page, links = cursor_page(request, DEPLOYMENTS_PATH, items)
-        return 200, {
-            "totalCount": len(items),
-            "items": [self._deployment_rep(evidence, d, expand) for d in page],
-            "_links": links,
-        }
+        return 200, cursor_page(
+            request, DEPLOYMENTS_PATH, items, lambda d: self._deployment_rep(evidence, d, expand)
+        )
 
     def get_deployment(self, request: ApiRequest) -> Answer:
         deployment_id = request.params["deploymentID"]
@@ -161,12 +158,9 @@ class EvidenceListHandlers:
                 return False, -total if descending else total
 
             items.sort(key=lead)
-        page, links = cursor_page(request, PULL_REQUESTS_PATH, items)
-        return 200, {
-            "totalCount": len(items),
-            "items": [self._pr_rep(evidence, p, expand) for p in page],
-            "_links": links,
-        }
+        return 200, cursor_page(
+            request, PULL_REQUESTS_PATH, items, lambda p: self._pr_rep(evidence, p, expand)
+        )
 
     def get_flag_events(self, request: ApiRequest) -> Answer:
         evidence = self._evidence(request)
@@ -185,14 +179,14 @@ class EvidenceListHandlers:
             and (experiments is None or bool(evidence.event_experiments[e["id"]]) == experiments)
             and (scope != "exclude" or e["impact"]["reason"] != "global")
         ]
-        page, links = cursor_page(request, FLAG_EVENTS_PATH, items)
-        reps = []
-        for event in page:
-            rep = dict(event)
+
+        def rep(event: Body) -> Body:
+            shown = dict(event)
             if "experiments" in expand:
-                rep["experiments"] = _collection(list(evidence.event_experiments[event["id"]]))
-            reps.append(rep)
-        return 200, {"totalCount": len(items), "items": reps, "_links": links}
+                shown["experiments"] = _collection(list(evidence.event_experiments[event["id"]]))
+            return shown
+
+        return 200, cursor_page(request, FLAG_EVENTS_PATH, items, rep)
 
     def get_insights_repositories(self, request: ApiRequest) -> Answer:
         expand = request.expand(("projects",))

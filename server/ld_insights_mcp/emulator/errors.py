@@ -21,38 +21,16 @@ ERROR_CODES = {
     504: "gateway_timeout",
 }
 
-DEFAULT_MESSAGES = {
-    400: "Invalid request",
-    401: "Invalid access token",
-    403: "Forbidden. Access to the requested resource was denied.",
-    404: "Invalid resource identifier",
-    405: "Method not allowed",
-    409: "Conflict",
-    422: "Unprocessable entity. Could not apply patch.",
-    429: "You've exceeded the API rate limit. Try again later.",
-    500: "An internal error occurred. Try again later.",
-    502: "Bad gateway",
-    503: "Service unavailable. Try again later.",
-    504: "Gateway timeout",
-}
-
 
 class ApiError(Exception):
     """An error answer; ``errors`` lists ``(attribute, reason)`` pairs for a 400."""
 
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        errors: list[tuple[str, str]] | None = None,
-        *,
-        code: str | None = None,
-    ) -> None:
+    def __init__(self, status: int, message: str, errors: list[tuple[str, str]] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.errors = errors or []
-        self.code = code or ERROR_CODES.get(status, f"http_{status}")
+        self.code = ERROR_CODES.get(status, f"http_{status}")
 
     def body(self) -> Body:
         body: Body = {"code": self.code, "message": self.message}
@@ -82,12 +60,3 @@ def conflict(message: str) -> ApiError:
 
 def patch_failed(message: str) -> ApiError:
     return ApiError(422, message)
-
-
-def default_error_body(status: int) -> Body:
-    """The body a fault sends when it names only a status."""
-    code = ERROR_CODES.get(status, "internal_server_error" if status >= 500 else f"http_{status}")
-    body: Body = {"code": code, "message": DEFAULT_MESSAGES.get(status, f"HTTP {status}")}
-    if status == 400:
-        body["errors"] = []
-    return body

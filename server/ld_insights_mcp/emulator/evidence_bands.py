@@ -76,6 +76,21 @@ def _position(score: int, band: Band) -> float:
     return (score - band.low) / max(1, band.high - band.low)
 
 
+def _percent(
+    category: str,
+    modifier: str,
+    thresholds: tuple[float, float, float],
+    *,
+    higher_is_better: bool = False,
+) -> Ladder:
+    """A ladder of percentages (0-100) whose tiers read "at most 10%" ... "more than 35%"
+    ("at least" ... "less than" when higher is better)."""
+    within, beyond = ("at least", "less than") if higher_is_better else ("at most", "more than")
+    first, second, third = (f"{threshold:g}%" for threshold in thresholds)
+    tiers = (f"{within} {first}", f"{within} {second}", f"{within} {third}", f"{beyond} {third}")
+    return Ladder(category, "percent", modifier, higher_is_better, thresholds, 0.0, 100.0, tiers)
+
+
 LADDERS: dict[str, Ladder] = {
     ladder.category: ladder
     for ladder in (
@@ -94,16 +109,7 @@ LADDERS: dict[str, Ladder] = {
                 "less than 1 per week",
             ),
         ),
-        Ladder(
-            "deploymentFailureRate",
-            "percent",
-            "of deployments failed",
-            False,
-            (10.0, 30.0, 55.0),
-            0.0,
-            100.0,
-            ("at most 10%", "at most 30%", "at most 55%", "more than 55%"),
-        ),
+        _percent("deploymentFailureRate", "of deployments failed", (10.0, 30.0, 55.0)),
         Ladder(
             "leadTime",
             "hours",
@@ -114,36 +120,14 @@ LADDERS: dict[str, Ladder] = {
             1440.0,
             ("at most 1 day", "at most 1 week", "at most 30 days", "more than 30 days"),
         ),
-        Ladder(
-            "impactSize",
-            "percent",
-            "of flag changes with a large impact",
-            False,
-            (10.0, 20.0, 35.0),
-            0.0,
-            100.0,
-            ("at most 10%", "at most 20%", "at most 35%", "more than 35%"),
-        ),
-        Ladder(
+        _percent("impactSize", "of flag changes with a large impact", (10.0, 20.0, 35.0)),
+        _percent(
             "experimentationCoverage",
-            "percent",
             "of flag changes with an experiment",
-            True,
             (40.0, 20.0, 10.0),
-            0.0,
-            100.0,
-            ("at least 40%", "at least 20%", "at least 10%", "less than 10%"),
+            higher_is_better=True,
         ),
-        Ladder(
-            "flagHealth",
-            "percent",
-            "of flags stale",
-            False,
-            (10.0, 20.0, 35.0),
-            0.0,
-            100.0,
-            ("at most 10%", "at most 20%", "at most 35%", "more than 35%"),
-        ),
+        _percent("flagHealth", "of flags stale", (10.0, 20.0, 35.0)),
         Ladder(
             "creationRatio",
             "ratio",
@@ -156,11 +140,6 @@ LADDERS: dict[str, Ladder] = {
         ),
     )
 }
-
-
-def band_of(category: str, value: float) -> str:
-    """The indicator a raw metric value earns in ``category``."""
-    return LADDERS[category].band(value)
 
 
 def percent(part: int, whole: int) -> float:

@@ -13,6 +13,7 @@ events), parsed strictly: a bad value is a 400 naming the parameter.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,8 +137,11 @@ def evidence_for(
     )
 
 
-def cursor_page(request: ApiRequest, path: str, items: list[Body]) -> tuple[list[Body], Body]:
-    """One page of ``items`` (already filtered and ordered) and its ``_links``."""
+def cursor_page(
+    request: ApiRequest, path: str, items: list[Body], rep: Callable[[Body], Body]
+) -> Body:
+    """The page of ``items`` (already filtered and ordered) the request asks for, each shown
+    by ``rep``, with ``totalCount`` and ``_links``."""
     limit = request.integer("limit", default=20, low=1, high=100)
     after, before = request.arg("after"), request.arg("before")
     if after and before:
@@ -159,4 +163,4 @@ def cursor_page(request: ApiRequest, path: str, items: list[Body]) -> tuple[list
         links["next"] = link(f"{path}?after={page[-1]['id']}")
     if page and start > 0:
         links["prev"] = link(f"{path}?before={page[0]['id']}")
-    return page, links
+    return {"totalCount": len(items), "items": [rep(item) for item in page], "_links": links}

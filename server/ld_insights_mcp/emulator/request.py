@@ -1,15 +1,63 @@
-"""One API request as handlers see it, with LaunchDarkly's strict parameter parsing."""
+"""One request as it arrived, and as handlers see it (with LaunchDarkly's strict parameter
+parsing)."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
+from urllib.parse import parse_qsl, unquote
+
+from starlette.types import Receive, Scope
 
 from ld_insights_mcp.emulator.errors import invalid
 
 _INTEGER = re.compile(r"-?[0-9]+")
+
+
+@dataclass
+class IncomingRequest:
+    """One request as received. ``path`` and ``query`` are percent-decoded; ``raw_path`` is
+    the path as sent (no query); ``headers`` has lower-case names (repeats joined by ``, ``);
+    ``operation_id`` is None for an unknown route."""
+
+    method: str
+    path: str
+    raw_path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+    operation_id: str | None
+
+    @classmethod
+    def of(cls, scope: Scope, body: bytes, operation_id: str | None) -> Self:
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        query = scope.get("query_string", b"").decode("utf-8", errors="replace")
+        return cls(
+            method=scope["method"],
+            path=unquote(scope["path"], errors="replace"),
+            raw_path=scope["path"],
+            query=parse_qsl(query, keep_blank_values=True, errors="replace"),
+            headers=headers,
+            body=body,
+            operation_id=operation_id,
+        )
+
+
+async def read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The request body, and whether the client went away while sending it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), True
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks), False
 
 
 @dataclass(frozen=True, slots=True)

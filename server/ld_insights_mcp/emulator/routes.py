@@ -62,10 +62,6 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
 )
 """(method, path template, operation id) of every operation served."""
 
-OPERATION_IDS = frozenset(operation_id for _, _, operation_id in OPERATIONS)
-EVIDENCE_OPERATION_IDS = frozenset(operation_id for _, _, operation_id in EVIDENCE_OPERATIONS)
-CHANGE_OPERATION_IDS = frozenset(operation_id for _, _, operation_id in CHANGE_OPERATIONS)
-
 
 @dataclass(frozen=True, slots=True)
 class Target:

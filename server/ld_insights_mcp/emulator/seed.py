@@ -62,63 +62,35 @@ class SeedInsightGroup:
     age_days: int
 
 
-INSIGHT_GROUPS = (
-    SeedInsightGroup(
-        "checkout-squad",
-        "Checkout squad",
-        "checkout-web",
-        "production",
-        ("web-storefront", "checkout-api"),
-        300,
+_GROUPS_BY_PROJECT = {
+    "checkout-web": (
+        ("checkout-squad", "Checkout squad", "production", "web-storefront checkout-api", 300),
+        ("payments-api", "Payments API", "production", "payments-service", 280),
+        ("storefront-team", "Storefront team", "production", "web-storefront", 210),
+        ("search-relevance", "Search relevance", "production", "search-service", 150),
+        ("checkout-staging", "Checkout (staging)", "staging", "", 120),
+        ("growth-experiments", "Growth experiments", "production", "", 90),
+        ("qa-automation", "QA automation", "test", "checkout-api", 35),
     ),
-    SeedInsightGroup(
-        "payments-api", "Payments API", "checkout-web", "production", ("payments-service",), 280
+    "mobile-app": (
+        ("ios-team", "iOS team", "production", "ios-app", 330),
+        ("android-team", "Android team", "production", "android-app", 320),
+        ("mobile-platform", "Mobile platform", "production", "mobile-api", 200),
+        ("mobile-release-train", "Mobile release train", "staging", "ios-app android-app", 60),
     ),
-    SeedInsightGroup(
-        "storefront-team", "Storefront team", "checkout-web", "production", ("web-storefront",), 210
+    "data-platform": (
+        ("ingest-team", "Ingest team", "production", "ingest-pipeline", 250),
+        ("warehouse-team", "Warehouse team", "production", "warehouse-sync", 240),
+        ("ml-features", "ML features", "production", "feature-store", 100),
+        ("data-platform-all", "Data platform (all apps)", "production", "", 45),
     ),
-    SeedInsightGroup(
-        "search-relevance",
-        "Search relevance",
-        "checkout-web",
-        "production",
-        ("search-service",),
-        150,
-    ),
-    SeedInsightGroup("checkout-staging", "Checkout (staging)", "checkout-web", "staging", (), 120),
-    SeedInsightGroup(
-        "growth-experiments", "Growth experiments", "checkout-web", "production", (), 90
-    ),
-    SeedInsightGroup(
-        "qa-automation", "QA automation", "checkout-web", "test", ("checkout-api",), 35
-    ),
-    SeedInsightGroup("ios-team", "iOS team", "mobile-app", "production", ("ios-app",), 330),
-    SeedInsightGroup(
-        "android-team", "Android team", "mobile-app", "production", ("android-app",), 320
-    ),
-    SeedInsightGroup(
-        "mobile-platform", "Mobile platform", "mobile-app", "production", ("mobile-api",), 200
-    ),
-    SeedInsightGroup(
-        "mobile-release-train",
-        "Mobile release train",
-        "mobile-app",
-        "staging",
-        ("ios-app", "android-app"),
-        60,
-    ),
-    SeedInsightGroup(
-        "ingest-team", "Ingest team", "data-platform", "production", ("ingest-pipeline",), 250
-    ),
-    SeedInsightGroup(
-        "warehouse-team", "Warehouse team", "data-platform", "production", ("warehouse-sync",), 240
-    ),
-    SeedInsightGroup(
-        "ml-features", "ML features", "data-platform", "production", ("feature-store",), 100
-    ),
-    SeedInsightGroup(
-        "data-platform-all", "Data platform (all apps)", "data-platform", "production", (), 45
-    ),
+}
+"""Per project: (key, name, environment, applications separated by spaces, age in days)."""
+
+INSIGHT_GROUPS = tuple(
+    SeedInsightGroup(key, name, project, environment, tuple(applications.split()), age_days)
+    for project, rows in _GROUPS_BY_PROJECT.items()
+    for key, name, environment, applications, age_days in rows
 )
 
 

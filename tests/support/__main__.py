@@ -1,4 +1,6 @@
-"""``python -m ld_insights_mcp.emulator --port 8777``: serve the demo API on 127.0.0.1."""
+"""``python -m tests.support --port 8777`` (from the repository's root, or with it on
+``PYTHONPATH``): serve the tests' emulator (demo data) on 127.0.0.1 for the benchmarks and
+the replica scripts."""
 
 from __future__ import annotations
 
@@ -7,14 +9,14 @@ import contextlib
 import sys
 import threading
 
-from ld_insights_mcp.emulator.app import Emulator
 from ld_insights_mcp.emulator.constants import DEMO_TOKEN
-from ld_insights_mcp.emulator.loopback import serve_on_loopback
+from tests.support.emulator import Emulator
+from tests.support.loopback import serve_on_loopback
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m ld_insights_mcp.emulator",
+        prog="python -m tests.support",
         description="Serve the LaunchDarkly API emulator (demo data) on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=8777, help="port (0: any free port)")

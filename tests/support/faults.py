@@ -1,4 +1,5 @@
-"""Fault injection: per-operation queues of faults, one consumed per matching request."""
+"""Fault injection: per-operation queues of faults, one consumed per matching request, and
+the answers and rate-limit headers faults send."""
 
 from __future__ import annotations
 
@@ -6,11 +7,33 @@ import threading
 from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from ld_insights_mcp.emulator.rate_limits import Exhausted
+from ld_insights_mcp.emulator.app import JSON, Answer, encode
+from ld_insights_mcp.emulator.errors import ERROR_CODES, Body
+
+TOKEN_LIMIT = 2_000
+"""The per-token limit a ``token`` 429 reports (the one newer documentation names)."""
+
+Exhausted = Literal["both", "route", "global", "token", "ip"]
+
+DEFAULT_MESSAGES = {
+    400: "Invalid request",
+    401: "Invalid access token",
+    403: "Forbidden. Access to the requested resource was denied.",
+    404: "Invalid resource identifier",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Unprocessable entity. Could not apply patch.",
+    429: "You've exceeded the API rate limit. Try again later.",
+    500: "An internal error occurred. Try again later.",
+    502: "Bad gateway",
+    503: "Service unavailable. Try again later.",
+    504: "Gateway timeout",
+}
+"""The message of the error body a fault sends when it names only a status."""
 
 
 @dataclass
@@ -23,9 +46,12 @@ class Fault:
       kept and ``body``/``headers`` (if any) replace or extend the real answer.
     - ``headers``: extra answer headers, e.g. ``{"Retry-After": "1"}``; they override the
       emulator's rate-limit headers.
-    - ``limit``: for a 429, which limit its headers report exhausted: ``both`` (default),
-      ``route``, ``global``, ``token`` or ``ip`` (no ``X-Ratelimit-*`` headers); see
-      ``rate_limits.py``.
+    - ``limit``: for a 429, which limit its headers report exhausted (LaunchDarkly documents
+      the headers but not which of them a 429 carries): ``both`` (default: global and route
+      remaining 0), ``route`` or ``global`` (that one 0, the other as counted), ``token``
+      (both as counted, ``X-Ratelimit-Auth-Token-Remaining: 0`` with its limit and reset) or
+      ``ip`` (no ``X-Ratelimit-*`` header at all: IP-based limits send ``Retry-After`` only,
+      so put it in ``headers``).
     - ``body`` and ``content_type``: a raw body (invalid JSON, HTML, empty, huge).
     - ``edit``: change the real answer's JSON: it gets the decoded body and returns the body
       to send, encoded as Python's ``json`` does (``NaN``, ``Infinity``, ``1e+308`` pass).
@@ -97,3 +123,40 @@ class FaultQueues:
     def clear(self) -> None:
         with self._lock:
             self._queues.clear()
+
+
+def exhaust(headers: dict[str, str], limit: Exhausted) -> None:
+    """Make an answer's rate-limit headers report ``limit`` exhausted (see ``Fault.limit``)."""
+    if limit == "ip":
+        for name in [name for name in headers if name.startswith("x-ratelimit-")]:
+            del headers[name]
+    if limit in ("both", "global"):
+        headers["x-ratelimit-global-remaining"] = "0"
+    if limit in ("both", "route"):
+        headers["x-ratelimit-route-remaining"] = "0"
+    if limit == "token":
+        headers |= {
+            "x-ratelimit-auth-token-limit": str(TOKEN_LIMIT),
+            "x-ratelimit-auth-token-remaining": "0",
+            "x-ratelimit-auth-token-reset": headers["x-ratelimit-reset"],
+        }
+
+
+def fault_answer(fault: Fault, status: int) -> Answer:
+    """The answer a fault with a ``status`` sends instead of the real one."""
+    if fault.body is not None:
+        body, content_type = fault.body, fault.content_type
+    elif status >= 400:
+        body, content_type = encode(default_error_body(status)), JSON
+    else:
+        body, content_type = b"", fault.content_type
+    return Answer(status, body, dict(fault.headers), content_type)
+
+
+def default_error_body(status: int) -> Body:
+    """The body a fault sends when it names only a status."""
+    code = ERROR_CODES.get(status, "internal_server_error" if status >= 500 else f"http_{status}")
+    body: Body = {"code": code, "message": DEFAULT_MESSAGES.get(status, f"HTTP {status}")}
+    if status == 400:
+        body["errors"] = []
+    return body

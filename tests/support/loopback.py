@@ -14,7 +14,7 @@ from typing import Any, Literal
 import anyio
 
 from ld_insights_mcp.emulator.app import Emulator
-from ld_insights_mcp.emulator.faults import EmulatedConnectionReset
+from tests.support.faults import EmulatedConnectionReset
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT = 15.0
