@@ -314,6 +314,13 @@ async def test_bounded_in_entries(transport: httpx.AsyncBaseTransport, emulator:
     assert count(emulator, GROUP_OP) == 4
 
 
+async def _bytes_held(store: MemoryStore) -> int:
+    """What the store bounds: its keys and bodies."""
+    held = store.keys()  # a list (the store is not iterable)
+    entries = [(key, await store.get(key)) for key in held]
+    return sum(len(key) + len(entry.body) for key, entry in entries if entry is not None)
+
+
 async def test_bounded_in_bytes(transport: httpx.AsyncBaseTransport, emulator: Emulator) -> None:
     keys = ["checkout-squad", "payments-api", "ios-team"]
     sizes = []
@@ -322,14 +329,14 @@ async def test_bounded_in_bytes(transport: httpx.AsyncBaseTransport, emulator: E
         async with Client(create_server(make_settings(), transport=transport, cache=probe)) as c:
             await c.call_tool("get_insight_group", {"key": key})
         assert isinstance(probe.store, MemoryStore)
-        sizes.append(probe.store.size_bytes)
+        sizes.append(await _bytes_held(probe.store))
     limit = sum(sizes) - 1
     store = MemoryStore(max_bytes=limit)
     server = create_server(make_settings(), transport=transport, cache=ReadCache(store))
     async with Client(server) as client:
         for key in keys:
             await client.call_tool("get_insight_group", {"key": key})
-    assert store.size_bytes <= limit
+    assert await _bytes_held(store) <= limit
     assert len(store) == 2
     assert store.evictions == 1
     tiny = MemoryStore(max_bytes=min(sizes) - 1)  # no answer fits: none is stored

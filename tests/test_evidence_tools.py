@@ -424,3 +424,47 @@ async def test_deployment_ids_malformed_never_sent_unknown_names_the_list_tool(
     assert unknown.is_error
     assert "list_deployments" in text_of(unknown)
     assert "404" in text_of(unknown)
+
+
+# --- windows that end now: one request per minute ----------------------------------------------
+
+MINUTE_MS = 60_000
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "to_format"),
+    [
+        ("list_deployments", {"days": 30}, "ms"),
+        ("list_pull_requests", {"days": 7}, "date-time"),
+        ("list_flag_events", {}, "ms"),
+        ("get_insight_chart", {"kind": "deployment_frequency", "days": 14}, "date-time"),
+        ("get_insight_chart", {"kind": "lead_time", "to_date": TODAY.isoformat()}, "ms"),
+    ],
+)
+async def test_a_window_ending_now_ends_at_the_end_of_the_minute_so_a_repeat_is_served_from_cache(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tool: str,
+    arguments: dict[str, Any],
+    to_format: str,
+) -> None:
+    """Nothing after now exists yet: the window runs to the end of the current minute, the
+    result says so, and the same question within the minute is the same request."""
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    minute_end = now - now % MINUTE_MS + MINUTE_MS
+    instants = iter([minute_end - 59_000, minute_end - 1_000])
+    monkeypatch.setattr("ld_insights_mcp.tools.windows.now_ms", lambda: next(instants))
+    async with Client(server_factory()) as client:
+        first = structured(await client.call_tool(tool, {**arguments, **SCOPE}))
+        again = structured(await client.call_tool(tool, {**arguments, **SCOPE}))
+    (sent,) = emulator.requests
+    sent_to = dict(sent.query)["to"]
+    end = datetime.fromtimestamp(minute_end / 1000, tz=UTC)
+    if to_format == "ms":
+        assert int(sent_to) == minute_end
+    else:
+        assert sent_to == end.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert again.pop("cache_age_seconds") is not None  # answered from the read cache
+    assert first == again
+    assert first["window_to"] == end.isoformat().replace("+00:00", "Z")

@@ -150,44 +150,36 @@ async def test_repositories(ld: LaunchDarklyClient, emulator: Emulator) -> None:
 async def test_the_next_link_drops_filters_but_iteration_keeps_them(
     ld: LaunchDarklyClient, emulator: Emulator
 ) -> None:
-    first = await ld.get_deployments(
-        PROJECT, ENV, from_ms=FROM, to_ms=NOW_MS, status="finished", limit=2
+    first = await ld.get_flag_events(
+        PROJECT, ENV, from_ms=FROM, to_ms=NOW_MS, impact_size="small", limit=2
     )
-    assert "status" not in first.links["next"].href  # the API's link alone would lose it
-    everything = await ld.get_deployments(
-        PROJECT, ENV, from_ms=FROM, to_ms=NOW_MS, status="finished", limit=100
+    assert "impactSize" not in first.links["next"].href  # the API's link alone would lose it
+    everything = await ld.get_flag_events(
+        PROJECT, ENV, from_ms=FROM, to_ms=NOW_MS, impact_size="small", limit=100
     )
     emulator.clear_requests()
     walked = [
-        d.id
-        async for d in ld.iter_deployments(
-            PROJECT, ENV, from_ms=FROM, to_ms=NOW_MS, status="finished", page_size=2
-        )
-    ]
-    assert walked == [d.id for d in everything.items]
-    pages = emulator.requests
-    assert len(pages) == -(-everything.total_count // 2)
-    for request in pages:
-        sent = dict(request.query)
-        assert sent["status"] == "finished"
-        assert sent["from"] == str(FROM)
-    assert "after" in dict(pages[-1].query)
-
-
-async def test_iterators_stop_at_max_items(ld: LaunchDarklyClient, emulator: Emulator) -> None:
-    emulator.clear_requests()
-    prs = [p async for p in ld.iter_pull_requests(PROJECT, ENV, from_ms=FROM, max_items=3)]
-    assert len(prs) == 3
-    assert len(emulator.requests) == 1
-    assert dict(emulator.requests[0].query)["limit"] == "3"
-    events = [
-        e
+        e.id
         async for e in ld.iter_flag_events(
             PROJECT, ENV, from_ms=FROM, to_ms=NOW_MS, impact_size="small", page_size=2
         )
     ]
-    assert events
-    assert all(e.impact.size == "small" for e in events)
+    assert walked == [e.id for e in everything.items]
+    pages = emulator.requests
+    assert len(pages) == -(-everything.total_count // 2)
+    for request in pages:
+        sent = dict(request.query)
+        assert sent["impactSize"] == "small"
+        assert sent["from"] == str(FROM)
+    assert "after" in dict(pages[-1].query)
+
+
+async def test_iteration_stops_at_max_items(ld: LaunchDarklyClient, emulator: Emulator) -> None:
+    emulator.clear_requests()
+    events = [e async for e in ld.iter_flag_events(PROJECT, ENV, from_ms=FROM, max_items=3)]
+    assert len(events) == 3
+    assert len(emulator.requests) == 1
+    assert dict(emulator.requests[0].query)["limit"] == "3"
 
 
 async def test_cursor_iteration_stops_on_a_repeated_cursor() -> None:

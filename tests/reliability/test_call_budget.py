@@ -132,3 +132,52 @@ async def test_a_budget_that_runs_out_before_the_post_says_nothing_was_sent(
     assert "nothing was created" in text.lower()
     await _wait_until_abandoned(emulator, "getInsightGroup")
     assert emulator.writes() == []
+
+
+READ_BUDGET_SPENT = (
+    "LaunchDarkly did not finish within this call's 1 s budget (retries included). It may be "
+    "slow or degraded: try again in a minute, or ask for less data (a smaller limit)."
+)
+
+
+@pytest.mark.parametrize(
+    ("tool", "operation_id"),
+    [
+        ("explain_score", "getInsightGroup"),
+        ("diagnose_data_coverage", "getInsightGroup"),
+        ("insights_digest", "getInsightGroups"),
+    ],
+)
+async def test_an_analysis_tool_whose_first_read_stalls_ends_with_the_budget_text_of_every_read(
+    network_server: Callable[..., Any], emulator: Emulator, tool: str, operation_id: str
+) -> None:
+    """The analysis tools share ``call_launchdarkly``'s budget and its words."""
+    emulator.faults.push(operation_id, STALL)
+    arguments = (
+        {"max_groups": 1} if tool == "insights_digest" else {"group_key": _a_group(emulator)}
+    )
+    if tool == "explain_score":
+        arguments["category"] = "leadTime"
+    async with Client(_budgeted(network_server)) as client:
+        with anyio.fail_after(TEST_BOUND):
+            result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    assert text_of(result).endswith(READ_BUDGET_SPENT)
+    await _wait_until_abandoned(emulator, operation_id)
+
+
+async def test_an_analysis_read_that_stalls_after_the_first_is_named_missing_within_the_budget(
+    network_server: Callable[..., Any], emulator: Emulator
+) -> None:
+    emulator.faults.push("getPullRequests", *[STALL] * 2)
+    arguments = {"group_key": _a_group(emulator), "category": "leadTime"}
+    async with Client(_budgeted(network_server)) as client:
+        with anyio.fail_after(TEST_BOUND):
+            result = await client.call_tool("explain_score", arguments)
+    assert not result.is_error
+    missing = result.structured_content["calls"]["missing"]  # type: ignore[index]
+    assert list(missing.values()) == ["no answer within the call's time budget"]
+
+
+def _a_group(emulator: Emulator) -> str:
+    return next(iter(emulator.store.insight_groups))

@@ -19,12 +19,13 @@ from mcp import Client
 from ld_insights_mcp.launchdarkly import (
     FieldError,
     InvalidRequestError,
+    NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
     RateLimitInfo,
     ServerError,
 )
-from ld_insights_mcp.tools.upstream import Write, _budget_spent, describe_failure
+from ld_insights_mcp.tools.upstream import CallBudget, Write, _budget_spent, describe_failure
 from tests.support import Emulator, Fault
 
 from ..conftest import TOKEN, make_settings
@@ -284,6 +285,17 @@ def test_a_budget_spent_on_a_read_suggests_asking_for_less() -> None:
         "LaunchDarkly did not finish within this call's 30 s budget (retries included). It may "
         "be slow or degraded: try again in a minute, or ask for less data (a smaller limit)."
     )
+
+
+def test_a_missing_read_is_one_line_without_a_next_step() -> None:
+    """One of an analysis tool's reads: the tool's answer says what it is missing, not what to
+    call next."""
+    exc = NotFoundError(
+        status=404, code="not_found", message="no such chart", method="GET", path="/p"
+    )
+    said = 'LaunchDarkly said: "not_found: no such chart"'
+    assert CallBudget.reason(exc) == f"Not found (404). {said}."
+    assert CallBudget.reason(None) == "no answer within the call's time budget"
 
 
 def _rate_limited(wait: float | None) -> RateLimitedError:

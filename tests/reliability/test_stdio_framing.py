@@ -90,180 +90,81 @@ def test_a_request_is_forwarded_exactly_when_its_id_is_a_string_or_an_integer(
         assert json.loads(verdict.answers[0])["id"] is None
 
 
-def _errors(verdict: Forward | Reject) -> list[tuple[int, Any, str]]:
-    assert isinstance(verdict, Reject)
-    answers = [json.loads(a) for a in verdict.answers]
-    assert all(a["jsonrpc"] == "2.0" and a is not None for a in answers)
-    return [(a["error"]["code"], a["id"], a["error"]["message"]) for a in answers]
+# Every judged line, in-process, with its exact answers; the reason logged is the first
+# answer's message with its kind ("Parse error", "Invalid Request") in lower case.
 
-
-@pytest.mark.parametrize(
-    ("line", "code", "request_id"),
-    [
-        (b"not json", PARSE_ERROR, None),
-        (b'{"jsonrpc":"2.0","id":"a\\"b","method":"x",', PARSE_ERROR, 'a"b'),
-        (b'{"jsonrpc":"2.0","method":"x","id":5,"params":{', PARSE_ERROR, 5),
-        (b"\xff", PARSE_ERROR, None),
-        (b"[]", INVALID_REQUEST, None),
-        (b"[1]", INVALID_REQUEST, None),
-        (b"null", INVALID_REQUEST, None),
-        (b"{}", INVALID_REQUEST, None),
-        (b'{"jsonrpc":"2.0","id":3,"method":"x","params":[1]}', INVALID_REQUEST, 3),
-        (b'{"jsonrpc":"2.0","id":3,"result":{},"error":{}}', INVALID_REQUEST, None),
-        (b'{"jsonrpc":"2.0","id":3}', INVALID_REQUEST, None),
-    ],
-)
-def test_errors_follow_json_rpc(line: bytes, code: int, request_id: Any) -> None:
-    [(got_code, got_id, message)] = _errors(judge(line))
-    assert (got_code, got_id) == (code, request_id)
-    assert message.startswith("Parse error: " if code == PARSE_ERROR else "Invalid Request: ")
-
-
-def test_a_batch_gets_one_error_per_request_it_holds() -> None:
-    batch = [
-        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": "two", "method": "ping"},
-    ]
-    errors = _errors(judge(_line(batch)))
-    assert [(code, i) for code, i, _ in errors] == [(INVALID_REQUEST, 1), (INVALID_REQUEST, "two")]
-    assert "one JSON-RPC message per line" in errors[0][2]
-
-
-def test_notifications_and_answers_pass_and_a_cancel_names_its_request() -> None:
-    assert judge(b'{"jsonrpc":"2.0","method":"notifications/initialized"}') == Forward()
-    assert judge(b'{"jsonrpc":"2.0","id":9,"result":{}}') == Forward()
-    assert judge(b'{"jsonrpc":"2.0","id":9,"error":{"code":1,"message":"m"}}') == Forward()
-    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 4}}
-    assert judge(_line(cancel)) == Forward(cancels=4)
-
-
-@pytest.mark.parametrize(
-    ("prefix", "expected"),
-    [
-        (b'{"jsonrpc":"2.0","id":123,"method":"x","params":{"a":"', 123),
-        (b' { "id" : "k" , "x": ', "k"),
-        (b'{"jsonrpc":"2.0","id":12', None),  # the number may continue past the cut
-        (b'{"jsonrpc":"2.0","id":1.5,', None),
-        (b'{"jsonrpc":"2.0","id":null,', None),
-        (b'{"params":{"a":"', None),
-        (b'["id", 1]', None),
-        (b'{"a":1 "id":2,', None),
-    ],
-)
-def test_an_id_is_salvaged_only_when_it_can_be_read_whole(prefix: bytes, expected: Any) -> None:
-    assert salvage_id(prefix) == expected
-
-
-def test_an_oversized_line_is_answered_with_its_id_and_the_limit() -> None:
-    [(code, request_id, message)] = _errors(oversized(b'{"jsonrpc":"2.0","id":7,"params":', 4096))
-    assert (code, request_id) == (INVALID_REQUEST, 7)
-    assert "4096-byte limit" in message
-
-
-def _split(chunks: list[bytes], max_line: int = 10, keep: int = 4) -> list[bytes | Oversized]:
-    lines = Lines(max_line, keep)
-    found = [line for chunk in chunks for line in lines.feed(chunk)]
-    return found + lines.feed(b"")  # the end of input
-
-
-def test_lines_are_split_across_chunks_and_a_last_line_needs_no_newline() -> None:
-    assert _split([b"ab", b"c\nde\n\nf", b"g"]) == [b"abc", b"de", b"", b"fg"]
-
-
-def test_a_line_at_the_limit_passes_and_a_longer_one_is_skipped_to_its_newline() -> None:
-    ten, eleven = b"0123456789", b"0123456789x"
-    assert _split([ten + b"\n" + eleven + b"\nok\n"]) == [ten, Oversized(b"0123"), b"ok"]
-    assert _split([b"01234", b"56789x", b"yz", b"\nok\n"]) == [Oversized(b"0123"), b"ok"]
-    assert _split([b"0123456789xyz"]) == [Oversized(b"0123")]
-    assert _split([b"0123456789xyz"], max_line=2**60) == [b"0123456789xyz"]
-
-
-# Every judged case, in-process, with its exact answer.
-
-_BATCH = "Invalid Request: batches are not supported; send one JSON-RPC message per line"
+_BATCH = "batches are not supported; send one JSON-RPC message per line"
 _NEEDS = (
-    'Invalid Request: a message needs a "method" (request, notification) or a "result" or '
-    '"error" object (answer)'
+    'a message needs a "method" (request, notification) or a "result" or "error" object (answer)'
 )
-_BAD_ID = 'Invalid Request: "id" must be a string or an integer'
-_ERROR = '"error":{"code":1,"message":"m"}'
+_BAD_ID = '"id" must be a string or an integer'
+_NOT_2_0 = '"jsonrpc" must be "2.0"'
+_BOTH = 'a message with "method" cannot carry "result" or "error"'
+_ERROR = b'"error":{"code":1,"message":"m"}'
+
+Answers = list[tuple[int, Any, str]]
+
+
+def _unparsed(detail: str, request_id: Any = None) -> Answers:
+    return [(PARSE_ERROR, request_id, f"Parse error: the line is not valid JSON ({detail})")]
+
+
+def _refused(detail: str, *request_ids: Any) -> Answers:
+    return [(INVALID_REQUEST, i, f"Invalid Request: {detail}") for i in request_ids or (None,)]
 
 
 @pytest.mark.parametrize(
-    ("line", "expected", "reason"),
+    ("line", "expected"),
     [
+        pytest.param(b"garbage", _unparsed("Expecting value at character 0"), id="garbage"),
+        pytest.param(b"not json", _unparsed("Expecting value at character 0"), id="not-json"),
+        pytest.param(b"\xff", _unparsed("it is not UTF-8"), id="not-utf-8"),
         pytest.param(
-            b"garbage",
-            [
-                (
-                    PARSE_ERROR,
-                    None,
-                    "Parse error: the line is not valid JSON (Expecting value at character 0)",
-                )
-            ],
-            "parse error: the line is not valid JSON (Expecting value at character 0)",
-            id="garbage",
+            b'{"jsonrpc":"2.0","id":"\xff"}', _unparsed("it is not UTF-8"), id="bad-utf-8-id"
         ),
         pytest.param(
-            b'{"jsonrpc":"2.0","id":"\xff"}',
-            [(PARSE_ERROR, None, "Parse error: the line is not valid JSON (it is not UTF-8)")],
-            "parse error: the line is not valid JSON (it is not UTF-8)",
-            id="bad-utf-8",
-        ),
-        pytest.param(
-            b"[" * 100_000 + b"]" * 100_000,
-            [
-                (
-                    PARSE_ERROR,
-                    None,
-                    "Parse error: the line is not valid JSON (it is nested too deeply)",
-                )
-            ],
-            "parse error: the line is not valid JSON (it is nested too deeply)",
-            id="deep-nesting",
+            b"[" * 100_000 + b"]" * 100_000, _unparsed("it is nested too deeply"), id="deep"
         ),
         pytest.param(
             b'{"jsonrpc":"2.0","id":1,"method":"a","params":',
-            [
-                (
-                    PARSE_ERROR,
-                    1,
-                    "Parse error: the line is not valid JSON (Expecting value at character 46)",
-                )
-            ],
-            "parse error: the line is not valid JSON (Expecting value at character 46)",
+            _unparsed("Expecting value at character 46", 1),
             id="cut-line-salvaged-id",
+        ),
+        pytest.param(
+            b'{"jsonrpc":"2.0","id":"a\\"b","method":"x",',
+            _unparsed("Expecting property name enclosed in double quotes at character 42", 'a"b'),
+            id="cut-line-salvaged-escaped-id",
+        ),
+        pytest.param(
+            b'{"jsonrpc":"2.0","method":"x","id":5,"params":{',
+            _unparsed("Expecting property name enclosed in double quotes at character 47", 5),
+            id="cut-line-id-after-method",
         ),
         pytest.param(
             b'[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":"b","method":"a"},'
             b'{"jsonrpc":"2.0","method":"n"},{"id":3},1,{"jsonrpc":"2.0","id":true,"method":"a"},'
             b'{"jsonrpc":"2.0","id":4,"method":"a"}]',
-            [
-                (INVALID_REQUEST, 1, _BATCH),
-                (INVALID_REQUEST, "b", _BATCH),
-                (INVALID_REQUEST, 4, _BATCH),
-            ],
-            "invalid request: batches are not supported; send one JSON-RPC message per line",
+            _refused(_BATCH, 1, "b", 4),
             id="batch-each-request",
         ),
         pytest.param(
-            b"[]",
-            [(INVALID_REQUEST, None, _BATCH)],
-            "invalid request: batches are not supported; send one JSON-RPC message per line",
-            id="empty-batch",
+            b'[{"jsonrpc":"2.0","id":1,"method":"ping"},'
+            b'{"jsonrpc":"2.0","method":"notifications/initialized"},'
+            b'{"jsonrpc":"2.0","id":"two","method":"ping"}]',
+            _refused(_BATCH, 1, "two"),
+            id="batch-with-a-notification",
         ),
+        pytest.param(b"[]", _refused(_BATCH), id="empty-batch"),
+        pytest.param(b"[1]", _refused(_BATCH), id="batch-of-a-number"),
         pytest.param(
             b'[{"jsonrpc":"2.0","method":"n"},{"id":3}]',
-            [(INVALID_REQUEST, None, _BATCH)],
-            "invalid request: batches are not supported; send one JSON-RPC message per line",
+            _refused(_BATCH),
             id="batch-without-requests",
         ),
         *(
             pytest.param(
                 b'{"jsonrpc":"2.0","id":' + bad + b',"method":"a"}',
-                [(INVALID_REQUEST, None, _BAD_ID)],
-                'invalid request: "id" must be a string or an integer',
+                _refused(_BAD_ID),
                 id=f"id-{kind}",
             )
             for kind, bad in [
@@ -274,100 +175,67 @@ _ERROR = '"error":{"code":1,"message":"m"}'
                 ("null", b"null"),
             ]
         ),
-        pytest.param(
-            b'"x"',
-            [(INVALID_REQUEST, None, "Invalid Request: a message must be a JSON object")],
-            "invalid request: a message must be a JSON object",
-            id="not-an-object",
-        ),
+        pytest.param(b'"x"', _refused("a message must be a JSON object"), id="not-an-object"),
+        pytest.param(b"null", _refused("a message must be a JSON object"), id="null"),
+        pytest.param(b"{}", _refused(_NOT_2_0), id="empty-object"),
         pytest.param(
             b'{"jsonrpc":"2.0","id":1,"method":"a","params":"s"}',
-            [(INVALID_REQUEST, 1, 'Invalid Request: "params" must be an object')],
-            'invalid request: "params" must be an object',
+            _refused('"params" must be an object', 1),
             id="params-string",
         ),
         pytest.param(
+            b'{"jsonrpc":"2.0","id":3,"method":"x","params":[1]}',
+            _refused('"params" must be an object', 3),
+            id="params-array",
+        ),
+        pytest.param(
             b'{"jsonrpc":"2.0","method":"a","params":[]}',
-            [(INVALID_REQUEST, None, 'Invalid Request: "params" must be an object')],
-            'invalid request: "params" must be an object',
+            _refused('"params" must be an object'),
             id="notification-params-array",
         ),
         pytest.param(
             b'{"jsonrpc":"2.0","id":"s","method":5}',
-            [(INVALID_REQUEST, "s", 'Invalid Request: "method" must be a string')],
-            'invalid request: "method" must be a string',
+            _refused('"method" must be a string', "s"),
             id="method-number",
         ),
+        pytest.param(b'{"jsonrpc":"2.0","id":1}', _refused(_NEEDS), id="neither-result-nor-error"),
+        pytest.param(b'{"jsonrpc":"2.0","id":3}', _refused(_NEEDS), id="id-alone"),
         pytest.param(
-            b'{"jsonrpc":"2.0","id":1}',
-            [(INVALID_REQUEST, None, _NEEDS)],
-            "invalid request: " + _NEEDS.removeprefix("Invalid Request: "),
-            id="neither-result-nor-error",
+            b'{"jsonrpc":"2.0","id":3,"result":{},"error":{}}',
+            _refused(_NEEDS),
+            id="result-and-empty-error",
         ),
         pytest.param(
-            b'{"jsonrpc":"2.0","id":1,"method":"a",' + _ERROR.encode() + b"}",
-            [
-                (
-                    INVALID_REQUEST,
-                    1,
-                    'Invalid Request: a message with "method" cannot carry "result" or "error"',
-                )
-            ],
-            'invalid request: a message with "method" cannot carry "result" or "error"',
+            b'{"jsonrpc":"2.0","id":1,"method":"a",' + _ERROR + b"}",
+            _refused(_BOTH, 1),
             id="method-and-error",
         ),
         pytest.param(
             b'{"jsonrpc":"2.0","id":2,"method":"a","result":{}}',
-            [
-                (
-                    INVALID_REQUEST,
-                    2,
-                    'Invalid Request: a message with "method" cannot carry "result" or "error"',
-                )
-            ],
-            'invalid request: a message with "method" cannot carry "result" or "error"',
+            _refused(_BOTH, 2),
             id="method-and-result",
         ),
+        pytest.param(b'{"id":2,"method":"a"}', _refused(_NOT_2_0, 2), id="no-jsonrpc"),
         pytest.param(
-            b'{"id":2,"method":"a"}',
-            [(INVALID_REQUEST, 2, 'Invalid Request: "jsonrpc" must be "2.0"')],
-            'invalid request: "jsonrpc" must be "2.0"',
-            id="no-jsonrpc",
+            b'{"jsonrpc":"1.0","id":true,"method":"a"}', _refused(_NOT_2_0), id="old-jsonrpc-bad-id"
         ),
         pytest.param(
-            b'{"jsonrpc":"1.0","id":true,"method":"a"}',
-            [(INVALID_REQUEST, None, 'Invalid Request: "jsonrpc" must be "2.0"')],
-            'invalid request: "jsonrpc" must be "2.0"',
-            id="old-jsonrpc-bad-id",
-        ),
-        pytest.param(
-            b'{"jsonrpc":"1.0","id":5,"result":{}}',
-            [(INVALID_REQUEST, None, 'Invalid Request: "jsonrpc" must be "2.0"')],
-            'invalid request: "jsonrpc" must be "2.0"',
-            id="old-jsonrpc-answer",
+            b'{"jsonrpc":"1.0","id":5,"result":{}}', _refused(_NOT_2_0), id="old-jsonrpc-answer"
         ),
         *(
-            pytest.param(
-                answer,
-                [(INVALID_REQUEST, None, _NEEDS)],
-                "invalid request: " + _NEEDS.removeprefix("Invalid Request: "),
-                id=f"answer-{kind}",
-            )
+            pytest.param(answer, _refused(_NEEDS), id=f"answer-{kind}")
             for kind, answer in [
                 ("false-id", b'{"jsonrpc":"2.0","id":false,"result":{}}'),
                 ("float-id", b'{"jsonrpc":"2.0","id":1.5,"result":{}}'),
                 ("no-id", b'{"jsonrpc":"2.0","result":{}}'),
                 ("result-not-object", b'{"jsonrpc":"2.0","id":1,"result":[]}'),
-                (
-                    "result-and-error",
-                    b'{"jsonrpc":"2.0","id":1,"result":{},' + _ERROR.encode() + b"}",
-                ),
+                ("result-and-error", b'{"jsonrpc":"2.0","id":1,"result":{},' + _ERROR + b"}"),
                 (
                     "null-result-and-error",
-                    b'{"jsonrpc":"2.0","id":1,"result":null,' + _ERROR.encode() + b"}",
+                    b'{"jsonrpc":"2.0","id":1,"result":null,' + _ERROR + b"}",
                 ),
-                ("error-without-id", b'{"jsonrpc":"2.0",' + _ERROR.encode() + b"}"),
-                ("error-float-id", b'{"jsonrpc":"2.0","id":1.5,' + _ERROR.encode() + b"}"),
+                ("error-without-id", b'{"jsonrpc":"2.0",' + _ERROR + b"}"),
+                ("error-float-id", b'{"jsonrpc":"2.0","id":1.5,' + _ERROR + b"}"),
                 (
                     "error-bool-code",
                     b'{"jsonrpc":"2.0","id":1,"error":{"code":true,"message":"m"}}',
@@ -386,16 +254,15 @@ _ERROR = '"error":{"code":1,"message":"m"}'
         ),
     ],
 )
-def test_every_judged_case_gets_its_exact_answer(
-    line: bytes, expected: list[tuple[int, Any, str]], reason: str
-) -> None:
+def test_every_judged_case_gets_its_exact_answer(line: bytes, expected: Answers) -> None:
     verdict = judge(line)
     assert isinstance(verdict, Reject)
     assert [json.loads(answer) for answer in verdict.answers] == [
         {"jsonrpc": "2.0", "id": i, "error": {"code": code, "message": message}}
         for code, i, message in expected
     ]
-    assert verdict.reason == reason
+    kind, _, detail = expected[0][2].partition(": ")
+    assert verdict.reason == f"{kind.lower()}: {detail}"
 
 
 @pytest.mark.parametrize(
@@ -405,9 +272,14 @@ def test_every_judged_case_gets_its_exact_answer(
         (b'{"jsonrpc":"2.0","id":"","method":"a","params":null}', Forward(request_id="")),
         (b'{"jsonrpc":"2.0","id":1,"method":"a","params":{}}', Forward(request_id=1)),
         (b'{"jsonrpc":"2.0","method":"a"}', Forward()),
+        (b'{"jsonrpc":"2.0","method":"notifications/initialized"}', Forward()),
         (b'{"jsonrpc":"2.0","method":"a","params":{"requestId":1}}', Forward()),
         (b'{"jsonrpc":"2.0","method":"notifications/cancelled"}', Forward()),
         (b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{}}', Forward()),
+        (
+            b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":4}}',
+            Forward(cancels=4),
+        ),
         (
             b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"r"}}',
             Forward(cancels="r"),
@@ -420,10 +292,12 @@ def test_every_judged_case_gets_its_exact_answer(
             b'{"jsonrpc":"2.0","id":3,"method":"notifications/cancelled","params":{"requestId":1}}',
             Forward(request_id=3),
         ),
+        (b'{"jsonrpc":"2.0","id":9,"result":{}}', Forward()),
         (b'{"jsonrpc":"2.0","id":"s","result":{}}', Forward()),
         (b'{"jsonrpc":"2.0","id":1,"result":{},"error":null}', Forward()),
-        (b'{"jsonrpc":"2.0","id":null,' + _ERROR.encode() + b"}", Forward()),
-        (b'{"jsonrpc":"2.0","id":"s",' + _ERROR.encode() + b"}", Forward()),
+        (b'{"jsonrpc":"2.0","id":9,' + _ERROR + b"}", Forward()),
+        (b'{"jsonrpc":"2.0","id":null,' + _ERROR + b"}", Forward()),
+        (b'{"jsonrpc":"2.0","id":"s",' + _ERROR + b"}", Forward()),
     ],
 )
 def test_well_formed_messages_are_forwarded(line: bytes, expected: Forward) -> None:
@@ -454,6 +328,14 @@ def _at(position: int, request_id: bytes = b"1") -> bytes:
 @pytest.mark.parametrize(
     ("prefix", "expected"),
     [
+        (b'{"jsonrpc":"2.0","id":123,"method":"x","params":{"a":"', 123),
+        (b' { "id" : "k" , "x": ', "k"),
+        (b'{"jsonrpc":"2.0","id":12', None),  # the number may continue past the cut
+        (b'{"jsonrpc":"2.0","id":1.5,', None),
+        (b'{"jsonrpc":"2.0","id":null,', None),
+        (b'{"params":{"a":"', None),
+        (b'["id", 1]', None),
+        (b'{"a":1 "id":2,', None),
         (b'{"a":{"b":[1,2]},"c":"d","id":"x",', "x"),
         (b'{"a":{"b":[1,2]},"id":"x"', None),
         (b'{"id":5}', 5),
@@ -474,7 +356,7 @@ def _at(position: int, request_id: bytes = b"1") -> bytes:
         (_at(SALVAGE_BYTES), None),
     ],
 )
-def test_salvage_id_cases(prefix: bytes, expected: Any) -> None:
+def test_an_id_is_salvaged_only_when_it_can_be_read_whole(prefix: bytes, expected: Any) -> None:
     assert salvage_id(prefix) == expected
 
 
@@ -483,15 +365,55 @@ def test_the_salvage_window_is_64_kib() -> None:
     assert len(_at(SALVAGE_BYTES - 1).split(b'"more')[0]) == SALVAGE_BYTES
 
 
-def test_an_oversized_line_answer_is_exact() -> None:
-    verdict = oversized(b'{"id":"big",', 4096)
+@pytest.mark.parametrize(
+    ("prefix", "request_id"),
+    [(b'{"jsonrpc":"2.0","id":7,"params":', b"7"), (b'{"id":"big",', b'"big"')],
+)
+def test_an_oversized_line_is_answered_with_its_id_and_the_limit(
+    prefix: bytes, request_id: bytes
+) -> None:
+    verdict = oversized(prefix, 4096)
+    message = "the message is longer than the 4096-byte limit; send a smaller request"
     assert verdict.answers == (
-        b'{"jsonrpc":"2.0","id":"big","error":{"code":-32600,"message":"Invalid Request: '
-        b'the message is longer than the 4096-byte limit; send a smaller request"}}\n',
+        b'{"jsonrpc":"2.0","id":' + request_id + b',"error":{"code":-32600,"message":"Invalid '
+        b"Request: " + message.encode() + b'"}}\n',
     )
-    assert verdict.reason == (
-        "invalid request: the message is longer than the 4096-byte limit; send a smaller request"
-    )
+    assert verdict.reason == f"invalid request: {message}"
+
+
+TEN = b"0123456789"
+
+
+@pytest.mark.parametrize(
+    ("chunks", "max_line", "expected"),
+    [
+        pytest.param(
+            [b"ab", b"c\nde\n\nf", b"g"], 10, [b"abc", b"de", b"", b"fg"], id="across-chunks"
+        ),
+        pytest.param(
+            [TEN + b"\n" + TEN + b"x\nok\n"],
+            10,
+            [TEN, Oversized(b"0123"), b"ok"],
+            id="at-the-limit-and-one-over",
+        ),
+        pytest.param(
+            [b"01234", b"56789x", b"yz", b"\nok\n"],
+            10,
+            [Oversized(b"0123"), b"ok"],
+            id="over-the-limit-in-pieces",
+        ),
+        pytest.param([TEN + b"xyz"], 10, [Oversized(b"0123")], id="over-the-limit-at-the-end"),
+        pytest.param([TEN + b"xyz"], 2**60, [TEN + b"xyz"], id="a-huge-limit"),
+        pytest.param([TEN, b"\n"], 10, [TEN], id="the-limit-then-its-newline"),
+        pytest.param([b"01234", b"56789", b"\nok\n"], 10, [TEN, b"ok"], id="the-limit-in-pieces"),
+    ],
+)
+def test_lines_are_split_across_chunks_capped_and_a_last_line_needs_no_newline(
+    chunks: list[bytes], max_line: int, expected: list[bytes | Oversized]
+) -> None:
+    lines = Lines(max_line, keep=4)
+    found = [line for chunk in chunks for line in lines.feed(chunk)]
+    assert found + lines.feed(b"") == expected  # b"": the end of input
 
 
 def test_lines_keep_64_kib_of_an_oversized_line_by_default() -> None:
@@ -506,8 +428,3 @@ def test_a_blank_last_fragment_is_no_line() -> None:
     lines = Lines(10)
     assert lines.feed(b"a\n  ") == [b"a"]
     assert lines.feed(b"") == []
-
-
-def test_a_line_of_exactly_the_limit_arriving_in_pieces_is_a_line() -> None:
-    assert _split([b"0123456789", b"\n"]) == [b"0123456789"]
-    assert _split([b"01234", b"56789", b"\nok\n"]) == [b"0123456789", b"ok"]

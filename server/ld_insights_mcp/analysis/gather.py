@@ -1,13 +1,15 @@
 """Upstream calls started as soon as they are known and awaited when needed.
 
-``Reads`` starts each call in the caller's task group (the client's own semaphore bounds how
-many run at a time) and lets the caller await any of them by key. A call that fails (a
-``LaunchDarklyError``) is kept with a short reason; the others' results are kept.
+``Reads`` starts each call in one task group (the client's own semaphore bounds how many run
+at a time) and lets the caller await any of them by key. A call that fails (a
+``LaunchDarklyError``) or is cut off at the deadline is kept with a short reason; the others'
+results are kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -17,9 +19,8 @@ from ld_insights_mcp.launchdarkly import LaunchDarklyError
 
 Progress = Callable[[str, int, int], Awaitable[None]]
 """``(label, done, started)`` after each call ends."""
-Describe = Callable[[LaunchDarklyError], str]
-
-NO_ANSWER = "no answer within the call's time budget"
+Describe = Callable[[LaunchDarklyError | None], str]
+"""A read's failure (None: no answer by the deadline) as a one-line reason."""
 
 
 class Reads:
@@ -64,7 +65,16 @@ class Reads:
 
     def reason(self, key: Hashable) -> str | None:
         """Why a started call has no answer (None if it has one)."""
-        if key in self.results:
-            return None
-        error = self.errors.get(key)
-        return self._describe(error) if error is not None else NO_ANSWER
+        return None if key in self.results else self._describe(self.errors.get(key))
+
+
+@asynccontextmanager
+async def reads_until(
+    deadline: float, *, describe: Describe, progress: Progress | None = None
+) -> AsyncIterator[Reads]:
+    """Reads that end at ``deadline``: those still running then, or when the block ends, are
+    cancelled and have no answer."""
+    async with anyio.create_task_group() as group:
+        with anyio.CancelScope(deadline=deadline):
+            yield Reads(group, describe=describe, progress=progress)
+        group.cancel_scope.cancel()

@@ -196,10 +196,6 @@ class MemoryStore:
         """The keys held, least recently used first (for inspection)."""
         return list(self._entries)
 
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
-
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -6,8 +6,8 @@ response bounds). Time windows are Unix milliseconds here and are sent as each o
 types them: RFC 3339 date-times where the contract says ``date-time`` (deployment and release
 frequency, pull requests), integer milliseconds elsewhere. Cursor lists (deployments, pull
 requests, flag events) take ``after``/``before``; their ``_links.next`` drops every filter, so
-``next_cursor`` gives the ``after`` value to send *with the same filters*, which the
-``iter_*`` methods do.
+``next_cursor`` gives the ``after`` value to send *with the same filters*, which
+``iter_flag_events`` does.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from ld_insights_mcp.launchdarkly.evidence_models import (
     FlagEventCollection,
     InsightsChart,
     InsightsRepositoryCollection,
-    PullRequest,
     PullRequestCollection,
     next_cursor,
 )
@@ -74,6 +73,30 @@ def _date_time(ms: int | None) -> str | None:
     return None if ms is None else rfc3339(ms)
 
 
+def _slice(
+    project_key: str | None,
+    environment_key: str | None,
+    application_keys: Sequence[str],
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+    *,
+    date_time: bool = False,
+) -> Params:
+    """The parameters every evidence operation shares: the slice, and the window sent as the
+    operation types it (``date_time``: RFC 3339, else milliseconds)."""
+    return {
+        "projectKey": project_key,
+        "environmentKey": environment_key,
+        "applicationKey": _apps(application_keys),
+        "from": _date_time(from_ms) if date_time else from_ms,
+        "to": _date_time(to_ms) if date_time else to_ms,
+    }
+
+
+def _cursor(limit: int | None, after: str | None, before: str | None) -> Params:
+    return {"limit": limit, "after": after, "before": before}
+
+
 class EvidenceOperations:
     """Charts, deployments, pull requests, flag events, repositories (mixed into the client)."""
 
@@ -98,17 +121,11 @@ class EvidenceOperations:
         metrics: bool = False,
     ) -> InsightsChart:
         """Deployments per bucket (``from``/``to`` sent as date-times)."""
-        params: Params = {
-            "projectKey": project_key,
-            "environmentKey": environment_key,
-            "applicationKey": _apps(application_keys),
-            "from": _date_time(from_ms),
-            "to": _date_time(to_ms),
-            "bucketType": bucket_type,
-            "bucketMs": bucket_ms,
-            "groupBy": group_by,
-            "expand": "metrics" if metrics else None,
-        }
+        params = _slice(
+            project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
+        )
+        params |= {"bucketType": bucket_type, "bucketMs": bucket_ms, "groupBy": group_by}
+        params["expand"] = "metrics" if metrics else None
         return await self._read(InsightsChart, f"{EI}/charts/deployments/frequency", params)
 
     async def get_lead_time_chart(
@@ -125,17 +142,9 @@ class EvidenceOperations:
         expand: Sequence[LeadTimeExpand] = (),
     ) -> InsightsChart:
         """Lead time per bucket, by stage (default) or application (``from``/``to`` in ms)."""
-        params: Params = {
-            "projectKey": project_key,
-            "environmentKey": environment_key,
-            "applicationKey": _apps(application_keys),
-            "from": from_ms,
-            "to": to_ms,
-            "bucketType": bucket_type,
-            "bucketMs": bucket_ms,
-            "groupBy": group_by,
-            "expand": _expand(expand),
-        }
+        params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
+        params |= {"bucketType": bucket_type, "bucketMs": bucket_ms, "groupBy": group_by}
+        params["expand"] = _expand(expand)
         return await self._read(InsightsChart, f"{EI}/charts/lead-time", params)
 
     async def get_release_frequency_chart(
@@ -154,30 +163,19 @@ class EvidenceOperations:
         metrics: bool = False,
     ) -> InsightsChart:
         """Flag changes per bucket (``from``/``to`` sent as date-times)."""
-        params: Params = {
-            "projectKey": project_key,
-            "environmentKey": environment_key,
-            "applicationKey": _apps(application_keys),
-            "from": _date_time(from_ms),
-            "to": _date_time(to_ms),
-            "bucketType": bucket_type,
-            "bucketMs": bucket_ms,
-            "groupBy": group_by,
-            "hasExperiments": _flag(has_experiments),
-            "global": global_events,
-            "expand": "metrics" if metrics else None,
-        }
+        params = _slice(
+            project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
+        )
+        params |= {"bucketType": bucket_type, "bucketMs": bucket_ms, "groupBy": group_by}
+        params |= {"hasExperiments": _flag(has_experiments), "global": global_events}
+        params["expand"] = "metrics" if metrics else None
         return await self._read(InsightsChart, f"{EI}/charts/releases/frequency", params)
 
     async def get_flag_status_chart(
         self, project_key: str, environment_key: str, application_keys: Sequence[str] = ()
     ) -> InsightsChart:
         """Flags by status now (a snapshot: no time window)."""
-        params: Params = {
-            "projectKey": project_key,
-            "environmentKey": environment_key,
-            "applicationKey": _apps(application_keys),
-        }
+        params = _slice(project_key, environment_key, application_keys)
         return await self._read(InsightsChart, f"{EI}/charts/flags/status", params)
 
     async def get_stale_flags_chart(
@@ -192,10 +190,8 @@ class EvidenceOperations:
         metrics: bool = False,
     ) -> InsightsChart:
         """Stale flags now (a snapshot: no time window), optionally by maintainer."""
-        params: Params = {
-            "projectKey": project_key,
-            "environmentKey": environment_key,
-            "applicationKey": _apps(application_keys),
+        params = _slice(project_key, environment_key, application_keys)
+        params |= {
             "groupBy": group_by,
             "maintainerId": _apps(maintainer_ids),
             "maintainerTeamKey": _apps(maintainer_team_keys),
@@ -221,54 +217,10 @@ class EvidenceOperations:
         before: str | None = None,
     ) -> DeploymentCollection:
         """One page of deployments, newest first (``limit`` 1-100; ``from``/``to`` in ms)."""
-        params: Params = {
-            "projectKey": project_key,
-            "environmentKey": environment_key,
-            "applicationKey": _apps(application_keys),
-            "from": from_ms,
-            "to": to_ms,
-            "kind": kind,
-            "status": status,
-            "expand": _expand(expand),
-            "limit": limit,
-            "after": after,
-            "before": before,
-        }
+        params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
+        params |= {"kind": kind, "status": status, "expand": _expand(expand)}
+        params |= _cursor(limit, after, before)
         return await self._read(DeploymentCollection, f"{EI}/deployments", params)
-
-    def iter_deployments(
-        self,
-        project_key: str,
-        environment_key: str,
-        application_keys: Sequence[str] = (),
-        *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        kind: str | None = None,
-        status: str | None = None,
-        expand: Sequence[DeploymentExpand] = (),
-        page_size: int = MAX_CURSOR_LIMIT,
-        max_items: int | None = None,
-    ) -> AsyncIterator[Deployment]:
-        """Every matching deployment, page by page with the filters re-sent, up to
-        ``max_items``."""
-
-        async def page(limit: int, after: str | None) -> tuple[list[Deployment], Links]:
-            found = await self.get_deployments(
-                project_key,
-                environment_key,
-                application_keys,
-                from_ms=from_ms,
-                to_ms=to_ms,
-                kind=kind,
-                status=status,
-                expand=expand,
-                limit=limit,
-                after=after,
-            )
-            return found.items, found.links
-
-        return iterate_cursor_pages(page, page_size=page_size, max_items=max_items)
 
     async def get_deployment(
         self, deployment_id: str, *, expand: Sequence[DeploymentExpand] = ()
@@ -296,56 +248,12 @@ class EvidenceOperations:
     ) -> PullRequestCollection:
         """One page of pull requests (``sort`` needs ``environment_key``; ``from``/``to`` sent
         as date-times)."""
-        params: Params = {
-            "projectKey": project_key,
-            "environmentKey": environment_key,
-            "applicationKey": _apps(application_keys),
-            "from": _date_time(from_ms),
-            "to": _date_time(to_ms),
-            "status": status,
-            "query": query,
-            "sort": sort,
-            "expand": _expand(expand),
-            "limit": limit,
-            "after": after,
-            "before": before,
-        }
+        params = _slice(
+            project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
+        )
+        params |= {"status": status, "query": query, "sort": sort, "expand": _expand(expand)}
+        params |= _cursor(limit, after, before)
         return await self._read(PullRequestCollection, f"{EI}/pull-requests", params)
-
-    def iter_pull_requests(
-        self,
-        project_key: str,
-        environment_key: str | None = None,
-        application_keys: Sequence[str] = (),
-        *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        status: PullRequestStatus | None = None,
-        query: str | None = None,
-        sort: PullRequestSort | None = None,
-        expand: Sequence[PullRequestExpand] = (),
-        page_size: int = MAX_CURSOR_LIMIT,
-        max_items: int | None = None,
-    ) -> AsyncIterator[PullRequest]:
-        """Every matching pull request, page by page with the filters re-sent."""
-
-        async def page(limit: int, after: str | None) -> tuple[list[PullRequest], Links]:
-            found = await self.get_pull_requests(
-                project_key,
-                environment_key,
-                application_keys,
-                from_ms=from_ms,
-                to_ms=to_ms,
-                status=status,
-                query=query,
-                sort=sort,
-                expand=expand,
-                limit=limit,
-                after=after,
-            )
-            return found.items, found.links
-
-        return iterate_cursor_pages(page, page_size=page_size, max_items=max_items)
 
     # --- flag events --------------------------------------------------------------------
 
@@ -368,21 +276,15 @@ class EvidenceOperations:
     ) -> FlagEventCollection:
         """One page of flag events, newest first (``query`` filters by flag key; ``from``/
         ``to`` in ms)."""
-        params: Params = {
-            "projectKey": project_key,
-            "environmentKey": environment_key,
-            "applicationKey": _apps(application_keys),
-            "from": from_ms,
-            "to": to_ms,
+        params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
+        params |= {
             "query": query,
             "impactSize": impact_size,
             "hasExperiments": _flag(has_experiments),
             "global": global_events,
             "expand": "experiments" if experiments else None,
-            "limit": limit,
-            "after": after,
-            "before": before,
         }
+        params |= _cursor(limit, after, before)
         return await self._read(FlagEventCollection, f"{EI}/flag-events", params)
 
     def iter_flag_events(

@@ -18,10 +18,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from ld_insights_mcp.launchdarkly.models import INT64_MAX, MAX_MILLIS, Count, Links, Millis
+from ld_insights_mcp.launchdarkly.models import (
+    INT64_MAX,
+    MAX_MILLIS,
+    Collection,
+    Count,
+    Links,
+    Millis,
+    Wire,
+)
 
 
 def _millis(value: Any) -> Any:
@@ -58,26 +65,15 @@ def bounded_numbers(values: dict[str, Any], where: str) -> dict[str, Any]:
     return values
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        extra="allow",
-        allow_inf_nan=False,
-        defer_build=True,
-    )
-
-
 # --- charts ---------------------------------------------------------------------------------
 
 
-class ChartTier(_Wire):
+class ChartTier(Wire):
     indicator: str
     description: str | None = None
 
 
-class ChartMetric(_Wire):
+class ChartMetric(Wire):
     """A raw metric with its indicator and tier ladder (``InsightsChartMetric``)."""
 
     indicator: str
@@ -93,11 +89,11 @@ class ChartMetric(_Wire):
         return self
 
 
-class ChartAxis(_Wire):
+class ChartAxis(Wire):
     unit: str
 
 
-class ChartMetadata(_Wire):
+class ChartMetadata(Wire):
     summary: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("summary")
@@ -111,18 +107,18 @@ class ChartMetadata(_Wire):
     y_axis: ChartAxis
 
 
-class ChartBounds(_Wire):
+class ChartBounds(Wire):
     name: str
     value: Int64
 
 
-class ChartSeriesMetadata(_Wire):
+class ChartSeriesMetadata(Wire):
     name: str
     count: Count | None = None
     bounds: list[ChartBounds] = Field(default_factory=list)
 
 
-class ChartPoint(_Wire):
+class ChartPoint(Wire):
     """One point: ``y`` is a count or a duration (every chart's), so never negative."""
 
     x: Int64
@@ -135,12 +131,12 @@ class ChartPoint(_Wire):
         return bounded_numbers(values, "values")
 
 
-class ChartSeries(_Wire):
+class ChartSeries(Wire):
     metadata: ChartSeriesMetadata
     data: list[ChartPoint] = Field(default_factory=list)
 
 
-class InsightsChart(_Wire):
+class InsightsChart(Wire):
     """Every chart's answer: metadata (summary, axes, optional metrics) and series."""
 
     metadata: ChartMetadata
@@ -150,19 +146,17 @@ class InsightsChart(_Wire):
 # --- pull requests and deployments ----------------------------------------------------------
 
 
-class FlagReference(_Wire):
+class FlagReference(Wire):
     project_key: str
     flag_key: str
     references_added: Count
     references_removed: Count
 
 
-class FlagReferenceCollection(_Wire):
-    total_count: Count
-    items: list[FlagReference] = Field(default_factory=list)
+FlagReferenceCollection = Collection[FlagReference]
 
 
-class LeadTimeStages(_Wire):
+class LeadTimeStages(Wire):
     """A deployment's lead-time stages (``LeadTimeStagesRep``)."""
 
     coding_duration_ms: DurationMs
@@ -172,7 +166,7 @@ class LeadTimeStages(_Wire):
     total_lead_time_ms: DurationMs | None = None
 
 
-class PullRequestLeadTime(_Wire):
+class PullRequestLeadTime(Wire):
     """A pull request's lead time by stage (``PullRequestLeadTimeRep``); wait, deploy and
     total exist only once it is deployed to the environment asked for."""
 
@@ -186,7 +180,7 @@ class PullRequestLeadTime(_Wire):
     avg_total_lead_time_ms: DurationMs | None = None
 
 
-class PullRequest(_Wire):
+class PullRequest(Wire):
     id: str
     external_id: str
     title: str
@@ -206,13 +200,10 @@ class PullRequest(_Wire):
     lead_time: PullRequestLeadTime | None = None
 
 
-class PullRequestCollection(_Wire):
-    total_count: Count
-    items: list[PullRequest] = Field(default_factory=list)
-    links: Links = Field(default_factory=dict, alias="_links")
+PullRequestCollection = Collection[PullRequest]
 
 
-class Deployment(_Wire):
+class Deployment(Wire):
     id: str
     application_key: str
     application_version: str
@@ -235,40 +226,37 @@ class Deployment(_Wire):
     lead_time_stages: LeadTimeStages | None = None
 
 
-class DeploymentCollection(_Wire):
-    total_count: Count
-    items: list[Deployment] = Field(default_factory=list)
-    links: Links = Field(default_factory=dict, alias="_links")
+DeploymentCollection = Collection[Deployment]
 
 
 # --- flag events ----------------------------------------------------------------------------
 
 
-class VariationEvaluations(_Wire):
+class VariationEvaluations(Wire):
     value: Any = None
     before: Count | None = None
     after: Count | None = None
 
 
-class EvaluationsSummary(_Wire):
+class EvaluationsSummary(Wire):
     variations: list[VariationEvaluations] = Field(default_factory=list)
 
 
-class FlagEventImpact(_Wire):
+class FlagEventImpact(Wire):
     size: str | None = None  # none | small | medium | large
     percentage: Annotated[float, Field(ge=0, le=100)] | None = None
     reason: str | None = None  # evaluations | global | waiting
     evaluations_summary: EvaluationsSummary | None = None
 
 
-class FlagEventMember(_Wire):
+class FlagEventMember(Wire):
     id: str
     email: str
     first_name: str
     last_name: str
 
 
-class FlagEventExperimentIteration(_Wire):
+class FlagEventExperimentIteration(Wire):
     id: str
     status: str
     started_at: UnixMillis
@@ -276,19 +264,17 @@ class FlagEventExperimentIteration(_Wire):
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class FlagEventExperiment(_Wire):
+class FlagEventExperiment(Wire):
     key: str
     name: str
     iteration: FlagEventExperimentIteration
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class FlagEventExperimentCollection(_Wire):
-    total_count: Count
-    items: list[FlagEventExperiment] = Field(default_factory=list)
+FlagEventExperimentCollection = Collection[FlagEventExperiment]
 
 
-class FlagEvent(_Wire):
+class FlagEvent(Wire):
     id: str
     project_id: str
     project_key: str
@@ -305,29 +291,23 @@ class FlagEvent(_Wire):
     experiments: FlagEventExperimentCollection | None = None
 
 
-class FlagEventCollection(_Wire):
-    total_count: Count
-    items: list[FlagEvent] = Field(default_factory=list)
-    links: Links = Field(default_factory=dict, alias="_links")
+FlagEventCollection = Collection[FlagEvent]
 
 
 # --- repositories ---------------------------------------------------------------------------
 
 
-class ProjectSummary(_Wire):
+class ProjectSummary(Wire):
     id: str = Field(alias="_id")
     key: str
     name: str
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class ProjectSummaryCollection(_Wire):
-    total_count: Count
-    items: list[ProjectSummary] = Field(default_factory=list)
-    links: Links = Field(default_factory=dict, alias="_links")
+ProjectSummaryCollection = Collection[ProjectSummary]
 
 
-class InsightsRepository(_Wire):
+class InsightsRepository(Wire):
     id: str = Field(alias="_id")
     version: int
     key: str
@@ -337,10 +317,7 @@ class InsightsRepository(_Wire):
     projects: ProjectSummaryCollection | None = None
 
 
-class InsightsRepositoryCollection(_Wire):
-    total_count: Count
-    items: list[InsightsRepository] = Field(default_factory=list)
-    links: Links = Field(default_factory=dict, alias="_links")
+InsightsRepositoryCollection = Collection[InsightsRepository]
 
 
 def next_cursor(links: Links) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -75,7 +75,7 @@ def millis_to_datetime(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
-class _Wire(BaseModel):
+class Wire(BaseModel):
     """Base of response models: camelCase aliases, unknown fields kept."""
 
     model_config = ConfigDict(
@@ -103,23 +103,37 @@ class _Request(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-class Link(_Wire):
+class Link(Wire):
     href: str | None = None
     type: str | None = None
 
 
 Links = dict[str, Link]
+ItemT = TypeVar("ItemT")
+
+
+class Collection(Wire, Generic[ItemT]):
+    """A page of ``items`` out of ``totalCount``, with its ``_links``."""
+
+    total_count: Count
+    items: list[ItemT] = Field(default_factory=list)
+    links: Links = Field(default_factory=dict, alias="_links")
+
+
+def _covers_the_page(total_count: int | None, items: list[Any]) -> None:
+    if total_count is not None and total_count < len(items):
+        raise ValueError(f"totalCount {total_count} is less than the {len(items)} items returned")
 
 
 # --- insight scores -------------------------------------------------------------------------
 
 
-class IndicatorRange(_Wire):
+class IndicatorRange(Wire):
     min: Score
     max: Score
 
 
-class MetricScore(_Wire):
+class MetricScore(Wire):
     """One score category (``InsightsMetricScore``)."""
 
     score: Score
@@ -130,7 +144,7 @@ class MetricScore(_Wire):
     last_period: MetricScore | None = None
 
 
-class InsightGroupScores(_Wire):
+class InsightGroupScores(Wire):
     overall: MetricScore
     deployment_frequency: MetricScore
     deployment_failure_rate: MetricScore
@@ -153,24 +167,24 @@ class InsightGroupScores(_Wire):
         return scores
 
 
-class InsightPeriod(_Wire):
+class InsightPeriod(Wire):
     start_time: Millis
     end_time: Millis
 
 
-class InsightScores(_Wire):
+class InsightScores(Wire):
     period: InsightPeriod
     last_period: InsightPeriod
     scores: InsightGroupScores
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class ScoreMetadata(_Wire):
+class ScoreMetadata(Wire):
     period: InsightPeriod
     last_period: InsightPeriod
 
 
-class CountByIndicator(_Wire):
+class CountByIndicator(Wire):
     excellent: Count
     good: Count
     fair: Count
@@ -180,7 +194,7 @@ class CountByIndicator(_Wire):
     total: Count
 
 
-class InsightGroupCollectionMetadata(_Wire):
+class InsightGroupCollectionMetadata(Wire):
     count_by_indicator: CountByIndicator
 
 
@@ -201,7 +215,7 @@ class EnvironmentSummary(BaseModel):
     critical: bool | None = None
 
 
-class InsightGroup(_Wire):
+class InsightGroup(Wire):
     key: str
     name: str
     project_key: str
@@ -213,19 +227,14 @@ class InsightGroup(_Wire):
     score_metadata: ScoreMetadata | None = None
 
 
-class InsightGroupCollection(_Wire):
-    total_count: Count
-    items: list[InsightGroup]
-    links: Links = Field(default_factory=dict, alias="_links")
+class InsightGroupCollection(Collection[InsightGroup]):
+    items: list[InsightGroup]  # required here
     metadata: InsightGroupCollectionMetadata | None = None
     score_metadata: ScoreMetadata | None = None
 
     @model_validator(mode="after")
     def _total_covers_the_page(self) -> InsightGroupCollection:
-        if self.total_count < len(self.items):
-            raise ValueError(
-                f"totalCount {self.total_count} is less than the {len(self.items)} items returned"
-            )
+        _covers_the_page(self.total_count, self.items)
         return self
 
 
@@ -273,7 +282,7 @@ class PatchOperation(_Request):
 # --- metric groups --------------------------------------------------------------------------
 
 
-class MemberSummary(_Wire):
+class MemberSummary(Wire):
     id: str | None = Field(default=None, alias="_id")
     first_name: str | None = None
     last_name: str | None = None
@@ -282,14 +291,14 @@ class MemberSummary(_Wire):
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class TeamSummary(_Wire):
+class TeamSummary(Wire):
     key: str
     name: str | None = None
     custom_role_keys: list[str] = Field(default_factory=list)
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class Maintainer(_Wire):
+class Maintainer(Wire):
     """``MaintainerRep``; newer API versions send ``{key, kind, _member, _team}`` instead."""
 
     member: MemberSummary | None = None
@@ -311,7 +320,7 @@ class Maintainer(_Wire):
         return self.key
 
 
-class MetricInGroup(_Wire):
+class MetricInGroup(Wire):
     key: str
     name: str
     kind: str
@@ -324,7 +333,7 @@ class MetricInGroup(_Wire):
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class DependentExperiment(_Wire):
+class DependentExperiment(Wire):
     key: str
     name: str
     environment_id: str
@@ -334,7 +343,7 @@ class DependentExperiment(_Wire):
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class MetricGroup(_Wire):
+class MetricGroup(Wire):
     """``MetricGroupRep``."""
 
     id: str = Field(alias="_id")
@@ -355,29 +364,28 @@ class MetricGroup(_Wire):
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class MetricGroupCollection(_Wire):
+class MetricGroupCollection(Wire):
+    """Not a ``Collection``: its ``totalCount`` is optional."""
+
     items: list[MetricGroup]
     total_count: Count | None = None
     links: Links = Field(default_factory=dict, alias="_links")
 
     @model_validator(mode="after")
     def _total_covers_the_page(self) -> MetricGroupCollection:
-        if self.total_count is not None and self.total_count < len(self.items):
-            raise ValueError(
-                f"totalCount {self.total_count} is less than the {len(self.items)} items returned"
-            )
+        _covers_the_page(self.total_count, self.items)
         return self
 
 
 # --- errors ---------------------------------------------------------------------------------
 
 
-class ErrorFieldRep(_Wire):
+class ErrorFieldRep(Wire):
     attribute: str = ""
     reason: str = ""
 
 
-class ErrorRep(_Wire):
+class ErrorRep(Wire):
     """LaunchDarkly's error body: ``{code, message}``, plus ``errors`` on 400."""
 
     code: str = "unknown"

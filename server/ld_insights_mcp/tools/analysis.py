@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -36,7 +35,7 @@ from ld_insights_mcp.analysis.digest import band_counts, biggest_drops, most_reg
 from ld_insights_mcp.analysis.digest import worth_explaining as pick_next
 from ld_insights_mcp.analysis.drivers import of_composite
 from ld_insights_mcp.analysis.explain import explain_leaf
-from ld_insights_mcp.analysis.gather import Reads
+from ld_insights_mcp.analysis.gather import reads_until
 from ld_insights_mcp.analysis.reads import (
     ANY_EVENT,
     COVERAGE_NEEDS,
@@ -49,7 +48,6 @@ from ld_insights_mcp.analysis.reads import (
     Need,
     needs_for,
 )
-from ld_insights_mcp.launchdarkly import LaunchDarklyError
 from ld_insights_mcp.launchdarkly.models import (
     InsightGroup,
     InsightGroupCollection,
@@ -68,7 +66,7 @@ from ld_insights_mcp.tools.params import (
     visible_text,
 )
 from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
-from ld_insights_mcp.tools.upstream import describe_failure
+from ld_insights_mcp.tools.upstream import CallBudget
 from ld_insights_mcp.ui import DASHBOARD_META
 from ld_insights_mcp.views.analysis import (
     CallsMade,
@@ -94,6 +92,7 @@ GROUP_PAGE = 20
 EVENT_PAGES = 10
 """Pages of 100 flag events counted per period for the creation ratio (past that: none)."""
 REMEMBERED_SLICES = 1000
+GROUPS_NOT_FOUND = "check the keys; list_insight_groups shows the keys in use"
 DIGEST_ROUNDS = 3
 """Dependent rounds a cold digest of ``max_groups`` groups may take."""
 
@@ -208,11 +207,6 @@ class _Progress:
 
     async def step(self, label: str, done: int, started: int) -> None:
         await self.ctx.report_progress(done, started, label)
-
-
-def _short(exc: LaunchDarklyError) -> str:
-    """A one-line reason for a missing read."""
-    return describe_failure(exc, not_found="check the keys").removesuffix(". Next: check the keys.")
 
 
 def _read(
@@ -388,6 +382,7 @@ async def _scores_then_reads(
     """
     state = app_state(ctx)
     client, settings = state.client, state.settings
+    budget = CallBudget(state)
     hints = hints_of(client)
     guess = slice_of(scope) if scope is not None else hints.slices.get(group_key or "")
     periods = hints.guess_periods()
@@ -398,63 +393,49 @@ async def _scores_then_reads(
     failure: ToolError | None = None
     keys: list[tuple[Need, Key]] = []
     late = False
-    async with anyio.create_task_group() as group:
-        reads = Reads(group, describe=_short, progress=_Progress(ctx).step)
-        with anyio.CancelScope(deadline=anyio.current_time() + settings.call_budget):
-            if scope is None:
-                assert group_key is not None
-                reads.start(
-                    FIRST,
-                    "getInsightGroup",
-                    lambda: client.get_insight_group(group_key, expand=["scores"]),
-                )
-            else:
-                p, e, apps = slice_of(scope)
-                reads.start(
-                    FIRST, "getInsightsScores", lambda: client.get_insight_scores(p, e, apps)
-                )
-            if speculate and guess is not None:
-                for need in possible:
-                    window = guessed.get(need.period)
-                    reads.start(
-                        (need, guess, window), need.label, _read(client, guess, window, need)
-                    )
-            answer = await reads.result(FIRST)
-            if answer is not None:
-                try:
-                    target = _target(answer, scope)
-                except ToolError as exc:
-                    failure = exc
-            if target is not None:
-                now, last = target.periods()
-                hints.learn_periods((now, last))
-                where = slice_of(target.scope)
-                if target.scope.group_key is not None:
-                    hints.learn_slice(target.scope.group_key, where)
-                for need in needed(target):
-                    window = {NOW: now, LAST: last}.get(need.period)
-                    key = (need, where, window)
-                    if not reads.started(key):
-                        late = True
-                        reads.start(key, need.label, _read(client, where, window, need))
-                    keys.append((need, key))
-                for _, key in keys:
-                    await reads.result(key)
-        group.cancel_scope.cancel()  # reads for a guess the scores did not confirm
+    # Reads for a guess the scores do not confirm are cancelled when the block ends.
+    async with reads_until(
+        budget.deadline, describe=budget.reason, progress=_Progress(ctx).step
+    ) as reads:
+        if scope is None:
+            assert group_key is not None
+            reads.start(
+                FIRST,
+                "getInsightGroup",
+                lambda: client.get_insight_group(group_key, expand=["scores"]),
+            )
+        else:
+            p, e, apps = slice_of(scope)
+            reads.start(FIRST, "getInsightsScores", lambda: client.get_insight_scores(p, e, apps))
+        if speculate and guess is not None:
+            for need in possible:
+                window = guessed.get(need.period)
+                reads.start((need, guess, window), need.label, _read(client, guess, window, need))
+        answer = await reads.result(FIRST)
+        if answer is not None:
+            try:
+                target = _target(answer, scope)
+            except ToolError as exc:
+                failure = exc
+        if target is not None:
+            now, last = target.periods()
+            hints.learn_periods((now, last))
+            where = slice_of(target.scope)
+            if target.scope.group_key is not None:
+                hints.learn_slice(target.scope.group_key, where)
+            for need in needed(target):
+                window = {NOW: now, LAST: last}.get(need.period)
+                key = (need, where, window)
+                if not reads.started(key):
+                    late = True
+                    reads.start(key, need.label, _read(client, where, window, need))
+                keys.append((need, key))
+            for _, key in keys:
+                await reads.result(key)
     if failure is not None:
         raise failure
     if target is None:
-        error = reads.errors.get(FIRST)
-        if error is None:
-            raise ToolError(
-                f"LaunchDarkly did not answer within this call's {settings.call_budget:g} s "
-                "budget; try again in a minute."
-            )
-        raise ToolError(
-            describe_failure(
-                error, not_found="check the keys; list_insight_groups shows the keys in use"
-            )
-        )
+        raise budget.failure(reads.errors.get(FIRST), not_found=GROUPS_NOT_FOUND)
     used = {key for _, key in keys}
     calls = CallsMade(
         made=[target.first_call, *(need.label for need, _ in keys)],
@@ -556,7 +537,7 @@ async def insights_digest(
             raise ToolError(f"query: {exc}") from None
     state = app_state(ctx)
     hints = hints_of(state.client)
-    budget = state.settings.call_budget
+    budget = CallBudget(state)
     limit = min(GROUP_PAGE, max_groups)
 
     def page(offset: int) -> Callable[[], Awaitable[InsightGroupCollection]]:
@@ -579,33 +560,22 @@ async def insights_digest(
     started = [o for o in range(0, max_groups, limit)][: max(first_round, 1)]
     first: InsightGroupCollection | None = None
     offsets: list[int] = []
-    async with anyio.create_task_group() as group:
-        reads = Reads(group, describe=_short, progress=_Progress(ctx).step)
-        with anyio.CancelScope(deadline=anyio.current_time() + budget):
-            for offset in started:
+    async with reads_until(
+        budget.deadline, describe=budget.reason, progress=_Progress(ctx).step
+    ) as reads:
+        for offset in started:
+            reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
+        first = await reads.result(0)
+        if first is not None:
+            hints.group_totals[query] = first.total_count
+            total = min(first.total_count, max_groups)
+            offsets = list(range(limit, total, limit)) if first.items else []
+            for offset in offsets:
                 reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
-            first = await reads.result(0)
-            if first is not None:
-                hints.group_totals[query] = first.total_count
-                total = min(first.total_count, max_groups)
-                offsets = list(range(limit, total, limit)) if first.items else []
-                for offset in offsets:
-                    reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
-                for offset in offsets:
-                    await reads.result(offset)
-        group.cancel_scope.cancel()
+            for offset in offsets:
+                await reads.result(offset)
     if first is None:
-        error = reads.errors.get(0)
-        if error is None:
-            raise ToolError(
-                f"LaunchDarkly did not answer within this call's {budget:g} s budget; "
-                "try again in a minute."
-            )
-        raise ToolError(
-            describe_failure(
-                error, not_found="check the keys; list_insight_groups shows the keys in use"
-            )
-        )
+        raise budget.failure(reads.errors.get(0), not_found=GROUPS_NOT_FOUND)
     groups = list(first.items)
     for offset in offsets:
         found = reads.results.get(offset)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -46,9 +48,13 @@ from ld_insights_mcp.views.common import iso_datetime, source_line
 from ld_insights_mcp.views.evidence import (
     DeploymentPage,
     DeploymentResult,
+    DeploymentView,
+    EvidencePage,
     FlagEventPage,
+    FlagEventView,
     NextCall,
     PullRequestPage,
+    PullRequestView,
     cursor_page_text,
     deployment_line,
     deployment_text,
@@ -59,80 +65,140 @@ from ld_insights_mcp.views.evidence import (
     pull_request_view,
 )
 
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+
 NOT_FOUND = "check project_key and environment_key; list_insight_groups shows keys in use"
 OpenWord = Annotated[str, Strict(), StringConstraints(pattern=r"^[a-z_]{1,40}$")]
+ViewT = TypeVar("ViewT", DeploymentView, PullRequestView, FlagEventView)
 
 
-class _Listing:
-    """What every list tool does before its request: scope, window, cursor check."""
+@dataclass(frozen=True, slots=True)
+class _Lists(Generic[ViewT]):
+    """What one list tool lists: its items' view and line, and the page that holds them."""
 
-    def __init__(
-        self,
-        tool: str,
-        state: AppState,
-        *,
-        scope: tuple[str, str | None],
-        apps: list[str] | None,
-        window: Window,
-        filters: dict[str, Any],
-        limit: int,
-        cursor: str | None,
-    ) -> None:
-        self.tool = tool
-        self.state = state
-        self.project, self.environment = scope
-        self.apps = list(dict.fromkeys(apps or []))
-        self.window = window
-        self.limit = limit
-        shaping = {
-            "project_key": self.project,
-            "environment_key": self.environment,
-            "application_keys": self.apps or None,
-            **window.arguments,
-            **filters,
-        }
-        self.signature = query_signature(tool, shaping)
-        self.after = read_cursor(cursor, self.signature)
-        self.next_call = NextCall(tool, {**shaping, "limit": limit})
+    tool: str
+    what: str
+    view: Callable[[Any], ViewT]
+    line: Callable[[ViewT], str]
+    page: type[EvidencePage]
+    field: str
 
-    def header(self, what: str, total: int, returned: int, extra: str = "") -> list[str]:
-        scope = self.project + (f"/{self.environment}" if self.environment else "")
-        apps = ", ".join(self.apps) or "all apps"
-        span = f"{iso_datetime(self.window.start_ms)} to {iso_datetime(self.window.end_ms)}"
-        start = " (continued)" if self.after else ""
-        return [
-            *source_line(self.state.data_source),
-            f"{what}, {scope} ({apps}), {span}{extra}: {returned} of {total}{start}, newest first.",
-        ]
 
-    def page(
-        self, header: list[str], lines: list[str], ids: list[str], has_more: bool
-    ) -> tuple[str, int, str | None]:
-        return cursor_page_text(
-            header=header,
-            lines=lines,
-            ids=ids,
-            has_more=has_more,
-            next_call=self.next_call,
-            cursor_for=lambda after: (
-                make_cursor(after, self.signature) if re.fullmatch(CURSOR_ID, after) else None
-            ),
-            max_chars=self.state.settings.max_output_chars,
-        )
+DEPLOYMENTS = _Lists(
+    "list_deployments",
+    "Deployments",
+    deployment_view,
+    deployment_line,
+    DeploymentPage,
+    "deployments",
+)
+PULL_REQUESTS = _Lists(
+    "list_pull_requests",
+    "Pull requests",
+    pull_request_view,
+    pull_request_line,
+    PullRequestPage,
+    "pull_requests",
+)
+FLAG_EVENTS = _Lists(
+    "list_flag_events",
+    "Flag events",
+    flag_event_view,
+    flag_event_line,
+    FlagEventPage,
+    "flag_events",
+)
 
-    def base(self, total: int, shown: int, cursor: str | None, truncated: bool) -> dict[str, Any]:
-        return {
-            "data_source": self.state.data_source,
-            "project_key": self.project,
-            "environment_key": self.environment,
-            "application_keys": self.apps,
-            "window_from": iso_datetime(self.window.start_ms),
-            "window_to": iso_datetime(self.window.end_ms),
-            "total_count": total,
+Fetch = Callable[["LaunchDarklyClient"], Callable[..., Awaitable[Any]]]
+"""The client's list operation with the tool's own filters bound (``functools.partial``);
+the slice, window and paging are added by ``_list_page``."""
+
+
+async def _list_page(
+    state: AppState,
+    lists: _Lists[ViewT],
+    fetch: Fetch,
+    *,
+    scope: tuple[str, str | None, list[str]],
+    window: Window,
+    filters: dict[str, Any],
+    limit: int,
+    cursor: str | None,
+    said: str = "",
+    newest_first: bool = True,
+) -> CallToolResult:
+    """One page of a cursor list: the cursor checked against the query before any request,
+    the page read, its lines cut to the output cap, and the exact call for the next page.
+    ``said`` names the filters in the header."""
+    project, environment, apps = scope
+    shaping = {
+        "project_key": project,
+        "environment_key": environment,
+        "application_keys": apps or None,
+        **window.arguments,
+        **filters,
+    }
+    signature = query_signature(lists.tool, shaping)
+    after = read_cursor(cursor, signature)
+    found = await call_launchdarkly(
+        state,
+        lambda client: fetch(client)(
+            project,
+            environment,
+            apps,
+            from_ms=window.start_ms,
+            to_ms=window.end_ms,
+            limit=limit,
+            after=after,
+        ),
+        not_found=NOT_FOUND,
+    )
+    views = [lists.view(item) for item in found.items]
+    place = project + (f"/{environment}" if environment else "")
+    span = f"{iso_datetime(window.start_ms)} to {iso_datetime(window.end_ms)}"
+    counted = f"{len(views)} of {found.total_count}" + (" (continued)" if after else "")
+    order = ", newest first." if newest_first else "."
+    header = [
+        *source_line(state.data_source),
+        f"{lists.what}, {place} ({', '.join(apps) or 'all apps'}), {span}{said}: {counted}{order}",
+    ]
+    text, shown, next_cursor = cursor_page_text(
+        header=header,
+        lines=[lists.line(v) for v in views],
+        ids=[v.id for v in views],
+        has_more="next" in found.links,
+        next_call=NextCall(lists.tool, {**shaping, "limit": limit}),
+        cursor_for=lambda last: (
+            make_cursor(last, signature) if re.fullmatch(CURSOR_ID, last) else None
+        ),
+        max_chars=state.settings.max_output_chars,
+    )
+    page = lists.page.model_validate(
+        {
+            "data_source": state.data_source,
+            "project_key": project,
+            "environment_key": environment,
+            "application_keys": apps,
+            "window_from": iso_datetime(window.start_ms),
+            "window_to": iso_datetime(window.end_ms),
+            "total_count": found.total_count,
             "returned": shown,
-            "next_cursor": cursor,
-            "truncated": truncated,
+            "next_cursor": next_cursor,
+            "truncated": shown < len(views),
+            lists.field: views[:shown],
         }
+    )
+    return tool_result(page, text)
+
+
+def _said(**filters: str | None) -> str:
+    """The filters given, for a header: ``, status failed, kind rollback``."""
+    return "".join(f", {name} {value}" for name, value in filters.items() if value)
+
+
+def _apps(application_keys: list[str] | None) -> list[str]:
+    return list(dict.fromkeys(application_keys or []))
 
 
 async def list_deployments(
@@ -152,44 +218,18 @@ async def list_deployments(
     lead time by stage, id."""
     state = app_state(ctx)
     project, env = resolve_scope(state.settings, project_key, environment_key)
-    listing = _Listing(
-        "list_deployments",
+    window, apps = resolve_window(days, from_date, to_date), _apps(application_keys)
+    return await _list_page(
         state,
-        scope=(project, env),
-        apps=application_keys,
-        window=resolve_window(days, from_date, to_date),
+        DEPLOYMENTS,
+        lambda client: partial(client.get_deployments, status=status, kind=kind),
+        scope=(project, env, apps),
+        window=window,
         filters={"status": status, "kind": kind},
         limit=limit,
         cursor=cursor,
+        said=_said(status=status, kind=kind),
     )
-    found = await call_launchdarkly(
-        state,
-        lambda client: client.get_deployments(
-            listing.project,
-            env,
-            listing.apps,
-            from_ms=listing.window.start_ms,
-            to_ms=listing.window.end_ms,
-            status=status,
-            kind=kind,
-            limit=limit,
-            after=listing.after,
-        ),
-        not_found=NOT_FOUND,
-    )
-    views = [deployment_view(d) for d in found.items]
-    extra = "".join(f", {n} {v}" for n, v in (("status", status), ("kind", kind)) if v)
-    text, shown, next_cursor = listing.page(
-        listing.header("Deployments", found.total_count, len(views), extra),
-        [deployment_line(v) for v in views],
-        [v.id for v in views],
-        "next" in found.links,
-    )
-    page = DeploymentPage(
-        **listing.base(found.total_count, shown, next_cursor, shown < len(views)),
-        deployments=views[:shown],
-    )
-    return tool_result(page, text)
 
 
 async def get_deployment(
@@ -247,51 +287,22 @@ async def list_pull_requests(
         environment = resolve_default(
             environment, None, field="environment_key", variable="LD_ENVIRONMENT"
         )
-    listing = _Listing(
-        "list_pull_requests",
+    window, apps = resolve_window(days, from_date, to_date), _apps(application_keys)
+    expand: list[Literal["leadTime"]] = ["leadTime"] if environment else []
+    return await _list_page(
         state,
-        scope=(project, environment),
-        apps=application_keys,
-        window=resolve_window(days, from_date, to_date),
+        PULL_REQUESTS,
+        lambda client: partial(
+            client.get_pull_requests, status=status, query=query, sort=SORTS[sort], expand=expand
+        ),
+        scope=(project, environment, apps),
+        window=window,
         filters={"status": status, "query": query, "sort": sort},
         limit=limit,
         cursor=cursor,
+        said=(f", {sort} first" if sort != "recent" else "") + _said(status=status),
+        newest_first=sort == "recent",
     )
-    expand: list[Literal["leadTime"]] = ["leadTime"] if environment else []
-    found = await call_launchdarkly(
-        state,
-        lambda client: client.get_pull_requests(
-            project,
-            environment,
-            listing.apps,
-            from_ms=listing.window.start_ms,
-            to_ms=listing.window.end_ms,
-            status=status,
-            query=query,
-            sort=SORTS[sort],
-            expand=expand,
-            limit=limit,
-            after=listing.after,
-        ),
-        not_found=NOT_FOUND,
-    )
-    views = [pull_request_view(p) for p in found.items]
-    extra = f", {sort} first" if sort != "recent" else ""
-    extra += f", status {status}" if status else ""
-    header = listing.header("Pull requests", found.total_count, len(views), extra)
-    if sort != "recent":
-        header[-1] = header[-1].replace(", newest first.", ".")
-    text, shown, next_cursor = listing.page(
-        header,
-        [pull_request_line(v) for v in views],
-        [v.id for v in views],
-        "next" in found.links,
-    )
-    page = PullRequestPage(
-        **listing.base(found.total_count, shown, next_cursor, shown < len(views)),
-        pull_requests=views[:shown],
-    )
-    return tool_result(page, text)
 
 
 async def list_flag_events(
@@ -314,44 +325,18 @@ async def list_flag_events(
     evaluations before/after."""
     state = app_state(ctx)
     project, env = resolve_scope(state.settings, project_key, environment_key)
-    listing = _Listing(
-        "list_flag_events",
+    window, apps = resolve_window(days, from_date, to_date), _apps(application_keys)
+    return await _list_page(
         state,
-        scope=(project, env),
-        apps=application_keys,
-        window=resolve_window(days, from_date, to_date),
+        FLAG_EVENTS,
+        lambda client: partial(client.get_flag_events, query=flag_key, impact_size=impact),
+        scope=(project, env, apps),
+        window=window,
         filters={"flag_key": flag_key, "impact": impact},
         limit=limit,
         cursor=cursor,
+        said=_said(flag=flag_key, impact=impact),
     )
-    found = await call_launchdarkly(
-        state,
-        lambda client: client.get_flag_events(
-            listing.project,
-            env,
-            listing.apps,
-            from_ms=listing.window.start_ms,
-            to_ms=listing.window.end_ms,
-            query=flag_key,
-            impact_size=impact,
-            limit=limit,
-            after=listing.after,
-        ),
-        not_found=NOT_FOUND,
-    )
-    views = [flag_event_view(e) for e in found.items]
-    extra = "".join(f", {n} {v}" for n, v in (("flag", flag_key), ("impact", impact)) if v)
-    text, shown, next_cursor = listing.page(
-        listing.header("Flag events", found.total_count, len(views), extra),
-        [flag_event_line(v) for v in views],
-        [v.id for v in views],
-        "next" in found.links,
-    )
-    page = FlagEventPage(
-        **listing.base(found.total_count, shown, next_cursor, shown < len(views)),
-        flag_events=views[:shown],
-    )
-    return tool_result(page, text)
 
 
 _TOOLS: tuple[tuple[Callable[..., Any], str], ...] = (

@@ -86,27 +86,7 @@ ProjectKey = Annotated[
         )
     ),
 ]
-EnvironmentKey = Annotated[
-    _Key,
-    Field(
-        description=(
-            f"Environment key within the project, e.g. 'production' ({KEY_RULE}). Omit to use "
-            "the server's default (LD_ENVIRONMENT)."
-        )
-    ),
-]
 ApplicationKey = _Key
-ApplicationKeys = Annotated[
-    list[ApplicationKey],
-    Strict(),
-    Field(
-        max_length=50,
-        description=(
-            "Application keys to narrow the data to (at most 50), a JSON array of strings such "
-            'as ["web-frontend"]; empty means all applications.'
-        ),
-    ),
-]
 MetricGroupKey = Annotated[
     _Key,
     Field(description=f"Metric group key ({KEY_RULE}). list_metric_groups shows the keys."),

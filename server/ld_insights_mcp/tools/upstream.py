@@ -49,6 +49,7 @@ LONGEST_SHOWN_WAIT = 86_400.0
 
 
 _NOT_AGAIN = "Do not repeat it, and do not make it again under another key."
+NO_ANSWER = "no answer within the call's time budget"
 
 
 def _may_have_been_sent() -> bool:
@@ -78,6 +79,33 @@ class Write:
         return _NOT_AGAIN if self.creates else "Do not repeat it."
 
 
+class CallBudget:
+    """One tool call's time budget: the deadline every LaunchDarkly call it makes shares, and
+    the text a model reads when one fails or the budget runs out."""
+
+    def __init__(self, state: AppState) -> None:
+        self.seconds = state.settings.call_budget
+        self.deadline = anyio.current_time() + self.seconds
+
+    def scope(self) -> anyio.CancelScope:
+        """A scope that cancels what runs inside it at the deadline."""
+        return anyio.CancelScope(deadline=self.deadline)
+
+    def failure(
+        self, exc: LaunchDarklyError | None, *, not_found: str, write: Write | None = None
+    ) -> ToolError:
+        """The error for a call that failed with ``exc``, or (``None``) ran out of budget."""
+        if exc is None:
+            return ToolError(_budget_spent(self.seconds, write))
+        logger.info("LaunchDarkly call failed: %s", exc)
+        return ToolError(describe_failure(exc, not_found=not_found, write=write))
+
+    @staticmethod
+    def reason(exc: LaunchDarklyError | None) -> str:
+        """Why one of several reads has no answer, in a line: ``exc``, or the budget (None)."""
+        return NO_ANSWER if exc is None else describe_failure(exc, not_found=None)
+
+
 async def call_launchdarkly(
     state: AppState,
     operation: Callable[[LaunchDarklyClient], Awaitable[T]],
@@ -92,15 +120,13 @@ async def call_launchdarkly(
     an unknown outcome whose next step is ``write.read_back``, never as "try again", and
     every failure says what was changed, if anything.
     """
-    budget = state.settings.call_budget
-    try:
-        with anyio.fail_after(budget):
+    budget = CallBudget(state)
+    with budget.scope():
+        try:
             return await operation(state.client)
-    except TimeoutError:
-        raise ToolError(_budget_spent(budget, write)) from None
-    except LaunchDarklyError as exc:
-        logger.info("LaunchDarkly call failed: %s", exc)
-        raise ToolError(describe_failure(exc, not_found=not_found, write=write)) from None
+        except LaunchDarklyError as exc:
+            raise budget.failure(exc, not_found=not_found, write=write) from None
+    raise budget.failure(None, not_found=not_found, write=write)
 
 
 def _budget_spent(budget: float, write: Write | None) -> str:
@@ -124,9 +150,11 @@ def _budget_spent(budget: float, write: Write | None) -> str:
     )
 
 
-def describe_failure(exc: LaunchDarklyError, *, not_found: str, write: Write | None = None) -> str:
+def describe_failure(
+    exc: LaunchDarklyError, *, not_found: str | None, write: Write | None = None
+) -> str:
     """Text for a model: what went wrong, what was changed (for a ``write``), and the next
-    step."""
+    step (on a 404, ``not_found``; None: no step)."""
     if isinstance(exc, ConcurrentChangeError):
         if exc.maybe_applied:
             done = "this change may have been applied first and then overwritten"
@@ -147,7 +175,7 @@ def describe_failure(exc: LaunchDarklyError, *, not_found: str, write: Write | N
     return text
 
 
-def _describe(exc: LaunchDarklyError, *, not_found: str, write: Write | None) -> str:
+def _describe(exc: LaunchDarklyError, *, not_found: str | None, write: Write | None) -> str:
     if isinstance(exc, InvalidRequestError):
         return f"Invalid argument: {exc}. Fix it and call again."
     if isinstance(exc, OutcomeUnknownError):
@@ -180,7 +208,7 @@ def _describe(exc: LaunchDarklyError, *, not_found: str, write: Write | None) ->
     return f"LaunchDarkly call failed: {exc}"  # pragma: no cover - every subclass handled
 
 
-def _describe_status(exc: APIStatusError, *, not_found: str) -> str:
+def _describe_status(exc: APIStatusError, *, not_found: str | None) -> str:
     said = f"LaunchDarkly said: {quoted(f'{exc.code}: {exc.message}')}"
     if isinstance(exc, AuthenticationError):
         return (
@@ -195,7 +223,7 @@ def _describe_status(exc: APIStatusError, *, not_found: str) -> str:
             "access. Retrying will not help."
         )
     if isinstance(exc, NotFoundError):
-        return f"Not found (404). {said}. Next: {not_found}."
+        return f"Not found (404). {said}." + (f" Next: {not_found}." if not_found else "")
     if isinstance(exc, BadRequestError):
         errors = exc.field_errors
         shown = [quoted(f"{f.attribute}: {f.reason}") for f in errors[:FIELDS_SHOWN]]

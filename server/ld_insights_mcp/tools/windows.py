@@ -1,8 +1,10 @@
 """Time windows and cursors of the evidence tools, checked before any request is sent.
 
 A window is ``days`` (the last N days, default 30) or ISO dates (``from_date``, ``to_date``,
-UTC, both inclusive), at most ``MAX_WINDOW_DAYS`` long, never in the future and never before
-``FLOOR`` (Engineering Insights holds no data from before it). Cursors carry
+UTC, both inclusive), at most ``MAX_WINDOW_DAYS`` long, never before ``FLOOR`` (Engineering
+Insights holds no data from before it). A window that runs to "now" ends at the end of the
+current minute: nothing after now exists yet, so it holds the same data, and the same question
+asked again within the minute is the same request (answered from the read cache). Cursors carry
 the ``after`` id of the API's cursor and a signature of the query that produced it, so a
 cursor sent with other filters is refused here instead of paging some other result set.
 """
@@ -22,6 +24,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from ld_insights_mcp.tools.params import MAX_WINDOW_DAYS
 
 DAY_MS = 86_400_000
+MINUTE_MS = 60_000
 DEFAULT_DAYS = 30
 FLOOR = date(2015, 1, 1)
 """No window starts before this day: Engineering Insights has no data from before it."""
@@ -74,7 +77,9 @@ def resolve_window(
             f"to_date {to_date} is in the future (today is {today.isoformat()} UTC): use "
             "today or an earlier date, or omit it."
         )
-    end = current if end_day is None else min(current, _midnight_ms(end_day + timedelta(1)))
+    end = -(-current // MINUTE_MS) * MINUTE_MS  # the end of the current minute
+    if end_day is not None:
+        end = min(end, _midnight_ms(end_day + timedelta(1)))
     if from_date is not None:
         start_day = _date(from_date, "from_date")
         if start_day > today:

@@ -15,7 +15,7 @@ from ld_insights_mcp.analysis.explain import EVIDENCE_SOURCE, LeafExplanation
 from ld_insights_mcp.analysis.metrics import Reading
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.charts import MetricView, metric_view
-from ld_insights_mcp.views.common import DataSource, ViewModel, signed, source_line
+from ld_insights_mcp.views.common import DataSource, ViewModel, copied, signed, source_line
 from ld_insights_mcp.views.scores import CategoryScore, Period, score_phrase
 
 
@@ -156,7 +156,7 @@ class CoverageResult(ViewModel):
 
 
 def evidence_item(found: Evidence) -> EvidenceItem:
-    return EvidenceItem(kind=found.kind, id=found.id, text=found.text, url=found.url)
+    return copied(EvidenceItem, found)
 
 
 def metric_value(read: Reading | None) -> MetricValue | None:
@@ -200,38 +200,15 @@ def leaf_result(leaf: LeafExplanation) -> LeafResult:
 
 
 def digest_group(rank: int, group: RankedGroup) -> DigestGroup:
-    return DigestGroup(
-        rank=rank,
-        key=group.key,
-        name=group.name,
-        project_key=group.project_key,
-        environment_key=group.environment_key,
-        overall=group.overall,
-        indicator=group.indicator,
-        change=group.change,
-        weakest=group.weakest,
-        weakest_score=group.weakest_score,
-    )
+    return copied(DigestGroup, group, rank=rank)
 
 
 def digest_drop(drop: Drop) -> DigestDrop:
-    return DigestDrop(
-        group_key=drop.group_key,
-        category=drop.category,
-        before=drop.before,
-        after=drop.after,
-        change=drop.change,
-    )
+    return copied(DigestDrop, drop)
 
 
 def coverage_finding(found: Finding) -> CoverageFinding:
-    return CoverageFinding(
-        check=found.check,
-        status=found.status,
-        detail=found.detail,
-        fix=found.fix,
-        affects=list(found.affects),
-    )
+    return copied(CoverageFinding, found)
 
 
 def call(tool: str, **arguments: object) -> str:

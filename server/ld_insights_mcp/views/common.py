@@ -4,7 +4,7 @@ label."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,6 +24,16 @@ class ViewModel(BaseModel):
     """Base of tool results: their JSON schema carries no redundant titles."""
 
     model_config = ConfigDict(json_schema_extra=_without_titles)
+
+
+ViewT = TypeVar("ViewT", bound=ViewModel)
+
+
+def copied(view: type[ViewT], source: object, **given: Any) -> ViewT:
+    """``view`` with the fields ``given``, every other field read from ``source``'s attribute
+    of the same name (where a view shows a model or a result as it is)."""
+    found = {name: getattr(source, name) for name in view.model_fields if name not in given}
+    return view.model_validate({**found, **given})
 
 
 DEMO_NOTE = "[demo data from the embedded emulator, not a real LaunchDarkly account]"

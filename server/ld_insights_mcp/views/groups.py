@@ -6,7 +6,7 @@ from pydantic import Field
 
 from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupCollection, InsightPeriod
 from ld_insights_mcp.text import plural, quoted
-from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime, source_line
+from ld_insights_mcp.views.common import DataSource, ViewModel, copied, iso_datetime, source_line
 from ld_insights_mcp.views.paging import PageRequest, paginate
 from ld_insights_mcp.views.scores import (
     CategoryScore,
@@ -117,16 +117,7 @@ def group_page(
     groups = [group_summary(g) for g in found.items]
     counts = None
     if found.metadata is not None:
-        c = found.metadata.count_by_indicator
-        counts = IndicatorCounts(
-            excellent=c.excellent,
-            good=c.good,
-            fair=c.fair,
-            needs_attention=c.needs_attention,
-            not_calculated=c.not_calculated,
-            unknown=c.unknown,
-            total=c.total,
-        )
+        counts = copied(IndicatorCounts, found.metadata.count_by_indicator)
     scored_period = found.score_metadata.period if found.score_metadata else None
     header = [
         *source_line(source),

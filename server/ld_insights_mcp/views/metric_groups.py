@@ -6,7 +6,7 @@ from pydantic import Field
 
 from ld_insights_mcp.launchdarkly.models import MetricGroup, MetricGroupCollection
 from ld_insights_mcp.text import plural, quoted
-from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime, source_line
+from ld_insights_mcp.views.common import DataSource, ViewModel, copied, iso_datetime, source_line
 from ld_insights_mcp.views.paging import PageRequest, paginate
 
 
@@ -126,17 +126,7 @@ def metric_group_detail(
     group: MetricGroup, *, project_key: str, source: DataSource
 ) -> tuple[MetricGroupDetail, str]:
     metrics = [
-        MetricInGroupView(
-            position=i,
-            key=m.key,
-            name=m.name,
-            name_in_group=m.name_in_group,
-            kind=m.kind,
-            event_key=m.event_key,
-            is_numeric=m.is_numeric,
-            unit_aggregation_type=m.unit_aggregation_type,
-        )
-        for i, m in enumerate(group.metrics, start=1)
+        copied(MetricInGroupView, m, position=i) for i, m in enumerate(group.metrics, start=1)
     ]
     experiments = (
         [
