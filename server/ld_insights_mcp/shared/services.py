@@ -9,8 +9,6 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from ld_insights_mcp.launchdarkly.cache import MemoryStore, ReadCache, TtlPolicy
 from ld_insights_mcp.shared.metrics import Metrics
 from ld_insights_mcp.shared.rate_gates import RateLimitGate, last_failure_was_rate_limit
@@ -71,9 +69,9 @@ class SharedServices:
         if self.link is None:
             checks["redis"] = {"status": "not configured", "shared_state": False}
         else:
-            with anyio.move_on_after(1.0):
-                await self.link.probe()  # a write: a full Redis answers PING, not writes
-            up = self.link.up
+            # a write (a full Redis answers PING, not writes), bounded by the link's own
+            # timeout: its answer, not an earlier state, is what readiness reports
+            up = await self.link.probe() and self.link.up
             checks["redis"] = {
                 "status": "up" if up else "down",
                 "shared_state": up,
