@@ -7,6 +7,7 @@ import contextlib
 import json
 import signal
 import socket
+import time
 from collections.abc import Callable
 
 import anyio
@@ -125,6 +126,53 @@ def test_a_request_elsewhere_with_a_session_id_does_not_free_its_slot(
         assert httpx.post(elsewhere, json={}, headers=headers).status_code == 404
         assert httpx.delete(elsewhere, headers=headers).status_code in (404, 405)
     assert _initialize(replica.url, token).status_code == 429
+    assert _initialize(replica.url, "second-client-token-00000").status_code == 200
+
+
+def _ping(url: str, token: str, session: str) -> int:
+    headers = {
+        **HEADERS,
+        "authorization": f"Bearer {token}",
+        "mcp-session-id": session,
+        "mcp-protocol-version": "2025-11-25",
+    }
+    ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
+    return httpx.post(url, json=ping, headers=headers, timeout=15).status_code
+
+
+def test_a_session_id_without_its_replica_prefix_keeps_no_session_alive_past_the_cap(
+    replicas: Replicas,
+) -> None:
+    """A replica issues ``<replica>.<id>``; the same id without the prefix names no session
+    (404), so it cannot keep a session alive that the per-token cap no longer counts. After
+    the idle timeout a token again opens at most its cap, and another token is served."""
+    (replica,) = replicas.start(
+        1,
+        LD_INSIGHTS_HTTP_BEARER_TOKENS=TOKENS,
+        LD_INSIGHTS_HTTP_SESSIONS_PER_CLIENT="3",
+        LD_INSIGHTS_HTTP_SESSION_IDLE_TIMEOUT="5",
+        LD_INSIGHTS_HTTP_MAX_SESSIONS="6",
+    )
+    token = "first-client-token-000000"
+    opened = [_initialize(replica.url, token) for _ in range(3)]
+    assert [a.status_code for a in opened] == [200] * 3
+    assert _initialize(replica.url, token).status_code == 429
+    issued = [a.headers["mcp-session-id"] for a in opened]
+    assert all(s.startswith(f"{replica.name}.") for s in issued)
+    bare = [s.removeprefix(f"{replica.name}.") for s in issued]
+    deadline = time.monotonic() + 8  # past the idle timeout, touching only the bare ids
+    while time.monotonic() < deadline:
+        assert [_ping(replica.url, token, s) for s in bare] == [404] * 3
+        time.sleep(1)
+    later = []
+    for _ in range(4):
+        answer = _initialize(replica.url, token)
+        if answer.status_code != 200:
+            assert answer.status_code == 429
+            break
+        later.append(answer.headers["mcp-session-id"])
+    live = [s for s in issued + later if _ping(replica.url, token, s) == 200]
+    assert len(live) <= 3
     assert _initialize(replica.url, "second-client-token-00000").status_code == 200
 
 

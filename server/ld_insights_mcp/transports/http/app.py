@@ -206,8 +206,6 @@ def build_http_app(
             host=options.host,
             **sessions,  # type: ignore[arg-type]
         )
-        if not options.stateless and options.replica_id:
-            app = ReplicaSessionIds(app, options.replica_id)
         if not options.stateless and (options.bearer_tokens or sign_in):
             app = SessionCap(
                 app,
@@ -215,6 +213,8 @@ def build_http_app(
                 per_client=options.sessions_per_client,
                 idle_timeout=options.session_idle_timeout,
             )
+        if not options.stateless and options.replica_id:  # outside the cap: it counts SDK ids
+            app = ReplicaSessionIds(app, options.replica_id)
     if options.bearer_tokens:
         app = BearerAuthMiddleware(app, options.bearer_tokens)
     if sign_in is not None:
