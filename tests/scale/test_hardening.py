@@ -13,6 +13,7 @@ from collections.abc import Callable
 import anyio
 import httpx
 import pytest
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 
 from ld_insights_mcp.emulator import Emulator, Fault
 
@@ -174,6 +175,40 @@ def test_a_session_id_without_its_replica_prefix_keeps_no_session_alive_past_the
     live = [s for s in issued + later if _ping(replica.url, token, s) == 200]
     assert len(live) <= 3
     assert _initialize(replica.url, "second-client-token-00000").status_code == 200
+
+
+def _oversized_post(port: int, framing: str) -> bytes:
+    """A POST of a new session's body larger than the SDK accepts, from a client with a
+    token: declared (Content-Length: 400 MB, nothing sent) or chunked (one byte past the
+    limit sent, no end). What the server answers, read before any more is sent."""
+    head = (
+        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        "authorization: Bearer first-client-token-000000\r\n"
+        "accept: application/json, text/event-stream\r\ncontent-type: application/json\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        if framing == "declared":
+            sock.sendall(f"{head}content-length: 400000000\r\n\r\n".encode())
+        else:
+            sock.sendall(f"{head}transfer-encoding: chunked\r\n\r\n".encode())
+            left = DEFAULT_MAX_REQUEST_BODY_SIZE + 1
+            while left:
+                chunk = min(left, 1 << 20)
+                sock.sendall(f"{chunk:x}\r\n".encode() + b" " * chunk + b"\r\n")
+                left -= chunk
+        return sock.recv(1024)
+
+
+@pytest.mark.parametrize("framing", ["declared", "chunked"])
+def test_a_body_larger_than_the_sdk_accepts_is_refused_before_it_is_read(
+    replicas: Replicas, framing: str
+) -> None:
+    """The session cap reads a new session's body to see whether it initializes: never more
+    than the SDK would accept (one 400 MB POST read whole took the process to 1.26 GB)."""
+    (replica,) = replicas.start(1, LD_INSIGHTS_HTTP_BEARER_TOKENS=TOKENS)
+    answer = _oversized_post(replica.port, framing)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert _initialize(replica.url, "first-client-token-000000").status_code == 200
 
 
 def _jsonrpc(answer: httpx.Response) -> dict[str, object]:

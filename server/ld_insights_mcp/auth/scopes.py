@@ -21,7 +21,7 @@ from mcp.server import ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware
-from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ReadOnlyTools = Callable[[], Awaitable[frozenset[str]]]
@@ -86,10 +86,13 @@ class WriteScopeGate:
         ):
             await self.app(scope, receive, send)
             return
-        body, replay = await _buffer(receive, DEFAULT_MAX_REQUEST_BODY_SIZE)
-        if body is None:  # larger than the SDK accepts: refused unread, as it would be
-            await _answer(send, 413, {"error": "request body too large"}, [])
-            return
+        # larger than the SDK accepts: 413 with the rest unread, as the SDK would answer
+        await RequestBodyLimitMiddleware(self._gate, DEFAULT_MAX_REQUEST_BODY_SIZE)(
+            scope, receive, send
+        )
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body, replay = await _buffer(receive)
         if self._known is None:
             self._known = await self._read_only_tools()
         writes = [name for name in called_tools(body) if name not in self._known]
@@ -152,21 +155,13 @@ def _quotable(text: str) -> str:
     return "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else "?" for c in text)
 
 
-async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
-    """The body (None when it exceeds ``limit``), and a ``receive`` replaying what was read."""
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        size += len(message.get("body", b""))
-        if size > limit or not message.get("more_body", False):
-            break
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    """The body (whole and bounded: ``RequestBodyLimitMiddleware`` read it), and a
+    ``receive`` replaying what was read."""
+    messages = [await receive()]
+    body = messages[0].get("body", b"") if messages[0]["type"] == "http.request" else b""
 
     async def replay() -> Message:
         return messages.pop(0) if messages else await receive()
 
-    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-    return (None if size > limit else body), replay
+    return body, replay

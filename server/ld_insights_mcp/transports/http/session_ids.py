@@ -15,15 +15,15 @@ session, and the client starts a new session, as the protocol says. So everythin
 
 from __future__ import annotations
 
-import json
-
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_HEADER = b"mcp-session-id"
-NOT_FOUND = json.dumps(
-    {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Session not found"}}
-).encode()
-"""The SDK's answer to an unknown session id (HTTP 404)."""
+NOT_FOUND = JSONResponse(
+    {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Session not found"}},
+    status_code=404,
+)
+"""The SDK's answer to an unknown session id."""
 
 
 class ReplicaSessionIds:
@@ -42,7 +42,7 @@ class ReplicaSessionIds:
         for name, value in scope.get("headers", []):
             if name == SESSION_HEADER:
                 if not value.startswith(self.prefix):
-                    await _not_found(send)
+                    await NOT_FOUND(scope, receive, send)
                     return
                 value = value.removeprefix(self.prefix)
             headers.append((name, value))
@@ -59,17 +59,3 @@ class ReplicaSessionIds:
             await send(message)
 
         await self.app({**scope, "headers": headers}, receive, named)
-
-
-async def _not_found(send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 404,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(NOT_FOUND)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": NOT_FOUND})
