@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ld_insights_mcp.auth.discovery import issuer_http_client
 from ld_insights_mcp.auth.options import SignInOptions
-from ld_insights_mcp.auth.scopes import ReadOnlyTools, WriteScopeGate
+from ld_insights_mcp.auth.scopes import WriteScopeGate, WriteTools
 from ld_insights_mcp.auth.verifier import SignInVerifier
 
 ROOT_METADATA_PATH = "/.well-known/oauth-protected-resource"
@@ -67,13 +67,13 @@ class SignIn:
         )
         return AuthenticationMiddleware(AuthContextMiddleware(app), backend=backend)
 
-    def protect(self, app: ASGIApp, read_only_tools: ReadOnlyTools) -> ASGIApp:
+    def protect(self, app: ASGIApp, write_tools: WriteTools) -> ASGIApp:
         """The metadata for anyone; everything else needs a token with the read scope, and a
         call of a tool that is not read-only the write scope."""
         options = self.options
         gated = WriteScopeGate(
             app,
-            read_only_tools=read_only_tools,
+            write_tools=write_tools,
             write_scope=options.write_scope,
             challenge_scopes=options.scopes,
             resource_metadata_url=str(self.metadata_url),

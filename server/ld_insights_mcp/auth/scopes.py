@@ -5,8 +5,9 @@ and calling one is refused with HTTP 403 ``insufficient_scope`` naming the scope
 The SDK checks one set of scopes for the whole endpoint (the read scope, here); it has no
 per-tool scopes. A tool call is a JSON-RPC POST, and a 403 must be its HTTP answer, decided
 before the SDK starts a response, so ``WriteScopeGate`` reads the body of a POST from a
-caller without the write scope and refuses a ``tools/call`` of any tool not marked
-read-only. Callers with the write scope pass untouched. ``hide_write_tools`` is a server
+caller without the write scope and refuses a ``tools/call`` of any tool the server has that
+is not marked read-only. A name the server has no tool for is not a write: the SDK answers
+it (unknown tool). Callers with the write scope pass untouched. ``hide_write_tools`` is a server
 middleware that takes those tools out of ``tools/list`` for the same callers; it only
 filters what the server lists, so it composes with any other filtering of the list.
 """
@@ -24,7 +25,8 @@ from mcp.server.context import CallNext, HandlerResult, ServerMiddleware
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-ReadOnlyTools = Callable[[], Awaitable[frozenset[str]]]
+WriteTools = Callable[[], Awaitable[frozenset[str]]]
+"""The names of the server's tools that are not read-only (its tools are fixed at start)."""
 
 
 def is_read_only(tool: dict[str, Any]) -> bool:
@@ -55,23 +57,21 @@ def hide_write_tools(write_scope: str) -> ServerMiddleware[Any]:
 
 class WriteScopeGate:
     """ASGI: refuses, with 403 and a step-up challenge, a POST from a signed-in caller
-    without the write scope that calls a tool not in ``read_only_tools()``.
-
-    Fails closed: a tool this server does not list as read-only (a write tool, one hidden
-    by another filter, or a name it does not know) needs the write scope."""
+    without the write scope that calls one of ``write_tools()``: every tool the server has
+    that is not marked read-only (a write tool, or one hidden by another filter)."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        read_only_tools: ReadOnlyTools,
+        write_tools: WriteTools,
         write_scope: str,
         challenge_scopes: Iterable[str],
         resource_metadata_url: str,
     ) -> None:
         self.app = app
-        self._read_only_tools = read_only_tools
-        self._known: frozenset[str] | None = None
+        self._write_tools = write_tools
+        self._writes: frozenset[str] | None = None
         self.write_scope = write_scope
         self.challenge_scopes = " ".join(challenge_scopes)
         self.resource_metadata_url = resource_metadata_url
@@ -93,9 +93,9 @@ class WriteScopeGate:
 
     async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
         body, replay = await _buffer(receive)
-        if self._known is None:
-            self._known = await self._read_only_tools()
-        writes = [name for name in called_tools(body) if name not in self._known]
+        if self._writes is None:
+            self._writes = await self._write_tools()
+        writes = [name for name in called_tools(body) if name in self._writes]
         if writes:
             await self._refuse(send, writes[0])
             return
