@@ -190,15 +190,6 @@ async def test_a_tool_the_server_does_not_have_is_unknown_not_a_write(
     assert WRITE not in answer
 
 
-def test_a_revoked_opaque_token_stops_working_at_once(signed_in: SignedIn) -> None:
-    p = signed_in.provider
-    token = p.client_credentials("opaque-reader")
-    assert signed_in.post(token, HANDSHAKE[0]).status_code == 200
-    revoked = p.revoke("opaque-reader", token)
-    assert revoked.status_code == 200, revoked.text
-    assert signed_in.post(token, HANDSHAKE[0]).status_code == 401
-
-
 def test_the_metadata_is_published_at_both_well_known_forms_without_a_token(
     signed_in: SignedIn,
 ) -> None:
