@@ -23,6 +23,7 @@ from ld_insights_mcp.auth.introspection import (
     RATE,
     REMEMBER_ACTIVE,
     REMEMBER_REFUSED,
+    Answers,
     Budget,
     IntrospectionBusy,
 )
@@ -191,3 +192,19 @@ async def test_a_token_that_cannot_be_checked_now_gets_503_with_retry_after(
     assert busy.headers["retry-after"] == "1"
     assert busy.json()["error"] == "temporarily_unavailable"
     assert again.status_code == 200, again.text
+
+
+def test_the_answers_remembered_are_bounded_the_oldest_dropped_first() -> None:
+    clock = Clock(0.0)
+    answers = Answers(clock=clock, max_entries=3)
+    for n in range(5):
+        answers.remember(f"token-{n}", f"refused {n}", until=10.0)
+    assert [answers.get(f"token-{n}") for n in range(5)] == [
+        None,
+        None,
+        "refused 2",
+        "refused 3",
+        "refused 4",
+    ]
+    clock.advance(10.0)
+    assert answers.get("token-4") is None

@@ -75,12 +75,6 @@ class Answers:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def keys(self) -> list[str]:
-        return list(self._entries)
-
 
 class Budget:
     """A token bucket: ``burst`` calls at once, refilled at ``rate`` a second."""
