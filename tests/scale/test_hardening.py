@@ -16,7 +16,11 @@ import pytest
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 
 from ld_insights_mcp.emulator import Emulator, Fault
+from ld_insights_mcp.surface.server import create_server
+from ld_insights_mcp.transports.http.app import BearerAuthMiddleware
+from ld_insights_mcp.transports.http.sessions import SessionCap
 
+from ..conftest import make_settings
 from .conftest import Replica, Replicas
 
 pytestmark = pytest.mark.anyio
@@ -209,6 +213,42 @@ def test_a_body_larger_than_the_sdk_accepts_is_refused_before_it_is_read(
     answer = _oversized_post(replica.port, framing)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert _initialize(replica.url, "first-client-token-000000").status_code == 200
+
+
+async def test_the_session_cap_forgets_the_sessions_of_clients_that_never_come_back() -> None:
+    """Fifty tokens open a session each and never return: once their sessions have been
+    idle past the timeout, the next request from anyone prunes them all (not only its own
+    client's), so the count holds no memory of clients gone."""
+    clock = _Clock()
+    server = create_server(make_settings(demo=True))
+    sdk = server.streamable_http_app(streamable_http_path="/mcp", json_response=True)
+    cap = SessionCap(sdk, path="/mcp", per_client=5, idle_timeout=300, clock=clock)
+    tokens = [f"client-token-{n:03}-0000000000" for n in range(51)]
+    app = BearerAuthMiddleware(cap, tokens)
+    transport = httpx.ASGITransport(app=app)
+    with anyio.fail_after(60):
+        async with (
+            server.session_manager.run(),
+            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http,
+        ):
+
+            async def initialize(token: str) -> int:
+                headers = {**HEADERS, "authorization": f"Bearer {token}"}
+                return (await http.post("/mcp", json=INITIALIZE, headers=headers)).status_code
+
+            assert [await initialize(t) for t in tokens[:50]] == [200] * 50
+            assert cap.tracked_sessions() == 50
+            clock.now += 301
+            assert await initialize(tokens[50]) == 200
+            assert cap.tracked_sessions() == 1
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def _jsonrpc(answer: httpx.Response) -> dict[str, object]:

@@ -8,7 +8,9 @@ from the SDK's answer that opened it (a new ``Mcp-Session-Id``) until the SDK an
 DELETE, or until it has had no request in flight for the SDK's idle timeout (the SDK's own
 rule for closing it). Only requests to the MCP endpoint count; what any other path answers
 (a 404 from ``/anything``) ends nothing. The SDK offers no public hook for a session's end
-(docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. An ``initialize``
+(docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. Expired sessions
+of every client are dropped at least once a minute, so a client that never comes back
+leaves nothing behind. An ``initialize``
 holds a slot from the moment it is admitted until its answer, so a burst of them cannot slip
 past the cap. To tell an ``initialize``, the body of a POST without a session id is read,
 up to the size the SDK accepts (larger: 413, the rest unread). A token at its cap that asks
@@ -61,11 +63,26 @@ class SessionCap:
         self.clock = clock
         self._sessions: dict[str, dict[str, _Session]] = {}
         self._opening: dict[str, int] = {}
+        self.prune_interval = min(idle_timeout, 60.0)
+        self._pruned_at = clock()
         self.refused = 0
 
     def open_sessions(self, client: str) -> int:
         """Sessions counted for ``client`` now (expired ones dropped), opening ones included."""
         return len(self._live(client)) + self._opening.get(client, 0)
+
+    def tracked_sessions(self) -> int:
+        """Sessions held in the count, of every client (expired ones until pruned)."""
+        return sum(len(sessions) for sessions in self._sessions.values())
+
+    def _prune(self) -> None:
+        """Drop every client's expired sessions, at most once per ``prune_interval``: the
+        entries of a client that never comes back go too."""
+        if self.clock() - self._pruned_at < self.prune_interval:
+            return
+        self._pruned_at = self.clock()
+        for client in list(self._sessions):
+            self._live(client)
 
     def _live(self, client: str) -> dict[str, _Session]:
         sessions = self._sessions.get(client, {})
@@ -84,6 +101,7 @@ class SessionCap:
         if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
+        self._prune()
         client = _client_of(scope)
         if client is None:  # no bearer tokens: nobody to count for
             await self.app(scope, receive, send)
