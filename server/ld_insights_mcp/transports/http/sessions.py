@@ -8,11 +8,10 @@ from the SDK's answer that opened it (a new ``Mcp-Session-Id``) until the SDK an
 DELETE, or until it has had no request in flight for the SDK's idle timeout (the SDK's own
 rule for closing it). Only requests to the MCP endpoint count; what any other path answers
 (a 404 from ``/anything``) ends nothing. The SDK offers no public hook for a session's end
-(docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. Expired sessions
-of every client are dropped at least once a minute, so a client that never comes back
-leaves nothing behind. An ``initialize``
-holds a slot from the moment it is admitted until its answer, so a burst of them cannot slip
-past the cap. To tell an ``initialize``, the body of a POST without a session id is read,
+(docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. The first request
+after each minute drops the expired sessions of every client, so a client that never comes
+back leaves nothing behind. An ``initialize`` holds a slot from the moment it is admitted
+until its answer, so a burst of them cannot slip past the cap. To tell an ``initialize``, the body of a POST without a session id is read,
 up to the size the SDK accepts (larger: 413, the rest unread). A token at its cap that asks
 to ``initialize`` another gets 429 with a JSON-RPC error saying what to do; its open
 sessions keep working.
