@@ -11,10 +11,10 @@ rule for closing it). Only requests to the MCP endpoint count; what any other pa
 (docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. The first request
 after each minute drops the expired sessions of every client, so a client that never comes
 back leaves nothing behind. An ``initialize`` holds a slot from the moment it is admitted
-until its answer, so a burst of them cannot slip past the cap. To tell an ``initialize``, the body of a POST without a session id is read,
-up to the size the SDK accepts (larger: 413, the rest unread). A token at its cap that asks
-to ``initialize`` another gets 429 with a JSON-RPC error saying what to do; its open
-sessions keep working.
+until its answer, so a burst of them cannot slip past the cap. To tell an ``initialize``,
+the body of a POST without a session id is read, up to the size the SDK accepts (larger:
+413, the rest unread). A token at its cap that asks to ``initialize`` another gets 429 with
+a JSON-RPC error saying what to do; its open sessions keep working.
 
 Without bearer tokens or sign-in there is no client identity to count by: the server then listens on
 loopback only, every client has the same address, and only the per-process cap applies.
