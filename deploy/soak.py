@@ -27,6 +27,7 @@ import os
 import random
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -190,8 +191,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     _fresh(run_dir)
     seconds, warmup = args.seconds, args.seconds * 0.2
     redis_port, emulator_port, nginx_port = (scale.free_port() for _ in range(3))
-    redis = scale.start_redis(run_dir, redis_port)
-    emulator = scale.start_emulator(run_dir, emulator_port, latency=0.05)
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     env = scale.replica_env(
         f"http://127.0.0.1:{emulator_port}",
@@ -202,8 +201,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     names = [f"replica{i}" for i in (1, 2, 3)]
     ports = {name: scale.free_port() for name in names}
-    procs = {name: scale.start_replica(run_dir, name, ports[name], env) for name in names}
-    nginx = scale.start_nginx(run_dir, nginx_port, [(n, ports[n]) for n in names])
+    # everything started, by name (a restarted replica replaces its entry): all of it is
+    # stopped at the end, also when a start fails
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     soak = Soak()
     url = f"http://127.0.0.1:{nginx_port}/mcp"
 
@@ -215,9 +215,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     async def incidents() -> None:
         await anyio.sleep(seconds * 0.3)
         soak.events["redis_sigstop"] = soak.at()
-        os.kill(redis.pid, signal.SIGSTOP)
+        os.kill(procs["redis"].pid, signal.SIGSTOP)
         await anyio.sleep(0.6)
-        os.kill(redis.pid, signal.SIGCONT)
+        os.kill(procs["redis"].pid, signal.SIGCONT)
         await anyio.sleep(seconds * 0.2)
         soak.events["replica3_sigkill"] = soak.at()
         procs["replica3"].kill()
@@ -234,6 +234,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await restart("replica2")
 
     try:
+        procs["redis"] = scale.start_redis(run_dir, redis_port)
+        procs["emulator"] = scale.start_emulator(run_dir, emulator_port, latency=0.05)
+        for name in names:
+            procs[name] = scale.start_replica(run_dir, name, ports[name], env)
+        procs["nginx"] = scale.start_nginx(run_dir, nginx_port, [(n, ports[n]) for n in names])
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(
                 sample, soak, redis_url, ports["replica1"], lambda: procs["replica1"].pid
@@ -245,7 +250,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     clients.start_soon(client_loop, soak, url, mode, n, seconds)
             tasks.cancel_scope.cancel()
     finally:
-        for process in [nginx, *procs.values(), emulator, redis]:
+        for process in reversed(procs.values()):  # nginx first, Redis last
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGCONT)
             scale.stop(process, timeout=60)

@@ -299,6 +299,21 @@ async def test_errors_are_not_cached(cached_server: Callable[..., Any], emulator
     assert count(emulator, SCORES_OP) == 2
 
 
+async def test_every_read_sent_upstream_is_a_miss_even_when_it_fails(
+    cached_server: Callable[..., Any], cache: ReadCache, emulator: Emulator
+) -> None:
+    async with Client(cached_server(max_retries=0)) as client:
+        for _ in range(3):
+            failed = await client.call_tool("get_insight_group", {"key": "no-such-group"})
+            assert failed.is_error
+        answered = await client.call_tool("get_insight_scores", SCORES)
+        again = await client.call_tool("get_insight_scores", SCORES)
+    assert not answered.is_error
+    assert not again.is_error
+    assert count(emulator, GROUP_OP) + count(emulator, SCORES_OP) == 4
+    assert (cache.stats.hits, cache.stats.shared, cache.stats.misses) == (1, 0, 4)
+
+
 async def test_bounded_in_entries(transport: httpx.AsyncBaseTransport, emulator: Emulator) -> None:
     cache = ReadCache(MemoryStore(max_entries=2))
     server = create_server(make_settings(), transport=transport, cache=cache)
@@ -403,6 +418,7 @@ async def test_a_shared_error_reaches_every_waiter_and_is_not_stored(clock: Fake
         release.set()
     assert outcomes == ["upstream failed", "upstream failed"]
     assert calls == 1
+    assert cache.stats.misses == 1  # the one read sent upstream, though it failed
     assert isinstance(cache.store, MemoryStore)
     assert len(cache.store) == 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -204,6 +205,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.transport == "stdio":
         from ld_insights_mcp.transports.stdio import run_stdio
 
+        _warn_of_http_auth_on_stdio(settings)
         anyio.run(
             run_stdio,
             server,
@@ -217,6 +219,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             backend_options=_loop_options(),
         )
     return 0
+
+
+def _warn_of_http_auth_on_stdio(settings: Settings) -> None:
+    """One WARNING naming the sign-in and bearer-token settings set (never their values):
+    over stdio they protect nothing, and silence would suggest they do."""
+    from ld_insights_mcp.config import variables_for
+
+    names = ["LD_INSIGHTS_HTTP_BEARER_TOKENS"] if _bearer_tokens() else []
+    oauth = sorted(f for f in settings.model_fields_set if f.startswith("oauth_"))
+    names += [variables_for(field)[0] for field in oauth]
+    if names:
+        logging.getLogger("ld_insights_mcp").warning(
+            "%s: no effect on stdio (they authenticate HTTP clients; a stdio server serves "
+            "whoever started it). Unset them, or serve HTTP with --transport streamable-http.",
+            ", ".join(names),
+        )
 
 
 def _settle_heap() -> None:

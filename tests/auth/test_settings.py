@@ -3,6 +3,7 @@ the setting and the fix (exit status 2)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ from ld_insights_mcp.auth.options import SignInOptions
 from ld_insights_mcp.config import ConfigurationError
 from ld_insights_mcp.transports.http.app import HttpOptions, transport_security
 
-from ..processes import clean_env, free_port, server_command
+from ..processes import HANDSHAKE, clean_env, free_port, server_command, stdio_exchange
 from .provider import OpenIdProvider
 
 pytestmark = pytest.mark.timeout(120)
@@ -139,3 +140,36 @@ def test_off_loopback_sign_in_stands_in_for_static_tokens() -> None:
     sse = HttpOptions(transport="sse", sign_in=sign_in)
     with pytest.raises(ConfigurationError, match="ending in '/sse'"):
         transport_security(sse)
+
+
+def test_sign_in_and_bearer_token_settings_over_stdio_are_named_once_as_having_no_effect() -> None:
+    """Over stdio there is no HTTP client to authenticate: one WARNING at start names the
+    settings set that have no effect (never their values); the server still answers."""
+    secret = "introspection-secret-value-0000"
+    settings = env(
+        LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_ID="mcp-server",
+        LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_SECRET=secret,
+        LD_INSIGHTS_HTTP_BEARER_TOKENS="static-token-value-0000",
+    )
+    lines, stderr = stdio_exchange(
+        ["--demo"], [json.dumps(HANDSHAKE[0])], expect_ids={1}, env=clean_env(**settings)
+    )
+    assert any('"id": 1' in line or '"id":1' in line for line in lines)
+    warnings = [line for line in stderr.splitlines() if "no effect on stdio" in line]
+    assert len(warnings) == 1, stderr
+    for name in (
+        "LD_INSIGHTS_HTTP_BEARER_TOKENS",
+        "LD_INSIGHTS_OAUTH_ISSUER",
+        "LD_INSIGHTS_OAUTH_RESOURCE",
+        "LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_ID",
+        "LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_SECRET",
+    ):
+        assert name in warnings[0]
+    assert "WARNING" in warnings[0]
+    for value in (secret, "static-token-value-0000", ISSUER):
+        assert value not in stderr
+
+
+def test_stdio_without_those_settings_warns_of_nothing() -> None:
+    _, stderr = stdio_exchange(["--demo"], [json.dumps(HANDSHAKE[0])], expect_ids={1})
+    assert "no effect on stdio" not in stderr

@@ -7,14 +7,20 @@ import contextlib
 import json
 import signal
 import socket
+import time
 from collections.abc import Callable
 
 import anyio
 import httpx
 import pytest
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 
+from ld_insights_mcp.surface.server import create_server
+from ld_insights_mcp.transports.http.app import BearerAuthMiddleware
+from ld_insights_mcp.transports.http.sessions import SessionCap
 from tests.support import Emulator, Fault
 
+from ..conftest import make_settings
 from .conftest import Replica, Replicas
 
 pytestmark = pytest.mark.anyio
@@ -126,6 +132,123 @@ def test_a_request_elsewhere_with_a_session_id_does_not_free_its_slot(
         assert httpx.delete(elsewhere, headers=headers).status_code in (404, 405)
     assert _initialize(replica.url, token).status_code == 429
     assert _initialize(replica.url, "second-client-token-00000").status_code == 200
+
+
+def _ping(url: str, token: str, session: str) -> int:
+    headers = {
+        **HEADERS,
+        "authorization": f"Bearer {token}",
+        "mcp-session-id": session,
+        "mcp-protocol-version": "2025-11-25",
+    }
+    ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
+    return httpx.post(url, json=ping, headers=headers, timeout=15).status_code
+
+
+def test_a_session_id_without_its_replica_prefix_keeps_no_session_alive_past_the_cap(
+    replicas: Replicas,
+) -> None:
+    """A replica issues ``<replica>.<id>``; the same id without the prefix names no session
+    (404), so it cannot keep a session alive that the per-token cap no longer counts. After
+    the idle timeout a token again opens at most its cap, and another token is served."""
+    (replica,) = replicas.start(
+        1,
+        LD_INSIGHTS_HTTP_BEARER_TOKENS=TOKENS,
+        LD_INSIGHTS_HTTP_SESSIONS_PER_CLIENT="3",
+        LD_INSIGHTS_HTTP_SESSION_IDLE_TIMEOUT="5",
+        LD_INSIGHTS_HTTP_MAX_SESSIONS="6",
+    )
+    token = "first-client-token-000000"
+    opened = [_initialize(replica.url, token) for _ in range(3)]
+    assert [a.status_code for a in opened] == [200] * 3
+    assert _initialize(replica.url, token).status_code == 429
+    issued = [a.headers["mcp-session-id"] for a in opened]
+    assert all(s.startswith(f"{replica.name}.") for s in issued)
+    bare = [s.removeprefix(f"{replica.name}.") for s in issued]
+    deadline = time.monotonic() + 8  # past the idle timeout, touching only the bare ids
+    while time.monotonic() < deadline:
+        assert [_ping(replica.url, token, s) for s in bare] == [404] * 3
+        time.sleep(1)
+    later = []
+    for _ in range(4):
+        answer = _initialize(replica.url, token)
+        if answer.status_code != 200:
+            assert answer.status_code == 429
+            break
+        later.append(answer.headers["mcp-session-id"])
+    live = [s for s in issued + later if _ping(replica.url, token, s) == 200]
+    assert len(live) <= 3
+    assert _initialize(replica.url, "second-client-token-00000").status_code == 200
+
+
+def _oversized_post(port: int, framing: str) -> bytes:
+    """A POST of a new session's body larger than the SDK accepts, from a client with a
+    token: declared (Content-Length: 400 MB, nothing sent) or chunked (one byte past the
+    limit sent, no end). What the server answers, read before any more is sent."""
+    head = (
+        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        "authorization: Bearer first-client-token-000000\r\n"
+        "accept: application/json, text/event-stream\r\ncontent-type: application/json\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        if framing == "declared":
+            sock.sendall(f"{head}content-length: 400000000\r\n\r\n".encode())
+        else:
+            sock.sendall(f"{head}transfer-encoding: chunked\r\n\r\n".encode())
+            left = DEFAULT_MAX_REQUEST_BODY_SIZE + 1
+            while left:
+                chunk = min(left, 1 << 20)
+                sock.sendall(f"{chunk:x}\r\n".encode() + b" " * chunk + b"\r\n")
+                left -= chunk
+        return sock.recv(1024)
+
+
+@pytest.mark.parametrize("framing", ["declared", "chunked"])
+def test_a_body_larger_than_the_sdk_accepts_is_refused_before_it_is_read(
+    replicas: Replicas, framing: str
+) -> None:
+    """The session cap reads a new session's body to see whether it initializes: never more
+    than the SDK would accept (one 400 MB POST read whole took the process to 1.26 GB)."""
+    (replica,) = replicas.start(1, LD_INSIGHTS_HTTP_BEARER_TOKENS=TOKENS)
+    answer = _oversized_post(replica.port, framing)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert _initialize(replica.url, "first-client-token-000000").status_code == 200
+
+
+async def test_the_session_cap_forgets_the_sessions_of_clients_that_never_come_back() -> None:
+    """Fifty tokens open a session each and never return: once their sessions have been
+    idle past the timeout, the next request from anyone prunes them all (not only its own
+    client's), so the count holds no memory of clients gone."""
+    clock = _Clock()
+    server = create_server(make_settings(demo=True))
+    sdk = server.streamable_http_app(streamable_http_path="/mcp", json_response=True)
+    cap = SessionCap(sdk, path="/mcp", per_client=5, idle_timeout=300, clock=clock)
+    tokens = [f"client-token-{n:03}-0000000000" for n in range(51)]
+    app = BearerAuthMiddleware(cap, tokens)
+    transport = httpx.ASGITransport(app=app)
+    with anyio.fail_after(60):
+        async with (
+            server.session_manager.run(),
+            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http,
+        ):
+
+            async def initialize(token: str) -> int:
+                headers = {**HEADERS, "authorization": f"Bearer {token}"}
+                return (await http.post("/mcp", json=INITIALIZE, headers=headers)).status_code
+
+            assert [await initialize(t) for t in tokens[:50]] == [200] * 50
+            assert cap.tracked_sessions() == 50
+            clock.now += 301
+            assert await initialize(tokens[50]) == 200
+            assert cap.tracked_sessions() == 1
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def _jsonrpc(answer: httpx.Response) -> dict[str, object]:

@@ -172,7 +172,7 @@ async def test_metrics_parse_and_count_the_calls_made(
         label: samples[("ld_insights_cache_reads_total", (("result", label),))]
         for label in ("hit", "coalesced", "miss")
     }
-    assert reads == {"hit": 2, "coalesced": 0, "miss": 1}  # the 404 is not stored, not a miss
+    assert reads == {"hit": 2, "coalesced": 0, "miss": 2}  # the 404 went upstream: a miss
     not_found = (ok[0], (ok[1][0], ("status", "404")))
     assert samples[not_found] == 1
     assert "api-demo" not in answer.text  # never the token

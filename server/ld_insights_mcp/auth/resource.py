@@ -26,13 +26,17 @@ from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAut
 from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
 from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
+from starlette.authentication import AuthenticationError
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ld_insights_mcp.auth.discovery import issuer_http_client
+from ld_insights_mcp.auth.introspection import IntrospectionBusy
 from ld_insights_mcp.auth.options import SignInOptions
-from ld_insights_mcp.auth.scopes import ReadOnlyTools, WriteScopeGate
+from ld_insights_mcp.auth.scopes import WriteScopeGate, WriteTools
 from ld_insights_mcp.auth.verifier import SignInVerifier
 
 ROOT_METADATA_PATH = "/.well-known/oauth-protected-resource"
@@ -61,19 +65,22 @@ class SignIn:
 
     def authenticate(self, app: ASGIApp) -> ASGIApp:
         """Outermost: a request's token, when it has one, becomes its user (``scope["user"]``
-        and the SDK's auth context); nothing is refused here."""
+        and the SDK's auth context); nothing is refused here, but a token that cannot be
+        checked now (introspection at its rate bound) is answered 503 with Retry-After."""
         backend = BearerAuthBackend(
             self.verifier, resource_server_url=AnyHttpUrl(self.options.resource)
         )
-        return AuthenticationMiddleware(AuthContextMiddleware(app), backend=backend)
+        return AuthenticationMiddleware(
+            AuthContextMiddleware(app), backend=backend, on_error=_not_checked_now
+        )
 
-    def protect(self, app: ASGIApp, read_only_tools: ReadOnlyTools) -> ASGIApp:
+    def protect(self, app: ASGIApp, write_tools: WriteTools) -> ASGIApp:
         """The metadata for anyone; everything else needs a token with the read scope, and a
         call of a tool that is not read-only the write scope."""
         options = self.options
         gated = WriteScopeGate(
             app,
-            read_only_tools=read_only_tools,
+            write_tools=write_tools,
             write_scope=options.write_scope,
             challenge_scopes=options.scopes,
             resource_metadata_url=str(self.metadata_url),
@@ -118,3 +125,14 @@ class _Protected:
             await self.metadata.handle(scope, receive, send)
         else:
             await self.required(scope, receive, send)
+
+
+def _not_checked_now(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    """A token the verifier could not check now (introspection at its rate bound): 503,
+    retry soon; the token may well be valid, so not 401."""
+    retry = exc.retry_after if isinstance(exc, IntrospectionBusy) else 1
+    return JSONResponse(
+        {"error": "temporarily_unavailable", "error_description": str(exc)},
+        status_code=503,
+        headers={"Retry-After": str(retry)},
+    )

@@ -5,8 +5,9 @@ and calling one is refused with HTTP 403 ``insufficient_scope`` naming the scope
 The SDK checks one set of scopes for the whole endpoint (the read scope, here); it has no
 per-tool scopes. A tool call is a JSON-RPC POST, and a 403 must be its HTTP answer, decided
 before the SDK starts a response, so ``WriteScopeGate`` reads the body of a POST from a
-caller without the write scope and refuses a ``tools/call`` of any tool not marked
-read-only. Callers with the write scope pass untouched. ``hide_write_tools`` is a server
+caller without the write scope and refuses a ``tools/call`` of any tool the server has that
+is not marked read-only. A name the server has no tool for is not a write: the SDK answers
+it (unknown tool). Callers with the write scope pass untouched. ``hide_write_tools`` is a server
 middleware that takes those tools out of ``tools/list`` for the same callers; it only
 filters what the server lists, so it composes with any other filtering of the list.
 """
@@ -21,10 +22,11 @@ from mcp.server import ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware
-from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-ReadOnlyTools = Callable[[], Awaitable[frozenset[str]]]
+WriteTools = Callable[[], Awaitable[frozenset[str]]]
+"""The names of the server's tools that are not read-only (its tools are fixed at start)."""
 
 
 def is_read_only(tool: dict[str, Any]) -> bool:
@@ -55,23 +57,21 @@ def hide_write_tools(write_scope: str) -> ServerMiddleware[Any]:
 
 class WriteScopeGate:
     """ASGI: refuses, with 403 and a step-up challenge, a POST from a signed-in caller
-    without the write scope that calls a tool not in ``read_only_tools()``.
-
-    Fails closed: a tool this server does not list as read-only (a write tool, one hidden
-    by another filter, or a name it does not know) needs the write scope."""
+    without the write scope that calls one of ``write_tools()``: every tool the server has
+    that is not marked read-only (a write tool, or one hidden by another filter)."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        read_only_tools: ReadOnlyTools,
+        write_tools: WriteTools,
         write_scope: str,
         challenge_scopes: Iterable[str],
         resource_metadata_url: str,
     ) -> None:
         self.app = app
-        self._read_only_tools = read_only_tools
-        self._known: frozenset[str] | None = None
+        self._write_tools = write_tools
+        self._writes: frozenset[str] | None = None
         self.write_scope = write_scope
         self.challenge_scopes = " ".join(challenge_scopes)
         self.resource_metadata_url = resource_metadata_url
@@ -86,13 +86,16 @@ class WriteScopeGate:
         ):
             await self.app(scope, receive, send)
             return
-        body, replay = await _buffer(receive, DEFAULT_MAX_REQUEST_BODY_SIZE)
-        if body is None:  # larger than the SDK accepts: refused unread, as it would be
-            await _answer(send, 413, {"error": "request body too large"}, [])
-            return
-        if self._known is None:
-            self._known = await self._read_only_tools()
-        writes = [name for name in called_tools(body) if name not in self._known]
+        # larger than the SDK accepts: 413 with the rest unread, as the SDK would answer
+        await RequestBodyLimitMiddleware(self._gate, DEFAULT_MAX_REQUEST_BODY_SIZE)(
+            scope, receive, send
+        )
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body, replay = await _buffer(receive)
+        if self._writes is None:
+            self._writes = await self._write_tools()
+        writes = [name for name in called_tools(body) if name in self._writes]
         if writes:
             await self._refuse(send, writes[0])
             return
@@ -152,21 +155,13 @@ def _quotable(text: str) -> str:
     return "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else "?" for c in text)
 
 
-async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
-    """The body (None when it exceeds ``limit``), and a ``receive`` replaying what was read."""
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        size += len(message.get("body", b""))
-        if size > limit or not message.get("more_body", False):
-            break
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    """The body (whole and bounded: ``RequestBodyLimitMiddleware`` read it), and a
+    ``receive`` replaying what was read."""
+    messages = [await receive()]
+    body = messages[0].get("body", b"") if messages[0]["type"] == "http.request" else b""
 
     async def replay() -> Message:
         return messages.pop(0) if messages else await receive()
 
-    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-    return (None if size > limit else body), replay
+    return body, replay

@@ -5,7 +5,8 @@ algorithm (RS256, ES256, EdDSA) matching the key's, the signature, ``iss`` exact
 issuer, ``aud`` containing this resource (RFC 8707), ``exp``/``nbf``/``iat`` with
 ``LEEWAY`` seconds for clock skew, a subject, and no proof-of-possession binding (``cnf``)
 this server could not check. Any other token is asked about at the issuer's introspection
-endpoint (RFC 7662) when an introspection client is configured, and refused otherwise.
+endpoint (RFC 7662) when an introspection client is configured, and refused otherwise;
+its answers are remembered and the rate of asking is bounded (``auth/introspection.py``).
 
 A refused token is ``None`` (the SDK answers 401 ``invalid_token``); the reason is logged at
 INFO without the token. The token itself is kept nowhere: ``AccessToken.token`` holds a
@@ -25,6 +26,13 @@ import jwt
 from mcp.server.auth.provider import AccessToken
 
 from ld_insights_mcp.auth.discovery import IssuerMetadata, describe, discover, fetch_json
+from ld_insights_mcp.auth.introspection import (
+    REMEMBER_ACTIVE,
+    REMEMBER_REFUSED,
+    Answers,
+    Budget,
+    IntrospectionBusy,
+)
 from ld_insights_mcp.auth.keys import ALGORITHMS, SigningKeys
 from ld_insights_mcp.auth.options import ISSUER, SignInOptions
 from ld_insights_mcp.config import ConfigurationError
@@ -55,10 +63,13 @@ class SignInVerifier:
         http: httpx.AsyncClient,
         *,
         clock: Callable[[], float] = time.time,
+        budget: Budget | None = None,
     ) -> None:
         self.options = options
         self._http = http
         self._clock = clock
+        self.answers = Answers(clock=clock)
+        self.budget = budget if budget is not None else Budget()
         self.metadata: IssuerMetadata | None = None
         self.keys: SigningKeys | None = None
 
@@ -86,13 +97,16 @@ class SignInVerifier:
             )
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        """The token's access for this resource, or None when it is refused."""
+        """The token's access for this resource, or None when it is refused;
+        ``IntrospectionBusy`` when it cannot be checked now."""
         try:
             if _looks_like_jwt(token):
                 return await self._verify_jwt(token)
             return await self._introspect(token)
         except Refused as exc:
             logger.info("bearer token refused: %s", exc)
+        except IntrospectionBusy:
+            raise
         except Exception as exc:  # never a 500 for a bad token; never the token in a log
             logger.warning("bearer token could not be checked: %s", describe(exc))
         return None
@@ -131,10 +145,38 @@ class SignInVerifier:
         return self._access(token, claims)
 
     async def _introspect(self, token: str) -> AccessToken:
+        """The introspection endpoint's answer, remembered; asked within the budget only."""
         endpoint = self.metadata.introspection_endpoint if self.metadata else None
         if self.options.introspection_client_id is None or endpoint is None:
             raise Refused("not a JWT, and introspection is not configured")
+        remembered = self.answers.get(token)
+        if isinstance(remembered, AccessToken):
+            return remembered
+        if remembered is not None:
+            raise Refused(f"{remembered}, remembered")
+        if not self.budget.take():
+            if self.budget.refused_in_a_row == 1:
+                logger.warning(
+                    "introspection is at its bound (%g a second): opaque tokens whose answer "
+                    "is not remembered get 503 until the requests slow down",
+                    self.budget.rate,
+                )
+            raise IntrospectionBusy(self.budget.seconds_to_next())
         answer = await self._introspection(endpoint, token)
+        now = self._clock()
+        try:
+            access = self._introspected(token, answer, now)
+        except Refused as exc:
+            self.answers.remember(token, str(exc), now + REMEMBER_REFUSED)
+            raise
+        until = now + REMEMBER_ACTIVE
+        if isinstance(answer.get("exp"), int | float):
+            until = min(until, float(answer["exp"]))
+        self.answers.remember(token, access, until)
+        return access
+
+    def _introspected(self, token: str, answer: dict[str, Any], now: float) -> AccessToken:
+        """The access an introspection answer grants, or ``Refused``."""
         if answer.get("active") is not True:
             raise Refused("inactive (introspection)")
         if "iss" in answer and answer["iss"] != self.options.issuer:
@@ -143,7 +185,6 @@ class SignInVerifier:
         audiences = audience if isinstance(audience, list) else [audience]
         if self.options.resource not in audiences:
             raise Refused("not issued for this resource (introspection aud)")
-        now = self._clock()
         if isinstance(answer.get("exp"), int | float) and now > answer["exp"] + LEEWAY:
             raise Refused("expired (introspection)")
         if isinstance(answer.get("nbf"), int | float) and now < answer["nbf"] - LEEWAY:

@@ -203,7 +203,7 @@ class MemoryStore:
 @dataclass(slots=True)
 class CacheStats:
     """Counts since start: ``hits`` answered from the store, ``shared`` answered by another
-    reader's request in flight, ``misses`` sent upstream."""
+    reader's request in flight, ``misses`` sent upstream (answered or failed)."""
 
     hits: int = 0
     shared: int = 0
@@ -347,8 +347,8 @@ class ReadCache:
                 self._hit(entry)
                 return decode(entry.body), entry.body
             started = self.clock()
+            self._miss()  # sent upstream, whatever comes back
             value, body = await fetch()
-            self._miss()
             if not flight.stale:
                 await self.store.set(key, Entry(body, started, started + ttl, flight.tags))
             return value, body

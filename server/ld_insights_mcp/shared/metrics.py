@@ -151,7 +151,8 @@ class _Sources(Collector):
                 f"{NAMESPACE}_cache_reads",
                 "LaunchDarkly reads by how the cache answered: hit (stored answer), "
                 "coalesced (an identical read in flight, here or on another replica), miss "
-                "(sent upstream).",
+                "(sent upstream, answered or failed; a read a rate-limit wait held back "
+                "counts here and in ld_insights_rate_limit_refusals).",
                 labels=["result"],
             )
             stats = cache.stats

@@ -206,8 +206,6 @@ def build_http_app(
             host=options.host,
             **sessions,  # type: ignore[arg-type]
         )
-        if not options.stateless and options.replica_id:
-            app = ReplicaSessionIds(app, options.replica_id)
         if not options.stateless and (options.bearer_tokens or sign_in):
             app = SessionCap(
                 app,
@@ -215,10 +213,12 @@ def build_http_app(
                 per_client=options.sessions_per_client,
                 idle_timeout=options.session_idle_timeout,
             )
+        if not options.stateless and options.replica_id:  # outside the cap: it counts SDK ids
+            app = ReplicaSessionIds(app, options.replica_id)
     if options.bearer_tokens:
         app = BearerAuthMiddleware(app, options.bearer_tokens)
     if sign_in is not None:
-        app = sign_in.protect(app, lambda: read_only_tools(server))
+        app = sign_in.protect(app, lambda: write_tools(server))
         server.middleware.append(hide_write_tools(sign_in.options.write_scope))
     services = services_of(server)
     if services is not None:  # /healthz, /readyz, /metrics: outside auth, no MCP session
@@ -228,12 +228,13 @@ def build_http_app(
     return app
 
 
-async def read_only_tools(server: MCPServer) -> frozenset[str]:
-    """The tools the server lists as read-only (``readOnlyHint``); every other one writes."""
+async def write_tools(server: MCPServer) -> frozenset[str]:
+    """The server's tools not listed as read-only (``readOnlyHint``): they need the write
+    scope. A name not among the server's tools is none of them (the SDK answers it)."""
     return frozenset(
         tool.name
         for tool in await server.list_tools()
-        if tool.annotations is not None and tool.annotations.read_only_hint is True
+        if tool.annotations is None or tool.annotations.read_only_hint is not True
     )
 
 

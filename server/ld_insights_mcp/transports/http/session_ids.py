@@ -7,19 +7,28 @@ SDK issues (``replica2.<sdk id>``) and takes it off again on the way in, so ngin
 prefix to that replica (``deploy/nginx.conf``). The SDK has no public hook to choose session
 ids (docs/sdk-gaps.md); the ids the SDK sees are its own.
 
-An id whose prefix names another replica reaches the SDK unchanged, which knows no such
-session: 404, and the client starts a new session, as the protocol says.
+A session has one id: the one issued. An id without this replica's prefix (another replica's,
+or the SDK's own id sent bare) names no session here: 404, as the SDK answers an unknown
+session, and the client starts a new session, as the protocol says. So everything inside
+(the per-client session cap) sees the SDK's ids, exactly the requests that reach a session.
 """
 
 from __future__ import annotations
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_HEADER = b"mcp-session-id"
+NOT_FOUND = JSONResponse(
+    {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Session not found"}},
+    status_code=404,
+)
+"""The SDK's answer to an unknown session id."""
 
 
 class ReplicaSessionIds:
-    """ASGI middleware: ``<replica>.`` before every session id going out, off coming in."""
+    """ASGI middleware: ``<replica>.`` before every session id going out, off coming in;
+    an id without it is not found."""
 
     def __init__(self, app: ASGIApp, replica_id: str) -> None:
         self.app = app
@@ -29,10 +38,14 @@ class ReplicaSessionIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = [
-            (name, value.removeprefix(self.prefix) if name == SESSION_HEADER else value)
-            for name, value in scope.get("headers", [])
-        ]
+        headers = []
+        for name, value in scope.get("headers", []):
+            if name == SESSION_HEADER:
+                if not value.startswith(self.prefix):
+                    await NOT_FOUND(scope, receive, send)
+                    return
+                value = value.removeprefix(self.prefix)
+            headers.append((name, value))
 
         async def named(message: Message) -> None:
             if message["type"] == "http.response.start":

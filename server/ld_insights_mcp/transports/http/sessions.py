@@ -8,10 +8,13 @@ from the SDK's answer that opened it (a new ``Mcp-Session-Id``) until the SDK an
 DELETE, or until it has had no request in flight for the SDK's idle timeout (the SDK's own
 rule for closing it). Only requests to the MCP endpoint count; what any other path answers
 (a 404 from ``/anything``) ends nothing. The SDK offers no public hook for a session's end
-(docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. An ``initialize``
-holds a slot from the moment it is admitted until its answer, so a burst of them cannot slip
-past the cap. A token at its cap that asks to ``initialize`` another gets 429 with a JSON-RPC
-error saying what to do; its open sessions keep working.
+(docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. The first request
+after each minute drops the expired sessions of every client, so a client that never comes
+back leaves nothing behind. An ``initialize`` holds a slot from the moment it is admitted
+until its answer, so a burst of them cannot slip past the cap. To tell an ``initialize``,
+the body of a POST without a session id is read, up to the size the SDK accepts (larger:
+413, the rest unread). A token at its cap that asks to ``initialize`` another gets 429 with
+a JSON-RPC error saying what to do; its open sessions keep working.
 
 Without bearer tokens or sign-in there is no client identity to count by: the server then listens on
 loopback only, every client has the same address, and only the per-process cap applies.
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import principal_components
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_HEADER = b"mcp-session-id"
@@ -47,20 +51,37 @@ class SessionCap:
         path: str,
         per_client: int,
         idle_timeout: float,
+        max_body: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
+        self.max_body = max_body
         self.path = path
         self.per_client = per_client
         self.idle_timeout = idle_timeout
         self.clock = clock
         self._sessions: dict[str, dict[str, _Session]] = {}
         self._opening: dict[str, int] = {}
+        self.prune_interval = min(idle_timeout, 60.0)
+        self._pruned_at = clock()
         self.refused = 0
 
     def open_sessions(self, client: str) -> int:
         """Sessions counted for ``client`` now (expired ones dropped), opening ones included."""
         return len(self._live(client)) + self._opening.get(client, 0)
+
+    def tracked_sessions(self) -> int:
+        """Sessions held in the count, of every client (expired ones until pruned)."""
+        return sum(len(sessions) for sessions in self._sessions.values())
+
+    def _prune(self) -> None:
+        """Drop every client's expired sessions, at most once per ``prune_interval``: the
+        entries of a client that never comes back go too."""
+        if self.clock() - self._pruned_at < self.prune_interval:
+            return
+        self._pruned_at = self.clock()
+        for client in list(self._sessions):
+            self._live(client)
 
     def _live(self, client: str) -> dict[str, _Session]:
         sessions = self._sessions.get(client, {})
@@ -79,6 +100,7 @@ class SessionCap:
         if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
+        self._prune()
         client = _client_of(scope)
         if client is None:  # no bearer tokens: nobody to count for
             await self.app(scope, receive, send)
@@ -111,6 +133,14 @@ class SessionCap:
         if scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
+
+        async def admit(scope: Scope, receive: Receive, send: Send) -> None:
+            await self._admit(scope, receive, send, client)
+
+        # the SDK bounds bodies only after this: read no more than it would accept (413)
+        await RequestBodyLimitMiddleware(admit, self.max_body)(scope, receive, send)
+
+    async def _admit(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         body, replay = await _buffer(receive)
         if not _is_initialize(body):
             await self.app(scope, replay, send)
@@ -167,22 +197,15 @@ def _header_of(headers: object, name: bytes) -> str | None:
 
 
 async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body (the SDK bounds its size), and a ``receive`` that replays it."""
-    chunks: list[bytes] = []
-    messages: list[Message] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
+    """The body (whole and bounded: ``RequestBodyLimitMiddleware`` read it), and a
+    ``receive`` replaying what was read."""
+    messages = [await receive()]
+    body = messages[0].get("body", b"") if messages[0]["type"] == "http.request" else b""
 
     async def replay() -> Message:
         return messages.pop(0) if messages else await receive()
 
-    return b"".join(chunks), replay
+    return body, replay
 
 
 def _is_initialize(body: bytes) -> bool:
