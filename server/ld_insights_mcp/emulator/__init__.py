@@ -16,6 +16,7 @@ sorts, rate-limit headers, and deterministic seeded data.
     emu.rewrite_text = hostile_text  # every answer's strings rewritten (see ``hostile``)
     emu.in_flight; emu.max_in_flight; emu.reset_max_in_flight()
     emu.faults.push("createInsightGroup", Fault(status=500, after_handling=True))
+    emu.charts.empty_metrics = "notCalculated"  # a metric over nothing (see ``charts``)
     emu.store                    # the data (see ``store``); emu.projects() -> [SeedProject]
     with serve_on_loopback(emu) as base_url: ...
 

@@ -125,6 +125,9 @@ class Emulator:
         where score periods end (one of ``scores.PERIOD_ALIGNMENTS``: anchor, now, midnight,
         unaligned)."""
         self.scores = insights
+        self.charts = ChartHandlers(self.store)
+        """The charts: ``charts.empty_metrics`` says how a metric over nothing is answered
+        (one of ``charts.EMPTY_METRICS``: omitted, notCalculated, unknown, banded)."""
         metric_groups = MetricGroupHandlers(self.store, self.clock)
         self._handlers: dict[str, Handler] = {
             "getInsightGroups": insights.get_insight_groups,
@@ -138,7 +141,7 @@ class Emulator:
             "getMetricGroup": metric_groups.get_metric_group,
             "patchMetricGroup": metric_groups.patch_metric_group,
             "deleteMetricGroup": metric_groups.delete_metric_group,
-            **_evidence_handlers(self.store),
+            **_evidence_handlers(self.store, self.charts),
         }
         self.changes = WriteHandlers(self.store, EvidenceListHandlers(self.store))
         """Deployment and repository-mapping writes (``put_replaces``: PUT replaces all)."""
@@ -309,10 +312,10 @@ def rewrite_strings(payload: Any, rewrite: Callable[[str, str], str], field: str
     return payload
 
 
-def _evidence_handlers(store: Store) -> dict[str, Handler]:
+def _evidence_handlers(store: Store, charts: ChartHandlers) -> dict[str, Handler]:
     """The read-only evidence operations (charts, deployments, pull requests, flag events,
     repositories)."""
-    charts, lists = ChartHandlers(store), EvidenceListHandlers(store)
+    lists = EvidenceListHandlers(store)
     return {
         "getDeploymentFrequencyChart": charts.get_deployment_frequency_chart,
         "getLeadTimeChart": charts.get_lead_time_chart,
