@@ -519,7 +519,9 @@
     }
     const m = (measured.structuredContent.metrics || []).find(function (x) { return x.name === category; });
     const none = (measured.structuredContent.no_value || {})[category];
-    if (none) return el("div", "metric muted", "No data in this period: " + none.replace(/ in this window$/, "") + ".");
+    // over nothing ("no flag change in this window"), or a marker of LaunchDarkly's in place of a value
+    const empty = / in this window$/.test(none || "");
+    if (none) return el("div", "metric muted", (empty ? "No data in this period: " + none.replace(/ in this window$/, "") : "No value: " + none) + ".");
     if (!m) return el("div", "metric muted", "The chart carries no " + title(category).toLowerCase() + " metric.");
     const line = el("div", "metric");
     metricNodes(line, m);
