@@ -374,14 +374,11 @@ CASES = [
     # a lead time over no deployed pull request (a group of one application)
     *((-44, "midnight", CLOCK_OFFSETS[2], m) for m in M),
     (26, "midnight", CLOCK_OFFSETS[2], M[3]),
-    (302, "now", CLOCK_OFFSETS[2], M[1]),
+    (302, "now", CLOCK_OFFSETS[2], M[0]),
     (235, "midnight", CLOCK_OFFSETS[2], M[2]),
-    (-149, "now", CLOCK_OFFSETS[2], M[3]),
-    (489, "now", CLOCK_OFFSETS[2], M[0]),
     # an application that deployed only last period (its effect alone is over nothing)
     (1, "anchor", CLOCK_OFFSETS[1], M[3]),
     (-323, "now", CLOCK_OFFSETS[2], M[1]),
-    (-342, "anchor", 0, M[2]),
     # every period over nothing
     *((0, "midnight", FAR_CLOCK, m) for m in M),
     (-7, "now", FAR_CLOCK, M[3]),
@@ -399,7 +396,7 @@ def test_explain_score_states_what_its_reads_say_for_every_scope_and_category(
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     database=None,
     derandomize=True,
