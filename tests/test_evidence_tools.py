@@ -17,6 +17,9 @@ import httpx
 import pytest
 from mcp import Client
 
+from ld_insights_mcp.emulator.charts import EMPTY_METRICS
+from ld_insights_mcp.launchdarkly.evidence_models import InsightsChart
+from ld_insights_mcp.views.charts import chart_result, chart_text
 from tests.support import Emulator
 
 from .conftest import TOKEN
@@ -128,6 +131,83 @@ async def test_lead_time_chart_gives_stage_averages_extremes_and_trend(
         assert series["trend"] in ("rising", "falling", "flat")
         assert series["points"] is None
     assert dict(emulator.requests[-1].query)["groupBy"] == "stage"
+
+
+@pytest.mark.parametrize("empty_metrics", EMPTY_METRICS)
+@pytest.mark.parametrize(
+    ("kind", "ratios", "what"),
+    [
+        ("deployment_frequency", ["deploymentFailureRate"], "deployment"),
+        ("lead_time", ["leadTime"], "deployed pull request"),
+        ("release_frequency", ["impactSize", "experimentationCoverage"], "flag change"),
+    ],
+)
+async def test_a_chart_over_nothing_states_no_value_for_its_ratios_and_means(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    kind: str,
+    ratios: list[str],
+    what: str,
+    empty_metrics: str,
+) -> None:
+    """Before the seeded data begins, whatever the chart's metrics say of a ratio over
+    nothing: no value, and why; deployments per day stay a value, 0."""
+    emulator.charts.empty_metrics = empty_metrics
+    window = {
+        "from_date": (TODAY - timedelta(days=200)).isoformat(),
+        "to_date": (TODAY - timedelta(days=171)).isoformat(),
+    }
+    async with Client(server_factory()) as client:
+        result = await client.call_tool("get_insight_chart", {"kind": kind, **SCOPE, **window})
+    data, text = structured(result), text_of(result)
+    assert data["no_value"] == {name: f"no {what} in this window" for name in ratios}
+    for name in ratios:
+        assert f"Metric {name}: no value (no {what} in this window)." in text
+    shown = [m["name"] for m in data["metrics"]]
+    assert shown == (["deploymentFrequency"] if kind == "deployment_frequency" else [])
+    if shown:
+        assert data["metrics"][0]["value"] == 0
+        assert "Metric deploymentFrequency 0 " in text
+
+
+async def test_a_chart_metric_launchdarkly_does_not_calculate_has_no_value() -> None:
+    chart = InsightsChart.model_validate(
+        {
+            "metadata": {
+                "name": "leadTime",
+                "summary": {},
+                "xAxis": {"unit": "timestamp"},
+                "yAxis": {"unit": "milliseconds"},
+                "metrics": {
+                    "leadTime": {
+                        "indicator": "unknown",
+                        "value": 0,
+                        "unit": "hours",
+                        "modifier": "average",
+                        "tiers": [],
+                    }
+                },
+            },
+            "series": [
+                {"metadata": {"name": "coding"}, "data": [{"x": 0, "y": 3_600_000}]},
+            ],
+        }
+    )
+    result = chart_result(
+        chart,
+        kind="lead_time",
+        project_key=PROJECT,
+        environment_key=ENV,
+        application_keys=[],
+        window=(0, 86_400_000),
+        bucket="day",
+        group_by="stage",
+        points=False,
+        source="launchdarkly",
+    )
+    assert result.metrics == []
+    assert result.no_value == {"leadTime": "LaunchDarkly states unknown"}
+    assert "Metric leadTime: no value (LaunchDarkly states unknown)." in chart_text(result)
 
 
 async def test_chart_points_only_on_request_and_iso_dates_convert_per_operation(

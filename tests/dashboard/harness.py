@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 from mcp import Client
 from playwright.async_api import Browser, ConsoleMessage, Frame, Page, Route, async_playwright
 
 from ld_insights_mcp.config import Settings
+from ld_insights_mcp.emulator import Emulator
 from ld_insights_mcp.surface.server import create_server
 
 HERE = Path(__file__).parent
@@ -227,9 +229,11 @@ class Host:
 
 
 @asynccontextmanager
-async def browser_host(executable: str) -> AsyncIterator[Host]:
-    """Chromium and an MCP client on the demo server, for one test."""
-    server = create_server(Settings(demo=True))
+async def browser_host(executable: str, emulator: Emulator | None = None) -> AsyncIterator[Host]:
+    """Chromium and an MCP client on the demo server (on ``emulator`` if given, whose token
+    must be the demo one), for one test."""
+    transport = httpx.ASGITransport(app=emulator.app) if emulator is not None else None
+    server = create_server(Settings(demo=True), transport=transport)
     async with Client(server, cache=None) as client, async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=executable, args=["--no-sandbox", "--disable-gpu"]

@@ -18,6 +18,9 @@ import pytest
 from playwright.async_api import expect
 
 from ld_insights_mcp.analysis.categories import EXPLAINABLE
+from ld_insights_mcp.emulator import DEMO_TOKEN, Emulator
+from ld_insights_mcp.emulator.charts import EMPTY_METRICS
+from ld_insights_mcp.emulator.seed import DAY_MS
 from ld_insights_mcp.knowledge import load_knowledge
 from ld_insights_mcp.launchdarkly.vocabulary import BANDS, SPECIAL_INDICATORS, band_for
 from ld_insights_mcp.ui.dashboard import NO_CHART
@@ -380,6 +383,52 @@ async def test_each_category_card_draws_its_own_metric(host: Host, scope: dict[s
     await opened.screenshot(f"cards-{scope['project_key']}")
     if scope == SCOPE and os.environ.get("UPDATE_DASHBOARD_SCREENSHOT") == "1":
         await opened.screenshot("readme", README_SHOT)
+
+
+OVER: dict[str, str] = {
+    "deploymentFailureRate": "deployment",
+    "leadTime": "deployed pull request",
+    "impactSize": "flag change",
+    "experimentationCoverage": "flag change",
+}
+"""Each card's ratio or mean metric and what it is computed over."""
+
+
+@pytest.mark.parametrize("empty_metrics", EMPTY_METRICS)
+async def test_a_card_over_nothing_says_no_data_in_this_period(empty_metrics: str) -> None:
+    """Score periods ending today over data that ends 100 days ago: whatever the charts'
+    metrics say of a ratio over nothing, its card, the Why panel and a chart say there is
+    no value; deployments per day stay a value, 0."""
+    assert CHROMIUM is not None
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = int(today.timestamp() * 1000)
+    emulator = Emulator(DEMO_TOKEN, midnight - 100 * DAY_MS, clock=lambda: midnight + 60_000)
+    emulator.insights.period_alignment = "midnight"
+    emulator.charts.empty_metrics = empty_metrics
+    async with browser_host(CHROMIUM, emulator) as host:
+        opened = await host.open("get_insight_scores", SCOPE)
+        await host.all_trends_drawn(opened)
+        for category, what in OVER.items():
+            line = f'.cat[data-category="{category}"] .trend .metric'
+            assert await opened.text(line) == f"No data in this period: no {what}.", category
+        frequency = '.cat[data-category="deploymentFrequency"] .trend .metric'
+        assert await opened.text(f"{frequency} .amount") == "0"
+        await opened.screenshot(f"cards-over-nothing-{empty_metrics}")
+
+        await opened.view.click('.cat[data-category="leadTime"] .head button')
+        await opened.view.wait_for_selector('#explain[data-state="done"]')
+        ((_, result),) = opened.bridge.tool_calls("explain_score")
+        (leaf,) = result["structuredContent"]["explained"]
+        assert leaf["metric_value"] is None
+        shown = await opened.text('#explain .leaf[data-category="leadTime"] .metric')
+        assert shown == leaf["metric"]
+        assert shown == "lead time: no value (no deployed pull request in this period)"
+
+        chart = await host.open("get_insight_chart", {**SCOPE, "kind": "lead_time", "days": 30})
+        assert chart.result["structuredContent"]["metrics"] == []
+        assert await chart.text('.metric[data-name="leadTime"]') == (
+            "Lead time: no value (no deployed pull request in this window)"
+        )
 
 
 async def test_failed_deployments_card_counts_every_failed_deployment_of_the_period(

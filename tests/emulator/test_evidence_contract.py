@@ -11,6 +11,8 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from ld_insights_mcp.emulator.charts import EMPTY_METRICS
+from ld_insights_mcp.emulator.evidence_bands import band_of
 from ld_insights_mcp.emulator.routes import EVIDENCE_OPERATIONS
 from ld_insights_mcp.launchdarkly import evidence_models as m
 from tests.support import Emulator, Fault
@@ -395,3 +397,59 @@ async def test_the_evidence_is_deterministic_given_now_ms(contract: Contract) ->
         async with checked_client(Emulator(token=TOKEN, now_ms=NOW_MS), contract) as http:
             answers.append((await http.get(PATHS["getPullRequests"], params=SLICE)).json())
     assert answers[0] == answers[1]
+
+
+EMPTY_WINDOW = {"from": NOW_MS - 200 * DAY, "to": NOW_MS - 170 * DAY}
+"""30 days long before the seeded data begins: no deployment, pull request or flag change."""
+OVER_NOTHING = {
+    PATHS["getDeploymentFrequencyChart"]: {**SLICE, **EMPTY_WINDOW},
+    PATHS["getLeadTimeChart"]: {**SLICE, **EMPTY_WINDOW},
+    PATHS["getReleaseFrequencyChart"]: {**SLICE, **EMPTY_WINDOW},
+    PATHS["getStaleFlagsChart"]: {**SLICE, "maintainerId": "nobody-maintains-these"},
+}
+"""Each chart with metrics, over nothing (a maintainer with no flag for the stale chart)."""
+
+
+@pytest.mark.parametrize("empty_metrics", EMPTY_METRICS)
+async def test_a_metric_over_nothing_is_answered_as_the_option_says(
+    empty_metrics: str, contract: Contract
+) -> None:
+    """Ratios and means over nothing are omitted, marked or banded; deployments per day over
+    an empty window stay a value (0), and every answer is the contract's."""
+    emulator = Emulator(token=TOKEN, now_ms=NOW_MS)
+    emulator.charts.empty_metrics = empty_metrics
+    found: dict[str, Any] = {}
+    async with checked_client(emulator, contract) as http:
+        for path, params in OVER_NOTHING.items():
+            answer = await http.get(path, params={**params, "expand": "metrics"})
+            assert answer.status_code == 200, answer.text
+            found |= answer.json()["metadata"]["metrics"]
+    frequency = found.pop("deploymentFrequency")
+    assert (frequency["value"], frequency["indicator"]) == (0, "needsAttention")
+    ratios = {"deploymentFailureRate", "leadTime", "impactSize", "experimentationCoverage"}
+    if empty_metrics == "omitted":
+        assert found == {}
+        return
+    assert set(found) == ratios | {"flagHealth"}
+    for name, metric in found.items():
+        assert metric["value"] == 0, name
+        expected = band_of(name, 0.0) if empty_metrics == "banded" else empty_metrics
+        assert metric["indicator"] == expected, name
+
+
+async def test_a_metric_over_something_is_never_marked(contract: Contract) -> None:
+    emulator = Emulator(token=TOKEN, now_ms=NOW_MS)
+    emulator.charts.empty_metrics = "notCalculated"
+    async with checked_client(emulator, contract) as http:
+        answer = await http.get(
+            PATHS["getLeadTimeChart"], params={**SLICE, **MONTH, "expand": "metrics"}
+        )
+    assert answer.json()["metadata"]["metrics"]["leadTime"]["indicator"] != "notCalculated"
+
+
+async def test_an_unknown_empty_metrics_option_is_refused_by_name(contract: Contract) -> None:
+    emulator = Emulator(token=TOKEN, now_ms=NOW_MS)
+    emulator.charts.empty_metrics = "zero"
+    async with checked_client(emulator, contract) as http:
+        with pytest.raises(ValueError, match="empty_metrics must be one of omitted, notCalc"):
+            await http.get(PATHS["getLeadTimeChart"], params={**SLICE, "expand": "metrics"})

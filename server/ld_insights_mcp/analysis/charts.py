@@ -1,8 +1,21 @@
-"""Reading charts asked for with one bucket per period: per-series totals and means."""
+"""Reading charts asked for with one bucket per period: per-series totals and means, and
+whether a chart's metric is a value or a ratio or mean over nothing."""
 
 from __future__ import annotations
 
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
+from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
+
+COMPUTED_OVER: dict[str, str] = {
+    "deploymentFailureRate": "deployment",
+    "leadTime": "deployed pull request",
+    "impactSize": "flag change",
+    "experimentationCoverage": "flag change",
+    "flagHealth": "flag",
+    "creationRatio": "archived flag",
+}
+"""What each ratio or mean metric is computed over: with none of it there is no value (a
+rate per day, deploymentFrequency, is a value over any window)."""
 
 
 def totals(chart: InsightsChart | None) -> dict[str, int]:
@@ -38,3 +51,24 @@ def metric(chart: InsightsChart | None, name: str) -> ChartMetric | None:
     if chart is None or chart.metadata.metrics is None:
         return None
     return chart.metadata.metrics.get(name)
+
+
+def over_nothing(chart: InsightsChart | None, name: str) -> bool:
+    """Whether the chart's own series hold none of what metric ``name`` is computed over (no
+    deployment, deployed pull request or flag change): then it has no value, whatever the
+    chart's ``metrics`` say. A lead time of 0 ms is no pull request either. False when the
+    series cannot tell (a snapshot of stale flags does not count all flags)."""
+    if chart is None or name not in COMPUTED_OVER or name == "flagHealth":
+        return False
+    if name == "leadTime":
+        return not any(means(chart).values())
+    return not any(totals(chart).values())
+
+
+def stated(chart: InsightsChart | None, name: str) -> ChartMetric | None:
+    """The chart's metric ``name`` if it states a value: present, in a calculated band (not
+    notCalculated or unknown) and not over nothing."""
+    found = metric(chart, name)
+    if found is None or found.indicator not in CALCULATED_INDICATORS:
+        return None
+    return None if over_nothing(chart, name) else found

@@ -67,6 +67,10 @@ def _sentence(head: str, direction: str, part: Part | None, counter: Part | None
 def of_reading(reading: Reading) -> Driver:
     """The driver of a base category's raw metric between the two periods."""
     now, last = reading.value, reading.last_value
+    if now is None and reading.why_none[0]:
+        return Driver(None)  # the metric says why
+    if now is not None and last is None and reading.why_none[1]:
+        return Driver(None, text=f"no change to state: {reading.why_none[1]}")
     if now is None or last is None:
         return Driver(None, text=reading.note)
     direction = direction_of(now - last, higher_is_better=reading.higher_is_better)

@@ -97,7 +97,7 @@ def explain_leaf(
 
 def _metric_text(read: Reading) -> str | None:
     if read.value is None:
-        return None
+        return f"{read.label}: no value ({read.why_none[0]})" if read.why_none[0] else None
     if read.stated is not None:
         return metric_phrase(read.stated)
     shown = show(read.value, read.unit)

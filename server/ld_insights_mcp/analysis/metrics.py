@@ -2,8 +2,9 @@
 
 ``reading(category, found, days)`` turns the reads that arrived into a ``Reading``: the
 metric in each period (LaunchDarkly's own value where a chart states it with
-``expand=metrics``, else counted here from the series or lists: ``source`` says which),
-whether higher is better, and its parts (stages, applications, impact sizes, ...). A part's
+``expand=metrics``, else counted here from the series or lists: ``source`` says which; none
+for a ratio or mean over nothing, whatever a chart states: ``why_none`` says so), whether
+higher is better, and its parts (stages, applications, impact sizes, ...). A part's
 ``effect`` is what the metric would have changed by had only that part changed: the metric of
 the last period's parts with this one part at its new value, minus the last period's metric.
 The driver (``drivers``) is chosen from those effects.
@@ -35,6 +36,7 @@ from ld_insights_mcp.analysis.reads import (
 )
 from ld_insights_mcp.analysis.units import HOUR_MS, duration
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, InsightsChart
+from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 from ld_insights_mcp.text import quoted
 
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -78,6 +80,9 @@ class Reading:
     parts: tuple[Part, ...] = ()
     note: str | None = None
     """Why there is no value or no change, or how it was counted."""
+    why_none: tuple[str | None, str | None] = (None, None)
+    """Why this period and the last have no value when they held nothing to compute it over
+    (``no deployed pull request in this period``)."""
 
 
 def _chart(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
@@ -134,14 +139,28 @@ def _measured(
     formulas: tuple[Formula, Formula],
     text: Callable[[str], str],
     note: str | None = None,
+    empty: tuple[bool, bool] | None = None,
 ) -> Reading:
     """A reading from charts: the metric they state (``stated_in`` this period and last),
     else ``formulas`` over the parts (``values``); the parts' effects in the last period's
-    terms."""
-    stated = charts.metric(stated_in[0], category)
-    stated_last = charts.metric(stated_in[1], category)
+    terms. A period ``empty`` (default: its chart's series hold nothing the metric is
+    computed over) has no value."""
+    if empty is None:
+        empty = (
+            charts.over_nothing(stated_in[0], category),
+            charts.over_nothing(stated_in[1], category),
+        )
+    stated = charts.stated(stated_in[0], category)
+    stated_last = charts.stated(stated_in[1], category)
+    said = charts.metric(stated_in[0], category)
+    if said is not None and stated is None and not empty[0] and note is None:
+        note = f"LaunchDarkly's metric is {quoted(said.indicator, bare=INDICATORS)}: counted here"
     now, last = values
-    recomputed = [f(v) if v is not None else None for f, v in zip(formulas, values, strict=True)]
+    over = charts.COMPUTED_OVER.get(category)
+    recomputed = [
+        f(v) if v is not None and not e else None
+        for f, v, e in zip(formulas, values, empty, strict=True)
+    ]
     parts: tuple[Part, ...] = ()
     if now and last:
         effects = _effects(formulas[1], now, last)
@@ -157,6 +176,10 @@ def _measured(
         stated,
         parts,
         note,
+        (
+            f"no {over} in this period" if empty[0] else None,
+            f"no {over} in the last period" if empty[1] else None,
+        ),
     )
 
 
@@ -308,7 +331,8 @@ def _experimentation(found: Mapping[Need, Any], days: tuple[float, float]) -> Re
 def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     del days
     stale, status = _chart(found, STALE), _chart(found, STATUS)
-    stated = charts.metric(stale, "flagHealth")
+    no_flag = status is not None and not any(charts.totals(status).values())
+    stated = None if no_flag else charts.stated(stale, "flagHealth")
     recomputed = None
     if stale is not None and status is not None:
         recomputed = _ratio(sum(charts.totals(stale).values()), sum(charts.totals(status).values()))
@@ -323,6 +347,7 @@ def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
         stated,
         note="the flag charts are snapshots: LaunchDarkly keeps no history of them, so what "
         "changed since the last period cannot be read",
+        why_none=("no flag exists now" if no_flag else None, None),
     )
 
 
@@ -336,8 +361,8 @@ def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Rea
     if not all(p.complete for p in read):
         return _with_note(base, "too many flag events to count them all, so no ratio is stated")
     now_v, last_v = _lifecycle_values(read[0]), _lifecycle_values(read[1])
-    if not any(v[0] for v in (*now_v.values(), *last_v.values())):
-        seen = sum(len(p.items) for p in read)
+    seen = sum(len(p.items) for p in read)
+    if seen and not any(v[0] for v in (*now_v.values(), *last_v.values())):
         return _with_note(
             base,
             f"none of the {seen} flag events of the two periods records a flag's creation or "
@@ -366,6 +391,7 @@ def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Rea
         (ratio, ratio),
         text,
         note,
+        (not now_v[ARCHIVED][0], not last_v[ARCHIVED][0]),
     )
 
 

@@ -99,6 +99,9 @@ class Emulator:
         applicationKeys gets the project's applications); ``insights.period_alignment`` sets
         where score periods end (one of ``scores.PERIOD_ALIGNMENTS``: anchor, now, midnight,
         unaligned)."""
+        self.charts = ChartHandlers(self.store)
+        """The charts: ``charts.empty_metrics`` says how a metric over nothing is answered
+        (one of ``charts.EMPTY_METRICS``: omitted, notCalculated, unknown, banded)."""
         metric_groups = MetricGroupHandlers(self.store, self.clock)
         self._handlers: dict[str, Handler] = {
             "getInsightGroups": insights.get_insight_groups,
@@ -112,7 +115,7 @@ class Emulator:
             "getMetricGroup": metric_groups.get_metric_group,
             "patchMetricGroup": metric_groups.patch_metric_group,
             "deleteMetricGroup": metric_groups.delete_metric_group,
-            **_evidence_handlers(self.store),
+            **_evidence_handlers(self.store, self.charts),
         }
         self.changes = WriteHandlers(self.store, EvidenceListHandlers(self.store))
         """Deployment and repository-mapping writes (``put_replaces``: PUT replaces all)."""
@@ -184,10 +187,10 @@ async def send_answer(send: Send, answer: Answer, headers: dict[str, str]) -> No
     await send({"type": "http.response.body", "body": body})
 
 
-def _evidence_handlers(store: Store) -> dict[str, Handler]:
+def _evidence_handlers(store: Store, charts: ChartHandlers) -> dict[str, Handler]:
     """The read-only evidence operations (charts, deployments, pull requests, flag events,
     repositories)."""
-    charts, lists = ChartHandlers(store), EvidenceListHandlers(store)
+    lists = EvidenceListHandlers(store)
     return {
         "getDeploymentFrequencyChart": charts.get_deployment_frequency_chart,
         "getLeadTimeChart": charts.get_lead_time_chart,

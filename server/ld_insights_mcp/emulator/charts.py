@@ -11,7 +11,9 @@ Where the contract is silent: the deployment-frequency chart, whose project and 
 are optional, covers every project without ``projectKey`` and the production environment
 without ``environmentKey`` (the lead-time chart too); it counts finished and failed
 deployments (a point's ``values.failed`` counts the failed ones). The release-frequency chart
-counts flag changes, not a flag's creation or archival (``LIFECYCLE_EVENTS``).
+counts flag changes, not a flag's creation or archival (``LIFECYCLE_EVENTS``). A ratio or mean
+metric over nothing (no deployment, no deployed pull request, no flag change, no flag) is
+answered as ``ChartHandlers.empty_metrics`` says (``EMPTY_METRICS``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ STAGES: tuple[tuple[str, str], ...] = (
 FLAG_STATUSES = ("new", "active", "launched", "inactive")
 IMPACT_SIZES = ("none", "small", "medium", "large")
 Answer = tuple[int, Any]
+EMPTY_METRICS = ("omitted", "notCalculated", "unknown", "banded")
+"""What ``metrics`` says of a ratio or mean over nothing; the contract is silent. ``omitted``
+(the default): the metric is left out; ``notCalculated``/``unknown``: present with that
+indicator and value 0; ``banded``: value 0 with the band it would earn."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,20 @@ class ChartHandlers:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.empty_metrics = "omitted"
+        """One of ``EMPTY_METRICS``."""
+
+    def _metrics(self, measured: dict[str, tuple[float, int]]) -> Body:
+        """``InsightsChartMetrics`` from ``category -> (value, items it is computed over)``."""
+        if self.empty_metrics not in EMPTY_METRICS:
+            raise ValueError(f"empty_metrics must be one of {', '.join(EMPTY_METRICS)}")
+        found: Body = {}
+        for category, (value, over) in measured.items():
+            if over or self.empty_metrics == "banded":
+                found[category] = metric_rep(category, value)
+            elif self.empty_metrics != "omitted":
+                found[category] = metric_rep(category, 0.0) | {"indicator": self.empty_metrics}
+        return found
 
     def _deployment_slices(self, request: ApiRequest) -> list[Evidence]:
         project = project_of(self.store, request, required=False)
@@ -163,12 +183,12 @@ class ChartHandlers:
         days = max(span.end - span.start, 1) / DAY_MS
         metrics = None
         if "metrics" in expand:
-            metrics = {
-                "deploymentFrequency": metric_rep("deploymentFrequency", len(items) / days),
-                "deploymentFailureRate": metric_rep(
-                    "deploymentFailureRate", percent(failed, len(items))
-                ),
-            }
+            metrics = self._metrics(
+                {
+                    "deploymentFrequency": (len(items) / days, 1),  # per day: never over nothing
+                    "deploymentFailureRate": (percent(failed, len(items)), len(items)),
+                }
+            )
         summary = {"total": len(items), "failed": failed, "from": span.start, "to": span.end}
         return 200, _chart("deploymentFrequency", "count", summary, series, metrics)
 
@@ -213,7 +233,7 @@ class ChartHandlers:
             summary |= {f"p{p}Ms": _percentile(totals, p) for p in (50, 75, 90, 95)}
         metrics = None
         if "metrics" in expand:
-            metrics = {"leadTime": metric_rep("leadTime", _mean(totals) / HOUR_MS)}
+            metrics = self._metrics({"leadTime": (_mean(totals) / HOUR_MS, len(totals))})
         return 200, _chart("leadTime", "milliseconds", summary, series, metrics)
 
     def get_release_frequency_chart(self, request: ApiRequest) -> Answer:
@@ -249,11 +269,10 @@ class ChartHandlers:
         linked = sum(1 for _, e in items if evidence.event_experiments[e["id"]])
         metrics = None
         if "metrics" in expand:
-            metrics = {"impactSize": metric_rep("impactSize", percent(large, len(items)))}
+            measured = {"impactSize": (percent(large, len(items)), len(items))}
             if evidence.project.has_experiments:
-                metrics["experimentationCoverage"] = metric_rep(
-                    "experimentationCoverage", percent(linked, len(items))
-                )
+                measured["experimentationCoverage"] = (percent(linked, len(items)), len(items))
+            metrics = self._metrics(measured)
         summary = {"total": len(items), "large": large, "withExperiments": linked}
         return 200, _chart("releaseFrequency", "count", summary, series, metrics)
 
@@ -293,7 +312,7 @@ class ChartHandlers:
             chart_series = [series(n, c) for n, c in sorted(by_maintainer.items())]
         metrics = None
         if "metrics" in expand:
-            metrics = {"flagHealth": metric_rep("flagHealth", percent(len(stale), len(flags)))}
+            metrics = self._metrics({"flagHealth": (percent(len(stale), len(flags)), len(flags))})
         summary = {"total": len(stale), "flags": len(flags), "snapshotAt": now}
         return 200, _chart("staleFlags", "count", summary, chart_series, metrics)
 

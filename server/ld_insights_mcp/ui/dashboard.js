@@ -518,6 +518,10 @@
       return lines(el("div", "metric muted"), "No metric: " + errorText(measured, "the tool returned no data."));
     }
     const m = (measured.structuredContent.metrics || []).find(function (x) { return x.name === category; });
+    const none = (measured.structuredContent.no_value || {})[category];
+    // over nothing ("no flag change in this window"), or a marker of LaunchDarkly's in place of a value
+    const empty = / in this window$/.test(none || "");
+    if (none) return el("div", "metric muted", (empty ? "No data in this period: " + none.replace(/ in this window$/, "") : "No value: " + none) + ".");
     if (!m) return el("div", "metric muted", "The chart carries no " + title(category).toLowerCase() + " metric.");
     const line = el("div", "metric");
     metricNodes(line, m);
@@ -739,6 +743,12 @@
       line.dataset.name = m.name;
       metricNodes(add(line, el("strong", "", title(m.name) + ": ")), m);
       if (m.next_tier) line.appendChild(el("span", "small muted", " next " + m.next_tier));
+      app.appendChild(line);
+    });
+    Object.keys(data.no_value || {}).forEach(function (name) {
+      const line = el("div", "metric muted");
+      line.dataset.name = name;
+      add(line, el("strong", "", title(name) + ": "), "no value (" + data.no_value[name] + ")");
       app.appendChild(line);
     });
     app.appendChild(legend());

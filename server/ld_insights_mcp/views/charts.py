@@ -1,5 +1,5 @@
 """Charts: per-series totals, averages, min/max with dates and trend; metrics against their
-tier ladder; points only on request."""
+tier ladder, or why one has no value; points only on request."""
 
 from __future__ import annotations
 
@@ -8,14 +8,22 @@ from typing import Any
 
 from pydantic import Field
 
+from ld_insights_mcp.analysis.charts import COMPUTED_OVER, over_nothing
 from ld_insights_mcp.analysis.units import UNITS
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
-from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
+from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.common import DataSource, ViewModel, iso_date, iso_datetime, source_line
 
 DURATION_UNITS = ("milliseconds",)
+RATIO_METRICS: dict[str, tuple[str, ...]] = {
+    "deployment_frequency": ("deploymentFailureRate",),
+    "lead_time": ("leadTime",),
+    "release_frequency": ("impactSize", "experimentationCoverage"),
+}
+"""The ratio or mean metrics each windowed chart kind carries: over nothing they have no
+value, whether LaunchDarkly leaves them out, marks them or bands a 0."""
 
 
 class MetricView(ViewModel):
@@ -63,7 +71,12 @@ class ChartResult(ViewModel):
     group_by: str | None
     y_unit: str
     summary: dict[str, Any] = Field(description="The API's summary, as sent.")
-    metrics: list[MetricView]
+    metrics: list[MetricView] = Field(description="The metrics with a value.")
+    no_value: dict[str, str] = Field(
+        default_factory=dict,
+        description="Metric -> why it has no value: nothing in the window to compute it "
+        "over, or LaunchDarkly's indicator (notCalculated, unknown).",
+    )
     series: list[SeriesView]
 
 
@@ -140,7 +153,18 @@ def chart_result(
     source: DataSource,
 ) -> ChartResult:
     duration = chart.metadata.y_axis.unit in DURATION_UNITS
-    metrics = [metric_view(n, m) for n, m in (chart.metadata.metrics or {}).items()]
+    stated = chart.metadata.metrics or {}
+    no_value = {
+        name: f"no {COMPUTED_OVER[name]} in this window"
+        for name in (*RATIO_METRICS.get(kind, ()), *stated)
+        if window is not None and over_nothing(chart, name)
+    }
+    no_value |= {
+        n: f"LaunchDarkly states {quoted(m.indicator, bare=INDICATORS)}"
+        for n, m in stated.items()
+        if n not in no_value and m.indicator not in CALCULATED_INDICATORS
+    }
+    metrics = [metric_view(n, m) for n, m in stated.items() if n not in no_value]
     return ChartResult(
         data_source=source,
         kind=kind,
@@ -154,6 +178,7 @@ def chart_result(
         y_unit=chart.metadata.y_axis.unit,
         summary=dict(chart.metadata.summary),
         metrics=metrics,
+        no_value=no_value,
         series=[
             _series(s, duration=duration, snapshot=window is None, points=points)
             for s in chart.series
@@ -254,6 +279,7 @@ def chart_text(result: ChartResult) -> str:
     if summary:
         lines.append(f"Summary: {summary}.")
     lines.extend(f"Metric {_metric_text(m)}" for m in result.metrics)
+    lines.extend(_no_value_lines(result))
     is_duration = result.y_unit in DURATION_UNITS
     lines.extend(_series_line(s, is_duration=is_duration) for s in result.series)
     if not result.series:
@@ -272,5 +298,13 @@ def _snapshot_text(result: ChartResult, scope: str) -> str:
         f"{result.kind} {when}, {scope}: {summary}.",
         f"{'By ' + result.group_by if result.group_by else 'Series'}: {counts}.",
         *(_metric_text(m) for m in result.metrics),
+        *_no_value_lines(result),
     ]
     return "\n".join(lines)
+
+
+def _no_value_lines(result: ChartResult) -> list[str]:
+    return [
+        f"Metric {quoted(name, bare=SCORE_CATEGORIES)}: no value ({why})."
+        for name, why in result.no_value.items()
+    ]
