@@ -7,10 +7,11 @@ docs/dashboard.png (``make dashboard-screenshot``).
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ import pytest
 from playwright.async_api import expect
 
 from ld_insights_mcp.analysis.categories import EXPLAINABLE
+from ld_insights_mcp.analysis.units import number
 from ld_insights_mcp.emulator import DEMO_TOKEN, Emulator
 from ld_insights_mcp.emulator.charts import EMPTY_METRICS
 from ld_insights_mcp.emulator.seed import DAY_MS
 from ld_insights_mcp.knowledge import load_knowledge
 from ld_insights_mcp.launchdarkly.vocabulary import BANDS, SPECIAL_INDICATORS, band_for
-from ld_insights_mcp.ui.dashboard import NO_CHART
+from ld_insights_mcp.ui.dashboard import CHART_PLAN
 
 from .harness import (
     Host,
@@ -107,16 +109,8 @@ async def host() -> AsyncIterator[Host]:
         yield opened
 
 
-# --- what the page should say, written out independently of its script -----------------------
-
-
-def number(value: float) -> str:
-    """One decimal at most (half away from zero), two significant digits below 0.05."""
-    if value != 0 and abs(value) < 0.05:
-        return f"{value:.2g}"
-    rounded = Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    text = f"{rounded:,.1f}"
-    return text[:-2] if text.endswith(".0") else text
+# --- what the page should say, written out independently of its script (numbers: the
+# server's own rule, analysis/units.number) -------------------------------------------------
 
 
 def with_unit(value: float, unit: str) -> str:
@@ -138,7 +132,8 @@ def band_label(indicator: str) -> str:
 
 
 def _when(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    """An ISO instant or date (its midnight), UTC."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:
@@ -331,8 +326,8 @@ async def test_each_category_card_draws_its_own_metric(host: Host, scope: dict[s
     assert sorted(cards) == sorted(c for c in scores if c not in TOP)
     for category in cards:
         trend = f'.cat[data-category="{category}"] .trend'
-        if category in NO_CHART:
-            assert await opened.text(trend) == f"No chart: {NO_CHART[category]}"
+        if category == "creationRatio":
+            await _drawn_from_explain_score(opened, trend, category)
             continue
         metric_args, metric_result = _call(opened, "get_insight_chart", METRIC_CHART[category])
         for key in ("project_key", "environment_key"):
@@ -380,9 +375,89 @@ async def test_each_category_card_draws_its_own_metric(host: Host, scope: dict[s
             assert text == ("–" if y is None else with_unit(y, unit)), category
             share = 0 if not y or not highest else 100 * y / highest
             assert float(height.rstrip("%")) == pytest.approx(share, abs=0.01), category
+        await _partial_weeks_said(opened, trend, [x for x, _ in expected], result)
     await opened.screenshot(f"cards-{scope['project_key']}")
     if scope == SCOPE and os.environ.get("UPDATE_DASHBOARD_SCREENSHOT") == "1":
         await opened.screenshot("readme", README_SHOT)
+
+
+async def _drawn_from_explain_score(opened: Opened, trend: str, category: str) -> None:
+    """A category LaunchDarkly charts nothing for: its card draws the metric explain_score
+    counts, last period and this, or says why there is none."""
+    ((arguments, result),) = [
+        (a, r) for a, r in opened.bridge.tool_calls("explain_score") if a["category"] == category
+    ]
+    scope = opened.result["structuredContent"]
+    assert arguments == {
+        "category": category,
+        "project_key": scope["project_key"],
+        "environment_key": scope["environment_key"],
+    }
+    data = result["structuredContent"]
+    (leaf,) = [leaf for leaf in data["explained"] if leaf["category"] == category]
+    measure = leaf["metric_value"]
+    if measure is None:
+        assert await opened.text(trend) == f"No chart: {leaf['metric'] or leaf['caveat']}"
+        return
+    label = CHART_PLAN[category]["label"]
+    assert await opened.text(f"{trend} .series-label") == f"{label}, last period and this"
+    drawn = await opened.view.locator(f"{trend} .bars .col").evaluate_all(
+        "cs => cs.map(c => [c.dataset.start, c.querySelector('.v').textContent])"
+    )
+    assert drawn == [
+        [data["last_period"]["start"], _shown(measure["last_value"])],
+        [data["period"]["start"], number(measure["value"])],
+    ]
+    assert await opened.text(f"{trend} .metric .amount") == number(measure["value"])
+    assert CHART_PLAN[category]["source"] in await opened.text(f"{trend} .metric")
+
+
+async def _partial_weeks_said(
+    opened: Opened, trend: str, starts: list[str], result: dict[str, Any]
+) -> None:
+    """A bucket shorter than the others (the period's last week, mostly) is marked partial
+    and said so, with its days; the full ones are not."""
+    end = _when(result["structuredContent"]["window_to"])
+    bounds = [*map(_when, starts), end]
+    short = [
+        (start, (until - start).days)
+        for start, until in itertools.pairwise(bounds)
+        if until - start < timedelta(days=7)
+    ]
+    marked = await opened.view.locator(f"{trend} .bars .col.partial").evaluate_all(
+        "cs => cs.map(c => [c.dataset.start, Number(c.dataset.days)])"
+    )
+    assert marked == [[_iso(start), days] for start, days in short]
+    notes = await opened.view.locator(f"{trend} .partial-note").all_inner_texts()
+    assert notes == [
+        f"Dashed: a partial week, {_day(start)}\u00a0–\u00a0"
+        f"{_day(start + timedelta(days=days - 1), year=True)} ({days} of 7\u00a0days)."
+        for start, days in short
+    ]
+
+
+def _explain_call(opened: Opened, category: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The last explain_score call the page made for ``category`` (a click's)."""
+    calls = [
+        (a, r) for a, r in opened.bridge.tool_calls("explain_score") if a["category"] == category
+    ]
+    assert calls, f"no explain_score call for {category}"
+    return calls[-1]
+
+
+def _shown(value: float | None) -> str:
+    return "–" if value is None else number(value)
+
+
+def _day(moment: datetime, *, year: bool = False) -> str:
+    """``Nov 7`` / ``Dec 6, 2026``: the page's dates, written out here."""
+    return f"{moment:%b} {moment.day}" + (f", {moment.year}" if year else "")
+
+
+def _range(start: str, end: str) -> str:
+    """A period as the page must show it: its first and its last day (``end`` is exclusive)."""
+    first, last = _when(start), _when(end) - timedelta(milliseconds=1)
+    return f"{_day(first)}\u00a0–\u00a0{_day(last, year=True)}"
 
 
 OVER: dict[str, str] = {
@@ -417,7 +492,7 @@ async def test_a_card_over_nothing_says_no_data_in_this_period(empty_metrics: st
 
         await opened.view.click('.cat[data-category="leadTime"] .head button')
         await opened.view.wait_for_selector('#explain[data-state="done"]')
-        ((_, result),) = opened.bridge.tool_calls("explain_score")
+        (_, result) = _explain_call(opened, "leadTime")
         (leaf,) = result["structuredContent"]["explained"]
         assert leaf["metric_value"] is None
         shown = await opened.text('#explain .leaf[data-category="leadTime"] .metric')
@@ -459,7 +534,7 @@ async def test_clicking_a_category_draws_explain_scores_structured_answer(
     )
     await opened.view.click(target)
     await opened.view.wait_for_selector('#explain[data-state="done"]')
-    ((arguments, result),) = opened.bridge.tool_calls("explain_score")
+    (arguments, result) = _explain_call(opened, category)
     assert arguments == {"category": category, **SCOPE}
     data = result["structuredContent"]
     panel = "#explain"
@@ -497,7 +572,7 @@ async def test_a_category_explain_score_refuses_shows_a_readable_message(host: H
     opened = await host.open("get_insight_scores", SCOPE)
     await opened.view.click('.cat[data-category="creationRatio"] .head button')
     await opened.view.wait_for_selector('#explain:is([data-state="done"], [data-state="error"])')
-    ((arguments, result),) = opened.bridge.tool_calls("explain_score")
+    (arguments, result) = _explain_call(opened, "creationRatio")
     assert arguments == {"category": "creationRatio", **SCOPE}
     state = await opened.view.locator("#explain").get_attribute("data-state")
     if "creationRatio" in EXPLAINABLE:
@@ -702,3 +777,123 @@ async def test_a_chart_result_renders_each_series(host: Host) -> None:
         assert await opened.text(f"{line} .amount") == with_unit(metric["value"], metric["unit"])
         assert await opened.text(f"{line} .badge") == band_label(metric["indicator"])
     await opened.screenshot("chart-lead-time")
+
+
+TIES = [0.125, 0.375, 0.625, 0.875, 2.5, 1.005, 2.675, 10.25, 10.75, 99.95, 99.995, 9.995]
+"""Values on or near a rounding tie: Python rounds the exact binary value, a tie to even."""
+
+
+async def test_the_page_rounds_every_number_as_the_server_does(host: Host) -> None:
+    """One rounding: the page's number rule is analysis/units.number, over many values (every
+    magnitude, ties, negatives, whole numbers, past a quadrillion)."""
+    chance = random.Random(17)
+    values = [0.0, -0.0, 1.0, 0.33, 141.47, 1e15, 1.125e15, 1.5e15, 9.995e17, 123456789.0]
+    values += TIES + [-v for v in TIES] + [v / 3_600_000 for v in (36_900_000, 531_000)]
+    for _ in range(3000):
+        size = 10 ** chance.uniform(-4, 18)
+        value = chance.choice([size, round(size, chance.randint(0, 4)), float(int(size))])
+        values.append(value if chance.random() < 0.9 else -value)
+    opened = await host.open("get_insight_scores", SCOPE)
+    shown = await opened.view.evaluate("vs => vs.map(v => window.ldInsightsNumber(v))", values)
+    wrong = [(v, s, number(v)) for v, s in zip(values, shown, strict=True) if s != number(v)]
+    assert wrong == []
+
+
+async def test_periods_show_their_last_day_not_the_exclusive_end(host: Host) -> None:
+    opened = await host.open("get_insight_scores", SCOPE)
+    data = opened.result["structuredContent"]
+    ranges = await opened.view.locator("#app > .small .range").all_inner_texts()
+    assert ranges == [
+        _range(data["period"]["start"], data["period"]["end"]),
+        _range(data["last_period"]["start"], data["last_period"]["end"]),
+    ]
+    assert _when(data["period"]["end"]) - _when(data["period"]["start"]) == timedelta(days=30)
+    await opened.view.click('#tiles [data-category="velocity"]')
+    await opened.view.wait_for_selector('#explain[data-state="done"]')
+    explained = await opened.view.locator("#explain .explain-body > p .range").all_inner_texts()
+    assert explained == ranges
+    digest = await host.open("insights_digest", {})
+    period = digest.result["structuredContent"]["period"]
+    assert await digest.text("#app > .small .range") == _range(period["start"], period["end"])
+    chart = await host.open("get_insight_chart", {**SCOPE, "kind": "lead_time", "days": 30})
+    window = chart.result["structuredContent"]
+    assert await chart.text("#app > .small .range") == _range(
+        window["window_from"], window["window_to"]
+    )
+
+
+@pytest.mark.parametrize("category", ["overall", "velocity", "risk"])
+async def test_a_composite_shows_its_driver_then_its_weakest_parts(
+    host: Host, category: str
+) -> None:
+    """The part explain_score names as the driver (and the base category within it), the
+    move against it, and which explained parts are the driver's and which the weakest."""
+    opened = await host.open("get_insight_scores", SCOPE)
+    await opened.view.click(f'#tiles [data-category="{category}"]')
+    await opened.view.wait_for_selector('#explain[data-state="done"]')
+    (_, result) = _explain_call(opened, category)
+    data = result["structuredContent"]
+    parts = {p["category"]: p for p in data["parts"]}
+    leaves = {leaf["category"]: leaf for leaf in data["explained"]}
+    driven = data["driven_by"]
+    facts = "#explain .composite-driver"
+    driver = f"{facts} dd.driver"
+
+    def moved(score: dict[str, Any]) -> str:
+        return (
+            f"{TITLES[score['category']]} {score['last_period_score']}\u00a0→\u00a0{score['score']}"
+        )
+
+    if driven["part"] is None:
+        assert driven["direction"] == "unchanged"
+        assert await opened.text(driver) == "none: the score did not change"
+    else:
+        better = {"improved": "better", "worsened": "worse"}[driven["direction"]]
+        expected = f"{moved(parts[driven['part']])} ({better})"
+        if driven["leaf"] != driven["part"]:
+            expected += f", within it {moved(leaves[driven['leaf']])}"
+        assert await opened.text(driver) == expected
+        assert await opened.view.locator(driver).get_attribute("data-part") == driven["part"]
+        counter = opened.view.locator(f"{facts} dd.counter")
+        if driven["counter"]:
+            assert await counter.inner_text() == moved(parts[driven["counter"]])
+        else:
+            assert await counter.count() == 0
+    roles = await opened.view.locator("#explain .leaf").evaluate_all(
+        "ls => ls.map(l => [l.dataset.category, l.dataset.role])"
+    )
+    first = driven["leaf"] if driven["part"] else None
+    assert roles == [
+        [leaf["category"], "driver" if leaf["category"] == first else "weakest"]
+        for leaf in data["explained"]
+    ]
+    labels = await opened.view.locator("#explain p.role").all_inner_texts()
+    weakest = "Its weakest other parts" if first else "Its weakest parts"
+    assert labels == (["What drove it, explained:"] if first else []) + (
+        [f"{weakest}, explained:"] if len(data["explained"]) > (1 if first else 0) else []
+    )
+    assert "Its weakest parts, explained:" not in labels or not first
+    await opened.screenshot(f"explain-composite-{category}")
+
+
+async def test_explain_scores_caveat_is_shown_in_the_why_panel(host: Host) -> None:
+    """A note explain_score adds to a category (here: its score and metric moved opposite
+    ways) reaches the panel, as the structured content says it."""
+    opened = await host.open("insights_digest", {})
+    caveats = {}
+    for group in opened.result["structuredContent"]["groups"]:
+        if not group["weakest"]:
+            continue
+        answer = await host.client.call_tool(
+            "explain_score", {"group_key": group["key"], "category": group["weakest"]}
+        )
+        (leaf,) = answer.structured_content["explained"]
+        if leaf["caveat"]:
+            caveats[group["key"]] = leaf
+    assert caveats, "no demo group's weakest category carries a caveat"
+    key, leaf = next(iter(caveats.items()))
+    await opened.view.locator(f'#groups tr[data-key="{key}"] button.link').click()
+    await opened.view.wait_for_selector('#explain[data-state="done"]')
+    box = f'#explain .leaf[data-category="{leaf["category"]}"]'
+    assert await opened.text(f"{box} dd.caveat") == leaf["caveat"]
+    await opened.screenshot("explain-caveat")

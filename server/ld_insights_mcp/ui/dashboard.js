@@ -12,6 +12,7 @@
   const DAY_MS = 86400000;
   const HOUR_MS = 3600000;
   const MAX_PAGES = 10;
+  const BUCKET_DAYS = { week: 7, day: 1 };
   // the top of the score tree: the composite no other composite is made of
   const ROOT = Object.keys(CONFIG.parts).find(function (name) {
     return !Object.keys(CONFIG.parts).some(function (other) { return CONFIG.parts[other].indexOf(name) >= 0; });
@@ -137,19 +138,45 @@
   function showNote(text) { app.appendChild(el("p", "muted", text)); }
 
   // --- words and numbers -------------------------------------------------------------------
+  function plural(n, word) { return n + "\u00a0" + word + (n === 1 ? "" : "s"); }
   function title(category) { return CONFIG.titles[category] || category; }
   function words(key) {
     const text = String(key).replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
     return text.charAt(0).toUpperCase() + text.slice(1);
   }
-  // One rounding for every value the page shows: one decimal at most, two significant
-  // digits for values that would round to 0.
+  // One rounding for every value the page shows, the server's own (analysis/units.number):
+  // whole numbers as they are; two decimals below 10, one from 10, trailing zeros dropped;
+  // three significant digits past a quadrillion. Rounded like Python, on the exact binary
+  // value, a tie to even. The browser tests compare the two over many values.
   function num(value) {
     if (typeof value !== "number" || !isFinite(value)) return "–";
-    const rounded = Math.round(value * 10) / 10;
-    const digits = rounded === 0 && value !== 0 ? { maximumSignificantDigits: 2 } : { maximumFractionDigits: 1 };
-    return value.toLocaleString("en-US", digits);
+    const sign = value < 0 ? "-" : "";
+    const size = Math.abs(value);
+    if (size >= 1e15) return sign + scientific(size);
+    if (Number.isInteger(value)) return sign + BigInt(size).toString();
+    const digits = size >= 10 ? 1 : 2;
+    const exact = size.toFixed(100).split(".");
+    const kept = roundDigits(exact[0] + exact[1], exact[0].length + digits);
+    const text = kept.slice(0, kept.length - digits) + "." + kept.slice(kept.length - digits);
+    return sign + text.replace(/0+$/, "").replace(/\.$/, "");
   }
+  // Python's "{:.3g}" past 1e15: "1.2e+15"
+  function scientific(size) {
+    const whole = BigInt(Math.trunc(size)).toString();
+    const rest = Number.isInteger(size) ? "" : size.toFixed(100).split(".")[1];
+    const kept = roundDigits(whole + rest, 3);
+    const exponent = whole.length - 1 + (kept.length > 3 ? 1 : 0);
+    const mantissa = (kept.charAt(0) + "." + kept.slice(1, 3)).replace(/0+$/, "").replace(/\.$/, "");
+    return mantissa + "e+" + String(exponent).padStart(2, "0");
+  }
+  // the decimal digits "digits" cut to their first "keep", rounded half to even
+  function roundDigits(digits, keep) {
+    const head = digits.slice(0, keep), tail = digits.slice(keep);
+    const tie = /^50*$/.test(tail);
+    const up = tail.charAt(0) > "5" || (tail.charAt(0) === "5" && (!tie || Number(head.slice(-1)) % 2 === 1));
+    return up ? (BigInt(head) + 1n).toString().padStart(head.length, "0") : head;
+  }
+  window.ldInsightsNumber = num;
   function withUnit(value, unit) {
     if (unit === "percent") return num(value) + "\u00a0%";
     if (unit === "hours") return num(value) + "\u00a0h";
@@ -173,9 +200,14 @@
     const text = DAY.format(when) + (withYear ? ", " + YEAR.format(when) : "");
     return el("span", "date", text);
   }
-  function range(from, to) {
+  // a period from its first day to its exclusive end, shown with its last day: "Nov 7 – Dec 6"
+  function range(from, end) {
     const span = el("span", "range");
-    return add(span, date(from, false), "\u00a0–\u00a0", date(to, true));
+    return add(span, date(from, false), "\u00a0–\u00a0", date(lastInstant(end), true));
+  }
+  // the last instant before an exclusive end (a date is its midnight, UTC)
+  function lastInstant(end) {
+    return new Date(Date.parse(end.length === 10 ? end + "T00:00:00Z" : end) - 1).toISOString();
   }
 
   // --- bands (from the server's vocabulary) ------------------------------------------------
@@ -299,20 +331,63 @@
       range(data.period.start, data.period.end), " vs ", range(data.last_period.start, data.last_period.end));
     body.appendChild(where);
     body.appendChild(scoreLine(data.category));
-    if (data.parts && data.parts.length) {
+    const composite = data.parts && data.parts.length > 0;
+    if (composite) {
       const parts = el("div", "parts");
       parts.appendChild(el("span", "muted small", "Made of: "));
       data.parts.forEach(function (p) { parts.appendChild(scoreLine(p)); });
       body.appendChild(parts);
-      if (data.explained.length) body.appendChild(el("p", "small muted", "Its weakest parts, explained:"));
+      const facts = compositeDriver(data);
+      if (facts.firstChild) body.appendChild(facts);
     }
-    data.explained.forEach(function (leaf) { body.appendChild(leafExplanation(leaf, data.explained.length > 1 || data.parts.length > 0)); });
+    // a composite explains the base category under its driver first, then its weakest ones
+    const driven = composite && data.driven_by ? data.driven_by.leaf || data.driven_by.part : null;
+    const first = data.explained.filter(function (leaf) { return leaf.category === driven; });
+    const rest = data.explained.filter(function (leaf) { return leaf.category !== driven; });
+    if (composite && first.length) body.appendChild(el("p", "small muted role", "What drove it, explained:"));
+    first.forEach(function (leaf) { body.appendChild(leafExplanation(leaf, true, "driver")); });
+    if (composite && rest.length) body.appendChild(el("p", "small muted role", (first.length ? "Its weakest other parts" : "Its weakest parts") + ", explained:"));
+    rest.forEach(function (leaf) { body.appendChild(leafExplanation(leaf, composite || data.explained.length > 1, composite ? "weakest" : "self")); });
     if (!data.explained.length) body.appendChild(el("p", "muted", "No part of it has a calculated score to explain."));
   }
 
-  function leafExplanation(leaf, showHead) {
+  // a score's move as "Efficiency 55 → 49"
+  function moved(score) {
+    if (!score) return "";
+    const before = score.last_period_score;
+    return title(score.category) + " " + (before === null || before === undefined ? "" : before + "\u00a0→\u00a0") + scoreText(score);
+  }
+  // explain_score's driven_by of a composite: the part that moved it most, the base category
+  // within that part, and the largest move the other way
+  function compositeDriver(data) {
+    const facts = el("dl", "facts composite-driver");
+    const d = data.driven_by;
+    const part = function (name) { return data.parts.find(function (p) { return p.category === name; }); };
+    if (!d || !d.direction) return facts;
+    if (!d.part) {
+      add(facts, el("dt", "", "Driver"), el("dd", "driver", d.direction === "unchanged" ? "none: the score did not change" : "none named"));
+      return facts;
+    }
+    const dd = el("dd", "driver", moved(part(d.part)) + " (" + (d.direction === "improved" ? "better" : "worse") + ")");
+    dd.dataset.part = d.part;
+    const inner = d.leaf && d.leaf !== d.part ? data.explained.find(function (l) { return l.category === d.leaf; }) : null;
+    if (inner) {
+      dd.dataset.leaf = d.leaf;
+      add(dd, ", within it ", moved(inner));
+    }
+    add(facts, el("dt", "", "Driver"), dd);
+    if (d.counter) {
+      const against = el("dd", "counter", moved(part(d.counter)));
+      against.dataset.part = d.counter;
+      add(facts, el("dt", "", "Despite"), against);
+    }
+    return facts;
+  }
+
+  function leafExplanation(leaf, showHead, role) {
     const box = el("article", "leaf");
     box.dataset.category = leaf.category;
+    box.dataset.role = role;
     if (showHead) box.appendChild(scoreLine({
       category: leaf.category, score: leaf.score, indicator: leaf.indicator,
       change: leaf.change, last_period_score: leaf.last_period_score,
@@ -334,6 +409,7 @@
       add(facts, el("dt", "", "Metric"), el("dd", "metric", leaf.metric));
     }
     if (leaf.driver) add(facts, el("dt", "", "Driver"), el("dd", "driver", leaf.driver));
+    if (leaf.caveat) add(facts, el("dt", "", "Note"), el("dd", "caveat", leaf.caveat));
     if (facts.firstChild) box.appendChild(facts);
     if (leaf.evidence && leaf.evidence.length) {
       box.appendChild(el("div", "small muted", "Evidence"));
@@ -445,10 +521,9 @@
     add(head, name, el("span", "value", scoreText(score)));
     card.appendChild(head);
     card.appendChild(add(el("div", "small"), badge(score.indicator), " ", changeText(score.change, score.last_period_score)));
-    const reason = CONFIG.no_chart[score.category];
     const plan = CONFIG.charts[score.category];
     const trend = el("div", "trend small" + (plan ? "" : " muted"),
-      plan ? "Loading the trend…" : "No chart: " + (reason || "no tool charts this category."));
+      plan ? "Loading the trend…" : "No chart: this server does not know what charts this category.");
     trend.dataset.state = plan ? "loading" : "none";
     card.appendChild(trend);
     if (plan) cards[score.category] = trend;
@@ -476,6 +551,14 @@
     }
     Object.keys(cards).forEach(function (category) {
       const plan = CONFIG.charts[category];
+      if (plan.explained) {
+        once(CONFIG.tools.explain, Object.assign({ category: category }, scope)).then(function (result) {
+          drawExplained(cards[category], category, plan, result);
+        }, function (error) {
+          failTrend(cards[category], "The host could not call the tool: " + error.message);
+        }).then(reportSize);
+        return;
+      }
       const metricChart = plan.metric || plan.chart;
       const windowed = !plan.snapshot;
       const drawn = plan.deployments
@@ -547,6 +630,30 @@
     box.appendChild(metricLine(measured, category));
   }
 
+  // a category LaunchDarkly charts nothing for: the metric explain_score counts, this period
+  // against the last
+  function drawExplained(box, category, plan, result) {
+    const data = result && !result.isError ? result.structuredContent : null;
+    const leaf = data && data.explained.find(function (l) { return l.category === category; });
+    const measure = leaf && leaf.metric_value;
+    if (!measure || measure.value === null) {
+      const why = leaf ? leaf.metric || leaf.caveat : errorText(result, "the tool returned no data.");
+      failTrend(box, "No chart: " + (why || CONFIG.tools.explain + " could not count it."));
+      return;
+    }
+    clear(box);
+    box.className = "trend small";
+    box.dataset.state = "drawn";
+    const columns = [
+      { start: data.last_period.start, end: lastInstant(data.last_period.end), value: measure.last_value },
+      { start: data.period.start, end: lastInstant(data.period.end), value: measure.value },
+    ];
+    box.appendChild(bars(plan.label + ", last period and this", { bucket: "period", unit: "count", columns: columns }));
+    const line = el("div", "metric");
+    add(line, el("span", "amount", num(measure.value)), " " + plan.label.toLowerCase() + ". " + plan.source);
+    box.appendChild(line);
+  }
+
   // the series a card draws: all of them, or the one the plan names
   function chosenSeries(chart, plan) {
     const chosen = chart.series.filter(function (s) { return !plan.series || s.name === plan.series; });
@@ -588,7 +695,9 @@
   function withEnds(series, windowTo) {
     series.columns.forEach(function (c, i) {
       const next = i + 1 < series.columns.length ? series.columns[i + 1].start : windowTo;
-      c.end = new Date(Date.parse(next) - 1).toISOString();
+      c.end = lastInstant(next);
+      c.until = next;
+      c.days = Math.round((Date.parse(next) - Date.parse(c.start)) / DAY_MS);
     });
     return series;
   }
@@ -605,11 +714,19 @@
     });
     box.setAttribute("aria-label", label + ". " + said.join("; "));
     const labelAll = series.columns.length <= 6;
+    const length = BUCKET_DAYS[series.bucket];
+    const partial = [];
     series.columns.forEach(function (c, i) {
-      const col = el("div", "col");
+      const short = length !== undefined && c.days < length;
+      const col = el("div", "col" + (short ? " partial" : ""));
       col.dataset.start = c.start;
       col.dataset.value = c.value === null ? "" : String(c.value);
       col.title = DAY.format(new Date(c.start)) + "–" + DAY.format(new Date(c.end)) + ": " + (c.value === null ? "no data" : withUnit(c.value, series.unit));
+      if (short) {
+        col.dataset.days = String(c.days);
+        col.title += " (partial: " + c.days + " of " + plural(length, "day") + ")";
+        partial.push(c);
+      }
       col.appendChild(el("span", "v", c.value === null ? "–" : withUnit(c.value, series.unit)));
       const track = el("div", "track");
       const fill = el("div", "fill");
@@ -621,6 +738,11 @@
       box.appendChild(col);
     });
     wrap.appendChild(box);
+    partial.forEach(function (c) {
+      const note = el("div", "muted partial-note", "Dashed: a partial " + series.bucket + ", ");
+      add(note, range(c.start, c.until), " (" + c.days + " of " + plural(length, "day") + ").");
+      wrap.appendChild(note);
+    });
     if (series.partial) wrap.appendChild(el("div", "muted", series.partial));
     return wrap;
   }

@@ -56,6 +56,12 @@ CHART_PLAN: dict[str, dict[str, Any]] = {
         "metric": {"kind": "release_frequency", "group_by": "impact"},
     },
     "flagHealth": {"label": "Stale flags", "chart": {"kind": "stale_flags"}, "snapshot": True},
+    "creationRatio": {
+        "label": "Flags created per flag archived",
+        "explained": True,
+        "source": "Counted from flag events by explain_score: LaunchDarkly charts neither this "
+        "ratio nor its raw value.",
+    },
 }
 """What each category's card draws, over the scores' period:
 
@@ -65,14 +71,10 @@ CHART_PLAN: dict[str, dict[str, Any]] = {
 - ``metric``: the get_insight_chart arguments whose ``metrics`` carry the category's raw value
   (default: ``chart``). A filtered chart's metrics describe the filtered events only, so the
   filtered ones name their unfiltered chart here;
-- ``snapshot``: the chart is a current snapshot (no window, no buckets).
+- ``snapshot``: the chart is a current snapshot (no window, no buckets);
+- ``explained``: no chart exists; the card draws the metric explain_score counts (this period
+  against the last), ``source`` says where it comes from.
 """
-
-NO_CHART: dict[str, str] = {
-    "creationRatio": "LaunchDarkly's API offers no chart and no raw metric for the flag "
-    "creation ratio, only its score.",
-}
-"""Categories without a chart, and why (said on their card)."""
 
 SPECIAL_GLYPHS = {"notCalculated": "–", "unknown": "?"}
 """What a tile shows in place of the score of a special indicator."""
@@ -114,7 +116,6 @@ def page_config() -> dict[str, Any]:
         "titles": {c.key: c.title for c in knowledge.categories},
         "parts": {name: list(parts) for name, parts in PARTS.items()},
         "charts": CHART_PLAN,
-        "no_chart": NO_CHART,
         "tools": {
             "explain": "explain_score",
             "chart": "get_insight_chart",

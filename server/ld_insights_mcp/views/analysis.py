@@ -56,6 +56,11 @@ class DriverDetail(ViewModel):
         description="What moved it most that way: a stage, application, impact size, category, ..."
     )
     counter: str | None = Field(description="The largest move the other way, if any.")
+    leaf: str | None = Field(
+        default=None,
+        description="A composite's: the base category within part that moved most (explained "
+        "first).",
+    )
 
 
 class LeafResult(ViewModel):
@@ -179,6 +184,7 @@ def driver_detail(driver: Driver | None) -> DriverDetail | None:
         direction=driver.direction,
         part=driver.part.key if driver.part else None,
         counter=driver.counter.key if driver.counter else None,
+        leaf=driver.leaf,
     )
 
 
