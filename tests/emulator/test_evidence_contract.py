@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from ld_insights_mcp.emulator.charts import EMPTY_METRICS
-from ld_insights_mcp.emulator.evidence_bands import band_of
+from ld_insights_mcp.emulator.evidence_bands import LADDERS
 from ld_insights_mcp.emulator.routes import EVIDENCE_OPERATIONS
 from ld_insights_mcp.launchdarkly import evidence_models as m
 from tests.support import Emulator, Fault
@@ -433,7 +433,7 @@ async def test_a_metric_over_nothing_is_answered_as_the_option_says(
     assert set(found) == ratios | {"flagHealth"}
     for name, metric in found.items():
         assert metric["value"] == 0, name
-        expected = band_of(name, 0.0) if empty_metrics == "banded" else empty_metrics
+        expected = LADDERS[name].band(0.0) if empty_metrics == "banded" else empty_metrics
         assert metric["indicator"] == expected, name
 
 
