@@ -43,9 +43,10 @@ system-deps: ## Debian packages the browser, replica and proxy tests use (chromi
 	  command -v $$bin >/dev/null 2>&1 || [ -x /usr/sbin/$$bin ] || { echo "$$bin is missing" >&2; exit 1; }; done
 
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
-lock: ## re-resolve both locks from pyproject.toml (the runtime's within the dev one's versions)
+lock: ## re-resolve the locks from pyproject.toml (runtime and hosted within the dev one's versions)
 	$(UV) pip compile pyproject.toml --extra hosted --group dev $(LOCK_FLAGS) -o requirements-dev.lock
 	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -c requirements-dev.lock -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra hosted $(LOCK_FLAGS) -c requirements-dev.lock -o requirements-hosted.lock
 
 test: dev real-clients-install ## run every test (the browser and sign-in tests need the pinned npm tools)
 	$(PY) -m pytest

@@ -86,18 +86,23 @@ def test_the_bundle_locks_exactly_the_runtime_versions(unpacked: Path) -> None:
     assert not (unpacked / "tests").exists()
 
 
-@pytest.mark.anyio
-async def test_the_unpacked_bundle_starts_as_the_manifest_says_and_answers_on_demo_data(
-    unpacked: Path,
-) -> None:
-    config = launch(unpacked, {"demo": True})
+def started(unpacked: Path, user_config: dict[str, Any]) -> StdioServerParameters:
+    """How the app starts the bundle with these settings (uv offline: packages from its cache)."""
+    config = launch(unpacked, user_config)
     assert config["command"] == "uv"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_", "VIRTUAL_ENV"))}
-    params = StdioServerParameters(
+    return StdioServerParameters(
         command=config["command"],
         args=config["args"],
         env={**env, **config["env"], "UV_OFFLINE": "1"},
     )
+
+
+@pytest.mark.anyio
+async def test_the_unpacked_bundle_starts_as_the_manifest_says_and_answers_on_demo_data(
+    unpacked: Path,
+) -> None:
+    params = started(unpacked, {"demo": True})
     with anyio.fail_after(240):  # the first start installs the runtime into the bundle
         async with Client(params) as client:  # type: ignore[arg-type]
             tools = {t.name for t in (await client.list_tools()).tools}
@@ -108,15 +113,46 @@ async def test_the_unpacked_bundle_starts_as_the_manifest_says_and_answers_on_de
 
 @pytest.mark.anyio
 async def test_read_only_in_the_settings_removes_the_write_tools(unpacked: Path) -> None:
-    config = launch(unpacked, {"demo": True, "read_only": True})
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_", "VIRTUAL_ENV"))}
-    params = StdioServerParameters(
-        command=config["command"],
-        args=config["args"],
-        env={**env, **config["env"], "UV_OFFLINE": "1"},
-    )
+    params = started(unpacked, {"demo": True, "read_only": True})
     with anyio.fail_after(240):
         async with Client(params) as client:  # type: ignore[arg-type]
             tools = {t.name for t in (await client.list_tools()).tools}
     assert "get_insight_scores" in tools
     assert "create_insight_group" not in tools
+
+
+@pytest.mark.anyio
+async def test_a_blank_instance_field_takes_the_default_instead_of_stopping_the_server(
+    unpacked: Path,
+) -> None:
+    """A user who empties "LaunchDarkly instance" in the form sends ``LD_BASE_URI=""``."""
+    params = started(unpacked, {"demo": True, "base_uri": ""})
+    assert params.env is not None
+    assert params.env["LD_BASE_URI"] == ""
+    with anyio.fail_after(240):
+        async with Client(params) as client:  # type: ignore[arg-type]
+            tools = {t.name for t in (await client.list_tools()).tools}
+    assert "get_insight_scores" in tools
+
+
+def test_without_a_token_or_demo_data_the_message_names_the_extension_s_settings(
+    unpacked: Path,
+) -> None:
+    """A bundle's user has no command line: the message names the form's fields, not --demo."""
+    params = started(unpacked, {})
+    done = subprocess.run(
+        [params.command, *params.args],
+        env=params.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    manifest = json.loads((ROOT / "bundle" / "manifest.json").read_text())
+    fields = manifest["user_config"]
+    assert f'"{fields["access_token"]["title"]}"' in done.stderr
+    assert f'"{fields["demo"]["title"]}"' in done.stderr
+    assert "--demo" not in done.stderr
+    assert "LD_ACCESS_TOKEN" not in done.stderr

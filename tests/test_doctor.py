@@ -282,6 +282,44 @@ def test_the_region_is_named_from_the_base_uri(host: str, region: str) -> None:
     assert region_of(host) == (region, None)
 
 
+@pytest.mark.parametrize(
+    ("value", "shown", "secrets"),
+    [
+        ("app.launchdarkly.com", '"app.launchdarkly.com"', ()),
+        (
+            "https://me:hunter2@app.launchdarkly.com",
+            '"https://…@app.launchdarkly.com"',
+            ("hunter2", "me:"),
+        ),
+        (
+            "https://app.launchdarkly.com/api/v2?key=s3cr3t",
+            '"https://app.launchdarkly.com/api/v2?…"',
+            ("s3cr3t",),
+        ),
+        ("api-0badc0de-pasted-here", "a value not shown (not a URL)", ("0badc0de",)),
+    ],
+)
+@pytest.mark.parametrize("given", ["LD_BASE_URI", "--base-uri"])
+def test_an_invalid_base_uri_is_shown_as_given_never_its_secrets(
+    value: str, shown: str, secrets: tuple[str, ...], given: str
+) -> None:
+    """The header names what was given and where, not the default it fell back to; a user
+    name, password or query is left out, and a value that is not a URL is not shown."""
+    flags, env = (("--base-uri", value), {}) if given == "--base-uri" else ((), {given: value})
+    env = {"LD_ACCESS_TOKEN": TOKEN, **env}
+    run = doctor(*flags, secrets=(TOKEN, *secrets), **env)
+    machine = doctor(*flags, "--json", secrets=(TOKEN, *secrets), **env)
+    header = run.out.splitlines()[0]
+    assert (
+        header
+        == f"ld-insights-mcp doctor: checking {shown} from {given}: not a valid base URI, see below"
+    )
+    assert run.statuses()["base_uri"] == "fail"
+    assert "LD_BASE_URI" in run.line("base_uri")
+    assert "LD_BASE_URI" in (run.fix_after("base_uri") or "")
+    assert machine.json()["baseUri"] == (json.loads(shown) if shown[0] == '"' else None)
+
+
 def test_other_unreadable_settings_exit_2_naming_the_setting(url: str) -> None:
     run = doctor(**setup(url, LD_INSIGHTS_READ_TIMEOUT="soon"))
     assert run.code == 2

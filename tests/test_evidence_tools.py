@@ -18,6 +18,7 @@ import pytest
 from mcp import Client
 
 from ld_insights_mcp.emulator.charts import EMPTY_METRICS
+from ld_insights_mcp.emulator.evidence_params import FUTURE_TO
 from ld_insights_mcp.launchdarkly.evidence_models import InsightsChart
 from ld_insights_mcp.views.charts import chart_result, chart_text
 from tests.support import Emulator
@@ -99,9 +100,10 @@ async def test_each_chart_kind_calls_its_operation_with_its_time_unit(
     (sent,) = emulator.requests
     assert sent.operation_id == operation
     query = dict(sent.query)
+    assert "to" not in query  # the window runs to now, the API's default
     if time_format == "ms":
         assert query["from"].isdigit()
-        assert int(query["to"]) - int(query["from"]) == 30 * 86_400_000
+        assert int(query["from"]) % 60_000 == 0  # 30 days before the end of the minute
     elif time_format == "date-time":
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", query["from"])
     else:
@@ -511,40 +513,61 @@ async def test_deployment_ids_malformed_never_sent_unknown_names_the_list_tool(
 MINUTE_MS = 60_000
 
 
+@pytest.mark.parametrize("future_to", FUTURE_TO)
 @pytest.mark.parametrize(
-    ("tool", "arguments", "to_format"),
+    ("tool", "arguments"),
     [
-        ("list_deployments", {"days": 30}, "ms"),
-        ("list_pull_requests", {"days": 7}, "date-time"),
-        ("list_flag_events", {}, "ms"),
-        ("get_insight_chart", {"kind": "deployment_frequency", "days": 14}, "date-time"),
-        ("get_insight_chart", {"kind": "lead_time", "to_date": TODAY.isoformat()}, "ms"),
+        ("list_deployments", {"days": 30}),
+        ("list_pull_requests", {"days": 7}),
+        ("list_flag_events", {}),
+        ("get_insight_chart", {"kind": "deployment_frequency", "days": 14}),
+        ("get_insight_chart", {"kind": "release_frequency", "days": 14}),
+        ("get_insight_chart", {"kind": "lead_time", "to_date": TODAY.isoformat()}),
     ],
 )
-async def test_a_window_ending_now_ends_at_the_end_of_the_minute_so_a_repeat_is_served_from_cache(
+async def test_a_window_ending_now_is_sent_without_to_so_a_repeat_is_served_from_cache(
     server_factory: Callable[..., Any],
     emulator: Emulator,
     monkeypatch: pytest.MonkeyPatch,
     tool: str,
     arguments: dict[str, Any],
-    to_format: str,
+    future_to: str,
 ) -> None:
     """Nothing after now exists yet: the window runs to the end of the current minute, the
-    result says so, and the same question within the minute is the same request."""
+    result says so, and the same question within the minute is the same request. ``to`` is
+    left to the API's default (now), so the request holds whether LaunchDarkly accepts a
+    ``to`` in the future or refuses it."""
     now = int(datetime.now(UTC).timestamp() * 1000)
     minute_end = now - now % MINUTE_MS + MINUTE_MS
     instants = iter([minute_end - 59_000, minute_end - 1_000])
-    monkeypatch.setattr("ld_insights_mcp.tools.windows.now_ms", lambda: next(instants))
+    current = next(instants)
+    monkeypatch.setattr("ld_insights_mcp.tools.windows.now_ms", lambda: current)
+    emulator.windows.clock = lambda: current  # LaunchDarkly's now is the server's
+    emulator.windows.future_to = future_to
     async with Client(server_factory()) as client:
-        first = structured(await client.call_tool(tool, {**arguments, **SCOPE}))
-        again = structured(await client.call_tool(tool, {**arguments, **SCOPE}))
+        first = await client.call_tool(tool, {**arguments, **SCOPE})
+        current = next(instants)
+        again = await client.call_tool(tool, {**arguments, **SCOPE})
+    assert not first.is_error, text_of(first)
     (sent,) = emulator.requests
-    sent_to = dict(sent.query)["to"]
+    assert "to" not in dict(sent.query)
+    first_page, again_page = structured(first), structured(again)
+    assert again_page.pop("cache_age_seconds") is not None  # answered from the read cache
+    assert first_page == again_page
     end = datetime.fromtimestamp(minute_end / 1000, tz=UTC)
-    if to_format == "ms":
-        assert int(sent_to) == minute_end
-    else:
-        assert sent_to == end.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    assert again.pop("cache_age_seconds") is not None  # answered from the read cache
-    assert first == again
-    assert first["window_to"] == end.isoformat().replace("+00:00", "Z")
+    assert first_page["window_to"] == end.isoformat().replace("+00:00", "Z")
+
+
+async def test_a_window_ending_before_today_is_sent_with_its_to(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    """A window that ends on an earlier day is sent with ``to`` at the midnight after it."""
+    yesterday = TODAY - timedelta(days=1)
+    async with Client(server_factory()) as client:
+        result = await client.call_tool(
+            "list_deployments", {"to_date": yesterday.isoformat(), "days": 3, **SCOPE}
+        )
+    assert not result.is_error, text_of(result)
+    (sent,) = emulator.requests
+    midnight = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)
+    assert int(dict(sent.query)["to"]) == int(midnight.timestamp() * 1000)

@@ -133,6 +133,19 @@ async def test_a_group_takes_one_round_once_its_slice_is_known(clock_at_anchor: 
     assert structured(result)["calls"]["rounds"] == 1
 
 
+async def test_a_group_s_first_explanation_takes_two_rounds_its_slice_read_first(
+    clock_at_anchor: None,
+) -> None:
+    """Until a group's slice is known, the reads of its scores and evidence wait for the
+    group's own read (the figure README.md and docs/performance.md state)."""
+    built, rounds = server(Emulator(token=TOKEN, now_ms=NOW_MS))
+    call = {"category": "leadTime", "group_key": "checkout-squad"}
+    async with Client(built) as client:
+        result = await rounds.run(lambda: client.call_tool("explain_score", call))
+    assert rounds.sizes == [1, 3]
+    assert structured(result)["calls"]["rounds"] == 2
+
+
 @pytest.mark.parametrize(
     ("alignment", "expected_rounds"),
     [("anchor", 1), ("midnight", 1), ("now", 2), ("unaligned", 2)],

@@ -146,3 +146,78 @@ def test_the_runtime_lock_is_the_dev_lock_s_versions_without_dev_tools_or_extras
     assert not (DEV_ONLY | HOSTED) & set(runtime)
     assert set(dev) >= DEV_ONLY | HOSTED
     assert not {"aiohttp", "httpx-aiohttp"} & (set(runtime) | set(dev))
+
+
+def test_the_hosted_lock_is_the_runtime_lock_plus_the_hosted_extra() -> None:
+    """The image installs requirements-hosted.lock: the runtime's pins and hashes, the hosted
+    extra's, no dev tool, every pin the dev lock's."""
+    runtime, hosted = locked("requirements.lock"), locked("requirements-hosted.lock")
+    dev = locked("requirements-dev.lock")
+    assert {name: hosted.get(name) for name in runtime} == runtime
+    assert set(hosted) >= HOSTED
+    assert not DEV_ONLY & set(hosted)
+    assert {name: dev.get(name) for name in hosted} == hosted
+
+
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+
+
+def build_stage() -> list[tuple[str, list[str]]]:
+    """The Dockerfile's first stage as (instruction, arguments), continuations joined."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    instructions = [line.split(maxsplit=1) for line in lines if line and line[0] != "#"]
+    stages = [i for i, (name, _) in enumerate(instructions) if name == "FROM"]
+    return [(name, rest.split()) for name, rest in instructions[stages[0] + 1 : stages[1]]]
+
+
+def test_the_image_s_install_steps_give_a_hosted_server(tmp_path: Path) -> None:
+    """The Dockerfile's build stage without Docker: its COPY lines into a fresh directory, its
+    RUN lines there (the image's venv under tmp_path, pip from its own cache), then the hosted
+    modules import, a Redis URL is accepted and the entry point answers --help."""
+    src, venv = tmp_path / "src", tmp_path / "venv"
+    src.mkdir()
+    stage = build_stage()
+    assert [name for name, _ in stage if name not in ("ENV", "WORKDIR")] == [
+        "COPY",
+        "COPY",
+        "COPY",
+        "RUN",
+    ], "a new kind of step: teach this test to run it"
+    for name, args in stage:
+        if name == "COPY":
+            *sources, dest = args
+            for source in sources:
+                if (ROOT / source).is_dir():
+                    ignore = shutil.ignore_patterns("__pycache__")
+                    shutil.copytree(ROOT / source, src / dest, ignore=ignore, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(ROOT / source, src / dest / Path(source).name)
+        elif name == "RUN":
+            command = " ".join(args).replace("/opt/venv", str(venv))
+            done = subprocess.run(
+                ["sh", "-c", command],
+                cwd=src,
+                env={**runtime_env(), "PYTHON": sys.executable},
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    check = (
+        "import redis.asyncio, uvloop, prometheus_client\n"
+        "import ld_insights_mcp.shared.redis_link, ld_insights_mcp.transports.http\n"
+        "from ld_insights_mcp.config import Settings\n"
+        "Settings(access_token='api-x', redis_url='redis://127.0.0.1:6379/0')\n"
+    )
+    python, entry = venv / "bin" / "python", venv / "bin" / "ld-insights-mcp"
+    imported = subprocess.run(
+        [str(python), "-c", check], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert imported.returncode == 0, imported.stderr
+    helped = subprocess.run(
+        [str(entry), "--help"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert helped.returncode == 0, helped.stderr
+    assert "--transport" in helped.stdout

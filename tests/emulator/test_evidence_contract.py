@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ld_insights_mcp.emulator.charts import EMPTY_METRICS
 from ld_insights_mcp.emulator.evidence_bands import LADDERS
+from ld_insights_mcp.emulator.evidence_params import FUTURE_TO
 from ld_insights_mcp.emulator.routes import EVIDENCE_OPERATIONS
 from ld_insights_mcp.launchdarkly import evidence_models as m
 from tests.support import Emulator, Fault
@@ -453,3 +454,56 @@ async def test_an_unknown_empty_metrics_option_is_refused_by_name(contract: Cont
     async with checked_client(emulator, contract) as http:
         with pytest.raises(ValueError, match="empty_metrics must be one of omitted, notCalc"):
             await http.get(PATHS["getLeadTimeChart"], params={**SLICE, "expand": "metrics"})
+
+
+WINDOWED = (
+    "getDeploymentFrequencyChart",
+    "getLeadTimeChart",
+    "getReleaseFrequencyChart",
+    "getDeployments",
+    "getPullRequests",
+    "getFlagEvents",
+)
+"""Every operation that takes ``from``/``to``."""
+
+
+def test_every_operation_with_a_window_is_listed(contract: Contract) -> None:
+    """The future_to tests below cover each operation the contract gives a ``to``."""
+    found = {
+        op["operationId"]
+        for _, _, op in contract.operations()
+        if any(p["name"] == "to" for p in op.get("parameters", []))
+    }
+    assert found == set(WINDOWED)
+
+
+@pytest.mark.parametrize("future_to", FUTURE_TO)
+@pytest.mark.parametrize("operation", WINDOWED)
+async def test_a_to_after_now_is_answered_as_the_option_says(
+    operation: str, future_to: str, contract: Contract
+) -> None:
+    """``refuse``: a ``to`` one second after now is a 400 naming ``to``; ``accept`` reads it.
+    A ``to`` at now, or none (the contract's default: now), is read under both."""
+    now = NOW_MS + 3_600_000
+    emulator = Emulator(token=TOKEN, now_ms=NOW_MS, clock=lambda: now)
+    emulator.windows.future_to = future_to
+    week = {"from": now - 7 * DAY}
+    async with checked_client(emulator, contract) as http:
+        ahead = await http.get(PATHS[operation], params={**SLICE, **week, "to": now + 1_000})
+        at_now = await http.get(PATHS[operation], params={**SLICE, **week, "to": now})
+        omitted = await http.get(PATHS[operation], params={**SLICE, **week})
+    if future_to == "refuse":
+        assert ahead.status_code == 400, ahead.text
+        assert [e["attribute"] for e in ahead.json()["errors"]] == ["to"]
+    else:
+        assert ahead.status_code == 200, ahead.text
+    assert (at_now.status_code, omitted.status_code) == (200, 200)
+    assert omitted.json() == at_now.json()  # to omitted is to = now
+
+
+async def test_an_unknown_future_to_option_is_refused_by_name(contract: Contract) -> None:
+    emulator = Emulator(token=TOKEN, now_ms=NOW_MS)
+    emulator.windows.future_to = "clamp"
+    async with checked_client(emulator, contract) as http:
+        with pytest.raises(ValueError, match="future_to must be one of accept, refuse"):
+            await http.get(PATHS["getDeployments"], params=SLICE)

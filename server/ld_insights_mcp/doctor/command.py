@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import anyio
 from pydantic import SecretStr, ValidationError
@@ -33,6 +35,7 @@ from ld_insights_mcp.doctor.checks import (
     skipped,
 )
 from ld_insights_mcp.launchdarkly.redaction import Redactor
+from ld_insights_mcp.text import one_line, quoted
 
 if TYPE_CHECKING:
     import httpx
@@ -49,6 +52,9 @@ class Target:
     transport: httpx.AsyncBaseTransport | None = None
     base_uri_problem: str | None = None
     demo: bool = False
+    given: str | None = None
+    """Where an invalid base URI came from (``--base-uri`` or ``LD_BASE_URI``); ``base_uri``
+    is then what was given, as ``shown_base_uri`` shows it (empty: not shown)."""
 
 
 async def run_checks(settings: Settings, target: Target) -> list[Check]:
@@ -131,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ld-insights-mcp doctor: invalid configuration: {problem}", file=sys.stderr)
         return 2
     target = _target(settings, args.demo, problem)
+    if problem is not None and not target.demo:
+        given, target.given = _given_base_uri(args)
+        target.base_uri = shown_base_uri(given) or ""
     secret = target.token.get_secret_value() if target.token else None
     from ld_insights_mcp.logging_setup import configure_logging
 
@@ -184,10 +193,40 @@ def _settings(args: argparse.Namespace) -> tuple[Settings | None, str | None]:
         return None, format_validation_error(exc)
 
 
+def _given_base_uri(args: argparse.Namespace) -> tuple[str, str]:
+    """The base URI given and where: ``--base-uri`` wins over ``LD_BASE_URI``."""
+    if args.base_uri is not None:
+        return args.base_uri, "--base-uri"
+    return os.environ.get("LD_BASE_URI", ""), "LD_BASE_URI"
+
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?/?")
+
+
+def shown_base_uri(value: str) -> str | None:
+    """An invalid base URI as given, safe to print on one line: its scheme, host, port and
+    path, with a user name, password, query or fragment (which may hold a secret) shown as
+    ``…``; a value that is neither a URL nor a host name is not shown (None): it may be a
+    token pasted into the wrong setting."""
+    text = value.strip()
+    if "://" not in text:
+        return text if _HOST_NAME.fullmatch(text) else None
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    shown = f"{parts.scheme}://{'…@' if '@' in parts.netloc else ''}"
+    shown += f"[{host}]" if ":" in host else host
+    shown += f":{port}" if port is not None else ""
+    shown += parts.path + ("?…" if parts.query else "") + ("#…" if parts.fragment else "")
+    return one_line(shown, limit=120)
+
+
 def _proxy_passwords(settings: Settings) -> list[str]:
     """The passwords of the proxy setting and the environment's proxies (never printed)."""
-    from urllib.parse import unquote, urlsplit
-
     urls = [v for k, v in os.environ.items() if k.lower().endswith("_proxy")]
     if settings.proxy is not None:
         urls.append(settings.proxy.get_secret_value())
@@ -238,7 +277,12 @@ ASCII_MARKS = {"pass": "[ok]", "fail": "[x]", "skip": "[-]"}
 
 
 def _where(target: Target) -> str:
-    return "the built-in demo backend" if target.demo else target.base_uri
+    if target.demo:
+        return "the built-in demo backend"
+    if target.given is None:
+        return target.base_uri
+    shown = quoted(target.base_uri) if target.base_uri else "a value not shown (not a URL)"
+    return f"{shown} from {target.given}: not a valid base URI, see below"
 
 
 def _network(checks: list[Check]) -> dict[str, str]:
@@ -278,7 +322,7 @@ def _as_json(checks: list[Check], target: Target) -> str:
     return json.dumps(
         {
             "ok": all(c.passed for c in checks),
-            "baseUri": target.base_uri,
+            "baseUri": target.base_uri or None,
             "region": target.region,
             "demo": target.demo,
             "network": _network(checks) or None,

@@ -10,6 +10,7 @@ attribute), 404, 405, 409, 422, limit/offset and cursor pagination with ``totalC
     emu.app                      # Starlette ASGI app (httpx.ASGITransport(app=emu.app))
     emu.clock()                  # epoch ms that stamps writes and rate-limit windows
     emu.charts.empty_metrics = "notCalculated"  # a metric over nothing (see ``charts``)
+    emu.windows.future_to = "refuse"  # a ``to`` after now is a 400 (see ``evidence_params``)
     emu.store                    # the data (see ``store``): projects, insight groups, ...
 
 The tests' emulator (``tests/support``, not installed) adds a request log, faults, latency

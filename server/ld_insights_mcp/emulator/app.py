@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from ld_insights_mcp.emulator.charts import ChartHandlers
 from ld_insights_mcp.emulator.deployments import EvidenceListHandlers
 from ld_insights_mcp.emulator.errors import ApiError
+from ld_insights_mcp.emulator.evidence_params import Windows
 from ld_insights_mcp.emulator.insights import InsightHandlers
 from ld_insights_mcp.emulator.metric_groups import MetricGroupHandlers
 from ld_insights_mcp.emulator.rate_limits import RateLimitWindow
@@ -99,7 +100,10 @@ class Emulator:
         applicationKeys gets the project's applications); ``insights.period_alignment`` sets
         where score periods end (one of ``scores.PERIOD_ALIGNMENTS``: anchor, now, midnight,
         unaligned)."""
-        self.charts = ChartHandlers(self.store)
+        self.windows = windows = Windows(self.clock)
+        """How ``from``/``to`` are read: ``windows.future_to`` says what a ``to`` after now
+        gets (one of ``evidence_params.FUTURE_TO``: accept, refuse)."""
+        self.charts = ChartHandlers(self.store, windows)
         """The charts: ``charts.empty_metrics`` says how a metric over nothing is answered
         (one of ``charts.EMPTY_METRICS``: omitted, notCalculated, unknown, banded)."""
         metric_groups = MetricGroupHandlers(self.store, self.clock)
@@ -115,9 +119,9 @@ class Emulator:
             "getMetricGroup": metric_groups.get_metric_group,
             "patchMetricGroup": metric_groups.patch_metric_group,
             "deleteMetricGroup": metric_groups.delete_metric_group,
-            **_evidence_handlers(self.store, self.charts),
+            **_evidence_handlers(self.store, self.charts, windows),
         }
-        self.changes = WriteHandlers(self.store, EvidenceListHandlers(self.store))
+        self.changes = WriteHandlers(self.store, EvidenceListHandlers(self.store, windows))
         """Deployment and repository-mapping writes (``put_replaces``: PUT replaces all)."""
         self._handlers.update(self.changes.handlers())
         self.app = Starlette(routes=routes(self.serve), middleware=[Middleware(RawPath)])
@@ -187,10 +191,10 @@ async def send_answer(send: Send, answer: Answer, headers: dict[str, str]) -> No
     await send({"type": "http.response.body", "body": body})
 
 
-def _evidence_handlers(store: Store, charts: ChartHandlers) -> dict[str, Handler]:
+def _evidence_handlers(store: Store, charts: ChartHandlers, windows: Windows) -> dict[str, Handler]:
     """The read-only evidence operations (charts, deployments, pull requests, flag events,
     repositories)."""
-    lists = EvidenceListHandlers(store)
+    lists = EvidenceListHandlers(store, windows)
     return {
         "getDeploymentFrequencyChart": charts.get_deployment_frequency_chart,
         "getLeadTimeChart": charts.get_lead_time_chart,

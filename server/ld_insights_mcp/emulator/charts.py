@@ -27,6 +27,7 @@ from ld_insights_mcp.emulator.errors import invalid
 from ld_insights_mcp.emulator.evidence_bands import metric_rep, percent
 from ld_insights_mcp.emulator.evidence_params import (
     Window,
+    Windows,
     applications_of,
     boolean,
     choice,
@@ -34,7 +35,6 @@ from ld_insights_mcp.emulator.evidence_params import (
     environment_of,
     evidence_for,
     project_of,
-    window,
 )
 from ld_insights_mcp.emulator.evidence_seed import LIFECYCLE_EVENTS, Evidence, slice_evidence
 from ld_insights_mcp.emulator.request import ApiRequest
@@ -125,8 +125,9 @@ def _mean(values: list[int]) -> int:
 class ChartHandlers:
     """One method per chart; each returns ``(status, body)`` or raises ``ApiError``."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, windows: Windows) -> None:
         self.store = store
+        self.windows = windows
         self.empty_metrics = "omitted"
         """One of ``EMPTY_METRICS``."""
 
@@ -157,7 +158,7 @@ class ChartHandlers:
 
     def get_deployment_frequency_chart(self, request: ApiRequest) -> Answer:
         slices = self._deployment_slices(request)
-        span = window(request, self.store.now_ms, date_time=True)
+        span = self.windows.of(request, date_time=True)
         buckets = _buckets(request, span)
         group_by = choice(request, "groupBy", ("application", "kind"))
         expand = request.expand(("metrics",))
@@ -195,7 +196,7 @@ class ChartHandlers:
     def get_lead_time_chart(self, request: ApiRequest) -> Answer:
         project_of(self.store, request)  # required here
         (evidence,) = self._deployment_slices(request)
-        span = window(request, self.store.now_ms, date_time=False)
+        span = self.windows.of(request, date_time=False)
         buckets = _buckets(request, span)
         group_by = choice(request, "groupBy", ("application", "stage")) or "stage"
         expand = request.expand(("metrics", "percentiles"))
@@ -241,7 +242,7 @@ class ChartHandlers:
         experiments = boolean(request, "hasExperiments")
         scope = choice(request, "global", ("include", "exclude"))
         group_by = choice(request, "groupBy", ("impact",))
-        span = window(request, self.store.now_ms, date_time=True)
+        span = self.windows.of(request, date_time=True)
         buckets = _buckets(request, span)
         expand = request.expand(("metrics",))
         items = [

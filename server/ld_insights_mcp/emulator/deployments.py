@@ -15,11 +15,11 @@ from typing import Any
 
 from ld_insights_mcp.emulator.errors import invalid, not_found
 from ld_insights_mcp.emulator.evidence_params import (
+    Windows,
     boolean,
     choice,
     cursor_page,
     evidence_for,
-    window,
 )
 from ld_insights_mcp.emulator.evidence_seed import Evidence, pr_time, slice_evidence, stable_uuid
 from ld_insights_mcp.emulator.request import ApiRequest
@@ -43,8 +43,9 @@ def _collection(items: list[Body]) -> Body:
 class EvidenceListHandlers:
     """One method per operation; each returns ``(status, body)`` or raises ``ApiError``."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, windows: Windows) -> None:
         self.store = store
+        self.windows = windows
         self._seen: dict[str, Evidence] = {}  # deployment id -> the evidence holding it
 
     def _evidence(self, request: ApiRequest, *, environment_required: bool = True) -> Evidence:
@@ -83,7 +84,7 @@ class EvidenceListHandlers:
     def get_deployments(self, request: ApiRequest) -> Answer:
         evidence = self._evidence(request)
         expand = request.expand(("pullRequests", "flagReferences"))
-        span = window(request, self.store.now_ms, date_time=False)
+        span = self.windows.of(request, date_time=False)
         kind, status = request.arg("kind") or "", request.arg("status") or ""
         items = [
             d
@@ -139,7 +140,7 @@ class EvidenceListHandlers:
         evidence = self._evidence(request, environment_required=False)
         expand = request.expand(("deployments", "flagReferences", "leadTime"))
         status = choice(request, "status", PR_STATUSES)
-        span = window(request, self.store.now_ms, date_time=True)
+        span = self.windows.of(request, date_time=True)
         needle = (request.arg("query") or "").casefold()
         items = [
             p
@@ -168,7 +169,7 @@ class EvidenceListHandlers:
         size = choice(request, "impactSize", IMPACT_SIZES)
         experiments = boolean(request, "hasExperiments")
         scope = choice(request, "global", ("include", "exclude"))
-        span = window(request, self.store.now_ms, date_time=False)
+        span = self.windows.of(request, date_time=False)
         needle = (request.arg("query") or "").casefold()
         items = [
             e

@@ -4,7 +4,8 @@ events), parsed strictly: a bad value is a 400 naming the parameter.
 - Time: parameters the contract types ``int64`` take Unix milliseconds only; those it types
   ``date-time`` (deployment and release frequency, pull requests) take Unix milliseconds (as
   the contract's description says) or an RFC 3339 date-time. ``from`` defaults to 7 days
-  before ``to``, ``to`` to the emulator's ``now_ms``; ``from`` after ``to`` is a 400.
+  before ``to``, ``to`` to now (the emulator's clock); ``from`` after ``to`` is a 400. What a
+  ``to`` after now gets is not documented: ``Windows.future_to`` names each plausible answer.
 - Cursor paging: ``limit`` 1-100 (default 20), ``after`` or ``before`` an item id of the same
   query (another id is a 400). ``_links.next`` is ``<path>?after=<id>`` with no filters, as the
   contract's example shows: follow it only with the filters sent again.
@@ -26,6 +27,10 @@ from ld_insights_mcp.emulator.store import Store, link
 
 Body = dict[str, Any]
 _MILLIS = re.compile(r"[0-9]{1,15}")
+
+FUTURE_TO = ("accept", "refuse")
+"""What a ``to`` after now gets: ``accept`` reads the window as sent (the default);
+``refuse`` answers 400 naming ``to``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +83,28 @@ def _instant(request: ApiRequest, name: str, *, date_time: bool) -> int | None:
     raise invalid(name, f"must be Unix milliseconds (an integer); got {raw[:40]!r}")
 
 
-def window(request: ApiRequest, now_ms: int, *, date_time: bool) -> Window:
-    end = _instant(request, "to", date_time=date_time)
-    end = now_ms if end is None else end
-    start = _instant(request, "from", date_time=date_time)
-    start = end - 7 * DAY_MS if start is None else start
-    if start > end:
-        raise invalid("from", f"must not be after to ({start} > {end})")
-    return Window(start, end)
+class Windows:
+    """How the evidence operations read ``from``/``to`` (see the module docstring): ``clock``
+    gives now; ``future_to`` is one of ``FUTURE_TO``."""
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self.clock = clock
+        self.future_to = "accept"
+
+    def of(self, request: ApiRequest, *, date_time: bool) -> Window:
+        if self.future_to not in FUTURE_TO:
+            raise ValueError(f"future_to must be one of {', '.join(FUTURE_TO)}")
+        now = self.clock()
+        end = _instant(request, "to", date_time=date_time)
+        if end is None:
+            end = now
+        elif end > now and self.future_to == "refuse":
+            raise invalid("to", f"must not be in the future ({end} > now {now}): omit it for now")
+        start = _instant(request, "from", date_time=date_time)
+        start = end - 7 * DAY_MS if start is None else start
+        if start > end:
+            raise invalid("from", f"must not be after to ({start} > {end})")
+        return Window(start, end)
 
 
 def project_of(store: Store, request: ApiRequest, *, required: bool = True) -> SeedProject | None:

@@ -178,7 +178,7 @@ async def _fetch(
         return chart
     if window is None:  # pragma: no cover - only the snapshots above have no window
         raise ValueError(f"the {kind} chart needs a time window")
-    span = {"from_ms": window.start_ms, "to_ms": window.end_ms, **_buckets(bucket)}
+    span = {"from_ms": window.start_ms, "to_ms": window.sent_to_ms, **_buckets(bucket)}
     if kind == "deployment_frequency":
         chart = await client.get_deployment_frequency_chart(
             project, environment, apps, group_by=group_by, metrics=True, **span

@@ -148,7 +148,7 @@ async def _list_page(
             environment,
             apps,
             from_ms=window.start_ms,
-            to_ms=window.end_ms,
+            to_ms=window.sent_to_ms,
             limit=limit,
             after=after,
         ),

@@ -4,7 +4,10 @@ A window is ``days`` (the last N days, default 30) or ISO dates (``from_date``, 
 UTC, both inclusive), at most ``MAX_WINDOW_DAYS`` long, never before ``FLOOR`` (Engineering
 Insights holds no data from before it). A window that runs to "now" ends at the end of the
 current minute: nothing after now exists yet, so it holds the same data, and the same question
-asked again within the minute is the same request (answered from the read cache). Cursors carry
+asked again within the minute is the same request (answered from the read cache). Such a
+window is sent without ``to``: the contract makes it optional with "now" as its default, and
+does not say whether a ``to`` in the future (or ahead of LaunchDarkly's clock) is accepted.
+Cursors carry
 the ``after`` id of the API's cursor and a signature of the query that produced it, so a
 cursor sent with other filters is refused here instead of paging some other result set.
 """
@@ -32,11 +35,18 @@ FLOOR = date(2015, 1, 1)
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """``[start_ms, end_ms]`` and the arguments that chose it (for the next-call hint)."""
+    """``[start_ms, end_ms]``, whether it runs to now, and the arguments that chose it (for
+    the next-call hint)."""
 
     start_ms: int
     end_ms: int
     arguments: Mapping[str, Any]
+    to_now: bool = False
+
+    @property
+    def sent_to_ms(self) -> int | None:
+        """The ``to`` to send upstream: none for a window that runs to now."""
+        return None if self.to_now else self.end_ms
 
     @property
     def days(self) -> float:
@@ -103,7 +113,7 @@ def resolve_window(
             "accepted (Engineering Insights keeps 90 days): move from_date later or use days."
         )
     arguments = {"days": days, "from_date": from_date, "to_date": to_date}
-    return Window(start, end, arguments)
+    return Window(start, end, arguments, to_now=end_day is None or end_day == today)
 
 
 def _before_floor(days: int | None, from_date: str | None, to_date: str | None) -> str:
