@@ -87,8 +87,9 @@ def delete_group_preview(group: InsightGroup) -> str:
 def update_group_preview(group: InsightGroup, application_keys: list[str]) -> str:
     old, new = apps_text(list(group.application_keys)), apps_text(application_keys)
     return (
-        f'Change which applications insight group "{group.name}" covers (key {group.key}, '
-        f"project {group.project_key}, environment {group.environment_key}): {old} → {new}?\n"
+        f"Change which applications insight group {quoted(group.name)} covers (key "
+        f"{quoted(group.key)}, project {quoted(group.project_key)}, environment "
+        f"{quoted(group.environment_key)}): {old} → {new}?\n"
         f"Its scores will then measure {new} instead of {old}."
     )
 
