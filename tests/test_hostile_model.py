@@ -45,6 +45,7 @@ DESTRUCTIVE = (
     "update_insight_group",
     "delete_insight_group",
     "update_deployment",
+    "link_repository",
     "unlink_repository",
 )
 EXTRAS: tuple[dict[str, Any], ...] = (
@@ -149,6 +150,9 @@ class Model:
             "delete_insight_group": [{"key": k} for k in keys],
             "update_deployment": [
                 {"deployment_id": deployment, "status": "finished", "archived": True}
+            ],
+            "link_repository": [
+                {"repository_key": "example-org/infra-terraform", "project_key": "data-platform"}
             ],
             "unlink_repository": [
                 {"repository_key": "example-org/checkout-api", "project_key": "checkout-web"}

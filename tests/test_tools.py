@@ -33,11 +33,13 @@ READ_TOOLS = {
     "insights_digest",
     "diagnose_data_coverage",
 }
-# Tools that change or remove what exists (the MCP spec's destructiveHint); the others only add.
+# Tools that change or remove what exists (the MCP spec's destructiveHint; linking may replace
+# every link); the others only add or rename.
 DESTRUCTIVE_TOOLS = {
     "update_insight_group",
     "delete_insight_group",
     "update_deployment",
+    "link_repository",
     "unlink_repository",
 }
 WRITE_TOOLS = {

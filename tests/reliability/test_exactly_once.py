@@ -8,6 +8,7 @@ project's applications (which it does is undocumented).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -198,3 +199,55 @@ async def test_refused_connection_is_retried_and_reported_without_creating(
     assert result.is_error
     assert "Could not reach LaunchDarkly" in text_of(result)
     assert emulator.requests == []
+
+
+async def test_a_lost_create_renamed_before_the_read_back_is_not_disowned(
+    network_server: Callable[..., Any], emulator: Emulator
+) -> None:
+    """Review of issue 18: the create landed, its answer was lost, and someone renamed the
+    group before it was read back. It may be this call's: the server cannot tell, says so, and
+    says what to check (never "Created", never "This call did not create it")."""
+    arguments = _arguments(emulator, "renamed-squad")
+
+    def renamed(body: Any) -> Any:
+        emulator.store.insight_groups["renamed-squad"]["name"] = "Renamed by Ana"
+        return {**body, "name": "Renamed by Ana"}
+
+    emulator.faults.push(CREATE, Fault(status=500, after_handling=True))
+    # the check finds the key free; the read-back finds the group renamed
+    emulator.faults.push("getInsightGroup", Fault(), Fault(edit=renamed))
+    before = len(emulator.store.insight_groups)
+    async with Client(network_server()) as client:
+        result = await client.call_tool("create_insight_group", arguments)
+    text = text_of(result)
+    assert result.is_error, text
+    assert "cannot tell whether this call created it" in text
+    assert "did not create it" not in text
+    assert "Created" not in text
+    assert '"Renamed by Ana"' in text
+    assert "created 20" in text  # its creation time, to compare
+    assert "get_insight_group" in text
+    assert len(_posts(emulator)) == 1
+    assert len(emulator.store.insight_groups) == before + 1
+
+
+async def test_an_explicit_empty_application_list_is_sent_as_asked(
+    network_server: Callable[..., Any], emulator: Emulator
+) -> None:
+    """Review of issue 18: ``application_keys: []`` (all applications) was sent as omitted,
+    so a LaunchDarkly that fills omitted applications fixed the group to today's."""
+    async with Client(network_server()) as client:
+        everything = await client.call_tool(
+            "create_insight_group", _arguments(emulator, "all-apps", application_keys=[])
+        )
+        left_out = await client.call_tool("create_insight_group", _arguments(emulator, "left-out"))
+    bodies = [json.loads(r.body) for r in _posts(emulator)]
+    assert bodies[0]["applicationKeys"] == []
+    assert "applicationKeys" not in bodies[1]
+    assert structured(everything)["group"]["application_keys"] == []
+    stored = _stored(emulator, "all-apps")
+    assert stored is not None
+    assert stored["applicationKeys"] == []
+    filled = list(emulator.store.projects[0].applications)
+    expected = filled if emulator.insights.fill_omitted_applications else []
+    assert structured(left_out)["group"]["application_keys"] == expected

@@ -15,8 +15,11 @@ sent at most once more only after reading back shows it did not land:
 - a failure whose read-back shows nothing changed is ``ChangeNotAppliedError``; a read-back
   that fails is ``ChangeOutcomeUnknownError``.
 
-Linking PUTs the union of every mapping read plus the new one, so no existing link is dropped
-whether LaunchDarkly's PUT appends or replaces.
+Linking sends, in one PUT, every mapping read immediately before it plus the new one (whether
+that PUT adds to the mappings or replaces them all is undocumented), refuses to build it from an
+incomplete list, and reads the mappings back after it: ``LinkOutcome.missing`` names any it
+carried that are gone. A mapping someone adds between that read and the PUT is not in it: a
+replacing PUT removes it unseen (the API has no conditional PUT).
 
 Reads a change decides on (guards, read-backs) bypass the read cache; a write drops the
 cached reads it makes stale (its own resource via the exchange, and the scores, charts or
@@ -109,6 +112,28 @@ class RepositoryLinks:
         return [p for r, p in self.mappings if r == self.repository.key]
 
 
+@dataclass(frozen=True, slots=True)
+class LinkOutcome:
+    """What linking did. ``before``: the mappings read immediately before the PUT (or, if the
+    link was already there by then, that read: ``sent`` False); ``after``: read back after it
+    (None: reading back failed, so whether the others survived is unknown); ``reconciled``:
+    the PUT's answer was lost and reading back showed the link."""
+
+    before: RepositoryLinks
+    after: RepositoryLinks | None
+    project_key: str
+    sent: bool = True
+    reconciled: bool = False
+
+    @property
+    def missing(self) -> tuple[tuple[str, str], ...]:
+        """Mappings the PUT carried that reading back did not find."""
+        if self.after is None or not self.sent:
+            return ()
+        carried = (*self.before.mappings, (self.before.repository.key, self.project_key))
+        return tuple(m for m in dict.fromkeys(carried) if m not in self.after.mappings)
+
+
 class ConcurrentChangeError(LaunchDarklyError):
     """The resource no longer has the values the change was built on: nothing of this
     change was applied. ``current`` is what was read back (None: it is gone)."""
@@ -152,6 +177,26 @@ class UnknownRepositoryError(LaunchDarklyError):
         super().__init__(f"no repository with key {key!r} is connected to Engineering Insights")
         self.key = key
         self.known = tuple(known)
+
+
+class IncompleteLinksError(LaunchDarklyError):
+    """The repositories answer does not hold every mapping, so a PUT built from it could remove
+    those left out. ``repository`` None: the list itself (``counted`` repositories, ``listed``
+    given); else that repository's projects (``counted`` None: not given at all)."""
+
+    def __init__(self, *, repository: str | None, counted: int | None, listed: int) -> None:
+        super().__init__("LaunchDarkly's list of repositories and their projects is incomplete")
+        self.repository = repository
+        self.counted = counted
+        self.listed = listed
+
+
+class _NotSent(Exception):
+    """The read before a write failed: nothing of this attempt was sent. ``cause`` is why."""
+
+    def __init__(self, cause: LaunchDarklyError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class _ReadBackNotApplied(Exception):
@@ -326,12 +371,26 @@ class ChangeOperations:
     # --- repositories -------------------------------------------------------------------
 
     async def read_repository_links(self, repository_key: str) -> RepositoryLinks:
-        """The repository and every mapping, read fresh; ``UnknownRepositoryError`` if the
-        repository is not connected."""
+        """The repository and every mapping, read fresh. ``IncompleteLinksError`` if the answer
+        does not hold every mapping (the API has no paging for it), ``UnknownRepositoryError``
+        if the repository is not connected."""
         with fresh_reads():
             found = await self._read(
                 InsightsRepositoryCollection, f"{EI}/repositories", {"expand": "projects"}
             )
+        if found.total_count > len(found.items):
+            raise IncompleteLinksError(
+                repository=None, counted=found.total_count, listed=len(found.items)
+            )
+        for repo in found.items:
+            if repo.projects is None:
+                raise IncompleteLinksError(repository=repo.key, counted=None, listed=0)
+            if repo.projects.total_count > len(repo.projects.items):
+                raise IncompleteLinksError(
+                    repository=repo.key,
+                    counted=repo.projects.total_count,
+                    listed=len(repo.projects.items),
+                )
         mappings = tuple(
             (repo.key, project.key)
             for repo in found.items
@@ -342,33 +401,55 @@ class ChangeOperations:
                 return RepositoryLinks(repo, mappings)
         raise UnknownRepositoryError(repository_key, [r.key for r in found.items])
 
-    async def link_repository_checked(
-        self, links: RepositoryLinks, project_key: str
-    ) -> Changed[RepositoryLinks]:
-        """Link the repository to a project: PUT every mapping read plus the new one."""
-        if links.linked(project_key):
-            return Changed(links, links, sent=False)
-        key = links.repository.key
-        wanted = [*links.mappings, (key, project_key)]
-        body = {"mappings": [{"repositoryKey": r, "projectKey": p} for r, p in wanted]}
+    async def link_repository_checked(self, repository_key: str, project_key: str) -> LinkOutcome:
+        """Link the repository to a project without removing any mapping it can see: each PUT
+        carries every mapping read immediately before it (complete, or
+        ``IncompleteLinksError`` and nothing is sent) plus the new one; afterwards the
+        mappings are read back (see ``LinkOutcome``). Already linked by then: nothing is
+        sent."""
+        key = repository_key
+        last_read: list[RepositoryLinks] = []
+
+        async def put() -> bool:
+            """Read, then PUT; False when the link was there already (nothing sent)."""
+            try:
+                current = await self.read_repository_links(key)
+            except LaunchDarklyError as failure:
+                raise _NotSent(failure) from None
+            last_read.append(current)
+            if current.linked(project_key):
+                return False
+            wanted = dict.fromkeys((*current.mappings, (key, project_key)))
+            body = {"mappings": [{"repositoryKey": r, "projectKey": p} for r, p in wanted]}
+            await self._send_for(_Any, "PUT", f"{EI}/repositories/projects", json_body=body)
+            return True
 
         async def read_back() -> tuple[_Landed, RepositoryLinks]:
             found = await self.read_repository_links(key)
             landed = _Landed.APPLIED if found.linked(project_key) else _Landed.NOT_APPLIED
             return landed, found
 
-        async def put() -> RepositoryLinks:
-            await self._send_for(_Any, "PUT", f"{EI}/repositories/projects", json_body=body)
-            return RepositoryLinks(links.repository, tuple(dict.fromkeys(wanted)))
-
-        return await self._settle(
-            links,
-            put,
-            read_back,
-            what=f"the link of repository {key!r} to project {project_key!r}",
-            key=key,
-            affects=_REPOSITORIES,
-        )
+        try:
+            changed: Changed[Any] = await self._settle(
+                None,
+                put,
+                read_back,
+                what=f"the link of repository {key!r} to project {project_key!r}",
+                key=key,
+                affects=_REPOSITORIES,
+            )
+        except _NotSent as not_sent:
+            raise not_sent.cause from None
+        before = last_read[-1]
+        if changed.reconciled:  # ``after`` is what reading back found
+            return LinkOutcome(before, changed.after, project_key, reconciled=True)
+        if changed.after is False:  # ``after`` is what ``put`` returned
+            return LinkOutcome(before, before, project_key, sent=False)
+        try:
+            after: RepositoryLinks | None = await self.read_repository_links(key)
+        except LaunchDarklyError:
+            after = None
+        return LinkOutcome(before, after, project_key)
 
     async def unlink_repository_checked(
         self, links: RepositoryLinks, project_key: str

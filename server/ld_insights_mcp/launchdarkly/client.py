@@ -388,6 +388,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
                     return Created(existing, reconciled=True)
                 conflict.existing = existing
                 conflict.sent_earlier = sent_earlier or landed
+                conflict.after_lost_answer = landed
                 raise
             except _AMBIGUOUS as failure:
                 if isinstance(failure, APIConnectionError) and not failure.sent:
@@ -407,6 +408,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
                         method="POST",
                         path=path,
                         how="a different group was found under the key after the create failed",
+                        after_lost_answer=True,
                     ) from failure
                 if resent or isinstance(failure, UnexpectedResponseError):
                     raise OutcomeUnknownError(what, group.key) from failure

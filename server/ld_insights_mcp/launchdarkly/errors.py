@@ -127,11 +127,14 @@ class ConflictError(APIStatusError):
 
     On a create, ``existing`` is the resource under the key when it could be read (None when
     reading it failed), and ``sent_earlier`` is True when this client had sent a create of the
-    key shortly before this one, so the resource may be its own.
+    key shortly before this one, so the resource may be its own. ``after_lost_answer`` is True
+    when a create sent by this very call may have landed before the resource was found (its
+    answer was lost), so whether this call created it cannot be told.
     """
 
     existing: object | None = None
     sent_earlier: bool = False
+    after_lost_answer: bool = False
 
 
 class KeyTakenError(ConflictError):
@@ -140,7 +143,15 @@ class KeyTakenError(ConflictError):
     different resource. ``status`` is 409 by analogy; ``code`` is ``key_taken``."""
 
     def __init__(
-        self, *, key: str, existing: object, sent_earlier: bool, method: str, path: str, how: str
+        self,
+        *,
+        key: str,
+        existing: object,
+        sent_earlier: bool,
+        method: str,
+        path: str,
+        how: str,
+        after_lost_answer: bool = False,
     ) -> None:
         super().__init__(
             status=409,
@@ -151,6 +162,7 @@ class KeyTakenError(ConflictError):
         )
         self.existing = existing
         self.sent_earlier = sent_earlier
+        self.after_lost_answer = after_lost_answer
 
 
 class PatchFailedError(APIStatusError):

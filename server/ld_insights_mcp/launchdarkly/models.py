@@ -250,16 +250,23 @@ class NewInsightGroup(_Request):
     def matches(self, group: InsightGroup) -> bool:
         """Whether ``group`` has every field this request sets (applications as a set). A field
         the request leaves out is LaunchDarkly's to fill, so it is not compared."""
-        return (
-            group.key == self.key
-            and group.name == self.name
-            and group.project_key == self.project_key
-            and group.environment_key == self.environment_key
-            and (
-                self.application_keys is None
-                or set(group.application_keys) == set(self.application_keys)
+        return group.key == self.key and not self.differences(group)
+
+    def differences(self, group: InsightGroup) -> list[str]:
+        """The fields this request sets that ``group`` has otherwise (wire names)."""
+        differ = [
+            wire
+            for wire, mine, theirs in (
+                ("name", self.name, group.name),
+                ("projectKey", self.project_key, group.project_key),
+                ("environmentKey", self.environment_key, group.environment_key),
             )
-        )
+            if mine != theirs
+        ]
+        apps = self.application_keys
+        if apps is not None and set(group.application_keys) != set(apps):
+            differ.append("applicationKeys")
+        return differ
 
 
 class PatchOperation(_Request):

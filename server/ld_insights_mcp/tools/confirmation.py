@@ -303,10 +303,15 @@ async def _step(
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """``name "A" → "B"; archived false → true`` for every fact that differs."""
+    """``name "A" → "B"; archived false → true`` for every fact that differs (strings, which
+    may come from LaunchDarkly, ``quoted``)."""
 
     def shown(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False)
+        if isinstance(value, str):
+            return quoted(value)
+        if isinstance(value, list):
+            return f"[{', '.join(map(shown, value))}]"
+        return json.dumps(value)
 
     return "; ".join(
         f"{name.replace('_', ' ')} {shown(before.get(name))} → {shown(after.get(name))}"

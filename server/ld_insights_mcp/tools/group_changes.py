@@ -17,6 +17,7 @@ from ld_insights_mcp.launchdarkly.changes import Changed
 from ld_insights_mcp.launchdarkly.create_ledger import CreateLedger
 from ld_insights_mcp.launchdarkly.models import InsightGroup
 from ld_insights_mcp.state import AppState, app_state
+from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
 from ld_insights_mcp.tools.params import ApplicationKey, GroupName, InsightGroupKey
 from ld_insights_mcp.tools.registry import add_tool
@@ -263,7 +264,7 @@ async def delete_insight_group(
         confirmed_by_read_back=changed.reconciled,
     )
     lines = [
-        f'Deleted insight group {key} "{group.name}" ({apps_text(group.application_keys)}).'
+        f"Deleted insight group {key} {quoted(group.name)} ({apps_text(group.application_keys)})."
         + approval(done.by)
     ]
     if changed.reconciled:

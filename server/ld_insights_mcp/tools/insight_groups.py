@@ -8,7 +8,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import Field, Strict
 
 from ld_insights_mcp.launchdarkly import ConflictError
 from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupExpand, NewInsightGroup
@@ -16,18 +16,19 @@ from ld_insights_mcp.state import app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
     TEXT_RULE,
+    ApplicationKey,
     Flag,
     GroupName,
     GroupsPerPage,
     InsightGroupKey,
     Offset,
-    OptionalApplicationKeys,
     OptionalEnvironmentKey,
     OptionalProjectKey,
     SearchText,
 )
 from ld_insights_mcp.tools.registry import CREATE, READ, add_tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
+from ld_insights_mcp.views.common import iso_datetime
 from ld_insights_mcp.views.groups import (
     CreatedGroupResult,
     GroupPage,
@@ -40,6 +41,16 @@ from ld_insights_mcp.views.groups import (
 from ld_insights_mcp.views.paging import PageRequest
 
 LIST_HINT = "call list_insight_groups to see the existing group keys"
+
+NewGroupApplications = Annotated[
+    Annotated[list[ApplicationKey], Strict(), Field(max_length=50)] | None,
+    Field(
+        description=(
+            'Application keys (JSON array, at most 50), e.g. ["web"]; [] for all applications. '
+            "Omitted: LaunchDarkly's default."
+        )
+    ),
+]
 
 
 async def list_insight_groups(
@@ -130,7 +141,7 @@ async def create_insight_group(
     key: InsightGroupKey,
     project_key: OptionalProjectKey = None,
     environment_key: OptionalEnvironmentKey = None,
-    application_keys: OptionalApplicationKeys = None,
+    application_keys: NewGroupApplications = None,
 ) -> Annotated[CallToolResult, CreatedGroupResult]:
     """Create an insight group so LaunchDarkly computes Engineering Insights scores for a
     team's slice: a project, one environment and optionally some applications.
@@ -141,7 +152,7 @@ async def create_insight_group(
     """
     state = app_state(ctx)
     project, environment = resolve_scope(state.settings, project_key, environment_key)
-    apps = list(dict.fromkeys(application_keys or [])) or None
+    apps = None if application_keys is None else list(dict.fromkeys(application_keys))
     new_group = NewInsightGroup(
         name=name,
         key=key,
@@ -200,7 +211,8 @@ async def _create(client: Any, new_group: NewInsightGroup) -> Any:
 def key_taken_text(conflict: ConflictError, new_group: NewInsightGroup, *, read_back: str) -> str:
     """What a model is told when a create finds its key taken, and the safe next step."""
     existing = conflict.existing if isinstance(conflict.existing, InsightGroup) else None
-    same = existing is not None and new_group.matches(existing)
+    differ = new_group.differences(existing) if existing is not None else []
+    same = existing is not None and not differ
     if existing is None:
         found = (
             f"An insight group with key {new_group.key!r} already exists (LaunchDarkly "
@@ -208,11 +220,25 @@ def key_taken_text(conflict: ConflictError, new_group: NewInsightGroup, *, read_
         )
     else:
         apps = ", ".join(map(quoted, existing.application_keys)) or "all applications"
+        compared = (
+            "It matches every field this request sets"
+            if same
+            else f"Its {' and '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} "
+            "from what this request sets"
+        )
         found = (
             f"An insight group with key {quoted(existing.key)} already exists: "
             f"{quoted(existing.name)} (project {quoted(existing.project_key)}, environment "
-            f"{quoted(existing.environment_key)}, {apps}). It "
-            f"{'matches' if same else 'differs from'} this request."
+            f"{quoted(existing.environment_key)}, {apps}; created "
+            f"{iso_datetime(existing.created_at)}). {compared}."
+        )
+    if conflict.after_lost_answer and existing is not None and not same:
+        return (
+            f"{found} This call's create may have reached LaunchDarkly before its answer was "
+            "lost, and the group been changed since; or the group is another's: this server "
+            f"cannot tell whether this call created it. Next: {read_back}, show it to the user "
+            "and ask before creating anything; do not create it again, not under another key "
+            "either, unless the user says it is not theirs."
         )
     if conflict.sent_earlier and existing is not None and not same:
         return (

@@ -1,9 +1,11 @@
-"""Linking a repository to a project (no confirmation: nothing is lost) and unlinking it
-(after the user confirms: lead time stops using it)."""
+"""Linking a repository to a project and unlinking it, both after the user confirms: a link
+is set by one PUT that may replace every link (undocumented), and an unlink stops lead time
+using the repository."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -11,26 +13,31 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import Field, Strict, StringConstraints
 
-from ld_insights_mcp.launchdarkly.changes import RepositoryLinks, UnknownRepositoryError
+from ld_insights_mcp.launchdarkly.changes import (
+    IncompleteLinksError,
+    LinkOutcome,
+    RepositoryLinks,
+    UnknownRepositoryError,
+)
 from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
 from ld_insights_mcp.state import AppState, app_state
-from ld_insights_mcp.text import quoted
+from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
 from ld_insights_mcp.tools.params import ProjectKey
 from ld_insights_mcp.tools.registry import add_tool
-from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
-from ld_insights_mcp.tools.writes import (
-    CONFIRMED,
-    UNCONFIRMED,
-    approval,
-    change_result,
-    read_fresh,
-    unchanged,
+from ld_insights_mcp.tools.writes import CONFIRMED, approval, change_result, read_fresh, unchanged
+from ld_insights_mcp.views.changes import (
+    ChangeResult,
+    link_preview,
+    links_text,
+    projects_text,
+    unlink_preview,
 )
-from ld_insights_mcp.views.changes import ChangeResult, unlink_preview
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+
+T = TypeVar("T")
 
 _REPOSITORY_PATTERN = KEY_PATTERN.removesuffix("$") + "/" + KEY_PATTERN.removeprefix("^")
 """owner/name: two keys joined by '/'."""
@@ -40,16 +47,49 @@ RepositoryKey = Annotated[
     StringConstraints(pattern=_REPOSITORY_PATTERN, max_length=200),
     Field(description="Repository key, owner/name, e.g. 'acme/billing'."),
 ]
+READ_BACK = "list the repositories (diagnose_data_coverage)"
+MISSING_SHOWN = 20
+"""The most missing links named in a result's text (its structured content has all)."""
 
 
 def _links_state(links: RepositoryLinks) -> dict[str, Any]:
     return {"repository_key": links.repository.key, "project_keys": links.projects()}
 
 
+def _incomplete(gap: IncompleteLinksError) -> str:
+    if gap.repository is None:
+        why = (
+            f"it counts {plural(gap.counted or 0, 'repository', 'repositories')} "
+            f"but lists {gap.listed}"
+        )
+    elif gap.counted is None:
+        why = f"repository {quoted(gap.repository)} came without its projects"
+    else:
+        why = (
+            f"repository {quoted(gap.repository)} counts {plural(gap.counted, 'project')} "
+            f"but lists {gap.listed}"
+        )
+    return (
+        "Not changed: LaunchDarkly's list of repositories and their projects (GET "
+        f"repositories?expand=projects) is incomplete: {why}. A link is set by one PUT that may "
+        "replace every link, so this server changes links only from a complete list. Nothing "
+        "was changed. Next: tell the user; they can make this change in LaunchDarkly, or try "
+        "again later."
+    )
+
+
+async def _complete(read: Awaitable[T]) -> T:
+    """``read``, with an incomplete list of links made a tool error that says why."""
+    try:
+        return await read
+    except IncompleteLinksError as gap:
+        raise ToolError(_incomplete(gap)) from None
+
+
 async def _read_links(state: AppState, repository_key: str) -> RepositoryLinks:
     async def read(client: LaunchDarklyClient) -> RepositoryLinks:
         try:
-            return await client.read_repository_links(repository_key)
+            return await _complete(client.read_repository_links(repository_key))
         except UnknownRepositoryError as unknown:
             raise ToolError(
                 f"No repository {repository_key!r} is connected to Engineering Insights; "
@@ -65,41 +105,106 @@ async def link_repository(
     ctx: Context[Any, Any],
     repository_key: RepositoryKey,
     project_key: ProjectKey,
-) -> Annotated[CallToolResult, ChangeResult]:
-    """Link a connected repository to a LaunchDarkly project, so lead time can use its pull
-    requests and commits. Keeps every existing link. Only call this when the user asked."""
+) -> Annotated[CallToolResult, ChangeResult] | InputRequiredResult:
+    """Link a connected repository to a LaunchDarkly project, after the user confirms, so
+    lead time can use its pull requests and commits. Only call this when the user asked.
+
+    LaunchDarkly sets links with one PUT that may replace every link: the PUT carries every
+    link read just before it, and the result names any link found missing afterwards.
+    """
     state = app_state(ctx)
-    links = await _read_links(state, repository_key)
-    changed = await call_launchdarkly(
-        state,
-        lambda c: c.link_repository_checked(links, project_key),
-        not_found=f"check project_key {project_key!r}",
-        write=Write(
-            f"the link of repository {repository_key!r} to project {project_key!r}",
-            "call diagnose_data_coverage, or list the repositories",
+
+    def settled(links: RepositoryLinks) -> CallToolResult | None:
+        if not links.linked(project_key):
+            return None
+        return unchanged(
+            state,
+            "no_change",
+            repository_key,
+            f"Repository {quoted(repository_key)} is already linked to project "
+            f"{quoted(project_key)}; nothing was sent.",
+            now=_links_state(links),
+        )
+
+    done = await confirm_then_change(
+        ctx,
+        Proposal(
+            tool="link_repository",
+            target=repository_key,
+            what=f"the link of repository {repository_key!r} to project {project_key!r}",
+            read=lambda: _read_links(state, repository_key),
+            settled=settled,
+            facts=lambda links: {**_links_state(links), "links": len(links.mappings)},
+            question=lambda links: link_preview(
+                repository_key, project_key, links.projects(), len(links.mappings)
+            ),
+            change=lambda c, _: _complete(c.link_repository_checked(repository_key, project_key)),
+            not_found=f"check project_key {project_key!r}",
+            read_back=READ_BACK,
         ),
     )
-    after = changed.after if isinstance(changed.after, RepositoryLinks) else links
-    result = ChangeResult(
-        data_source=state.data_source,
-        status="done" if changed.sent else "no_change",
-        target=repository_key,
-        before=_links_state(links),
-        after=_links_state(after),
-        confirmed_by_read_back=changed.reconciled,
-    )
-    if not changed.sent:
-        line = (
-            f"Repository {repository_key} is already linked to project {project_key}; "
-            "nothing was sent."
+    if not isinstance(done, Done):
+        return done
+    return _linked(state, repository_key, project_key, done)
+
+
+def _linked(
+    state: AppState, repository_key: str, project_key: str, done: Done[Any, LinkOutcome]
+) -> CallToolResult:
+    """The result of a link, as reading back found it."""
+    outcome = done.changed
+    before = outcome.before
+    if not outcome.sent:
+        return unchanged(
+            state,
+            "no_change",
+            repository_key,
+            f"Repository {quoted(repository_key)} was linked to project {quoted(project_key)} "
+            "by someone else just before this call's PUT; nothing was sent.",
+            now=_links_state(before),
+        )
+    lines = []
+    if outcome.after is None:
+        after = {**_links_state(before), "project_keys": [*before.projects(), project_key]}
+        after["read_back"] = False
+        lines.append(
+            f"Linked repository {quoted(repository_key)} to project {quoted(project_key)}. "
+            "Reading the links back afterwards failed, so whether every other link survived "
+            f"is unknown. Next: {READ_BACK} and compare with the "
+            f"{plural(len(before.mappings), 'link')} read before."
         )
     else:
-        line = (
-            f"Linked repository {repository_key} to project {project_key}: projects "
-            f"{', '.join(map(quoted, links.projects())) or 'none'} → "
-            f"{', '.join(map(quoted, after.projects()))}."
+        after = _links_state(outcome.after)
+        lines.append(
+            f"Linked repository {quoted(repository_key)} to project {quoted(project_key)}: "
+            f"projects {projects_text(before.projects())} → "
+            f"{projects_text(outcome.after.projects())}."
         )
-    return change_result(state, result, [line])
+    lines[-1] += approval(done.by)
+    if outcome.reconciled:
+        lines.append("(The answer was lost in transit; reading the links back shows the link.)")
+    missing = outcome.missing
+    if missing:
+        after["missing_links"] = [{"repository_key": r, "project_key": p} for r, p in missing]
+        more = len(missing) - MISSING_SHOWN
+        lines.append(
+            "Missing when read back right after this call's PUT (LaunchDarkly's PUT may "
+            "replace every link, or someone removed them meanwhile): "
+            f"{links_text(missing[:MISSING_SHOWN])}"
+            + (f"; and {more} more (missing_links)" if more > 0 else "")
+            + ". Tell the user; to restore one, call link_repository with its repository_key "
+            "and project_key."
+        )
+    result = ChangeResult(
+        data_source=state.data_source,
+        status="done",
+        target=repository_key,
+        before=_links_state(before),
+        after=after,
+        confirmed_by=done.by,
+        confirmed_by_read_back=outcome.reconciled,
+    )
+    return change_result(state, result, lines)
 
 
 async def unlink_repository(
@@ -133,9 +238,9 @@ async def unlink_repository(
             settled=settled,
             facts=lambda links: {"repository_key": repository_key, "project_key": project_key},
             question=lambda _: unlink_preview(repository_key, project_key),
-            change=lambda c, links: c.unlink_repository_checked(links, project_key),
+            change=lambda c, links: _complete(c.unlink_repository_checked(links, project_key)),
             not_found=f"check project_key {project_key!r}",
-            read_back="list the repositories (diagnose_data_coverage)",
+            read_back=READ_BACK,
         ),
     )
     if not isinstance(done, Done):
@@ -159,15 +264,15 @@ async def unlink_repository(
     )
     line = (
         f"Unlinked repository {repository_key} from project {project_key}: projects "
-        f"{', '.join(map(quoted, links.projects()))} → "
-        f"{', '.join(map(quoted, after.projects())) or 'none'}." + approval(done.by)
+        f"{projects_text(links.projects())} → {projects_text(after.projects())}."
+        + approval(done.by)
     )
     return change_result(state, result, [line])
 
 
 def register(server: MCPServer, *, read_only: bool) -> None:
-    for fn, title, hints in (
-        (link_repository, "Link repository to project", UNCONFIRMED),
-        (unlink_repository, "Unlink repository from project", CONFIRMED),
+    for fn, title in (
+        (link_repository, "Link repository to project"),
+        (unlink_repository, "Unlink repository from project"),
     ):
-        add_tool(server, fn, title=title, annotations=hints, read_only=read_only)
+        add_tool(server, fn, title=title, annotations=CONFIRMED, read_only=read_only)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field
@@ -87,8 +88,9 @@ def delete_group_preview(group: InsightGroup) -> str:
 def update_group_preview(group: InsightGroup, application_keys: list[str]) -> str:
     old, new = apps_text(list(group.application_keys)), apps_text(application_keys)
     return (
-        f'Change which applications insight group "{group.name}" covers (key {group.key}, '
-        f"project {group.project_key}, environment {group.environment_key}): {old} → {new}?\n"
+        f"Change which applications insight group {quoted(group.name)} covers (key "
+        f"{quoted(group.key)}, project {quoted(group.project_key)}, environment "
+        f"{quoted(group.environment_key)}): {old} → {new}?\n"
         f"Its scores will then measure {new} instead of {old}."
     )
 
@@ -136,6 +138,30 @@ def update_deployment_preview(deployment: Deployment, status: str, archived: boo
         f"Change {deployment_label(deployment)}: {changes}?\n"
         "This changes the deployment frequency, failure rate and lead-time scores of its "
         "project and environment."
+    )
+
+
+def projects_text(project_keys: list[str]) -> str:
+    return ", ".join(map(quoted, project_keys)) or "none"
+
+
+def links_text(mappings: Sequence[tuple[str, str]]) -> str:
+    """``"acme/api" → "web"; …`` for repository-project mappings."""
+    return "; ".join(
+        f"{quoted(repository)} → {quoted(project)}" for repository, project in mappings
+    )
+
+
+def link_preview(
+    repository_key: str, project_key: str, project_keys: list[str], every_link: int
+) -> str:
+    after = projects_text([*project_keys, project_key])
+    return (
+        f"Link repository {quoted(repository_key)} to project {quoted(project_key)}? Its "
+        f"projects: {projects_text(project_keys)} → {after}.\n"
+        "LaunchDarkly sets links with one PUT that may replace every link: this server sends "
+        f"all it reads just before ({every_link} now) plus this one. A link someone else adds "
+        "at that very moment could be lost; the result names any link found missing after."
     )
 
 
