@@ -81,22 +81,30 @@ async def test_explain_lead_time_of_a_group_shows_its_score_driver_and_slowest_p
 
     now = await _get(http, f"{EI}/charts/lead-time", **slice_, **window(period), expand="metrics")
     before = await _get(http, f"{EI}/charts/lead-time", **slice_, **window(last), expand="metrics")
-    prs = await _get(
+    # The metric's pull requests: those of the deployments that finished in the period (read
+    # from a day before it: a deployment is listed by when it started).
+    deployments = await _get(
         http,
-        f"{EI}/pull-requests",
+        f"{EI}/deployments",
         **slice_,
-        **{"from": period["startTime"], "to": period["endTime"]},
-        sort="-leadTime",
-        expand="leadTime",
-        limit=5,
+        **{"from": period["startTime"] - 86_400_000, "to": period["endTime"]},
+        expand="pullRequests",
+        limit=100,
     )
+    counted = {
+        p["id"]: p
+        for d in deployments["items"]
+        if d["status"] == "finished" and period["startTime"] <= d["endedAt"] <= period["endTime"]
+        for p in d["pullRequests"]["items"]
+    }
+    slowest = sorted(counted.values(), key=lambda p: -p["leadTime"]["avgTotalLeadTimeMs"])
     stages_now, stages_last = _stage_means(now), _stage_means(before)
     rises = {s: stages_now[s] - stages_last[s] for s in stages_now if s in stages_last}
     value = now["metadata"]["metrics"]["leadTime"]["value"]
     last_value = before["metadata"]["metrics"]["leadTime"]["value"]
     worse = value > last_value  # lower lead time is better
     driver = (max if worse else min)(rises, key=lambda s: rises[s])
-    expected_prs = [f"#{p['externalId']}" for p in prs["items"]]
+    expected_prs = [f"#{p['externalId']}" for p in slowest[:5]]
     score = group["scores"]["leadTime"]
 
     async with Client(server_factory(), mode=client_mode) as client:
@@ -200,7 +208,7 @@ async def test_explain_score_runs_its_reads_concurrently_and_reports_progress(
 async def test_explain_score_returns_what_it_has_when_one_read_fails(
     server_factory: Callable[..., Any], emulator: Emulator
 ) -> None:
-    emulator.faults.push("getPullRequests", Fault(status=403))
+    emulator.faults.push("getDeployments", Fault(status=403))
     async with Client(server_factory()) as client:
         result = await client.call_tool(
             "explain_score", {"category": "leadTime", "group_key": "payments-api"}
@@ -208,7 +216,7 @@ async def test_explain_score_returns_what_it_has_when_one_read_fails(
     data = structured(result)
     (leaf,) = data["explained"]
     (missing,) = data["calls"]["missing"]
-    assert missing.startswith("getPullRequests")
+    assert missing.startswith("getDeployments")
     assert leaf["missing"] == [missing]
     assert leaf["evidence"] == []
     assert leaf["driver"]

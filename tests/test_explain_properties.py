@@ -11,7 +11,10 @@ under several anchors of the seeded data and every plausible alignment of the sc
   arithmetic, not the server's);
 - the driver's direction is the metric's change, and the part it names moved the metric that
   way, more than any other part (a counter-trend moved it the other way);
-- every evidence identifier exists in that scope's data.
+- every evidence identifier exists in that scope's data; lead time's pull requests are those of
+  the deployments that finished in the period (the set its chart averages);
+- a score that moved while its metric did not, or moved the other way, carries a caveat that
+  the score is LaunchDarkly's; one that moved with its metric carries none.
 """
 
 from __future__ import annotations
@@ -204,6 +207,8 @@ async def check_leaf(
     name = f"{data.where} {category}"
     for item in leaf["evidence"]:
         assert item["id"] in ids[item["kind"]], (name, item)
+        if category == "leadTime":
+            assert item["id"] in ids["finished_pr"], (name, item)
     if category == "flagHealth":
         stale = totals(await data.get("/charts/flags/stale", groupBy="maintainer"))
         status = totals(await data.get("/charts/flags/status"))
@@ -243,6 +248,13 @@ async def check_leaf(
     )
     driven = leaf["driven_by"]
     assert driven["direction"] == moved, (name, leaf["driver"])
+    score = scores[category]
+    change = score["score"] - score["lastPeriod"]["score"] if "lastPeriod" in score else 0
+    against = change and (moved == "unchanged" or (change > 0) != (moved == "improved"))
+    if against:
+        assert "the score is LaunchDarkly's" in (leaf["caveat"] or ""), (name, leaf)
+    else:
+        assert leaf["caveat"] is None, (name, leaf)
     if moved == "unchanged":
         return
     sign = 1 if moved == "improved" else -1
@@ -296,6 +308,20 @@ def check_composite(result: Json, scores: Json) -> None:
     assert 1 <= len(explained) <= 2, name
 
 
+async def finished_pull_requests(data: Data, period: Json) -> list[Json]:
+    """The pull requests of the deployments that finished in ``period``."""
+    start, end = period["startTime"], period["endTime"]
+    listed = await data.every(
+        "/deployments", **{"from": start - DAY_MS, "to": end}, expand="pullRequests"
+    )
+    return [
+        p
+        for d in listed
+        if d["status"] == "finished" and start <= d.get("endedAt", -1) <= end
+        for p in d["pullRequests"]["items"]
+    ]
+
+
 async def evidence_ids(data: Data, project: str, periods: tuple[Json, Json]) -> dict[str, set[str]]:
     """Every identifier the scope's data holds, by evidence kind."""
     ids: dict[str, set[str]] = {
@@ -304,11 +330,13 @@ async def evidence_ids(data: Data, project: str, periods: tuple[Json, Json]) -> 
     }
     windows = [{"from": p["startTime"], "to": p["endTime"]} for p in periods]
     deployments = [d for w in windows for d in await data.every("/deployments", **w)]
+    finished = await finished_pull_requests(data, periods[0])
+    ids["finished_pr"] = {f"#{p['externalId']}" for p in finished}
     prs = [p for w in windows for p in await data.every("/pull-requests", **w)]
     events = [e for w in windows for e in await data.every("/flag-events", **w)]
     stale = await data.get("/charts/flags/stale", groupBy="maintainer")
     ids["deployment"] = {d["applicationVersion"] for d in deployments}
-    ids["pull_request"] = {f"#{p['externalId']}" for p in prs}
+    ids["pull_request"] = {f"#{p['externalId']}" for p in prs} | ids["finished_pr"]
     ids["flag_event"] = {e["flagKey"] for e in events}
     ids["maintainer"] = {s["metadata"]["name"] for s in stale["series"]}
     return ids

@@ -168,7 +168,7 @@ async def test_launchdarkly_error_messages_are_quoted_data(
         }
     ).encode()
     emulator.faults.push("getInsightsScores", Fault(status=400, body=body))
-    emulator.faults.push("getPullRequests", Fault(status=400, body=body))
+    emulator.faults.push("getDeployments", Fault(status=400, body=body))
     async with Client(server_factory(), mode=client_mode) as client:
         missing = await client.call_tool("get_insight_group", {"key": "no-such-group"})
         refused = await client.call_tool("get_insight_scores", SCOPE)

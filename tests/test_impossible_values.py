@@ -189,3 +189,182 @@ async def test_a_window_before_the_first_data_is_refused_without_a_request(
 )
 def test_non_finite_numbers_are_found_outside_strings_only(body: bytes, found: str | None) -> None:
     assert non_finite(body) == found
+
+
+# --- values that parse but cannot be true: the tools answer with what is sound -----------------
+
+SCOPE = {"project_key": "checkout-web", "environment_key": "production"}
+IMPOSSIBLE = "Impossible in LaunchDarkly's data (not used): "
+
+
+def edit_scores(change: Callable[[Any], None]) -> Fault:
+    def edit(body: Any) -> Any:
+        change(body)
+        return body
+
+    return Fault(edit=edit)
+
+
+def failed_count(value: int) -> Callable[[Any], Any]:
+    def edit(body: Any) -> Any:
+        for point in [p for s in body["series"] for p in s["data"] if p["y"]][:1]:
+            point["values"]["failed"] = value if value >= 0 else -point["y"] - 2
+        return body
+
+    return edit
+
+
+def failure_rate(value: float) -> Callable[[Any], Any]:
+    def edit(body: Any) -> Any:
+        metrics = body["metadata"].get("metrics", {})
+        if "deploymentFailureRate" in metrics:
+            metrics["deploymentFailureRate"]["value"] = value
+        return body
+
+    return edit
+
+
+def more_stale_than_flags(body: Any) -> Any:
+    body["series"][0]["data"][0]["y"] = 1000
+    return body
+
+
+def assert_named_once(text: str, value: str) -> None:
+    """The impossible value is named, quoted, as LaunchDarkly's, once per value (a chart of
+    each period may hold one), and nowhere else: never as a fact."""
+    named = [line for line in text.splitlines() if IMPOSSIBLE in line]
+    assert len(named) == 1, text
+    assert named[0].count(f'"{value}"') == named[0].count(value) >= 1, text
+    assert value not in text.replace(named[0], ""), text
+
+
+@pytest.mark.parametrize(
+    ("edit", "value"),
+    [(failed_count(999), "999"), (failed_count(-1), "-"), (failure_rate(141.5), "141.5")],
+    ids=["failed>deployments", "negative-failed", "rate>100%"],
+)
+async def test_an_impossible_failure_count_or_rate_is_named_and_not_used(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    client_mode: str,
+    edit: Callable[[Any], Any],
+    value: str,
+) -> None:
+    emulator.faults.push(
+        "getDeploymentFrequencyChart", *[Fault(edit=edit)] * 5
+    )  # guessed reads too
+    async with Client(server_factory(cache_ttl=0), mode=client_mode) as client:
+        chart = await client.call_tool(
+            "get_insight_chart", {**SCOPE, **IN_THE_DATA, "kind": "deployment_frequency"}
+        )
+        explained = await client.call_tool(
+            "explain_score", {**SCOPE, "category": "deploymentFailureRate"}
+        )
+    for result in (chart, explained):
+        text = text_of(result)
+        assert not result.is_error, text
+        assert IMPOSSIBLE in text, text
+        if value != "-":
+            assert_named_once(text, value)
+    (leaf,) = structured(explained)["explained"]
+    assert leaf["impossible"]
+    rate = leaf["metric_value"]
+    assert rate is None or 0 <= rate["value"] <= 100
+    if "values.failed" in leaf["impossible"][0]:
+        assert leaf["driven_by"] is None or leaf["driven_by"]["part"] is None
+
+
+@pytest.mark.parametrize("value", [-12.5, 250.0])
+async def test_a_percent_metric_outside_0_to_100_is_no_value_in_the_chart(
+    server_factory: Callable[..., Any], emulator: Emulator, value: float
+) -> None:
+    emulator.faults.push("getDeploymentFrequencyChart", Fault(edit=failure_rate(value)))
+    async with Client(server_factory(cache_ttl=0)) as client:
+        result = await client.call_tool(
+            "get_insight_chart", {**SCOPE, **IN_THE_DATA, "kind": "deployment_frequency"}
+        )
+    data = structured(result)
+    assert "deploymentFailureRate" in data["no_value"]
+    assert all(m["name"] != "deploymentFailureRate" for m in data["metrics"])
+    assert_named_once(text_of(result), f"{value:g}")
+
+
+async def test_more_stale_flags_than_flags_is_named_and_no_share_is_counted(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    emulator.faults.push("getStaleFlagsChart", *[Fault(edit=more_stale_than_flags)] * 2)
+    async with Client(server_factory(cache_ttl=0), mode=client_mode) as client:
+        chart = await client.call_tool("get_insight_chart", {**SCOPE, "kind": "stale_flags"})
+        explained = await client.call_tool("explain_score", {**SCOPE, "category": "flagHealth"})
+    assert_named_once(text_of(chart), "1000")
+    assert not explained.is_error
+    text = text_of(explained)
+    assert text.count(IMPOSSIBLE) == 1, text
+    assert "1000" not in text  # 1003 stale flags in all, of 24 flags: named once
+    assert text.count('stale flags "1003" of "24" flags') == 1, text
+    (leaf,) = structured(explained)["explained"]
+    value = leaf["metric_value"]
+    assert value is None or value["source"] == "launchdarkly"  # never 1000 of 24 counted here
+
+
+@pytest.mark.parametrize(
+    ("cycle", "category"),
+    [({"overall": ["velocity"], "velocity": ["overall"]}, "overall"), ({"risk": ["risk"]}, "risk")],
+)
+async def test_an_aggregate_of_cycle_is_named_not_followed(
+    server_factory: Callable[..., Any],
+    emulator: Emulator,
+    client_mode: str,
+    cycle: dict[str, list[str]],
+    category: str,
+) -> None:
+    def change(body: Any) -> None:
+        for name, parts in cycle.items():
+            body["scores"][name]["aggregateOf"] = parts
+            body["scores"][name]["score"] = body["scores"][name]["lastPeriod"]["score"] + 9
+            body["scores"][name].pop("diffVsLastPeriod", None)
+
+    emulator.faults.push("getInsightsScores", edit_scores(change))
+    async with Client(server_factory(cache_ttl=0), mode=client_mode) as client:
+        result = await client.call_tool("explain_score", {**SCOPE, "category": category})
+    text = text_of(result)
+    assert not result.is_error, text
+    assert "aggregateOf cycle" in text
+    assert text.count("aggregateOf cycle") == 1
+    assert category in structured(result)["impossible"][0]
+
+
+async def test_a_score_period_ending_at_0_reads_nothing_over_it_and_is_named(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    def change(body: Any) -> None:
+        body["period"]["endTime"] = 0
+
+    emulator.faults.push("getInsightsScores", edit_scores(change))
+    async with Client(server_factory(cache_ttl=0), mode=client_mode) as client:
+        result = await client.call_tool("explain_score", {**SCOPE, "category": "velocity"})
+    text = text_of(result)
+    assert not result.is_error, text
+    assert text.count('endTime "0"') == 1, text
+    assert "read again" not in text  # nothing is read over a period that cannot be
+    assert "1970" not in text
+    assert "periods unknown" in text
+    sent = [v for r in emulator.requests for k, v in r.query if k in ("from", "to")]
+    assert not [v for v in sent if v == "0" or v.startswith("1970")]
+
+
+async def test_a_diff_vs_last_period_that_disagrees_with_the_scores_is_named(
+    server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
+) -> None:
+    def change(body: Any) -> None:
+        body["scores"]["leadTime"]["diffVsLastPeriod"] = -88
+
+    emulator.faults.push("getInsightsScores", edit_scores(change))
+    async with Client(server_factory(cache_ttl=0), mode=client_mode) as client:
+        result = await client.call_tool("explain_score", {**SCOPE, "category": "velocity"})
+    text = text_of(result)
+    data = structured(result)
+    assert not result.is_error, text
+    assert_named_once(text, "-88")
+    lead = next(p for p in data["parts"] if p["category"] == "leadTime")
+    assert lead["change"] == lead["score"] - lead["last_period_score"]

@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp.types import Tool
 
+from ld_insights_mcp.analysis.drivers import of_reading
+from ld_insights_mcp.analysis.metrics import reading
+from ld_insights_mcp.analysis.reads import LT_LAST, LT_NOW
+from ld_insights_mcp.analysis.units import moved
 from ld_insights_mcp.cli import build_parser
+from ld_insights_mcp.launchdarkly.evidence_models import InsightsChart
 from ld_insights_mcp.text import plural
 from ld_insights_mcp.walkthrough import excerpt
 from tests.support import Emulator
@@ -240,3 +245,63 @@ def test_the_walkthrough_cuts_the_digest_at_a_line_end() -> None:
     shown = excerpt(text, 15)
     assert shown.startswith("1. a\n2. b\n[the tour shows 9 of ")
     assert "Biggest dr" not in shown
+
+
+# --- explanations and charts: text a lead can trust ------------------------------------------
+
+
+async def test_a_running_deployment_has_no_lead_time_and_a_per_pr_average_says_so(
+    server_factory: Callable[..., Any],
+) -> None:
+    scope = {**SCOPE, "days": 10}
+    async with Client(server_factory()) as client:
+        result = await client.call_tool("list_deployments", scope)
+    lines = text_of(result).splitlines()[1:]
+    running = [line for line in lines if '"started"' in line]
+    assert running
+    assert all("no lead yet" in line and "lead 0" not in line for line in running)
+    for deployment, line in zip(structured(result)["deployments"], lines, strict=True):
+        stages = deployment["stages"]
+        if deployment["ended"] and stages and stages["total_ms"] != deployment["lead_time_ms"]:
+            assert "avg lead " in line  # the stages' total is the mean of its PRs'
+
+
+async def test_rates_read_per_day_and_date_ranges_say_their_end_is_exclusive_once(
+    server_factory: Callable[..., Any],
+) -> None:
+    async with Client(server_factory()) as client:
+        chart = await client.call_tool(
+            "get_insight_chart", {**SCOPE, "kind": "deployment_frequency"}
+        )
+        explained = await client.call_tool(
+            "explain_score", {**SCOPE, "category": "deploymentFrequency"}
+        )
+    for result in (chart, explained):
+        text = text_of(result)
+        assert "count per day" not in text, text
+        assert '"per day"' not in text, text
+        assert re.search(r"\d per day", text), text
+        assert len(re.findall(r"\(ends? exclusive\)", text)) == 1, text
+
+
+def test_a_counter_trend_is_shown_with_the_precision_that_tells_its_values_apart() -> None:
+    hour = 3_600_000
+    stages = {"coding": (100 * hour, 60 * hour), "wait": (19.2 * hour, 19.4 * hour)}
+
+    def chart(index: int) -> InsightsChart:
+        return InsightsChart.model_validate(
+            {
+                "metadata": {"xAxis": {"unit": "timestamp"}, "yAxis": {"unit": "milliseconds"}},
+                "series": [
+                    {"metadata": {"name": n}, "data": [{"x": 0, "y": int(v[index])}]}
+                    for n, v in stages.items()
+                ],
+            }
+        )
+
+    read = reading("leadTime", {LT_LAST: chart(0), LT_NOW: chart(1)}, (30.0, 30.0))
+    driver = of_reading(read)
+    assert driver.counter is not None
+    assert driver.counter.key == "wait"
+    assert "deploy wait stage 19.2 h → 19.4 h" in (driver.text or "")
+    assert moved(1.0, 1.0 + 1e-9, lambda v, extra: f"{v:.{extra}f}") is None

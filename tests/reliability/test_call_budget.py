@@ -169,7 +169,7 @@ async def test_an_analysis_tool_whose_first_read_stalls_ends_with_the_budget_tex
 async def test_an_analysis_read_that_stalls_after_the_first_is_named_missing_within_the_budget(
     network_server: Callable[..., Any], emulator: Emulator
 ) -> None:
-    emulator.faults.push("getPullRequests", *[STALL] * 2)
+    emulator.faults.push("getDeployments", *[STALL] * 2)  # lead time's evidence read
     arguments = {"group_key": _a_group(emulator), "category": "leadTime"}
     async with Client(_budgeted(network_server)) as client:
         with anyio.fail_after(TEST_BOUND):

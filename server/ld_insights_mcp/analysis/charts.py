@@ -3,8 +3,15 @@ whether a chart's metric is a value or a ratio or mean over nothing."""
 
 from __future__ import annotations
 
-from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
+from ld_insights_mcp.analysis.units import number
+from ld_insights_mcp.launchdarkly.evidence_models import (
+    NON_NEGATIVE_UNITS,
+    ChartMetric,
+    ChartSeries,
+    InsightsChart,
+)
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
+from ld_insights_mcp.text import quoted
 
 COMPUTED_OVER: dict[str, str] = {
     "deploymentFailureRate": "deployment",
@@ -65,10 +72,39 @@ def over_nothing(chart: InsightsChart | None, name: str) -> bool:
     return not any(totals(chart).values())
 
 
+def impossible(name: str, found: ChartMetric) -> str | None:
+    """LaunchDarkly's metric ``name`` quoted with why it cannot be true (a share outside
+    0-100, a negative count or duration), or None."""
+    why = None
+    if found.unit == "percent" and not 0 <= found.value <= 100:
+        why = "a share is 0-100%"
+    elif found.value < 0 and found.unit in NON_NEGATIVE_UNITS:
+        why = f"{found.unit} are never negative"
+    if why is None:
+        return None
+    return f"{name} metric {quoted(number(found.value))} {quoted(found.unit)} ({why})"
+
+
 def stated(chart: InsightsChart | None, name: str) -> ChartMetric | None:
     """The chart's metric ``name`` if it states a value: present, in a calculated band (not
-    notCalculated or unknown) and not over nothing."""
+    notCalculated or unknown), possible and not over nothing."""
     found = metric(chart, name)
     if found is None or found.indicator not in CALCULATED_INDICATORS:
         return None
+    if impossible(name, found) is not None:
+        return None
     return None if over_nothing(chart, name) else found
+
+
+def impossible_failures(chart: InsightsChart | None) -> str | None:
+    """The first point whose ``values.failed`` is negative or more than its deployments
+    (``y``), quoted; None when every point's is possible (or absent)."""
+    for series in chart.series if chart is not None else ():
+        for point in series.data:
+            failed = point.values.get("failed")
+            if isinstance(failed, int | float) and not 0 <= failed <= point.y:
+                return (
+                    f"{quoted(series.metadata.name)} values.failed {quoted(number(failed))} "
+                    f"of {point.y} deployments"
+                )
+    return None

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ld_insights_mcp.analysis.metrics import Part, Reading
-from ld_insights_mcp.analysis.units import show
+from ld_insights_mcp.analysis.units import MAX_DIGITS, moved, show
 from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, CATEGORY_PARTS
 
@@ -34,6 +34,8 @@ class Driver:
     text: str | None = None
     leaf: str | None = None
     """For a composite: the base category under ``part`` that moved most (its own driver)."""
+    cycle: str | None = None
+    """For a composite: LaunchDarkly's ``aggregateOf`` cycle met on the way down, if any."""
 
 
 def direction_of(change: float, *, higher_is_better: bool) -> str:
@@ -50,7 +52,7 @@ def choose(
         return None, None
     want = 1.0 if (direction == IMPROVED) == higher_is_better else -1.0
     along = [p for p in parts if p.effect * want > EPSILON]
-    against = [p for p in parts if p.effect * want < -EPSILON]
+    against = [p for p in parts if p.effect * want < -EPSILON and p.text is not None]
     biggest = max(along, key=lambda p: abs(p.effect), default=None)
     counter = max(against, key=lambda p: abs(p.effect), default=None)
     return biggest, counter
@@ -60,7 +62,9 @@ def _sentence(head: str, direction: str, part: Part | None, counter: Part | None
     text = f"{head} ({WORDS[direction]})"
     if direction == UNCHANGED:
         return text
-    text += f": {part.text} moved it most" if part else ": no single part moved it that way"
+    if part is None:
+        return text + ": no single part moved it that way"
+    text += f": {part.text or part.key + ' (by less than can be shown)'} moved it most"
     return text + (f"; despite {counter.text}" if counter else "")
 
 
@@ -75,7 +79,14 @@ def of_reading(reading: Reading) -> Driver:
         return Driver(None, text=reading.note)
     direction = direction_of(now - last, higher_is_better=reading.higher_is_better)
     part, counter = choose(direction, reading.parts, higher_is_better=reading.higher_is_better)
-    head = f"{reading.label} {show(last, reading.unit)} → {show(now, reading.unit)}"
+
+    def render(value: float, extra: int) -> str:
+        return show(value, reading.unit, extra)
+
+    shown = moved(last, now, render)
+    if shown is None:
+        shown = f"{render(last, MAX_DIGITS)} → {render(now, MAX_DIGITS)}"
+    head = f"{reading.label} {shown}"
     return Driver(direction, part, counter, _sentence(head, direction, part, counter))
 
 
@@ -91,28 +102,38 @@ def parts_of(category: str, score: MetricScore) -> tuple[str, ...]:
     return tuple(score.aggregate_of) or CATEGORY_PARTS.get(category, ())
 
 
-def of_composite(category: str, scores: Mapping[str, MetricScore]) -> Driver:
+def of_composite(
+    category: str, scores: Mapping[str, MetricScore], path: tuple[str, ...] = ()
+) -> Driver:
     """The driver of a composite's score: the part whose score moved it most that way (a
-    composite is the mean of its parts), followed down to a base category."""
+    composite is the mean of its parts), followed down to a base category; a part already on
+    the ``path`` down (an ``aggregateOf`` cycle in LaunchDarkly's scores) is not followed."""
+    path = (*path, category)
     score = scores.get(category)
     change = _score_change(score)
     if score is None or change is None:
         return Driver(None)
     names = parts_of(category, score)
-    moved = {n: c for n in names if (c := _score_change(scores.get(n))) is not None}
+    changes = {n: c for n in names if (c := _score_change(scores.get(n))) is not None}
     parts = [
         Part(n, f"{n} {scores[n].score - c} → {scores[n].score}", c / max(len(names), 1))
-        for n, c in moved.items()
+        for n, c in changes.items()
     ]
     direction = direction_of(change, higher_is_better=True)
     part, counter = choose(direction, parts, higher_is_better=True)
-    leaf = None
+    leaf = cycle = None
+    if part is not None and part.key in path:
+        cycle = " → ".join((*path, part.key))
+    elif part is not None and part.key in CATEGORY_PARTS:
+        below = of_composite(part.key, scores, path)
+        leaf, cycle = below.leaf, below.cycle
+    elif part is not None:
+        leaf = part.key
     if part is not None:
-        leaf = of_composite(part.key, scores).leaf if part.key in CATEGORY_PARTS else part.key
         inner = scores.get(leaf) if leaf is not None else None
         if inner is not None and leaf != part.key:
             was = inner.score - (_score_change(inner) or 0)
             within = f" (within it {leaf} {was} → {inner.score})"
-            part = Part(part.key, part.text + within, part.effect)
+            part = Part(part.key, (part.text or part.key) + within, part.effect)
     head = f"{category} {score.score - change} → {score.score}"
-    return Driver(direction, part, counter, _sentence(head, direction, part, counter), leaf)
+    return Driver(direction, part, counter, _sentence(head, direction, part, counter), leaf, cycle)

@@ -30,10 +30,23 @@ def _when(ms: int) -> str:
 
 
 def pr_total_ms(pr: PullRequest) -> int | None:
-    lead = pr.lead_time
-    if lead is None:
-        return None
-    return lead.avg_total_lead_time_ms or lead.max_total_lead_time_ms
+    """The pull request's average lead time: what the lead-time chart averages."""
+    return pr.lead_time.avg_total_lead_time_ms if pr.lead_time is not None else None
+
+
+def deployed_pull_requests(
+    deployments: Sequence[Deployment], start_ms: int, end_ms: int
+) -> list[PullRequest]:
+    """The pull requests the lead-time metric is computed over: those of the deployments
+    that finished between ``start_ms`` and ``end_ms`` (each once)."""
+    found: dict[str, PullRequest] = {}
+    for d in deployments:
+        ended = d.ended_at
+        if d.status != "finished" or ended is None or not start_ms <= ended <= end_ms:
+            continue
+        for pr in d.pull_requests.items if d.pull_requests is not None else ():
+            found.setdefault(pr.id, pr)
+    return list(found.values())
 
 
 def pr_stages(pr: PullRequest) -> dict[str, int]:

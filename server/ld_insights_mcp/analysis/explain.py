@@ -23,9 +23,9 @@ from ld_insights_mcp.analysis.reads import (
     DF_NOW,
     EVENTS_NOW,
     FAILED,
+    FINISHED,
     LARGE_EVENTS,
     NEEDS,
-    SLOWEST_PRS,
     STALE,
     STATUS,
     UNEXPERIMENTED,
@@ -37,7 +37,6 @@ from ld_insights_mcp.launchdarkly.evidence_models import (
     DeploymentCollection,
     FlagEventCollection,
     InsightsChart,
-    PullRequestCollection,
 )
 from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
@@ -46,7 +45,7 @@ from ld_insights_mcp.text import quoted
 EVIDENCE_SOURCE = {
     "deploymentFrequency": "deployments by application",
     "deploymentFailureRate": "failed deployments",
-    "leadTime": "slowest pull requests",
+    "leadTime": "slowest pull requests of the deployments finished in the period",
     "impactSize": "largest-impact flag changes",
     "experimentationCoverage": "largest flag changes without an experiment",
     "flagHealth": "stale flags by maintainer",
@@ -67,6 +66,31 @@ class LeafExplanation:
     evidence: list[Evidence] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     caveat: str | None = None
+    impossible: list[str] = field(default_factory=list)
+    """LaunchDarkly's values that cannot be true, quoted, each with why: not used."""
+
+
+def score_change(score: MetricScore | None) -> int | None:
+    """The change a score states: the difference of its two scores when it has both (what
+    ``diffVsLastPeriod`` should equal), else ``diffVsLastPeriod``."""
+    if score is None:
+        return None
+    if score.last_period is not None:
+        return score.score - score.last_period.score
+    return score.diff_vs_last_period
+
+
+def wrong_change(category: str, score: MetricScore | None) -> str | None:
+    """LaunchDarkly's ``diffVsLastPeriod`` quoted, when it disagrees with the two scores."""
+    if score is None or score.last_period is None or score.diff_vs_last_period is None:
+        return None
+    stated, change = score.diff_vs_last_period, score_change(score)
+    if stated == change:
+        return None
+    return (
+        f"{category} diffVsLastPeriod {quoted(str(stated))} (its scores "
+        f"{score.last_period.score} → {score.score} differ by {change})"
+    )
 
 
 def explain_leaf(
@@ -74,15 +98,16 @@ def explain_leaf(
     score: MetricScore | None,
     found: Mapping[Need, Any],
     days: tuple[float, float],
+    window: tuple[int, int] | None = None,
 ) -> LeafExplanation:
     """The explanation of one base category from the reads that arrived (``found``);
-    ``days`` is the length of this period and the last."""
+    ``days`` is the length of this period and the last, ``window`` this period in ms."""
     calculated = score is not None and score.indicator in CALCULATED_INDICATORS
     leaf = LeafExplanation(
         category=category,
         score=score.score if score is not None and calculated else None,
         indicator=score.indicator if score is not None else "unknown",
-        change=score.diff_vs_last_period if score is not None else None,
+        change=score_change(score),
         last_score=score.last_period.score if score and score.last_period else None,
     )
     leaf.missing = [n.label for n in NEEDS.get(category, ()) if found.get(n) is None]
@@ -90,8 +115,12 @@ def explain_leaf(
     leaf.reading = read
     leaf.metric = _metric_text(read)
     leaf.driver = drivers.of_reading(read)
-    leaf.evidence = _EVIDENCE[category](found, leaf.driver)
+    if category == "leadTime":
+        leaf.evidence = _lead_time(found, window)
+    else:
+        leaf.evidence = _EVIDENCE[category](found, leaf.driver)
     leaf.caveat = _caveat(leaf)
+    leaf.impossible = list(read.impossible)
     return leaf
 
 
@@ -107,14 +136,21 @@ def _metric_text(read: Reading) -> str | None:
 
 
 def _caveat(leaf: LeafExplanation) -> str | None:
+    """When the score moved but its metric did not, or moved the other way: the metric does
+    not explain the move."""
     direction = leaf.driver.direction if leaf.driver else None
-    if direction not in (drivers.IMPROVED, drivers.WORSENED) or not leaf.change:
+    if not leaf.change or direction is None:
         return None
-    if (leaf.change > 0) == (direction == drivers.IMPROVED):
+    if direction == drivers.UNCHANGED:
+        metric = "did not change"
+    elif (leaf.change > 0) != (direction == drivers.IMPROVED):
+        metric = direction
+    else:
         return None
     return (
-        f"the score {'rose' if leaf.change > 0 else 'fell'} while its metric "
-        f"{direction}: LaunchDarkly publishes no scoring formula"
+        f"the score {'rose' if leaf.change > 0 else 'fell'} while its metric {metric}: the "
+        "score is LaunchDarkly's, computed on its own basis, so the metric does not explain "
+        "this move"
     )
 
 
@@ -143,10 +179,11 @@ def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evi
     return pick.failed_deployments(failed) if failed is not None else []
 
 
-def _lead_time(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-    del driver
-    prs = _items(found, SLOWEST_PRS, PullRequestCollection)
-    return pick.slowest_pull_requests(prs) if prs is not None else []
+def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> list[Evidence]:
+    deployments = _items(found, FINISHED, DeploymentCollection)
+    if deployments is None or window is None:
+        return []
+    return pick.slowest_pull_requests(pick.deployed_pull_requests(deployments, *window))
 
 
 def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:
@@ -167,8 +204,13 @@ def _status_line(found: Mapping[Need, Any]) -> list[Evidence]:
 
 
 def _flag_health(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
+    """Stale flags by maintainer, unless the charts count more stale flags than flags."""
     del driver
-    return [*pick.stale_maintainers(charts.totals(_chart(found, STALE))), *_status_line(found)]
+    stale = charts.totals(_chart(found, STALE))
+    flags = charts.totals(_chart(found, STATUS))
+    if flags and sum(stale.values()) > sum(flags.values()):
+        stale = {}
+    return [*pick.stale_maintainers(stale), *_status_line(found)]
 
 
 def _creation_ratio(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
@@ -182,7 +224,6 @@ def _creation_ratio(found: Mapping[Need, Any], driver: drivers.Driver) -> list[E
 _EVIDENCE: dict[str, Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]] = {
     "deploymentFrequency": _deployment_frequency,
     "deploymentFailureRate": _failure_rate,
-    "leadTime": _lead_time,
     "impactSize": _flag_events(LARGE_EVENTS),
     "experimentationCoverage": _flag_events(UNEXPERIMENTED),
     "flagHealth": _flag_health,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ld_insights_mcp.analysis.units import with_unit
+from ld_insights_mcp.analysis.units import RATES, with_unit
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
 from ld_insights_mcp.text import quoted
@@ -28,11 +28,14 @@ def next_tier(metric: ChartMetric) -> tuple[str, str | None] | None:
 
 
 def metric_phrase(metric: ChartMetric) -> str:
-    """``0.53 "per day" (good: "at least 3 per week"); next tier excellent: "at least 1 per
-    day"``: the tier descriptions and the modifier are LaunchDarkly's text, quoted."""
+    """``0.53 per day (good: "at least 3 per week"); next tier excellent: "at least 1 per
+    day"``: the tier descriptions and the modifier are LaunchDarkly's text, quoted (a known
+    rate, ``per day``, as it is)."""
     own = tier_description(metric, metric.indicator)
     indicator = quoted(metric.indicator, bare=INDICATORS)
-    text = f"{with_unit(metric.value, metric.unit)} {quoted(metric.modifier)} ({indicator}"
+    text = (
+        f"{with_unit(metric.value, metric.unit)} {quoted(metric.modifier, bare=RATES)} ({indicator}"
+    )
     text += f": {quoted(own)})" if own else ")"
     above = next_tier(metric)
     if above is None:

@@ -34,7 +34,7 @@ from ld_insights_mcp.analysis.reads import (
     EventPages,
     Need,
 )
-from ld_insights_mcp.analysis.units import HOUR_MS, duration
+from ld_insights_mcp.analysis.units import HOUR_MS, duration, moved
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, InsightsChart
 from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 from ld_insights_mcp.text import quoted
@@ -63,7 +63,8 @@ class Part:
     ``text`` shows it in both periods, ``effect`` is its effect on the metric."""
 
     key: str
-    text: str
+    text: str | None
+    """None when its two values cannot be shown apart (not named as a counter-trend)."""
     effect: float
 
 
@@ -83,6 +84,8 @@ class Reading:
     why_none: tuple[str | None, str | None] = (None, None)
     """Why this period and the last have no value when they held nothing to compute it over
     (``no deployed pull request in this period``)."""
+    impossible: tuple[str, ...] = ()
+    """LaunchDarkly's values that cannot be true, quoted, each with why: not used."""
 
 
 def _chart(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
@@ -137,9 +140,10 @@ def _measured(
     stated_in: tuple[InsightsChart | None, InsightsChart | None],
     values: tuple[Values | None, Values | None],
     formulas: tuple[Formula, Formula],
-    text: Callable[[str], str],
+    text: Callable[[str], str | None],
     note: str | None = None,
     empty: tuple[bool, bool] | None = None,
+    impossible: tuple[str, ...] = (),
 ) -> Reading:
     """A reading from charts: the metric they state (``stated_in`` this period and last),
     else ``formulas`` over the parts (``values``); the parts' effects in the last period's
@@ -152,9 +156,17 @@ def _measured(
         )
     stated = charts.stated(stated_in[0], category)
     stated_last = charts.stated(stated_in[1], category)
-    said = charts.metric(stated_in[0], category)
-    if said is not None and stated is None and not empty[0] and note is None:
-        note = f"LaunchDarkly's metric is {quoted(said.indicator, bare=INDICATORS)}: counted here"
+    said = [charts.metric(chart, category) for chart in stated_in]
+    impossible += tuple(
+        why for found in said if found and (why := charts.impossible(category, found))
+    )
+    if said[0] is not None and stated is None and not empty[0] and note is None:
+        note = (
+            "LaunchDarkly's own value is impossible: counted here"
+            if charts.impossible(category, said[0])
+            else f"LaunchDarkly's metric is {quoted(said[0].indicator, bare=INDICATORS)}: "
+            "counted here"
+        )
     now, last = values
     over = charts.COMPUTED_OVER.get(category)
     recomputed = [
@@ -180,6 +192,7 @@ def _measured(
             f"no {over} in this period" if empty[0] else None,
             f"no {over} in the last period" if empty[1] else None,
         ),
+        tuple(dict.fromkeys(impossible)),
     )
 
 
@@ -232,7 +245,8 @@ def _failures(chart: InsightsChart | None) -> Values | None:
 def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     del days
     charts_ = _chart(found, DF_NOW), _chart(found, DF_LAST)
-    now, last = _failures(charts_[0]), _failures(charts_[1])
+    wrong = tuple(w for c in charts_ if (w := charts.impossible_failures(c)) is not None)
+    now, last = (None, None) if wrong else (_failures(charts_[0]), _failures(charts_[1]))
 
     def rate(values: Values) -> float | None:
         return _ratio(sum(v[0] for v in values.values()), sum(v[1] for v in values.values()))
@@ -245,6 +259,8 @@ def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Readi
     note = None
     if charts_[0] is not None and now is None:
         note = "the chart does not say which deployments failed, so no application is named"
+        if wrong:
+            note = "no application is named: LaunchDarkly's failed counts are impossible"
     return _measured(
         "deploymentFailureRate",
         "failure rate",
@@ -254,6 +270,7 @@ def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Readi
         (rate, rate),
         text,
         note,
+        impossible=tuple(f"{w} (at most all of them fail)" for w in wrong),
     )
 
 
@@ -265,10 +282,14 @@ def _lead_time(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     def hours(values: Values) -> float | None:
         return sum(v[0] for v in values.values()) / HOUR_MS if values else None
 
-    def text(stage: str) -> str:
-        before = duration(last[stage][0]) if last and stage in last else "n/a"
-        after = duration(now[stage][0]) if now and stage in now else "n/a"
-        return f"{STAGE_NAMES.get(stage, quoted(stage))} stage {before} → {after}"
+    def text(stage: str) -> str | None:
+        before = last[stage][0] if last and stage in last else None
+        after = now[stage][0] if now and stage in now else None
+        if before is None or after is None:
+            shown: str | None = f"{duration(before)} → {duration(after)}"
+        else:
+            shown = moved(before, after, duration)
+        return f"{STAGE_NAMES.get(stage, quoted(stage))} stage {shown}" if shown else None
 
     return _measured("leadTime", "lead time", "hours", charts_, (now, last), (hours, hours), text)
 
@@ -333,9 +354,19 @@ def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
     stale, status = _chart(found, STALE), _chart(found, STATUS)
     no_flag = status is not None and not any(charts.totals(status).values())
     stated = None if no_flag else charts.stated(stale, "flagHealth")
+    said = charts.metric(stale, "flagHealth")
+    wrong = [w for w in [charts.impossible("flagHealth", said) if said else None] if w]
     recomputed = None
     if stale is not None and status is not None:
-        recomputed = _ratio(sum(charts.totals(stale).values()), sum(charts.totals(status).values()))
+        stale_count = sum(charts.totals(stale).values())
+        flags = sum(charts.totals(status).values())
+        if stale_count > flags:
+            wrong.append(
+                f"stale flags {quoted(str(stale_count))} of {quoted(str(flags))} flags "
+                "(more stale flags than flags)"
+            )
+        else:
+            recomputed = _ratio(stale_count, flags)
     return Reading(
         "flagHealth",
         "stale flags",
@@ -348,6 +379,7 @@ def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
         note="the flag charts are snapshots: LaunchDarkly keeps no history of them, so what "
         "changed since the last period cannot be read",
         why_none=("no flag exists now" if no_flag else None, None),
+        impossible=tuple(wrong),
     )
 
 

@@ -52,7 +52,8 @@ RF_EXP_NOW = _need("getReleaseFrequencyChart", NOW, hasExperiments="true")
 RF_EXP_LAST = _need("getReleaseFrequencyChart", LAST, hasExperiments="true")
 DEPLOYMENTS = _need("getDeployments", NOW)
 FAILED = _need("getDeployments", NOW, status="failed")
-SLOWEST_PRS = _need("getPullRequests", NOW, sort="-leadTime")
+FINISHED = _need("getDeployments", NOW, expand="pullRequests", status="finished")
+"""Finished deployments with their pull requests: those the lead-time chart counts."""
 LARGE_EVENTS = _need("getFlagEvents", NOW, impactSize="large")
 UNEXPERIMENTED = _need("getFlagEvents", NOW, hasExperiments="false")
 EVENTS_NOW = _need("getFlagEvents", NOW, pages="all")
@@ -63,7 +64,7 @@ STATUS = _need("getFlagStatusChart", SNAPSHOT)
 NEEDS: dict[str, tuple[Need, ...]] = {
     "deploymentFrequency": (DF_NOW, DF_LAST, DEPLOYMENTS),
     "deploymentFailureRate": (DF_NOW, DF_LAST, FAILED),
-    "leadTime": (LT_NOW, LT_LAST, SLOWEST_PRS),
+    "leadTime": (LT_NOW, LT_LAST, FINISHED),
     "impactSize": (RF_NOW, RF_LAST, LARGE_EVENTS),
     "experimentationCoverage": (RF_NOW, RF_LAST, RF_EXP_NOW, RF_EXP_LAST, UNEXPERIMENTED),
     "flagHealth": (STALE, STATUS),

@@ -9,7 +9,8 @@ plain strings.
 
 Numbers are bounded by what they measure, so an impossible answer is refused at parse (an
 upstream error) and never printed: durations and chart values (counts or durations) are never
-negative; integers stay within int64; a metric value within ``METRIC_MAX``; an impact
+negative; integers stay within int64; a metric value within ``METRIC_MAX`` (its sign and
+share range are checked where it is used, ``analysis.charts.impossible``); an impact
 percentage within 0-100; a chart summary's ``...Ms`` durations are not negative.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from ld_insights_mcp.launchdarkly.models import (
     INT64_MAX,
@@ -49,7 +50,8 @@ METRIC_MAX = 1e12
 """The largest raw metric value taken (per day, percent, hours: far below it)."""
 
 NON_NEGATIVE_UNITS = frozenset({"count", "percent", "milliseconds", "seconds", "hours", "days"})
-"""Metric units whose values cannot be negative."""
+"""Metric units whose values cannot be negative (a metric out of its range is parsed, then
+named as impossible and not used where it is read: the rest of its chart stays usable)."""
 
 
 def bounded_numbers(values: dict[str, Any], where: str) -> dict[str, Any]:
@@ -81,12 +83,6 @@ class ChartMetric(Wire):
     unit: str
     modifier: str
     tiers: list[ChartTier] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _not_negative(self) -> ChartMetric:
-        if self.value < 0 and self.unit in NON_NEGATIVE_UNITS:
-            raise ValueError(f"a metric in {self.unit} is never negative (got {self.value})")
-        return self
 
 
 class ChartAxis(Wire):

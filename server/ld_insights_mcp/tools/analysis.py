@@ -34,7 +34,7 @@ from ld_insights_mcp.analysis.categories import (
 from ld_insights_mcp.analysis.digest import band_counts, biggest_drops, most_regressed, rank_groups
 from ld_insights_mcp.analysis.digest import worth_explaining as pick_next
 from ld_insights_mcp.analysis.drivers import of_composite
-from ld_insights_mcp.analysis.explain import explain_leaf
+from ld_insights_mcp.analysis.explain import explain_leaf, score_change, wrong_change
 from ld_insights_mcp.analysis.gather import reads_until
 from ld_insights_mcp.analysis.reads import (
     ANY_EVENT,
@@ -54,6 +54,7 @@ from ld_insights_mcp.launchdarkly.models import (
     InsightGroupScores,
     InsightPeriod,
     InsightScores,
+    MetricScore,
 )
 from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
 from ld_insights_mcp.state import app_state
@@ -84,7 +85,7 @@ from ld_insights_mcp.views.analysis import (
     explain_text,
     leaf_result,
 )
-from ld_insights_mcp.views.scores import category_scores, period
+from ld_insights_mcp.views.scores import CategoryScore, category_scores, period
 
 DAY_MS = 86_400_000
 PERIOD_MS = 30 * DAY_MS
@@ -95,6 +96,12 @@ REMEMBERED_SLICES = 1000
 GROUPS_NOT_FOUND = "check the keys; list_insight_groups shows the keys in use"
 DIGEST_ROUNDS = 3
 """Dependent rounds a cold digest of ``max_groups`` groups may take."""
+FIRST_DATA_MS = 1_420_070_400_000
+"""2015-01-01T00:00Z: Engineering Insights holds nothing older (``tools.windows.FLOOR``)."""
+DEPLOY_SLACK_MS = DAY_MS
+"""How long before a period a deployment that finished in it may have started: the
+deployments read for lead time starts this much earlier (LaunchDarkly filters them by
+start)."""
 
 GroupKey = Annotated[
     Annotated[str, Strict(), StringConstraints(pattern=KEY_PATTERN, min_length=1, max_length=256)]
@@ -143,6 +150,16 @@ class Target:
 
     def periods(self) -> tuple[Window, Window]:
         return Window.of(self.period), Window.of(self.last_period)
+
+    def impossible_periods(self) -> list[str]:
+        """LaunchDarkly's score periods that cannot be true (ending before they start, or
+        before Engineering Insights' first data), quoted."""
+        return [
+            f"{name} startTime {quoted(str(p.start_time))} endTime {quoted(str(p.end_time))} "
+            "(a period ends after it starts, after 2015-01-01)"
+            for name, p in (("period", self.period), ("lastPeriod", self.last_period))
+            if not FIRST_DATA_MS <= p.start_time < p.end_time
+        ]
 
 
 # --- hints: guesses that let reads start with the scores read ---------------------------------
@@ -252,6 +269,17 @@ def _read(
                 metrics=True,
                 bucket_ms=bucket,
                 from_ms=start,
+                to_ms=end,
+            )
+        case "getDeployments" if "expand" in opts:
+            return lambda: client.get_deployments(
+                p,
+                e,
+                apps,
+                status=opts.get("status"),
+                expand=("pullRequests",),
+                limit=100,
+                from_ms=None if start is None else start - DEPLOY_SLACK_MS,
                 to_ms=end,
             )
         case "getDeployments":
@@ -419,11 +447,15 @@ async def _scores_then_reads(
                 failure = exc
         if target is not None:
             now, last = target.periods()
-            hints.learn_periods((now, last))
+            sound = not target.impossible_periods()
+            if sound:
+                hints.learn_periods((now, last))
             where = slice_of(target.scope)
             if target.scope.group_key is not None:
                 hints.learn_slice(target.scope.group_key, where)
             for need in needed(target):
+                if not sound and need.period in (NOW, LAST):
+                    continue  # no read over a period that cannot be
                 window = {NOW: now, LAST: last}.get(need.period)
                 key = (need, where, window)
                 if not reads.started(key):
@@ -440,7 +472,11 @@ async def _scores_then_reads(
     calls = CallsMade(
         made=[target.first_call, *(need.label for need, _ in keys)],
         rounds=2 if late else 1,
-        discarded=[reads.labels[k] for k in reads.labels if k not in used and k != FIRST],
+        discarded=[
+            label
+            for k, label in reads.labels.items()
+            if k not in used and k != FIRST and label in {n.label for n, _ in keys}
+        ],
         missing={need.label: r for need, key in keys if (r := reads.reason(key)) is not None},
     )
     return Found(target, {need: reads.results.get(key) for need, key in keys}, calls)
@@ -484,22 +520,46 @@ async def explain_score(
         )
     now, last = target.periods()
     composite = of_composite(category, scores) if category in PARTS else None
+    leaves = leaves_to_explain(category, scores)
+    shown = [category, *PARTS.get(category, ()), *leaves]
+    impossible = [
+        *target.impossible_periods(),
+        *(w for c in dict.fromkeys(shown) if (w := wrong_change(c, scores.get(c)))),
+    ]
+    if composite is not None and composite.cycle is not None:
+        impossible.append(f"aggregateOf cycle {quoted(composite.cycle)} (not followed)")
+    parts = [by_name[p] for p in PARTS.get(category, ()) if p in by_name]
     result = ExplainResult(
         data_source=app_state(ctx).data_source,
         scope=target.scope,
         period=period(target.period),
         last_period=period(target.last_period),
-        category=chosen,
-        parts=[by_name[p] for p in PARTS.get(category, ()) if p in by_name],
+        category=_consistent(chosen, scores),
+        parts=[_consistent(p, scores) for p in parts],
         driver=composite.text if composite else None,
         driven_by=driver_detail(composite),
         explained=[
-            leaf_result(explain_leaf(leaf, scores.get(leaf), found.results, (now.days, last.days)))
-            for leaf in leaves_to_explain(category, scores)
+            leaf_result(
+                explain_leaf(
+                    leaf,
+                    scores.get(leaf),
+                    found.results,
+                    (now.days, last.days),
+                    (now.start_ms, now.end_ms),
+                )
+            )
+            for leaf in leaves
         ],
         calls=found.calls,
+        impossible=impossible,
     )
-    return tool_result(result, explain_text(result))
+    periods = None if target.impossible_periods() else (target.period, target.last_period)
+    return tool_result(result, explain_text(result, periods))
+
+
+def _consistent(shown: CategoryScore, scores: dict[str, MetricScore]) -> CategoryScore:
+    """A category's score with the change its two scores make (``score_change``)."""
+    return shown.model_copy(update={"change": score_change(scores.get(shown.category))})
 
 
 # --- insights_digest --------------------------------------------------------------------------

@@ -13,9 +13,19 @@ from ld_insights_mcp.analysis.drivers import Driver
 from ld_insights_mcp.analysis.evidence import Evidence
 from ld_insights_mcp.analysis.explain import EVIDENCE_SOURCE, LeafExplanation
 from ld_insights_mcp.analysis.metrics import Reading
+from ld_insights_mcp.analysis.units import DAY_MS
+from ld_insights_mcp.launchdarkly.models import InsightPeriod
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.charts import MetricView, metric_view
-from ld_insights_mcp.views.common import DataSource, ViewModel, copied, signed, source_line
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    copied,
+    iso_date,
+    iso_datetime,
+    signed,
+    source_line,
+)
 from ld_insights_mcp.views.scores import CategoryScore, Period, score_phrase
 
 
@@ -63,6 +73,9 @@ class DriverDetail(ViewModel):
     )
 
 
+IMPOSSIBLE = "LaunchDarkly's values that cannot be true, quoted with why; not used."
+
+
 class LeafResult(ViewModel):
     category: str
     score: int | None
@@ -76,6 +89,7 @@ class LeafResult(ViewModel):
     caveat: str | None = None
     evidence: list[EvidenceItem]
     missing: list[str] = Field(description="Upstream reads that failed.")
+    impossible: list[str] = Field(default_factory=list, description=IMPOSSIBLE)
 
 
 class CallsMade(ViewModel):
@@ -101,6 +115,7 @@ class ExplainResult(ViewModel):
     driven_by: DriverDetail | None
     explained: list[LeafResult]
     calls: CallsMade
+    impossible: list[str] = Field(default_factory=list, description=IMPOSSIBLE)
 
 
 class DigestGroup(ViewModel):
@@ -202,6 +217,7 @@ def leaf_result(leaf: LeafExplanation) -> LeafResult:
         caveat=leaf.caveat,
         evidence=[evidence_item(e) for e in leaf.evidence],
         missing=leaf.missing,
+        impossible=leaf.impossible,
     )
 
 
@@ -229,6 +245,12 @@ def call(tool: str, **arguments: object) -> str:
 
 
 # --- text -------------------------------------------------------------------------------------
+
+
+def short_datetime(ms: int) -> str:
+    """``2025-11-20 12:19Z``."""
+    iso = iso_datetime(ms)
+    return f"{iso[:10]} {iso[11:16]}Z"
 
 
 def scope_text(scope: Scope) -> str:
@@ -262,14 +284,38 @@ def calls_lines(calls: CallsMade) -> list[str]:
     return lines
 
 
-def explain_text(result: ExplainResult) -> str:
+def span_text(value: InsightPeriod) -> str:
+    """``2025-10-23 to 2025-11-22``; with times when a bound is not a UTC midnight."""
+    if value.start_time % DAY_MS or value.end_time % DAY_MS:
+        return f"{short_datetime(value.start_time)} to {short_datetime(value.end_time)}"
+    return f"{iso_date(value.start_time)} to {iso_date(value.end_time)}"
+
+
+def impossible_line(found: list[str], indent: str = "") -> list[str]:
+    return (
+        [f"{indent}Impossible in LaunchDarkly's data (not used): {'; '.join(found)}."]
+        if found
+        else []
+    )
+
+
+def explain_text(result: ExplainResult, periods: tuple[InsightPeriod, InsightPeriod] | None) -> str:
+    """The model's text; ``periods`` (this and the last, None when LaunchDarkly's cannot be
+    true) are shown with their times where they do not fall on midnights."""
+    when = (
+        f"{span_text(periods[0])} vs {span_text(periods[1])} (ends exclusive)"
+        if periods
+        else "periods unknown"
+    )
     lines = [
         *source_line(result.data_source),
-        f"{result.category.category} of {scope_text(result.scope)}, {result.period.start} to "
-        f"{result.period.end} vs {result.last_period.start} to {result.last_period.end}.",
+        f"{result.category.category} of {scope_text(result.scope)}, {when}.",
         score_phrase(result.category)
         + (": " + "; ".join(score_phrase(p) for p in result.parts) if result.parts else ""),
+        *impossible_line(result.impossible),
     ]
+    if periods is None:
+        lines.append("Nothing was read over the periods: they cannot be true.")
     if result.driver:
         lines.append(f"Driver: {result.driver}.")
     if result.parts and result.explained:
@@ -283,6 +329,7 @@ def explain_text(result: ExplainResult) -> str:
             lines.append(f"  Driver: {leaf.driver}")
         if leaf.caveat:
             lines.append(f"  Note: {leaf.caveat}")
+        lines += impossible_line(leaf.impossible, "  ")
         if leaf.evidence:
             lines.append(f"  Evidence ({EVIDENCE_SOURCE.get(leaf.category, 'items')}):")
             lines += [f"  - {item.text}" for item in leaf.evidence]

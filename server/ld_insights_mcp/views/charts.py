@@ -8,8 +8,13 @@ from typing import Any
 
 from pydantic import Field
 
-from ld_insights_mcp.analysis.charts import COMPUTED_OVER, over_nothing
-from ld_insights_mcp.analysis.units import UNITS
+from ld_insights_mcp.analysis.charts import (
+    COMPUTED_OVER,
+    impossible,
+    impossible_failures,
+    over_nothing,
+)
+from ld_insights_mcp.analysis.units import RATES, UNITS
 from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
@@ -76,6 +81,10 @@ class ChartResult(ViewModel):
         default_factory=dict,
         description="Metric -> why it has no value: nothing in the window to compute it "
         "over, or LaunchDarkly's indicator (notCalculated, unknown).",
+    )
+    impossible: list[str] = Field(
+        default_factory=list,
+        description="LaunchDarkly's values that cannot be true, quoted with why; not used.",
     )
     series: list[SeriesView]
 
@@ -164,6 +173,18 @@ def chart_result(
         for n, m in stated.items()
         if n not in no_value and m.indicator not in CALCULATED_INDICATORS
     }
+    wrong = {n: why for n, m in stated.items() if (why := impossible(n, m)) is not None}
+    no_value |= {n: "LaunchDarkly's value is impossible" for n in wrong if n not in no_value}
+    failed = impossible_failures(chart)
+    if failed is not None:
+        wrong["failed"] = f"{failed} (at most all of them fail)"
+    flags = chart.metadata.summary.get("flags")
+    stale = sum(s.data[-1].y for s in chart.series if s.data)
+    if kind == "stale_flags" and isinstance(flags, int) and stale > flags:
+        wrong["flags"] = (
+            f"stale flags {quoted(str(stale))} of {quoted(str(flags))} flags (more stale "
+            "flags than flags)"
+        )
     metrics = [metric_view(n, m) for n, m in stated.items() if n not in no_value]
     return ChartResult(
         data_source=source,
@@ -179,6 +200,7 @@ def chart_result(
         summary=dict(chart.metadata.summary),
         metrics=metrics,
         no_value=no_value,
+        impossible=list(wrong.values()),
         series=[
             _series(s, duration=duration, snapshot=window is None, points=points)
             for s in chart.series
@@ -251,9 +273,10 @@ def _when(iso: str | None) -> str:
 
 def _metric_text(metric: MetricView) -> str:
     current = next((t for t in metric.tiers if t.startswith(f"{metric.indicator}:")), None)
+    unit = "" if metric.unit == "count" else f" {quoted(metric.unit, bare=UNITS)}"
     line = (
-        f"{quoted(metric.name, bare=SCORE_CATEGORIES)} {metric.value:g} "
-        f"{quoted(metric.unit, bare=UNITS)} {quoted(metric.modifier)} = "
+        f"{quoted(metric.name, bare=SCORE_CATEGORIES)} {metric.value:g}{unit} "
+        f"{quoted(metric.modifier, bare=RATES)} = "
     )
     line += quoted(current or metric.indicator, bare=INDICATORS)
     if metric.next_tier:
@@ -272,7 +295,7 @@ def chart_text(result: ChartResult) -> str:
     lines = [
         *source_line(result.data_source),
         f"{result.kind}, {scope} ({apps}), {_when(result.window_from)} to "
-        f"{_when(result.window_to)}, {result.bucket} buckets{grouped}; y in "
+        f"{_when(result.window_to)} (end exclusive), {result.bucket} buckets{grouped}; y in "
         f"{quoted(result.y_unit, bare=UNITS)}.",
     ]
     summary = _summary_text(result.summary, skip={"from", "to"})
@@ -280,6 +303,10 @@ def chart_text(result: ChartResult) -> str:
         lines.append(f"Summary: {summary}.")
     lines.extend(f"Metric {_metric_text(m)}" for m in result.metrics)
     lines.extend(_no_value_lines(result))
+    if result.impossible:
+        lines.append(
+            f"Impossible in LaunchDarkly's data (not used): {'; '.join(result.impossible)}."
+        )
     is_duration = result.y_unit in DURATION_UNITS
     lines.extend(_series_line(s, is_duration=is_duration) for s in result.series)
     if not result.series:
@@ -292,13 +319,24 @@ def _snapshot_text(result: ChartResult, scope: str) -> str:
     at = result.summary.get("snapshotAt")
     when = f"now ({_when(iso_datetime(int(at)))})" if isinstance(at, int) else "now"
     counts = ", ".join(f"{quoted(s.name)} {s.total}" for s in result.series) or "none"
-    summary = _summary_text(result.summary, skip={"snapshotAt"})
+    excess = any(i.startswith("stale flags ") for i in result.impossible)
+    named = {"total", "flags"} if excess else set()
+    summary = _summary_text(result.summary, skip={"snapshotAt", *named})
     lines = [
         *source_line(result.data_source),
         f"{result.kind} {when}, {scope}: {summary}.",
-        f"{'By ' + result.group_by if result.group_by else 'Series'}: {counts}.",
+        *(
+            []
+            if excess
+            else [f"{'By ' + result.group_by if result.group_by else 'Series'}: {counts}."]
+        ),
         *(_metric_text(m) for m in result.metrics),
         *_no_value_lines(result),
+        *(
+            [f"Impossible in LaunchDarkly's data (not used): {'; '.join(result.impossible)}."]
+            if result.impossible
+            else []
+        ),
     ]
     return "\n".join(lines)
 

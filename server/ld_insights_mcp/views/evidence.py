@@ -225,7 +225,7 @@ def _short(iso: str | None) -> str:
     return "?" if iso is None else f"{iso[:10]} {iso[11:16]}Z"
 
 
-def stages_text(stages: Stages | None) -> str:
+def stages_text(stages: Stages | None, label: str = "lead") -> str:
     if stages is None or (stages.total_ms is None and stages.coding_ms is None):
         return ""
     parts = [
@@ -238,14 +238,16 @@ def stages_text(stages: Stages | None) -> str:
         )
         if value is not None
     ]
-    total = f"lead {duration(stages.total_ms)} " if stages.total_ms is not None else "lead "
+    total = f"{label} {duration(stages.total_ms)} " if stages.total_ms is not None else f"{label} "
     return f"{total}({', '.join(parts)})"
 
 
 def deployment_line(d: DeploymentView) -> str:
     took = duration(d.duration_ms) if d.duration_ms is not None else "running"
     archived = " archived" if d.archived else ""
-    lead = stages_text(d.stages) or f"lead {duration(d.lead_time_ms)}"
+    lead = "no lead yet"  # a deployment still running has none (LaunchDarkly sends 0)
+    if d.ended is not None:
+        lead = stages_text(d.stages, "avg lead") or f"lead {duration(d.lead_time_ms)}"
     return (
         f"{_short(d.started)} {quoted(d.application)} {quoted(d.version)} {quoted(d.status)} "
         f"{quoted(d.kind)}{archived} {took} | {plural(d.pull_request_count, 'PR')} by "
