@@ -180,10 +180,17 @@ def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evi
 
 
 def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> list[Evidence]:
-    deployments = _items(found, FINISHED, DeploymentCollection)
-    if deployments is None or window is None:
+    listed = found.get(FINISHED)
+    if not isinstance(listed, DeploymentCollection) or window is None:
         return []
-    return pick.slowest_pull_requests(pick.deployed_pull_requests(deployments, *window))
+    slowest = pick.slowest_pull_requests(pick.deployed_pull_requests(listed.items, *window))
+    if listed.total_count > len(listed.items):
+        cut = (
+            f"from the {len(listed.items)} deployments read of {listed.total_count} listed: "
+            "a slower pull request may be among the rest"
+        )
+        slowest.append(Evidence("note", "incomplete", cut))
+    return slowest
 
 
 def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:
