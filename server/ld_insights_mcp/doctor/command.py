@@ -206,8 +206,8 @@ _HOST_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?/?")
 def shown_base_uri(value: str) -> str | None:
     """An invalid base URI as given, safe to print on one line: its scheme, host and port,
     with a user name, password, path, query or fragment (which may hold a secret: a pasted URL
-    can carry a token in any of them) shown as ``…``; a value that is neither a URL nor a host name is not shown (None): it may be a
-    token pasted into the wrong setting."""
+    can carry a token in any of them) shown as ``…``; a value that is neither a URL nor a host
+    name is not shown (None): it may be a token pasted into the wrong setting."""
     text = value.strip()
     if "://" not in text:
         return text if _HOST_NAME.fullmatch(text) else None
