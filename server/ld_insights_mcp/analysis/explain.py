@@ -73,11 +73,7 @@ class LeafExplanation:
 def score_change(score: MetricScore | None) -> int | None:
     """The change a score states: the difference of its two scores when it has both (what
     ``diffVsLastPeriod`` should equal), else ``diffVsLastPeriod``."""
-    if score is None:
-        return None
-    if score.last_period is not None:
-        return score.score - score.last_period.score
-    return score.diff_vs_last_period
+    return score.change if score is not None else None
 
 
 def wrong_change(category: str, score: MetricScore | None) -> str | None:

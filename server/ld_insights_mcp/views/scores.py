@@ -66,14 +66,11 @@ def category_scores(scores: InsightGroupScores) -> list[CategoryScore]:
 
 def _category(name: str, score: MetricScore) -> CategoryScore:
     last = score.last_period
-    change = score.diff_vs_last_period
-    if change is None and last is not None:
-        change = score.score - last.score
     return CategoryScore(
         category=name,
         score=score.score,
         indicator=score.indicator,
-        change=change,
+        change=score.change,
         last_period_score=last.score if last else None,
         last_period_indicator=last.indicator if last else None,
         aggregate_of=list(score.aggregate_of),
