@@ -176,13 +176,14 @@ def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evi
 
 
 def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> list[Evidence]:
-    listed = found.get(FINISHED)
-    if not isinstance(listed, DeploymentCollection) or window is None:
+    listed = _items(found, FINISHED, DeploymentCollection)
+    if listed is None or window is None:
         return []
-    slowest = pick.slowest_pull_requests(pick.deployed_pull_requests(listed.items, *window))
-    if listed.total_count > len(listed.items):
+    slowest = pick.slowest_pull_requests(pick.deployed_pull_requests(listed, *window))
+    total = found[FINISHED].total_count
+    if total > len(listed):
         cut = (
-            f"from the {len(listed.items)} deployments read of {listed.total_count} listed: "
+            f"from the {len(listed)} deployments read of {total} listed: "
             "a slower pull request may be among the rest"
         )
         slowest.append(Evidence("note", "incomplete", cut))
