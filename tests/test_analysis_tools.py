@@ -133,6 +133,29 @@ async def test_explain_lead_time_of_a_group_shows_its_score_driver_and_slowest_p
         assert pr in text
 
 
+async def test_lead_time_evidence_cut_short_says_so(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    """When LaunchDarkly lists more finished deployments than this call reads, the slowest
+    pull requests shown may not be the slowest of the period: the evidence says so."""
+
+    def many(body: Any) -> Any:
+        body["totalCount"] = 1_500
+        body.get("_links", {}).pop("next", None)
+        return body
+
+    emulator.faults.push("getDeployments", Fault(edit=many))
+    async with Client(server_factory()) as client:
+        result = await client.call_tool(
+            "explain_score", {"category": "leadTime", "group_key": "checkout-squad"}
+        )
+    (leaf,) = structured(result)["explained"]
+    read = len([e for e in leaf["evidence"] if e["kind"] == "pull_request"])
+    assert 3 <= read <= 5
+    assert leaf["evidence"][-1]["kind"] == "note"
+    assert "of 1500 listed: a slower pull request may be among the rest" in text_of(result)
+
+
 async def test_explain_a_composite_descends_into_its_two_weakest_parts(
     server_factory: Callable[..., Any], http: httpx.AsyncClient
 ) -> None:

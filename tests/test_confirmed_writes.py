@@ -1158,6 +1158,41 @@ async def test_link_with_a_lost_answer_is_read_back_not_resent(
     assert len(_sent(emulator, "associateRepositoriesAndProjects")) == 1
 
 
+async def test_a_lost_put_seen_only_before_the_resend_is_this_calls_link(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    """The PUT lands but its answer is lost, and the read-back right after it does not show
+    the link yet; the read before the resend does. The link is this call's own (its PUT was
+    sent), not "someone else's", and nothing is sent twice."""
+    stale: list[bool] = []
+
+    def first_read_after_the_put_is_stale(body: Any) -> Any:
+        if _sent(emulator, "associateRepositoriesAndProjects") and not stale:
+            stale.append(True)
+            for repo in body["items"]:
+                if repo["key"] == REPO and repo.get("projects"):
+                    kept = [p for p in repo["projects"]["items"] if p["key"] != "mobile-app"]
+                    repo["projects"] = {**repo["projects"], "items": kept, "totalCount": len(kept)}
+        return body
+
+    emulator.faults.push("associateRepositoriesAndProjects", Fault(status=500, after_handling=True))
+    emulator.faults.push(
+        "getInsightsRepositories", *[Fault(edit=first_read_after_the_put_is_stale)] * 6
+    )
+    user, _ = _answers("accept")
+    async with Client(server_factory(), elicitation_callback=user, cache=None) as client:
+        result = await client.call_tool(
+            "link_repository", {"repository_key": REPO, "project_key": "mobile-app"}
+        )
+    data = structured(result)
+    assert stale, "the read-back after the PUT was not made"
+    assert data["status"] == "done", text_of(result)
+    assert data["confirmed_by_read_back"] is True
+    assert "someone else" not in text_of(result)
+    assert emulator.store.repository_projects[REPO] == ["mobile-app"]
+    assert len(_sent(emulator, "associateRepositoriesAndProjects")) == 1
+
+
 async def test_unlink_is_confirmed_and_sends_the_key_as_one_segment(
     server_factory: Callable[..., Any], emulator: Emulator, client_mode: str
 ) -> None:

@@ -293,8 +293,13 @@ def test_the_region_is_named_from_the_base_uri(host: str, region: str) -> None:
         ),
         (
             "https://app.launchdarkly.com/api/v2?key=s3cr3t",
-            '"https://app.launchdarkly.com/api/v2?…"',
-            ("s3cr3t",),
+            '"https://app.launchdarkly.com/…?…"',
+            ("s3cr3t", "api/v2"),
+        ),
+        (
+            "https://app.launchdarkly.com/api-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            '"https://app.launchdarkly.com/…"',
+            ("aaaaaaaa-bbbb",),
         ),
         ("api-0badc0de-pasted-here", "a value not shown (not a URL)", ("0badc0de",)),
     ],
@@ -304,7 +309,8 @@ def test_an_invalid_base_uri_is_shown_as_given_never_its_secrets(
     value: str, shown: str, secrets: tuple[str, ...], given: str
 ) -> None:
     """The header names what was given and where, not the default it fell back to; a user
-    name, password or query is left out, and a value that is not a URL is not shown."""
+    name, password, path or query is left out (a pasted URL can carry a token in any of them),
+    and a value that is not a URL is not shown."""
     flags, env = (("--base-uri", value), {}) if given == "--base-uri" else ((), {given: value})
     env = {"LD_ACCESS_TOKEN": TOKEN, **env}
     run = doctor(*flags, secrets=(TOKEN, *secrets), **env)

@@ -368,3 +368,29 @@ async def test_a_diff_vs_last_period_that_disagrees_with_the_scores_is_named(
     assert_named_once(text, "-88")
     lead = next(p for p in data["parts"] if p["category"] == "leadTime")
     assert lead["change"] == lead["score"] - lead["last_period_score"]
+
+
+async def test_the_scores_and_the_digest_state_the_change_their_two_scores_make(
+    server_factory: Callable[..., Any], emulator: Emulator
+) -> None:
+    """A ``diffVsLastPeriod`` that disagrees with the two scores is never stated as the
+    change: the scores' difference is (recomputable from the same answer)."""
+
+    def scores(body: Any) -> None:
+        body["scores"]["leadTime"]["diffVsLastPeriod"] = -88
+
+    def groups(body: Any) -> Any:
+        for group in body["items"]:
+            if group.get("scores"):
+                group["scores"]["overall"]["diffVsLastPeriod"] = -77
+        return body
+
+    emulator.faults.push("getInsightsScores", edit_scores(scores))
+    emulator.faults.push("getInsightGroups", *[Fault(edit=groups)] * 30)
+    async with Client(server_factory(cache_ttl=0)) as client:
+        found = await client.call_tool("get_insight_scores", SCOPE)
+        digest = await client.call_tool("insights_digest", {})
+    lead = next(c for c in structured(found)["scores"] if c["category"] == "leadTime")
+    assert lead["change"] == lead["score"] - lead["last_period_score"] != -88
+    assert "-88" not in text_of(found)
+    assert "-77" not in text_of(digest), text_of(digest)

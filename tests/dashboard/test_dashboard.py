@@ -822,6 +822,22 @@ async def test_periods_show_their_last_day_not_the_exclusive_end(host: Host) -> 
     )
 
 
+async def test_a_period_ending_mid_day_shows_that_day_as_its_last() -> None:
+    """LaunchDarkly may end a score period at the moment it answers (period_alignment "now"):
+    a period ending at 14:30Z today has today as its last day, not yesterday."""
+    assert CHROMIUM is not None
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = int(today.timestamp() * 1000)
+    end = midnight + 14 * 3_600_000 + 30 * 60_000
+    emulator = Emulator(DEMO_TOKEN, midnight, clock=lambda: end)
+    emulator.insights.period_alignment = "now"
+    async with browser_host(CHROMIUM, emulator) as host:
+        opened = await host.open("get_insight_scores", SCOPE)
+        ranges = await opened.view.locator("#app > .small .range").all_inner_texts()
+    start = today - timedelta(days=30)
+    assert ranges[0] == f"{_day(start)}\u00a0–\u00a0{_day(today, year=True)}"
+
+
 @pytest.mark.parametrize("category", ["overall", "velocity", "risk"])
 async def test_a_composite_shows_its_driver_then_its_weakest_parts(
     host: Host, category: str

@@ -29,7 +29,7 @@ def calculated(score: MetricScore | None) -> bool:
 
 def weakness(score: MetricScore) -> tuple[int, int]:
     """Sort key, weakest first: lowest score, then the largest drop."""
-    return score.score, score.diff_vs_last_period or 0
+    return score.score, score.change or 0
 
 
 def leaves_of(category: str) -> list[str]:

@@ -54,7 +54,7 @@ def rank_groups(groups: Sequence[InsightGroup]) -> list[RankedGroup]:
                 environment_key=group.environment_key,
                 overall=overall.score if calculated(overall) and overall else None,
                 indicator=overall.indicator if overall else "unknown",
-                change=overall.diff_vs_last_period if overall else None,
+                change=overall.change if overall else None,
                 weakest=weakest,
                 weakest_score=scores[weakest].score if weakest else None,
             )

@@ -73,11 +73,7 @@ class LeafExplanation:
 def score_change(score: MetricScore | None) -> int | None:
     """The change a score states: the difference of its two scores when it has both (what
     ``diffVsLastPeriod`` should equal), else ``diffVsLastPeriod``."""
-    if score is None:
-        return None
-    if score.last_period is not None:
-        return score.score - score.last_period.score
-    return score.diff_vs_last_period
+    return score.change if score is not None else None
 
 
 def wrong_change(category: str, score: MetricScore | None) -> str | None:
@@ -180,10 +176,18 @@ def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evi
 
 
 def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> list[Evidence]:
-    deployments = _items(found, FINISHED, DeploymentCollection)
-    if deployments is None or window is None:
+    listed = _items(found, FINISHED, DeploymentCollection)
+    if listed is None or window is None:
         return []
-    return pick.slowest_pull_requests(pick.deployed_pull_requests(deployments, *window))
+    slowest = pick.slowest_pull_requests(pick.deployed_pull_requests(listed, *window))
+    total = found[FINISHED].total_count
+    if total > len(listed):
+        cut = (
+            f"from the {len(listed)} deployments read of {total} listed: "
+            "a slower pull request may be among the rest"
+        )
+        slowest.append(Evidence("note", "incomplete", cut))
+    return slowest
 
 
 def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:

@@ -204,10 +204,10 @@ _HOST_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?/?")
 
 
 def shown_base_uri(value: str) -> str | None:
-    """An invalid base URI as given, safe to print on one line: its scheme, host, port and
-    path, with a user name, password, query or fragment (which may hold a secret) shown as
-    ``…``; a value that is neither a URL nor a host name is not shown (None): it may be a
-    token pasted into the wrong setting."""
+    """An invalid base URI as given, safe to print on one line: its scheme, host and port,
+    with a user name, password, path, query or fragment (which may hold a secret: a pasted URL
+    can carry a token in any of them) shown as ``…``; a value that is neither a URL nor a host
+    name is not shown (None): it may be a token pasted into the wrong setting."""
     text = value.strip()
     if "://" not in text:
         return text if _HOST_NAME.fullmatch(text) else None
@@ -221,7 +221,8 @@ def shown_base_uri(value: str) -> str | None:
     shown = f"{parts.scheme}://{'…@' if '@' in parts.netloc else ''}"
     shown += f"[{host}]" if ":" in host else host
     shown += f":{port}" if port is not None else ""
-    shown += parts.path + ("?…" if parts.query else "") + ("#…" if parts.fragment else "")
+    shown += "/…" if parts.path.strip("/") else parts.path
+    shown += ("?…" if parts.query else "") + ("#…" if parts.fragment else "")
     return one_line(shown, limit=120)
 
 

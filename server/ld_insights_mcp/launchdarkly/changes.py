@@ -117,7 +117,8 @@ class LinkOutcome:
     """What linking did. ``before``: the mappings read immediately before the PUT (or, if the
     link was already there by then, that read: ``sent`` False); ``after``: read back after it
     (None: reading back failed, so whether the others survived is unknown); ``reconciled``:
-    the PUT's answer was lost and reading back showed the link."""
+    the PUT's answer was lost and reading back (or the read before a resend) showed the
+    link."""
 
     before: RepositoryLinks
     after: RepositoryLinks | None
@@ -409,9 +410,10 @@ class ChangeOperations:
         sent."""
         key = repository_key
         last_read: list[RepositoryLinks] = []
+        sent_from: list[RepositoryLinks] = []  # the reads each PUT sent was built from
 
         async def put() -> bool:
-            """Read, then PUT; False when the link was there already (nothing sent)."""
+            """Read, then PUT; False when the link was there already (nothing sent now)."""
             try:
                 current = await self.read_repository_links(key)
             except LaunchDarklyError as failure:
@@ -421,6 +423,7 @@ class ChangeOperations:
                 return False
             wanted = dict.fromkeys((*current.mappings, (key, project_key)))
             body = {"mappings": [{"repositoryKey": r, "projectKey": p} for r, p in wanted]}
+            sent_from.append(current)
             await self._send_for(_Any, "PUT", f"{EI}/repositories/projects", json_body=body)
             return True
 
@@ -443,6 +446,10 @@ class ChangeOperations:
         before = last_read[-1]
         if changed.reconciled:  # ``after`` is what reading back found
             return LinkOutcome(before, changed.after, project_key, reconciled=True)
+        if changed.after is False and sent_from:
+            # linked when read before a resend: this call's earlier PUT, whose answer was
+            # lost, most likely landed late; what it carried is checked against that read
+            return LinkOutcome(sent_from[-1], before, project_key, reconciled=True)
         if changed.after is False:  # ``after`` is what ``put`` returned
             return LinkOutcome(before, before, project_key, sent=False)
         try:

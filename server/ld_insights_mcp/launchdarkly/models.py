@@ -143,6 +143,14 @@ class MetricScore(Wire):
     diff_vs_last_period: ScoreChange | None = None
     last_period: MetricScore | None = None
 
+    @property
+    def change(self) -> int | None:
+        """The change since the last period: its two scores' difference when both are given
+        (what ``diffVsLastPeriod`` should equal), else ``diffVsLastPeriod``."""
+        if self.last_period is not None:
+            return self.score - self.last_period.score
+        return self.diff_vs_last_period
+
 
 class InsightGroupScores(Wire):
     overall: MetricScore

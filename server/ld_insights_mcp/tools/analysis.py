@@ -48,12 +48,15 @@ from ld_insights_mcp.analysis.reads import (
     Need,
     needs_for,
 )
+from ld_insights_mcp.launchdarkly.evidence import iterate_cursor_pages
+from ld_insights_mcp.launchdarkly.evidence_models import Deployment, DeploymentCollection
 from ld_insights_mcp.launchdarkly.models import (
     InsightGroup,
     InsightGroupCollection,
     InsightGroupScores,
     InsightPeriod,
     InsightScores,
+    Links,
     MetricScore,
 )
 from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
@@ -272,16 +275,7 @@ def _read(
                 to_ms=end,
             )
         case "getDeployments" if "expand" in opts:
-            return lambda: client.get_deployments(
-                p,
-                e,
-                apps,
-                status=opts.get("status"),
-                expand=("pullRequests",),
-                limit=100,
-                from_ms=None if start is None else start - DEPLOY_SLACK_MS,
-                to_ms=end,
-            )
+            return lambda: _every_finished_deployment(client, where, start, end)
         case "getDeployments":
             return lambda: client.get_deployments(
                 p, e, apps, status=opts.get("status"), limit=100, from_ms=start, to_ms=end
@@ -334,6 +328,35 @@ async def _every_event(
     events = client.iter_flag_events(p, e, list(apps), from_ms=start, to_ms=end, max_items=cap + 1)
     items = [event async for event in events]
     return EventPages(items[:cap], complete=len(items) <= cap)
+
+
+async def _every_finished_deployment(
+    client: LaunchDarklyClient, where: Slice, start: int | None, end: int | None
+) -> DeploymentCollection:
+    """The finished deployments (with their pull requests) listed from a day before ``start``
+    (deployments are listed by start time) to ``end``, page by page up to a cap;
+    ``total_count`` is LaunchDarkly's, so a list cut at the cap says so."""
+    p, e, apps = where
+    cap = EVENT_PAGES * 100
+    totals: list[int] = []
+
+    async def page(limit: int, after: str | None) -> tuple[list[Deployment], Links]:
+        found = await client.get_deployments(
+            p,
+            e,
+            apps,
+            status="finished",
+            expand=("pullRequests",),
+            limit=limit,
+            after=after,
+            from_ms=None if start is None else start - DEPLOY_SLACK_MS,
+            to_ms=end,
+        )
+        totals.append(found.total_count)
+        return found.items, found.links
+
+    items = [d async for d in iterate_cursor_pages(page, page_size=100, max_items=cap)]
+    return DeploymentCollection(total_count=max([len(items), *totals[:1]]), items=items)
 
 
 def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target:

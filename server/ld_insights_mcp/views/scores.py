@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from ld_insights_mcp.analysis.units import DAY_MS
 from ld_insights_mcp.launchdarkly.models import (
     InsightGroupScores,
     InsightPeriod,
@@ -15,7 +16,14 @@ from ld_insights_mcp.launchdarkly.vocabulary import (
     CATEGORY_PARTS,
     INDICATORS,
 )
-from ld_insights_mcp.views.common import DataSource, ViewModel, iso_date, signed, source_line
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    iso_date,
+    iso_datetime,
+    signed,
+    source_line,
+)
 
 CALCULATED = CALCULATED_INDICATORS
 
@@ -33,8 +41,8 @@ class CategoryScore(ViewModel):
 
 
 class Period(ViewModel):
-    start: str = Field(description="ISO date the period starts.")
-    end: str = Field(description="ISO date the period ends.")
+    start: str = Field(description="ISO date the period starts (date-time if not at 00:00Z).")
+    end: str = Field(description="ISO date it ends, exclusive (date-time if not at 00:00Z).")
 
 
 class ScoresResult(ViewModel):
@@ -58,14 +66,11 @@ def category_scores(scores: InsightGroupScores) -> list[CategoryScore]:
 
 def _category(name: str, score: MetricScore) -> CategoryScore:
     last = score.last_period
-    change = score.diff_vs_last_period
-    if change is None and last is not None:
-        change = score.score - last.score
     return CategoryScore(
         category=name,
         score=score.score,
         indicator=score.indicator,
-        change=change,
+        change=score.change,
         last_period_score=last.score if last else None,
         last_period_indicator=last.indicator if last else None,
         aggregate_of=list(score.aggregate_of),
@@ -73,7 +78,13 @@ def _category(name: str, score: MetricScore) -> CategoryScore:
 
 
 def period(value: InsightPeriod) -> Period:
-    return Period(start=iso_date(value.start_time), end=iso_date(value.end_time))
+    """A period as dates when its bounds are UTC midnights, else as date-times: a date alone
+    would move an end at 14:26Z to that day's midnight, a day before its last day."""
+    return Period(start=_instant(value.start_time), end=_instant(value.end_time))
+
+
+def _instant(ms: int) -> str:
+    return iso_date(ms) if ms % DAY_MS == 0 else iso_datetime(ms)
 
 
 def rank(scores: list[CategoryScore]) -> tuple[list[str], list[str], list[str]]:
