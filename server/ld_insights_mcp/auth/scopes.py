@@ -92,7 +92,7 @@ class WriteScopeGate:
         )
 
     async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body, replay = await _buffer(receive)
+        body, replay = await buffered_body(receive)
         if self._writes is None:
             self._writes = await self._write_tools()
         writes = [name for name in called_tools(body) if name in self._writes]
@@ -155,7 +155,7 @@ def _quotable(text: str) -> str:
     return "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else "?" for c in text)
 
 
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+async def buffered_body(receive: Receive) -> tuple[bytes, Receive]:
     """The body (whole and bounded: ``RequestBodyLimitMiddleware`` read it), and a
     ``receive`` replaying what was read."""
     messages = [await receive()]

@@ -32,6 +32,8 @@ from mcp.server.auth.provider import principal_components
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ld_insights_mcp.auth.scopes import buffered_body
+
 SESSION_HEADER = b"mcp-session-id"
 
 
@@ -141,7 +143,7 @@ class SessionCap:
         await RequestBodyLimitMiddleware(admit, self.max_body)(scope, receive, send)
 
     async def _admit(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
-        body, replay = await _buffer(receive)
+        body, replay = await buffered_body(receive)
         if not _is_initialize(body):
             await self.app(scope, replay, send)
             return
@@ -194,18 +196,6 @@ def _header_of(headers: object, name: bytes) -> str | None:
         if bytes(key).lower() == name:
             return bytes(value).decode("latin-1")
     return None
-
-
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
-    """The body (whole and bounded: ``RequestBodyLimitMiddleware`` read it), and a
-    ``receive`` replaying what was read."""
-    messages = [await receive()]
-    body = messages[0].get("body", b"") if messages[0]["type"] == "http.request" else b""
-
-    async def replay() -> Message:
-        return messages.pop(0) if messages else await receive()
-
-    return body, replay
 
 
 def _is_initialize(body: bytes) -> bool:
