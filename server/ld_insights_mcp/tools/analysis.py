@@ -48,7 +48,6 @@ from ld_insights_mcp.analysis.reads import (
     Need,
     needs_for,
 )
-from ld_insights_mcp.launchdarkly.evidence import iterate_cursor_pages
 from ld_insights_mcp.launchdarkly.evidence_models import Deployment, DeploymentCollection
 from ld_insights_mcp.launchdarkly.models import (
     InsightGroup,
@@ -336,6 +335,8 @@ async def _every_finished_deployment(
     """The finished deployments (with their pull requests) listed from a day before ``start``
     (deployments are listed by start time) to ``end``, page by page up to a cap;
     ``total_count`` is LaunchDarkly's, so a list cut at the cap says so."""
+    from ld_insights_mcp.launchdarkly.evidence import iterate_cursor_pages  # loads httpx
+
     p, e, apps = where
     cap = EVENT_PAGES * 100
     totals: list[int] = []
