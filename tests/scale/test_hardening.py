@@ -260,6 +260,31 @@ def _jsonrpc(answer: httpx.Response) -> dict[str, object]:
     return next(m for m in messages if "result" in m or "error" in m)
 
 
+def test_a_request_written_as_sigterm_arrives_is_answered_not_cut(replicas: Replicas) -> None:
+    """A proxy connects and writes its request at once; when SIGTERM lands between the two,
+    the request is answered (then the connection closes) instead of the connection being
+    closed under it, which the proxy would turn into a 502 it cannot retry for a POST."""
+    (replica,) = replicas.start(1)
+    body = json.dumps(INITIALIZE).encode()
+    request = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{replica.port}\r\n"
+        f"Accept: {HEADERS['accept']}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", replica.port), timeout=15) as connection:
+        time.sleep(0.2)  # accepted: the replica holds the connection, no request yet
+        replica.process.send_signal(signal.SIGTERM)
+        time.sleep(0.4)  # the replica has begun its graceful shutdown
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 200"), answer[:200]
+    assert b'"result"' in answer  # the whole answer, then the replica closed the connection
+    assert replica.process.wait(timeout=30) == 0
+
+
 @pytest.mark.parametrize("answers_as", ["json", "sse"])
 async def test_sigterm_finishes_the_call_in_flight_and_exits_zero(
     replicas: Replicas, upstream: tuple[Emulator, str], answers_as: str

@@ -9,8 +9,10 @@ exclusive: static tokens name no person.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -258,7 +260,7 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
     import uvicorn
     from sse_starlette.sse import AppStatus
 
-    from ld_insights_mcp.transports.http.guard import Limits, guarded_protocol
+    from ld_insights_mcp.transports.http.guard import SHUTDOWN_GRACE, Limits, guarded_protocol
 
     limits = Limits(options.header_timeout, options.body_timeout, options.max_connections)
     config = uvicorn.Config(
@@ -282,6 +284,8 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
 
     async def end_streams_after_calls() -> None:
         with anyio.move_on_after(options.graceful_timeout):
+            # a request written as the signal arrived is answered first (see ``guard``)
+            await anyio.sleep(SHUTDOWN_GRACE)
             while services is not None and services.calls_in_flight:  # noqa: ASYNC110
                 await anyio.sleep(0.05)
         AppStatus.should_exit = True
@@ -290,6 +294,8 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
         async def shutdown(self, sockets: list[Any] | None = None) -> None:
             if services is not None:
                 services.stopping = True  # /readyz answers 503 from now on
+            for listening in self.servers:
+                await _take_waiting_connections(listening)
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(end_streams_after_calls)
                 await super().shutdown(sockets)
@@ -308,3 +314,30 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+async def _take_waiting_connections(listening: Any) -> None:
+    """Accept every connection waiting in ``listening``'s queue before it closes: closing a
+    listening socket resets the connections still queued, whose requests a proxy has already
+    written (nginx answers 502 for a POST it will not resend). Taken, they are served as any
+    other (see ``guard``). asyncio has no public way to do this; ``_protocol_factory`` is
+    its Server's own attribute."""
+    import socket
+
+    loop = asyncio.get_running_loop()
+    factory = getattr(listening, "_protocol_factory", None)
+    if factory is None:
+        return
+    for sock in [*listening.sockets]:
+        raw = socket.socket(fileno=os.dup(sock.fileno()))
+        raw.setblocking(False)
+        try:
+            while True:
+                try:
+                    accepted, _ = raw.accept()
+                except (BlockingIOError, InterruptedError):
+                    break
+                accepted.setblocking(False)
+                await loop.connect_accepted_socket(factory, accepted)
+        finally:
+            raw.close()

@@ -8,7 +8,11 @@ protocol (uvicorn's own h11 protocol, subclassed):
 - closes a connection whose request headers have not all arrived ``header_timeout`` seconds
   after it opened (or after the previous answer), and one whose body has not all arrived
   ``body_timeout`` seconds after its headers; a request already answered is never cut;
-- closes at once a connection beyond ``max_connections`` open ones.
+- closes at once a connection beyond ``max_connections`` open ones;
+- at a graceful shutdown, answers a request that arrives within ``SHUTDOWN_GRACE`` seconds on
+  a connection that had none in progress (a proxy writes its request as soon as it has
+  connected, so it may sit unread in the socket), with ``Connection: close``, instead of
+  closing the connection under it (the proxy would answer 502 for a POST it cannot resend).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 logger = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 1.0
+"""Seconds a connection without a request in progress stays open once shutdown begins."""
 
 
 class Limits:
@@ -48,6 +55,7 @@ def guarded_protocol(limits: Limits) -> type[asyncio.Protocol]:
     class GuardedH11Protocol(H11Protocol):
         _deadline: asyncio.TimerHandle | None = None
         _reading_body = False
+        _stopping = False
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -60,6 +68,8 @@ def guarded_protocol(limits: Limits) -> type[asyncio.Protocol]:
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
+            if self._stopping and self.cycle is not None:
+                self.cycle.keep_alive = False  # answered, then closed
             state = self.conn.their_state
             if state is h11.SEND_BODY and not self._reading_body:
                 self._reading_body = True
@@ -73,6 +83,21 @@ def guarded_protocol(limits: Limits) -> type[asyncio.Protocol]:
             super().on_response_complete()
             self._disarm()
             self._reading_body = False
+
+        def shutdown(self) -> None:
+            if self.cycle is None and not self.transport.is_closing():
+                self._stopping = True
+                self.loop.call_later(SHUTDOWN_GRACE, self._close_if_idle)
+                return
+            super().shutdown()
+
+        def _close_if_idle(self) -> None:
+            if self.transport.is_closing():
+                return
+            if self.cycle is None or self.cycle.response_complete:
+                super().shutdown()
+            else:
+                self.cycle.keep_alive = False
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
