@@ -23,6 +23,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WriteTools = Callable[[], Awaitable[frozenset[str]]]
@@ -97,11 +98,11 @@ class WriteScopeGate:
             self._writes = await self._write_tools()
         writes = [name for name in called_tools(body) if name in self._writes]
         if writes:
-            await self._refuse(send, writes[0])
+            await self._refusal(writes[0])(scope, replay, send)
             return
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send, tool: str) -> None:
+    def _refusal(self, tool: str) -> JSONResponse:
         description = (
             f"{tool[:64]} changes data and needs the {self.write_scope} scope, which this "
             "sign-in was not granted: sign in again granting it"
@@ -112,7 +113,7 @@ class WriteScopeGate:
             f'error_description="{_quotable(description)}"'
         )
         error = {"error": "insufficient_scope", "error_description": description}
-        await _answer(send, 403, error, [(b"www-authenticate", challenge.encode())])
+        return JSONResponse(error, 403, {"www-authenticate": challenge})
 
 
 def called_tools(body: bytes) -> list[str]:
@@ -130,24 +131,6 @@ def called_tools(body: bytes) -> list[str]:
             name = params.get("name") if isinstance(params, dict) else None
             names.append(name if isinstance(name, str) else "")
     return names
-
-
-async def _answer(
-    send: Send, status: int, error: dict[str, str], headers: list[tuple[bytes, bytes]]
-) -> None:
-    body = json.dumps(error).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _quotable(text: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.authentication import AuthCredentials
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ld_insights_mcp.auth.options import SignInOptions
@@ -145,21 +145,12 @@ class BearerAuthMiddleware:
             authed = {**scope, "headers": headers, "user": user, "auth": AuthCredentials([])}
             await self._app(authed, receive, send)
             return
-        body = json.dumps(
-            {"error": "invalid_token", "error_description": "a valid bearer token is required"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b'Bearer realm="ld-insights-mcp", error="invalid_token"'),
-                ],
-            }
+        refused = JSONResponse(
+            {"error": "invalid_token", "error_description": "a valid bearer token is required"},
+            401,
+            {"www-authenticate": 'Bearer realm="ld-insights-mcp", error="invalid_token"'},
         )
-        await send({"type": "http.response.body", "body": body})
+        await refused(scope, receive, send)
 
     def _user(self, scope: Scope) -> AuthenticatedUser | None:
         """The user the presented token stands for, or None if it matches no token."""

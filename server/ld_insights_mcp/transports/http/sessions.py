@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import principal_components
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ld_insights_mcp.auth.scopes import buffered_body
@@ -149,7 +150,7 @@ class SessionCap:
             return
         if self.open_sessions(client) >= self.per_client:
             self.refused += 1
-            await _too_many(send, self.per_client, self.idle_timeout)
+            await _too_many(self.per_client, self.idle_timeout)(scope, replay, send)
             return
         self._opening[client] = self._opening.get(client, 0) + 1  # held until the answer
         held = True
@@ -207,24 +208,11 @@ def _is_initialize(body: bytes) -> bool:
     return any(isinstance(i, dict) and i.get("method") == "initialize" for i in items)
 
 
-async def _too_many(send: Send, cap: int, idle: float) -> None:
+def _too_many(cap: int, idle: float) -> JSONResponse:
     message = (
         f"Too many open MCP sessions for this client: {cap} of {cap} are open. Close the "
         "sessions you no longer use (HTTP DELETE with their Mcp-Session-Id), or wait until "
         f"they have been idle for {idle:.0f} s, then initialize again."
     )
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": message}}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(int(idle)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": message}}
+    return JSONResponse(error, 429, {"retry-after": str(int(idle))})
