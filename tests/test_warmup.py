@@ -1,7 +1,6 @@
-"""Warm-up after start-up: the LaunchDarkly client and the response validators are built in
-the background and a few tool calls are rehearsed on a network that never leaves the
-process; nothing is sent upstream, cached or counted, and ``initialize`` is answered
-meanwhile."""
+"""Warm-up after the first ``tools/list``: the LaunchDarkly client and the response validators
+are built in the background and a few tool calls are rehearsed on a network that never leaves
+the process; nothing is sent upstream, cached or counted, and start-up does not wait for it."""
 
 from __future__ import annotations
 
@@ -42,6 +41,9 @@ async def test_the_client_is_built_after_start_up_and_nothing_is_sent(
     async with Client(server, mode=client_mode) as client:
         (state,) = states
         await state.warmed()
+        assert not state.client_ready  # nothing is built before the tools are listed
+        await client.list_tools()
+        await state.warmed()
         assert state.client_ready
         assert emulator.requests == []
         result = await client.call_tool("get_insight_scores", SCORES)
@@ -63,6 +65,7 @@ async def test_the_warm_up_rehearses_calls_without_sending_caching_or_counting(
     assert services is not None
     async with Client(server, mode=client_mode) as client:
         (state,) = states
+        await client.list_tools()
         await state.warmed()
         assert state.rehearsed > 0
         assert emulator.requests == []  # nothing upstream
@@ -93,8 +96,8 @@ async def test_a_failed_rehearsal_leaves_a_working_client(
     async def failing() -> int:
         raise RuntimeError("rehearsal failed")
 
-    state = AppState(make_settings(), connect)
-    state.start_warming(failing)
+    state = AppState(make_settings(), connect, failing)
+    state.start_warming()
     await state.warmed()
     assert state.client_ready
     assert state.rehearsed == 0
@@ -116,7 +119,7 @@ def _next(lines: queue.Queue[bytes], what: str, *, until: float) -> bytes:
         raise AssertionError(f"no {what} from the server") from None
 
 
-def test_initialize_is_answered_while_warming_and_warming_sends_nothing(
+def test_the_warm_up_follows_the_first_listing_and_sends_nothing(
     emulator: Emulator,
 ) -> None:
     """A real stdio subprocess against the emulator on a loopback port (no timing asserted)."""
@@ -145,11 +148,14 @@ def test_initialize_is_answered_while_warming_and_warming_sends_nothing(
             answer = json.loads(_next(out, "initialize answer", until=deadline))
             assert answer["id"] == 1
             assert answer["result"]["serverInfo"]["name"] == "ld-insights-mcp"
+            send(HANDSHAKE[1])
+            send({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+            listed = json.loads(_next(out, "tools/list answer", until=deadline))
+            assert listed["id"] == 3 and listed["result"]["tools"]
             while b"warm-up finished" not in (line := _next(err, "warm-up log", until=deadline)):
                 pass
             assert re.search(rb"[1-9]\d* calls rehearsed", line), line
             assert emulator.requests == []
-            send(HANDSHAKE[1])
             send(
                 {
                     "jsonrpc": "2.0",

@@ -26,17 +26,24 @@ logger = logging.getLogger(__name__)
 class AppState:
     """Lifespan state: the settings and one LaunchDarkly client per lifespan.
 
-    Start-up does not build the client: ``start_warming()`` builds it, and the validators a
-    call needs, in a background thread right after, then rehearses a few calls on a network
+    Start-up does not build the client: once the first ``tools/list`` is answered (the client
+    has its tools; its first call is seconds away), ``start_warming()`` builds it, and the
+    validators a call needs, in a background thread, then rehearses a few calls on a network
     that never leaves the process; nothing is sent upstream. A call that comes first builds
     the client itself (or waits for it to be built). The SDK may run the
     lifespan once per process or once per connection (SSE, in memory): each run has its own
     state, closed when that run ends.
     """
 
-    def __init__(self, settings: Settings, connect: Callable[[], LaunchDarklyClient]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        connect: Callable[[], LaunchDarklyClient],
+        rehearse: Callable[[], Awaitable[int]] | None = None,
+    ) -> None:
         self.settings = settings
         self._connect = connect
+        self._rehearse = rehearse
         self._client: LaunchDarklyClient | None = None
         self._building = threading.Lock()
         self._warmer: threading.Thread | None = None
@@ -58,12 +65,12 @@ class AppState:
         """Whether the LaunchDarkly client has been built (by the warm-up or a call)."""
         return self._client is not None
 
-    def start_warming(self, rehearse: Callable[[], Awaitable[int]] | None = None) -> None:
+    def start_warming(self) -> None:
         """Build the client and the response validators in a background thread, then run
-        ``rehearse`` there (on its own event loop) if given."""
+        ``rehearse`` there (on its own event loop) if given; once per state."""
         if self._warmer is None:
             self._warmer = threading.Thread(
-                target=self._warm, args=(rehearse,), name="ld-insights-warm", daemon=True
+                target=self._warm, args=(self._rehearse,), name="ld-insights-warm", daemon=True
             )
             self._warmer.start()
 
@@ -117,7 +124,8 @@ _REQUEST_STATE: ContextVar[AppState | None] = ContextVar("ld_insights_app_state"
 async def bind_app_state(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """Server middleware: while a request is handled, its own session's state is
     ``request_app_state()``. The SDK calls completion handlers without a context; this
-    gives them the state of the connection that asked, and of no other."""
+    gives them the state of the connection that asked, and of no other. The first
+    ``tools/list`` answered starts the warm-up: start-up and the listing do not wait for it."""
     state = ctx.lifespan_context
     if not isinstance(state, AppState):
         return await call_next(ctx)
@@ -127,6 +135,8 @@ async def bind_app_state(ctx: ServerRequestContext[Any, Any], call_next: CallNex
             return await call_next(ctx)
     finally:
         _REQUEST_STATE.reset(token)
+        if ctx.method == "tools/list":
+            state.start_warming()
 
 
 def request_app_state() -> AppState:

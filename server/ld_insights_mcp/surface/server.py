@@ -114,8 +114,7 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[AppState]:
-        state = AppState(settings, connect)
-        state.start_warming(rehearse)  # in the background: start-up does not wait for it
+        state = AppState(settings, connect, rehearse)  # warmed after the first tools/list
         if states is not None:
             states.append(state)
         try:
