@@ -652,8 +652,33 @@ def context_cost(emulator_url: str, token: str, project: str, environment: str) 
 def memory(
     emulator_url: str, token: str, calls: int, project: str, environment: str
 ) -> dict[str, Any]:
+    """RSS after start (initialize, tools/list, its warm-up, one read) and after ``calls``
+    more; the peer and the bare SDK server after the same start, beside it."""
+    scope = {"projectKey": project, "environmentKey": environment}
+    path = "/api/v2/engineering-insights/insights/scores"
+    others: dict[str, tuple[list[str] | None, dict[str, str], Call]] = {
+        "peer": (peer_command(emulator_url, token), {}, ("get-insights-scores", scope)),
+        "sdk_floor": (
+            [sys.executable, str(FLOOR_API)],
+            {"LD_ACCESS_TOKEN": token, "LD_BASE_URI": emulator_url},
+            ("call_api", {"path": path, "params": scope}),
+        ),
+    }
+    peers: dict[str, float] = {}
+    for name, (command, env, (tool, arguments)) in others.items():
+        if command is None:
+            continue
+        other = StdioServer(command, env=env)
+        other.initialize()
+        other.request("tools/list")
+        time.sleep(WARM_UP_PAUSE)
+        other.call_tool(tool, arguments)
+        peers[f"{name}_rss_after_start_mb"] = round(other.rss_mb(), 1)
+        other.close()
     server = StdioServer([*SERVER, "--base-uri", emulator_url], env={"LD_ACCESS_TOKEN": token})
     server.initialize()
+    server.request("tools/list")  # as a client does; it starts the warm-up
+    time.sleep(WARM_UP_PAUSE)
     arguments = {"project_key": project, "environment_key": environment}
     server.call_tool("get_insight_scores", arguments)
     after_start = server.rss_mb()
@@ -669,7 +694,12 @@ def memory(
         "rss_after_start_mb": round(after_start, 1),
         "rss_after_calls_mb": round(after_calls, 1),
         "growth_mb": round(after_calls - after_start, 1),
+        **peers,
     }
+
+
+WARM_UP_PAUSE = 2.0
+"""Seconds after tools/list before the first call: the background warm-up has finished."""
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -849,7 +879,13 @@ def render(r: dict[str, Any]) -> str:
     m = r["memory"]
     lines += [
         "",
-        f"Memory: RSS {m['rss_after_start_mb']} MB after start, {m['rss_after_calls_mb']} MB after {m['calls']} calls (growth {m['growth_mb']} MB).",
+        f"Memory: RSS {m['rss_after_start_mb']} MB after start, {m['rss_after_calls_mb']} MB after {m['calls']} calls (growth {m['growth_mb']} MB)"
+        + "".join(
+            f"; {who} {m[f'{who}_rss_after_start_mb']} MB after start"
+            for who in ("peer", "sdk_floor")
+            if f"{who}_rss_after_start_mb" in m
+        )
+        + ".",
     ]
     return "\n".join(lines)
 
