@@ -111,44 +111,27 @@ class Response:
     rate_limit: RateLimitInfo
 
     def refuse_non_finite(self, *, method: str, path: str) -> None:
-        """Raise ``UnexpectedResponseError`` if the body holds NaN, Infinity or a number past
-        a float's range: such an answer is refused, not shown."""
+        """Refuse (not show) a body holding NaN, Infinity or a number past a float's range."""
         found = non_finite(self.body)
         if found is not None:
-            raise UnexpectedResponseError(
-                f"LaunchDarkly's answer holds {found}; it was refused rather than shown",
-                status=self.status,
-                method=method,
-                path=path,
-            )
+            message = f"LaunchDarkly's answer holds {found}; it was refused rather than shown"
+            raise UnexpectedResponseError(message, status=self.status, method=method, path=path)
 
     def json(self, *, method: str, path: str) -> Any:
+        def unexpected(what: str) -> UnexpectedResponseError:
+            message = f"LaunchDarkly answered {self.status} with {what}"
+            return UnexpectedResponseError(message, status=self.status, method=method, path=path)
+
         if not self.body.strip():
-            raise UnexpectedResponseError(
-                f"LaunchDarkly answered {self.status} with an empty body where JSON was expected",
-                status=self.status,
-                method=method,
-                path=path,
-            )
+            raise unexpected("an empty body where JSON was expected")
         self.refuse_non_finite(method=method, path=path)
         try:
             return json.loads(self.body)
         except RecursionError:
-            raise UnexpectedResponseError(
-                f"LaunchDarkly answered {self.status} with JSON nested too deeply to read "
-                f"({len(self.body)} bytes)",
-                status=self.status,
-                method=method,
-                path=path,
-            ) from None
+            raise unexpected(f"JSON nested too deeply to read ({len(self.body)} bytes)") from None
         except ValueError:
-            raise UnexpectedResponseError(
-                f"LaunchDarkly answered {self.status} with a body that is not JSON "
-                f"({self.content_type or 'no content type'}, {len(self.body)} bytes)",
-                status=self.status,
-                method=method,
-                path=path,
-            ) from None
+            kind = self.content_type or "no content type"
+            raise unexpected(f"a body that is not JSON ({kind}, {len(self.body)} bytes)") from None
 
 
 class Exchange:
@@ -216,49 +199,35 @@ class Exchange:
         )
 
     async def _read_capped(self, response: httpx.Response, *, method: str, path: str) -> bytes:
+        cap = self._max_response_bytes
+
+        def unexpected(
+            message: str, kind: type[UnexpectedResponseError] = ResponseTooLargeError
+        ) -> UnexpectedResponseError:
+            return kind(message, status=response.status_code, method=method, path=path)
+
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self._max_response_bytes:
-            raise ResponseTooLargeError(
-                f"LaunchDarkly's answer is {int(declared)} bytes, over the "
-                f"{self._max_response_bytes}-byte cap",
-                status=response.status_code,
-                method=method,
-                path=path,
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise unexpected(
+                f"LaunchDarkly's answer is {int(declared)} bytes, over the {cap}-byte cap"
             )
         chunks: list[bytes] = []
         size = 0
         try:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
-                if size > self._max_response_bytes:
-                    raise ResponseTooLargeError(
-                        f"LaunchDarkly's answer exceeded the {self._max_response_bytes}-byte cap",
-                        status=response.status_code,
-                        method=method,
-                        path=path,
-                    )
+                if size > cap:
+                    raise unexpected(f"LaunchDarkly's answer exceeded the {cap}-byte cap")
                 chunks.append(chunk)
         except httpx.TimeoutException as exc:
-            raise APITimeoutError(
-                _describe("timed out reading the answer", exc, True),
-                method=method,
-                path=path,
-                sent=True,
-            ) from None
+            message = _describe("timed out reading the answer", exc, True)
+            raise APITimeoutError(message, method=method, path=path, sent=True) from None
         except httpx.DecodingError:
-            raise UnexpectedResponseError(
-                "LaunchDarkly's answer could not be decoded",
-                status=response.status_code,
-                method=method,
-                path=path,
-            ) from None
+            message = "LaunchDarkly's answer could not be decoded"
+            raise unexpected(message, UnexpectedResponseError) from None
         except httpx.TransportError as exc:
-            raise APIConnectionError(
-                _describe("connection broke while reading the answer", exc, True),
-                method=method,
-                path=path,
-                sent=True,
-            ) from None
+            message = _describe("connection broke while reading the answer", exc, True)
+            raise APIConnectionError(message, method=method, path=path, sent=True) from None
         return b"".join(chunks)
 
 
