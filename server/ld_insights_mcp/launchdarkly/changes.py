@@ -218,13 +218,7 @@ class ChangeOperations:
         raise NotImplementedError
 
     async def _send_for(
-        self,
-        model: type[ModelT],
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json_body: Any = None,
+        self, model: type[ModelT], method: str, path: str, *, json_body: Any = None
     ) -> ModelT:  # pragma: no cover - provided by LaunchDarklyClient
         raise NotImplementedError
 

@@ -50,7 +50,7 @@ def rfc3339(ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _csv(values: Sequence[str]) -> str | None:
+def comma_list(values: Sequence[str]) -> str | None:
     return ",".join(dict.fromkeys(values)) or None
 
 
@@ -72,7 +72,7 @@ def _slice(
     return {
         "projectKey": project_key,
         "environmentKey": environment_key,
-        "applicationKey": _csv(application_keys),
+        "applicationKey": comma_list(application_keys),
         "from": window[0],
         "to": window[1],
     }
@@ -127,7 +127,7 @@ class EvidenceOperations:
         """Lead time per bucket, by stage (default) or application."""
         params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
         params |= {"bucketType": bucket_type, "bucketMs": bucket_ms, "groupBy": group_by}
-        params["expand"] = _csv(expand)
+        params["expand"] = comma_list(expand)
         return await self._read(InsightsChart, f"{EI}/charts/lead-time", params)
 
     async def get_release_frequency_chart(
@@ -176,8 +176,8 @@ class EvidenceOperations:
         params = _slice(project_key, environment_key, application_keys)
         params |= {
             "groupBy": group_by,
-            "maintainerId": _csv(maintainer_ids),
-            "maintainerTeamKey": _csv(maintainer_team_keys),
+            "maintainerId": comma_list(maintainer_ids),
+            "maintainerTeamKey": comma_list(maintainer_team_keys),
             "expand": "metrics" if metrics else None,
         }
         return await self._read(InsightsChart, f"{EI}/charts/flags/stale", params)
@@ -199,7 +199,7 @@ class EvidenceOperations:
     ) -> DeploymentCollection:
         """One page of deployments, newest first (``limit`` 1-100)."""
         params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
-        params |= {"kind": kind, "status": status, "expand": _csv(expand)}
+        params |= {"kind": kind, "status": status, "expand": comma_list(expand)}
         params |= _cursor(limit, after, before)
         return await self._read(DeploymentCollection, f"{EI}/deployments", params)
 
@@ -207,7 +207,7 @@ class EvidenceOperations:
         self, deployment_id: str, *, expand: Sequence[DeploymentExpand] = ()
     ) -> Deployment:
         path = f"{EI}/deployments/{path_segment(deployment_id, name='deploymentID')}"
-        return await self._read(Deployment, path, {"expand": _csv(expand)})
+        return await self._read(Deployment, path, {"expand": comma_list(expand)})
 
     async def get_pull_requests(
         self,
@@ -229,7 +229,7 @@ class EvidenceOperations:
         params = _slice(
             project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
         )
-        params |= {"status": status, "query": query, "sort": sort, "expand": _csv(expand)}
+        params |= {"status": status, "query": query, "sort": sort, "expand": comma_list(expand)}
         params |= _cursor(limit, after, before)
         return await self._read(PullRequestCollection, f"{EI}/pull-requests", params)
 
