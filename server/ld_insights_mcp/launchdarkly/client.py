@@ -1,8 +1,5 @@
-"""Async client for LaunchDarkly's Engineering Insights and metric-group API (beta).
-
-Knows HTTP and LaunchDarkly; nothing of MCP. One instance per process shares one
-``httpx.AsyncClient``; pass ``transport=`` to talk to the embedded emulator or a test server.
-"""
+"""Async client for LaunchDarkly's Engineering Insights and metric-group API (beta): one
+``httpx.AsyncClient`` per process (``transport=``: the emulator or a test server)."""
 
 from __future__ import annotations
 

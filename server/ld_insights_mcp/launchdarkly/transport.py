@@ -1,9 +1,5 @@
 """One HTTP exchange with LaunchDarkly: auth header, concurrency bound, byte cap, error mapping.
-
-Knows HTTP and LaunchDarkly's error shapes; retries live in ``retries.py``. Text LaunchDarkly
-sends back (error messages, field errors, header values) reaches callers only after the
-access token, or a long prefix of it, is redacted.
-"""
+Text LaunchDarkly sends back reaches callers only with the token (or a long prefix) redacted."""
 
 from __future__ import annotations
 
@@ -76,8 +72,7 @@ pydantic's JSON readers accept though JSON has no such values) or an exponent pa
 
 
 def non_finite(body: bytes) -> str | None:
-    """What non-finite number ``body`` holds (None if none): cheap unless the bytes hint at
-    one, exact then (text inside strings does not count)."""
+    """What non-finite number ``body`` holds (None if none): cheap unless the bytes hint at one."""
     if _MAYBE_NON_FINITE.search(body) is None:
         return None
     try:
@@ -135,12 +130,8 @@ class Response:
 
 
 class Exchange:
-    """Sends single requests through a shared ``httpx.AsyncClient`` with bounded concurrency.
-
-    The bound is this semaphore, held for one request from send to last byte, not during
-    a retry's wait: it is the only limit on requests in flight (give the ``httpx`` pool at
-    least as many connections, or it becomes a second limit that fails with a pool timeout).
-    """
+    """Sends single requests through a shared ``httpx.AsyncClient``; a semaphore held from
+    send to last byte (not in a retry's wait) is the one limit on requests in flight."""
 
     def __init__(
         self, http: httpx.AsyncClient, *, max_response_bytes: int, max_concurrency: int
@@ -158,8 +149,7 @@ class Exchange:
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
     ) -> Response:
-        """Send once; return the answer on 2xx, raise a typed error otherwise. Every
-        operation this client uses is in the beta API, so every request says so."""
+        """Send once (every operation used is beta); the answer on 2xx, else a typed error."""
         headers = {"LD-API-Version": BETA_VERSION}
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         # One absolute URL: httpx parses it once (a base URL and params cost it three parses).
