@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -421,30 +422,23 @@ class _WriteAwareExchange(Exchange):
         json_body: Any = None,
     ) -> Response:
         hooks = self.hooks
-        if hooks is None:
-            return await self._send(method, path, params, json_body)
-        await hooks.before(method, path)
+        if hooks is not None:
+            await hooks.before(method, path)
         started = time.perf_counter()
+        writing = (
+            nullcontext() if method in READ_METHODS else self._cache.writing(self.identity, path)
+        )
         try:
-            response = await self._send(method, path, params, json_body)
+            async with writing:
+                response = await super().send(method, path, params=params, json_body=json_body)
         except Exception as exc:
-            outcome = exc.status if isinstance(exc, APIStatusError) else type(exc).__name__
-            await hooks.after(method, path, outcome, time.perf_counter() - started, exc)
+            if hooks is not None:
+                outcome = exc.status if isinstance(exc, APIStatusError) else type(exc).__name__
+                await hooks.after(method, path, outcome, time.perf_counter() - started, exc)
             raise
-        await hooks.after(method, path, response.status, time.perf_counter() - started, None)
+        if hooks is not None:
+            await hooks.after(method, path, response.status, time.perf_counter() - started, None)
         return response
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        json_body: Any,
-    ) -> Response:
-        if method in READ_METHODS:
-            return await super().send(method, path, params=params, json_body=json_body)
-        async with self._cache.writing(self.identity, path):
-            return await super().send(method, path, params=params, json_body=json_body)
 
 
 def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -> ModelT:
