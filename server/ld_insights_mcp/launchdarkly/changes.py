@@ -11,8 +11,9 @@ deployment update, repository links. Each starts from values the caller read:
   ``ChangeOutcomeUnknownError``.
 
 Linking PUTs every mapping read just before it plus the new one (add or replace-all is
-undocumented), never from an incomplete list, then reads back (``LinkOutcome.missing``). Reads a
-change decides on bypass the cache; a write drops the cached reads it makes stale.
+undocumented), never from an incomplete list, then reads back (``LinkOutcome.missing``); a
+mapping added between that read and the PUT is not in it (the API has no conditional PUT).
+Reads a change decides on bypass the cache; a write drops the cached reads it makes stale.
 """
 
 from __future__ import annotations
