@@ -1,8 +1,5 @@
-"""LaunchDarkly API client: HTTP, models and errors; knows nothing of MCP.
-
-The client and its retry policy (which import httpx and tenacity) load on first use, so a
-server that has not called LaunchDarkly yet starts without them.
-"""
+"""LaunchDarkly API client: HTTP, models and errors; knows nothing of MCP. The client and its
+retry policy (httpx, tenacity) load on first use, not at start-up."""
 
 from __future__ import annotations
 

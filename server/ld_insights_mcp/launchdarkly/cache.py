@@ -1,14 +1,9 @@
 """A cache for LaunchDarkly reads: single-flight, a TTL per kind of data, LRU bounds, and
 invalidation by every write.
 
-Knows HTTP paths and nothing of MCP. ``ReadCache`` is the policy (keys, TTLs, single-flight,
-invalidation, ages); a ``CacheStore`` holds the entries: ``MemoryStore`` in this process,
-or a shared store (e.g. Redis) behind the same small interface. Keys hold a hash of the
-access token (``token_identity``), never the token. Only answers that parsed are stored.
-
-Who sees what the cache did: ``observe_reads()`` opens a ``ReadLog`` for a unit of work (one
-tool call); every read inside records a hit and its age, or a miss, so a caller can say how
-old an answer is without the client returning metadata.
+``ReadCache`` is the policy; a ``CacheStore`` (``MemoryStore``, or a shared one) holds parsed
+answers under keys with a hash of the token, never the token. ``observe_reads()`` logs the hits,
+their ages and the misses of one unit of work (a tool call), so it can say how old an answer is.
 """
 
 from __future__ import annotations
@@ -20,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from hashlib import sha256
 from typing import Protocol, TypeVar
 from urllib.parse import urlencode
@@ -44,13 +39,10 @@ DEFAULT_TTLS: tuple[tuple[str, str, float], ...] = (
     (r"^/api/v2/projects/[^/]+/metric-groups/[^/]+$", "metric group", 60.0),
     (rf"^{EI}/(deployments|pull-requests|flag-events)(/[^/]+)?$", "events", 60.0),
 )
-"""(path pattern, kind, seconds fresh), first match wins. Scores, charts and repositories are
-computed over periods and change slowly; lists of groups change whenever anyone adds one;
-a single group or metric group in between; deployments, pull requests and flag events grow
-as teams ship."""
+"""(path pattern, kind, seconds fresh), first match wins: what is computed over periods changes
+slowly, lists whenever anyone adds to them."""
 
-OTHER_TTL = ("other", 30.0)
-"""Any read no pattern names (a future operation)."""
+OTHER_TTL = ("other", 30.0)  # any read no pattern names
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +53,6 @@ class TtlPolicy:
     rules: tuple[tuple[str, str, float], ...] = DEFAULT_TTLS
     other: tuple[str, float] = OTHER_TTL
     override: float | None = None
-    _compiled: tuple[tuple[re.Pattern[str], str, float], ...] = field(
-        init=False, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        compiled = tuple((re.compile(p), kind, ttl) for p, kind, ttl in self.rules)
-        object.__setattr__(self, "_compiled", compiled)
 
     @property
     def enabled(self) -> bool:
@@ -75,16 +60,12 @@ class TtlPolicy:
 
     def kind_of(self, path: str) -> tuple[str, float]:
         """(kind, seconds fresh) of a read of ``path``."""
-        for pattern, kind, ttl in self._compiled:
-            if pattern.search(path):
-                return kind, ttl if self.override is None else self.override
-        kind, ttl = self.other
+        kind, ttl = next(((k, t) for p, k, t in self.rules if re.search(p, path)), self.other)
         return kind, ttl if self.override is None else self.override
 
 
 def token_identity(token: SecretStr, origin: str) -> str:
-    """Who is asking, as a key part: a keyed hash of the base URL and the token (stable across
-    processes, so a shared store can use it); the token cannot be read back from it."""
+    """Who is asking: a keyed hash of the base URL and token, stable across processes."""
     message = f"{origin.rstrip('/')}\n{token.get_secret_value()}".encode()
     return hmac.new(b"ld-insights-mcp/cache-identity/v1", message, sha256).hexdigest()[:32]
 
@@ -96,29 +77,25 @@ def cache_key(identity: str, method: str, path: str, params: Mapping[str, str | 
 
 
 def scoped(identity: str, paths: Iterable[str]) -> frozenset[str]:
-    """Tags of ``paths`` for one identity: a write by one LaunchDarkly account (base URL and
-    token) drops that account's entries only."""
+    """Tags of ``paths`` for one identity: a write drops its own account's entries only."""
     return frozenset(f"{identity} {path}" for path in paths)
 
 
 def path_tags(path: str) -> frozenset[str]:
-    """Every segment prefix of ``path`` (``/a``, ``/a/b``, ...): an entry is dropped when a
-    write touches any of them."""
+    """Every segment prefix of ``path`` (``/a``, ``/a/b``, ...)."""
     segments = path.strip("/").split("/")
     return frozenset("/" + "/".join(segments[: i + 1]) for i in range(len(segments)))
 
 
 def touched_by_write(path: str) -> frozenset[str]:
-    """What a write to ``path`` may change: everything under its parent, i.e. the resource,
-    its siblings and the list they are in. (``POST .../insights/group`` creates into
-    ``.../insights/groups``: a parent wide enough covers such routes too.)"""
-    parent = path.rstrip("/").rsplit("/", 1)[0] or "/"
-    return frozenset({parent})
+    """What a write to ``path`` may change: everything under its parent (the resource, its
+    siblings, their list; also ``POST .../group`` creating into ``.../groups``)."""
+    return frozenset({path.rstrip("/").rsplit("/", 1)[0] or "/"})
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A stored answer: the raw body (parsed before it was stored) and when it was fetched."""
+    """A stored answer: the raw body (it parsed) and when it was fetched."""
 
     body: bytes
     stored_at: float
@@ -127,10 +104,8 @@ class Entry:
 
 
 class CacheStore(Protocol):
-    """Where entries live. ``locked(key, work)`` runs ``work`` for the one reader fetching
-    ``key``: a store shared by processes makes the others wait (briefly) and then read what
-    it stored (single-flight across processes); inside one process ``ReadCache`` already
-    shares the fetch."""
+    """Where entries live. ``locked(key, work)`` runs the one fetch of ``key``: a shared store
+    makes other processes wait and read what it stored."""
 
     async def get(self, key: str) -> Entry | None: ...
 
@@ -202,16 +177,14 @@ class MemoryStore:
 
 @dataclass(slots=True)
 class CacheStats:
-    """Counts since start: ``hits`` answered from the store, ``shared`` answered by another
-    reader's request in flight, ``misses`` sent upstream (answered or failed)."""
+    """Counts since start: from the store, shared with a read in flight, sent upstream."""
 
     hits: int = 0
     shared: int = 0
     misses: int = 0
 
     @property
-    def saved(self) -> int:
-        """Upstream requests not sent."""
+    def saved(self) -> int:  # upstream requests not sent
         return self.hits + self.shared
 
 
@@ -221,8 +194,7 @@ class ReadLog:
 
     hits: int = 0
     misses: int = 0
-    oldest_hit_age: float | None = None
-    """Seconds since the oldest cached answer used was fetched (None: nothing cached)."""
+    oldest_hit_age: float | None = None  # seconds since the oldest cached answer was fetched
 
     def hit(self, age: float) -> None:
         self.hits += 1
@@ -261,7 +233,7 @@ class _Flight:
         self.stale = False  # a write touched it while in flight: not stored
 
     async def wait(self) -> bytes | None:
-        """The body, the leader's error raised, or None when the leader gave up (cancelled)."""
+        """The body, the leader's error raised, or None when the leader was cancelled."""
         await self.done.wait()
         if self.error is not None:
             raise self.error
@@ -270,8 +242,7 @@ class _Flight:
 
 class ReadCache:
     """Reads answered from a store within their TTL; identical concurrent reads share one
-    upstream request (and its error: errors are shared, never stored); writes drop what
-    they touch; reads inside ``fresh_reads()`` go upstream."""
+    request (errors shared, never stored); writes drop what they touch."""
 
     def __init__(
         self,
@@ -284,8 +255,7 @@ class ReadCache:
         self.ttl = ttl or TtlPolicy()
         self.clock = clock
         self.stats = CacheStats()
-        self.waiting = 0
-        """Reads waiting now for an identical read's request."""
+        self.waiting = 0  # reads waiting now for an identical read's request
         self._flights: dict[str, _Flight] = {}
 
     @classmethod
@@ -305,8 +275,8 @@ class ReadCache:
         fetch: Callable[[], Awaitable[tuple[T, bytes]]],
         decode: Callable[[bytes], T],
     ) -> T:
-        """A GET's answer: from the store while fresh, else ``fetch()`` -> (value, raw body),
-        shared with identical reads in flight. ``decode`` rebuilds a value from a body."""
+        """A GET's answer: stored while fresh, else ``fetch()`` -> (value, body), shared with
+        identical reads in flight; ``decode`` rebuilds a value from a body."""
         _, ttl = self.ttl.kind_of(path)
         if ttl <= 0 or _FRESH.get():
             return (await fetch())[0]
@@ -379,8 +349,7 @@ class ReadCache:
             log.misses += 1
 
     async def invalidate(self, identity: str, paths: Iterable[str]) -> None:
-        """Drop ``identity``'s entries tagged with any of ``paths``; its reads of them in
-        flight are not stored and no later read joins them."""
+        """Drop ``identity``'s entries tagged with any of ``paths``, and its reads in flight."""
         wanted = scoped(identity, paths)
         for key, flight in list(self._flights.items()):
             if not wanted.isdisjoint(flight.tags):
@@ -390,8 +359,7 @@ class ReadCache:
 
     @asynccontextmanager
     async def writing(self, identity: str, path: str) -> AsyncIterator[None]:
-        """Around one write ``identity`` sends to ``path``: what it touches is dropped before
-        and after (after also when it fails: it may have landed)."""
+        """Around one write: what it touches is dropped before and after (even on failure)."""
         if not self.enabled:
             yield
             return
@@ -406,8 +374,7 @@ class ReadCache:
 
 @contextmanager
 def fresh_reads() -> Iterator[None]:
-    """Reads made inside go upstream, are not stored and share no request in flight: for
-    the reads a write decides on (is the key free? did it land?)."""
+    """Reads inside go upstream, unstored and unshared: for the reads a write decides on."""
     token = _FRESH.set(True)
     try:
         yield

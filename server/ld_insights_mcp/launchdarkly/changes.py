@@ -1,29 +1,19 @@
-"""Guarded changes: insight-group update and delete, deployment update, repository links.
+"""Guarded changes (mixed into ``LaunchDarklyClient``): insight-group update and delete,
+deployment update, repository links. Each starts from values the caller read:
 
-A mixin of ``LaunchDarklyClient``. Every change starts from values the caller read, and is
-sent at most once more only after reading back shows it did not land:
+- a PATCH carries ``test`` operations on the values read (a concurrent change makes it fail:
+  ``ConcurrentChangeError``);
+- a write that may have reached LaunchDarkly before failing is read back, never resent blindly:
+  applied means done (``reconciled``), unchanged means one more send, else a concurrent change;
+- a write its guard refused (failed ``test``, 404 on a delete) is read back too: already as
+  asked means another change got there first (``already``);
+- read-back shows nothing changed: ``ChangeNotAppliedError``; read-back fails:
+  ``ChangeOutcomeUnknownError``.
 
-- a PATCH carries ``test`` operations on the values read, so a concurrent change makes it fail
-  instead of being overwritten, and is reported as ``ConcurrentChangeError``;
-- a write that failed after it may have reached LaunchDarkly (timeout, reset, 5xx, unreadable
-  answer) is never resent blindly: the resource is read back; applied means done
-  (``reconciled``), unchanged means one more send, anything else is a concurrent change;
-- a write refused before it could act (refused connection, 429) is retried by the policy;
-- a write its guard refused (a failed ``test``, or a 404 for a delete) is read back too: what
-  was asked already holds means another change got there first (``already``), other values
-  mean a concurrent change;
-- a failure whose read-back shows nothing changed is ``ChangeNotAppliedError``; a read-back
-  that fails is ``ChangeOutcomeUnknownError``.
-
-Linking sends, in one PUT, every mapping read immediately before it plus the new one (whether
-that PUT adds to the mappings or replaces them all is undocumented), refuses to build it from an
-incomplete list, and reads the mappings back after it: ``LinkOutcome.missing`` names any it
-carried that are gone. A mapping someone adds between that read and the PUT is not in it: a
-replacing PUT removes it unseen (the API has no conditional PUT).
-
-Reads a change decides on (guards, read-backs) bypass the read cache; a write drops the
-cached reads it makes stale (its own resource via the exchange, and the scores, charts or
-repository lists it feeds into).
+Linking PUTs every mapping read just before it plus the new one (add or replace-all is
+undocumented), never from an incomplete list, then reads back (``LinkOutcome.missing``); a
+mapping added between that read and the PUT is not in it (the API has no conditional PUT).
+Reads a change decides on bypass the cache; a write drops the cached reads it makes stale.
 """
 
 from __future__ import annotations
@@ -34,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 from ld_insights_mcp.launchdarkly.cache import fresh_reads
 from ld_insights_mcp.launchdarkly.errors import (
@@ -82,14 +73,9 @@ class _Landed(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Changed(Generic[T]):
-    """A change's outcome: the values before and after (``after`` None: deleted).
-
-    ``sent`` is False when nothing needed sending (already so). ``reconciled`` is True when
-    the change was confirmed by reading back after its answer was lost, not by the answer.
-    ``already`` is True when the values were already as asked by the time the change
-    arrived (another change set them after they were read): its guard refused it, and this
-    change changed nothing.
-    """
+    """A change's outcome (``after`` None: deleted). ``sent``: something needed sending;
+    ``reconciled``: confirmed by reading back after a lost answer; ``already``: another change
+    set the values asked after they were read, so this one changed nothing."""
 
     before: T
     after: T | None
@@ -114,11 +100,9 @@ class RepositoryLinks:
 
 @dataclass(frozen=True, slots=True)
 class LinkOutcome:
-    """What linking did. ``before``: the mappings read immediately before the PUT (or, if the
-    link was already there by then, that read: ``sent`` False); ``after``: read back after it
-    (None: reading back failed, so whether the others survived is unknown); ``reconciled``:
-    the PUT's answer was lost and reading back (or the read before a resend) showed the
-    link."""
+    """What linking did: ``before`` read just before the PUT (``sent`` False: already linked),
+    ``after`` read back after it (None: that failed); ``reconciled``: the PUT's answer was lost
+    and a read showed the link."""
 
     before: RepositoryLinks
     after: RepositoryLinks | None
@@ -136,11 +120,9 @@ class LinkOutcome:
 
 
 class ConcurrentChangeError(LaunchDarklyError):
-    """The resource no longer has the values the change was built on: nothing of this
-    change was applied. ``current`` is what was read back (None: it is gone)."""
+    """The values the change was built on changed; nothing was applied. ``current``: read back."""
 
-    maybe_applied: bool = False
-    """True when an earlier attempt of this change may have landed before the other change."""
+    maybe_applied: bool = False  # an earlier attempt may have landed before the other change
 
     def __init__(self, what: str, current: object | None) -> None:
         state = "it no longer exists" if current is None else "its values differ"
@@ -181,9 +163,8 @@ class UnknownRepositoryError(LaunchDarklyError):
 
 
 class IncompleteLinksError(LaunchDarklyError):
-    """The repositories answer does not hold every mapping, so a PUT built from it could remove
-    those left out. ``repository`` None: the list itself (``counted`` repositories, ``listed``
-    given); else that repository's projects (``counted`` None: not given at all)."""
+    """The repositories answer lacks mappings (a PUT from it could remove them): of the list
+    (``repository`` None) or of one repository's projects (``counted`` None: not given)."""
 
     def __init__(self, *, repository: str | None, counted: int | None, listed: int) -> None:
         super().__init__("LaunchDarkly's list of repositories and their projects is incomplete")
@@ -192,23 +173,32 @@ class IncompleteLinksError(LaunchDarklyError):
         self.listed = listed
 
 
-class _NotSent(Exception):
-    """The read before a write failed: nothing of this attempt was sent. ``cause`` is why."""
-
+class _Because(Exception):
     def __init__(self, cause: LaunchDarklyError) -> None:
         super().__init__(str(cause))
         self.cause = cause
 
 
-class _ReadBackNotApplied(Exception):
+class _NotSent(_Because):
+    """The read before a write failed: nothing of this attempt was sent."""
+
+
+class _ReadBackNotApplied(_Because):
     """Read back after an ambiguous failure: not applied, so send once more."""
-
-    def __init__(self, cause: LaunchDarklyError) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
 
 
 _AMBIGUOUS = (APIConnectionError, ServerError, UnexpectedResponseError)
+
+
+def _segment(value: str, name: str) -> str:
+    from ld_insights_mcp.launchdarkly.transport import path_segment  # httpx: not at start-up
+
+    return path_segment(value, name=name)
+
+
+def _same(read: Any, wanted: Any) -> bool:
+    """Equal values; lists (application keys) as sets."""
+    return set(read) == set(wanted) if isinstance(read, list) else bool(read == wanted)
 
 
 def _may_have_landed(exc: LaunchDarklyError) -> bool:
@@ -229,24 +219,15 @@ class ChangeOperations:
         raise NotImplementedError
 
     async def _send_for(
-        self,
-        model: type[ModelT],
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json_body: Any = None,
+        self, model: type[ModelT], method: str, path: str, *, json_body: Any = None
     ) -> ModelT:  # pragma: no cover - provided by LaunchDarklyClient
         raise NotImplementedError
 
     async def _send_only(self, method: str, path: str) -> None:
-        """One request whose answer carries no body (a 204)."""
         await self._exchange.send(method, path)
 
     async def _written(self, affected: frozenset[str]) -> None:
-        """After a write that may have landed: drop cached reads under ``affected`` paths
-        beyond the write's own parent (which the exchange drops): the scores, charts and
-        lists the change feeds into."""
+        """Drop the cached reads a write that may have landed feeds into (beyond its parent)."""
         cache = getattr(self, "_cache", None)
         if cache is not None and affected:
             await cache.invalidate(getattr(self, "_identity", ""), affected)
@@ -260,56 +241,19 @@ class ChangeOperations:
         name: str | None = None,
         application_keys: Sequence[str] | None = None,
     ) -> Changed[InsightGroup]:
-        """Rename and/or re-scope ``group`` (as read), guarded by ``test`` operations on the
-        name and applications read. Already as asked: nothing is sent."""
-        new_name = group.name if name is None else name
-        new_apps = (
-            list(group.application_keys)
-            if application_keys is None
-            else list(dict.fromkeys(application_keys))
-        )
-        if new_name == group.name and set(new_apps) == set(group.application_keys):
-            return Changed(group, group, sent=False)
-        patch = [
-            PatchOperation(op="test", path="/name", value=group.name),
-            PatchOperation(op="test", path="/applicationKeys", value=group.application_keys),
-        ]
-        if new_name != group.name:
-            patch.append(PatchOperation(op="replace", path="/name", value=new_name))
-        if set(new_apps) != set(group.application_keys):
-            patch.append(PatchOperation(op="replace", path="/applicationKeys", value=new_apps))
-        what = f"the update of insight group {group.key!r}"
-        from ld_insights_mcp.launchdarkly.transport import path_segment
-
-        path = f"{GROUPS}/{path_segment(group.key, name='insightGroupKey')}"
-
-        def state(found: InsightGroup) -> tuple[str, frozenset[str]]:
-            return found.name, frozenset(found.application_keys)
-
-        async def read_back() -> tuple[_Landed, InsightGroup]:
-            found = await self._find(InsightGroup, path)
-            if found is not None and state(found) == (new_name, frozenset(new_apps)):
-                return _Landed.APPLIED, found
-            if found is not None and state(found) == state(group):
-                return _Landed.NOT_APPLIED, found
-            raise ConcurrentChangeError(f"insight group {group.key!r}", found)
-
-        body = [op.to_wire() for op in patch]
-        return await self._settle(
+        """Rename and/or re-scope ``group`` (as read)."""
+        apps = None if application_keys is None else list(dict.fromkeys(application_keys))
+        return await self._patch_checked(
             group,
-            lambda: self._send_for(InsightGroup, "PATCH", path, json_body=body),
-            read_back,
-            what=what,
+            f"{GROUPS}/{_segment(group.key, 'insightGroupKey')}",
+            {"name": name, "application_keys": apps},
+            label=f"insight group {group.key!r}",
             key=group.key,
-            guard_refusals=_PATCH_REFUSALS,
         )
 
     async def delete_insight_group_checked(self, group: InsightGroup) -> Changed[InsightGroup]:
-        """Delete ``group`` (as read). A lost answer is settled by reading the key back; a
-        404 after an attempt that may have landed means deleted."""
-        from ld_insights_mcp.launchdarkly.transport import path_segment
-
-        path = f"{GROUPS}/{path_segment(group.key, name='insightGroupKey')}"
+        """Delete ``group`` (as read); a 404 after an attempt that may have landed means deleted."""
+        path = f"{GROUPS}/{_segment(group.key, 'insightGroupKey')}"
 
         async def read_back() -> tuple[_Landed, InsightGroup | None]:
             found = await self._find(InsightGroup, path)
@@ -330,51 +274,20 @@ class ChangeOperations:
     async def update_deployment_checked(
         self, deployment: Deployment, *, status: str | None = None, archived: bool | None = None
     ) -> Changed[Deployment]:
-        """Set ``status`` and/or ``archived`` (the fields LaunchDarkly lets one patch),
-        guarded by ``test`` operations on both values read."""
-        new_status = deployment.status if status is None else status
-        new_archived = deployment.archived if archived is None else archived
-        before = (deployment.status, deployment.archived)
-        if (new_status, new_archived) == before:
-            return Changed(deployment, deployment, sent=False)
-        patch = [
-            PatchOperation(op="test", path="/status", value=deployment.status),
-            PatchOperation(op="test", path="/archived", value=deployment.archived),
-        ]
-        if new_status != deployment.status:
-            patch.append(PatchOperation(op="replace", path="/status", value=new_status))
-        if new_archived != deployment.archived:
-            patch.append(PatchOperation(op="replace", path="/archived", value=new_archived))
-        from ld_insights_mcp.launchdarkly.transport import path_segment
-
-        path = f"{EI}/deployments/{path_segment(deployment.id, name='deploymentID')}"
-
-        async def read_back() -> tuple[_Landed, Deployment]:
-            found = await self._find(Deployment, path)
-            now = None if found is None else (found.status, found.archived)
-            if found is not None and now == (new_status, new_archived):
-                return _Landed.APPLIED, found
-            if found is not None and now == before:
-                return _Landed.NOT_APPLIED, found
-            raise ConcurrentChangeError(f"deployment {deployment.id!r}", found)
-
-        body = [op.to_wire() for op in patch]
-        return await self._settle(
+        """Set ``status`` and/or ``archived`` (the fields LaunchDarkly lets one patch)."""
+        return await self._patch_checked(
             deployment,
-            lambda: self._send_for(Deployment, "PATCH", path, json_body=body),
-            read_back,
-            what=f"the update of deployment {deployment.id!r}",
+            f"{EI}/deployments/{_segment(deployment.id, 'deploymentID')}",
+            {"status": status, "archived": archived},
+            label=f"deployment {deployment.id!r}",
             key=deployment.id,
-            guard_refusals=_PATCH_REFUSALS,
             affects=_SCORED,
         )
 
     # --- repositories -------------------------------------------------------------------
 
     async def read_repository_links(self, repository_key: str) -> RepositoryLinks:
-        """The repository and every mapping, read fresh. ``IncompleteLinksError`` if the answer
-        does not hold every mapping (the API has no paging for it), ``UnknownRepositoryError``
-        if the repository is not connected."""
+        """The repository and every mapping, read fresh (the API has no paging for them)."""
         with fresh_reads():
             found = await self._read(
                 InsightsRepositoryCollection, f"{EI}/repositories", {"expand": "projects"}
@@ -403,17 +316,13 @@ class ChangeOperations:
         raise UnknownRepositoryError(repository_key, [r.key for r in found.items])
 
     async def link_repository_checked(self, repository_key: str, project_key: str) -> LinkOutcome:
-        """Link the repository to a project without removing any mapping it can see: each PUT
-        carries every mapping read immediately before it (complete, or
-        ``IncompleteLinksError`` and nothing is sent) plus the new one; afterwards the
-        mappings are read back (see ``LinkOutcome``). Already linked by then: nothing is
-        sent."""
+        """Link the repository to a project, keeping every mapping read just before each PUT."""
         key = repository_key
         last_read: list[RepositoryLinks] = []
         sent_from: list[RepositoryLinks] = []  # the reads each PUT sent was built from
 
         async def put() -> bool:
-            """Read, then PUT; False when the link was there already (nothing sent now)."""
+            """False when the link was there already (nothing sent)."""
             try:
                 current = await self.read_repository_links(key)
             except LaunchDarklyError as failure:
@@ -461,16 +370,13 @@ class ChangeOperations:
     async def unlink_repository_checked(
         self, links: RepositoryLinks, project_key: str
     ) -> Changed[RepositoryLinks]:
-        """Remove one repository-project mapping (the repository key is sent as one path
-        segment, ``owner%2Frepo``). Not linked: nothing is sent."""
+        """Remove one mapping (``owner/repo`` sent as one segment). Not linked: nothing is sent."""
         if not links.linked(project_key):
             return Changed(links, links, sent=False)
-        from ld_insights_mcp.launchdarkly.transport import path_segment
-
         key = links.repository.key
         path = (
-            f"{EI}/repositories/{path_segment(key, name='repositoryKey')}"
-            f"/projects/{path_segment(project_key, name='projectKey')}"
+            f"{EI}/repositories/{_segment(key, 'repositoryKey')}"
+            f"/projects/{_segment(project_key, 'projectKey')}"
         )
 
         async def read_back() -> tuple[_Landed, RepositoryLinks]:
@@ -495,6 +401,51 @@ class ChangeOperations:
 
     # --- plumbing -----------------------------------------------------------------------
 
+    async def _patch_checked(
+        self,
+        before: ModelT,
+        path: str,
+        asked: dict[str, Any],
+        *,
+        label: str,
+        key: str,
+        affects: frozenset[str] = frozenset(),
+    ) -> Changed[ModelT]:
+        """PATCH the ``asked`` attributes (None: keep), guarded by ``test`` operations on every
+        value read. Already as asked: nothing is sent."""
+        read = {name: getattr(before, name) for name in asked}
+        wanted = {name: read[name] if value is None else value for name, value in asked.items()}
+        changed = [name for name in asked if not _same(read[name], wanted[name])]
+        if not changed:
+            return Changed(before, before, sent=False)
+        patch = [PatchOperation(op="test", path=f"/{to_camel(n)}", value=read[n]) for n in read]
+        patch += [
+            PatchOperation(op="replace", path=f"/{to_camel(n)}", value=wanted[n]) for n in changed
+        ]
+        model = type(before)
+
+        def holds(found: ModelT, values: dict[str, Any]) -> bool:
+            return all(_same(getattr(found, name), v) for name, v in values.items())
+
+        async def read_back() -> tuple[_Landed, ModelT]:
+            found = await self._find(model, path)
+            if found is not None and holds(found, wanted):
+                return _Landed.APPLIED, found
+            if found is not None and holds(found, read):
+                return _Landed.NOT_APPLIED, found
+            raise ConcurrentChangeError(label, found)
+
+        body = [op.to_wire() for op in patch]
+        return await self._settle(
+            before,
+            lambda: self._send_for(model, "PATCH", path, json_body=body),
+            read_back,
+            what=f"the update of {label}",
+            key=key,
+            guard_refusals=_PATCH_REFUSALS,
+            affects=affects,
+        )
+
     async def _find(self, model: type[ModelT], path: str) -> ModelT | None:
         """A fresh read (never a cached answer): None when LaunchDarkly says 404."""
         try:
@@ -514,19 +465,14 @@ class ChangeOperations:
         guard_refusals: frozenset[int] = frozenset(),
         affects: frozenset[str] = frozenset(),
     ) -> Changed[T]:
-        """Send once; settle any doubt by reading back (see the module docstring).
-
-        ``guard_refusals``: statuses with which the change's guard refuses it (a failed
-        ``test``, a 404 for what is already gone); they are read back too, to tell another
-        change that got there first, or a concurrent different change, from a refused value.
-        After an attempt that may have landed, any error status is read back.
-        """
+        """Send once; settle any doubt by reading back (see the module docstring). Answers in
+        ``guard_refusals``, and any error status after an attempt that may have landed, are
+        read back too."""
         retry = self._options.retry
         maybe_landed = False
         resent = False
 
         async def settle(failure: LaunchDarklyError) -> Any:
-            """What was read back when it shows the change applied."""
             try:
                 landed, found = await read_back()
             except ConcurrentChangeError as concurrent:
@@ -578,6 +524,4 @@ class ChangeOperations:
 
 
 class _Any(BaseModel):
-    """An answer whose body is checked for JSON only."""
-
-    model_config = {"extra": "allow"}
+    model_config = {"extra": "allow"}  # an answer checked for JSON only

@@ -1,13 +1,11 @@
-"""Async client for LaunchDarkly's Engineering Insights and metric-group API (beta).
-
-Knows HTTP and LaunchDarkly; nothing of MCP. One instance per process shares one
-``httpx.AsyncClient``; pass ``transport=`` to talk to the embedded emulator or a test server.
-"""
+"""Async client for LaunchDarkly's Engineering Insights and metric-group API (beta): one
+``httpx.AsyncClient`` per process (``transport=``: the emulator or a test server)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -30,7 +28,7 @@ from ld_insights_mcp.launchdarkly.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from ld_insights_mcp.launchdarkly.evidence import EvidenceOperations
+from ld_insights_mcp.launchdarkly.evidence import EvidenceOperations, comma_list
 from ld_insights_mcp.launchdarkly.models import (
     InsightGroup,
     InsightGroupCollection,
@@ -61,8 +59,7 @@ USER_AGENT = f"ld-insights-mcp/{__version__}"
 
 
 def pool_limits(options: ClientOptions) -> httpx.Limits:
-    """The connection pool's limits: the exchange's semaphore is the one concurrency bound,
-    so the pool must not be a second; idle connections kept up to that bound."""
+    """Unbounded: the exchange's semaphore is the one concurrency bound."""
     return httpx.Limits(max_connections=None, max_keepalive_connections=options.max_concurrency)
 
 
@@ -73,9 +70,8 @@ def http_client(
     *,
     auth: httpx.Auth | None = None,
 ) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` a LaunchDarkly client sends through: its timeouts, headers
-    and pool; ``transport``, or the route to ``base_url`` (proxy, CAs) from ``options`` and
-    the environment. Redirects are not followed (the token stays with the base URI)."""
+    """The ``httpx.AsyncClient`` a client sends through: on ``transport``, else the route to
+    ``base_url``. Redirects are not followed (the token stays with the base URI)."""
     limits = pool_limits(options)
     if transport is None:
         route = route_for(base_url, proxy=options.proxy, ca_bundle=options.ca_bundle)
@@ -94,9 +90,8 @@ def http_client(
 
 @dataclass(frozen=True, slots=True)
 class Created(Generic[ModelT]):
-    """The result of a create: the resource, and whether it was confirmed by reading it back
-    after an ambiguous failure (``reconciled``: the key was free before the create and the
-    group read back equals the request) rather than from the create's own answer."""
+    """A created resource; ``reconciled``: confirmed by reading it back after an ambiguous
+    failure, not by the create's own answer."""
 
     resource: ModelT
     reconciled: bool = False
@@ -111,8 +106,7 @@ _AMBIGUOUS = (APIConnectionError, ServerError, UnexpectedResponseError)
 
 
 class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
-    """Typed access to the insight-group, insight-score and metric-group operations, and
-    (``EvidenceOperations``) the evidence behind the scores."""
+    """Typed access to insight groups, scores, metric groups, their evidence and changes."""
 
     def __init__(
         self,
@@ -123,8 +117,6 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         identity: str = "",
         hooks: ExchangeHooks | None = None,
     ) -> None:
-        """``cache`` answers reads (none: every read goes upstream); ``identity`` names who
-        asks in its keys (``token_identity``); ``hooks`` see every request sent."""
         self._http = http
         self._options = options or ClientOptions()
         self._cache = cache if cache is not None else ReadCache.off()
@@ -150,8 +142,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         cache: ReadCache | None = None,
         hooks: ExchangeHooks | None = None,
     ) -> LaunchDarklyClient:
-        """Build a client with its own ``httpx.AsyncClient`` (reads through ``cache``), on
-        ``transport`` or else the network ``route_for`` the base URL and options."""
+        """A client with its own ``httpx.AsyncClient`` (see ``http_client``)."""
         opts = options or ClientOptions()
         http = http_client(base_url, opts, transport, auth=RawTokenAuth(token))
         identity = token_identity(token, str(http.base_url))
@@ -187,9 +178,8 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
     ) -> InsightGroupCollection:
         """One page of insight groups (``limit`` 1-20, default 20)."""
         params = {"limit": limit, "offset": offset, "sort": sort, "query": query}
-        return await self._read(
-            InsightGroupCollection, f"{INSIGHTS}/groups", _with_expand(params, expand)
-        )
+        params["expand"] = comma_list(expand)
+        return await self._read(InsightGroupCollection, f"{INSIGHTS}/groups", params)
 
     def iter_insight_groups(
         self,
@@ -213,7 +203,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
     async def get_insight_group(
         self, key: str, *, expand: Sequence[InsightGroupExpand] = ()
     ) -> InsightGroup:
-        return await self._read(InsightGroup, _group_path(key), _with_expand({}, expand))
+        return await self._read(InsightGroup, _group_path(key), {"expand": comma_list(expand)})
 
     async def find_insight_group(self, key: str) -> InsightGroup | None:
         """The group with this key, or None when LaunchDarkly says it does not exist."""
@@ -223,19 +213,11 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
             return None
 
     async def create_insight_group(self, group: NewInsightGroup) -> Created[InsightGroup]:
-        """Create a group exactly once (the API has no idempotency key).
-
-        Creates of one key from this client run one at a time. The key is read first: a group
-        already there raises ``KeyTakenError`` and nothing is sent. The POST is retried freely
-        only where it cannot have arrived (refused connection, 429). After a failure once sent
-        (timeout, reset, 5xx, unreadable answer) the key is read back: a group equal to the
-        request in every field it sets is this call's (the key was free before it; a field
-        the request leaves out is LaunchDarkly's to fill), a different one
-        raises ``KeyTakenError``, none means one more POST. A 409 raises ``ConflictError``
-        unless an earlier POST of this call may have landed and the group matches. (Without
-        an idempotency key, an identical create racing from another process cannot be told
-        apart from this one's.)
-        """
+        """Create a group exactly once (the API has no idempotency key), one create per key at
+        a time. A key already taken: ``KeyTakenError``, nothing sent. The POST is retried only
+        where it cannot have arrived; after a failure once sent the key is read back: a group
+        matching the request is this call's, a different one ``KeyTakenError``, none one more
+        POST. A 409 is ``ConflictError`` unless an earlier POST of this call matches."""
         async with self._creates.exclusive(group.key):
             sent_earlier = self._creates.sent_recently(group.key)
             with fresh_reads():  # a cached answer may predate a delete made elsewhere
@@ -258,7 +240,10 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
     async def patch_insight_group(self, key: str, patch: Sequence[PatchOperation]) -> InsightGroup:
         """Apply a JSON Patch to a group (``/name``, ``/applicationKeys``)."""
         body = [op.to_wire() for op in patch]
-        return await self._write(InsightGroup, "PATCH", _group_path(key), body)
+        return await self._options.retry.run(
+            lambda: self._send_for(InsightGroup, "PATCH", _group_path(key), json_body=body),
+            retryable=self._options.retry.write_is_retryable,
+        )
 
     async def delete_insight_group(self, key: str) -> None:
         path = _group_path(key)
@@ -321,7 +306,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         self, project_key: str, key: str, *, expand: Sequence[MetricGroupExpand] = ()
     ) -> MetricGroup:
         path = _metric_group_path(project_key, key)
-        return await self._read(MetricGroup, path, _with_expand({}, expand))
+        return await self._read(MetricGroup, path, {"expand": comma_list(expand)})
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -348,22 +333,10 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         response = await self._exchange.send("GET", path, params=params)
         return _parse(model, response, method="GET", path=path), response.body
 
-    async def _write(self, model: type[ModelT], method: str, path: str, body: Any) -> ModelT:
-        return await self._options.retry.run(
-            lambda: self._send_for(model, method, path, json_body=body),
-            retryable=self._options.retry.write_is_retryable,
-        )
-
     async def _send_for(
-        self,
-        model: type[ModelT],
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json_body: Any = None,
+        self, model: type[ModelT], method: str, path: str, *, json_body: Any = None
     ) -> ModelT:
-        response = await self._exchange.send(method, path, params=params, json_body=json_body)
+        response = await self._exchange.send(method, path, json_body=json_body)
         return _parse(model, response, method=method, path=path)
 
     async def _post_new_group(
@@ -438,8 +411,7 @@ class _WriteAwareExchange(Exchange):
         super().__init__(http, **limits)
         self._cache = cache
         self.hooks: ExchangeHooks | None = None
-        self.identity = ""
-        """Who sends (``token_identity``): a write drops this identity's cached reads only."""
+        self.identity = ""  # who sends: a write drops this identity's cached reads only
 
     async def send(
         self,
@@ -450,30 +422,23 @@ class _WriteAwareExchange(Exchange):
         json_body: Any = None,
     ) -> Response:
         hooks = self.hooks
-        if hooks is None:
-            return await self._send(method, path, params, json_body)
-        await hooks.before(method, path)
+        if hooks is not None:
+            await hooks.before(method, path)
         started = time.perf_counter()
+        writing = (
+            nullcontext() if method in READ_METHODS else self._cache.writing(self.identity, path)
+        )
         try:
-            response = await self._send(method, path, params, json_body)
+            async with writing:
+                response = await super().send(method, path, params=params, json_body=json_body)
         except Exception as exc:
-            outcome = exc.status if isinstance(exc, APIStatusError) else type(exc).__name__
-            await hooks.after(method, path, outcome, time.perf_counter() - started, exc)
+            if hooks is not None:
+                outcome = exc.status if isinstance(exc, APIStatusError) else type(exc).__name__
+                await hooks.after(method, path, outcome, time.perf_counter() - started, exc)
             raise
-        await hooks.after(method, path, response.status, time.perf_counter() - started, None)
+        if hooks is not None:
+            await hooks.after(method, path, response.status, time.perf_counter() - started, None)
         return response
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        json_body: Any,
-    ) -> Response:
-        if method in READ_METHODS:
-            return await super().send(method, path, params=params, json_body=json_body)
-        async with self._cache.writing(self.identity, path):
-            return await super().send(method, path, params=params, json_body=json_body)
 
 
 def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -> ModelT:
@@ -496,15 +461,6 @@ def _parse(model: type[ModelT], response: Response, *, method: str, path: str) -
             method=method,
             path=path,
         ) from None
-
-
-def _with_expand(
-    params: Mapping[str, str | int | None], expand: Sequence[str]
-) -> dict[str, str | int | None]:
-    merged = dict(params)
-    if expand:
-        merged["expand"] = ",".join(dict.fromkeys(expand))
-    return merged
 
 
 def _group_path(key: str) -> str:

@@ -19,11 +19,8 @@ class _KeyLock:
 
 
 class CreateLedger:
-    """Per-key serialisation of creates, and a bounded memory of recently sent creates.
-
-    ``remember_for`` is how many seconds a sent create counts as recent; at most ``capacity``
-    keys are remembered (the oldest are forgotten first).
-    """
+    """Per-key serialisation of creates, and a memory of the last ``capacity`` keys sent within
+    ``remember_for`` seconds."""
 
     def __init__(
         self,

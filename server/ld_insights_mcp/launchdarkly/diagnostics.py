@@ -1,9 +1,6 @@
-"""A client for checking a setup: it sends as the server's client does (same network, proxy
-and CAs), never retries, and records what each answer's headers said (status, ``Date``, rate
-limits), the route taken and why a connection failed, for a report on the setup.
-
-Text from a failed connection passes through the token's redactor before it is recorded.
-"""
+"""A client for checking a setup: it sends as the server's client does (same route), never
+retries, and records each answer's status, ``Date`` and rate limits, the route and why a
+connection failed (its text redacted)."""
 
 from __future__ import annotations
 
@@ -25,8 +22,7 @@ _MAX_SHOWN = 200
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """One answer: its status, raw ``Date`` header, rate-limit headers and when it was sent
-    and received (this machine's clock, epoch seconds)."""
+    """One answer's status and headers, and when it was sent and received (epoch seconds)."""
 
     status: int
     date: str | None
@@ -37,8 +33,7 @@ class Seen:
 
 @dataclass(slots=True)
 class Recording:
-    """The route, every answer seen, in order, and the last connection failure (redacted
-    text, and what it was when it was a TLS or proxy failure)."""
+    """The route, every answer seen, and the last connection failure (redacted; what it was)."""
 
     route: Route | None = None
     answers: list[Seen] = field(default_factory=list)
@@ -85,12 +80,8 @@ def diagnostic_client(
     options: ClientOptions | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[LaunchDarklyClient, Recording]:
-    """A client that tries each request once and records its answers.
-
-    Without ``transport`` it goes out through the route the server would take (proxy, CAs).
-    Without ``token`` it sends no ``Authorization`` header at all (to learn whether the base
-    URI answers without sending a value that is not an access token).
-    """
+    """A client that tries each request once and records its answers; on the server's route
+    without ``transport``, and with no ``Authorization`` header without ``token``."""
     opts = replace(options or ClientOptions(), retry=RetryPolicy(max_attempts=1))
     route = None
     if transport is None:

@@ -1,8 +1,5 @@
-"""Typed errors for LaunchDarkly API calls.
-
-Every error carries what a caller needs to decide the next step (status, LaunchDarkly's
-``code`` and ``message``, field errors, rate-limit hints) and never the access token.
-"""
+"""Typed errors for LaunchDarkly API calls: what a caller needs to decide the next step, never
+the access token."""
 
 from __future__ import annotations
 
@@ -28,8 +25,7 @@ class InvalidRequestError(LaunchDarklyError, ValueError):
 
 
 class OutcomeUnknownError(LaunchDarklyError):
-    """A create failed after it may have reached LaunchDarkly, and reading the key back did
-    not settle whether it happened. ``what`` names the resource, ``key`` is its key."""
+    """A create failed after it may have reached LaunchDarkly; reading back did not settle it."""
 
     def __init__(self, what: str, key: str) -> None:
         super().__init__(
@@ -41,12 +37,8 @@ class OutcomeUnknownError(LaunchDarklyError):
 
 
 class APIConnectionError(LaunchDarklyError):
-    """LaunchDarkly could not be reached, or the connection broke.
-
-    ``sent`` tells whether the request may have reached LaunchDarkly: False for a refused
-    connection, a proxy or TLS failure or a pool/connect timeout, True once bytes were
-    written. ``fix`` is the user's next step for a proxy or TLS failure.
-    """
+    """LaunchDarkly could not be reached, or the connection broke. ``sent``: the request may
+    have reached LaunchDarkly; ``fix``: the user's next step for a proxy or TLS failure."""
 
     def __init__(
         self, message: str, *, method: str, path: str, sent: bool, fix: str | None = None
@@ -123,14 +115,9 @@ class MethodNotAllowedError(APIStatusError):
 
 
 class ConflictError(APIStatusError):
-    """409: a resource with this key already exists.
-
-    On a create, ``existing`` is the resource under the key when it could be read (None when
-    reading it failed), and ``sent_earlier`` is True when this client had sent a create of the
-    key shortly before this one, so the resource may be its own. ``after_lost_answer`` is True
-    when a create sent by this very call may have landed before the resource was found (its
-    answer was lost), so whether this call created it cannot be told.
-    """
+    """409: a resource with this key already exists. On a create: ``existing`` as read (None:
+    unreadable); ``sent_earlier``: this client sent a create of the key shortly before, so it
+    may be its own; ``after_lost_answer``: this call's own create may have landed."""
 
     existing: object | None = None
     sent_earlier: bool = False
@@ -138,9 +125,8 @@ class ConflictError(APIStatusError):
 
 
 class KeyTakenError(ConflictError):
-    """A create found its key taken without LaunchDarkly answering 409: by the read before
-    sending (nothing was sent), or by the read-back after a failed create that found a
-    different resource. ``status`` is 409 by analogy; ``code`` is ``key_taken``."""
+    """A create found its key taken without a 409 (before sending, or reading back after a
+    failure): ``status`` 409 by analogy, ``code`` ``key_taken``."""
 
     def __init__(
         self,

@@ -1,13 +1,7 @@
-"""The Engineering Insights evidence operations (beta): the five charts, deployments, pull
-requests, flag events and repositories.
+"""The Engineering Insights evidence reads (beta), mixed into ``LaunchDarklyClient``.
 
-A mixin of ``LaunchDarklyClient``: every read goes through the client's ``_read`` (retries,
-response bounds). Time windows are Unix milliseconds here and are sent as each operation
-types them: RFC 3339 date-times where the contract says ``date-time`` (deployment and release
-frequency, pull requests), integer milliseconds elsewhere. Cursor lists (deployments, pull
-requests, flag events) take ``after``/``before``; their ``_links.next`` drops every filter, so
-``next_cursor`` gives the ``after`` value to send *with the same filters*, which
-``iter_flag_events`` does.
+Windows are Unix ms here, sent as RFC 3339 where the contract types them ``date-time``. A
+cursor list's ``_links.next`` drops every filter: the next page re-sends them with its ``after``.
 """
 
 from __future__ import annotations
@@ -37,7 +31,6 @@ Params = dict[str, str | int | None]
 
 EI = "/api/v2/engineering-insights"
 MAX_CURSOR_LIMIT = 100
-"""The largest ``limit`` of a cursor list."""
 
 BucketType = Literal["rolling", "hour", "day"]
 DeploymentGroupBy = Literal["application", "kind"]
@@ -57,20 +50,12 @@ def rfc3339(ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _apps(application_keys: Sequence[str]) -> str | None:
-    return ",".join(dict.fromkeys(application_keys)) or None
+def comma_list(values: Sequence[str]) -> str | None:
+    return ",".join(dict.fromkeys(values)) or None
 
 
 def _flag(value: bool | None) -> str | None:
     return None if value is None else ("true" if value else "false")
-
-
-def _expand(values: Sequence[str]) -> str | None:
-    return ",".join(dict.fromkeys(values)) or None
-
-
-def _date_time(ms: int | None) -> str | None:
-    return None if ms is None else rfc3339(ms)
 
 
 def _slice(
@@ -82,14 +67,14 @@ def _slice(
     *,
     date_time: bool = False,
 ) -> Params:
-    """The parameters every evidence operation shares: the slice, and the window sent as the
-    operation types it (``date_time``: RFC 3339, else milliseconds)."""
+    """The slice and window every evidence read shares (``date_time``: RFC 3339, else ms)."""
+    window = [rfc3339(ms) if date_time and ms is not None else ms for ms in (from_ms, to_ms)]
     return {
         "projectKey": project_key,
         "environmentKey": environment_key,
-        "applicationKey": _apps(application_keys),
-        "from": _date_time(from_ms) if date_time else from_ms,
-        "to": _date_time(to_ms) if date_time else to_ms,
+        "applicationKey": comma_list(application_keys),
+        "from": window[0],
+        "to": window[1],
     }
 
 
@@ -105,8 +90,6 @@ class EvidenceOperations:
     ) -> ModelT:  # pragma: no cover - provided by LaunchDarklyClient
         raise NotImplementedError
 
-    # --- charts -------------------------------------------------------------------------
-
     async def get_deployment_frequency_chart(
         self,
         project_key: str | None = None,
@@ -120,7 +103,7 @@ class EvidenceOperations:
         group_by: DeploymentGroupBy | None = None,
         metrics: bool = False,
     ) -> InsightsChart:
-        """Deployments per bucket (``from``/``to`` sent as date-times)."""
+        """Deployments per bucket."""
         params = _slice(
             project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
         )
@@ -141,10 +124,10 @@ class EvidenceOperations:
         group_by: LeadTimeGroupBy | None = None,
         expand: Sequence[LeadTimeExpand] = (),
     ) -> InsightsChart:
-        """Lead time per bucket, by stage (default) or application (``from``/``to`` in ms)."""
+        """Lead time per bucket, by stage (default) or application."""
         params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
         params |= {"bucketType": bucket_type, "bucketMs": bucket_ms, "groupBy": group_by}
-        params["expand"] = _expand(expand)
+        params["expand"] = comma_list(expand)
         return await self._read(InsightsChart, f"{EI}/charts/lead-time", params)
 
     async def get_release_frequency_chart(
@@ -162,7 +145,7 @@ class EvidenceOperations:
         global_events: GlobalEvents | None = None,
         metrics: bool = False,
     ) -> InsightsChart:
-        """Flag changes per bucket (``from``/``to`` sent as date-times)."""
+        """Flag changes per bucket."""
         params = _slice(
             project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
         )
@@ -193,13 +176,11 @@ class EvidenceOperations:
         params = _slice(project_key, environment_key, application_keys)
         params |= {
             "groupBy": group_by,
-            "maintainerId": _apps(maintainer_ids),
-            "maintainerTeamKey": _apps(maintainer_team_keys),
+            "maintainerId": comma_list(maintainer_ids),
+            "maintainerTeamKey": comma_list(maintainer_team_keys),
             "expand": "metrics" if metrics else None,
         }
         return await self._read(InsightsChart, f"{EI}/charts/flags/stale", params)
-
-    # --- deployments --------------------------------------------------------------------
 
     async def get_deployments(
         self,
@@ -216,9 +197,9 @@ class EvidenceOperations:
         after: str | None = None,
         before: str | None = None,
     ) -> DeploymentCollection:
-        """One page of deployments, newest first (``limit`` 1-100; ``from``/``to`` in ms)."""
+        """One page of deployments, newest first (``limit`` 1-100)."""
         params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
-        params |= {"kind": kind, "status": status, "expand": _expand(expand)}
+        params |= {"kind": kind, "status": status, "expand": comma_list(expand)}
         params |= _cursor(limit, after, before)
         return await self._read(DeploymentCollection, f"{EI}/deployments", params)
 
@@ -226,9 +207,7 @@ class EvidenceOperations:
         self, deployment_id: str, *, expand: Sequence[DeploymentExpand] = ()
     ) -> Deployment:
         path = f"{EI}/deployments/{path_segment(deployment_id, name='deploymentID')}"
-        return await self._read(Deployment, path, {"expand": _expand(expand)})
-
-    # --- pull requests ------------------------------------------------------------------
+        return await self._read(Deployment, path, {"expand": comma_list(expand)})
 
     async def get_pull_requests(
         self,
@@ -246,16 +225,13 @@ class EvidenceOperations:
         after: str | None = None,
         before: str | None = None,
     ) -> PullRequestCollection:
-        """One page of pull requests (``sort`` needs ``environment_key``; ``from``/``to`` sent
-        as date-times)."""
+        """One page of pull requests (``sort`` needs ``environment_key``)."""
         params = _slice(
             project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
         )
-        params |= {"status": status, "query": query, "sort": sort, "expand": _expand(expand)}
+        params |= {"status": status, "query": query, "sort": sort, "expand": comma_list(expand)}
         params |= _cursor(limit, after, before)
         return await self._read(PullRequestCollection, f"{EI}/pull-requests", params)
-
-    # --- flag events --------------------------------------------------------------------
 
     async def get_flag_events(
         self,
@@ -274,8 +250,7 @@ class EvidenceOperations:
         after: str | None = None,
         before: str | None = None,
     ) -> FlagEventCollection:
-        """One page of flag events, newest first (``query`` filters by flag key; ``from``/
-        ``to`` in ms)."""
+        """One page of flag events, newest first (``query`` filters by flag key)."""
         params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
         params |= {
             "query": query,
@@ -322,8 +297,6 @@ class EvidenceOperations:
 
         return iterate_cursor_pages(page, page_size=page_size, max_items=max_items)
 
-    # --- repositories -------------------------------------------------------------------
-
     async def get_insights_repositories(
         self, *, projects: bool = False
     ) -> InsightsRepositoryCollection:
@@ -333,14 +306,13 @@ class EvidenceOperations:
 
 
 CursorFetcher = Callable[[int, str | None], Awaitable[tuple[list[ItemT], Links]]]
-"""``(limit, after) -> (items, _links)``: one page of a cursor list, filters bound."""
 
 
 async def iterate_cursor_pages(
     fetch: CursorFetcher[ItemT], *, page_size: int, max_items: int | None = None
 ) -> AsyncIterator[ItemT]:
-    """Yield items page by page, following ``_links.next``'s ``after`` value (the filters
-    stay in ``fetch``), until the list or ``max_items`` is exhausted."""
+    """Yield items page by page (``fetch(limit, after)``, filters bound) until the list, a
+    repeated cursor or ``max_items`` ends it."""
     if not 1 <= page_size <= MAX_CURSOR_LIMIT:
         raise ValueError(f"page_size must be 1-{MAX_CURSOR_LIMIT}")
     yielded = 0

@@ -1,17 +1,9 @@
-"""Pydantic models of the Engineering Insights evidence: charts, deployments, pull requests,
-flag events and repositories.
+"""Pydantic models of the Engineering Insights evidence, on ``models``' conventions.
 
-Like ``models``: snake_case fields with the wire names as aliases, unknown fields kept
-(``extra="allow"``). Timestamps (``UnixMillis``) arrive as integers or, as the contract's
-examples show, numeric strings; both parse to ``int`` milliseconds. Durations are
-milliseconds. Open vocabularies (deployment ``status``/``kind``, flag ``eventType``) are
-plain strings.
-
-Numbers are bounded by what they measure, so an impossible answer is refused at parse (an
-upstream error) and never printed: durations and chart values (counts or durations) are never
-negative; integers stay within int64; a metric value within ``METRIC_MAX`` (its sign and
-share range are checked where it is used, ``analysis.charts.impossible``); an impact
-percentage within 0-100; a chart summary's ``...Ms`` durations are not negative.
+Timestamps arrive as integers or numeric strings (``UnixMillis``); durations are ms; open
+vocabularies are plain strings. Numbers are bounded by what they measure, so an impossible
+answer is refused at parse: no negative durations or counts, int64 at most, metric values
+within ``METRIC_MAX`` (sign and share checked in ``analysis.charts.impossible``).
 """
 
 from __future__ import annotations
@@ -19,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from ld_insights_mcp.launchdarkly.models import (
     INT64_MAX,
@@ -50,13 +42,11 @@ METRIC_MAX = 1e12
 """The largest raw metric value taken (per day, percent, hours: far below it)."""
 
 NON_NEGATIVE_UNITS = frozenset({"count", "percent", "milliseconds", "seconds", "hours", "days"})
-"""Metric units whose values cannot be negative (a metric out of its range is parsed, then
-named as impossible and not used where it is read: the rest of its chart stays usable)."""
+"""Metric units whose values cannot be negative (such a metric is named impossible where read)."""
 
 
 def bounded_numbers(values: dict[str, Any], where: str) -> dict[str, Any]:
-    """Refuse free-form numbers no answer can hold: past int64, or a negative ``...Ms``
-    duration or ``count``."""
+    """Refuse free-form numbers past int64, or a negative ``...Ms`` duration or ``count``."""
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             continue
@@ -89,14 +79,12 @@ class ChartAxis(Wire):
     unit: str
 
 
+def _bounded(where: str) -> AfterValidator:
+    return AfterValidator(lambda values: bounded_numbers(values, where))
+
+
 class ChartMetadata(Wire):
-    summary: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("summary")
-    @classmethod
-    def _bounded(cls, summary: dict[str, Any]) -> dict[str, Any]:
-        return bounded_numbers(summary, "summary")
-
+    summary: Annotated[dict[str, Any], _bounded("summary")] = Field(default_factory=dict)
     name: str | None = None
     metrics: dict[str, ChartMetric] | None = None
     x_axis: ChartAxis
@@ -119,12 +107,7 @@ class ChartPoint(Wire):
 
     x: Int64
     y: Count
-    values: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("values")
-    @classmethod
-    def _bounded(cls, values: dict[str, Any]) -> dict[str, Any]:
-        return bounded_numbers(values, "values")
+    values: Annotated[dict[str, Any], _bounded("values")] = Field(default_factory=dict)
 
 
 class ChartSeries(Wire):
@@ -163,8 +146,7 @@ class LeadTimeStages(Wire):
 
 
 class PullRequestLeadTime(Wire):
-    """A pull request's lead time by stage (``PullRequestLeadTimeRep``); wait, deploy and
-    total exist only once it is deployed to the environment asked for."""
+    """``PullRequestLeadTimeRep``: wait, deploy and total only once deployed to the environment."""
 
     coding_duration_ms: DurationMs
     review_duration_ms: DurationMs | None = None
@@ -317,9 +299,7 @@ InsightsRepositoryCollection = Collection[InsightsRepository]
 
 
 def next_cursor(links: Links) -> str | None:
-    """The ``after`` value of a cursor collection's ``_links.next`` (None on the last page).
-
-    The link carries no filters: send the ``after`` value with the same filters again."""
+    """The ``after`` value of ``_links.next`` (None on the last page), to send with the filters."""
     nxt = links.get("next")
     if nxt is None or not nxt.href or "?" not in nxt.href:
         return None

@@ -1,40 +1,29 @@
 """Pydantic models of the LaunchDarkly Engineering Insights and metric-group contract.
 
-Field names are snake_case; aliases carry the wire names (``projectKey``, ``_links``,
-``_creationDate``). Response models keep fields LaunchDarkly adds later (``extra="allow"``),
-except where a field could carry a secret (environments carry SDK keys: those are dropped).
-Values no answer can truly hold (a negative count, a score outside 0-100, a timestamp beyond
-year 9999, a count past the int64 range, NaN or Infinity) fail validation, so they surface as
-an upstream error rather than as data.
+snake_case fields, wire names as aliases; unknown fields kept (``extra="allow"``) except where
+they could carry a secret. Values no answer can hold (negative counts, scores outside 0-100,
+timestamps past year 9999, past int64, NaN) fail validation: an upstream error, not data.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
-from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
+from ld_insights_mcp.launchdarkly.vocabulary import CATEGORY_PARTS, INDICATORS
 
 logger = logging.getLogger(__name__)
 
 SCORE_CATEGORIES = (
     "overall",
-    "velocity",
-    "deploymentFrequency",
-    "leadTime",
-    "risk",
-    "deploymentFailureRate",
-    "impactSize",
-    "efficiency",
-    "flagHealth",
-    "experimentationCoverage",
+    *(name for part in CATEGORY_PARTS["overall"] for name in (part, *CATEGORY_PARTS[part])),
     "creationRatio",
 )
-"""Every category of ``InsightGroupScores``, wire names, in reading order."""
+"""Every category of ``InsightGroupScores``, wire names, in reading order (depth first)."""
 
 
 def _known_indicator(value: Any) -> Any:
@@ -75,29 +64,24 @@ def millis_to_datetime(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
+_CAMEL = ConfigDict(
+    alias_generator=to_camel,
+    validate_by_name=True,
+    validate_by_alias=True,
+    defer_build=True,  # built on first use, not at start-up
+)
+
+
 class Wire(BaseModel):
     """Base of response models: camelCase aliases, unknown fields kept."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        extra="allow",
-        allow_inf_nan=False,
-        defer_build=True,  # built on first use, not at start-up
-    )
+    model_config = ConfigDict(**_CAMEL, extra="allow", allow_inf_nan=False)
 
 
 class _Request(BaseModel):
     """Base of request bodies: camelCase on the wire, unknown fields refused."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        extra="forbid",
-        defer_build=True,
-    )
+    model_config = ConfigDict(**_CAMEL, extra="forbid")
 
     def to_wire(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -120,9 +104,18 @@ class Collection(Wire, Generic[ItemT]):
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-def _covers_the_page(total_count: int | None, items: list[Any]) -> None:
-    if total_count is not None and total_count < len(items):
-        raise ValueError(f"totalCount {total_count} is less than the {len(items)} items returned")
+class _CheckedCollection(Collection[ItemT]):
+    """A collection whose ``totalCount``, when given, covers the items returned."""
+
+    items: list[ItemT]  # required here
+    total_count: Count | None = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _total_covers_the_page(self) -> Self:
+        total, items = self.total_count, self.items
+        if total is not None and total < len(items):
+            raise ValueError(f"totalCount {total} is less than the {len(items)} items returned")
+        return self
 
 
 # --- insight scores -------------------------------------------------------------------------
@@ -167,12 +160,8 @@ class InsightGroupScores(Wire):
 
     def by_category(self) -> dict[str, MetricScore]:
         """The present scores keyed by wire name, in ``SCORE_CATEGORIES`` order."""
-        scores: dict[str, MetricScore] = {}
-        for name, attribute in _CATEGORY_ATTRIBUTES:
-            value = getattr(self, attribute)
-            if value is not None:
-                scores[name] = value
-        return scores
+        found = ((name, getattr(self, attribute)) for name, attribute in _CATEGORY_ATTRIBUTES)
+        return {name: score for name, score in found if score is not None}
 
 
 class InsightPeriod(Wire):
@@ -207,11 +196,8 @@ class InsightGroupCollectionMetadata(Wire):
 
 
 class EnvironmentSummary(BaseModel):
-    """The parts of an expanded ``Environment`` that are safe to show.
-
-    The API also returns the environment's SDK key and mobile key; they are secrets and are
-    dropped here on purpose (``extra="ignore"``).
-    """
+    """The parts of an expanded ``Environment`` safe to show: its SDK and mobile keys are
+    secrets, dropped on purpose (``extra="ignore"``)."""
 
     model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, extra="ignore")
 
@@ -235,15 +221,10 @@ class InsightGroup(Wire):
     score_metadata: ScoreMetadata | None = None
 
 
-class InsightGroupCollection(Collection[InsightGroup]):
-    items: list[InsightGroup]  # required here
+class InsightGroupCollection(_CheckedCollection[InsightGroup]):
+    total_count: Count
     metadata: InsightGroupCollectionMetadata | None = None
     score_metadata: ScoreMetadata | None = None
-
-    @model_validator(mode="after")
-    def _total_covers_the_page(self) -> InsightGroupCollection:
-        _covers_the_page(self.total_count, self.items)
-        return self
 
 
 class NewInsightGroup(_Request):
@@ -262,15 +243,8 @@ class NewInsightGroup(_Request):
 
     def differences(self, group: InsightGroup) -> list[str]:
         """The fields this request sets that ``group`` has otherwise (wire names)."""
-        differ = [
-            wire
-            for wire, mine, theirs in (
-                ("name", self.name, group.name),
-                ("projectKey", self.project_key, group.project_key),
-                ("environmentKey", self.environment_key, group.environment_key),
-            )
-            if mine != theirs
-        ]
+        compared = ("name", "project_key", "environment_key")
+        differ = [to_camel(f) for f in compared if getattr(self, f) != getattr(group, f)]
         apps = self.application_keys
         if apps is not None and set(group.application_keys) != set(apps):
             differ.append("applicationKeys")
@@ -379,17 +353,8 @@ class MetricGroup(Wire):
     links: Links = Field(default_factory=dict, alias="_links")
 
 
-class MetricGroupCollection(Wire):
-    """Not a ``Collection``: its ``totalCount`` is optional."""
-
-    items: list[MetricGroup]
-    total_count: Count | None = None
-    links: Links = Field(default_factory=dict, alias="_links")
-
-    @model_validator(mode="after")
-    def _total_covers_the_page(self) -> MetricGroupCollection:
-        _covers_the_page(self.total_count, self.items)
-        return self
+class MetricGroupCollection(_CheckedCollection[MetricGroup]):
+    """Its ``totalCount`` is optional."""
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -408,9 +373,5 @@ class ErrorRep(Wire):
     errors: list[ErrorFieldRep] = Field(default_factory=list)
 
 
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
-
-
-_CATEGORY_ATTRIBUTES = tuple((name, _snake(name)) for name in SCORE_CATEGORIES)
+_CATEGORY_ATTRIBUTES = tuple((name, to_snake(name)) for name in SCORE_CATEGORIES)
 MetricScore.model_rebuild()

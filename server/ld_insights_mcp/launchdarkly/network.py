@@ -1,19 +1,9 @@
-"""The network under the client: one httpx transport, through the proxy and with the
-certificate authorities this machine is set up for.
+"""The network under the client: one httpx transport, through the configured proxy and CAs.
 
-The proxy: ``LD_INSIGHTS_PROXY`` when it is set; otherwise the environment (``HTTPS_PROXY``,
-``ALL_PROXY``, ``NO_PROXY``; on macOS and Windows, when those are unset, the system's proxy
-settings), read by the standard library as other Python tools read it. An https base URI is
-reached through a CONNECT tunnel: the proxy sees the host name and port, never a request or
-the token. A plain-http base URI (allowed only on loopback) is never sent through a proxy:
-the token would travel in clear.
-
-The certificate authorities: ``LD_INSIGHTS_CA_BUNDLE`` (a PEM file or a directory of them)
-when it is set; otherwise ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``; otherwise the operating
-system's trust store (``truststore`` on macOS and Windows, the system CA files on Linux),
-and certifi's bundle where none is found. A CA bundle replaces the default trust.
-
-Nothing here prints a proxy's user name or password: ``Route`` shows the proxy without them.
+Proxy: ``LD_INSIGHTS_PROXY``, else the environment or system settings (as ``urllib`` reads
+them); https goes through a CONNECT tunnel, plain http (loopback only) never through a proxy.
+CAs: ``LD_INSIGHTS_CA_BUNDLE``, else ``SSL_CERT_FILE``/``SSL_CERT_DIR``, else the system's
+trust store, else certifi's. A proxy's credentials are never printed.
 """
 
 from __future__ import annotations
@@ -36,11 +26,8 @@ CA_SETTING = "LD_INSIGHTS_CA_BUNDLE"
 class Trust:
     """The certificate authorities a TLS connection accepts, and where they came from."""
 
-    source: str
-    """``LD_INSIGHTS_CA_BUNDLE``, ``SSL_CERT_FILE``, ``SSL_CERT_DIR``, ``system`` or
-    ``certifi``."""
-    location: str | None = None
-    """The file or directory, for a bundle; None for the system store."""
+    source: str  # LD_INSIGHTS_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR, system or certifi
+    location: str | None = None  # the file or directory of a bundle
 
     @classmethod
     def configured(cls, ca_bundle: str | None) -> Trust:
@@ -80,9 +67,8 @@ class Trust:
 
 
 _OS_TRUST_STORE = platform.system() in ("Darwin", "Windows")
-"""Where ``truststore`` verifies with the operating system's own API. On Linux the system CA
-files are loaded instead (truststore reads them anew at every handshake, which OpenSSL before
-3.4 accumulates)."""
+"""Where ``truststore`` uses the OS's own API; on Linux it would re-read the CA files at every
+handshake (accumulating in OpenSSL before 3.4), so they are loaded once instead."""
 
 
 def _system_ca_paths() -> tuple[str | None, str | None]:
@@ -95,21 +81,14 @@ def _system_ca_paths() -> tuple[str | None, str | None]:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """How requests reach the base URI: directly or through a proxy, and the CAs trusted.
-
-    ``proxy`` may carry credentials: it is left out of the repr; ``proxy_shown`` is safe to
-    print.
-    """
+    """How requests reach the base URI, and the CAs trusted. ``proxy`` may carry credentials
+    (not in the repr); ``proxy_shown`` is safe to print."""
 
     base_url: str
     proxy: str | None = field(default=None, repr=False)
-    proxy_source: str | None = None
-    """The setting or variable the proxy came from (``LD_INSIGHTS_PROXY``, ``HTTPS_PROXY``,
-    ``system proxy settings``)."""
-    direct_because: str | None = None
-    """Why no proxy is used although one is configured (``NO_PROXY``, a plain-http URI)."""
-    problem: str | None = None
-    """Why the configured proxy cannot be used (every request then fails with this)."""
+    proxy_source: str | None = None  # the setting or variable it came from
+    direct_because: str | None = None  # why a configured proxy is not used
+    problem: str | None = None  # why the configured proxy cannot be used: every request fails
     trust: Trust = field(default_factory=lambda: Trust("system"))
 
     @property
@@ -152,8 +131,7 @@ class Route:
 
 
 def route_for(base_url: str, *, proxy: str | None = None, ca_bundle: str | None = None) -> Route:
-    """The route to ``base_url``: the ``proxy`` setting wins over the environment, and the
-    ``ca_bundle`` setting over ``SSL_CERT_FILE``/``SSL_CERT_DIR`` and the system store."""
+    """The route to ``base_url``: the settings win over the environment."""
     trust = Trust.configured(ca_bundle)
     parts = urlsplit(base_url)
     chosen, source = (proxy, PROXY_SETTING) if proxy else _environment_proxy(parts.scheme)
@@ -173,8 +151,7 @@ def route_for(base_url: str, *, proxy: str | None = None, ca_bundle: str | None 
 
 
 def _environment_proxy(scheme: str) -> tuple[str | None, str]:
-    """The proxy the environment (or the system settings) gives for ``scheme``, and the
-    variable it came from."""
+    """The environment's (or system's) proxy for ``scheme``, and the variable it came from."""
     import urllib.request
 
     proxies = urllib.request.getproxies()
@@ -185,8 +162,7 @@ def _environment_proxy(scheme: str) -> tuple[str | None, str]:
 
 
 def _variable(kind: str) -> str | None:
-    """The environment variable that set the ``kind`` proxy (lower case wins, as in
-    ``urllib``)."""
+    """The variable that set the ``kind`` proxy (lower case wins, as in ``urllib``)."""
     for name in (f"{kind}_proxy", f"{kind.upper()}_PROXY"):
         if os.environ.get(name):
             return name
@@ -200,8 +176,7 @@ def _bypassed(netloc: str) -> bool:
 
 
 class _Unusable(httpx.AsyncBaseTransport):
-    """A network whose proxy setting cannot be used: every request fails before it is sent,
-    saying why."""
+    """A proxy setting that cannot be used: every request fails before it is sent, saying why."""
 
     def __init__(self, reason: str, source: str | None) -> None:
         self._failure = Failure("proxy", reason, f"set {source} to an http:// or https:// URL")
@@ -217,9 +192,7 @@ class _Unusable(httpx.AsyncBaseTransport):
 class Failure:
     """What a failed connection was, in words, and the fix."""
 
-    kind: str
-    """``tls``, ``proxy`` (the proxy refused or could not be reached) or ``proxy_upstream``
-    (the proxy could not reach the host)."""
+    kind: str  # tls, proxy, or proxy_upstream (the proxy could not reach the host)
     reason: str
     fix: str
 
@@ -243,8 +216,7 @@ TLS_FIX = "check that LD_BASE_URI's host speaks TLS on that port"
 
 
 class ProxyFailure(httpx.ProxyError):
-    """The proxy failed the request before it reached the base URI: it could not be
-    reached, it refused the CONNECT tunnel, or it could not reach the host."""
+    """The proxy failed the request before it reached the base URI."""
 
     def __init__(self, failure: Failure, request: httpx.Request) -> None:
         super().__init__(failure.reason, request=request)
@@ -271,8 +243,8 @@ def failure_of(exc: BaseException) -> Failure | None:
 
 
 class _ThroughProxy(httpx.AsyncBaseTransport):
-    """httpx's transport through a proxy, whose failures before the tunnel is up say so:
-    httpx reports an unreachable proxy as it would an unreachable host."""
+    """httpx's transport through a proxy, saying so of failures before the tunnel is up (httpx
+    reports an unreachable proxy as an unreachable host)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, proxy: str) -> None:
         self._inner = inner
@@ -286,10 +258,9 @@ class _ThroughProxy(httpx.AsyncBaseTransport):
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if failure_of(exc) is not None:  # TLS with the host, inside the tunnel
                 raise
+            said = _first_line(exc) or "timed out"
             failure = Failure(
-                "proxy",
-                f"could not connect to the proxy {self._proxy} ({_first_line(exc) or 'timed out'})",
-                PROXY_FIX,
+                "proxy", f"could not connect to the proxy {self._proxy} ({said})", PROXY_FIX
             )
             raise ProxyFailure(failure, request) from exc
 
@@ -297,18 +268,12 @@ class _ThroughProxy(httpx.AsyncBaseTransport):
         said = _first_line(exc)
         target = f"{request.url.host}:{request.url.port or 443}"
         if said.startswith("407"):
-            return Failure(
-                "proxy", f"the proxy {self._proxy} asks for credentials ({said})", PROXY_AUTH_FIX
-            )
-        if said[:1] == "5":  # 502, 503, 504: the proxy could not reach the host
-            return Failure(
-                "proxy_upstream",
-                f"the proxy {self._proxy} could not reach {target} ({said})",
-                UPSTREAM_FIX,
-            )
-        return Failure(
-            "proxy", f"the proxy {self._proxy} refused the tunnel to {target} ({said})", PROXY_FIX
-        )
+            kind, what, fix = "proxy", "asks for credentials", PROXY_AUTH_FIX
+        elif said[:1] == "5":  # 502, 503, 504: the proxy could not reach the host
+            kind, what, fix = "proxy_upstream", f"could not reach {target}", UPSTREAM_FIX
+        else:
+            kind, what, fix = "proxy", f"refused the tunnel to {target}", PROXY_FIX
+        return Failure(kind, f"the proxy {self._proxy} {what} ({said})", fix)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

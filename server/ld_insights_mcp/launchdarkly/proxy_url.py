@@ -1,7 +1,5 @@
-"""Proxy URLs: whether one can be used, and how to print one without its credentials.
-
-No HTTP stack is imported here: the settings check a proxy URL at start-up.
-"""
+"""Proxy URLs: whether one can be used, and how to print one without its credentials (no
+HTTP stack imported: the settings check a proxy URL at start-up)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
 """Parsing of LaunchDarkly's rate-limit headers, robust to absurd values.
 
-A wait hint is usable only when it is a finite, non-negative number of seconds no longer
-than ``MAX_HINT_SECONDS``. A hint that is present but unusable (``inf``, ``nan``, ``1e20``,
-a negative number, a reset a century ahead, text) is recorded as a *problem* instead of a
-value: nobody can honour a wait they cannot read, so the caller reports it rather than
-guessing. A reset time already past asks for no wait (clocks drift); it is not a problem.
+A wait hint is usable when finite, non-negative and at most ``MAX_HINT_SECONDS``; one sent but
+unusable (``inf``, a negative number, text) is recorded as a *problem*, reported, not guessed
+at. A reset time already past asks for no wait (clocks drift); it is not a problem.
 """
 
 from __future__ import annotations
@@ -99,17 +97,13 @@ def _reset_at_ms(value: str | None, now_ms: float) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class RateLimitInfo:
-    """What LaunchDarkly said about rate limits; any field may be absent.
-
-    ``reset_at_ms`` is ``X-Ratelimit-Reset`` (epoch milliseconds); ``retry_after`` is
-    ``Retry-After`` (seconds), sent for IP-based limits. Both hold usable values only;
-    ``retry_after_problem`` / ``reset_problem`` describe a header that was sent but unusable.
-    """
+    """What LaunchDarkly said about rate limits; any field may be absent. ``reset_at_ms``
+    (``X-Ratelimit-Reset``, epoch ms) and ``retry_after`` (``Retry-After``, seconds) hold usable
+    values only; the ``..._problem`` fields describe a header sent but unusable."""
 
     global_remaining: int | None = None
     route_remaining: int | None = None
-    token_remaining: int | None = None
-    """``X-Ratelimit-Auth-Token-Remaining`` (a limit per access token, in newer docs)."""
+    token_remaining: int | None = None  # a limit per access token, in newer docs
     reset_at_ms: int | None = None
     retry_after: float | None = None
     retry_after_problem: str | None = None

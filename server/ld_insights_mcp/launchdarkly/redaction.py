@@ -9,10 +9,8 @@ REDACTED = "[redacted]"
 
 
 class Redactor:
-    """Replaces a secret, or any prefix of it of at least ``MIN_PREFIX`` characters, in text.
-
-    A secret shorter than ``MIN_PREFIX`` is redacted only whole. ``repr`` never shows it.
-    """
+    """Replaces a secret, or any prefix of it of at least ``MIN_PREFIX`` characters (a shorter
+    secret only whole), in text. ``repr`` never shows it."""
 
     __slots__ = ("_head", "_secret")
 

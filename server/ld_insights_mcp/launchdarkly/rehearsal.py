@@ -1,10 +1,5 @@
-"""A network that never leaves the process: canned answers for rehearsing reads.
-
-``RehearsalTransport`` answers the insight-score and insight-group reads with small bodies
-of the documented shape, and every other request with 404, so a client built on it runs
-its whole read path (request building, auth, the exchange, parsing, validation) without
-sending anything anywhere. ``requests`` counts what it answered.
-"""
+"""A network that never leaves the process: canned answers of the documented shape for the
+score and group reads (404 otherwise), so a client runs its whole read path sending nothing."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
 """When and how long to retry a LaunchDarkly call.
 
-Reads retry on rate limits, server errors, broken connections and timeouts, with exponential
-backoff and jitter, honouring ``Retry-After`` / ``X-Ratelimit-Reset`` up to a cap. A wait
-beyond the cap is not slept: the error goes back to the caller with the wait in it. A wait
-hint that was sent but cannot be read is not guessed at either: the error goes back as is.
-Writes retry only where the request provably never reached LaunchDarkly.
+Reads retry on rate limits, server errors, broken connections and timeouts (backoff with
+jitter, honouring a server's wait up to a cap; a longer or unreadable wait goes back to the
+caller). Writes retry only where the request provably never reached LaunchDarkly.
 """
 
 from __future__ import annotations
@@ -24,10 +22,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retry limits: attempts in all, backoff bounds and the longest server-requested wait.
-
-    ``sleep`` waits between attempts (``anyio.sleep``; tests pass a recorder).
-    """
+    """Attempts in all, backoff bounds, the longest server-requested wait, and ``sleep``."""
 
     max_attempts: int = 4
     backoff_initial: float = 0.25

@@ -1,9 +1,5 @@
 """One HTTP exchange with LaunchDarkly: auth header, concurrency bound, byte cap, error mapping.
-
-Knows HTTP and LaunchDarkly's error shapes; retries live in ``retries.py``. Text LaunchDarkly
-sends back (error messages, field errors, header values) reaches callers only after the
-access token, or a long prefix of it, is redacted.
-"""
+Text LaunchDarkly sends back reaches callers only with the token (or a long prefix) redacted."""
 
 from __future__ import annotations
 
@@ -76,8 +72,7 @@ pydantic's JSON readers accept though JSON has no such values) or an exponent pa
 
 
 def non_finite(body: bytes) -> str | None:
-    """What non-finite number ``body`` holds (None if none): cheap unless the bytes hint at
-    one, exact then (text inside strings does not count)."""
+    """What non-finite number ``body`` holds (None if none): cheap unless the bytes hint at one."""
     if _MAYBE_NON_FINITE.search(body) is None:
         return None
     try:
@@ -111,53 +106,32 @@ class Response:
     rate_limit: RateLimitInfo
 
     def refuse_non_finite(self, *, method: str, path: str) -> None:
-        """Raise ``UnexpectedResponseError`` if the body holds NaN, Infinity or a number past
-        a float's range: such an answer is refused, not shown."""
+        """Refuse (not show) a body holding NaN, Infinity or a number past a float's range."""
         found = non_finite(self.body)
         if found is not None:
-            raise UnexpectedResponseError(
-                f"LaunchDarkly's answer holds {found}; it was refused rather than shown",
-                status=self.status,
-                method=method,
-                path=path,
-            )
+            message = f"LaunchDarkly's answer holds {found}; it was refused rather than shown"
+            raise UnexpectedResponseError(message, status=self.status, method=method, path=path)
 
     def json(self, *, method: str, path: str) -> Any:
+        def unexpected(what: str) -> UnexpectedResponseError:
+            message = f"LaunchDarkly answered {self.status} with {what}"
+            return UnexpectedResponseError(message, status=self.status, method=method, path=path)
+
         if not self.body.strip():
-            raise UnexpectedResponseError(
-                f"LaunchDarkly answered {self.status} with an empty body where JSON was expected",
-                status=self.status,
-                method=method,
-                path=path,
-            )
+            raise unexpected("an empty body where JSON was expected")
         self.refuse_non_finite(method=method, path=path)
         try:
             return json.loads(self.body)
         except RecursionError:
-            raise UnexpectedResponseError(
-                f"LaunchDarkly answered {self.status} with JSON nested too deeply to read "
-                f"({len(self.body)} bytes)",
-                status=self.status,
-                method=method,
-                path=path,
-            ) from None
+            raise unexpected(f"JSON nested too deeply to read ({len(self.body)} bytes)") from None
         except ValueError:
-            raise UnexpectedResponseError(
-                f"LaunchDarkly answered {self.status} with a body that is not JSON "
-                f"({self.content_type or 'no content type'}, {len(self.body)} bytes)",
-                status=self.status,
-                method=method,
-                path=path,
-            ) from None
+            kind = self.content_type or "no content type"
+            raise unexpected(f"a body that is not JSON ({kind}, {len(self.body)} bytes)") from None
 
 
 class Exchange:
-    """Sends single requests through a shared ``httpx.AsyncClient`` with bounded concurrency.
-
-    The bound is this semaphore, held for one request from send to last byte, not during
-    a retry's wait: it is the only limit on requests in flight (give the ``httpx`` pool at
-    least as many connections, or it becomes a second limit that fails with a pool timeout).
-    """
+    """Sends single requests through a shared ``httpx.AsyncClient``; a semaphore held from
+    send to last byte (not in a retry's wait) is the one limit on requests in flight."""
 
     def __init__(
         self, http: httpx.AsyncClient, *, max_response_bytes: int, max_concurrency: int
@@ -175,8 +149,7 @@ class Exchange:
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
     ) -> Response:
-        """Send once; return the answer on 2xx, raise a typed error otherwise. Every
-        operation this client uses is in the beta API, so every request says so."""
+        """Send once (every operation used is beta); the answer on 2xx, else a typed error."""
         headers = {"LD-API-Version": BETA_VERSION}
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         # One absolute URL: httpx parses it once (a base URL and params cost it three parses).
@@ -216,49 +189,35 @@ class Exchange:
         )
 
     async def _read_capped(self, response: httpx.Response, *, method: str, path: str) -> bytes:
+        cap = self._max_response_bytes
+
+        def unexpected(
+            message: str, kind: type[UnexpectedResponseError] = ResponseTooLargeError
+        ) -> UnexpectedResponseError:
+            return kind(message, status=response.status_code, method=method, path=path)
+
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self._max_response_bytes:
-            raise ResponseTooLargeError(
-                f"LaunchDarkly's answer is {int(declared)} bytes, over the "
-                f"{self._max_response_bytes}-byte cap",
-                status=response.status_code,
-                method=method,
-                path=path,
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise unexpected(
+                f"LaunchDarkly's answer is {int(declared)} bytes, over the {cap}-byte cap"
             )
         chunks: list[bytes] = []
         size = 0
         try:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
-                if size > self._max_response_bytes:
-                    raise ResponseTooLargeError(
-                        f"LaunchDarkly's answer exceeded the {self._max_response_bytes}-byte cap",
-                        status=response.status_code,
-                        method=method,
-                        path=path,
-                    )
+                if size > cap:
+                    raise unexpected(f"LaunchDarkly's answer exceeded the {cap}-byte cap")
                 chunks.append(chunk)
         except httpx.TimeoutException as exc:
-            raise APITimeoutError(
-                _describe("timed out reading the answer", exc, True),
-                method=method,
-                path=path,
-                sent=True,
-            ) from None
+            message = _describe("timed out reading the answer", exc, True)
+            raise APITimeoutError(message, method=method, path=path, sent=True) from None
         except httpx.DecodingError:
-            raise UnexpectedResponseError(
-                "LaunchDarkly's answer could not be decoded",
-                status=response.status_code,
-                method=method,
-                path=path,
-            ) from None
+            message = "LaunchDarkly's answer could not be decoded"
+            raise unexpected(message, UnexpectedResponseError) from None
         except httpx.TransportError as exc:
-            raise APIConnectionError(
-                _describe("connection broke while reading the answer", exc, True),
-                method=method,
-                path=path,
-                sent=True,
-            ) from None
+            message = _describe("connection broke while reading the answer", exc, True)
+            raise APIConnectionError(message, method=method, path=path, sent=True) from None
         return b"".join(chunks)
 
 

@@ -1,8 +1,5 @@
-"""The contract's vocabulary, written once: the key pattern, the score indicator bands and the
-score category tree.
-
-Plain constants: the client, the emulator, the tools and the knowledge resources all read them.
-"""
+"""The contract's vocabulary, written once for the client, emulator, tools and resources: the
+key pattern, the score indicator bands and the score category tree."""
 
 from __future__ import annotations
 
