@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from ld_insights_mcp.emulator.insights import InsightHandlers
 from ld_insights_mcp.emulator.metric_groups import MetricGroupHandlers
 from ld_insights_mcp.emulator.rate_limits import RateLimitWindow
 from ld_insights_mcp.emulator.request import ApiRequest, IncomingRequest, read_body
-from ld_insights_mcp.emulator.routes import RawPath, Target, routes
+from ld_insights_mcp.emulator.routes import OPERATIONS, RawPath, Target, routes
 from ld_insights_mcp.emulator.seed import DAY_MS
 from ld_insights_mcp.emulator.store import Store
 from ld_insights_mcp.emulator.writes import WriteHandlers
@@ -58,6 +59,11 @@ def encode(payload: Any) -> bytes:
 
 def _error(status: int, message: str, **headers: str) -> Answer:
     return Answer(status, encode(ApiError(status, message).body()), headers)
+
+
+def _method_name(operation_id: str) -> str:
+    """The handler method of an operation: ``getInsightGroups`` -> ``get_insight_groups``."""
+    return re.sub("(?=[A-Z])", "_", operation_id).lower()
 
 
 def _wall_clock_ms() -> int:
@@ -106,24 +112,19 @@ class Emulator:
         self.charts = ChartHandlers(self.store, windows)
         """The charts: ``charts.empty_metrics`` says how a metric over nothing is answered
         (one of ``charts.EMPTY_METRICS``: omitted, notCalculated, unknown, banded)."""
-        metric_groups = MetricGroupHandlers(self.store, self.clock)
-        self._handlers: dict[str, Handler] = {
-            "getInsightGroups": insights.get_insight_groups,
-            "createInsightGroup": insights.create_insight_group,
-            "getInsightGroup": insights.get_insight_group,
-            "patchInsightGroup": insights.patch_insight_group,
-            "deleteInsightGroup": insights.delete_insight_group,
-            "getInsightsScores": insights.get_insights_scores,
-            "getMetricGroups": metric_groups.get_metric_groups,
-            "createMetricGroup": metric_groups.create_metric_group,
-            "getMetricGroup": metric_groups.get_metric_group,
-            "patchMetricGroup": metric_groups.patch_metric_group,
-            "deleteMetricGroup": metric_groups.delete_metric_group,
-            **_evidence_handlers(self.store, self.charts, windows),
-        }
         self.changes = WriteHandlers(self.store, EvidenceListHandlers(self.store, windows))
         """Deployment and repository-mapping writes (``put_replaces``: PUT replaces all)."""
-        self._handlers.update(self.changes.handlers())
+        owners = (
+            insights,
+            MetricGroupHandlers(self.store, self.clock),
+            self.charts,
+            EvidenceListHandlers(self.store, windows),
+            self.changes,
+        )
+        methods = {name: getattr(o, name) for o in owners for name in dir(o) if name[0] != "_"}
+        self._handlers: dict[str, Handler] = {
+            operation: methods[_method_name(operation)] for _, _, operation in OPERATIONS
+        }
         self.app = Starlette(routes=routes(self.serve), middleware=[Middleware(RawPath)])
         """The ASGI app; serve it with uvicorn or use ``httpx.ASGITransport(app=emu.app)``."""
 
@@ -189,21 +190,3 @@ async def send_answer(send: Send, answer: Answer, headers: dict[str, str]) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def _evidence_handlers(store: Store, charts: ChartHandlers, windows: Windows) -> dict[str, Handler]:
-    """The read-only evidence operations (charts, deployments, pull requests, flag events,
-    repositories)."""
-    lists = EvidenceListHandlers(store, windows)
-    return {
-        "getDeploymentFrequencyChart": charts.get_deployment_frequency_chart,
-        "getLeadTimeChart": charts.get_lead_time_chart,
-        "getReleaseFrequencyChart": charts.get_release_frequency_chart,
-        "getFlagStatusChart": charts.get_flag_status_chart,
-        "getStaleFlagsChart": charts.get_stale_flags_chart,
-        "getDeployments": lists.get_deployments,
-        "getDeployment": lists.get_deployment,
-        "getPullRequests": lists.get_pull_requests,
-        "getFlagEvents": lists.get_flag_events,
-        "getInsightsRepositories": lists.get_insights_repositories,
-    }

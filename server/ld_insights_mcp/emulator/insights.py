@@ -22,12 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ld_insights_mcp.emulator.errors import conflict, invalid, invalid_many, not_found, patch_failed
-from ld_insights_mcp.emulator.json_patch import (
-    MalformedPatch,
-    PatchFailure,
-    apply_patch,
-    parse_patch,
-)
+from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.links import href, page_links
 from ld_insights_mcp.emulator.request import ApiRequest
 from ld_insights_mcp.emulator.scores import PERIOD_ALIGNMENTS, Period, periods, slice_scores
@@ -194,19 +189,13 @@ class InsightHandlers:
 
     def patch_insight_group(self, request: ApiRequest) -> Answer:
         group = self._group(request.params["insightGroupKey"])
-        try:
-            operations = parse_patch(request.json())
-        except MalformedPatch as malformed:
-            raise invalid("body", str(malformed)) from None
         document = {"name": group["name"], "applicationKeys": list(group["applicationKeys"])}
-        try:
-            patched = apply_patch(document, operations, allowed=("name", "applicationKeys"))
-        except PatchFailure as failure:
-            raise patch_failed(f"Could not apply patch: {failure}") from None
-        name = patched.get("name")
+        allowed = ("name", "applicationKeys")
+        patch = patched(request.json(), document, allowed=allowed, unprocessable=True)
+        name = patch.get("name")
         if not isinstance(name, str) or not name.strip():
             raise patch_failed("Could not apply patch: name must be a non-empty string")
-        apps = patched.get("applicationKeys", [])
+        apps = patch.get("applicationKeys", [])
         if string_list_problem(apps):
             raise patch_failed("Could not apply patch: applicationKeys must be strings")
         project = self._project(group["projectKey"])

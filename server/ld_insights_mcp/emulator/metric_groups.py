@@ -23,12 +23,7 @@ from typing import Any
 
 from ld_insights_mcp.emulator.errors import conflict, invalid, invalid_many, not_found
 from ld_insights_mcp.emulator.filters import Clause, parse_filter, parse_sort
-from ld_insights_mcp.emulator.json_patch import (
-    MalformedPatch,
-    PatchFailure,
-    apply_patch,
-    parse_patch,
-)
+from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.links import page_links
 from ld_insights_mcp.emulator.request import ApiRequest
 from ld_insights_mcp.emulator.store import Body, Store, metric_group_links
@@ -211,10 +206,6 @@ class MetricGroupHandlers:
 
     def patch_metric_group(self, request: ApiRequest) -> Answer:
         project, group = self._group(request)
-        try:
-            operations = parse_patch(request.json())
-        except MalformedPatch as malformed:
-            raise invalid("body", str(malformed)) from None
         document: Body = {
             "name": group["name"],
             "tags": list(group["tags"]),
@@ -224,26 +215,23 @@ class MetricGroupHandlers:
         }
         if "description" in group:
             document["description"] = group["description"]
-        try:
-            patched = apply_patch(document, operations, allowed=PATCHABLE)
-        except PatchFailure as failure:
-            raise invalid(failure.path or "body", f"could not apply patch: {failure}") from None
-        if patched == document:
+        patch = patched(request.json(), document, allowed=PATCHABLE)
+        if patch == document:
             return 200, dict(group)
-        name = patched.get("name")
+        name = patch.get("name")
         if not isinstance(name, str) or not name.strip():
             raise invalid("/name", "must be a non-empty string")
-        if problem := string_list_problem(patched.get("tags")):
+        if problem := string_list_problem(patch.get("tags")):
             raise invalid("/tags", problem)
-        description = patched.get("description")
+        description = patch.get("description")
         if description is not None and not isinstance(description, str):
             raise invalid("/description", "must be a string")
         steps = self._steps(
-            project, group["kind"], patched.get("metrics"), "/metrics", names_required=False
+            project, group["kind"], patch.get("metrics"), "/metrics", names_required=False
         )
         group.update(
             name=name,
-            tags=list(patched["tags"]),
+            tags=list(patch["tags"]),
             metrics=self.store.metrics_in_group(project, group["kind"], steps),
             _version=group["_version"] + 1,
             _lastModified=max(self.clock(), group["_lastModified"] + 1),

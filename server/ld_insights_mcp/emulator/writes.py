@@ -17,22 +17,15 @@ Decisions where the contract is silent (it lists 400 but no 422 for these operat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from ld_insights_mcp.emulator.deployments import REPOSITORIES_PATH, EvidenceListHandlers
 from ld_insights_mcp.emulator.errors import ApiError, invalid, not_found
-from ld_insights_mcp.emulator.json_patch import (
-    MalformedPatch,
-    PatchFailure,
-    apply_patch,
-    parse_patch,
-)
+from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.request import ApiRequest
 from ld_insights_mcp.emulator.store import Store, link
 
 Answer = tuple[int, Any]
-Handler = Callable[[ApiRequest], Answer]
 _STATUS = re.compile(r"[a-z][a-z_]{0,63}")
 
 
@@ -44,29 +37,15 @@ class WriteHandlers:
         self.lists = lists
         self.put_replaces = False
 
-    def handlers(self) -> dict[str, Handler]:
-        return {
-            "updateDeployment": self.update_deployment,
-            "associateRepositoriesAndProjects": self.associate_repositories_and_projects,
-            "deleteRepositoryProject": self.delete_repository_project,
-        }
-
     # --- deployments ----------------------------------------------------------------------
 
     def update_deployment(self, request: ApiRequest) -> Answer:
         deployment_id = request.params["deploymentID"]
         evidence = self.lists.find_evidence(deployment_id)
-        try:
-            operations = parse_patch(request.json())
-        except MalformedPatch as malformed:
-            raise invalid("body", str(malformed)) from None
         current = self.lists.current(evidence.index[deployment_id])
         document = {"status": current["status"], "archived": current["archived"]}
-        try:
-            patched = apply_patch(document, operations, allowed=("status", "archived"))
-        except PatchFailure as failure:
-            raise invalid(failure.path or "body", f"could not apply patch: {failure}") from None
-        status, archived = patched.get("status"), patched.get("archived")
+        patch = patched(request.json(), document, allowed=("status", "archived"))
+        status, archived = patch.get("status"), patch.get("archived")
         if not isinstance(status, str) or not _STATUS.fullmatch(status):
             raise invalid("/status", "must be a status such as 'finished' or 'failed'")
         if not isinstance(archived, bool):
