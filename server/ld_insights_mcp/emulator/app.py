@@ -1,14 +1,11 @@
-"""The emulator: a Starlette app answering LaunchDarkly's insight-group, insight-score,
-metric-group and evidence (charts, deployments, pull requests, flag events, repositories)
+"""The emulator: a Starlette app answering LaunchDarkly's insight, metric-group and evidence
 operations as the contract describes them.
 
-Routing is Starlette's: one ``Route`` per operation (path parameters, method), matched on
-the raw path, and a catch-all route for everything else. Every route's endpoint runs
-``Emulator.serve``, so the order of checks is the same for every request: auth (401:
-``Authorization`` must be the raw token; ``Bearer <token>`` is refused), then the route
-(404 unknown path, 405 known path with another method), then ``LD-API-Version: beta`` (403),
-then the operation. Every answer carries rate-limit headers and ``Date`` from the emulator's
-clock.
+Every route (one per operation, matched on the raw path, and a catch-all) runs
+``Emulator.serve``, so every request is checked in one order: auth (401: ``Authorization`` must
+be the raw token, not ``Bearer <token>``), the route (404 unknown path, 405 other method),
+``LD-API-Version: beta`` (403), then the operation. Every answer carries rate-limit headers
+and ``Date`` from the emulator's clock.
 """
 
 from __future__ import annotations
@@ -79,12 +76,9 @@ def _elapsed_since(now_ms: int) -> Callable[[], int]:
 class Emulator:
     """A contract-true LaunchDarkly API for the operations this project uses.
 
-    ``Emulator(token, now_ms=None, *, clock=None)``: every request must send
-    ``Authorization: <token>``. ``now_ms`` anchors the seeded data and score periods (default:
-    the clock's day, UTC midnight); the seed is deterministic given ``now_ms``. ``clock()``
-    (epoch ms) stamps writes (``createdAt``, ``_creationDate``, ``_lastModified``), ``Date``
-    and the rate-limit window: the ``clock`` given, else ``now_ms`` plus the time elapsed
-    since construction, else the wall clock.
+    ``now_ms`` anchors the seeded data and score periods (default: the clock's UTC midnight).
+    ``clock()`` (epoch ms) stamps writes, ``Date`` and the rate-limit window: the ``clock``
+    given, else ``now_ms`` plus the time elapsed since construction, else the wall clock.
     """
 
     def __init__(
@@ -102,18 +96,13 @@ class Emulator:
         self.store = Store(now_ms=now_ms)
         self.rate_limits = RateLimitWindow(self.clock)
         insights = self.insights = InsightHandlers(self.store, self.clock)
-        """Insight groups and scores: ``insights.fill_omitted_applications`` (a create without
-        applicationKeys gets the project's applications); ``insights.period_alignment`` sets
-        where score periods end (one of ``scores.PERIOD_ALIGNMENTS``: anchor, now, midnight,
-        unaligned)."""
+        """Options: ``fill_omitted_applications``, ``period_alignment`` (``PERIOD_ALIGNMENTS``)."""
         self.windows = windows = Windows(self.clock)
-        """How ``from``/``to`` are read: ``windows.future_to`` says what a ``to`` after now
-        gets (one of ``evidence_params.FUTURE_TO``: accept, refuse)."""
+        """Option: ``future_to`` (``evidence_params.FUTURE_TO``)."""
         self.charts = ChartHandlers(self.store, windows)
-        """The charts: ``charts.empty_metrics`` says how a metric over nothing is answered
-        (one of ``charts.EMPTY_METRICS``: omitted, notCalculated, unknown, banded)."""
+        """Option: ``empty_metrics`` (``charts.EMPTY_METRICS``)."""
         self.changes = WriteHandlers(self.store, EvidenceListHandlers(self.store, windows))
-        """Deployment and repository-mapping writes (``put_replaces``: PUT replaces all)."""
+        """Option: ``put_replaces`` (a PUT of repository mappings replaces them all)."""
         owners = (
             insights,
             MetricGroupHandlers(self.store, self.clock),
@@ -132,14 +121,11 @@ class Emulator:
         return f"Emulator(now_ms={self.store.now_ms}, groups={len(self.store.insight_groups)})"
 
     def clock(self) -> int:
-        """Epoch ms now, for timestamps of writes and rate limits (see the class docstring)."""
+        """Epoch ms now (see the class docstring)."""
         return self._clock()
 
-    # --- the pipeline ---------------------------------------------------------------------
-
     async def serve(self, scope: Scope, receive: Receive, send: Send, target: Target) -> None:
-        """What every route's endpoint runs: read the request, answer it, send the answer.
-        The one method a subclass wraps to add behaviour around every request."""
+        """What every route runs; the one method a subclass wraps around every request."""
         body, gone = await read_body(receive)
         if not gone:
             answer = self.answer(IncomingRequest.of(scope, body, target.operation_id), target)
@@ -167,9 +153,8 @@ class Emulator:
         return Answer(status, encode(payload))
 
     def headers(self, operation_id: str | None, answer: Answer) -> dict[str, str]:
-        """The headers every answer carries: the rate-limit counts of its operation, ``Date``
-        from the clock (so a skewed clock is seen as LaunchDarkly's would be) and its
-        content type (none for a 204). The answer's own headers go over these."""
+        """Rate-limit counts, ``Date`` from the clock (a skewed clock shows as LaunchDarkly's
+        would) and the content type (none for a 204); the answer's own headers go over these."""
         headers = self.rate_limits.headers(operation_id or "unknown")
         headers["date"] = formatdate(self.clock() / 1000, usegmt=True)
         if answer.status != 204:
