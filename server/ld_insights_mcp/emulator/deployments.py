@@ -54,8 +54,6 @@ class EvidenceListHandlers:
             self._seen.setdefault(deployment["id"], evidence)
         return evidence
 
-    # --- representations ----------------------------------------------------------------------
-
     def _pr_rep(self, evidence: Evidence, pr: Body, expand: set[str]) -> Body:
         rep = dict(pr)
         if "leadTime" in expand:
@@ -78,8 +76,6 @@ class EvidenceListHandlers:
             refs = evidence.flag_refs[deployment["id"]]
             rep["flagReferences"] = _collection([dict(r) for r in refs])
         return rep
-
-    # --- operations ---------------------------------------------------------------------------
 
     def get_deployments(self, request: ApiRequest) -> Answer:
         evidence = self._evidence(request)

@@ -1,18 +1,12 @@
 """Score band -> raw metric range, written once: what the emulator's evidence is generated to
-match and what its charts' ``metrics`` tier ladders say.
+match and what its charts' ``metrics`` tier ladders say (no scoring formula is published).
 
-No scoring formula is published; these ladders are the emulator's. Each category's raw metric:
-
-- deploymentFrequency: deployments (finished or failed) per day in the window; higher is better.
-- deploymentFailureRate: failed / (finished + failed) deployments, in percent; lower is better.
-- leadTime: mean total lead time (first commit to the end of the successful deployment) of the
-  pull requests deployed in the window, in hours; lower is better.
-- impactSize: flag events with a ``large`` impact, percent of all flag events; lower is better.
-- experimentationCoverage: flag events linked to an experiment, percent; higher is better.
-- flagHealth: stale flags, percent of all flags (a snapshot); lower is better.
-- creationRatio: flags created per flag archived in the window (from the flag events that
-  record a flag's creation or archival); lower is better. No chart states it: the contract
-  has no creation-ratio chart, so this ladder only shapes the generated events.
+Raw metrics: deploymentFrequency, deployments (finished or failed) per day; failure rate,
+failed percent of those; leadTime, mean hours from first commit to the end of the deployment
+of the pull requests deployed; impactSize, percent of flag events with a ``large`` impact;
+experimentationCoverage, percent linked to an experiment; flagHealth, percent of flags stale
+(a snapshot); creationRatio, flags created per flag archived (no chart states it: its ladder
+only shapes the generated events).
 """
 
 from __future__ import annotations

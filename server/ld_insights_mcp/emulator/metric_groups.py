@@ -1,18 +1,16 @@
 """Metric-group operations (beta): list, create, get, patch, delete.
 
 Decisions where the contract is silent:
-- The contract's 400 for these operations is ``InvalidRequestErrorRep`` (``code``,
-  ``message``); the emulator also sends ``errors`` naming the attribute, as for insights.
-- ``createMetricGroup`` with a key that exists is a 409 ``conflict`` (the contract lists no 409
-  here; LaunchDarkly's sibling ``postMetric`` does, and the body is ``StatusConflictErrorRep``).
-  A missing ``key`` is derived from the name. Metrics must exist in the project and appear
-  once; ``maintainerId`` must be a member ID.
+- A 400 is ``InvalidRequestErrorRep`` with ``errors`` naming the attribute, as for insights.
+- ``createMetricGroup`` with an existing key is a 409 (as LaunchDarkly's ``postMetric``); a
+  missing ``key`` is derived from the name; metrics must exist in the project and appear once;
+  ``maintainerId`` must be a member ID.
 - ``patchMetricGroup`` patches ``/name``, ``/description``, ``/tags`` and ``/metrics`` (items
-  ``{key, nameInGroup}``). The contract lists no 422 here, so an unappliable patch is a 400
-  naming the patch path. ``_version`` and ``_lastModified`` change only when something did.
-- ``experimentStatus`` filters match a group with at least one connected experiment in that
-  status (``started`` = running or stopped). ``expand`` on the list is accepted and ignored.
-- Default order is creation order (oldest first); sorts are stable, names case-insensitive.
+  ``{key, nameInGroup}``); no 422 is listed, so an unappliable patch is a 400 naming its path.
+  ``_version`` and ``_lastModified`` change only when something did.
+- ``experimentStatus`` matches a group with a connected experiment in that status (``started``
+  = running or stopped). ``expand`` on the list is ignored. Default order is creation order;
+  sorts are stable, names ignore case.
 """
 
 from __future__ import annotations
@@ -58,8 +56,6 @@ class MetricGroupHandlers:
             raise not_found(f"Metric group {key!r} not found in project {project!r}")
         return project, group
 
-    # --- list -----------------------------------------------------------------------------
-
     def _matches(self, project: str, group: Body, clause: Clause) -> bool:
         experiments = self.store.connections(project, group["key"])
         value = clause.value
@@ -97,19 +93,12 @@ class MetricGroupHandlers:
             groups.sort(key=self._sort_key(project, field), reverse=descending)
         total = len(groups)
         extra = {"filter": request.arg("filter") or "", "sort": request.arg("sort") or ""}
+        path = f"/api/v2/projects/{project}/metric-groups"
         return 200, {
             "items": [dict(g) for g in groups[offset : offset + limit]],
-            "_links": page_links(
-                f"/api/v2/projects/{project}/metric-groups",
-                total=total,
-                limit=limit,
-                offset=offset,
-                extra={k: v for k, v in extra.items() if v},
-            ),
+            "_links": page_links(path, total=total, limit=limit, offset=offset, extra=extra),
             "totalCount": total,
         }
-
-    # --- one group ------------------------------------------------------------------------
 
     def get_metric_group(self, request: ApiRequest) -> Answer:
         project, group = self._group(request)
@@ -129,8 +118,6 @@ class MetricGroupHandlers:
             if group["key"] in experiment.metric_groups:
                 experiment.metric_groups.remove(group["key"])
         return 204, None
-
-    # --- writes ---------------------------------------------------------------------------
 
     def _steps(
         self, project: str, kind: str, metrics: Any, attribute: str, *, names_required: bool

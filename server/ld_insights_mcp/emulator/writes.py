@@ -1,17 +1,15 @@
 """Writes to the evidence: ``updateDeployment`` (JSON Patch) and the repository-project
 mappings (``associateRepositoriesAndProjects``, ``deleteRepositoryProject``).
 
-Decisions where the contract is silent (it lists 400 but no 422 for these operations):
-- ``updateDeployment`` patches ``/status`` (an open string of lowercase letters and '_') and
-  ``/archived`` (a boolean) only. A body that is not a JSON Patch array, a path outside those
-  two, a failed ``test`` or a value of the wrong type is a 400 naming the attribute (``body``
-  or the operation's path). A malformed id is a 400, an unknown one a 404.
-- ``associateRepositoriesAndProjects`` adds the mappings it is given and keeps the others
-  (``put_replaces = True`` makes it replace every mapping instead, so tests can check that a
-  client is safe under either reading). It answers every mapping now held. An unknown
-  repository or project is a 404 naming it.
-- ``deleteRepositoryProject`` takes the repository key as one path segment (``owner%2Frepo``);
-  an unknown repository or project, or a pair that is not linked, is a 404.
+Decisions where the contract is silent (it lists 400, no 422):
+- ``updateDeployment`` patches ``/status`` (lowercase letters and '_') and ``/archived`` (a
+  boolean); a malformed body, another path, a failed ``test`` or a wrong type is a 400 naming
+  the attribute; a malformed id is a 400, an unknown one a 404.
+- ``associateRepositoriesAndProjects`` adds the mappings given and keeps the others, or
+  replaces them all (``put_replaces``); it answers every mapping held; an unknown repository
+  or project is a 404.
+- ``deleteRepositoryProject`` takes the repository key as one segment (``owner%2Frepo``); an
+  unknown repository or project, or a pair not linked, is a 404.
 """
 
 from __future__ import annotations
@@ -37,8 +35,6 @@ class WriteHandlers:
         self.lists = lists
         self.put_replaces = False
 
-    # --- deployments ----------------------------------------------------------------------
-
     def update_deployment(self, request: ApiRequest) -> Answer:
         deployment_id = request.params["deploymentID"]
         evidence = self.lists.find_evidence(deployment_id)
@@ -53,8 +49,6 @@ class WriteHandlers:
         changes = self.store.deployment_changes.setdefault(deployment_id, {})
         changes.update(status=status, archived=archived)
         return 200, self.lists.current(evidence.index[deployment_id])
-
-    # --- repository-project mappings ------------------------------------------------------
 
     def associate_repositories_and_projects(self, request: ApiRequest) -> Answer:
         body = request.json()
