@@ -1,10 +1,5 @@
-"""Explaining one base category from its reads: the metric, the driver and 3-5 pieces of
-evidence, naming what is missing.
-
-``reads.NEEDS`` lists what each category's explanation reads; ``metrics`` turns the charts
-and lists into the raw metric of both periods and its parts; ``drivers`` picks what moved it
-most in the direction it moved; this module adds the evidence.
-"""
+"""Explaining one base category from its reads (``reads.NEEDS``): the metric (``metrics``),
+the driver (``drivers``) and 3-5 pieces of evidence, naming what is missing."""
 
 from __future__ import annotations
 
@@ -33,10 +28,7 @@ from ld_insights_mcp.analysis.reads import (
     Need,
 )
 from ld_insights_mcp.analysis.units import show
-from ld_insights_mcp.launchdarkly.evidence_models import (
-    DeploymentCollection,
-    FlagEventCollection,
-)
+from ld_insights_mcp.launchdarkly.evidence_models import DeploymentCollection, FlagEventCollection
 from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import quoted

@@ -1,18 +1,13 @@
 """A base category's raw metric in this period and the last, and the parts it is made of.
 
-``reading(category, found, days)`` turns the reads that arrived into a ``Reading``: the
-metric in each period (LaunchDarkly's own value where a chart states it with
-``expand=metrics``, else counted here from the series or lists: ``source`` says which; none
-for a ratio or mean over nothing, whatever a chart states: ``why_none`` says so), whether
-higher is better, and its parts (stages, applications, impact sizes, ...). A part's
-``effect`` is what the metric would have changed by had only that part changed: the metric of
-the last period's parts with this one part at its new value, minus the last period's metric.
-The driver (``drivers``) is chosen from those effects.
+The metric is LaunchDarkly's own where a chart states it (``expand=metrics``), else counted
+here (``source``); a ratio or mean over nothing has none (``why_none``). A part's ``effect`` is
+what the metric would have changed by had only that part changed; ``drivers`` picks from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -92,8 +87,7 @@ class Reading:
     note: str | None = None
     """Why there is no value or no change, or how it was counted."""
     why_none: tuple[str | None, str | None] = (None, None)
-    """Why this period and the last have no value when they held nothing to compute it over
-    (``no deployed pull request in this period``)."""
+    """Why this period and the last have no value (they held nothing to compute it over)."""
     impossible: tuple[str, ...] = ()
     """LaunchDarkly's values that cannot be true, quoted, each with why: not used."""
 
@@ -128,15 +122,12 @@ def _unit(stated: ChartMetric | None, fallback: str) -> str:
 
 
 def _counts(chart: InsightsChart | None) -> Values | None:
-    if chart is None:
-        return None
-    return {name: (float(total),) for name, total in charts.totals(chart).items()}
+    return None if chart is None else {k: (float(n),) for k, n in charts.totals(chart).items()}
 
 
 def _means(chart: InsightsChart | None) -> Values | None:
-    if chart is None:
-        return None
-    return {name: (mean,) for name, mean in charts.means(chart).items() if mean is not None}
+    means = charts.means(chart)
+    return None if chart is None else {k: (m,) for k, m in means.items() if m is not None}
 
 
 def _ratio(numerator: float, whole: float, scale: float = 100.0) -> float | None:
@@ -150,7 +141,7 @@ def _measured(
     formulas: tuple[Formula, Formula],
     text: Callable[[str], str | None],
     note: str | None = None,
-    empty: tuple[bool, bool] | None = None,
+    empty: Sequence[bool] | None = None,
     impossible: tuple[str, ...] = (),
 ) -> Reading:
     """A reading from charts: the metric they state (``stated_in`` this period and last),
@@ -159,10 +150,7 @@ def _measured(
     computed over) has no value."""
     label, unit = LABELS[category]
     if empty is None:
-        empty = (
-            charts.over_nothing(stated_in[0], category),
-            charts.over_nothing(stated_in[1], category),
-        )
+        empty = [charts.over_nothing(chart, category) for chart in stated_in]
     stated = charts.stated(stated_in[0], category)
     stated_last = charts.stated(stated_in[1], category)
     said = [charts.metric(chart, category) for chart in stated_in]

@@ -1,9 +1,5 @@
-"""The upstream reads an explanation uses, per base category.
-
-Charts are asked for with one bucket per score period and ``expand=metrics``; lists hold the
-evidence. ``NOW`` and ``LAST`` reads cover the score periods; ``SNAPSHOT`` reads (the flag
-charts) take no window.
-"""
+"""The upstream reads an explanation uses, per base category: charts with one bucket per
+score period and ``expand=metrics``, lists for the evidence; the flag charts are snapshots."""
 
 from __future__ import annotations
 

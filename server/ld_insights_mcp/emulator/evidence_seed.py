@@ -248,16 +248,15 @@ class _Builder:
         dep_id = self._id("deployment")
         app = self.rng.choice(self.apps)
         ended = started + duration
-        pr_ids, stage_sums = [], dict.fromkeys(("coding", "review", "wait"), 0)
-        for total in leads:
-            pr_id, stages = self._pull_request(
-                app, ended, duration, total, deployed=status == "finished"
-            )
-            pr_ids.append(pr_id)
-            for name in stage_sums:
-                stage_sums[name] += stages[name]
+        deployed = status == "finished"
+        made = [self._pull_request(app, ended, duration, t, deployed=deployed) for t in leads]
+        pr_ids = [pr_id for pr_id, _ in made]
         prs = [self.evidence.pr(p) for p in pr_ids]
         count = len(leads)
+
+        def mean(stage: str) -> int:
+            return sum(stages[stage] for _, stages in made) // count
+
         rep: Body = {
             "id": dep_id,
             "applicationKey": app,
@@ -277,17 +276,14 @@ class _Builder:
             "linesDeleted": sum(p["linesDeleted"] for p in prs),
             "leadTime": max(leads),
             "leadTimeStages": {
-                "codingDurationMs": stage_sums["coding"] // count,
-                "reviewDurationMs": stage_sums["review"] // count,
-                "waitDurationMs": stage_sums["wait"] // count,
+                "codingDurationMs": mean("coding"),
+                "reviewDurationMs": mean("review"),
+                "waitDurationMs": mean("wait"),
                 "deployDurationMs": duration,
                 "totalLeadTimeMs": sum(leads) // count,
             },
         }
-        self.evidence.deployments.append(rep)
-        self.evidence.index[dep_id] = rep
-        self.evidence.deployment_prs[dep_id] = pr_ids
-        self.evidence.flag_refs[dep_id] = _merge_refs(self.evidence.flag_refs[p] for p in pr_ids)
+        self._add_deployment(rep, pr_ids, _merge_refs(self.evidence.flag_refs[p] for p in pr_ids))
         for pr_id in pr_ids:
             self.evidence.pr_deployments[pr_id] = [dep_id]
 
@@ -305,9 +301,12 @@ class _Builder:
         lead: Body = {"codingDurationMs": coding, "reviewDurationMs": review}
         if deployed:
             whole = coding + review + wait + duration
-            for name, ms in (("Wait", wait), ("Deploy", duration), ("TotalLeadTime", whole)):
-                unit = "Ms" if name == "TotalLeadTime" else "DurationMs"
-                lead |= {f"max{name}{unit}": ms, f"avg{name}{unit}": ms}
+            for name, ms in (
+                ("WaitDurationMs", wait),
+                ("DeployDurationMs", duration),
+                ("TotalLeadTimeMs", whole),
+            ):
+                lead |= {f"max{name}": ms, f"avg{name}": ms}
         self.evidence.pr_lead_times[pr_id] = lead
         return pr_id, {"coding": coding, "review": review, "wait": wait}
 
@@ -382,10 +381,13 @@ class _Builder:
                 "linesDeleted": 0,
                 "leadTime": 0,
             }
-            self.evidence.deployments.append(stuck)
-            self.evidence.index[dep_id] = stuck
-            self.evidence.deployment_prs[dep_id] = []
-            self.evidence.flag_refs[dep_id] = []
+            self._add_deployment(stuck, [], [])
+
+    def _add_deployment(self, rep: Body, pr_ids: list[str], refs: list[Body]) -> None:
+        self.evidence.deployments.append(rep)
+        self.evidence.index[rep["id"]] = rep
+        self.evidence.deployment_prs[rep["id"]] = pr_ids
+        self.evidence.flag_refs[rep["id"]] = refs
 
     def _flag_events(self, window: int, scores: Body) -> None:
         impact = _calculated(scores, "impactSize", window)

@@ -71,25 +71,23 @@ def _same(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
+def _child(node: Any, token: str, path: str) -> Any:
+    if isinstance(node, dict) and token in node:
+        return node[token]
+    if isinstance(node, list) and _INDEX.fullmatch(token) and int(token) < len(node):
+        return node[int(token)]
+    raise PatchFailure(f"path {path!r} does not exist")
+
+
 def _parent(document: dict[str, Any], tokens: list[str], path: str) -> Any:
     node: Any = document
     for token in tokens[:-1]:
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and _INDEX.fullmatch(token) and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            raise PatchFailure(f"path {path!r} does not exist")
+        node = _child(node, token, path)
     return node
 
 
 def _get(document: dict[str, Any], tokens: list[str], path: str) -> Any:
-    parent, last = _parent(document, tokens, path), tokens[-1]
-    if isinstance(parent, dict) and last in parent:
-        return parent[last]
-    if isinstance(parent, list) and _INDEX.fullmatch(last) and int(last) < len(parent):
-        return parent[int(last)]
-    raise PatchFailure(f"path {path!r} does not exist")
+    return _child(_parent(document, tokens, path), tokens[-1], path)
 
 
 def _add(document: dict[str, Any], tokens: list[str], path: str, value: Any) -> None:
