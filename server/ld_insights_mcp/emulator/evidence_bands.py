@@ -12,11 +12,14 @@ only shapes the generated events).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ld_insights_mcp.launchdarkly.vocabulary import BANDS, Band, band_for
 
 BAND_NAMES = tuple(band.indicator for band in BANDS)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,33 +143,29 @@ def percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
-def pick_share(category: str, score: int, whole: int, *, most: int | None = None) -> int | None:
-    """A count ``k`` (at most ``most``) of ``whole`` whose percentage earns the score's band,
-    the closest to where the score sits in its band (so a higher score never gets a worse
-    share from the same ``whole``); None when no ``k`` does (``whole`` too small)."""
+def _closest(
+    category: str, score: int, candidates: Iterable[T], value: Callable[[T], float]
+) -> list[T]:
+    """The candidates whose value earns the score's band, closest first to where the score
+    sits in its band (so a higher score never gets a worse value)."""
     ladder = LADDERS[category]
-    indicator = band_for(score).indicator
+    indicator, wanted = band_for(score).indicator, ladder.target(score)
+    fits = [c for c in candidates if ladder.band(value(c)) == indicator]
+    return sorted(fits, key=lambda c: abs(value(c) - wanted))
+
+
+def pick_share(category: str, score: int, whole: int, *, most: int | None = None) -> int | None:
+    """A count (at most ``most``) of ``whole`` whose percentage earns the score's band; None
+    when none does (``whole`` too small)."""
     top = whole if most is None else min(most, whole)
-    fits = [k for k in range(top + 1) if ladder.band(percent(k, whole)) == indicator]
-    if not fits:
-        return None
-    wanted = ladder.target(score)
-    return min(fits, key=lambda k: abs(percent(k, whole) - wanted))
+    fits = _closest(category, score, range(top + 1), lambda k: percent(k, whole))
+    return fits[0] if fits else None
 
 
 def pick_ratio(category: str, score: int, rng: random.Random) -> tuple[int, int]:
-    """``(created, archived)`` counts (archived 2-8) whose ratio earns the score's band, the
-    closest to where the score sits in its band."""
-    ladder = LADDERS[category]
-    indicator = band_for(score).indicator
-    wanted = ladder.target(score)
-    fits = [
-        (created, archived)
-        for archived in range(2, 9)
-        for created in range(1, 25)
-        if ladder.band(created / archived) == indicator
-    ]
-    fits.sort(key=lambda pair: (abs(pair[0] / pair[1] - wanted), pair[1]))
+    """``(created, archived)`` counts (archived 2-8) whose ratio earns the score's band."""
+    pairs = [(created, archived) for archived in range(2, 9) for created in range(1, 25)]
+    fits = _closest(category, score, pairs, lambda pair: pair[0] / pair[1])
     return fits[rng.randrange(min(3, len(fits)))]  # a little variety between equal scores
 
 
