@@ -24,6 +24,7 @@ from ld_insights_mcp.emulator.filters import Clause, parse_filter, parse_sort
 from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.links import page_links
 from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.seed import SeedMetricGroup
 from ld_insights_mcp.emulator.store import Body, Store, metric_group_links
 from ld_insights_mcp.emulator.validation import (
     KEY_RULE,
@@ -178,17 +179,9 @@ class MetricGroupHandlers:
                 raise invalid("key", "cannot derive a key from the name; send one")
         if key in groups:
             raise conflict(f"A metric group with key {key!r} already exists in project {project!r}")
-        groups[key] = self.store.new_metric_group(
-            project,
-            key=key,
-            name=body["name"],
-            kind=body["kind"],
-            metrics=steps,
-            tags=list(tags or []),
-            maintainer=body["maintainerId"],
-            created=self.clock(),
-            description=description,
-        )
+        name, kind, maintainer = body["name"], body["kind"], body["maintainerId"]
+        fields = SeedMetricGroup(key, name, kind, tuple(steps), tuple(tags or []), maintainer)
+        groups[key] = self.store.new_metric_group(project, fields, self.clock(), description)
         return 201, dict(groups[key])
 
     def patch_metric_group(self, request: ApiRequest) -> Answer:

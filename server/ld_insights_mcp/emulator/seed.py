@@ -165,13 +165,15 @@ METRICS: dict[str, tuple[SeedMetric, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class SeedMetricGroup:
+    """A metric group's fields (``age_days`` and ``description`` are the seed's only)."""
+
     key: str
     name: str
     kind: str  # funnel | standard
     metrics: tuple[tuple[str, str], ...]  # (metric key, name in group), in step order
     tags: tuple[str, ...]
     maintainer: str  # a member id or a team key
-    age_days: int
+    age_days: int = 0
     description: str | None = None
 
 

@@ -24,6 +24,7 @@ from ld_insights_mcp.emulator.seed import (
     PROJECTS,
     TEAMS,
     SeedMetric,
+    SeedMetricGroup,
     SeedProject,
     object_id,
     time_of_day_ms,
@@ -166,15 +167,7 @@ class Store:
             for mg in sorted(METRIC_GROUPS.get(project.key, ()), key=lambda g: -g.age_days):
                 created = self._past(mg.age_days, "metric-group", project.key, mg.key)
                 self.metric_groups[project.key][mg.key] = self.new_metric_group(
-                    project.key,
-                    key=mg.key,
-                    name=mg.name,
-                    kind=mg.kind,
-                    metrics=list(mg.metrics),
-                    tags=list(mg.tags),
-                    maintainer=mg.maintainer,
-                    created=created,
-                    description=mg.description,
+                    project.key, mg, created, mg.description
                 )
             self.experiments[project.key] = [
                 Experiment(
@@ -221,32 +214,23 @@ class Store:
         return metrics
 
     def new_metric_group(
-        self,
-        project: str,
-        *,
-        key: str,
-        name: str,
-        kind: str,
-        metrics: list[tuple[str, str]],
-        tags: list[str],
-        maintainer: str,
-        created: int,
-        description: str | None = None,
+        self, project: str, group: SeedMetricGroup, created: int, description: str | None
     ) -> Body:
-        maintainer_rep = self.maintainer(maintainer)
+        key, kind = group.key, group.kind
+        maintainer_rep = self.maintainer(group.maintainer)
         if maintainer_rep is None:
-            raise KeyError(maintainer)
+            raise KeyError(group.maintainer)
         rep: Body = {
             "_id": object_id("metric-group", project, key, str(created)),
             "key": key,
-            "name": name,
+            "name": group.name,
             "kind": kind,
             "_links": metric_group_links(project, key),
-            "tags": list(tags),
+            "tags": list(group.tags),
             "_creationDate": created,
             "_lastModified": created,
             "maintainer": maintainer_rep,
-            "metrics": self.metrics_in_group(project, kind, metrics),
+            "metrics": self.metrics_in_group(project, kind, list(group.metrics)),
             "_version": 1,
         }
         if description is not None:
