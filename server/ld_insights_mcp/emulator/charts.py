@@ -127,8 +127,11 @@ class ChartHandlers:
         self.windows = windows
         self.empty_metrics = "omitted"  # one of EMPTY_METRICS
 
-    def _metrics(self, measured: dict[str, tuple[float, int]]) -> Body:
-        """``InsightsChartMetrics`` from ``category -> (value, items it is computed over)``."""
+    def _metrics(self, expand: set[str], measured: dict[str, tuple[float, int]]) -> Body | None:
+        """``InsightsChartMetrics`` from ``category -> (value, items it is computed over)``,
+        when ``expand`` asks for them."""
+        if "metrics" not in expand:
+            return None
         if self.empty_metrics not in EMPTY_METRICS:
             raise ValueError(f"empty_metrics must be one of {', '.join(EMPTY_METRICS)}")
         found: Body = {}
@@ -178,14 +181,13 @@ class ChartHandlers:
             series = [_series(name, buckets, group, point) for name, group in groups.items()]
         failed = sum(1 for _, d in items if d["status"] == "failed")
         days = max(span.end - span.start, 1) / DAY_MS
-        metrics = None
-        if "metrics" in expand:
-            metrics = self._metrics(
-                {
-                    "deploymentFrequency": (len(items) / days, 1),  # per day: never over nothing
-                    "deploymentFailureRate": (percent(failed, len(items)), len(items)),
-                }
-            )
+        metrics = self._metrics(
+            expand,
+            {
+                "deploymentFrequency": (len(items) / days, 1),  # per day: never over nothing
+                "deploymentFailureRate": (percent(failed, len(items)), len(items)),
+            },
+        )
         summary = {"total": len(items), "failed": failed, "from": span.start, "to": span.end}
         return 200, _chart("deploymentFrequency", "count", summary, series, metrics)
 
@@ -228,9 +230,7 @@ class ChartHandlers:
         }
         if "percentiles" in expand:
             summary |= {f"p{p}Ms": _percentile(totals, p) for p in (50, 75, 90, 95)}
-        metrics = None
-        if "metrics" in expand:
-            metrics = self._metrics({"leadTime": (_mean(totals) / HOUR_MS, len(totals))})
+        metrics = self._metrics(expand, {"leadTime": (_mean(totals) / HOUR_MS, len(totals))})
         return 200, _chart("leadTime", "milliseconds", summary, series, metrics)
 
     def get_release_frequency_chart(self, request: ApiRequest) -> Answer:
@@ -264,12 +264,10 @@ class ChartHandlers:
             ]
         large = sum(1 for _, e in items if e["impact"]["size"] == "large")
         linked = sum(1 for _, e in items if evidence.event_experiments[e["id"]])
-        metrics = None
-        if "metrics" in expand:
-            measured = {"impactSize": (percent(large, len(items)), len(items))}
-            if evidence.project.has_experiments:
-                measured["experimentationCoverage"] = (percent(linked, len(items)), len(items))
-            metrics = self._metrics(measured)
+        measured = {"impactSize": (percent(large, len(items)), len(items))}
+        if evidence.project.has_experiments:
+            measured["experimentationCoverage"] = (percent(linked, len(items)), len(items))
+        metrics = self._metrics(expand, measured)
         summary = {"total": len(items), "large": large, "withExperiments": linked}
         return 200, _chart("releaseFrequency", "count", summary, series, metrics)
 
@@ -299,9 +297,8 @@ class ChartHandlers:
         else:
             by_maintainer = Counter(self._maintainer_name(flag.maintainer) for flag in stale)
             chart_series = [self._snapshot(n, c) for n, c in sorted(by_maintainer.items())]
-        metrics = None
-        if "metrics" in expand:
-            metrics = self._metrics({"flagHealth": (percent(len(stale), len(flags)), len(flags))})
+        stale_share = (percent(len(stale), len(flags)), len(flags))
+        metrics = self._metrics(expand, {"flagHealth": stale_share})
         summary = {"total": len(stale), "flags": len(flags), "snapshotAt": self.store.now_ms}
         return 200, _chart("staleFlags", "count", summary, chart_series, metrics)
 
