@@ -52,10 +52,9 @@ def leaves_to_explain(category: str, scores: Mapping[str, MetricScore]) -> list[
     return list(dict.fromkeys([*chosen, *(leaf for leaf, _ in found)]))[:MOST]
 
 
-def leaves_possibly_explained(category: str) -> list[str]:
-    """Every base category ``leaves_to_explain`` may return for ``category``, whatever the
-    scores (what reads can start before the scores arrive)."""
-    return leaves_of(category)
+leaves_possibly_explained = leaves_of
+"""Every base category ``leaves_to_explain`` may return, whatever the scores (what reads can
+start before the scores arrive)."""
 
 
 def weakest_leaf(scores: Mapping[str, MetricScore]) -> str | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ld_insights_mcp.analysis.units import HOUR_MS, duration
 from ld_insights_mcp.launchdarkly.evidence_models import (
+    Deployment,
     DeploymentCollection,
     FlagEventCollection,
     InsightsRepositoryCollection,
@@ -23,6 +24,7 @@ STUCK_AFTER_MS = 12 * HOUR_MS
 """A deployment still in progress this long after it started is stuck."""
 FINISHED = ("finished", "failed")
 SHOWN = 5
+LEAD_TIME = ("leadTime",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,41 +46,38 @@ def _unknown(check: str, affects: tuple[str, ...]) -> Finding:
     return Finding(check, "unknown", "not checked: its call failed (see missing)", None, affects)
 
 
+def _ok(check: str, detail: str, affects: tuple[str, ...]) -> Finding:
+    return Finding(check, "ok", detail, affects=affects)
+
+
+def _version(deployment: Deployment) -> str:
+    return f"{quoted(deployment.application_version)} ({quoted(deployment.application_key)})"
+
+
 def repositories(found: InsightsRepositoryCollection | None, project_key: str) -> list[Finding]:
-    affects = ("leadTime",)
+    check = "repositories linked"
     if found is None:
-        return [_unknown("repositories linked", affects)]
+        return [_unknown(check, LEAD_TIME)]
     project = quoted(project_key)
-    linked = [
-        quoted(r.key)
+    mapped = [
+        (quoted(r.key), [p.key for p in r.projects.items])
         for r in found.items
-        if r.projects is not None and any(p.key == project_key for p in r.projects.items)
+        if r.projects is not None
     ]
-    unlinked = [
-        quoted(r.key) for r in found.items if r.projects is not None and not r.projects.items
+    linked = [key for key, projects in mapped if project_key in projects]
+    unlinked = [key for key, projects in mapped if not projects]
+    findings = [
+        _ok(check, f"{len(linked)} linked to {project}: {_ids(linked)}", LEAD_TIME)
+        if linked
+        else Finding(
+            check,
+            "problem",
+            f"no repository is linked to {project}: pull requests and lead time cannot be measured",
+            "install LaunchDarkly's GitHub app and link the code repositories to "
+            f"project {project}",
+            LEAD_TIME,
+        )
     ]
-    findings = []
-    if linked:
-        findings.append(
-            Finding(
-                "repositories linked",
-                "ok",
-                f"{len(linked)} linked to {project}: {_ids(linked)}",
-                affects=affects,
-            )
-        )
-    else:
-        findings.append(
-            Finding(
-                "repositories linked",
-                "problem",
-                f"no repository is linked to {project}: pull requests and lead time "
-                "cannot be measured",
-                f"install LaunchDarkly's GitHub app and link the code repositories to "
-                f"project {project}",
-                affects,
-            )
-        )
     if unlinked:
         findings.append(
             Finding(
@@ -86,7 +85,7 @@ def repositories(found: InsightsRepositoryCollection | None, project_key: str) -
                 "info",
                 f"{len(unlinked)} linked to no project: {_ids(unlinked)}",
                 "link them to the project they deploy to, if any",
-                affects,
+                LEAD_TIME,
             )
         )
     return findings
@@ -94,35 +93,16 @@ def repositories(found: InsightsRepositoryCollection | None, project_key: str) -
 
 def deployments(found: DeploymentCollection | None, *, now_ms: int) -> list[Finding]:
     affects = ("deploymentFrequency", "deploymentFailureRate", "leadTime")
+    arriving, stuck_check = "deployments arriving", "deployments stuck in progress"
+    linked_check = "versions linked to pull requests"
     if found is None:
         return [
-            _unknown("deployments arriving", affects),
-            _unknown("deployments stuck in progress", affects),
-            _unknown("versions linked to pull requests", ("leadTime",)),
+            _unknown(arriving, affects),
+            _unknown(stuck_check, affects),
+            _unknown(linked_check, LEAD_TIME),
         ]
     scope = "" if len(found.items) >= found.total_count else f" (of the latest {len(found.items)})"
-    findings = []
-    if found.total_count == 0:
-        findings.append(
-            Finding(
-                "deployments arriving",
-                "problem",
-                "no deployment reported in the period",
-                "send deployment events from CI for every application (started, then finished "
-                "or failed), e.g. with LaunchDarkly's deployment-events GitHub Action",
-                affects,
-            )
-        )
-    else:
-        apps = [quoted(app) for app in sorted({d.application_key for d in found.items})]
-        findings.append(
-            Finding(
-                "deployments arriving",
-                "ok",
-                f"{found.total_count} in the period, from {_ids(apps)}",
-                affects=affects,
-            )
-        )
+    apps = [quoted(app) for app in sorted({d.application_key for d in found.items})]
     stuck = [
         d
         for d in found.items
@@ -130,98 +110,82 @@ def deployments(found: DeploymentCollection | None, *, now_ms: int) -> list[Find
         and d.ended_at is None
         and now_ms - d.started_at > STUCK_AFTER_MS
     ]
-    if stuck:
-        findings.append(
-            Finding(
-                "deployments stuck in progress",
-                "problem",
-                f"{len(stuck)}{scope} still {quoted(stuck[0].status)}: "
-                + _ids(
-                    [
-                        f"{quoted(d.application_version)} ({quoted(d.application_key)}, "
-                        f"{duration(now_ms - d.started_at)} ago)"
-                        for d in stuck
-                    ]
-                ),
-                "make the pipeline send the finished or failed event when a deploy ends; "
-                "set these deployments' status to finished or failed in LaunchDarkly",
-                affects,
-            )
-        )
-    else:
-        findings.append(
-            Finding("deployments stuck in progress", "ok", f"none{scope}", affects=affects)
-        )
     unlinked = [d for d in found.items if d.number_of_pull_requests == 0]
-    if unlinked:
-        findings.append(
-            Finding(
-                "versions linked to pull requests",
-                "problem",
-                f"{plural(len(unlinked), 'deployment')}{scope} with no pull request linked: "
-                + _ids(
-                    [
-                        f"{quoted(d.application_version)} ({quoted(d.application_key)})"
-                        for d in unlinked
-                    ]
-                ),
-                "report the application version as the commit SHA or a git tag, so "
-                "LaunchDarkly can link the pull requests it contains",
-                ("leadTime",),
-            )
+    return [
+        Finding(
+            arriving,
+            "problem",
+            "no deployment reported in the period",
+            "send deployment events from CI for every application (started, then finished "
+            "or failed), e.g. with LaunchDarkly's deployment-events GitHub Action",
+            affects,
         )
-    else:
-        findings.append(
-            Finding(
-                "versions linked to pull requests",
-                "ok",
-                f"every deployment{scope} links pull requests",
-                affects=("leadTime",),
-            )
+        if found.total_count == 0
+        else _ok(arriving, f"{found.total_count} in the period, from {_ids(apps)}", affects),
+        Finding(
+            stuck_check,
+            "problem",
+            f"{len(stuck)}{scope} still {quoted(stuck[0].status)}: "
+            + _ids(
+                [
+                    f"{quoted(d.application_version)} ({quoted(d.application_key)}, "
+                    f"{duration(now_ms - d.started_at)} ago)"
+                    for d in stuck
+                ]
+            ),
+            "make the pipeline send the finished or failed event when a deploy ends; "
+            "set these deployments' status to finished or failed in LaunchDarkly",
+            affects,
         )
-    return findings
+        if stuck
+        else _ok(stuck_check, f"none{scope}", affects),
+        Finding(
+            linked_check,
+            "problem",
+            f"{plural(len(unlinked), 'deployment')}{scope} with no pull request linked: "
+            + _ids([_version(d) for d in unlinked]),
+            "report the application version as the commit SHA or a git tag, so "
+            "LaunchDarkly can link the pull requests it contains",
+            LEAD_TIME,
+        )
+        if unlinked
+        else _ok(linked_check, f"every deployment{scope} links pull requests", LEAD_TIME),
+    ]
 
 
 def undeployed(found: PullRequestCollection | None) -> list[Finding]:
-    affects = ("leadTime",)
+    check = "pull requests never deployed"
     if found is None:
-        return [_unknown("pull requests never deployed", affects)]
+        return [_unknown(check, LEAD_TIME)]
     if found.total_count == 0:
-        return [Finding("pull requests never deployed", "ok", "none", affects=affects)]
+        return [_ok(check, "none", LEAD_TIME)]
     numbers = [quoted(f"#{p.external_id}") for p in found.items]
     return [
         Finding(
-            "pull requests never deployed",
+            check,
             "problem",
             f"{found.total_count} merged but not deployed: {_ids(numbers)}",
             "check that deployments of their applications are reported with versions that "
             "contain these merges (a pull request whose deployment failed stays undeployed)",
-            affects,
+            LEAD_TIME,
         )
     ]
 
 
 def flag_events(found: FlagEventCollection | None) -> list[Finding]:
-    affects = ("impactSize", "experimentationCoverage")
+    check, affects = "flag changes arriving", ("impactSize", "experimentationCoverage")
     if found is None:
-        return [_unknown("flag changes arriving", affects)]
-    if found.total_count == 0:
-        return [
-            Finding(
-                "flag changes arriving",
-                "problem",
-                "no flag change recorded in this environment in the period",
-                "impact size and experimentation coverage need flag changes in this "
-                "environment; check the environment key",
-                affects,
-            )
-        ]
+        return [_unknown(check, affects)]
+    if found.total_count:
+        return [_ok(check, f"{found.total_count} in the period", affects)]
     return [
         Finding(
-            "flag changes arriving",
-            "ok",
-            f"{found.total_count} in the period",
-            affects=affects,
+            check,
+            "problem",
+            "no flag change recorded in this environment in the period",
+            "impact size and experimentation coverage need flag changes in this "
+            "environment; check the environment key",
+            affects,
         )
     ]
 
@@ -234,18 +198,15 @@ def score_findings(scores: Mapping[str, MetricScore] | None) -> list[Finding]:
     """What the scores themselves say is missing."""
     if scores is None:
         return [_unknown("scores", ())]
-    missing = not_calculated(scores)
-    findings = []
-    if "experimentationCoverage" in missing:
-        findings.append(
-            Finding(
-                "experiments",
-                "problem",
-                "experimentation coverage is notCalculated: no flag change in the period "
-                "was linked to an experiment",
-                "run experiments on the flags you change (or accept the category as not "
-                "applicable)",
-                ("experimentationCoverage",),
-            )
+    if "experimentationCoverage" not in not_calculated(scores):
+        return []
+    return [
+        Finding(
+            "experiments",
+            "problem",
+            "experimentation coverage is notCalculated: no flag change in the period "
+            "was linked to an experiment",
+            "run experiments on the flags you change (or accept the category as not applicable)",
+            ("experimentationCoverage",),
         )
-    return findings
+    ]

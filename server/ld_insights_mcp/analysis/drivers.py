@@ -1,12 +1,9 @@
 """The driver of a change: one rule for every category and composite.
 
-The direction is the metric's own (a base category's raw metric, whose ``higher_is_better``
-says which way is better; a composite's score). When it improved, the driver is the part
-whose effect improved it most; when it worsened, the part that worsened it most; the largest
-move the other way is named as a counter-trend ("despite ..."). No scoring formula is
-published: a driver is the input that moved most in the direction of the change, e.g.
-``lead time 147.5 h → 141.5 h (better): review stage 60 h → 52 h moved it most; despite deploy
-wait stage 43 h → 44 h``.
+The direction is the metric's own (a base category's raw metric, per ``higher_is_better``; a
+composite's score). The driver is the part whose effect moved it most that way; the largest
+move the other way is the counter-trend ("despite ..."), e.g. ``lead time 147.5 h → 141.5 h
+(better): review stage 60 h → 52 h moved it most; despite deploy wait stage 43 h → 44 h``.
 """
 
 from __future__ import annotations

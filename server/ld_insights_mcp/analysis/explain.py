@@ -1,10 +1,5 @@
-"""Explaining one base category from its reads: the metric, the driver and 3-5 pieces of
-evidence, naming what is missing.
-
-``reads.NEEDS`` lists what each category's explanation reads; ``metrics`` turns the charts
-and lists into the raw metric of both periods and its parts; ``drivers`` picks what moved it
-most in the direction it moved; this module adds the evidence.
-"""
+"""Explaining one base category from its reads (``reads.NEEDS``): the metric (``metrics``),
+the driver (``drivers``) and 3-5 pieces of evidence, naming what is missing."""
 
 from __future__ import annotations
 
@@ -16,7 +11,7 @@ from ld_insights_mcp.analysis import charts, drivers
 from ld_insights_mcp.analysis import evidence as pick
 from ld_insights_mcp.analysis.evidence import Evidence
 from ld_insights_mcp.analysis.ladder import metric_phrase
-from ld_insights_mcp.analysis.metrics import Reading, reading
+from ld_insights_mcp.analysis.metrics import Reading, chart_of, reading
 from ld_insights_mcp.analysis.reads import (
     DEPLOYMENTS,
     DF_LAST,
@@ -33,11 +28,7 @@ from ld_insights_mcp.analysis.reads import (
     Need,
 )
 from ld_insights_mcp.analysis.units import show
-from ld_insights_mcp.launchdarkly.evidence_models import (
-    DeploymentCollection,
-    FlagEventCollection,
-    InsightsChart,
-)
+from ld_insights_mcp.launchdarkly.evidence_models import DeploymentCollection, FlagEventCollection
 from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import quoted
@@ -155,13 +146,8 @@ def _items(found: Mapping[Need, Any], need: Need, kind: type[Any]) -> list[Any] 
     return list(value.items) if isinstance(value, kind) else None
 
 
-def _chart(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
-    value = found.get(need)
-    return value if isinstance(value, InsightsChart) else None
-
-
 def _deployment_frequency(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-    now, last = charts.totals(_chart(found, DF_NOW)), charts.totals(_chart(found, DF_LAST))
+    now, last = charts.totals(chart_of(found, DF_NOW)), charts.totals(chart_of(found, DF_LAST))
     if not (now or last):
         return []
     listed = _items(found, DEPLOYMENTS, DeploymentCollection) or []
@@ -170,7 +156,6 @@ def _deployment_frequency(found: Mapping[Need, Any], driver: drivers.Driver) -> 
 
 
 def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-    del driver
     failed = _items(found, FAILED, DeploymentCollection)
     return pick.failed_deployments(failed) if failed is not None else []
 
@@ -192,7 +177,6 @@ def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> lis
 
 def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:
     def chosen(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-        del driver
         events = _items(found, need, FlagEventCollection)
         return pick.largest_flag_events(events) if events is not None else []
 
@@ -200,7 +184,7 @@ def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], l
 
 
 def _status_line(found: Mapping[Need, Any]) -> list[Evidence]:
-    status = charts.totals(_chart(found, STATUS))
+    status = charts.totals(chart_of(found, STATUS))
     if not status:
         return []
     shown = ", ".join(f"{quoted(n)} {c}" for n, c in status.items())
@@ -209,9 +193,8 @@ def _status_line(found: Mapping[Need, Any]) -> list[Evidence]:
 
 def _flag_health(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
     """Stale flags by maintainer, unless the charts count more stale flags than flags."""
-    del driver
-    stale = charts.totals(_chart(found, STALE))
-    flags = charts.totals(_chart(found, STATUS))
+    stale = charts.totals(chart_of(found, STALE))
+    flags = charts.totals(chart_of(found, STATUS))
     if flags and sum(stale.values()) > sum(flags.values()):
         stale = {}
     return [*pick.stale_maintainers(stale), *_status_line(found)]

@@ -1,9 +1,8 @@
 """Upstream calls started as soon as they are known and awaited when needed.
 
-``Reads`` starts each call in one task group (the client's own semaphore bounds how many run
-at a time) and lets the caller await any of them by key. A call that fails (a
-``LaunchDarklyError``) or is cut off at the deadline is kept with a short reason; the others'
-results are kept.
+``Reads`` starts each call in one task group (the client's semaphore bounds how many run) and
+lets the caller await any by key; a call that fails or is cut off at the deadline is kept with
+a short reason.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Flag events that record a flag's creation or archival (the creation ratio's inputs).
 
-The contract types ``eventType`` as an open string and documents no lifecycle values; an
-event counts as a creation when its type or resource actions say so (``created_flag``,
-LaunchDarkly's ``createFlag``/``cloneFlag`` actions), as an archival likewise
-(``archived_flag``, ``deleted_flag``; ``deleteFlag``). ``updateGlobalArchived`` alone is not
-enough: it also restores a flag.
+The contract documents no lifecycle ``eventType``: an event is a creation when its type or
+actions say so (``created_flag``; ``createFlag``/``cloneFlag``), an archival likewise
+(``archived_flag``, ``deleted_flag``; ``deleteFlag``). ``updateGlobalArchived`` also restores.
 """
 
 from __future__ import annotations

@@ -1,19 +1,14 @@
 """A base category's raw metric in this period and the last, and the parts it is made of.
 
-``reading(category, found, days)`` turns the reads that arrived into a ``Reading``: the
-metric in each period (LaunchDarkly's own value where a chart states it with
-``expand=metrics``, else counted here from the series or lists: ``source`` says which; none
-for a ratio or mean over nothing, whatever a chart states: ``why_none`` says so), whether
-higher is better, and its parts (stages, applications, impact sizes, ...). A part's
-``effect`` is what the metric would have changed by had only that part changed: the metric of
-the last period's parts with this one part at its new value, minus the last period's metric.
-The driver (``drivers``) is chosen from those effects.
+The metric is LaunchDarkly's own where a chart states it (``expand=metrics``), else counted
+here (``source``); a ratio or mean over nothing has none (``why_none``). A part's ``effect`` is
+what the metric would have changed by had only that part changed; ``drivers`` picks from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ld_insights_mcp.analysis import charts
@@ -50,6 +45,16 @@ HIGHER_IS_BETTER: dict[str, bool] = {
 }
 """Each base category's raw metric: whether a higher value is better (scores always are)."""
 
+LABELS: dict[str, tuple[str, str]] = {
+    "deploymentFrequency": ("deployment frequency", "per day"),
+    "deploymentFailureRate": ("failure rate", "percent"),
+    "leadTime": ("lead time", "hours"),
+    "impactSize": ("large-impact share", "percent"),
+    "experimentationCoverage": ("experiment coverage", "percent"),
+    "flagHealth": ("stale flags", "percent"),
+    "creationRatio": ("flags created per flag archived", "ratio"),
+}
+"""Each base category's metric: its label and the unit counted here."""
 STAGE_NAMES = {"coding": "coding", "review": "review", "wait": "deploy wait", "deploy": "deploy"}
 IMPACT_SIZES = ("none", "small", "medium", "large")
 
@@ -82,13 +87,12 @@ class Reading:
     note: str | None = None
     """Why there is no value or no change, or how it was counted."""
     why_none: tuple[str | None, str | None] = (None, None)
-    """Why this period and the last have no value when they held nothing to compute it over
-    (``no deployed pull request in this period``)."""
+    """Why this period and the last have no value (they held nothing to compute it over)."""
     impossible: tuple[str, ...] = ()
     """LaunchDarkly's values that cannot be true, quoted, each with why: not used."""
 
 
-def _chart(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
+def chart_of(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
     value = found.get(need)
     return value if isinstance(value, InsightsChart) else None
 
@@ -118,15 +122,12 @@ def _unit(stated: ChartMetric | None, fallback: str) -> str:
 
 
 def _counts(chart: InsightsChart | None) -> Values | None:
-    if chart is None:
-        return None
-    return {name: (float(total),) for name, total in charts.totals(chart).items()}
+    return None if chart is None else {k: (float(n),) for k, n in charts.totals(chart).items()}
 
 
 def _means(chart: InsightsChart | None) -> Values | None:
-    if chart is None:
-        return None
-    return {name: (mean,) for name, mean in charts.means(chart).items() if mean is not None}
+    means = charts.means(chart)
+    return None if chart is None else {k: (m,) for k, m in means.items() if m is not None}
 
 
 def _ratio(numerator: float, whole: float, scale: float = 100.0) -> float | None:
@@ -135,25 +136,21 @@ def _ratio(numerator: float, whole: float, scale: float = 100.0) -> float | None
 
 def _measured(
     category: str,
-    label: str,
-    unit: str,
     stated_in: tuple[InsightsChart | None, InsightsChart | None],
     values: tuple[Values | None, Values | None],
     formulas: tuple[Formula, Formula],
     text: Callable[[str], str | None],
     note: str | None = None,
-    empty: tuple[bool, bool] | None = None,
+    empty: Sequence[bool] | None = None,
     impossible: tuple[str, ...] = (),
 ) -> Reading:
     """A reading from charts: the metric they state (``stated_in`` this period and last),
     else ``formulas`` over the parts (``values``); the parts' effects in the last period's
     terms. A period ``empty`` (default: its chart's series hold nothing the metric is
     computed over) has no value."""
+    label, unit = LABELS[category]
     if empty is None:
-        empty = (
-            charts.over_nothing(stated_in[0], category),
-            charts.over_nothing(stated_in[1], category),
-        )
+        empty = [charts.over_nothing(chart, category) for chart in stated_in]
     stated = charts.stated(stated_in[0], category)
     stated_last = charts.stated(stated_in[1], category)
     said = [charts.metric(chart, category) for chart in stated_in]
@@ -204,7 +201,7 @@ def _change(values: Values | None, key: str, index: int = 0) -> float:
 
 
 def _deployment_frequency(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
-    charts_ = _chart(found, DF_NOW), _chart(found, DF_LAST)
+    charts_ = chart_of(found, DF_NOW), chart_of(found, DF_LAST)
     now, last = _counts(charts_[0]), _counts(charts_[1])
 
     def per_day(length: float) -> Formula:
@@ -214,15 +211,7 @@ def _deployment_frequency(found: Mapping[Need, Any], days: tuple[float, float]) 
         return f"{quoted(app)} {_change(last, app):.0f} → {_change(now, app):.0f} deployments"
 
     formulas = per_day(days[0]), per_day(days[1])
-    return _measured(
-        "deploymentFrequency",
-        "deployment frequency",
-        "per day",
-        charts_,
-        (now, last),
-        formulas,
-        text,
-    )
+    return _measured("deploymentFrequency", charts_, (now, last), formulas, text)
 
 
 def _failures(chart: InsightsChart | None) -> Values | None:
@@ -243,8 +232,7 @@ def _failures(chart: InsightsChart | None) -> Values | None:
 
 
 def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
-    del days
-    charts_ = _chart(found, DF_NOW), _chart(found, DF_LAST)
+    charts_ = chart_of(found, DF_NOW), chart_of(found, DF_LAST)
     wrong = tuple(w for c in charts_ if (w := charts.impossible_failures(c)) is not None)
     now, last = (None, None) if wrong else (_failures(charts_[0]), _failures(charts_[1]))
 
@@ -263,8 +251,6 @@ def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Readi
             note = "no application is named: LaunchDarkly's failed counts are impossible"
     return _measured(
         "deploymentFailureRate",
-        "failure rate",
-        "percent",
         charts_,
         (now, last),
         (rate, rate),
@@ -275,8 +261,7 @@ def _failure_rate(found: Mapping[Need, Any], days: tuple[float, float]) -> Readi
 
 
 def _lead_time(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
-    del days
-    charts_ = _chart(found, LT_NOW), _chart(found, LT_LAST)
+    charts_ = chart_of(found, LT_NOW), chart_of(found, LT_LAST)
     now, last = _means(charts_[0]), _means(charts_[1])
 
     def hours(values: Values) -> float | None:
@@ -291,12 +276,11 @@ def _lead_time(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
             shown = moved(before, after, duration)
         return f"{STAGE_NAMES.get(stage, quoted(stage))} stage {shown}" if shown else None
 
-    return _measured("leadTime", "lead time", "hours", charts_, (now, last), (hours, hours), text)
+    return _measured("leadTime", charts_, (now, last), (hours, hours), text)
 
 
 def _impact_size(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
-    del days
-    charts_ = _chart(found, RF_NOW), _chart(found, RF_LAST)
+    charts_ = chart_of(found, RF_NOW), chart_of(found, RF_LAST)
     now, last = _counts(charts_[0]), _counts(charts_[1])
 
     def large_share(values: Values) -> float | None:
@@ -306,19 +290,11 @@ def _impact_size(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
         shown = quoted(size, bare=IMPACT_SIZES)
         return f"{shown}-impact changes {_change(last, size):.0f} → {_change(now, size):.0f}"
 
-    return _measured(
-        "impactSize",
-        "large-impact share",
-        "percent",
-        charts_,
-        (now, last),
-        (large_share, large_share),
-        text,
-    )
+    return _measured("impactSize", charts_, (now, last), (large_share, large_share), text)
 
 
 def _coverage_values(found: Mapping[Need, Any], all_of: Need, linked: Need) -> Values | None:
-    everything, with_experiments = _chart(found, all_of), _chart(found, linked)
+    everything, with_experiments = chart_of(found, all_of), chart_of(found, linked)
     if everything is None or with_experiments is None:
         return None
     total = sum(charts.totals(everything).values())
@@ -327,7 +303,6 @@ def _coverage_values(found: Mapping[Need, Any], all_of: Need, linked: Need) -> V
 
 
 def _experimentation(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
-    del days
     now = _coverage_values(found, RF_NOW, RF_EXP_NOW)
     last = _coverage_values(found, RF_LAST, RF_EXP_LAST)
     names = {"with": "changes with an experiment", "without": "changes without one"}
@@ -338,20 +313,12 @@ def _experimentation(found: Mapping[Need, Any], days: tuple[float, float]) -> Re
     def text(key: str) -> str:
         return f"{names[key]} {_change(last, key):.0f} → {_change(now, key):.0f}"
 
-    return _measured(
-        "experimentationCoverage",
-        "experiment coverage",
-        "percent",
-        (_chart(found, RF_NOW), _chart(found, RF_LAST)),
-        (now, last),
-        (share, share),
-        text,
-    )
+    charts_ = chart_of(found, RF_NOW), chart_of(found, RF_LAST)
+    return _measured("experimentationCoverage", charts_, (now, last), (share, share), text)
 
 
 def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
-    del days
-    stale, status = _chart(found, STALE), _chart(found, STATUS)
+    stale, status = chart_of(found, STALE), chart_of(found, STATUS)
     no_flag = status is not None and not any(charts.totals(status).values())
     stated = None if no_flag else charts.stated(stale, "flagHealth")
     said = charts.metric(stale, "flagHealth")
@@ -369,7 +336,7 @@ def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
             recomputed = _ratio(stale_count, flags)
     return Reading(
         "flagHealth",
-        "stale flags",
+        LABELS["flagHealth"][0],
         _unit(stated, "percent"),
         False,
         stated.value if stated else recomputed,
@@ -384,20 +351,19 @@ def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
 
 
 def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
-    del days
     pages = [found.get(n) for n in (EVENTS_NOW, EVENTS_LAST)]
     read = [p for p in pages if isinstance(p, EventPages)]
-    base = Reading("creationRatio", "flags created per flag archived", "ratio", False)
+    base = Reading("creationRatio", *LABELS["creationRatio"], False)
     if len(read) < 2:
         return base
     if not all(p.complete for p in read):
-        return _with_note(base, "too many flag events to count them all, so no ratio is stated")
+        return replace(base, note="too many flag events to count them all, so no ratio is stated")
     now_v, last_v = _lifecycle_values(read[0]), _lifecycle_values(read[1])
     seen = sum(len(p.items) for p in read)
     if seen and not any(v[0] for v in (*now_v.values(), *last_v.values())):
-        return _with_note(
+        return replace(
             base,
-            f"none of the {seen} flag events of the two periods records a flag's creation or "
+            note=f"none of the {seen} flag events of the two periods records a flag's creation or "
             "archival, and no chart states this category's raw value: LaunchDarkly's flag "
             "events may not carry them, so this score cannot be explained from its data",
         )
@@ -416,8 +382,6 @@ def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Rea
     )
     return _measured(
         "creationRatio",
-        base.label,
-        "ratio",
         (None, None),
         (now_v, last_v),
         (ratio, ratio),
@@ -429,12 +393,6 @@ def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Rea
 
 def _lifecycle_values(pages: EventPages) -> Values:
     return {k: (float(c),) for k, c in lifecycle_counts(pages.items).items()}
-
-
-def _with_note(reading: Reading, note: str) -> Reading:
-    return Reading(
-        reading.category, reading.label, reading.unit, reading.higher_is_better, note=note
-    )
 
 
 READERS: dict[str, Callable[[Mapping[Need, Any], tuple[float, float]], Reading]] = {

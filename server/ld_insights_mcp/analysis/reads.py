@@ -1,9 +1,5 @@
-"""The upstream reads an explanation uses, per base category.
-
-Charts are asked for with one bucket per score period and ``expand=metrics``; lists hold the
-evidence. ``NOW`` and ``LAST`` reads cover the score periods; ``SNAPSHOT`` reads (the flag
-charts) take no window.
-"""
+"""The upstream reads an explanation uses, per base category: charts with one bucket per
+score period and ``expand=metrics``, lists for the evidence; the flag charts are snapshots."""
 
 from __future__ import annotations
 
@@ -42,22 +38,22 @@ def _need(operation: str, period: str, **options: str) -> Need:
     return Need(operation, period, tuple(sorted(options.items())))
 
 
-DF_NOW = _need("getDeploymentFrequencyChart", NOW, groupBy="application")
-DF_LAST = _need("getDeploymentFrequencyChart", LAST, groupBy="application")
-LT_NOW = _need("getLeadTimeChart", NOW, groupBy="stage")
-LT_LAST = _need("getLeadTimeChart", LAST, groupBy="stage")
-RF_NOW = _need("getReleaseFrequencyChart", NOW, groupBy="impact")
-RF_LAST = _need("getReleaseFrequencyChart", LAST, groupBy="impact")
-RF_EXP_NOW = _need("getReleaseFrequencyChart", NOW, hasExperiments="true")
-RF_EXP_LAST = _need("getReleaseFrequencyChart", LAST, hasExperiments="true")
+def _periods(operation: str, **options: str) -> tuple[Need, Need]:
+    """The same read over this period and the last."""
+    return _need(operation, NOW, **options), _need(operation, LAST, **options)
+
+
+DF_NOW, DF_LAST = _periods("getDeploymentFrequencyChart", groupBy="application")
+LT_NOW, LT_LAST = _periods("getLeadTimeChart", groupBy="stage")
+RF_NOW, RF_LAST = _periods("getReleaseFrequencyChart", groupBy="impact")
+RF_EXP_NOW, RF_EXP_LAST = _periods("getReleaseFrequencyChart", hasExperiments="true")
 DEPLOYMENTS = _need("getDeployments", NOW)
 FAILED = _need("getDeployments", NOW, status="failed")
 FINISHED = _need("getDeployments", NOW, expand="pullRequests", status="finished")
 """Finished deployments with their pull requests: those the lead-time chart counts."""
 LARGE_EVENTS = _need("getFlagEvents", NOW, impactSize="large")
 UNEXPERIMENTED = _need("getFlagEvents", NOW, hasExperiments="false")
-EVENTS_NOW = _need("getFlagEvents", NOW, pages="all")
-EVENTS_LAST = _need("getFlagEvents", LAST, pages="all")
+EVENTS_NOW, EVENTS_LAST = _periods("getFlagEvents", pages="all")
 STALE = _need("getStaleFlagsChart", SNAPSHOT, groupBy="maintainer")
 STATUS = _need("getFlagStatusChart", SNAPSHOT)
 

@@ -1,10 +1,4 @@
-"""An embedded LaunchDarkly API emulator: the ``--demo`` backend.
-
-It answers the Engineering Insights insight-group and insight-score operations, the
-metric-group operations and the evidence operations as the official contract describes them:
-raw-token auth (401), ``LD-API-Version: beta`` (403 without it), validation (400 naming the
-attribute), 404, 405, 409, 422, limit/offset and cursor pagination with ``totalCount`` and
-``_links``, expansions, filters, sorts, rate-limit headers, and deterministic seeded data.
+"""An embedded LaunchDarkly API emulator (the ``--demo`` backend), true to the contract.
 
     emu = Emulator(token="api-...", now_ms=None, clock=None)
     emu.app                      # Starlette ASGI app (httpx.ASGITransport(app=emu.app))
@@ -27,8 +21,7 @@ if TYPE_CHECKING:
     from ld_insights_mcp.emulator.constants import DEMO_TOKEN
 
 _HOMES = {"DEMO_TOKEN": "constants", "Emulator": "app"}
-"""Where each name lives: imported on first use, so ``emulator.constants`` (all a real
-start-up needs) does not load the app (Starlette, the seed)."""
+"""Imported on first use, so a start-up needing only ``DEMO_TOKEN`` loads no Starlette."""
 
 __all__ = ["DEMO_TOKEN", "Emulator"]
 

@@ -1,20 +1,18 @@
-"""The emulator: a Starlette app answering LaunchDarkly's insight-group, insight-score,
-metric-group and evidence (charts, deployments, pull requests, flag events, repositories)
+"""The emulator: a Starlette app answering LaunchDarkly's insight, metric-group and evidence
 operations as the contract describes them.
 
-Routing is Starlette's: one ``Route`` per operation (path parameters, method), matched on
-the raw path, and a catch-all route for everything else. Every route's endpoint runs
-``Emulator.serve``, so the order of checks is the same for every request: auth (401:
-``Authorization`` must be the raw token; ``Bearer <token>`` is refused), then the route
-(404 unknown path, 405 known path with another method), then ``LD-API-Version: beta`` (403),
-then the operation. Every answer carries rate-limit headers and ``Date`` from the emulator's
-clock.
+Every route (one per operation, matched on the raw path, and a catch-all) runs
+``Emulator.serve``, so every request is checked in one order: auth (401: ``Authorization`` must
+be the raw token, not ``Bearer <token>``), the route (404 unknown path, 405 other method),
+``LD-API-Version: beta`` (403), then the operation. Every answer carries rate-limit headers
+and ``Date`` from the emulator's clock.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ from ld_insights_mcp.emulator.insights import InsightHandlers
 from ld_insights_mcp.emulator.metric_groups import MetricGroupHandlers
 from ld_insights_mcp.emulator.rate_limits import RateLimitWindow
 from ld_insights_mcp.emulator.request import ApiRequest, IncomingRequest, read_body
-from ld_insights_mcp.emulator.routes import RawPath, Target, routes
+from ld_insights_mcp.emulator.routes import OPERATIONS, RawPath, Target, routes
 from ld_insights_mcp.emulator.seed import DAY_MS
 from ld_insights_mcp.emulator.store import Store
 from ld_insights_mcp.emulator.writes import WriteHandlers
@@ -60,6 +58,11 @@ def _error(status: int, message: str, **headers: str) -> Answer:
     return Answer(status, encode(ApiError(status, message).body()), headers)
 
 
+def _method_name(operation_id: str) -> str:
+    """The handler method of an operation: ``getInsightGroups`` -> ``get_insight_groups``."""
+    return re.sub("(?=[A-Z])", "_", operation_id).lower()
+
+
 def _wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
@@ -73,12 +76,9 @@ def _elapsed_since(now_ms: int) -> Callable[[], int]:
 class Emulator:
     """A contract-true LaunchDarkly API for the operations this project uses.
 
-    ``Emulator(token, now_ms=None, *, clock=None)``: every request must send
-    ``Authorization: <token>``. ``now_ms`` anchors the seeded data and score periods (default:
-    the clock's day, UTC midnight); the seed is deterministic given ``now_ms``. ``clock()``
-    (epoch ms) stamps writes (``createdAt``, ``_creationDate``, ``_lastModified``), ``Date``
-    and the rate-limit window: the ``clock`` given, else ``now_ms`` plus the time elapsed
-    since construction, else the wall clock.
+    ``now_ms`` anchors the seeded data and score periods (default: the clock's UTC midnight).
+    ``clock()`` (epoch ms) stamps writes, ``Date`` and the rate-limit window: the ``clock``
+    given, else ``now_ms`` plus the time elapsed since construction, else the wall clock.
     """
 
     def __init__(
@@ -96,34 +96,24 @@ class Emulator:
         self.store = Store(now_ms=now_ms)
         self.rate_limits = RateLimitWindow(self.clock)
         insights = self.insights = InsightHandlers(self.store, self.clock)
-        """Insight groups and scores: ``insights.fill_omitted_applications`` (a create without
-        applicationKeys gets the project's applications); ``insights.period_alignment`` sets
-        where score periods end (one of ``scores.PERIOD_ALIGNMENTS``: anchor, now, midnight,
-        unaligned)."""
+        """Options: ``fill_omitted_applications``, ``period_alignment`` (``PERIOD_ALIGNMENTS``)."""
         self.windows = windows = Windows(self.clock)
-        """How ``from``/``to`` are read: ``windows.future_to`` says what a ``to`` after now
-        gets (one of ``evidence_params.FUTURE_TO``: accept, refuse)."""
+        """Option: ``future_to`` (``evidence_params.FUTURE_TO``)."""
         self.charts = ChartHandlers(self.store, windows)
-        """The charts: ``charts.empty_metrics`` says how a metric over nothing is answered
-        (one of ``charts.EMPTY_METRICS``: omitted, notCalculated, unknown, banded)."""
-        metric_groups = MetricGroupHandlers(self.store, self.clock)
-        self._handlers: dict[str, Handler] = {
-            "getInsightGroups": insights.get_insight_groups,
-            "createInsightGroup": insights.create_insight_group,
-            "getInsightGroup": insights.get_insight_group,
-            "patchInsightGroup": insights.patch_insight_group,
-            "deleteInsightGroup": insights.delete_insight_group,
-            "getInsightsScores": insights.get_insights_scores,
-            "getMetricGroups": metric_groups.get_metric_groups,
-            "createMetricGroup": metric_groups.create_metric_group,
-            "getMetricGroup": metric_groups.get_metric_group,
-            "patchMetricGroup": metric_groups.patch_metric_group,
-            "deleteMetricGroup": metric_groups.delete_metric_group,
-            **_evidence_handlers(self.store, self.charts, windows),
-        }
+        """Option: ``empty_metrics`` (``charts.EMPTY_METRICS``)."""
         self.changes = WriteHandlers(self.store, EvidenceListHandlers(self.store, windows))
-        """Deployment and repository-mapping writes (``put_replaces``: PUT replaces all)."""
-        self._handlers.update(self.changes.handlers())
+        """Option: ``put_replaces`` (a PUT of repository mappings replaces them all)."""
+        owners = (
+            insights,
+            MetricGroupHandlers(self.store, self.clock),
+            self.charts,
+            EvidenceListHandlers(self.store, windows),
+            self.changes,
+        )
+        methods = {name: getattr(o, name) for o in owners for name in dir(o) if name[0] != "_"}
+        self._handlers: dict[str, Handler] = {
+            operation: methods[_method_name(operation)] for _, _, operation in OPERATIONS
+        }
         self.app = Starlette(routes=routes(self.serve), middleware=[Middleware(RawPath)])
         """The ASGI app; serve it with uvicorn or use ``httpx.ASGITransport(app=emu.app)``."""
 
@@ -131,14 +121,11 @@ class Emulator:
         return f"Emulator(now_ms={self.store.now_ms}, groups={len(self.store.insight_groups)})"
 
     def clock(self) -> int:
-        """Epoch ms now, for timestamps of writes and rate limits (see the class docstring)."""
+        """Epoch ms now (see the class docstring)."""
         return self._clock()
 
-    # --- the pipeline ---------------------------------------------------------------------
-
     async def serve(self, scope: Scope, receive: Receive, send: Send, target: Target) -> None:
-        """What every route's endpoint runs: read the request, answer it, send the answer.
-        The one method a subclass wraps to add behaviour around every request."""
+        """What every route runs; the one method a subclass wraps around every request."""
         body, gone = await read_body(receive)
         if not gone:
             answer = self.answer(IncomingRequest.of(scope, body, target.operation_id), target)
@@ -166,9 +153,8 @@ class Emulator:
         return Answer(status, encode(payload))
 
     def headers(self, operation_id: str | None, answer: Answer) -> dict[str, str]:
-        """The headers every answer carries: the rate-limit counts of its operation, ``Date``
-        from the clock (so a skewed clock is seen as LaunchDarkly's would be) and its
-        content type (none for a 204). The answer's own headers go over these."""
+        """Rate-limit counts, ``Date`` from the clock (a skewed clock shows as LaunchDarkly's
+        would) and the content type (none for a 204); the answer's own headers go over these."""
         headers = self.rate_limits.headers(operation_id or "unknown")
         headers["date"] = formatdate(self.clock() / 1000, usegmt=True)
         if answer.status != 204:
@@ -189,21 +175,3 @@ async def send_answer(send: Send, answer: Answer, headers: dict[str, str]) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def _evidence_handlers(store: Store, charts: ChartHandlers, windows: Windows) -> dict[str, Handler]:
-    """The read-only evidence operations (charts, deployments, pull requests, flag events,
-    repositories)."""
-    lists = EvidenceListHandlers(store, windows)
-    return {
-        "getDeploymentFrequencyChart": charts.get_deployment_frequency_chart,
-        "getLeadTimeChart": charts.get_lead_time_chart,
-        "getReleaseFrequencyChart": charts.get_release_frequency_chart,
-        "getFlagStatusChart": charts.get_flag_status_chart,
-        "getStaleFlagsChart": charts.get_stale_flags_chart,
-        "getDeployments": lists.get_deployments,
-        "getDeployment": lists.get_deployment,
-        "getPullRequests": lists.get_pull_requests,
-        "getFlagEvents": lists.get_flag_events,
-        "getInsightsRepositories": lists.get_insights_repositories,
-    }

@@ -1,24 +1,21 @@
 """The five Engineering Insights charts (beta), answered as ``InsightsChart``.
 
-Computed from the slice's evidence (``evidence_seed``), so a chart over a score period earns
-the score's band; ``expand=metrics`` gives each raw metric with its tier ladder
-(``evidence_bands``). Buckets: ``bucketType=day``/``hour`` are calendar days/hours (UTC);
-``rolling`` (the default) steps ``bucketMs`` (default one day) from ``from``; x is a bucket's
-start. More than ``MAX_BUCKETS`` buckets is a 400 naming ``bucketMs``. The flag charts are
-snapshots at ``now_ms`` (one point each) and take no time window.
+Computed from the slice's evidence, so a chart over a score period earns the score's band;
+``expand=metrics`` gives each raw metric with its tier ladder (``evidence_bands``). Buckets:
+``bucketType=day``/``hour`` are UTC days/hours; ``rolling`` (the default) steps ``bucketMs``
+(default a day) from ``from``; x is a bucket's start; more than ``MAX_BUCKETS`` is a 400. The
+flag charts are snapshots at ``now_ms`` and take no window.
 
-Where the contract is silent: the deployment-frequency chart, whose project and environment
-are optional, covers every project without ``projectKey`` and the production environment
-without ``environmentKey`` (the lead-time chart too); it counts finished and failed
-deployments (a point's ``values.failed`` counts the failed ones). The release-frequency chart
-counts flag changes, not a flag's creation or archival (``LIFECYCLE_EVENTS``). A ratio or mean
-metric over nothing (no deployment, no deployed pull request, no flag change, no flag) is
-answered as ``ChartHandlers.empty_metrics`` says (``EMPTY_METRICS``).
+Where the contract is silent: without ``projectKey`` the deployment-frequency chart covers
+every project, without ``environmentKey`` (lead time too) production; it counts finished and
+failed deployments (``values.failed``: the failed ones). The release-frequency chart counts
+flag changes, not creations or archivals (``LIFECYCLE_EVENTS``).
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -53,9 +50,9 @@ FLAG_STATUSES = ("new", "active", "launched", "inactive")
 IMPACT_SIZES = ("none", "small", "medium", "large")
 Answer = tuple[int, Any]
 EMPTY_METRICS = ("omitted", "notCalculated", "unknown", "banded")
-"""What ``metrics`` says of a ratio or mean over nothing; the contract is silent. ``omitted``
-(the default): the metric is left out; ``notCalculated``/``unknown``: present with that
-indicator and value 0; ``banded``: value 0 with the band it would earn."""
+"""What ``metrics`` says of a ratio or mean over nothing (no deployment, deployed pull request,
+flag change or flag; the contract is silent): ``omitted`` (the default) leaves it out;
+``notCalculated``/``unknown``: value 0 with that indicator; ``banded``: 0 with its band."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +125,13 @@ class ChartHandlers:
     def __init__(self, store: Store, windows: Windows) -> None:
         self.store = store
         self.windows = windows
-        self.empty_metrics = "omitted"
-        """One of ``EMPTY_METRICS``."""
+        self.empty_metrics = "omitted"  # one of EMPTY_METRICS
 
-    def _metrics(self, measured: dict[str, tuple[float, int]]) -> Body:
-        """``InsightsChartMetrics`` from ``category -> (value, items it is computed over)``."""
+    def _metrics(self, expand: set[str], measured: dict[str, tuple[float, int]]) -> Body | None:
+        """``InsightsChartMetrics`` from ``category -> (value, items it is computed over)``,
+        when ``expand`` asks for them."""
+        if "metrics" not in expand:
+            return None
         if self.empty_metrics not in EMPTY_METRICS:
             raise ValueError(f"empty_metrics must be one of {', '.join(EMPTY_METRICS)}")
         found: Body = {}
@@ -182,14 +181,13 @@ class ChartHandlers:
             series = [_series(name, buckets, group, point) for name, group in groups.items()]
         failed = sum(1 for _, d in items if d["status"] == "failed")
         days = max(span.end - span.start, 1) / DAY_MS
-        metrics = None
-        if "metrics" in expand:
-            metrics = self._metrics(
-                {
-                    "deploymentFrequency": (len(items) / days, 1),  # per day: never over nothing
-                    "deploymentFailureRate": (percent(failed, len(items)), len(items)),
-                }
-            )
+        metrics = self._metrics(
+            expand,
+            {
+                "deploymentFrequency": (len(items) / days, 1),  # per day: never over nothing
+                "deploymentFailureRate": (percent(failed, len(items)), len(items)),
+            },
+        )
         summary = {"total": len(items), "failed": failed, "from": span.start, "to": span.end}
         return 200, _chart("deploymentFrequency", "count", summary, series, metrics)
 
@@ -232,9 +230,7 @@ class ChartHandlers:
         }
         if "percentiles" in expand:
             summary |= {f"p{p}Ms": _percentile(totals, p) for p in (50, 75, 90, 95)}
-        metrics = None
-        if "metrics" in expand:
-            metrics = self._metrics({"leadTime": (_mean(totals) / HOUR_MS, len(totals))})
+        metrics = self._metrics(expand, {"leadTime": (_mean(totals) / HOUR_MS, len(totals))})
         return 200, _chart("leadTime", "milliseconds", summary, series, metrics)
 
     def get_release_frequency_chart(self, request: ApiRequest) -> Answer:
@@ -268,27 +264,25 @@ class ChartHandlers:
             ]
         large = sum(1 for _, e in items if e["impact"]["size"] == "large")
         linked = sum(1 for _, e in items if evidence.event_experiments[e["id"]])
-        metrics = None
-        if "metrics" in expand:
-            measured = {"impactSize": (percent(large, len(items)), len(items))}
-            if evidence.project.has_experiments:
-                measured["experimentationCoverage"] = (percent(linked, len(items)), len(items))
-            metrics = self._metrics(measured)
+        measured = {"impactSize": (percent(large, len(items)), len(items))}
+        if evidence.project.has_experiments:
+            measured["experimentationCoverage"] = (percent(linked, len(items)), len(items))
+        metrics = self._metrics(expand, measured)
         summary = {"total": len(items), "large": large, "withExperiments": linked}
         return 200, _chart("releaseFrequency", "count", summary, series, metrics)
 
+    def _snapshot(self, name: str, count: int) -> Body:
+        """A flag chart's series: one point at ``now_ms``."""
+        data = [{"x": self.store.now_ms, "y": count}]
+        return {"metadata": {"name": name, "count": count}, "data": data}
+
     def get_flag_status_chart(self, request: ApiRequest) -> Answer:
         evidence = evidence_for(self.store, request)
-        now = self.store.now_ms
         series = [
-            {
-                "metadata": {"name": status, "count": count},
-                "data": [{"x": now, "y": count}],
-            }
+            self._snapshot(status, sum(1 for f in evidence.flags if f.status == status))
             for status in FLAG_STATUSES
-            for count in [sum(1 for f in evidence.flags if f.status == status)]
         ]
-        summary = {"total": len(evidence.flags), "snapshotAt": now}
+        summary = {"total": len(evidence.flags), "snapshotAt": self.store.now_ms}
         return 200, _chart("flagStatus", "count", summary, series, None)
 
     def get_stale_flags_chart(self, request: ApiRequest) -> Answer:
@@ -298,23 +292,14 @@ class ChartHandlers:
         wanted = set(csv(request, "maintainerId")) | set(csv(request, "maintainerTeamKey"))
         flags = [f for f in evidence.flags if not wanted or f.maintainer in wanted]
         stale = [f for f in flags if f.stale]
-        now = self.store.now_ms
-
-        def series(name: str, count: int) -> Body:
-            return {"metadata": {"name": name, "count": count}, "data": [{"x": now, "y": count}]}
-
         if group_by is None:
-            chart_series = [series("stale", len(stale))]
+            chart_series = [self._snapshot("stale", len(stale))]
         else:
-            by_maintainer: dict[str, int] = {}
-            for flag in stale:
-                name = self._maintainer_name(flag.maintainer)
-                by_maintainer[name] = by_maintainer.get(name, 0) + 1
-            chart_series = [series(n, c) for n, c in sorted(by_maintainer.items())]
-        metrics = None
-        if "metrics" in expand:
-            metrics = self._metrics({"flagHealth": (percent(len(stale), len(flags)), len(flags))})
-        summary = {"total": len(stale), "flags": len(flags), "snapshotAt": now}
+            by_maintainer = Counter(self._maintainer_name(flag.maintainer) for flag in stale)
+            chart_series = [self._snapshot(n, c) for n, c in sorted(by_maintainer.items())]
+        stale_share = (percent(len(stale), len(flags)), len(flags))
+        metrics = self._metrics(expand, {"flagHealth": stale_share})
+        summary = {"total": len(stale), "flags": len(flags), "snapshotAt": self.store.now_ms}
         return 200, _chart("staleFlags", "count", summary, chart_series, metrics)
 
     def _maintainer_name(self, maintainer: str) -> str:

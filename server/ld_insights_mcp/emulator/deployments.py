@@ -11,6 +11,7 @@ no lead time last; a malformed deployment id is a 400, an unknown one a 404.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from ld_insights_mcp.emulator.errors import invalid, not_found
@@ -36,8 +37,10 @@ IMPACT_SIZES = ("none", "small", "medium", "large")
 Answer = tuple[int, Any]
 
 
-def _collection(items: list[Body]) -> Body:
-    return {"totalCount": len(items), "items": items}
+def _collection(items: Iterable[Body]) -> Body:
+    """Copies of ``items`` with their count."""
+    copies = [dict(item) for item in items]
+    return {"totalCount": len(copies), "items": copies}
 
 
 class EvidenceListHandlers:
@@ -54,32 +57,25 @@ class EvidenceListHandlers:
             self._seen.setdefault(deployment["id"], evidence)
         return evidence
 
-    # --- representations ----------------------------------------------------------------------
-
     def _pr_rep(self, evidence: Evidence, pr: Body, expand: set[str]) -> Body:
         rep = dict(pr)
         if "leadTime" in expand:
             rep["leadTime"] = dict(evidence.pr_lead_times[pr["id"]])
         if "flagReferences" in expand:
-            rep["flagReferences"] = _collection([dict(r) for r in evidence.flag_refs[pr["id"]]])
+            rep["flagReferences"] = _collection(evidence.flag_refs[pr["id"]])
         if "deployments" in expand:
             deployments = [evidence.index[d] for d in evidence.pr_deployments.get(pr["id"], [])]
-            rep["deployments"] = _collection([self.current(d) for d in deployments])
+            rep["deployments"] = _collection(self.current(d) for d in deployments)
         return rep
 
     def _deployment_rep(self, evidence: Evidence, deployment: Body, expand: set[str]) -> Body:
         rep = self.current(deployment)
         if "pullRequests" in expand:
             prs = [evidence.index[p] for p in evidence.deployment_prs[deployment["id"]]]
-            rep["pullRequests"] = _collection(
-                [self._pr_rep(evidence, p, {"leadTime"}) for p in prs]
-            )
+            rep["pullRequests"] = _collection(self._pr_rep(evidence, p, {"leadTime"}) for p in prs)
         if "flagReferences" in expand:
-            refs = evidence.flag_refs[deployment["id"]]
-            rep["flagReferences"] = _collection([dict(r) for r in refs])
+            rep["flagReferences"] = _collection(evidence.flag_refs[deployment["id"]])
         return rep
-
-    # --- operations ---------------------------------------------------------------------------
 
     def get_deployments(self, request: ApiRequest) -> Answer:
         evidence = self._evidence(request)
@@ -184,7 +180,7 @@ class EvidenceListHandlers:
         def rep(event: Body) -> Body:
             shown = dict(event)
             if "experiments" in expand:
-                shown["experiments"] = _collection(list(evidence.event_experiments[event["id"]]))
+                shown["experiments"] = _collection(evidence.event_experiments[event["id"]])
             return shown
 
         return 200, cursor_page(request, FLAG_EVENTS_PATH, items, rep)
@@ -203,7 +199,7 @@ class EvidenceListHandlers:
                 "mainBranch": "main",
             }
             if "projects" in expand:
-                rep["projects"] = _collection([dict(p) for p in projects])
+                rep["projects"] = _collection(projects)
             items.append(rep)
         return 200, {**_collection(items), "_links": {"self": link(REPOSITORIES_PATH)}}
 

@@ -1,28 +1,25 @@
 """Score band -> raw metric range, written once: what the emulator's evidence is generated to
-match and what its charts' ``metrics`` tier ladders say.
+match and what its charts' ``metrics`` tier ladders say (no scoring formula is published).
 
-No scoring formula is published; these ladders are the emulator's. Each category's raw metric:
-
-- deploymentFrequency: deployments (finished or failed) per day in the window; higher is better.
-- deploymentFailureRate: failed / (finished + failed) deployments, in percent; lower is better.
-- leadTime: mean total lead time (first commit to the end of the successful deployment) of the
-  pull requests deployed in the window, in hours; lower is better.
-- impactSize: flag events with a ``large`` impact, percent of all flag events; lower is better.
-- experimentationCoverage: flag events linked to an experiment, percent; higher is better.
-- flagHealth: stale flags, percent of all flags (a snapshot); lower is better.
-- creationRatio: flags created per flag archived in the window (from the flag events that
-  record a flag's creation or archival); lower is better. No chart states it: the contract
-  has no creation-ratio chart, so this ladder only shapes the generated events.
+Raw metrics: deploymentFrequency, deployments (finished or failed) per day; failure rate,
+failed percent of those; leadTime, mean hours from first commit to the end of the deployment
+of the pull requests deployed; impactSize, percent of flag events with a ``large`` impact;
+experimentationCoverage, percent linked to an experiment; flagHealth, percent of flags stale
+(a snapshot); creationRatio, flags created per flag archived (no chart states it: its ladder
+only shapes the generated events).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ld_insights_mcp.launchdarkly.vocabulary import BANDS, Band, band_for
 
 BAND_NAMES = tuple(band.indicator for band in BANDS)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,33 +143,29 @@ def percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
-def pick_share(category: str, score: int, whole: int, *, most: int | None = None) -> int | None:
-    """A count ``k`` (at most ``most``) of ``whole`` whose percentage earns the score's band,
-    the closest to where the score sits in its band (so a higher score never gets a worse
-    share from the same ``whole``); None when no ``k`` does (``whole`` too small)."""
+def _closest(
+    category: str, score: int, candidates: Iterable[T], value: Callable[[T], float]
+) -> list[T]:
+    """The candidates whose value earns the score's band, closest first to where the score
+    sits in its band (so a higher score never gets a worse value)."""
     ladder = LADDERS[category]
-    indicator = band_for(score).indicator
+    indicator, wanted = band_for(score).indicator, ladder.target(score)
+    fits = [c for c in candidates if ladder.band(value(c)) == indicator]
+    return sorted(fits, key=lambda c: abs(value(c) - wanted))
+
+
+def pick_share(category: str, score: int, whole: int, *, most: int | None = None) -> int | None:
+    """A count (at most ``most``) of ``whole`` whose percentage earns the score's band; None
+    when none does (``whole`` too small)."""
     top = whole if most is None else min(most, whole)
-    fits = [k for k in range(top + 1) if ladder.band(percent(k, whole)) == indicator]
-    if not fits:
-        return None
-    wanted = ladder.target(score)
-    return min(fits, key=lambda k: abs(percent(k, whole) - wanted))
+    fits = _closest(category, score, range(top + 1), lambda k: percent(k, whole))
+    return fits[0] if fits else None
 
 
 def pick_ratio(category: str, score: int, rng: random.Random) -> tuple[int, int]:
-    """``(created, archived)`` counts (archived 2-8) whose ratio earns the score's band, the
-    closest to where the score sits in its band."""
-    ladder = LADDERS[category]
-    indicator = band_for(score).indicator
-    wanted = ladder.target(score)
-    fits = [
-        (created, archived)
-        for archived in range(2, 9)
-        for created in range(1, 25)
-        if ladder.band(created / archived) == indicator
-    ]
-    fits.sort(key=lambda pair: (abs(pair[0] / pair[1] - wanted), pair[1]))
+    """``(created, archived)`` counts (archived 2-8) whose ratio earns the score's band."""
+    pairs = [(created, archived) for archived in range(2, 9) for created in range(1, 25)]
+    fits = _closest(category, score, pairs, lambda pair: pair[0] / pair[1])
     return fits[rng.randrange(min(3, len(fits)))]  # a little variety between equal scores
 
 

@@ -1,14 +1,12 @@
-"""Query parameters of the evidence operations (charts, deployments, pull requests, flag
-events), parsed strictly: a bad value is a 400 naming the parameter.
+"""Query parameters of the evidence operations, parsed strictly: a bad value is a 400 naming
+the parameter.
 
-- Time: parameters the contract types ``int64`` take Unix milliseconds only; those it types
-  ``date-time`` (deployment and release frequency, pull requests) take Unix milliseconds (as
-  the contract's description says) or an RFC 3339 date-time. ``from`` defaults to 7 days
-  before ``to``, ``to`` to now (the emulator's clock); ``from`` after ``to`` is a 400. What a
-  ``to`` after now gets is not documented: ``Windows.future_to`` names each plausible answer.
+- Time: ``int64`` parameters take Unix milliseconds; ``date-time`` ones also an RFC 3339
+  date-time. ``from`` defaults to 7 days before ``to``, ``to`` to now; ``from`` after ``to`` is
+  a 400; a ``to`` after now is undocumented (``FUTURE_TO``).
 - Cursor paging: ``limit`` 1-100 (default 20), ``after`` or ``before`` an item id of the same
-  query (another id is a 400). ``_links.next`` is ``<path>?after=<id>`` with no filters, as the
-  contract's example shows: follow it only with the filters sent again.
+  query (else a 400). ``_links.next`` is ``<path>?after=<id>`` without filters, as in the
+  contract's example: send the filters again.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Evidence behind the scores: deployments, pull requests, flag events and flags per slice.
 
-A slice is what scores are keyed on (project, environment, sorted applications; none = all),
-and each slice's evidence is generated from that slice's own scores (``scores.slice_scores``),
-so every chart and list agrees with the score beside it (``evidence_bands`` says how). Like
-the scores, overlapping slices (a group and its project environment) are independent: the
-same application can show different deployments in two slices. Deterministic given the day
-of ``now_ms``. Windows: the current score period, the last one, and the 30 days before that
-(generated from the last period's scores); flags are a snapshot at ``now_ms``.
+A slice (project, environment, sorted applications; none = all) is what scores are keyed on;
+its evidence is generated from its own scores, so every chart and list agrees with the score
+beside it (``evidence_bands``). Overlapping slices are independent. Deterministic given the day
+of ``now_ms``. Windows: the current score period, the last one, and the 30 days before that;
+flags are a snapshot at ``now_ms``.
 """
 
 from __future__ import annotations
@@ -65,6 +63,13 @@ GLOBAL_EVENT_TYPES = (
     ("updated_maintainer", "Changed the maintainer"),
     ("updated_tags", "Changed tags"),
 )
+PERCENTAGES = {
+    "none": (0.0, 0.0),
+    "small": (0.5, 19.5),
+    "medium": (20.5, 79.5),
+    "large": (80.5, 100.0),
+}
+"""The share of evaluations each impact size changes, in percent."""
 FLAG_CREATED, FLAG_ARCHIVED = "created_flag", "archived_flag"
 LIFECYCLE_EVENTS = {
     FLAG_CREATED: ("Created the flag", "createFlag"),
@@ -140,6 +145,13 @@ def _score(scores: Body, category: str, window: int) -> int | None:
     return int(rep["score"] if window == 0 else rep["lastPeriod"]["score"])
 
 
+def _calculated(scores: Body, category: str, window: int) -> int:
+    """The score of a category every seeded slice calculates."""
+    score = _score(scores, category, window)
+    assert score is not None, category
+    return score
+
+
 @lru_cache(maxsize=256)
 def _evidence(
     project: SeedProject, environment: str, apps: tuple[str, ...], now_ms: int
@@ -151,7 +163,7 @@ def _evidence(
     )
     for window in range(WINDOWS):
         builder.window(window, scores)
-    builder.snapshot(_score(scores, "flagHealth", 0))
+    builder.snapshot(_calculated(scores, "flagHealth", 0))
     evidence = builder.evidence
     evidence.deployments.sort(key=lambda d: (-d["startedAt"], d["id"]))
     evidence.pull_requests.sort(key=lambda p: (-pr_time(p), p["id"]))
@@ -190,19 +202,12 @@ class _Builder:
         slots = (rng or self.rng).sample(range(PERIOD_DAYS * 11 * 60), count)  # 08:00-19:00
         return sorted(start + (s // 660) * DAY_MS + 8 * HOUR_MS + (s % 660) * minute for s in slots)
 
-    # --- deployments and pull requests --------------------------------------------------------
-
     def window(self, window: int, scores: Body) -> None:
-        frequency, failure = (
-            _score(scores, "deploymentFrequency", window),
-            _score(scores, "deploymentFailureRate", window),
-        )
-        assert frequency is not None
-        assert failure is not None
+        frequency = _calculated(scores, "deploymentFrequency", window)
+        failure = _calculated(scores, "deploymentFailureRate", window)
         total, failed = self._deployment_counts(frequency, failure)
         failed_at = set(self.rng.sample(range(total), failed))
-        lead_score = _score(scores, "leadTime", window)
-        assert lead_score is not None
+        lead_score = _calculated(scores, "leadTime", window)
         mean_ms = LADDERS["leadTime"].target(lead_score) * HOUR_MS
         prs_per = [self.rng.randint(1, 3) for _ in range(total)]
         deployed = sum(n for i, n in enumerate(prs_per) if i not in failed_at)
@@ -243,16 +248,15 @@ class _Builder:
         dep_id = self._id("deployment")
         app = self.rng.choice(self.apps)
         ended = started + duration
-        pr_ids, stage_sums = [], dict.fromkeys(("coding", "review", "wait"), 0)
-        for total in leads:
-            pr_id, stages = self._pull_request(
-                app, ended, duration, total, deployed=status == "finished"
-            )
-            pr_ids.append(pr_id)
-            for name in stage_sums:
-                stage_sums[name] += stages[name]
+        deployed = status == "finished"
+        made = [self._pull_request(app, ended, duration, t, deployed=deployed) for t in leads]
+        pr_ids = [pr_id for pr_id, _ in made]
         prs = [self.evidence.pr(p) for p in pr_ids]
         count = len(leads)
+
+        def mean(stage: str) -> int:
+            return sum(stages[stage] for _, stages in made) // count
+
         rep: Body = {
             "id": dep_id,
             "applicationKey": app,
@@ -272,17 +276,14 @@ class _Builder:
             "linesDeleted": sum(p["linesDeleted"] for p in prs),
             "leadTime": max(leads),
             "leadTimeStages": {
-                "codingDurationMs": stage_sums["coding"] // count,
-                "reviewDurationMs": stage_sums["review"] // count,
-                "waitDurationMs": stage_sums["wait"] // count,
+                "codingDurationMs": mean("coding"),
+                "reviewDurationMs": mean("review"),
+                "waitDurationMs": mean("wait"),
                 "deployDurationMs": duration,
                 "totalLeadTimeMs": sum(leads) // count,
             },
         }
-        self.evidence.deployments.append(rep)
-        self.evidence.index[dep_id] = rep
-        self.evidence.deployment_prs[dep_id] = pr_ids
-        self.evidence.flag_refs[dep_id] = _merge_refs(self.evidence.flag_refs[p] for p in pr_ids)
+        self._add_deployment(rep, pr_ids, _merge_refs(self.evidence.flag_refs[p] for p in pr_ids))
         for pr_id in pr_ids:
             self.evidence.pr_deployments[pr_id] = [dep_id]
 
@@ -300,14 +301,12 @@ class _Builder:
         lead: Body = {"codingDurationMs": coding, "reviewDurationMs": review}
         if deployed:
             whole = coding + review + wait + duration
-            lead |= {
-                "maxWaitDurationMs": wait,
-                "avgWaitDurationMs": wait,
-                "maxDeployDurationMs": duration,
-                "avgDeployDurationMs": duration,
-                "maxTotalLeadTimeMs": whole,
-                "avgTotalLeadTimeMs": whole,
-            }
+            for name, ms in (
+                ("WaitDurationMs", wait),
+                ("DeployDurationMs", duration),
+                ("TotalLeadTimeMs", whole),
+            ):
+                lead |= {f"max{name}": ms, f"avg{name}": ms}
         self.evidence.pr_lead_times[pr_id] = lead
         return pr_id, {"coding": coding, "review": review, "wait": wait}
 
@@ -382,17 +381,17 @@ class _Builder:
                 "linesDeleted": 0,
                 "leadTime": 0,
             }
-            self.evidence.deployments.append(stuck)
-            self.evidence.index[dep_id] = stuck
-            self.evidence.deployment_prs[dep_id] = []
-            self.evidence.flag_refs[dep_id] = []
+            self._add_deployment(stuck, [], [])
 
-    # --- flag events and flags ----------------------------------------------------------------
+    def _add_deployment(self, rep: Body, pr_ids: list[str], refs: list[Body]) -> None:
+        self.evidence.deployments.append(rep)
+        self.evidence.index[rep["id"]] = rep
+        self.evidence.deployment_prs[rep["id"]] = pr_ids
+        self.evidence.flag_refs[rep["id"]] = refs
 
     def _flag_events(self, window: int, scores: Body) -> None:
-        impact = _score(scores, "impactSize", window)
+        impact = _calculated(scores, "impactSize", window)
         coverage = _score(scores, "experimentationCoverage", window)
-        assert impact is not None
         count = self.rng.randint(18, 32)
         large = pick_share("impactSize", impact, count)
         with_experiments = (
@@ -417,13 +416,7 @@ class _Builder:
         is_global = size == "none" and self.rng.random() < 0.35
         event_type, description = self.rng.choice(GLOBAL_EVENT_TYPES if is_global else EVENT_TYPES)
         member = self.rng.choice(MEMBERS)
-        low, high = {
-            "none": (0.0, 0.0),
-            "small": (0.5, 19.5),
-            "medium": (20.5, 79.5),
-            "large": (80.5, 100.0),
-        }[size]
-        percentage = round(self.rng.uniform(low, high), 1)
+        percentage = round(self.rng.uniform(*PERCENTAGES[size]), 1)
         before_true = self.rng.randint(0, int(1000 * (1 - percentage / 100)))
         after_true = before_true + int(1000 * percentage / 100)
         scale = self.rng.randint(5, 400)
@@ -433,12 +426,11 @@ class _Builder:
             "reason": "global" if is_global else "evaluations",
             "evaluationsSummary": {
                 "variations": [
-                    {"value": True, "before": before_true * scale, "after": after_true * scale},
-                    {
-                        "value": False,
-                        "before": (1000 - before_true) * scale,
-                        "after": (1000 - after_true) * scale,
-                    },
+                    {"value": value, "before": before * scale, "after": after * scale}
+                    for value, before, after in (
+                        (True, before_true, after_true),
+                        (False, 1000 - before_true, 1000 - after_true),
+                    )
                 ]
             },
         }
@@ -511,8 +503,7 @@ class _Builder:
             self._add_event(event_id, flag, (kind, description, action), when, member, impact)
             self.evidence.event_experiments[event_id] = []
 
-    def snapshot(self, flag_health: int | None) -> None:
-        assert flag_health is not None
+    def snapshot(self, flag_health: int) -> None:
         total = self.rng.randint(20, 28)
         stale = pick_share("flagHealth", flag_health, total)
         assert stale is not None
@@ -520,11 +511,8 @@ class _Builder:
         for index, key in enumerate(self.flag_keys[:total]):
             is_stale = index < stale
             if is_stale:
-                status, temporary, age = (
-                    self.rng.choice(("launched", "inactive")),
-                    True,
-                    self.rng.randint(45, 400),
-                )
+                status, temporary = self.rng.choice(("launched", "inactive")), True
+                age = self.rng.randint(45, 400)
             else:
                 status = self.rng.choice(("new", "active", "active", "launched", "inactive"))
                 temporary = status in ("new", "active")

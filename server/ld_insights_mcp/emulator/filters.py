@@ -56,16 +56,18 @@ class _Scanner:
         self.at = match.end()
         return match.group()
 
-    def space(self) -> None:
-        match = _SPACE.match(self.text, self.at)
-        if not match:
-            raise self.fail("expected a space")
-        self.at = match.end()
-
-    def skip_space(self) -> None:
+    def space(self, *, required: bool = True) -> None:
         match = _SPACE.match(self.text, self.at)
         if match:
             self.at = match.end()
+        elif required:
+            raise self.fail("expected a space")
+
+    def take(self, token: str) -> bool:
+        """Step over ``token`` if it comes next."""
+        found = self.text.startswith(token, self.at)
+        self.at += len(token) if found else 0
+        return found
 
     def scalar(self) -> str | bool:
         quote = self.text[self.at : self.at + 1]
@@ -85,24 +87,20 @@ class _Scanner:
         raise self.fail("expected a quoted string, true, false or a [list]")
 
     def value(self) -> Any:
-        if not self.text.startswith("[", self.at):
+        if not self.take("["):
             return self.scalar()
-        self.at += 1
         items: list[Any] = []
-        self.skip_space()
-        if self.text.startswith("]", self.at):
-            self.at += 1
+        self.space(required=False)
+        if self.take("]"):
             return items
         while True:
-            self.skip_space()
+            self.space(required=False)
             items.append(self.scalar())
-            self.skip_space()
-            if self.text.startswith("]", self.at):
-                self.at += 1
+            self.space(required=False)
+            if self.take("]"):
                 return items
-            if not self.text.startswith(",", self.at):
+            if not self.take(","):
                 raise self.fail("expected ',' or ']' in list")
-            self.at += 1
 
 
 def _checked(field: str, operator: str, value: Any) -> Any:

@@ -1,19 +1,16 @@
 """Insight-group and insight-score operations (Engineering Insights, beta).
 
 Decisions where the contract is silent:
-- ``createInsightGroup``: malformed fields are a 400 naming each field; a project,
-  environment or application that does not exist is a 404 whose message names the attribute
-  (the contract lists 404 for this operation, which has no path parameters, so only the body's
-  references can be missing); an existing key is a 409. Whether LaunchDarkly fills in
-  ``applicationKeys`` that a create leaves out is undocumented: by default the group gets none
-  (all applications); ``fill_omitted_applications = True`` gives it the project's
-  applications, so tests can check that a client is correct under either reading.
-- ``getInsightsScores`` lists no 404: unknown project, environment or application is a 400
+- ``createInsightGroup``: malformed fields are a 400 naming each; a missing project,
+  environment or application a 404 naming the attribute (the only references it can miss);
+  an existing key a 409. Whether a create without ``applicationKeys`` gets none (all
+  applications, the default) or the project's (``fill_omitted_applications``) is undocumented.
+- ``getInsightsScores`` lists no 404: an unknown project, environment or application is a 400
   naming ``projectKey``, ``environmentKey`` or ``applicationKey``.
-- ``patchInsightGroup`` patches ``/name`` and ``/applicationKeys`` only: a body that is not a
-  JSON Patch array is a 400; a patch that cannot be applied (other paths, failed ``test``,
-  an empty name, unknown applications) is a 422.
-- Default order is creation order (oldest first); ``sort=name`` sorts case-insensitively.
+- ``patchInsightGroup`` patches ``/name`` and ``/applicationKeys``: a body that is not a JSON
+  Patch array is a 400, a patch that cannot be applied (other paths, failed ``test``, an empty
+  name, unknown applications) a 422.
+- Default order is creation order (oldest first); ``sort=name`` ignores case.
 """
 
 from __future__ import annotations
@@ -22,12 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ld_insights_mcp.emulator.errors import conflict, invalid, invalid_many, not_found, patch_failed
-from ld_insights_mcp.emulator.json_patch import (
-    MalformedPatch,
-    PatchFailure,
-    apply_patch,
-    parse_patch,
-)
+from ld_insights_mcp.emulator.evidence_params import applications_of
+from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.links import href, page_links
 from ld_insights_mcp.emulator.request import ApiRequest
 from ld_insights_mcp.emulator.scores import PERIOD_ALIGNMENTS, Period, periods, slice_scores
@@ -70,8 +63,6 @@ class InsightHandlers:
             answer=self._answers,
         )
 
-    # --- representations ------------------------------------------------------------------
-
     def _project(self, key: str) -> SeedProject:
         project = self.store.project(key)
         assert project is not None, key  # groups only ever reference seeded projects
@@ -106,8 +97,6 @@ class InsightHandlers:
             raise not_found(f"Insight group {key!r} not found")
         return group
 
-    # --- operations -----------------------------------------------------------------------
-
     def get_insight_groups(self, request: ApiRequest) -> Answer:
         limit = request.integer("limit", default=20, low=1, high=20)
         offset = request.integer("offset", default=0, low=0, high=None)
@@ -128,13 +117,7 @@ class InsightHandlers:
         body: Body = {
             "totalCount": total,
             "items": [self.group_rep(g, expand, metadata) for g in groups[offset : offset + limit]],
-            "_links": page_links(
-                GROUPS_PATH,
-                total=total,
-                limit=limit,
-                offset=offset,
-                extra={k: v for k, v in extra.items() if v},
-            ),
+            "_links": page_links(GROUPS_PATH, total=total, limit=limit, offset=offset, extra=extra),
         }
         if "metadata" in expand:
             counts = dict.fromkeys(INDICATORS, 0)
@@ -194,19 +177,13 @@ class InsightHandlers:
 
     def patch_insight_group(self, request: ApiRequest) -> Answer:
         group = self._group(request.params["insightGroupKey"])
-        try:
-            operations = parse_patch(request.json())
-        except MalformedPatch as malformed:
-            raise invalid("body", str(malformed)) from None
         document = {"name": group["name"], "applicationKeys": list(group["applicationKeys"])}
-        try:
-            patched = apply_patch(document, operations, allowed=("name", "applicationKeys"))
-        except PatchFailure as failure:
-            raise patch_failed(f"Could not apply patch: {failure}") from None
-        name = patched.get("name")
+        allowed = ("name", "applicationKeys")
+        patch = patched(request.json(), document, allowed=allowed, unprocessable=True)
+        name = patch.get("name")
         if not isinstance(name, str) or not name.strip():
             raise patch_failed("Could not apply patch: name must be a non-empty string")
-        apps = patched.get("applicationKeys", [])
+        apps = patch.get("applicationKeys", [])
         if string_list_problem(apps):
             raise patch_failed("Could not apply patch: applicationKeys must be strings")
         project = self._project(group["projectKey"])
@@ -239,14 +216,7 @@ class InsightHandlers:
             raise invalid(
                 "environmentKey", f"unknown environment {environment!r} in project {project.key!r}"
             )
-        raw_apps = request.arg("applicationKey") or ""
-        apps = list(dict.fromkeys(a.strip() for a in raw_apps.split(",") if a.strip()))
-        unknown = [a for a in apps if a not in project.applications]
-        if unknown:
-            raise invalid(
-                "applicationKey",
-                f"unknown application(s) {', '.join(unknown)} in project {project.key!r}",
-            )
+        apps = applications_of(project, request)
         current, last = self.periods()
         query = {"projectKey": project.key, "environmentKey": environment}
         if apps:

@@ -1,9 +1,6 @@
 """JSON Patch (RFC 6902) with JSON Pointers (RFC 6901), limited to some top-level members.
 
-``parse_patch`` refuses a body that is not a JSON Patch document (the contract's ``JSONPatch``:
-an array of objects with string ``op`` and ``path``) with ``MalformedPatch``. ``apply_patch``
-applies add, remove, replace, move, copy and test to a copy of the document, or raises
-``PatchFailure`` when an operation cannot be applied.
+``patched`` applies add, remove, replace, move, copy and test to a copy of the document.
 """
 
 from __future__ import annotations
@@ -13,12 +10,10 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+from ld_insights_mcp.emulator.errors import invalid, patch_failed
+
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 OPERATIONS = ("add", "remove", "replace", "move", "copy", "test")
-
-
-class MalformedPatch(Exception):
-    """The body is not a JSON Patch document."""
 
 
 class PatchFailure(Exception):
@@ -29,16 +24,31 @@ class PatchFailure(Exception):
         self.path = path
 
 
-def parse_patch(value: Any) -> list[dict[str, Any]]:
+def _operations(value: Any) -> list[dict[str, Any]]:
+    """The body as a JSON Patch document (the contract's ``JSONPatch``), else a 400."""
     if not isinstance(value, list):
-        raise MalformedPatch("the body must be a JSON Patch array of operations")
+        raise invalid("body", "the body must be a JSON Patch array of operations")
     for position, op in enumerate(value):
         if not isinstance(op, dict):
-            raise MalformedPatch(f"operation {position} must be an object")
+            raise invalid("body", f"operation {position} must be an object")
         for member in ("op", "path"):
             if not isinstance(op.get(member), str):
-                raise MalformedPatch(f"operation {position} needs a string {member!r}")
+                raise invalid("body", f"operation {position} needs a string {member!r}")
     return value
+
+
+def patched(
+    body: Any, document: dict[str, Any], *, allowed: Collection[str], unprocessable: bool = False
+) -> dict[str, Any]:
+    """The copy of ``document`` patched by the request ``body``; a patch that cannot be applied
+    is a 400 naming its path, or a 422 when ``unprocessable``."""
+    operations = _operations(body)
+    try:
+        return apply_patch(document, operations, allowed=allowed)
+    except PatchFailure as failure:
+        if unprocessable:
+            raise patch_failed(f"Could not apply patch: {failure}") from None
+        raise invalid(failure.path or "body", f"could not apply patch: {failure}") from None
 
 
 def _pointer(path: str, allowed: Collection[str]) -> list[str]:
@@ -61,25 +71,23 @@ def _same(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
+def _child(node: Any, token: str, path: str) -> Any:
+    if isinstance(node, dict) and token in node:
+        return node[token]
+    if isinstance(node, list) and _INDEX.fullmatch(token) and int(token) < len(node):
+        return node[int(token)]
+    raise PatchFailure(f"path {path!r} does not exist")
+
+
 def _parent(document: dict[str, Any], tokens: list[str], path: str) -> Any:
     node: Any = document
     for token in tokens[:-1]:
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and _INDEX.fullmatch(token) and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            raise PatchFailure(f"path {path!r} does not exist")
+        node = _child(node, token, path)
     return node
 
 
 def _get(document: dict[str, Any], tokens: list[str], path: str) -> Any:
-    parent, last = _parent(document, tokens, path), tokens[-1]
-    if isinstance(parent, dict) and last in parent:
-        return parent[last]
-    if isinstance(parent, list) and _INDEX.fullmatch(last) and int(last) < len(parent):
-        return parent[int(last)]
-    raise PatchFailure(f"path {path!r} does not exist")
+    return _child(_parent(document, tokens, path), tokens[-1], path)
 
 
 def _add(document: dict[str, Any], tokens: list[str], path: str, value: Any) -> None:

@@ -16,10 +16,11 @@ def href(path: str, query: dict[str, Any]) -> str:
 def page_links(
     path: str, *, total: int, limit: int, offset: int, extra: dict[str, str]
 ) -> dict[str, Any]:
-    """Links that repeat ``extra`` (filters, sort, expand) so following them keeps the view."""
+    """Links that repeat ``extra``'s non-empty filters, sort and expand, to keep the view."""
+    kept = {name: value for name, value in extra.items() if value}
 
     def at(position: int) -> dict[str, Any]:
-        return link(href(path, {"limit": limit, "offset": position, **extra}))
+        return link(href(path, {"limit": limit, "offset": position, **kept}))
 
     last = ((total - 1) // limit) * limit if total else 0
     links = {"self": at(offset), "first": at(0), "last": at(last)}

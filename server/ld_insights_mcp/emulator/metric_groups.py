@@ -1,18 +1,16 @@
 """Metric-group operations (beta): list, create, get, patch, delete.
 
 Decisions where the contract is silent:
-- The contract's 400 for these operations is ``InvalidRequestErrorRep`` (``code``,
-  ``message``); the emulator also sends ``errors`` naming the attribute, as for insights.
-- ``createMetricGroup`` with a key that exists is a 409 ``conflict`` (the contract lists no 409
-  here; LaunchDarkly's sibling ``postMetric`` does, and the body is ``StatusConflictErrorRep``).
-  A missing ``key`` is derived from the name. Metrics must exist in the project and appear
-  once; ``maintainerId`` must be a member ID.
+- A 400 is ``InvalidRequestErrorRep`` with ``errors`` naming the attribute, as for insights.
+- ``createMetricGroup`` with an existing key is a 409 (as LaunchDarkly's ``postMetric``); a
+  missing ``key`` is derived from the name; metrics must exist in the project and appear once;
+  ``maintainerId`` must be a member ID.
 - ``patchMetricGroup`` patches ``/name``, ``/description``, ``/tags`` and ``/metrics`` (items
-  ``{key, nameInGroup}``). The contract lists no 422 here, so an unappliable patch is a 400
-  naming the patch path. ``_version`` and ``_lastModified`` change only when something did.
-- ``experimentStatus`` filters match a group with at least one connected experiment in that
-  status (``started`` = running or stopped). ``expand`` on the list is accepted and ignored.
-- Default order is creation order (oldest first); sorts are stable, names case-insensitive.
+  ``{key, nameInGroup}``); no 422 is listed, so an unappliable patch is a 400 naming its path.
+  ``_version`` and ``_lastModified`` change only when something did.
+- ``experimentStatus`` matches a group with a connected experiment in that status (``started``
+  = running or stopped). ``expand`` on the list is ignored. Default order is creation order;
+  sorts are stable, names ignore case.
 """
 
 from __future__ import annotations
@@ -23,14 +21,10 @@ from typing import Any
 
 from ld_insights_mcp.emulator.errors import conflict, invalid, invalid_many, not_found
 from ld_insights_mcp.emulator.filters import Clause, parse_filter, parse_sort
-from ld_insights_mcp.emulator.json_patch import (
-    MalformedPatch,
-    PatchFailure,
-    apply_patch,
-    parse_patch,
-)
+from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.links import page_links
 from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.seed import SeedMetricGroup
 from ld_insights_mcp.emulator.store import Body, Store, metric_group_links
 from ld_insights_mcp.emulator.validation import (
     KEY_RULE,
@@ -62,8 +56,6 @@ class MetricGroupHandlers:
         if group is None:
             raise not_found(f"Metric group {key!r} not found in project {project!r}")
         return project, group
-
-    # --- list -----------------------------------------------------------------------------
 
     def _matches(self, project: str, group: Body, clause: Clause) -> bool:
         experiments = self.store.connections(project, group["key"])
@@ -102,19 +94,12 @@ class MetricGroupHandlers:
             groups.sort(key=self._sort_key(project, field), reverse=descending)
         total = len(groups)
         extra = {"filter": request.arg("filter") or "", "sort": request.arg("sort") or ""}
+        path = f"/api/v2/projects/{project}/metric-groups"
         return 200, {
             "items": [dict(g) for g in groups[offset : offset + limit]],
-            "_links": page_links(
-                f"/api/v2/projects/{project}/metric-groups",
-                total=total,
-                limit=limit,
-                offset=offset,
-                extra={k: v for k, v in extra.items() if v},
-            ),
+            "_links": page_links(path, total=total, limit=limit, offset=offset, extra=extra),
             "totalCount": total,
         }
-
-    # --- one group ------------------------------------------------------------------------
 
     def get_metric_group(self, request: ApiRequest) -> Answer:
         project, group = self._group(request)
@@ -134,8 +119,6 @@ class MetricGroupHandlers:
             if group["key"] in experiment.metric_groups:
                 experiment.metric_groups.remove(group["key"])
         return 204, None
-
-    # --- writes ---------------------------------------------------------------------------
 
     def _steps(
         self, project: str, kind: str, metrics: Any, attribute: str, *, names_required: bool
@@ -196,25 +179,13 @@ class MetricGroupHandlers:
                 raise invalid("key", "cannot derive a key from the name; send one")
         if key in groups:
             raise conflict(f"A metric group with key {key!r} already exists in project {project!r}")
-        groups[key] = self.store.new_metric_group(
-            project,
-            key=key,
-            name=body["name"],
-            kind=body["kind"],
-            metrics=steps,
-            tags=list(tags or []),
-            maintainer=body["maintainerId"],
-            created=self.clock(),
-            description=description,
-        )
+        name, kind, maintainer = body["name"], body["kind"], body["maintainerId"]
+        fields = SeedMetricGroup(key, name, kind, tuple(steps), tuple(tags or []), maintainer)
+        groups[key] = self.store.new_metric_group(project, fields, self.clock(), description)
         return 201, dict(groups[key])
 
     def patch_metric_group(self, request: ApiRequest) -> Answer:
         project, group = self._group(request)
-        try:
-            operations = parse_patch(request.json())
-        except MalformedPatch as malformed:
-            raise invalid("body", str(malformed)) from None
         document: Body = {
             "name": group["name"],
             "tags": list(group["tags"]),
@@ -224,26 +195,23 @@ class MetricGroupHandlers:
         }
         if "description" in group:
             document["description"] = group["description"]
-        try:
-            patched = apply_patch(document, operations, allowed=PATCHABLE)
-        except PatchFailure as failure:
-            raise invalid(failure.path or "body", f"could not apply patch: {failure}") from None
-        if patched == document:
+        patch = patched(request.json(), document, allowed=PATCHABLE)
+        if patch == document:
             return 200, dict(group)
-        name = patched.get("name")
+        name = patch.get("name")
         if not isinstance(name, str) or not name.strip():
             raise invalid("/name", "must be a non-empty string")
-        if problem := string_list_problem(patched.get("tags")):
+        if problem := string_list_problem(patch.get("tags")):
             raise invalid("/tags", problem)
-        description = patched.get("description")
+        description = patch.get("description")
         if description is not None and not isinstance(description, str):
             raise invalid("/description", "must be a string")
         steps = self._steps(
-            project, group["kind"], patched.get("metrics"), "/metrics", names_required=False
+            project, group["kind"], patch.get("metrics"), "/metrics", names_required=False
         )
         group.update(
             name=name,
-            tags=list(patched["tags"]),
+            tags=list(patch["tags"]),
             metrics=self.store.metrics_in_group(project, group["kind"], steps),
             _version=group["_version"] + 1,
             _lastModified=max(self.clock(), group["_lastModified"] + 1),

@@ -1,19 +1,14 @@
 """Engineering Insights scores: deterministic per slice (project, environment, applications).
 
-- Each base category gets a 0-100 score for the current and the last period, drawn from a
-  generator seeded with the anchor day and the slice, so the same slice always scores the same
-  (an insight group scores exactly like ``GET .../insights/scores`` for its slice).
+- Base categories score 0-100 in the current and last period, from a generator seeded with the
+  anchor day and the slice (an insight group scores like ``GET .../insights/scores`` for it).
 - ``indicator`` and ``indicatorRange`` follow LaunchDarkly's bands (``vocabulary.BANDS``).
-- Composites are the mean (rounded half up) of their calculated parts: velocity =
-  deploymentFrequency + leadTime, risk = deploymentFailureRate + impactSize, efficiency =
-  flagHealth + experimentationCoverage, overall = velocity + risk + efficiency. ``aggregateOf``
-  lists the parts actually aggregated.
-- ``diffVsLastPeriod`` = score - lastPeriod.score; ``lastPeriod`` has no ``lastPeriod``.
-- A category that cannot be calculated (experimentation coverage in a project without
-  experiments) is ``{"score": 0, "indicator": "notCalculated", "indicatorRange": {"min": 0,
-  "max": 0}}`` with no ``diffVsLastPeriod`` and no ``lastPeriod``.
-- Periods: the current one is 30 days, the last one the 30 before. Where the current one ends
-  is not documented; ``PERIOD_ALIGNMENTS`` names each plausible answer (``periods``).
+- Composites are the mean (half up) of their calculated parts (``CATEGORY_PARTS``), listed in
+  ``aggregateOf``; ``diffVsLastPeriod`` = score - lastPeriod.score.
+- A category that cannot be calculated (experimentation coverage without experiments) is
+  ``NOT_CALCULATED``, with no ``diffVsLastPeriod`` or ``lastPeriod``.
+- The current period is 30 days, the last the 30 before; where it ends is undocumented
+  (``PERIOD_ALIGNMENTS``).
 """
 
 from __future__ import annotations
@@ -89,8 +84,8 @@ def mean_half_up(values: Iterable[int]) -> int:
 
 
 def not_calculated_for(project: SeedProject, environment: str) -> frozenset[str]:
-    """Categories LaunchDarkly cannot calculate for this slice."""
-    del environment  # every seeded environment has deployments and flags
+    """Categories LaunchDarkly cannot calculate for this slice (every seeded environment has
+    deployments and flags)."""
     return frozenset() if project.has_experiments else frozenset({"experimentationCoverage"})
 
 

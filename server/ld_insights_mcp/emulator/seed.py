@@ -165,133 +165,63 @@ METRICS: dict[str, tuple[SeedMetric, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class SeedMetricGroup:
+    """A metric group's fields (``age_days`` and ``description`` are the seed's only)."""
+
     key: str
     name: str
     kind: str  # funnel | standard
     metrics: tuple[tuple[str, str], ...]  # (metric key, name in group), in step order
     tags: tuple[str, ...]
     maintainer: str  # a member id or a team key
-    age_days: int
+    age_days: int = 0
     description: str | None = None
 
 
-METRIC_GROUPS: dict[str, tuple[SeedMetricGroup, ...]] = {
+def _steps(text: str) -> tuple[tuple[str, str], ...]:
+    """``"metric:Name in group, ..."`` as (metric key, name in group) pairs."""
+    return tuple((key, name) for key, _, name in (s.partition(":") for s in text.split(", ")))
+
+
+_METRIC_GROUPS_BY_PROJECT = {
     "checkout-web": (
-        SeedMetricGroup(
-            "checkout-funnel",
-            "Checkout funnel",
-            "funnel",
-            (
-                ("visit-product-page", "Product page"),
-                ("add-to-cart", "Cart"),
-                ("begin-checkout", "Checkout"),
-                ("purchase-completed", "Purchase"),
-            ),
-            ("checkout", "revenue"),
-            MEMBERS[0].id,
-            200,
-            "From product page to completed purchase.",
-        ),
-        SeedMetricGroup(
-            "revenue-metrics",
-            "Revenue metrics",
-            "standard",
-            (
-                ("order-value", "Order value"),
-                ("purchase-completed", "Purchases"),
-                ("refund-requested", "Refunds"),
-            ),
-            ("revenue",),
-            "checkout-team",
-            150,
-        ),
-        SeedMetricGroup(
-            "search-funnel",
-            "Search funnel",
-            "funnel",
-            (
-                ("search-performed", "Search"),
-                ("search-result-clicked", "Result clicked"),
-                ("add-to-cart", "Cart"),
-            ),
-            ("search",),
-            MEMBERS[1].id,
-            95,
-            "Search to cart.",
-        ),
-        SeedMetricGroup(
-            "page-performance",
-            "Page performance",
-            "standard",
-            (("page-load-time", "Load time"),),
-            ("performance",),
-            MEMBERS[2].id,
-            40,
-        ),
-        SeedMetricGroup(
-            "cart-health",
-            "Cart health",
-            "standard",
-            (("add-to-cart", "Adds"), ("refund-requested", "Refunds")),
-            ("checkout",),
-            MEMBERS[3].id,
-            12,
-        ),
+        ("checkout-funnel", "Checkout funnel", "funnel", "checkout revenue", MEMBERS[0].id, 200,
+         "visit-product-page:Product page, add-to-cart:Cart, begin-checkout:Checkout, "
+         "purchase-completed:Purchase", "From product page to completed purchase."),
+        ("revenue-metrics", "Revenue metrics", "standard", "revenue", "checkout-team", 150,
+         "order-value:Order value, purchase-completed:Purchases, refund-requested:Refunds", None),
+        ("search-funnel", "Search funnel", "funnel", "search", MEMBERS[1].id, 95,
+         "search-performed:Search, search-result-clicked:Result clicked, add-to-cart:Cart",
+         "Search to cart."),
+        ("page-performance", "Page performance", "standard", "performance", MEMBERS[2].id, 40,
+         "page-load-time:Load time", None),
+        ("cart-health", "Cart health", "standard", "checkout", MEMBERS[3].id, 12,
+         "add-to-cart:Adds, refund-requested:Refunds", None),
     ),
     "mobile-app": (
-        SeedMetricGroup(
-            "onboarding-funnel",
-            "Onboarding funnel",
-            "funnel",
-            (
-                ("app-open", "Open"),
-                ("signup-started", "Start sign-up"),
-                ("signup-completed", "Signed up"),
-            ),
-            ("onboarding",),
-            MEMBERS[1].id,
-            180,
-            "First launch to completed sign-up.",
-        ),
-        SeedMetricGroup(
-            "engagement",
-            "Engagement",
-            "standard",
-            (("session-length", "Session length"), ("app-open", "Opens")),
-            ("engagement",),
-            MEMBERS[2].id,
-            90,
-        ),
-        SeedMetricGroup(
-            "push-permissions",
-            "Push permissions",
-            "standard",
-            (("push-opt-in", "Opt-ins"), ("app-open", "Opens")),
-            ("notifications",),
-            "mobile-team",
-            30,
-        ),
+        ("onboarding-funnel", "Onboarding funnel", "funnel", "onboarding", MEMBERS[1].id, 180,
+         "app-open:Open, signup-started:Start sign-up, signup-completed:Signed up",
+         "First launch to completed sign-up."),
+        ("engagement", "Engagement", "standard", "engagement", MEMBERS[2].id, 90,
+         "session-length:Session length, app-open:Opens", None),
+        ("push-permissions", "Push permissions", "standard", "notifications", "mobile-team", 30,
+         "push-opt-in:Opt-ins, app-open:Opens", None),
     ),
     "data-platform": (
-        SeedMetricGroup(
-            "pipeline-health",
-            "Pipeline health",
-            "standard",
-            (("job-failure", "Failures"), ("job-latency", "Latency")),
-            ("reliability",),
-            "data-team",
-            70,
-        ),
-        SeedMetricGroup(
-            "data-freshness",
-            "Data freshness",
-            "standard",
-            (("freshness-lag", "Lag"), ("rows-ingested", "Rows")),
-            ("reliability", "sla"),
-            MEMBERS[0].id,
-            20,
-        ),
+        ("pipeline-health", "Pipeline health", "standard", "reliability", "data-team", 70,
+         "job-failure:Failures, job-latency:Latency", None),
+        ("data-freshness", "Data freshness", "standard", "reliability sla", MEMBERS[0].id, 20,
+         "freshness-lag:Lag, rows-ingested:Rows", None),
     ),
+}  # fmt: skip
+"""Per project: (key, name, kind, tags separated by spaces, maintainer, age in days, metrics
+``"key:name in group, ..."`` in step order, description)."""
+
+METRIC_GROUPS = {
+    project: tuple(
+        SeedMetricGroup(key, name, kind, _steps(steps), tuple(tags.split()), owner, age, text)
+        for key, name, kind, tags, owner, age, steps, text in rows
+    )
+    for project, rows in _METRIC_GROUPS_BY_PROJECT.items()
 }
 
 
@@ -306,56 +236,34 @@ class SeedExperiment:
     archived_age_days: int | None = None
 
 
-EXPERIMENTS: dict[str, tuple[SeedExperiment, ...]] = {
+_EXPERIMENTS_BY_PROJECT = {
     "checkout-web": (
-        SeedExperiment(
-            "one-page-checkout",
-            "One-page checkout",
-            "production",
-            60,
-            "running",
-            ("checkout-funnel", "revenue-metrics"),
-        ),
-        SeedExperiment(
-            "express-pay-button",
-            "Express pay button",
-            "production",
-            25,
-            "running",
-            ("checkout-funnel",),
-        ),
-        SeedExperiment(
-            "free-shipping-threshold",
-            "Free shipping threshold",
-            "production",
-            120,
-            "stopped",
-            ("revenue-metrics",),
-            archived_age_days=80,
-        ),
-        SeedExperiment(
-            "search-ranking-v2",
-            "Search ranking v2",
-            "staging",
-            10,
-            "not_started",
-            ("search-funnel",),
-        ),
+        ("one-page-checkout", "One-page checkout", "production", 60, "running",
+         "checkout-funnel revenue-metrics", None),
+        ("express-pay-button", "Express pay button", "production", 25, "running",
+         "checkout-funnel", None),
+        ("free-shipping-threshold", "Free shipping threshold", "production", 120, "stopped",
+         "revenue-metrics", 80),
+        ("search-ranking-v2", "Search ranking v2", "staging", 10, "not_started",
+         "search-funnel", None),
     ),
     "mobile-app": (
-        SeedExperiment(
-            "social-sign-in", "Social sign-in", "production", 45, "running", ("onboarding-funnel",)
-        ),
-        SeedExperiment(
-            "dark-mode-onboarding",
-            "Dark mode onboarding",
-            "production",
-            100,
-            "stopped",
-            ("onboarding-funnel", "engagement"),
-        ),
+        ("social-sign-in", "Social sign-in", "production", 45, "running",
+         "onboarding-funnel", None),
+        ("dark-mode-onboarding", "Dark mode onboarding", "production", 100, "stopped",
+         "onboarding-funnel engagement", None),
     ),
     "data-platform": (),
+}  # fmt: skip
+"""Per project: (key, name, environment, age in days, status, metric groups separated by
+spaces, archived this many days ago)."""
+
+EXPERIMENTS: dict[str, tuple[SeedExperiment, ...]] = {
+    project: tuple(
+        SeedExperiment(key, name, environment, age, status, tuple(groups.split()), archived)
+        for key, name, environment, age, status, groups, archived in rows
+    )
+    for project, rows in _EXPERIMENTS_BY_PROJECT.items()
 }
 
 

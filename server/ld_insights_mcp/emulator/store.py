@@ -1,24 +1,9 @@
 """The emulator's in-memory data, in LaunchDarkly's wire shapes (plain JSON-ready dicts).
 
-Attributes of ``Store`` (all mutable; writes through the API persist for the store's life):
-
-- ``projects``: ``tuple[SeedProject, ...]`` (key, name, environments, applications,
-  has_experiments); fixed.
-- ``insight_groups``: ``dict[key, InsightGroup body]`` without expansions: ``key``, ``name``,
-  ``projectKey``, ``environmentKey``, ``applicationKeys`` (``[]`` = all applications),
-  ``createdAt``. Insertion order is the API's default order (oldest first).
-- ``members``: ``dict[member id, MemberSummary body]``; ``teams``: ``dict[team key,
-  MemberTeamSummaryRep body]``.
-- ``metrics``: ``dict[project key, dict[metric key, MetricInGroupRep body]]`` (no
-  ``nameInGroup``).
-- ``metric_groups``: ``dict[project key, dict[group key, MetricGroupRep body]]`` without
-  expansions; funnel metrics carry ``nameInGroup`` in step order, standard ones do not.
-- ``experiments``: ``dict[project key, list[Experiment]]``; an experiment names the metric
-  groups it uses, which makes them "connected".
-- ``deployment_changes``: ``dict[deployment id, {status, archived}]`` set by
-  ``updateDeployment`` (the seeded evidence itself never changes).
-- ``repository_projects``: ``dict[repository key, list[project key]]``, the repository
-  mappings (seeded by ``evidence_seed.seed_repository_projects``).
+``Store``'s attributes are mutable (writes through the API persist for the store's life);
+bodies are kept without expansions, in the API's default order (oldest first). Metrics carry
+no ``nameInGroup``; a funnel group's metrics do, in step order. ``deployment_changes`` holds
+what ``updateDeployment`` set (the seeded evidence itself never changes).
 """
 
 from __future__ import annotations
@@ -39,6 +24,7 @@ from ld_insights_mcp.emulator.seed import (
     PROJECTS,
     TEAMS,
     SeedMetric,
+    SeedMetricGroup,
     SeedProject,
     object_id,
     time_of_day_ms,
@@ -82,26 +68,6 @@ class Experiment:
         if self.archived_date is not None:
             rep["archivedDate"] = self.archived_date
         return rep
-
-
-def member_rep(member_id: str, first: str, last: str, email: str, role: str) -> Body:
-    return {
-        "_links": {"self": link(f"/api/v2/members/{member_id}")},
-        "_id": member_id,
-        "firstName": first,
-        "lastName": last,
-        "role": role,
-        "email": email,
-    }
-
-
-def team_rep(key: str, name: str, custom_role_keys: tuple[str, ...]) -> Body:
-    return {
-        "customRoleKeys": list(custom_role_keys),
-        "key": key,
-        "_links": {"self": link(f"/api/v2/teams/{key}")},
-        "name": name,
-    }
 
 
 def metric_rep(project: str, metric: SeedMetric) -> Body:
@@ -163,17 +129,27 @@ class Store:
     metrics: dict[str, dict[str, Body]] = field(default_factory=dict)
     metric_groups: dict[str, dict[str, Body]] = field(default_factory=dict)
     experiments: dict[str, list[Experiment]] = field(default_factory=dict)
-    deployment_changes: dict[str, Body] = field(default_factory=dict)
-    """Fields set by ``updateDeployment`` per deployment id (``status``, ``archived``)."""
-    repository_projects: dict[str, list[str]] = field(default_factory=dict)
-    """Repository key -> linked project keys, in listing order (see ``writes``)."""
+    deployment_changes: dict[str, Body] = field(default_factory=dict)  # id -> status, archived
+    repository_projects: dict[str, list[str]] = field(default_factory=dict)  # key -> projects
 
     def __post_init__(self) -> None:
         self.repository_projects = seed_repository_projects(self.projects)
         for m in MEMBERS:
-            self.members[m.id] = member_rep(m.id, m.first_name, m.last_name, m.email, m.role)
+            self.members[m.id] = {
+                "_links": {"self": link(f"/api/v2/members/{m.id}")},
+                "_id": m.id,
+                "firstName": m.first_name,
+                "lastName": m.last_name,
+                "role": m.role,
+                "email": m.email,
+            }
         for t in TEAMS:
-            self.teams[t.key] = team_rep(t.key, t.name, t.custom_role_keys)
+            self.teams[t.key] = {
+                "customRoleKeys": list(t.custom_role_keys),
+                "key": t.key,
+                "_links": {"self": link(f"/api/v2/teams/{t.key}")},
+                "name": t.name,
+            }
         for g in sorted(INSIGHT_GROUPS, key=lambda g: -g.age_days):
             self.insight_groups[g.key] = {
                 "key": g.key,
@@ -191,15 +167,7 @@ class Store:
             for mg in sorted(METRIC_GROUPS.get(project.key, ()), key=lambda g: -g.age_days):
                 created = self._past(mg.age_days, "metric-group", project.key, mg.key)
                 self.metric_groups[project.key][mg.key] = self.new_metric_group(
-                    project.key,
-                    key=mg.key,
-                    name=mg.name,
-                    kind=mg.kind,
-                    metrics=list(mg.metrics),
-                    tags=list(mg.tags),
-                    maintainer=mg.maintainer,
-                    created=created,
-                    description=mg.description,
+                    project.key, mg, created, mg.description
                 )
             self.experiments[project.key] = [
                 Experiment(
@@ -220,8 +188,6 @@ class Store:
         midnight = self.now_ms - self.now_ms % DAY_MS
         return midnight - age_days * DAY_MS + time_of_day_ms(*parts)
 
-    # --- look-ups -------------------------------------------------------------------------
-
     def project(self, key: str) -> SeedProject | None:
         return next((p for p in self.projects if p.key == key), None)
 
@@ -237,8 +203,6 @@ class Store:
             return {"team": dict(self.teams[maintainer])}
         return None
 
-    # --- builders -------------------------------------------------------------------------
-
     def metrics_in_group(self, project: str, kind: str, steps: list[tuple[str, str]]) -> list[Body]:
         """``MetricInGroupRep`` list; ``nameInGroup`` only for funnels, as the contract says."""
         metrics = []
@@ -250,32 +214,23 @@ class Store:
         return metrics
 
     def new_metric_group(
-        self,
-        project: str,
-        *,
-        key: str,
-        name: str,
-        kind: str,
-        metrics: list[tuple[str, str]],
-        tags: list[str],
-        maintainer: str,
-        created: int,
-        description: str | None = None,
+        self, project: str, group: SeedMetricGroup, created: int, description: str | None
     ) -> Body:
-        maintainer_rep = self.maintainer(maintainer)
+        key, kind = group.key, group.kind
+        maintainer_rep = self.maintainer(group.maintainer)
         if maintainer_rep is None:
-            raise KeyError(maintainer)
+            raise KeyError(group.maintainer)
         rep: Body = {
             "_id": object_id("metric-group", project, key, str(created)),
             "key": key,
-            "name": name,
+            "name": group.name,
             "kind": kind,
             "_links": metric_group_links(project, key),
-            "tags": list(tags),
+            "tags": list(group.tags),
             "_creationDate": created,
             "_lastModified": created,
             "maintainer": maintainer_rep,
-            "metrics": self.metrics_in_group(project, kind, metrics),
+            "metrics": self.metrics_in_group(project, kind, list(group.metrics)),
             "_version": 1,
         }
         if description is not None:

@@ -1,38 +1,29 @@
 """Writes to the evidence: ``updateDeployment`` (JSON Patch) and the repository-project
 mappings (``associateRepositoriesAndProjects``, ``deleteRepositoryProject``).
 
-Decisions where the contract is silent (it lists 400 but no 422 for these operations):
-- ``updateDeployment`` patches ``/status`` (an open string of lowercase letters and '_') and
-  ``/archived`` (a boolean) only. A body that is not a JSON Patch array, a path outside those
-  two, a failed ``test`` or a value of the wrong type is a 400 naming the attribute (``body``
-  or the operation's path). A malformed id is a 400, an unknown one a 404.
-- ``associateRepositoriesAndProjects`` adds the mappings it is given and keeps the others
-  (``put_replaces = True`` makes it replace every mapping instead, so tests can check that a
-  client is safe under either reading). It answers every mapping now held. An unknown
-  repository or project is a 404 naming it.
-- ``deleteRepositoryProject`` takes the repository key as one path segment (``owner%2Frepo``);
-  an unknown repository or project, or a pair that is not linked, is a 404.
+Decisions where the contract is silent (it lists 400, no 422):
+- ``updateDeployment`` patches ``/status`` (lowercase letters and '_') and ``/archived`` (a
+  boolean); a malformed body, another path, a failed ``test`` or a wrong type is a 400 naming
+  the attribute; a malformed id is a 400, an unknown one a 404.
+- ``associateRepositoriesAndProjects`` adds the mappings given and keeps the others, or
+  replaces them all (``put_replaces``); it answers every mapping held; an unknown repository
+  or project is a 404.
+- ``deleteRepositoryProject`` takes the repository key as one segment (``owner%2Frepo``); an
+  unknown repository or project, or a pair not linked, is a 404.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from ld_insights_mcp.emulator.deployments import REPOSITORIES_PATH, EvidenceListHandlers
 from ld_insights_mcp.emulator.errors import ApiError, invalid, not_found
-from ld_insights_mcp.emulator.json_patch import (
-    MalformedPatch,
-    PatchFailure,
-    apply_patch,
-    parse_patch,
-)
+from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.request import ApiRequest
 from ld_insights_mcp.emulator.store import Store, link
 
 Answer = tuple[int, Any]
-Handler = Callable[[ApiRequest], Answer]
 _STATUS = re.compile(r"[a-z][a-z_]{0,63}")
 
 
@@ -44,29 +35,13 @@ class WriteHandlers:
         self.lists = lists
         self.put_replaces = False
 
-    def handlers(self) -> dict[str, Handler]:
-        return {
-            "updateDeployment": self.update_deployment,
-            "associateRepositoriesAndProjects": self.associate_repositories_and_projects,
-            "deleteRepositoryProject": self.delete_repository_project,
-        }
-
-    # --- deployments ----------------------------------------------------------------------
-
     def update_deployment(self, request: ApiRequest) -> Answer:
         deployment_id = request.params["deploymentID"]
         evidence = self.lists.find_evidence(deployment_id)
-        try:
-            operations = parse_patch(request.json())
-        except MalformedPatch as malformed:
-            raise invalid("body", str(malformed)) from None
         current = self.lists.current(evidence.index[deployment_id])
         document = {"status": current["status"], "archived": current["archived"]}
-        try:
-            patched = apply_patch(document, operations, allowed=("status", "archived"))
-        except PatchFailure as failure:
-            raise invalid(failure.path or "body", f"could not apply patch: {failure}") from None
-        status, archived = patched.get("status"), patched.get("archived")
+        patch = patched(request.json(), document, allowed=("status", "archived"))
+        status, archived = patch.get("status"), patch.get("archived")
         if not isinstance(status, str) or not _STATUS.fullmatch(status):
             raise invalid("/status", "must be a status such as 'finished' or 'failed'")
         if not isinstance(archived, bool):
@@ -74,8 +49,6 @@ class WriteHandlers:
         changes = self.store.deployment_changes.setdefault(deployment_id, {})
         changes.update(status=status, archived=archived)
         return 200, self.lists.current(evidence.index[deployment_id])
-
-    # --- repository-project mappings ------------------------------------------------------
 
     def associate_repositories_and_projects(self, request: ApiRequest) -> Answer:
         body = request.json()
