@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
@@ -35,7 +34,7 @@ from ld_insights_mcp.analysis.digest import band_counts, biggest_drops, most_reg
 from ld_insights_mcp.analysis.digest import worth_explaining as pick_next
 from ld_insights_mcp.analysis.drivers import of_composite
 from ld_insights_mcp.analysis.explain import explain_leaf, score_change, wrong_change
-from ld_insights_mcp.analysis.gather import reads_until
+from ld_insights_mcp.analysis.gather import Progress, reads_until
 from ld_insights_mcp.analysis.reads import (
     ANY_EVENT,
     COVERAGE_NEEDS,
@@ -68,7 +67,7 @@ from ld_insights_mcp.tools.params import (
     OptionalProjectKey,
     visible_text,
 )
-from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.registry import Tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import CallBudget
 from ld_insights_mcp.ui import DASHBOARD_META
 from ld_insights_mcp.views.analysis import (
@@ -136,7 +135,7 @@ class Window:
 Slice = tuple[str, str, tuple[str, ...]]
 
 
-def slice_of(scope: Scope) -> Slice:
+def slice_of(scope: Scope | InsightGroup) -> Slice:
     return scope.project_key, scope.environment_key, tuple(sorted(scope.application_keys))
 
 
@@ -220,12 +219,8 @@ def hints_of(client: LaunchDarklyClient) -> Hints:
 # --- reading ----------------------------------------------------------------------------------
 
 
-class _Progress:
-    def __init__(self, ctx: Context[Any, Any]) -> None:
-        self.ctx = ctx
-
-    async def step(self, label: str, done: int, started: int) -> None:
-        await self.ctx.report_progress(done, started, label)
+def _progress(ctx: Context[Any, Any]) -> Progress:
+    return lambda label, done, started: ctx.report_progress(done, started, label)
 
 
 def _read(
@@ -236,77 +231,43 @@ def _read(
     apps = list(app_keys)
     opts = dict(need.options)
     start, end = (window.start_ms, window.end_ms) if window else (None, None)
+    span: dict[str, Any] = {"from_ms": start, "to_ms": end}
     bucket = max(window.end_ms - window.start_ms, 60_000) if window else None
+    chart = {**span, "bucket_ms": bucket}
+    wanted = opts.get("hasExperiments")
+    experiments = None if wanted is None else wanted == "true"
+    impact: Any = opts.get("impactSize")
     match need.operation:
         case "getDeploymentFrequencyChart":
             return lambda: client.get_deployment_frequency_chart(
-                p,
-                e,
-                apps,
-                group_by="application",
-                metrics=True,
-                bucket_ms=bucket,
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, group_by="application", metrics=True, **chart
             )
         case "getLeadTimeChart":
             return lambda: client.get_lead_time_chart(
-                p,
-                e,
-                apps,
-                group_by="stage",
-                expand=("metrics",),
-                bucket_ms=bucket,
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, group_by="stage", expand=("metrics",), **chart
             )
         case "getReleaseFrequencyChart":
-            experiments = opts.get("hasExperiments")
             return lambda: client.get_release_frequency_chart(
-                p,
-                e,
-                apps,
-                group_by="impact",
-                has_experiments=None if experiments is None else experiments == "true",
-                metrics=True,
-                bucket_ms=bucket,
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, group_by="impact", has_experiments=experiments, metrics=True, **chart
             )
         case "getDeployments" if "expand" in opts:
             return lambda: _every_finished_deployment(client, where, start, end)
         case "getDeployments":
             return lambda: client.get_deployments(
-                p, e, apps, status=opts.get("status"), limit=100, from_ms=start, to_ms=end
+                p, e, apps, status=opts.get("status"), limit=100, **span
             )
         case "getPullRequests" if need == MERGED_PRS:
-            return lambda: client.get_pull_requests(
-                p, e, apps, status="merged", limit=20, from_ms=start, to_ms=end
-            )
+            return lambda: client.get_pull_requests(p, e, apps, status="merged", limit=20, **span)
         case "getPullRequests":
             return lambda: client.get_pull_requests(
-                p,
-                e,
-                apps,
-                sort="-leadTime",
-                expand=("leadTime",),
-                limit=5,
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, sort="-leadTime", expand=("leadTime",), limit=5, **span
             )
         case "getFlagEvents" if opts.get("pages") == "all":
             return lambda: _every_event(client, where, start, end)
         case "getFlagEvents":
-            experiments = opts.get("hasExperiments")
+            limit = int(opts.get("limit", 100))
             return lambda: client.get_flag_events(
-                p,
-                e,
-                apps,
-                impact_size=opts.get("impactSize"),  # type: ignore[arg-type]
-                has_experiments=None if experiments is None else experiments == "true",
-                limit=int(opts.get("limit", 100)),
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, impact_size=impact, has_experiments=experiments, limit=limit, **span
             )
         case "getStaleFlagsChart":
             return lambda: client.get_stale_flags_chart(
@@ -342,6 +303,7 @@ async def _every_finished_deployment(
     totals: list[int] = []
 
     async def page(limit: int, after: str | None) -> tuple[list[Deployment], Links]:
+        since = None if start is None else start - DEPLOY_SLACK_MS
         found = await client.get_deployments(
             p,
             e,
@@ -350,7 +312,7 @@ async def _every_finished_deployment(
             expand=("pullRequests",),
             limit=limit,
             after=after,
-            from_ms=None if start is None else start - DEPLOY_SLACK_MS,
+            from_ms=since,
             to_ms=end,
         )
         totals.append(found.total_count)
@@ -447,7 +409,7 @@ async def _scores_then_reads(
     late = False
     # Reads for a guess the scores do not confirm are cancelled when the block ends.
     async with reads_until(
-        budget.deadline, describe=budget.reason, progress=_Progress(ctx).step
+        budget.deadline, describe=budget.reason, progress=_progress(ctx)
     ) as reads:
         if scope is None:
             assert group_key is not None
@@ -645,7 +607,7 @@ async def insights_digest(
     first: InsightGroupCollection | None = None
     offsets: list[int] = []
     async with reads_until(
-        budget.deadline, describe=budget.reason, progress=_Progress(ctx).step
+        budget.deadline, describe=budget.reason, progress=_progress(ctx)
     ) as reads:
         for offset in started:
             reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
@@ -665,15 +627,8 @@ async def insights_digest(
         found = reads.results.get(offset)
         if found is not None:
             groups += found.items
-    for found_group in groups:
-        hints.learn_slice(
-            found_group.key,
-            (
-                found_group.project_key,
-                found_group.environment_key,
-                tuple(sorted(found_group.application_keys)),
-            ),
-        )
+    for group in groups:
+        hints.learn_slice(group.key, slice_of(group))
     ranked = rank_groups(groups)
     chosen = pick_next(ranked)
     regressed = most_regressed(ranked)
@@ -747,20 +702,8 @@ async def diagnose_data_coverage(
     return tool_result(result, coverage_text(result))
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(server, explain_score, title="Explain a score", annotations=READ, read_only=read_only)
-    add_tool(
-        server,
-        insights_digest,
-        title="Insights digest of all groups",
-        annotations=READ,
-        read_only=read_only,
-        meta=DASHBOARD_META,
-    )
-    add_tool(
-        server,
-        diagnose_data_coverage,
-        title="Diagnose missing insights data",
-        annotations=READ,
-        read_only=read_only,
-    )
+TOOLS = (
+    Tool(explain_score, "Explain a score"),
+    Tool(insights_digest, "Insights digest of all groups", meta=DASHBOARD_META),
+    Tool(diagnose_data_coverage, "Diagnose missing insights data"),
+)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
@@ -21,7 +20,7 @@ from ld_insights_mcp.tools.params import (
     OptionalProjectKey,
     ToDate,
 )
-from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.registry import SCOPE_NOT_FOUND, Tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import call_launchdarkly
 from ld_insights_mcp.tools.windows import DAY_MS, Window, resolve_window
 from ld_insights_mcp.ui import DASHBOARD_META
@@ -134,7 +133,7 @@ async def get_insight_chart(
     chart = await call_launchdarkly(
         state,
         fetch,
-        not_found="check project_key and environment_key; list_insight_groups shows keys in use",
+        not_found=SCOPE_NOT_FOUND,
     )
     result = chart_result(
         chart,
@@ -200,12 +199,4 @@ async def _fetch(
     return chart
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(
-        server,
-        get_insight_chart,
-        title="Get insight chart",
-        annotations=READ,
-        read_only=read_only,
-        meta=DASHBOARD_META,
-    )
+TOOLS = (Tool(get_insight_chart, "Get insight chart", meta=DASHBOARD_META),)

@@ -20,7 +20,7 @@ from ld_insights_mcp.state import AppState, app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
 from ld_insights_mcp.tools.params import ApplicationKey, GroupName, InsightGroupKey
-from ld_insights_mcp.tools.registry import add_tool
+from ld_insights_mcp.tools.registry import Tool
 from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
 from ld_insights_mcp.tools.writes import (
     CONFIRMED,
@@ -272,10 +272,8 @@ async def delete_insight_group(
     return change_result(state, result, lines)
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    for fn, title, hints in (
-        (rename_insight_group, "Rename insight group", UNCONFIRMED),
-        (update_insight_group, "Change insight group applications", CONFIRMED),
-        (delete_insight_group, "Delete insight group", CONFIRMED),
-    ):
-        add_tool(server, fn, title=title, annotations=hints, read_only=read_only)
+TOOLS = (
+    Tool(rename_insight_group, "Rename insight group", UNCONFIRMED),
+    Tool(update_insight_group, "Change insight group applications", CONFIRMED),
+    Tool(delete_insight_group, "Delete insight group", CONFIRMED),
+)

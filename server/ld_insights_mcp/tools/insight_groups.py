@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
@@ -26,7 +25,13 @@ from ld_insights_mcp.tools.params import (
     OptionalProjectKey,
     SearchText,
 )
-from ld_insights_mcp.tools.registry import CREATE, READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.registry import (
+    CREATE,
+    SCOPE_NOT_FOUND,
+    Tool,
+    resolve_scope,
+    tool_result,
+)
 from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
 from ld_insights_mcp.views.common import iso_datetime
 from ld_insights_mcp.views.groups import (
@@ -165,9 +170,7 @@ async def create_insight_group(
         created = await call_launchdarkly(
             state,
             lambda client: _create(client, new_group),
-            not_found=(
-                "check project_key and environment_key; list_insight_groups shows keys in use"
-            ),
+            not_found=SCOPE_NOT_FOUND,
             write=Write(
                 what=f"the create of insight group {key!r}",
                 read_back=read_back,
@@ -259,25 +262,8 @@ def key_taken_text(conflict: ConflictError, new_group: NewInsightGroup, *, read_
     )
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(
-        server,
-        list_insight_groups,
-        title="List insight groups",
-        annotations=READ,
-        read_only=read_only,
-    )
-    add_tool(
-        server,
-        get_insight_group,
-        title="Get insight group",
-        annotations=READ,
-        read_only=read_only,
-    )
-    add_tool(
-        server,
-        create_insight_group,
-        title="Create insight group",
-        annotations=CREATE,
-        read_only=read_only,
-    )
+TOOLS = (
+    Tool(list_insight_groups, "List insight groups"),
+    Tool(get_insight_group, "Get insight group"),
+    Tool(create_insight_group, "Create insight group", CREATE),
+)

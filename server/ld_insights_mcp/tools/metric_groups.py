@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
@@ -20,7 +19,7 @@ from ld_insights_mcp.tools.params import (
     OptionalProjectKey,
     SearchText,
 )
-from ld_insights_mcp.tools.registry import READ, add_tool, resolve_project, tool_result
+from ld_insights_mcp.tools.registry import Tool, resolve_project, tool_result
 from ld_insights_mcp.tools.upstream import call_launchdarkly
 from ld_insights_mcp.views.metric_groups import (
     MetricGroupDetail,
@@ -129,14 +128,7 @@ def _quote(text: str) -> str:
     return text.replace("\\", " ").replace("'", " ")
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(
-        server,
-        list_metric_groups,
-        title="List metric groups",
-        annotations=READ,
-        read_only=read_only,
-    )
-    add_tool(
-        server, get_metric_group, title="Get metric group", annotations=READ, read_only=read_only
-    )
+TOOLS = (
+    Tool(list_metric_groups, "List metric groups"),
+    Tool(get_metric_group, "Get metric group"),
+)

@@ -19,7 +19,15 @@ from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSerie
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
 from ld_insights_mcp.text import plural, quoted
-from ld_insights_mcp.views.common import DataSource, ViewModel, iso_date, iso_datetime, source_line
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    copied,
+    iso_date,
+    iso_datetime,
+    short_time,
+    source_line,
+)
 
 DURATION_UNITS = ("milliseconds",)
 RATIO_METRICS: dict[str, tuple[str, ...]] = {
@@ -99,15 +107,7 @@ def metric_view(name: str, metric: ChartMetric) -> MetricView:
     if metric.indicator in order:
         index = order.index(metric.indicator)
         above = tiers[index - 1] if index > 0 else None
-    return MetricView(
-        name=name,
-        value=metric.value,
-        unit=metric.unit,
-        modifier=metric.modifier,
-        indicator=metric.indicator,
-        tiers=tiers,
-        next_tier=above,
-    )
+    return copied(MetricView, metric, name=name, tiers=tiers, next_tier=above)
 
 
 def _series(series: ChartSeries, *, duration: bool, snapshot: bool, points: bool) -> SeriesView:
@@ -266,11 +266,6 @@ def _series_line(view: SeriesView, *, is_duration: bool) -> str:
     return line
 
 
-def _when(iso: str | None) -> str:
-    """``2025-11-20T12:19:00Z`` -> ``2025-11-20 12:19Z``."""
-    return "?" if iso is None else f"{iso[:10]} {iso[11:16]}Z"
-
-
 def _metric_text(metric: MetricView) -> str:
     current = next((t for t in metric.tiers if t.startswith(f"{metric.indicator}:")), None)
     unit = "" if metric.unit == "count" else f" {quoted(metric.unit, bare=UNITS)}"
@@ -294,8 +289,8 @@ def chart_text(result: ChartResult) -> str:
     grouped = f", by {result.group_by}" if result.group_by else ""
     lines = [
         *source_line(result.data_source),
-        f"{result.kind}, {scope} ({apps}), {_when(result.window_from)} to "
-        f"{_when(result.window_to)} (end exclusive), {result.bucket} buckets{grouped}; y in "
+        f"{result.kind}, {scope} ({apps}), {short_time(result.window_from)} to "
+        f"{short_time(result.window_to)} (end exclusive), {result.bucket} buckets{grouped}; y in "
         f"{quoted(result.y_unit, bare=UNITS)}.",
     ]
     summary = _summary_text(result.summary, skip={"from", "to"})
@@ -317,7 +312,7 @@ def chart_text(result: ChartResult) -> str:
 def _snapshot_text(result: ChartResult, scope: str) -> str:
     """Snapshot charts (one point per series): one line of counts."""
     at = result.summary.get("snapshotAt")
-    when = f"now ({_when(iso_datetime(int(at)))})" if isinstance(at, int) else "now"
+    when = f"now ({short_time(iso_datetime(int(at)))})" if isinstance(at, int) else "now"
     counts = ", ".join(f"{quoted(s.name)} {s.total}" for s in result.series) or "none"
     excess = any(i.startswith("stale flags ") for i in result.impossible)
     named = {"total", "flags"} if excess else set()

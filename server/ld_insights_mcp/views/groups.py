@@ -78,12 +78,9 @@ class CreatedGroupResult(ViewModel):
 
 
 def group_summary(group: InsightGroup) -> GroupSummary:
-    return GroupSummary(
-        key=group.key,
-        name=group.name,
-        project_key=group.project_key,
-        environment_key=group.environment_key,
-        application_keys=list(group.application_keys),
+    return copied(
+        GroupSummary,
+        group,
         created=iso_datetime(group.created_at),
         environment_name=group.environment.name if group.environment else None,
         scores=category_scores(group.scores) if group.scores else None,

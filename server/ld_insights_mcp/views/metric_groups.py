@@ -74,12 +74,10 @@ class MetricGroupDetail(ViewModel):
 
 
 def metric_group_summary(group: MetricGroup) -> MetricGroupSummary:
-    return MetricGroupSummary(
-        key=group.key,
-        name=group.name,
-        kind=group.kind,
+    return copied(
+        MetricGroupSummary,
+        group,
         metric_count=len(group.metrics),
-        tags=list(group.tags),
         maintainer=group.maintainer.display_name(),
         last_modified=iso_datetime(group.last_modified),
     )
@@ -130,10 +128,9 @@ def metric_group_detail(
     ]
     experiments = (
         [
-            ExperimentView(
-                key=e.key,
-                name=e.name,
-                environment_key=e.environment_key,
+            copied(
+                ExperimentView,
+                e,
                 created=iso_datetime(e.creation_date),
                 archived=iso_datetime(e.archived_date) if e.archived_date else None,
             )
@@ -142,20 +139,15 @@ def metric_group_detail(
         if group.experiments is not None
         else None
     )
-    detail = MetricGroupDetail(
+    detail = copied(
+        MetricGroupDetail,
+        group,
         data_source=source,
         project_key=project_key,
-        key=group.key,
-        name=group.name,
-        kind=group.kind,
-        description=group.description,
-        tags=list(group.tags),
         maintainer=group.maintainer.display_name(),
         created=iso_datetime(group.creation_date),
         last_modified=iso_datetime(group.last_modified),
-        version=group.version,
         metrics=metrics,
-        experiment_count=group.experiment_count,
         experiments=experiments,
     )
     return detail, metric_group_text(detail)

@@ -7,12 +7,12 @@ following it yields exactly the next page of the same result set.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ld_insights_mcp.text import plural
+from ld_insights_mcp.views.common import literal_call
 
 _ROOM = 4
 """Characters kept free for the ``...`` that marks an item line cut to fit."""
@@ -30,13 +30,7 @@ class PageRequest:
 
     def call(self, offset: int) -> str:
         """The same call at another offset, as literal text with JSON values."""
-        values = {"limit": self.limit, "offset": offset, **self.arguments}
-        shown = ", ".join(
-            f"{name}={json.dumps(value, ensure_ascii=False)}"
-            for name, value in values.items()
-            if value is not None
-        )
-        return f"{self.tool}({shown})"
+        return literal_call(self.tool, {"limit": self.limit, "offset": offset, **self.arguments})
 
 
 @dataclass(frozen=True, slots=True)
