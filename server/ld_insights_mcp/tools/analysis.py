@@ -1,11 +1,7 @@
 """Analysis tools: explain_score, insights_digest, diagnose_data_coverage.
 
-Each needs the scores first: they give the periods the other reads cover. Where those periods
-and the slice can be guessed (``Hints``), the other reads start together with the scores read;
-each is then checked against what the scores state, and a read they do not confirm is made
-again, so an answer never rests on a guess. Reads run at once within the client's concurrency
-limit, progress is reported per read, and the call returns within one budget: a read that
-fails or runs out of time is named as missing, not fatal.
+The scores read states the periods the other reads cover; reads for guessed periods start with
+it and are used only when the scores confirm them. One budget; a failed read is named, not fatal.
 """
 
 from __future__ import annotations
@@ -172,13 +168,8 @@ def wall_clock_ms() -> int:
 
 @dataclass
 class Hints:
-    """What earlier answers told this client. Guesses only: each is checked before use.
-
-    ``periods``: the score periods last stated, and whether they were the same the time
-    before (``steady``: periods that move with every answer are not worth guessing);
-    ``slices``: each insight group's slice as last read; ``group_totals``: how many groups a
-    digest query last found.
-    """
+    """What earlier answers told this client (score periods, and whether they held still; each
+    group's slice; digest totals): guesses only, each checked before use."""
 
     periods: tuple[Window, Window] | None = None
     steady: bool = True
@@ -388,12 +379,9 @@ async def _scores_then_reads(
     possible: Sequence[Need],
     needed: Callable[[Target], Sequence[Need]],
 ) -> Found:
-    """The scores read, then the reads ``needed(target)`` for the periods it states.
-
-    ``possible`` (all ``needed`` may ask for) starts with the scores read, for the guessed
-    periods and slice, when it fits in one round of the client's concurrency limit. A read
-    started so is used only if the scores confirm its period and slice; else it is made again.
-    """
+    """The scores read, then the reads ``needed(target)`` for the periods it states; ``possible``
+    starts with it, for guessed periods and slice, when all fit in one round of the concurrency
+    limit, and a read the scores do not confirm is made again."""
     state = app_state(ctx)
     client, settings = state.client, state.settings
     budget = CallBudget(state)

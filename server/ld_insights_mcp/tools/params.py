@@ -1,8 +1,5 @@
-"""Argument types shared by the tools: validated strictly before any request is sent.
-
-Strict means no coercion: ``"5"``, ``true`` and ``5.0`` are not integers, ``"yes"`` is not a
-boolean. Free text (names, search text) refuses control and invisible formatting characters.
-"""
+"""Argument types shared by the tools, validated strictly (no coercion) before any request
+is sent; free text refuses control and invisible formatting characters."""
 
 from __future__ import annotations
 

@@ -48,11 +48,8 @@ def add_tool(server: MCPServer, tool: Tool, *, read_only: bool) -> None:
 
 
 def tool_result(model: BaseModel, text: str) -> CallToolResult:
-    """Structured content for programs, compact text for the model.
-
-    When part of the answer came from the read cache, both say how old it is (the oldest
-    part): a first text line ``(cached, 42 s old)`` and ``cache_age_seconds``.
-    """
+    """Structured content for programs, compact text for the model; an answer partly from the
+    read cache says how old (``(cached, 42 s old)``, ``cache_age_seconds``)."""
     content = model.model_dump(mode="json")
     reads = current_reads()
     if reads is not None and reads.oldest_hit_age is not None:

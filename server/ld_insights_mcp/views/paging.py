@@ -1,9 +1,5 @@
-"""One pager for every list tool: next offset, output cap, and the exact next call.
-
-The next call is a literal call with every argument that shapes the result, e.g.
-``list_insight_groups(limit=3, offset=4, sort="-name", query="pay", include_scores=true)``:
-following it yields exactly the next page of the same result set.
-"""
+"""One pager for every offset list tool: next offset, output cap, and the exact next call
+(every argument that shapes the result, so following it yields the next page)."""
 
 from __future__ import annotations
 
@@ -51,11 +47,8 @@ def paginate(
     total: int | None,
     max_chars: int,
 ) -> Page:
-    """Join header and item lines; past ``max_chars``, drop trailing items (at least one is
-    shown, cut if it alone is too long). The last line names the exact next call.
-
-    With ``total`` unknown, a full page (``limit`` items) is taken to mean there may be more.
-    """
+    """Header and item lines; past ``max_chars`` trailing items are dropped (at least one is
+    shown, cut if too long). With ``total`` unknown, a full page means there may be more."""
     end = request.offset + len(items)
     more = end < total if total is not None else len(items) == request.limit
     next_offset = end if more and items else None
