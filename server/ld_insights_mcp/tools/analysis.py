@@ -68,20 +68,21 @@ from ld_insights_mcp.tools.upstream import CallBudget
 from ld_insights_mcp.ui import DASHBOARD_META
 from ld_insights_mcp.views.analysis import (
     CallsMade,
+    CoverageFinding,
     CoverageResult,
+    DigestDrop,
+    DigestGroup,
     DigestResult,
     ExplainResult,
     Scope,
     call,
-    coverage_finding,
     coverage_text,
-    digest_drop,
-    digest_group,
     digest_text,
     driver_detail,
     explain_text,
     leaf_result,
 )
+from ld_insights_mcp.views.common import copied
 from ld_insights_mcp.views.scores import CategoryScore, category_scores, period
 
 DAY_MS = 86_400_000
@@ -321,7 +322,12 @@ def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target
     if answer.scores is None:
         raise ToolError(f"LaunchDarkly returned no scores for insight group {answer.key!r}.")
     periods = answer.score_metadata
-    current, last = (periods.period, periods.last_period) if periods else _default_periods()
+    if periods is not None:
+        current, last = periods.period, periods.last_period
+    else:
+        now = wall_clock_ms()
+        current = InsightPeriod(start_time=now - PERIOD_MS, end_time=now)
+        last = InsightPeriod(start_time=now - 2 * PERIOD_MS, end_time=now - PERIOD_MS)
     found = Scope(
         group_key=answer.key,
         project_key=answer.project_key,
@@ -329,14 +335,6 @@ def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target
         application_keys=list(answer.application_keys),
     )
     return Target(found, answer.scores, current, last, "getInsightGroup")
-
-
-def _default_periods() -> tuple[InsightPeriod, InsightPeriod]:
-    now = wall_clock_ms()
-    return (
-        InsightPeriod(start_time=now - PERIOD_MS, end_time=now),
-        InsightPeriod(start_time=now - 2 * PERIOD_MS, end_time=now - PERIOD_MS),
-    )
 
 
 def _scope(
@@ -555,9 +553,7 @@ MaxGroups = Annotated[
 
 
 async def insights_digest(
-    ctx: Context[Any, Any],
-    query: DigestQuery = None,
-    max_groups: MaxGroups = 200,
+    ctx: Context[Any, Any], query: DigestQuery = None, max_groups: MaxGroups = 200
 ) -> Annotated[CallToolResult, DigestResult]:
     """Every insight group of the account (all pages) ranked by overall score: counts per
     band, change vs the last period, each group's weakest category, the biggest drops, the
@@ -627,11 +623,11 @@ async def insights_digest(
         data_source=state.data_source,
         period=period(meta.period) if meta else None,
         total_groups=first.total_count,
-        groups=[digest_group(i, g) for i, g in enumerate(ranked, start=1)],
+        groups=[copied(DigestGroup, g, rank=i) for i, g in enumerate(ranked, start=1)],
         band_counts=band_counts(
             ranked, first.metadata.count_by_indicator if first.metadata else None
         ),
-        biggest_drops=[digest_drop(d) for d in biggest_drops(groups)],
+        biggest_drops=[copied(DigestDrop, d) for d in biggest_drops(groups)],
         most_regressed=(
             f"{quoted(regressed.key)} {(regressed.overall or 0) - (regressed.change or 0)}→"
             f"{regressed.overall} ({regressed.change})"
@@ -684,7 +680,7 @@ async def diagnose_data_coverage(
         scope=target.scope,
         period=period(target.period),
         not_calculated=coverage.not_calculated(scores),
-        findings=[coverage_finding(f) for f in findings],
+        findings=[copied(CoverageFinding, f) for f in findings],
         calls=found.calls,
     )
     return tool_result(result, coverage_text(result))

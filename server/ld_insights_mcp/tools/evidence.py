@@ -211,8 +211,7 @@ async def list_deployments(
 
 
 async def get_deployment(
-    ctx: Context[Any, Any],
-    deployment_id: DeploymentId,
+    ctx: Context[Any, Any], deployment_id: DeploymentId
 ) -> Annotated[CallToolResult, DeploymentResult]:
     """Get one deployment by id (from list_deployments): status, version, duration, lead-time
     stages, its pull requests and flag references."""
@@ -250,8 +249,7 @@ async def list_pull_requests(
         SearchText | None, Field(description="Title or author contains this (visible text).")
     ] = None,
     sort: Annotated[
-        Literal["recent", "slowest", "fastest"],
-        Field(description="slowest/fastest: by lead time."),
+        Literal["recent", "slowest", "fastest"], Field(description="slowest/fastest: by lead time.")
     ] = "recent",
     limit: ItemsPerPage = 20,
     cursor: Cursor = None,
@@ -293,8 +291,7 @@ async def list_flag_events(
     to_date: ToDate = None,
     flag_key: Annotated[_Key | None, Field(description="Only this flag's changes.")] = None,
     impact: Annotated[
-        Literal["none", "small", "medium", "large"] | None,
-        Field(description="Impact size."),
+        Literal["none", "small", "medium", "large"] | None, Field(description="Impact size.")
     ] = None,
     limit: ItemsPerPage = 20,
     cursor: Cursor = None,

@@ -76,10 +76,7 @@ async def _read(state: AppState, key: str) -> InsightGroup:
 
 
 def _updated(
-    state: AppState,
-    group: InsightGroup,
-    changed: Changed[InsightGroup],
-    by: Approval | None = None,
+    state: AppState, group: InsightGroup, changed: Changed[InsightGroup], by: Approval | None = None
 ) -> CallToolResult:
     """The result of a rename or an applications change, as it turned out."""
     after = changed.after if isinstance(changed.after, InsightGroup) else group

@@ -25,13 +25,7 @@ from ld_insights_mcp.tools.params import (
     OptionalProjectKey,
     SearchText,
 )
-from ld_insights_mcp.tools.registry import (
-    CREATE,
-    SCOPE_NOT_FOUND,
-    Tool,
-    resolve_scope,
-    tool_result,
-)
+from ld_insights_mcp.tools.registry import CREATE, SCOPE_NOT_FOUND, Tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
 from ld_insights_mcp.views.common import iso_datetime
 from ld_insights_mcp.views.groups import (
@@ -63,8 +57,7 @@ async def list_insight_groups(
     limit: GroupsPerPage = 20,
     offset: Offset = 0,
     sort: Annotated[
-        Literal["name", "-name"] | None,
-        Field(description="Sort by name; '-name' for descending."),
+        Literal["name", "-name"] | None, Field(description="Sort by name; '-name' for descending.")
     ] = None,
     query: Annotated[
         SearchText | None,
@@ -159,11 +152,7 @@ async def create_insight_group(
     project, environment = resolve_scope(state.settings, project_key, environment_key)
     apps = None if application_keys is None else list(dict.fromkeys(application_keys))
     new_group = NewInsightGroup(
-        name=name,
-        key=key,
-        project_key=project,
-        environment_key=environment,
-        application_keys=apps,
+        name=name, key=key, project_key=project, environment_key=environment, application_keys=apps
     )
     read_back = f"call get_insight_group with key={key!r}"
     try:
@@ -182,9 +171,7 @@ async def create_insight_group(
         raise ToolError(key_taken_text(taken.conflict, new_group, read_back=read_back)) from None
     summary = group_summary(created.resource)
     result = CreatedGroupResult(
-        data_source=state.data_source,
-        group=summary,
-        confirmed_by_read_back=created.reconciled,
+        data_source=state.data_source, group=summary, confirmed_by_read_back=created.reconciled
     )
     note = (
         "Created (the answer was lost in transit; the group was read back: it matches every "

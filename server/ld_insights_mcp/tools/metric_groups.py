@@ -47,8 +47,7 @@ async def list_metric_groups(
         Field(description=f"Fuzzy search across metric group key and name; {TEXT_RULE}."),
     ] = None,
     sort: Annotated[
-        MetricGroupSort | None,
-        Field(description="Sort field; prefix '-' for descending."),
+        MetricGroupSort | None, Field(description="Sort field; prefix '-' for descending.")
     ] = None,
 ) -> Annotated[CallToolResult, MetricGroupPage]:
     """List a project's metric groups: named sets of experiment metrics, either funnels
@@ -65,15 +64,12 @@ async def list_metric_groups(
     if kind:
         filters.append(f"kind equals '{kind}'")
     if query:
-        filters.append(f"query equals '{_quote(query)}'")
+        safe = query.replace("\\", " ").replace("'", " ")  # safe inside the filter's quotes
+        filters.append(f"query equals '{safe}'")
     found = await call_launchdarkly(
         state,
         lambda client: client.list_metric_groups(
-            project,
-            limit=limit,
-            offset=offset,
-            filter=" and ".join(filters) or None,
-            sort=sort,
+            project, limit=limit, offset=offset, filter=" and ".join(filters) or None, sort=sort
         ),
         not_found=f"project {project!r} was not found; check project_key",
     )
@@ -123,12 +119,4 @@ async def get_metric_group(
     return tool_result(detail, text)
 
 
-def _quote(text: str) -> str:
-    """Make free text safe inside the filter's single quotes."""
-    return text.replace("\\", " ").replace("'", " ")
-
-
-TOOLS = (
-    Tool(list_metric_groups, "List metric groups"),
-    Tool(get_metric_group, "Get metric group"),
-)
+TOOLS = (Tool(list_metric_groups, "List metric groups"), Tool(get_metric_group, "Get metric group"))

@@ -64,15 +64,11 @@ _Key = Annotated[
     str, Strict(), StringConstraints(pattern=KEY_PATTERN, min_length=1, max_length=256)
 ]
 _Text = Annotated[
-    str,
-    Strict(),
-    StringConstraints(min_length=1, max_length=256),
-    AfterValidator(visible_text),
+    str, Strict(), StringConstraints(min_length=1, max_length=256), AfterValidator(visible_text)
 ]
 
 InsightGroupKey = Annotated[
-    _Key,
-    Field(description=f"Insight group key ({KEY_RULE}). list_insight_groups shows the keys."),
+    _Key, Field(description=f"Insight group key ({KEY_RULE}). list_insight_groups shows the keys.")
 ]
 ProjectKey = Annotated[
     _Key,
@@ -85,12 +81,10 @@ ProjectKey = Annotated[
 ]
 ApplicationKey = _Key
 MetricGroupKey = Annotated[
-    _Key,
-    Field(description=f"Metric group key ({KEY_RULE}). list_metric_groups shows the keys."),
+    _Key, Field(description=f"Metric group key ({KEY_RULE}). list_metric_groups shows the keys.")
 ]
 GroupName = Annotated[
-    _Text,
-    Field(description=f"Human-readable name, 1-256 characters; {TEXT_RULE}."),
+    _Text, Field(description=f"Human-readable name, 1-256 characters; {TEXT_RULE}.")
 ]
 SearchText = _Text
 """Free search text; each tool describes what it matches. Same rule as names."""
@@ -150,9 +144,7 @@ MAX_WINDOW_DAYS = 90
 """The longest window the evidence tools ask for (the history Engineering Insights keeps)."""
 
 Days = Annotated[
-    int | None,
-    Strict(),
-    Field(ge=1, le=MAX_WINDOW_DAYS, description="Last N days (default 30)."),
+    int | None, Strict(), Field(ge=1, le=MAX_WINDOW_DAYS, description="Last N days (default 30).")
 ]
 IsoDate = Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 FromDate = Annotated[IsoDate | None, Field(description="Start YYYY-MM-DD (UTC), instead of days.")]

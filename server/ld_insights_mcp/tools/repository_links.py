@@ -101,9 +101,7 @@ async def _read_links(state: AppState, repository_key: str) -> RepositoryLinks:
 
 
 async def link_repository(
-    ctx: Context[Any, Any],
-    repository_key: RepositoryKey,
-    project_key: ProjectKey,
+    ctx: Context[Any, Any], repository_key: RepositoryKey, project_key: ProjectKey
 ) -> Annotated[CallToolResult, ChangeResult] | InputRequiredResult:
     """Link a connected repository to a LaunchDarkly project, after the user confirms, so
     lead time can use its pull requests and commits. Only call this when the user asked.
@@ -207,9 +205,7 @@ def _linked(
 
 
 async def unlink_repository(
-    ctx: Context[Any, Any],
-    repository_key: RepositoryKey,
-    project_key: ProjectKey,
+    ctx: Context[Any, Any], repository_key: RepositoryKey, project_key: ProjectKey
 ) -> Annotated[CallToolResult, ChangeResult] | InputRequiredResult:
     """Unlink a repository from a LaunchDarkly project, after the user confirms (lead time
     then stops using it). Only call this when the user asked."""

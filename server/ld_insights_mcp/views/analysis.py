@@ -7,8 +7,6 @@ import json
 
 from pydantic import Field
 
-from ld_insights_mcp.analysis.coverage import Finding
-from ld_insights_mcp.analysis.digest import Drop, RankedGroup
 from ld_insights_mcp.analysis.drivers import Driver
 from ld_insights_mcp.analysis.explain import EVIDENCE_SOURCE, LeafExplanation
 from ld_insights_mcp.analysis.metrics import Reading
@@ -203,18 +201,6 @@ def leaf_result(leaf: LeafExplanation) -> LeafResult:
         driven_by=driver_detail(leaf.driver),
         evidence=[copied(EvidenceItem, e) for e in leaf.evidence],
     )
-
-
-def digest_group(rank: int, group: RankedGroup) -> DigestGroup:
-    return copied(DigestGroup, group, rank=rank)
-
-
-def digest_drop(drop: Drop) -> DigestDrop:
-    return copied(DigestDrop, drop)
-
-
-def coverage_finding(found: Finding) -> CoverageFinding:
-    return copied(CoverageFinding, found)
 
 
 def call(tool: str, **arguments: object) -> str:

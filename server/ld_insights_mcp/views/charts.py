@@ -4,6 +4,7 @@ tier ladder, or why one has no value; points only on request."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field
@@ -220,12 +221,6 @@ def duration(ms: float) -> str:
     return f"{seconds / 86_400:.1f}d"
 
 
-def _num(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:g}"
-
-
 def _summary_text(summary: dict[str, Any], *, skip: set[str]) -> str:
     parts = []
     for name, value in summary.items():
@@ -245,7 +240,7 @@ def _summary_text(summary: dict[str, Any], *, skip: set[str]) -> str:
 def _series_line(view: SeriesView, *, is_duration: bool) -> str:
     if view.trend is None and view.average is None and view.total is not None:
         return f"  {quoted(view.name)}: {view.total}"
-    show = duration if is_duration else _num
+    show: Callable[[float], str] = duration if is_duration else "{:g}".format
     head = f"  {quoted(view.name)}:"
     if view.total is not None:
         head += f" total {view.total},"

@@ -10,11 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.evidence_models import (
-    Deployment,
-    FlagEvent,
-    PullRequest,
-)
+from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.charts import duration
 from ld_insights_mcp.views.common import (

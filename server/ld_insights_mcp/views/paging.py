@@ -74,8 +74,5 @@ def paginate(
         room = max(budget - _ROOM, 0)
         kept.append(items[0][:room] + "...")
     return Page(
-        len(kept),
-        request.offset + len(kept),
-        True,
-        "\n".join([*header, *kept, marker(len(kept))]),
+        len(kept), request.offset + len(kept), True, "\n".join([*header, *kept, marker(len(kept))])
     )
