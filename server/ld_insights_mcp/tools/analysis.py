@@ -53,7 +53,6 @@ from ld_insights_mcp.launchdarkly.models import (
     Links,
     MetricScore,
 )
-from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
@@ -61,6 +60,7 @@ from ld_insights_mcp.tools.params import (
     OptionalApplicationKeys,
     OptionalEnvironmentKey,
     OptionalProjectKey,
+    _Key,
     visible_text,
 )
 from ld_insights_mcp.tools.registry import Tool, resolve_scope, tool_result
@@ -102,8 +102,7 @@ deployments read for lead time starts this much earlier (LaunchDarkly filters th
 start)."""
 
 GroupKey = Annotated[
-    Annotated[str, Strict(), StringConstraints(pattern=KEY_PATTERN, min_length=1, max_length=256)]
-    | None,
+    _Key | None,
     Field(description="Insight group key; instead of project/environment/apps."),
 ]
 Category = Annotated[
@@ -119,10 +118,6 @@ if TYPE_CHECKING:
 class Window:
     start_ms: int
     end_ms: int
-
-    @classmethod
-    def of(cls, value: InsightPeriod) -> Window:
-        return cls(value.start_time, value.end_time)
 
     @property
     def days(self) -> float:
@@ -147,7 +142,8 @@ class Target:
     first_call: str
 
     def periods(self) -> tuple[Window, Window]:
-        return Window.of(self.period), Window.of(self.last_period)
+        now, last = self.period, self.last_period
+        return Window(now.start_time, now.end_time), Window(last.start_time, last.end_time)
 
     def impossible_periods(self) -> list[str]:
         """LaunchDarkly's score periods that cannot be true (ending before they start, or
@@ -206,9 +202,6 @@ def hints_of(client: LaunchDarklyClient) -> Hints:
     if found is None:
         found = _HINTS[client] = Hints()
     return found
-
-
-# --- reading ----------------------------------------------------------------------------------
 
 
 def _progress(ctx: Context[Any, Any]) -> Progress:
@@ -454,9 +447,6 @@ async def _scores_then_reads(
     return Found(target, {need: reads.results.get(key) for need, key in keys}, calls)
 
 
-# --- explain_score ----------------------------------------------------------------------------
-
-
 async def explain_score(
     ctx: Context[Any, Any],
     category: Category,
@@ -532,9 +522,6 @@ async def explain_score(
 def _consistent(shown: CategoryScore, scores: dict[str, MetricScore]) -> CategoryScore:
     """A category's score with the change its two scores make (``score_change``)."""
     return shown.model_copy(update={"change": score_change(scores.get(shown.category))})
-
-
-# --- insights_digest --------------------------------------------------------------------------
 
 
 DigestQuery = Annotated[
@@ -645,9 +632,6 @@ async def insights_digest(
         ),
     )
     return tool_result(result, digest_text(result))
-
-
-# --- diagnose_data_coverage -------------------------------------------------------------------
 
 
 async def diagnose_data_coverage(

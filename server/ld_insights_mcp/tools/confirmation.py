@@ -107,9 +107,6 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
     return RequestStateSecurity(keys=keys) if keys else None
 
 
-# --- tools/list -----------------------------------------------------------------------------
-
-
 def needs_confirmation(tool: dict[str, Any]) -> bool:
     """A tool (as listed) that may change or remove what exists, by its annotations and MCP's
     defaults (not read-only, destructive)."""
@@ -131,9 +128,6 @@ async def hide_unconfirmable_tools(
     if can_ask(ctx.session, ctx.protocol_version):
         return result
     return {**result, "tools": [t for t in result.get("tools", []) if not needs_confirmation(t)]}
-
-
-# --- asking ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

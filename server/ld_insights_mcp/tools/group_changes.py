@@ -112,9 +112,6 @@ def _updated(
     return change_result(state, result, lines)
 
 
-# --- rename_insight_group -------------------------------------------------------------------
-
-
 async def rename_insight_group(
     ctx: Context[Any, Any], key: InsightGroupKey, name: GroupName
 ) -> Annotated[CallToolResult, ChangeResult]:
@@ -133,9 +130,6 @@ async def rename_insight_group(
         write=Write(f"the rename of insight group {key!r}", _read_back(key)),
     )
     return _updated(state, group, changed)
-
-
-# --- update_insight_group -------------------------------------------------------------------
 
 
 async def update_insight_group(
@@ -174,8 +168,6 @@ async def update_insight_group(
         return done
     return _updated(state, done.found, done.changed, done.by)
 
-
-# --- delete_insight_group -------------------------------------------------------------------
 
 _DELETES: weakref.WeakKeyDictionary[MCPServer[Any], CreateLedger] = weakref.WeakKeyDictionary()
 

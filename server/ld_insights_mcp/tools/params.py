@@ -117,8 +117,6 @@ OptionalApplicationKeys = Annotated[
     Field(description='Application keys (JSON array, at most 50), e.g. ["web"]; omit for all.'),
 ]
 
-# --- evidence tools ---------------------------------------------------------------------------
-
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 

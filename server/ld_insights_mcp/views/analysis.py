@@ -170,9 +170,6 @@ class CoverageResult(ViewModel):
     calls: CallsMade
 
 
-# --- builders -----------------------------------------------------------------------------------
-
-
 def metric_value(read: Reading | None) -> MetricValue | None:
     if read is None or read.value is None:
         return None
@@ -212,9 +209,6 @@ def call(tool: str, **arguments: object) -> str:
         if v
     )
     return f"{tool}({shown})"
-
-
-# --- text -------------------------------------------------------------------------------------
 
 
 def scope_text(scope: Scope) -> str:

@@ -123,9 +123,6 @@ class DeploymentResult(ViewModel):
     deployment: DeploymentView
 
 
-# --- models -> views ----------------------------------------------------------------------
-
-
 def _stages(found: Any, averaged: str = "") -> Stages | None:
     """Lead time by stage; a pull request's wait, deploy and total are ``avg_`` ones."""
     if found is None:
@@ -187,9 +184,6 @@ def flag_event_view(event: FlagEvent) -> FlagEventView:
         impact_reason=impact.reason,
         evaluations=[(v.value, v.before, v.after) for v in summary.variations] if summary else [],
     )
-
-
-# --- text ---------------------------------------------------------------------------------
 
 
 def stages_text(stages: Stages | None, label: str = "lead") -> str:
