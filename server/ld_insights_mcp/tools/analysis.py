@@ -198,10 +198,7 @@ _HINTS: weakref.WeakKeyDictionary[LaunchDarklyClient, Hints] = weakref.WeakKeyDi
 
 def hints_of(client: LaunchDarklyClient) -> Hints:
     """The hints of one client (one per server lifespan)."""
-    found = _HINTS.get(client)
-    if found is None:
-        found = _HINTS[client] = Hints()
-    return found
+    return _HINTS.setdefault(client, Hints())
 
 
 def _progress(ctx: Context[Any, Any]) -> Progress:

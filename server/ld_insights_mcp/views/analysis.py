@@ -18,6 +18,7 @@ from ld_insights_mcp.views.common import (
     DataSource,
     ViewModel,
     copied,
+    impossible_line,
     iso_date,
     iso_datetime,
     short_time,
@@ -248,14 +249,6 @@ def span_text(value: InsightPeriod) -> str:
     if any(ms % DAY_MS for ms in bounds):
         return " to ".join(short_time(iso_datetime(ms)) for ms in bounds)
     return " to ".join(map(iso_date, bounds))
-
-
-def impossible_line(found: list[str], indent: str = "") -> list[str]:
-    return (
-        [f"{indent}Impossible in LaunchDarkly's data (not used): {'; '.join(found)}."]
-        if found
-        else []
-    )
 
 
 def explain_text(result: ExplainResult, periods: tuple[InsightPeriod, InsightPeriod] | None) -> str:

@@ -24,6 +24,7 @@ from ld_insights_mcp.views.common import (
     DataSource,
     ViewModel,
     copied,
+    impossible_line,
     iso_date,
     iso_datetime,
     short_time,
@@ -293,10 +294,7 @@ def chart_text(result: ChartResult) -> str:
         lines.append(f"Summary: {summary}.")
     lines.extend(f"Metric {_metric_text(m)}" for m in result.metrics)
     lines.extend(_no_value_lines(result))
-    if result.impossible:
-        lines.append(
-            f"Impossible in LaunchDarkly's data (not used): {'; '.join(result.impossible)}."
-        )
+    lines.extend(impossible_line(result.impossible))
     is_duration = result.y_unit in DURATION_UNITS
     lines.extend(_series_line(s, is_duration=is_duration) for s in result.series)
     if not result.series:
@@ -322,11 +320,7 @@ def _snapshot_text(result: ChartResult, scope: str) -> str:
         ),
         *(_metric_text(m) for m in result.metrics),
         *_no_value_lines(result),
-        *(
-            [f"Impossible in LaunchDarkly's data (not used): {'; '.join(result.impossible)}."]
-            if result.impossible
-            else []
-        ),
+        *impossible_line(result.impossible),
     ]
     return "\n".join(lines)
 

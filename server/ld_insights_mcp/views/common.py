@@ -69,5 +69,13 @@ def signed(value: int | None) -> str:
     return f"+{value}" if value > 0 else str(value)
 
 
+def impossible_line(found: list[str], indent: str = "") -> list[str]:
+    return (
+        [f"{indent}Impossible in LaunchDarkly's data (not used): {'; '.join(found)}."]
+        if found
+        else []
+    )
+
+
 def source_line(source: DataSource) -> list[str]:
     return [DEMO_NOTE] if source == "demo" else []

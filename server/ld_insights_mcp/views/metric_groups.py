@@ -73,16 +73,6 @@ class MetricGroupDetail(ViewModel):
     experiments: list[ExperimentView] | None = None
 
 
-def metric_group_summary(group: MetricGroup) -> MetricGroupSummary:
-    return copied(
-        MetricGroupSummary,
-        group,
-        metric_count=len(group.metrics),
-        maintainer=group.maintainer.display_name(),
-        last_modified=iso_datetime(group.last_modified),
-    )
-
-
 def metric_group_page(
     found: MetricGroupCollection,
     *,
@@ -92,7 +82,16 @@ def metric_group_page(
     max_chars: int,
 ) -> tuple[MetricGroupPage, str]:
     """One page; ``request`` is the call that asked for it (for the exact next call)."""
-    groups = [metric_group_summary(g) for g in found.items]
+    groups = [
+        copied(
+            MetricGroupSummary,
+            g,
+            metric_count=len(g.metrics),
+            maintainer=g.maintainer.display_name(),
+            last_modified=iso_datetime(g.last_modified),
+        )
+        for g in found.items
+    ]
     total = found.total_count
     offset = request.offset
     counted = plural(total, "metric group") if total is not None else "Metric groups"
