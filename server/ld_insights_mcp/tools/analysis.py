@@ -1,11 +1,7 @@
 """Analysis tools: explain_score, insights_digest, diagnose_data_coverage.
 
-Each needs the scores first: they give the periods the other reads cover. Where those periods
-and the slice can be guessed (``Hints``), the other reads start together with the scores read;
-each is then checked against what the scores state, and a read they do not confirm is made
-again, so an answer never rests on a guess. Reads run at once within the client's concurrency
-limit, progress is reported per read, and the call returns within one budget: a read that
-fails or runs out of time is named as missing, not fatal.
+The scores read states the periods the other reads cover; reads for guessed periods start with
+it and are used only when the scores confirm them. One budget; a failed read is named, not fatal.
 """
 
 from __future__ import annotations
@@ -18,7 +14,6 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
@@ -35,7 +30,7 @@ from ld_insights_mcp.analysis.digest import band_counts, biggest_drops, most_reg
 from ld_insights_mcp.analysis.digest import worth_explaining as pick_next
 from ld_insights_mcp.analysis.drivers import of_composite
 from ld_insights_mcp.analysis.explain import explain_leaf, score_change, wrong_change
-from ld_insights_mcp.analysis.gather import reads_until
+from ld_insights_mcp.analysis.gather import Progress, reads_until
 from ld_insights_mcp.analysis.reads import (
     ANY_EVENT,
     COVERAGE_NEEDS,
@@ -58,7 +53,6 @@ from ld_insights_mcp.launchdarkly.models import (
     Links,
     MetricScore,
 )
-from ld_insights_mcp.launchdarkly.vocabulary import KEY_PATTERN
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
@@ -66,27 +60,29 @@ from ld_insights_mcp.tools.params import (
     OptionalApplicationKeys,
     OptionalEnvironmentKey,
     OptionalProjectKey,
+    _Key,
     visible_text,
 )
-from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.registry import Tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import CallBudget
 from ld_insights_mcp.ui import DASHBOARD_META
 from ld_insights_mcp.views.analysis import (
     CallsMade,
+    CoverageFinding,
     CoverageResult,
+    DigestDrop,
+    DigestGroup,
     DigestResult,
     ExplainResult,
     Scope,
     call,
-    coverage_finding,
     coverage_text,
-    digest_drop,
-    digest_group,
     digest_text,
     driver_detail,
     explain_text,
     leaf_result,
 )
+from ld_insights_mcp.views.common import copied
 from ld_insights_mcp.views.scores import CategoryScore, category_scores, period
 
 DAY_MS = 86_400_000
@@ -106,8 +102,7 @@ deployments read for lead time starts this much earlier (LaunchDarkly filters th
 start)."""
 
 GroupKey = Annotated[
-    Annotated[str, Strict(), StringConstraints(pattern=KEY_PATTERN, min_length=1, max_length=256)]
-    | None,
+    _Key | None,
     Field(description="Insight group key; instead of project/environment/apps."),
 ]
 Category = Annotated[
@@ -124,10 +119,6 @@ class Window:
     start_ms: int
     end_ms: int
 
-    @classmethod
-    def of(cls, value: InsightPeriod) -> Window:
-        return cls(value.start_time, value.end_time)
-
     @property
     def days(self) -> float:
         return (self.end_ms - self.start_ms) / DAY_MS
@@ -136,7 +127,7 @@ class Window:
 Slice = tuple[str, str, tuple[str, ...]]
 
 
-def slice_of(scope: Scope) -> Slice:
+def slice_of(scope: Scope | InsightGroup) -> Slice:
     return scope.project_key, scope.environment_key, tuple(sorted(scope.application_keys))
 
 
@@ -151,7 +142,8 @@ class Target:
     first_call: str
 
     def periods(self) -> tuple[Window, Window]:
-        return Window.of(self.period), Window.of(self.last_period)
+        now, last = self.period, self.last_period
+        return Window(now.start_time, now.end_time), Window(last.start_time, last.end_time)
 
     def impossible_periods(self) -> list[str]:
         """LaunchDarkly's score periods that cannot be true (ending before they start, or
@@ -173,13 +165,8 @@ def wall_clock_ms() -> int:
 
 @dataclass
 class Hints:
-    """What earlier answers told this client. Guesses only: each is checked before use.
-
-    ``periods``: the score periods last stated, and whether they were the same the time
-    before (``steady``: periods that move with every answer are not worth guessing);
-    ``slices``: each insight group's slice as last read; ``group_totals``: how many groups a
-    digest query last found.
-    """
+    """What earlier answers told this client (score periods, and whether they held still; each
+    group's slice; digest totals): guesses only, each checked before use."""
 
     periods: tuple[Window, Window] | None = None
     steady: bool = True
@@ -211,21 +198,11 @@ _HINTS: weakref.WeakKeyDictionary[LaunchDarklyClient, Hints] = weakref.WeakKeyDi
 
 def hints_of(client: LaunchDarklyClient) -> Hints:
     """The hints of one client (one per server lifespan)."""
-    found = _HINTS.get(client)
-    if found is None:
-        found = _HINTS[client] = Hints()
-    return found
+    return _HINTS.setdefault(client, Hints())
 
 
-# --- reading ----------------------------------------------------------------------------------
-
-
-class _Progress:
-    def __init__(self, ctx: Context[Any, Any]) -> None:
-        self.ctx = ctx
-
-    async def step(self, label: str, done: int, started: int) -> None:
-        await self.ctx.report_progress(done, started, label)
+def _progress(ctx: Context[Any, Any]) -> Progress:
+    return lambda label, done, started: ctx.report_progress(done, started, label)
 
 
 def _read(
@@ -236,77 +213,43 @@ def _read(
     apps = list(app_keys)
     opts = dict(need.options)
     start, end = (window.start_ms, window.end_ms) if window else (None, None)
+    span: dict[str, Any] = {"from_ms": start, "to_ms": end}
     bucket = max(window.end_ms - window.start_ms, 60_000) if window else None
+    chart = {**span, "bucket_ms": bucket}
+    wanted = opts.get("hasExperiments")
+    experiments = None if wanted is None else wanted == "true"
+    impact: Any = opts.get("impactSize")
     match need.operation:
         case "getDeploymentFrequencyChart":
             return lambda: client.get_deployment_frequency_chart(
-                p,
-                e,
-                apps,
-                group_by="application",
-                metrics=True,
-                bucket_ms=bucket,
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, group_by="application", metrics=True, **chart
             )
         case "getLeadTimeChart":
             return lambda: client.get_lead_time_chart(
-                p,
-                e,
-                apps,
-                group_by="stage",
-                expand=("metrics",),
-                bucket_ms=bucket,
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, group_by="stage", expand=("metrics",), **chart
             )
         case "getReleaseFrequencyChart":
-            experiments = opts.get("hasExperiments")
             return lambda: client.get_release_frequency_chart(
-                p,
-                e,
-                apps,
-                group_by="impact",
-                has_experiments=None if experiments is None else experiments == "true",
-                metrics=True,
-                bucket_ms=bucket,
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, group_by="impact", has_experiments=experiments, metrics=True, **chart
             )
         case "getDeployments" if "expand" in opts:
             return lambda: _every_finished_deployment(client, where, start, end)
         case "getDeployments":
             return lambda: client.get_deployments(
-                p, e, apps, status=opts.get("status"), limit=100, from_ms=start, to_ms=end
+                p, e, apps, status=opts.get("status"), limit=100, **span
             )
         case "getPullRequests" if need == MERGED_PRS:
-            return lambda: client.get_pull_requests(
-                p, e, apps, status="merged", limit=20, from_ms=start, to_ms=end
-            )
+            return lambda: client.get_pull_requests(p, e, apps, status="merged", limit=20, **span)
         case "getPullRequests":
             return lambda: client.get_pull_requests(
-                p,
-                e,
-                apps,
-                sort="-leadTime",
-                expand=("leadTime",),
-                limit=5,
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, sort="-leadTime", expand=("leadTime",), limit=5, **span
             )
         case "getFlagEvents" if opts.get("pages") == "all":
             return lambda: _every_event(client, where, start, end)
         case "getFlagEvents":
-            experiments = opts.get("hasExperiments")
+            limit = int(opts.get("limit", 100))
             return lambda: client.get_flag_events(
-                p,
-                e,
-                apps,
-                impact_size=opts.get("impactSize"),  # type: ignore[arg-type]
-                has_experiments=None if experiments is None else experiments == "true",
-                limit=int(opts.get("limit", 100)),
-                from_ms=start,
-                to_ms=end,
+                p, e, apps, impact_size=impact, has_experiments=experiments, limit=limit, **span
             )
         case "getStaleFlagsChart":
             return lambda: client.get_stale_flags_chart(
@@ -342,6 +285,7 @@ async def _every_finished_deployment(
     totals: list[int] = []
 
     async def page(limit: int, after: str | None) -> tuple[list[Deployment], Links]:
+        since = None if start is None else start - DEPLOY_SLACK_MS
         found = await client.get_deployments(
             p,
             e,
@@ -350,7 +294,7 @@ async def _every_finished_deployment(
             expand=("pullRequests",),
             limit=limit,
             after=after,
-            from_ms=None if start is None else start - DEPLOY_SLACK_MS,
+            from_ms=since,
             to_ms=end,
         )
         totals.append(found.total_count)
@@ -368,7 +312,12 @@ def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target
     if answer.scores is None:
         raise ToolError(f"LaunchDarkly returned no scores for insight group {answer.key!r}.")
     periods = answer.score_metadata
-    current, last = (periods.period, periods.last_period) if periods else _default_periods()
+    if periods is not None:
+        current, last = periods.period, periods.last_period
+    else:
+        now = wall_clock_ms()
+        current = InsightPeriod(start_time=now - PERIOD_MS, end_time=now)
+        last = InsightPeriod(start_time=now - 2 * PERIOD_MS, end_time=now - PERIOD_MS)
     found = Scope(
         group_key=answer.key,
         project_key=answer.project_key,
@@ -376,14 +325,6 @@ def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target
         application_keys=list(answer.application_keys),
     )
     return Target(found, answer.scores, current, last, "getInsightGroup")
-
-
-def _default_periods() -> tuple[InsightPeriod, InsightPeriod]:
-    now = wall_clock_ms()
-    return (
-        InsightPeriod(start_time=now - PERIOD_MS, end_time=now),
-        InsightPeriod(start_time=now - 2 * PERIOD_MS, end_time=now - PERIOD_MS),
-    )
 
 
 def _scope(
@@ -426,12 +367,9 @@ async def _scores_then_reads(
     possible: Sequence[Need],
     needed: Callable[[Target], Sequence[Need]],
 ) -> Found:
-    """The scores read, then the reads ``needed(target)`` for the periods it states.
-
-    ``possible`` (all ``needed`` may ask for) starts with the scores read, for the guessed
-    periods and slice, when it fits in one round of the client's concurrency limit. A read
-    started so is used only if the scores confirm its period and slice; else it is made again.
-    """
+    """The scores read, then the reads ``needed(target)`` for the periods it states; ``possible``
+    starts with it, for guessed periods and slice, when all fit in one round of the concurrency
+    limit, and a read the scores do not confirm is made again."""
     state = app_state(ctx)
     client, settings = state.client, state.settings
     budget = CallBudget(state)
@@ -447,7 +385,7 @@ async def _scores_then_reads(
     late = False
     # Reads for a guess the scores do not confirm are cancelled when the block ends.
     async with reads_until(
-        budget.deadline, describe=budget.reason, progress=_Progress(ctx).step
+        budget.deadline, describe=budget.reason, progress=_progress(ctx)
     ) as reads:
         if scope is None:
             assert group_key is not None
@@ -504,9 +442,6 @@ async def _scores_then_reads(
         missing={need.label: r for need, key in keys if (r := reads.reason(key)) is not None},
     )
     return Found(target, {need: reads.results.get(key) for need, key in keys}, calls)
-
-
-# --- explain_score ----------------------------------------------------------------------------
 
 
 async def explain_score(
@@ -586,9 +521,6 @@ def _consistent(shown: CategoryScore, scores: dict[str, MetricScore]) -> Categor
     return shown.model_copy(update={"change": score_change(scores.get(shown.category))})
 
 
-# --- insights_digest --------------------------------------------------------------------------
-
-
 DigestQuery = Annotated[
     Annotated[
         str,
@@ -605,9 +537,7 @@ MaxGroups = Annotated[
 
 
 async def insights_digest(
-    ctx: Context[Any, Any],
-    query: DigestQuery = None,
-    max_groups: MaxGroups = 200,
+    ctx: Context[Any, Any], query: DigestQuery = None, max_groups: MaxGroups = 200
 ) -> Annotated[CallToolResult, DigestResult]:
     """Every insight group of the account (all pages) ranked by overall score: counts per
     band, change vs the last period, each group's weakest category, the biggest drops, the
@@ -645,7 +575,7 @@ async def insights_digest(
     first: InsightGroupCollection | None = None
     offsets: list[int] = []
     async with reads_until(
-        budget.deadline, describe=budget.reason, progress=_Progress(ctx).step
+        budget.deadline, describe=budget.reason, progress=_progress(ctx)
     ) as reads:
         for offset in started:
             reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
@@ -665,15 +595,8 @@ async def insights_digest(
         found = reads.results.get(offset)
         if found is not None:
             groups += found.items
-    for found_group in groups:
-        hints.learn_slice(
-            found_group.key,
-            (
-                found_group.project_key,
-                found_group.environment_key,
-                tuple(sorted(found_group.application_keys)),
-            ),
-        )
+    for group in groups:
+        hints.learn_slice(group.key, slice_of(group))
     ranked = rank_groups(groups)
     chosen = pick_next(ranked)
     regressed = most_regressed(ranked)
@@ -684,11 +607,11 @@ async def insights_digest(
         data_source=state.data_source,
         period=period(meta.period) if meta else None,
         total_groups=first.total_count,
-        groups=[digest_group(i, g) for i, g in enumerate(ranked, start=1)],
+        groups=[copied(DigestGroup, g, rank=i) for i, g in enumerate(ranked, start=1)],
         band_counts=band_counts(
             ranked, first.metadata.count_by_indicator if first.metadata else None
         ),
-        biggest_drops=[digest_drop(d) for d in biggest_drops(groups)],
+        biggest_drops=[copied(DigestDrop, d) for d in biggest_drops(groups)],
         most_regressed=(
             f"{quoted(regressed.key)} {(regressed.overall or 0) - (regressed.change or 0)}→"
             f"{regressed.overall} ({regressed.change})"
@@ -706,9 +629,6 @@ async def insights_digest(
         ),
     )
     return tool_result(result, digest_text(result))
-
-
-# --- diagnose_data_coverage -------------------------------------------------------------------
 
 
 async def diagnose_data_coverage(
@@ -741,26 +661,14 @@ async def diagnose_data_coverage(
         scope=target.scope,
         period=period(target.period),
         not_calculated=coverage.not_calculated(scores),
-        findings=[coverage_finding(f) for f in findings],
+        findings=[copied(CoverageFinding, f) for f in findings],
         calls=found.calls,
     )
     return tool_result(result, coverage_text(result))
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(server, explain_score, title="Explain a score", annotations=READ, read_only=read_only)
-    add_tool(
-        server,
-        insights_digest,
-        title="Insights digest of all groups",
-        annotations=READ,
-        read_only=read_only,
-        meta=DASHBOARD_META,
-    )
-    add_tool(
-        server,
-        diagnose_data_coverage,
-        title="Diagnose missing insights data",
-        annotations=READ,
-        read_only=read_only,
-    )
+TOOLS = (
+    Tool(explain_score, "Explain a score"),
+    Tool(insights_digest, "Insights digest of all groups", meta=DASHBOARD_META),
+    Tool(diagnose_data_coverage, "Diagnose missing insights data"),
+)

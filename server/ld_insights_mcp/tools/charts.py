@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
@@ -21,11 +20,14 @@ from ld_insights_mcp.tools.params import (
     OptionalProjectKey,
     ToDate,
 )
-from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.registry import SCOPE_NOT_FOUND, Tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import call_launchdarkly
-from ld_insights_mcp.tools.windows import DAY_MS, Window, resolve_window
+from ld_insights_mcp.tools.windows import DAY_MS, resolve_window
 from ld_insights_mcp.ui import DASHBOARD_META
 from ld_insights_mcp.views.charts import ChartResult, chart_result, chart_text
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
 ChartKind = Literal[
     "deployment_frequency", "lead_time", "release_frequency", "flag_status", "stale_flags"
@@ -118,24 +120,32 @@ async def get_insight_chart(
     if kind == "lead_time" and group_by is None:
         group_by = "stage"
 
-    async def fetch(client: Any) -> InsightsChart:
-        return await _fetch(
-            client,
-            kind,
-            project,
-            environment,
-            apps,
-            window,
-            chosen_bucket,
-            group_by,
-            has_experiments,
+    scope = (project, environment, apps)
+    by: Any = group_by  # checked against GROUPINGS above
+    span: dict[str, Any] = (
+        {} if window is None else {"from_ms": window.start_ms, "to_ms": window.sent_to_ms}
+    )
+    if chosen_bucket == "week":
+        span |= {"bucket_type": "rolling", "bucket_ms": 7 * DAY_MS}
+    elif window is not None:
+        span |= {"bucket_type": chosen_bucket}
+
+    async def fetch(client: LaunchDarklyClient) -> InsightsChart:
+        if kind == "flag_status":
+            return await client.get_flag_status_chart(*scope)
+        if kind == "stale_flags":
+            return await client.get_stale_flags_chart(*scope, group_by=by, metrics=True)
+        if kind == "deployment_frequency":
+            return await client.get_deployment_frequency_chart(
+                *scope, group_by=by, metrics=True, **span
+            )
+        if kind == "lead_time":
+            return await client.get_lead_time_chart(*scope, group_by=by, expand=["metrics"], **span)
+        return await client.get_release_frequency_chart(
+            *scope, group_by=by, has_experiments=has_experiments, metrics=True, **span
         )
 
-    chart = await call_launchdarkly(
-        state,
-        fetch,
-        not_found="check project_key and environment_key; list_insight_groups shows keys in use",
-    )
+    chart = await call_launchdarkly(state, fetch, not_found=SCOPE_NOT_FOUND)
     result = chart_result(
         chart,
         kind=kind,
@@ -151,61 +161,4 @@ async def get_insight_chart(
     return tool_result(result, chart_text(result))
 
 
-def _buckets(bucket: str) -> dict[str, Any]:
-    if bucket == "week":
-        return {"bucket_type": "rolling", "bucket_ms": 7 * DAY_MS}
-    return {"bucket_type": bucket}
-
-
-async def _fetch(
-    client: Any,
-    kind: str,
-    project: str,
-    environment: str,
-    apps: list[str],
-    window: Window | None,
-    bucket: str,
-    group_by: Any,
-    has_experiments: bool | None,
-) -> InsightsChart:
-    if kind == "flag_status":
-        chart: InsightsChart = await client.get_flag_status_chart(project, environment, apps)
-        return chart
-    if kind == "stale_flags":
-        chart = await client.get_stale_flags_chart(
-            project, environment, apps, group_by=group_by, metrics=True
-        )
-        return chart
-    if window is None:  # pragma: no cover - only the snapshots above have no window
-        raise ValueError(f"the {kind} chart needs a time window")
-    span = {"from_ms": window.start_ms, "to_ms": window.sent_to_ms, **_buckets(bucket)}
-    if kind == "deployment_frequency":
-        chart = await client.get_deployment_frequency_chart(
-            project, environment, apps, group_by=group_by, metrics=True, **span
-        )
-    elif kind == "lead_time":
-        chart = await client.get_lead_time_chart(
-            project, environment, apps, group_by=group_by, expand=["metrics"], **span
-        )
-    else:
-        chart = await client.get_release_frequency_chart(
-            project,
-            environment,
-            apps,
-            group_by=group_by,
-            has_experiments=has_experiments,
-            metrics=True,
-            **span,
-        )
-    return chart
-
-
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(
-        server,
-        get_insight_chart,
-        title="Get insight chart",
-        annotations=READ,
-        read_only=read_only,
-        meta=DASHBOARD_META,
-    )
+TOOLS = (Tool(get_insight_chart, "Get insight chart", meta=DASHBOARD_META),)

@@ -1,17 +1,8 @@
 """The user's confirmation of a change, asked only in the client's own interface to its user
-(MCP elicitation). Nothing a model can read or write confirms anything. See
+(MCP elicitation): nothing a model can read or write confirms anything. On 2026-07-28 each
+question is an ``input_required`` round whose sealed request state carries what the user was
+shown; on the 2025 handshake, an ``elicitation/create`` request within the call. See
 docs/confirmations.md.
-
-- ``can_ask``: the client declared form elicitation, and either the protocol is 2026-07-28
-  (the question rides the result) or the session can send a server-to-client request (the
-  2025 handshake over stdio, or stateful HTTP with SSE).
-- ``confirm_then_change``: reads the target fresh and asks; after an accepted answer it reads
-  the target again, and if it differs from what the user was shown, asks again saying what
-  changed; else it makes the change from what it read. On 2026-07-28 each question is an
-  ``input_required`` round whose request state (sealed by the SDK) carries what the user was
-  shown; on the 2025 handshake it is an ``elicitation/create`` request within the call.
-- ``hide_unconfirmable_tools``: middleware that leaves the tools that need confirmation
-  (annotated destructive) out of ``tools/list`` for a client that cannot be asked.
 """
 
 from __future__ import annotations
@@ -116,9 +107,6 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
     return RequestStateSecurity(keys=keys) if keys else None
 
 
-# --- tools/list -----------------------------------------------------------------------------
-
-
 def needs_confirmation(tool: dict[str, Any]) -> bool:
     """A tool (as listed) that may change or remove what exists, by its annotations and MCP's
     defaults (not read-only, destructive)."""
@@ -142,19 +130,11 @@ async def hide_unconfirmable_tools(
     return {**result, "tools": [t for t in result.get("tools", []) if not needs_confirmation(t)]}
 
 
-# --- asking ---------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class Proposal(Generic[S, C]):
-    """A change that waits for the user's word.
-
-    ``read`` reads the target fresh (never cached); ``settled`` gives the result to return
-    when there is nothing to ask (already so, nothing there), else None; ``facts`` is what the
-    question tells the user (compared after the answer); ``question`` is the preview;
-    ``change`` makes the change from the target as read; ``not_found`` and ``read_back`` are
-    the advice on a 404 and the call that shows whether an interrupted change happened.
-    """
+    """A change that waits for the user's word: ``read`` it fresh, ``settled`` (the result when
+    there is nothing to ask), the ``facts`` shown and compared after the answer, the ``question``,
+    the ``change`` itself, and the advice on a 404 and the call that shows what happened."""
 
     tool: str
     target: str

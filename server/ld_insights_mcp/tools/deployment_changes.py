@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
@@ -14,7 +13,7 @@ from pydantic import Field, Strict, StringConstraints
 from ld_insights_mcp.launchdarkly.evidence_models import Deployment
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
-from ld_insights_mcp.tools.registry import add_tool
+from ld_insights_mcp.tools.registry import Tool
 from ld_insights_mcp.tools.writes import CONFIRMED, approval, change_result, read_fresh, unchanged
 from ld_insights_mcp.views.changes import (
     ChangeResult,
@@ -131,11 +130,4 @@ async def update_deployment(
     return change_result(state, result, lines)
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(
-        server,
-        update_deployment,
-        title="Update deployment",
-        annotations=CONFIRMED,
-        read_only=read_only,
-    )
+TOOLS = (Tool(update_deployment, "Update deployment", CONFIRMED),)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field, Strict, StringConstraints
@@ -29,8 +28,8 @@ from ld_insights_mcp.tools.params import (
     _Key,
 )
 from ld_insights_mcp.tools.registry import (
-    READ,
-    add_tool,
+    SCOPE_NOT_FOUND,
+    Tool,
     resolve_default,
     resolve_project,
     resolve_scope,
@@ -68,47 +67,30 @@ from ld_insights_mcp.views.evidence import (
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
 
-NOT_FOUND = "check project_key and environment_key; list_insight_groups shows keys in use"
 OpenWord = Annotated[str, Strict(), StringConstraints(pattern=r"^[a-z_]{1,40}$")]
 ViewT = TypeVar("ViewT", DeploymentView, PullRequestView, FlagEventView)
 
 
 @dataclass(frozen=True, slots=True)
 class _Lists(Generic[ViewT]):
-    """What one list tool lists: its items' view and line, and the page that holds them."""
+    """What one list tool lists: its items' field and heading, their view and line, the page."""
 
-    tool: str
+    field: str
     what: str
     view: Callable[[Any], ViewT]
     line: Callable[[ViewT], str]
     page: type[EvidencePage]
-    field: str
+
+    @property
+    def tool(self) -> str:
+        return f"list_{self.field}"
 
 
-DEPLOYMENTS = _Lists(
-    "list_deployments",
-    "Deployments",
-    deployment_view,
-    deployment_line,
-    DeploymentPage,
-    "deployments",
-)
+DEPLOYMENTS = _Lists("deployments", "Deployments", deployment_view, deployment_line, DeploymentPage)
 PULL_REQUESTS = _Lists(
-    "list_pull_requests",
-    "Pull requests",
-    pull_request_view,
-    pull_request_line,
-    PullRequestPage,
-    "pull_requests",
+    "pull_requests", "Pull requests", pull_request_view, pull_request_line, PullRequestPage
 )
-FLAG_EVENTS = _Lists(
-    "list_flag_events",
-    "Flag events",
-    flag_event_view,
-    flag_event_line,
-    FlagEventPage,
-    "flag_events",
-)
+FLAG_EVENTS = _Lists("flag_events", "Flag events", flag_event_view, flag_event_line, FlagEventPage)
 
 Fetch = Callable[["LaunchDarklyClient"], Callable[..., Awaitable[Any]]]
 """The client's list operation with the tool's own filters bound (``functools.partial``);
@@ -120,7 +102,7 @@ async def _list_page(
     lists: _Lists[ViewT],
     fetch: Fetch,
     *,
-    scope: tuple[str, str | None, list[str]],
+    scope: tuple[str, str | None, list[str] | None],
     window: Window,
     filters: dict[str, Any],
     limit: int,
@@ -131,7 +113,8 @@ async def _list_page(
     """One page of a cursor list: the cursor checked against the query before any request,
     the page read, its lines cut to the output cap, and the exact call for the next page.
     ``said`` names the filters in the header."""
-    project, environment, apps = scope
+    project, environment, application_keys = scope
+    apps = list(dict.fromkeys(application_keys or []))
     shaping = {
         "project_key": project,
         "environment_key": environment,
@@ -152,7 +135,7 @@ async def _list_page(
             limit=limit,
             after=after,
         ),
-        not_found=NOT_FOUND,
+        not_found=SCOPE_NOT_FOUND,
     )
     views = [lists.view(item) for item in found.items]
     place = project + (f"/{environment}" if environment else "")
@@ -197,10 +180,6 @@ def _said(**filters: str | None) -> str:
     return "".join(f", {name} {value}" for name, value in filters.items() if value)
 
 
-def _apps(application_keys: list[str] | None) -> list[str]:
-    return list(dict.fromkeys(application_keys or []))
-
-
 async def list_deployments(
     ctx: Context[Any, Any],
     project_key: OptionalProjectKey = None,
@@ -218,13 +197,12 @@ async def list_deployments(
     lead time by stage, id."""
     state = app_state(ctx)
     project, env = resolve_scope(state.settings, project_key, environment_key)
-    window, apps = resolve_window(days, from_date, to_date), _apps(application_keys)
     return await _list_page(
         state,
         DEPLOYMENTS,
         lambda client: partial(client.get_deployments, status=status, kind=kind),
-        scope=(project, env, apps),
-        window=window,
+        scope=(project, env, application_keys),
+        window=resolve_window(days, from_date, to_date),
         filters={"status": status, "kind": kind},
         limit=limit,
         cursor=cursor,
@@ -233,8 +211,7 @@ async def list_deployments(
 
 
 async def get_deployment(
-    ctx: Context[Any, Any],
-    deployment_id: DeploymentId,
+    ctx: Context[Any, Any], deployment_id: DeploymentId
 ) -> Annotated[CallToolResult, DeploymentResult]:
     """Get one deployment by id (from list_deployments): status, version, duration, lead-time
     stages, its pull requests and flag references."""
@@ -272,8 +249,7 @@ async def list_pull_requests(
         SearchText | None, Field(description="Title or author contains this (visible text).")
     ] = None,
     sort: Annotated[
-        Literal["recent", "slowest", "fastest"],
-        Field(description="slowest/fastest: by lead time."),
+        Literal["recent", "slowest", "fastest"], Field(description="slowest/fastest: by lead time.")
     ] = "recent",
     limit: ItemsPerPage = 20,
     cursor: Cursor = None,
@@ -287,7 +263,7 @@ async def list_pull_requests(
         environment = resolve_default(
             environment, None, field="environment_key", variable="LD_ENVIRONMENT"
         )
-    window, apps = resolve_window(days, from_date, to_date), _apps(application_keys)
+    window = resolve_window(days, from_date, to_date)
     expand: list[Literal["leadTime"]] = ["leadTime"] if environment else []
     return await _list_page(
         state,
@@ -295,7 +271,7 @@ async def list_pull_requests(
         lambda client: partial(
             client.get_pull_requests, status=status, query=query, sort=SORTS[sort], expand=expand
         ),
-        scope=(project, environment, apps),
+        scope=(project, environment, application_keys),
         window=window,
         filters={"status": status, "query": query, "sort": sort},
         limit=limit,
@@ -315,8 +291,7 @@ async def list_flag_events(
     to_date: ToDate = None,
     flag_key: Annotated[_Key | None, Field(description="Only this flag's changes.")] = None,
     impact: Annotated[
-        Literal["none", "small", "medium", "large"] | None,
-        Field(description="Impact size."),
+        Literal["none", "small", "medium", "large"] | None, Field(description="Impact size.")
     ] = None,
     limit: ItemsPerPage = 20,
     cursor: Cursor = None,
@@ -325,13 +300,12 @@ async def list_flag_events(
     evaluations before/after."""
     state = app_state(ctx)
     project, env = resolve_scope(state.settings, project_key, environment_key)
-    window, apps = resolve_window(days, from_date, to_date), _apps(application_keys)
     return await _list_page(
         state,
         FLAG_EVENTS,
         lambda client: partial(client.get_flag_events, query=flag_key, impact_size=impact),
-        scope=(project, env, apps),
-        window=window,
+        scope=(project, env, application_keys),
+        window=resolve_window(days, from_date, to_date),
         filters={"flag_key": flag_key, "impact": impact},
         limit=limit,
         cursor=cursor,
@@ -339,14 +313,9 @@ async def list_flag_events(
     )
 
 
-_TOOLS: tuple[tuple[Callable[..., Any], str], ...] = (
-    (list_deployments, "List deployments"),
-    (get_deployment, "Get deployment"),
-    (list_pull_requests, "List pull requests"),
-    (list_flag_events, "List flag events"),
+TOOLS = (
+    Tool(list_deployments, "List deployments"),
+    Tool(get_deployment, "Get deployment"),
+    Tool(list_pull_requests, "List pull requests"),
+    Tool(list_flag_events, "List flag events"),
 )
-
-
-def register(server: MCPServer, *, read_only: bool) -> None:
-    for fn, title in _TOOLS:
-        add_tool(server, fn, title=title, annotations=READ, read_only=read_only)

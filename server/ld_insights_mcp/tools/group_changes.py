@@ -20,7 +20,7 @@ from ld_insights_mcp.state import AppState, app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
 from ld_insights_mcp.tools.params import ApplicationKey, GroupName, InsightGroupKey
-from ld_insights_mcp.tools.registry import add_tool
+from ld_insights_mcp.tools.registry import Tool
 from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
 from ld_insights_mcp.tools.writes import (
     CONFIRMED,
@@ -76,10 +76,7 @@ async def _read(state: AppState, key: str) -> InsightGroup:
 
 
 def _updated(
-    state: AppState,
-    group: InsightGroup,
-    changed: Changed[InsightGroup],
-    by: Approval | None = None,
+    state: AppState, group: InsightGroup, changed: Changed[InsightGroup], by: Approval | None = None
 ) -> CallToolResult:
     """The result of a rename or an applications change, as it turned out."""
     after = changed.after if isinstance(changed.after, InsightGroup) else group
@@ -115,9 +112,6 @@ def _updated(
     return change_result(state, result, lines)
 
 
-# --- rename_insight_group -------------------------------------------------------------------
-
-
 async def rename_insight_group(
     ctx: Context[Any, Any], key: InsightGroupKey, name: GroupName
 ) -> Annotated[CallToolResult, ChangeResult]:
@@ -136,9 +130,6 @@ async def rename_insight_group(
         write=Write(f"the rename of insight group {key!r}", _read_back(key)),
     )
     return _updated(state, group, changed)
-
-
-# --- update_insight_group -------------------------------------------------------------------
 
 
 async def update_insight_group(
@@ -177,8 +168,6 @@ async def update_insight_group(
         return done
     return _updated(state, done.found, done.changed, done.by)
 
-
-# --- delete_insight_group -------------------------------------------------------------------
 
 _DELETES: weakref.WeakKeyDictionary[MCPServer[Any], CreateLedger] = weakref.WeakKeyDictionary()
 
@@ -272,10 +261,8 @@ async def delete_insight_group(
     return change_result(state, result, lines)
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    for fn, title, hints in (
-        (rename_insight_group, "Rename insight group", UNCONFIRMED),
-        (update_insight_group, "Change insight group applications", CONFIRMED),
-        (delete_insight_group, "Delete insight group", CONFIRMED),
-    ):
-        add_tool(server, fn, title=title, annotations=hints, read_only=read_only)
+TOOLS = (
+    Tool(rename_insight_group, "Rename insight group", UNCONFIRMED),
+    Tool(update_insight_group, "Change insight group applications", CONFIRMED),
+    Tool(delete_insight_group, "Delete insight group", CONFIRMED),
+)

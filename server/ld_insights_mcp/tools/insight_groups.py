@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
@@ -26,7 +25,7 @@ from ld_insights_mcp.tools.params import (
     OptionalProjectKey,
     SearchText,
 )
-from ld_insights_mcp.tools.registry import CREATE, READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.registry import CREATE, SCOPE_NOT_FOUND, Tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import Write, call_launchdarkly
 from ld_insights_mcp.views.common import iso_datetime
 from ld_insights_mcp.views.groups import (
@@ -58,8 +57,7 @@ async def list_insight_groups(
     limit: GroupsPerPage = 20,
     offset: Offset = 0,
     sort: Annotated[
-        Literal["name", "-name"] | None,
-        Field(description="Sort by name; '-name' for descending."),
+        Literal["name", "-name"] | None, Field(description="Sort by name; '-name' for descending.")
     ] = None,
     query: Annotated[
         SearchText | None,
@@ -154,20 +152,14 @@ async def create_insight_group(
     project, environment = resolve_scope(state.settings, project_key, environment_key)
     apps = None if application_keys is None else list(dict.fromkeys(application_keys))
     new_group = NewInsightGroup(
-        name=name,
-        key=key,
-        project_key=project,
-        environment_key=environment,
-        application_keys=apps,
+        name=name, key=key, project_key=project, environment_key=environment, application_keys=apps
     )
     read_back = f"call get_insight_group with key={key!r}"
     try:
         created = await call_launchdarkly(
             state,
             lambda client: _create(client, new_group),
-            not_found=(
-                "check project_key and environment_key; list_insight_groups shows keys in use"
-            ),
+            not_found=SCOPE_NOT_FOUND,
             write=Write(
                 what=f"the create of insight group {key!r}",
                 read_back=read_back,
@@ -179,9 +171,7 @@ async def create_insight_group(
         raise ToolError(key_taken_text(taken.conflict, new_group, read_back=read_back)) from None
     summary = group_summary(created.resource)
     result = CreatedGroupResult(
-        data_source=state.data_source,
-        group=summary,
-        confirmed_by_read_back=created.reconciled,
+        data_source=state.data_source, group=summary, confirmed_by_read_back=created.reconciled
     )
     note = (
         "Created (the answer was lost in transit; the group was read back: it matches every "
@@ -259,25 +249,8 @@ def key_taken_text(conflict: ConflictError, new_group: NewInsightGroup, *, read_
     )
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(
-        server,
-        list_insight_groups,
-        title="List insight groups",
-        annotations=READ,
-        read_only=read_only,
-    )
-    add_tool(
-        server,
-        get_insight_group,
-        title="Get insight group",
-        annotations=READ,
-        read_only=read_only,
-    )
-    add_tool(
-        server,
-        create_insight_group,
-        title="Create insight group",
-        annotations=CREATE,
-        read_only=read_only,
-    )
+TOOLS = (
+    Tool(list_insight_groups, "List insight groups"),
+    Tool(get_insight_group, "Get insight group"),
+    Tool(create_insight_group, "Create insight group", CREATE),
+)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
@@ -20,7 +19,7 @@ from ld_insights_mcp.tools.params import (
     OptionalProjectKey,
     SearchText,
 )
-from ld_insights_mcp.tools.registry import READ, add_tool, resolve_project, tool_result
+from ld_insights_mcp.tools.registry import Tool, resolve_project, tool_result
 from ld_insights_mcp.tools.upstream import call_launchdarkly
 from ld_insights_mcp.views.metric_groups import (
     MetricGroupDetail,
@@ -48,8 +47,7 @@ async def list_metric_groups(
         Field(description=f"Fuzzy search across metric group key and name; {TEXT_RULE}."),
     ] = None,
     sort: Annotated[
-        MetricGroupSort | None,
-        Field(description="Sort field; prefix '-' for descending."),
+        MetricGroupSort | None, Field(description="Sort field; prefix '-' for descending.")
     ] = None,
 ) -> Annotated[CallToolResult, MetricGroupPage]:
     """List a project's metric groups: named sets of experiment metrics, either funnels
@@ -66,15 +64,12 @@ async def list_metric_groups(
     if kind:
         filters.append(f"kind equals '{kind}'")
     if query:
-        filters.append(f"query equals '{_quote(query)}'")
+        safe = query.replace("\\", " ").replace("'", " ")  # safe inside the filter's quotes
+        filters.append(f"query equals '{safe}'")
     found = await call_launchdarkly(
         state,
         lambda client: client.list_metric_groups(
-            project,
-            limit=limit,
-            offset=offset,
-            filter=" and ".join(filters) or None,
-            sort=sort,
+            project, limit=limit, offset=offset, filter=" and ".join(filters) or None, sort=sort
         ),
         not_found=f"project {project!r} was not found; check project_key",
     )
@@ -124,19 +119,4 @@ async def get_metric_group(
     return tool_result(detail, text)
 
 
-def _quote(text: str) -> str:
-    """Make free text safe inside the filter's single quotes."""
-    return text.replace("\\", " ").replace("'", " ")
-
-
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(
-        server,
-        list_metric_groups,
-        title="List metric groups",
-        annotations=READ,
-        read_only=read_only,
-    )
-    add_tool(
-        server, get_metric_group, title="Get metric group", annotations=READ, read_only=read_only
-    )
+TOOLS = (Tool(list_metric_groups, "List metric groups"), Tool(get_metric_group, "Get metric group"))

@@ -1,8 +1,5 @@
-"""Argument types shared by the tools: validated strictly before any request is sent.
-
-Strict means no coercion: ``"5"``, ``true`` and ``5.0`` are not integers, ``"yes"`` is not a
-boolean. Free text (names, search text) refuses control and invisible formatting characters.
-"""
+"""Argument types shared by the tools, validated strictly (no coercion) before any request
+is sent; free text refuses control and invisible formatting characters."""
 
 from __future__ import annotations
 
@@ -67,15 +64,11 @@ _Key = Annotated[
     str, Strict(), StringConstraints(pattern=KEY_PATTERN, min_length=1, max_length=256)
 ]
 _Text = Annotated[
-    str,
-    Strict(),
-    StringConstraints(min_length=1, max_length=256),
-    AfterValidator(visible_text),
+    str, Strict(), StringConstraints(min_length=1, max_length=256), AfterValidator(visible_text)
 ]
 
 InsightGroupKey = Annotated[
-    _Key,
-    Field(description=f"Insight group key ({KEY_RULE}). list_insight_groups shows the keys."),
+    _Key, Field(description=f"Insight group key ({KEY_RULE}). list_insight_groups shows the keys.")
 ]
 ProjectKey = Annotated[
     _Key,
@@ -88,12 +81,10 @@ ProjectKey = Annotated[
 ]
 ApplicationKey = _Key
 MetricGroupKey = Annotated[
-    _Key,
-    Field(description=f"Metric group key ({KEY_RULE}). list_metric_groups shows the keys."),
+    _Key, Field(description=f"Metric group key ({KEY_RULE}). list_metric_groups shows the keys.")
 ]
 GroupName = Annotated[
-    _Text,
-    Field(description=f"Human-readable name, 1-256 characters; {TEXT_RULE}."),
+    _Text, Field(description=f"Human-readable name, 1-256 characters; {TEXT_RULE}.")
 ]
 SearchText = _Text
 """Free search text; each tool describes what it matches. Same rule as names."""
@@ -126,8 +117,6 @@ OptionalApplicationKeys = Annotated[
     Field(description='Application keys (JSON array, at most 50), e.g. ["web"]; omit for all.'),
 ]
 
-# --- evidence tools ---------------------------------------------------------------------------
-
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -153,9 +142,7 @@ MAX_WINDOW_DAYS = 90
 """The longest window the evidence tools ask for (the history Engineering Insights keeps)."""
 
 Days = Annotated[
-    int | None,
-    Strict(),
-    Field(ge=1, le=MAX_WINDOW_DAYS, description="Last N days (default 30)."),
+    int | None, Strict(), Field(ge=1, le=MAX_WINDOW_DAYS, description="Last N days (default 30).")
 ]
 IsoDate = Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 FromDate = Annotated[IsoDate | None, Field(description="Start YYYY-MM-DD (UTC), instead of days.")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -20,39 +20,36 @@ READ = ToolAnnotations(
 CREATE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
 )
+SCOPE_NOT_FOUND = "check project_key and environment_key; list_insight_groups shows keys in use"
 
 
-def add_tool(
-    server: MCPServer,
-    fn: Callable[..., Any],
-    *,
-    title: str,
-    annotations: ToolAnnotations,
-    read_only: bool,
-    meta: dict[str, Any] | None = None,
-) -> None:
-    """Register ``fn`` unless it writes and the server is read-only (decided by its hint).
+class Tool(NamedTuple):
+    """A tool: its function (whose docstring is its description), title, hints and ``_meta``
+    (e.g. the MCP Apps view it renders in)."""
 
-    ``meta`` becomes the tool's ``_meta`` (e.g. the MCP Apps view it renders in).
-    """
-    if read_only and annotations.read_only_hint is not True:
+    fn: Callable[..., Any]
+    title: str
+    annotations: ToolAnnotations = READ
+    meta: dict[str, Any] | None = None
+
+
+def add_tool(server: MCPServer, tool: Tool, *, read_only: bool) -> None:
+    """Register ``tool`` unless it writes and the server is read-only (decided by its hint)."""
+    if read_only and tool.annotations.read_only_hint is not True:
         return
     server.add_tool(
-        fn,
-        title=title,
-        description=inspect.cleandoc(fn.__doc__ or ""),
-        annotations=annotations,
-        meta=meta,
+        tool.fn,
+        title=tool.title,
+        description=inspect.cleandoc(tool.fn.__doc__ or ""),
+        annotations=tool.annotations,
+        meta=tool.meta,
         structured_output=True,
     )
 
 
 def tool_result(model: BaseModel, text: str) -> CallToolResult:
-    """Structured content for programs, compact text for the model.
-
-    When part of the answer came from the read cache, both say how old it is (the oldest
-    part): a first text line ``(cached, 42 s old)`` and ``cache_age_seconds``.
-    """
+    """Structured content for programs, compact text for the model; an answer partly from the
+    read cache says how old (``(cached, 42 s old)``, ``cache_age_seconds``)."""
     content = model.model_dump(mode="json")
     reads = current_reads()
     if reads is not None and reads.oldest_hit_age is not None:
@@ -78,15 +75,13 @@ def resolve_scope(
     environment = environment_key or settings.environment
     if project and environment:
         return project, environment
-    missing = [
-        (field, variable)
-        for field, variable, chosen in (
-            ("project_key", "LD_PROJECT", project),
-            ("environment_key", "LD_ENVIRONMENT", environment),
-        )
-        if not chosen
-    ]
-    raise ToolError(_required(missing))
+    fields = (
+        ("project_key", "LD_PROJECT", project),
+        ("environment_key", "LD_ENVIRONMENT", environment),
+    )
+    raise ToolError(
+        _required([(field, variable) for field, variable, chosen in fields if not chosen])
+    )
 
 
 def resolve_default(value: str | None, default: str | None, *, field: str, variable: str) -> str:

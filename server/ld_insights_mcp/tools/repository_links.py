@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
@@ -24,7 +23,7 @@ from ld_insights_mcp.state import AppState, app_state
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
 from ld_insights_mcp.tools.params import ProjectKey
-from ld_insights_mcp.tools.registry import add_tool
+from ld_insights_mcp.tools.registry import Tool
 from ld_insights_mcp.tools.writes import CONFIRMED, approval, change_result, read_fresh, unchanged
 from ld_insights_mcp.views.changes import (
     ChangeResult,
@@ -102,9 +101,7 @@ async def _read_links(state: AppState, repository_key: str) -> RepositoryLinks:
 
 
 async def link_repository(
-    ctx: Context[Any, Any],
-    repository_key: RepositoryKey,
-    project_key: ProjectKey,
+    ctx: Context[Any, Any], repository_key: RepositoryKey, project_key: ProjectKey
 ) -> Annotated[CallToolResult, ChangeResult] | InputRequiredResult:
     """Link a connected repository to a LaunchDarkly project, after the user confirms, so
     lead time can use its pull requests and commits. Only call this when the user asked.
@@ -208,9 +205,7 @@ def _linked(
 
 
 async def unlink_repository(
-    ctx: Context[Any, Any],
-    repository_key: RepositoryKey,
-    project_key: ProjectKey,
+    ctx: Context[Any, Any], repository_key: RepositoryKey, project_key: ProjectKey
 ) -> Annotated[CallToolResult, ChangeResult] | InputRequiredResult:
     """Unlink a repository from a LaunchDarkly project, after the user confirms (lead time
     then stops using it). Only call this when the user asked."""
@@ -270,9 +265,7 @@ async def unlink_repository(
     return change_result(state, result, [line])
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    for fn, title in (
-        (link_repository, "Link repository to project"),
-        (unlink_repository, "Unlink repository from project"),
-    ):
-        add_tool(server, fn, title=title, annotations=CONFIRMED, read_only=read_only)
+TOOLS = (
+    Tool(link_repository, "Link repository to project", CONFIRMED),
+    Tool(unlink_repository, "Unlink repository from project", CONFIRMED),
+)

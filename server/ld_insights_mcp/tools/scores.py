@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
@@ -15,7 +14,7 @@ from ld_insights_mcp.tools.params import (
     OptionalEnvironmentKey,
     OptionalProjectKey,
 )
-from ld_insights_mcp.tools.registry import READ, add_tool, resolve_scope, tool_result
+from ld_insights_mcp.tools.registry import SCOPE_NOT_FOUND, Tool, resolve_scope, tool_result
 from ld_insights_mcp.tools.upstream import call_launchdarkly
 from ld_insights_mcp.ui import DASHBOARD_META
 from ld_insights_mcp.views.scores import ScoresResult, scores_result, scores_text
@@ -43,7 +42,7 @@ async def get_insight_scores(
     found = await call_launchdarkly(
         state,
         lambda client: client.get_insight_scores(project, environment, apps),
-        not_found="check project_key and environment_key; list_insight_groups shows keys in use",
+        not_found=SCOPE_NOT_FOUND,
     )
     result = scores_result(
         found,
@@ -58,12 +57,4 @@ async def get_insight_scores(
 get_insight_scores.__doc__ = (get_insight_scores.__doc__ or "").replace("{bands}", BANDS_TEXT)
 
 
-def register(server: MCPServer, *, read_only: bool) -> None:
-    add_tool(
-        server,
-        get_insight_scores,
-        title="Get insight scores",
-        annotations=READ,
-        read_only=read_only,
-        meta=DASHBOARD_META,
-    )
+TOOLS = (Tool(get_insight_scores, "Get insight scores", meta=DASHBOARD_META),)

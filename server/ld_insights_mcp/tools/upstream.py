@@ -1,8 +1,5 @@
-"""Calling LaunchDarkly from a tool: a time budget, and errors a model can act on.
-
-The rule: an upstream failure becomes a ``ToolError`` whose text says what happened and what
-to do next. Nothing here ever includes the access token.
-"""
+"""Calling LaunchDarkly from a tool: a time budget, and failures made a ``ToolError`` a model
+can act on (what happened, what to do next; never the access token)."""
 
 from __future__ import annotations
 
@@ -52,22 +49,14 @@ _NOT_AGAIN = "Do not repeat it, and do not make it again under another key."
 NO_ANSWER = "no answer within the call's time budget"
 
 
-def _may_have_been_sent() -> bool:
-    return True
-
-
 @dataclass(frozen=True, slots=True)
 class Write:
-    """What a tool tells the model when its write fails or is cut short.
-
-    ``what`` names it ("the create of insight group 'x'"), ``read_back`` is the exact call
-    that shows whether it happened, ``sent()`` tells whether it may have been sent, and
-    ``creates`` whether it makes something new under a key the caller chose.
-    """
+    """A write a tool makes: what it is, the call that reads it back, whether it may have been
+    ``sent``, and whether it ``creates`` something under a key the caller chose."""
 
     what: str
     read_back: str
-    sent: Callable[[], bool] = _may_have_been_sent
+    sent: Callable[[], bool] = lambda: True
     creates: bool = False
 
     @property
@@ -113,13 +102,9 @@ async def call_launchdarkly(
     not_found: str,
     write: Write | None = None,
 ) -> T:
-    """Run one logical LaunchDarkly operation within the call budget.
-
-    ``not_found`` is the advice given on a 404, e.g. "call list_insight_groups to see keys".
-    With ``write``, a budget that runs out once the write may have been sent is reported as
-    an unknown outcome whose next step is ``write.read_back``, never as "try again", and
-    every failure says what was changed, if anything.
-    """
+    """Run one LaunchDarkly operation within the call budget; ``not_found`` is the advice on a
+    404. For a ``write`` that may have been sent when the budget runs out, the outcome is unknown
+    and the next step is ``write.read_back``, never "try again"."""
     budget = CallBudget(state)
     with budget.scope():
         try:

@@ -1,15 +1,10 @@
 """Time windows and cursors of the evidence tools, checked before any request is sent.
 
-A window is ``days`` (the last N days, default 30) or ISO dates (``from_date``, ``to_date``,
-UTC, both inclusive), at most ``MAX_WINDOW_DAYS`` long, never before ``FLOOR`` (Engineering
-Insights holds no data from before it). A window that runs to "now" ends at the end of the
-current minute: nothing after now exists yet, so it holds the same data, and the same question
-asked again within the minute is the same request (answered from the read cache). Such a
-window is sent without ``to``: the contract makes it optional with "now" as its default, and
-does not say whether a ``to`` in the future (or ahead of LaunchDarkly's clock) is accepted.
-Cursors carry
-the ``after`` id of the API's cursor and a signature of the query that produced it, so a
-cursor sent with other filters is refused here instead of paging some other result set.
+A window is ``days`` or ISO dates (UTC, inclusive), at most ``MAX_WINDOW_DAYS``, never before
+``FLOOR``. One that runs to now ends at the end of the current minute (the same question within
+the minute is the same, cacheable request) and is sent without ``to``: the contract does not say
+whether a future ``to`` is accepted. A cursor carries the ``after`` id and a signature of its
+query, so a cursor sent with other filters is refused.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""What the change tools share: their annotations, fresh reads, and results.
-
-A tool annotated destructive changes or removes what exists and does so only after the user
-confirms (``confirmation``); one that is not adds, or changes what can be changed back
-without loss (a name), and does not ask.
+"""What the change tools share: annotations, fresh reads, results. A destructive tool changes
+or removes what exists, only after the user confirms; the others add or rename, and do not ask.
 """
 
 from __future__ import annotations

@@ -7,10 +7,7 @@ import json
 
 from pydantic import Field
 
-from ld_insights_mcp.analysis.coverage import Finding
-from ld_insights_mcp.analysis.digest import Drop, RankedGroup
 from ld_insights_mcp.analysis.drivers import Driver
-from ld_insights_mcp.analysis.evidence import Evidence
 from ld_insights_mcp.analysis.explain import EVIDENCE_SOURCE, LeafExplanation
 from ld_insights_mcp.analysis.metrics import Reading
 from ld_insights_mcp.analysis.units import DAY_MS
@@ -21,8 +18,10 @@ from ld_insights_mcp.views.common import (
     DataSource,
     ViewModel,
     copied,
+    impossible_line,
     iso_date,
     iso_datetime,
+    short_time,
     signed,
     source_line,
 )
@@ -172,24 +171,11 @@ class CoverageResult(ViewModel):
     calls: CallsMade
 
 
-# --- builders -----------------------------------------------------------------------------------
-
-
-def evidence_item(found: Evidence) -> EvidenceItem:
-    return copied(EvidenceItem, found)
-
-
 def metric_value(read: Reading | None) -> MetricValue | None:
     if read is None or read.value is None:
         return None
-    return MetricValue(
-        value=read.value,
-        last_value=read.last_value,
-        unit=read.unit,
-        higher_is_better=read.higher_is_better,
-        source=read.source,
-        stated=metric_view(read.category, read.stated) if read.stated else None,
-    )
+    stated = metric_view(read.category, read.stated) if read.stated else None
+    return copied(MetricValue, read, stated=stated)
 
 
 def driver_detail(driver: Driver | None) -> DriverDetail | None:
@@ -204,33 +190,15 @@ def driver_detail(driver: Driver | None) -> DriverDetail | None:
 
 
 def leaf_result(leaf: LeafExplanation) -> LeafResult:
-    return LeafResult(
-        category=leaf.category,
-        score=leaf.score,
-        indicator=leaf.indicator,
-        change=leaf.change,
+    return copied(
+        LeafResult,
+        leaf,
         last_period_score=leaf.last_score,
-        metric=leaf.metric,
         metric_value=metric_value(leaf.reading),
         driver=leaf.driver.text if leaf.driver else None,
         driven_by=driver_detail(leaf.driver),
-        caveat=leaf.caveat,
-        evidence=[evidence_item(e) for e in leaf.evidence],
-        missing=leaf.missing,
-        impossible=leaf.impossible,
+        evidence=[copied(EvidenceItem, e) for e in leaf.evidence],
     )
-
-
-def digest_group(rank: int, group: RankedGroup) -> DigestGroup:
-    return copied(DigestGroup, group, rank=rank)
-
-
-def digest_drop(drop: Drop) -> DigestDrop:
-    return copied(DigestDrop, drop)
-
-
-def coverage_finding(found: Finding) -> CoverageFinding:
-    return copied(CoverageFinding, found)
 
 
 def call(tool: str, **arguments: object) -> str:
@@ -242,15 +210,6 @@ def call(tool: str, **arguments: object) -> str:
         if v
     )
     return f"{tool}({shown})"
-
-
-# --- text -------------------------------------------------------------------------------------
-
-
-def short_datetime(ms: int) -> str:
-    """``2025-11-20 12:19Z``."""
-    iso = iso_datetime(ms)
-    return f"{iso[:10]} {iso[11:16]}Z"
 
 
 def scope_text(scope: Scope) -> str:
@@ -286,17 +245,10 @@ def calls_lines(calls: CallsMade) -> list[str]:
 
 def span_text(value: InsightPeriod) -> str:
     """``2025-10-23 to 2025-11-22``; with times when a bound is not a UTC midnight."""
-    if value.start_time % DAY_MS or value.end_time % DAY_MS:
-        return f"{short_datetime(value.start_time)} to {short_datetime(value.end_time)}"
-    return f"{iso_date(value.start_time)} to {iso_date(value.end_time)}"
-
-
-def impossible_line(found: list[str], indent: str = "") -> list[str]:
-    return (
-        [f"{indent}Impossible in LaunchDarkly's data (not used): {'; '.join(found)}."]
-        if found
-        else []
-    )
+    bounds = (value.start_time, value.end_time)
+    if any(ms % DAY_MS for ms in bounds):
+        return " to ".join(short_time(iso_datetime(ms)) for ms in bounds)
+    return " to ".join(map(iso_date, bounds))
 
 
 def explain_text(result: ExplainResult, periods: tuple[InsightPeriod, InsightPeriod] | None) -> str:

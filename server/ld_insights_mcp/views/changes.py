@@ -62,25 +62,14 @@ def apps_text(keys: list[str]) -> str:
     return ", ".join(map(quoted, keys)) or "all applications"
 
 
-def group_scope(group: InsightGroup) -> str:
-    return (
-        f"project {quoted(group.project_key)}, environment {quoted(group.environment_key)}, "
-        f"{apps_text(list(group.application_keys))}"
-    )
-
-
-def overall_text(group: InsightGroup) -> str:
-    overall = group.scores.overall if group.scores else None
-    if overall is None:
-        return "not available"
-    return f"{overall.score} ({overall.indicator})"
-
-
 def delete_group_preview(group: InsightGroup) -> str:
+    overall = group.scores.overall if group.scores else None
+    score = f"{overall.score} ({overall.indicator})" if overall is not None else "not available"
     return (
         f"Delete insight group {quoted(group.name)} (key {quoted(group.key)})?\n"
-        f"Scope: {group_scope(group)}.\n"
-        f"Current overall score: {overall_text(group)}.\n"
+        f"Scope: project {quoted(group.project_key)}, environment "
+        f"{quoted(group.environment_key)}, {apps_text(list(group.application_keys))}.\n"
+        f"Current overall score: {score}.\n"
         "Its scores will no longer be shown. This cannot be undone."
     )
 

@@ -4,6 +4,7 @@ tier ladder, or why one has no value; points only on request."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field
@@ -19,7 +20,16 @@ from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSerie
 from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
 from ld_insights_mcp.text import plural, quoted
-from ld_insights_mcp.views.common import DataSource, ViewModel, iso_date, iso_datetime, source_line
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    copied,
+    impossible_line,
+    iso_date,
+    iso_datetime,
+    short_time,
+    source_line,
+)
 
 DURATION_UNITS = ("milliseconds",)
 RATIO_METRICS: dict[str, tuple[str, ...]] = {
@@ -99,15 +109,7 @@ def metric_view(name: str, metric: ChartMetric) -> MetricView:
     if metric.indicator in order:
         index = order.index(metric.indicator)
         above = tiers[index - 1] if index > 0 else None
-    return MetricView(
-        name=name,
-        value=metric.value,
-        unit=metric.unit,
-        modifier=metric.modifier,
-        indicator=metric.indicator,
-        tiers=tiers,
-        next_tier=above,
-    )
+    return copied(MetricView, metric, name=name, tiers=tiers, next_tier=above)
 
 
 def _series(series: ChartSeries, *, duration: bool, snapshot: bool, points: bool) -> SeriesView:
@@ -220,12 +222,6 @@ def duration(ms: float) -> str:
     return f"{seconds / 86_400:.1f}d"
 
 
-def _num(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:g}"
-
-
 def _summary_text(summary: dict[str, Any], *, skip: set[str]) -> str:
     parts = []
     for name, value in summary.items():
@@ -245,7 +241,7 @@ def _summary_text(summary: dict[str, Any], *, skip: set[str]) -> str:
 def _series_line(view: SeriesView, *, is_duration: bool) -> str:
     if view.trend is None and view.average is None and view.total is not None:
         return f"  {quoted(view.name)}: {view.total}"
-    show = duration if is_duration else _num
+    show: Callable[[float], str] = duration if is_duration else "{:g}".format
     head = f"  {quoted(view.name)}:"
     if view.total is not None:
         head += f" total {view.total},"
@@ -264,11 +260,6 @@ def _series_line(view: SeriesView, *, is_duration: bool) -> str:
     if view.points is not None:
         line += "; points: " + " ".join(f"{x[5:16]}={show(y)}" for x, y in view.points)
     return line
-
-
-def _when(iso: str | None) -> str:
-    """``2025-11-20T12:19:00Z`` -> ``2025-11-20 12:19Z``."""
-    return "?" if iso is None else f"{iso[:10]} {iso[11:16]}Z"
 
 
 def _metric_text(metric: MetricView) -> str:
@@ -294,8 +285,8 @@ def chart_text(result: ChartResult) -> str:
     grouped = f", by {result.group_by}" if result.group_by else ""
     lines = [
         *source_line(result.data_source),
-        f"{result.kind}, {scope} ({apps}), {_when(result.window_from)} to "
-        f"{_when(result.window_to)} (end exclusive), {result.bucket} buckets{grouped}; y in "
+        f"{result.kind}, {scope} ({apps}), {short_time(result.window_from)} to "
+        f"{short_time(result.window_to)} (end exclusive), {result.bucket} buckets{grouped}; y in "
         f"{quoted(result.y_unit, bare=UNITS)}.",
     ]
     summary = _summary_text(result.summary, skip={"from", "to"})
@@ -303,10 +294,7 @@ def chart_text(result: ChartResult) -> str:
         lines.append(f"Summary: {summary}.")
     lines.extend(f"Metric {_metric_text(m)}" for m in result.metrics)
     lines.extend(_no_value_lines(result))
-    if result.impossible:
-        lines.append(
-            f"Impossible in LaunchDarkly's data (not used): {'; '.join(result.impossible)}."
-        )
+    lines.extend(impossible_line(result.impossible))
     is_duration = result.y_unit in DURATION_UNITS
     lines.extend(_series_line(s, is_duration=is_duration) for s in result.series)
     if not result.series:
@@ -317,7 +305,7 @@ def chart_text(result: ChartResult) -> str:
 def _snapshot_text(result: ChartResult, scope: str) -> str:
     """Snapshot charts (one point per series): one line of counts."""
     at = result.summary.get("snapshotAt")
-    when = f"now ({_when(iso_datetime(int(at)))})" if isinstance(at, int) else "now"
+    when = f"now ({short_time(iso_datetime(int(at)))})" if isinstance(at, int) else "now"
     counts = ", ".join(f"{quoted(s.name)} {s.total}" for s in result.series) or "none"
     excess = any(i.startswith("stale flags ") for i in result.impossible)
     named = {"total", "flags"} if excess else set()
@@ -332,11 +320,7 @@ def _snapshot_text(result: ChartResult, scope: str) -> str:
         ),
         *(_metric_text(m) for m in result.metrics),
         *_no_value_lines(result),
-        *(
-            [f"Impossible in LaunchDarkly's data (not used): {'; '.join(result.impossible)}."]
-            if result.impossible
-            else []
-        ),
+        *impossible_line(result.impossible),
     ]
     return "\n".join(lines)
 

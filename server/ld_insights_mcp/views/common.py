@@ -3,7 +3,8 @@ label."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -44,17 +45,36 @@ def iso_date(ms: int) -> str:
 
 
 def iso_datetime(ms: int) -> str:
-    return _iso(millis_to_datetime(ms))
+    return millis_to_datetime(ms).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+def short_time(iso: str | None) -> str:
+    """``2025-11-20T12:19:00Z`` -> ``2025-11-20 12:19Z``."""
+    return "?" if iso is None else f"{iso[:10]} {iso[11:16]}Z"
+
+
+def literal_call(tool: str, values: Mapping[str, Any]) -> str:
+    """A tool call as literal text with JSON values, ``None`` values left out."""
+    shown = ", ".join(
+        f"{name}={json.dumps(value, ensure_ascii=False)}"
+        for name, value in values.items()
+        if value is not None
+    )
+    return f"{tool}({shown})"
 
 
 def signed(value: int | None) -> str:
     if value is None:
         return "n/a"
     return f"+{value}" if value > 0 else str(value)
+
+
+def impossible_line(found: list[str], indent: str = "") -> list[str]:
+    return (
+        [f"{indent}Impossible in LaunchDarkly's data (not used): {'; '.join(found)}."]
+        if found
+        else []
+    )
 
 
 def source_line(source: DataSource) -> list[str]:

@@ -10,17 +10,18 @@ from typing import Any
 
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.evidence_models import (
-    Deployment,
-    FlagEvent,
-    FlagReference,
-    LeadTimeStages,
-    PullRequest,
-    PullRequestLeadTime,
-)
+from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.charts import duration
-from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime, source_line
+from ld_insights_mcp.views.common import (
+    DataSource,
+    ViewModel,
+    copied,
+    iso_datetime,
+    literal_call,
+    short_time,
+    source_line,
+)
 
 
 class Stages(ViewModel):
@@ -122,80 +123,50 @@ class DeploymentResult(ViewModel):
     deployment: DeploymentView
 
 
-# --- models -> views ----------------------------------------------------------------------
-
-
-def deployment_stages(stages: LeadTimeStages | None) -> Stages | None:
-    if stages is None:
+def _stages(found: Any, averaged: str = "") -> Stages | None:
+    """Lead time by stage; a pull request's wait, deploy and total are ``avg_`` ones."""
+    if found is None:
         return None
     return Stages(
-        coding_ms=stages.coding_duration_ms,
-        review_ms=stages.review_duration_ms,
-        wait_ms=stages.wait_duration_ms,
-        deploy_ms=stages.deploy_duration_ms,
-        total_ms=stages.total_lead_time_ms,
-    )
-
-
-def pr_stages(lead: PullRequestLeadTime | None) -> Stages | None:
-    if lead is None:
-        return None
-    return Stages(
-        coding_ms=lead.coding_duration_ms,
-        review_ms=lead.review_duration_ms,
-        wait_ms=lead.avg_wait_duration_ms,
-        deploy_ms=lead.avg_deploy_duration_ms,
-        total_ms=lead.avg_total_lead_time_ms,
+        coding_ms=found.coding_duration_ms,
+        review_ms=found.review_duration_ms,
+        wait_ms=getattr(found, f"{averaged}wait_duration_ms"),
+        deploy_ms=getattr(found, f"{averaged}deploy_duration_ms"),
+        total_ms=getattr(found, f"{averaged}total_lead_time_ms"),
     )
 
 
 def pull_request_view(pr: PullRequest) -> PullRequestView:
-    return PullRequestView(
-        id=pr.id,
+    return copied(
+        PullRequestView,
+        pr,
         number=pr.external_id,
-        title=pr.title,
-        author=pr.author,
-        status=pr.status,
         created=iso_datetime(pr.create_time),
         merged=iso_datetime(pr.merge_time) if pr.merge_time is not None else None,
-        files_changed=pr.files_changed,
-        lines_added=pr.lines_added,
-        lines_deleted=pr.lines_deleted,
-        url=pr.url,
-        lead_time=pr_stages(pr.lead_time),
-    )
-
-
-def _reference(ref: FlagReference) -> FlagReferenceView:
-    return FlagReferenceView(
-        flag_key=ref.flag_key,
-        project_key=ref.project_key,
-        added=ref.references_added,
-        removed=ref.references_removed,
+        lead_time=_stages(pr.lead_time, "avg_"),
     )
 
 
 def deployment_view(deployment: Deployment) -> DeploymentView:
-    prs = deployment.pull_requests
-    refs = deployment.flag_references
-    return DeploymentView(
-        id=deployment.id,
+    prs, refs = deployment.pull_requests, deployment.flag_references
+    return copied(
+        DeploymentView,
+        deployment,
         application=deployment.application_key,
         version=deployment.application_version,
-        status=deployment.status,
-        kind=deployment.kind,
         started=iso_datetime(deployment.started_at),
         ended=iso_datetime(deployment.ended_at) if deployment.ended_at is not None else None,
-        duration_ms=deployment.duration_ms,
-        archived=deployment.archived,
         contributors=deployment.number_of_contributors,
         pull_request_count=deployment.number_of_pull_requests,
-        lines_added=deployment.lines_added,
-        lines_deleted=deployment.lines_deleted,
         lead_time_ms=deployment.lead_time,
-        stages=deployment_stages(deployment.lead_time_stages),
+        stages=_stages(deployment.lead_time_stages),
         pull_requests=[pull_request_view(p) for p in prs.items] if prs is not None else None,
-        flag_references=[_reference(r) for r in refs.items] if refs is not None else None,
+        flag_references=[
+            copied(FlagReferenceView, r, added=r.references_added, removed=r.references_removed)
+            for r in refs.items
+        ]
+        if refs is not None
+        else None,
     )
 
 
@@ -203,11 +174,9 @@ def flag_event_view(event: FlagEvent) -> FlagEventView:
     member = event.member
     impact = event.impact
     summary = impact.evaluations_summary
-    return FlagEventView(
-        id=event.id,
-        flag_key=event.flag_key,
-        event_type=event.event_type,
-        description=event.description,
+    return copied(
+        FlagEventView,
+        event,
         time=iso_datetime(event.event_time),
         by=f"{member.first_name} {member.last_name}".strip() or member.email if member else None,
         impact_size=impact.size,
@@ -215,14 +184,6 @@ def flag_event_view(event: FlagEvent) -> FlagEventView:
         impact_reason=impact.reason,
         evaluations=[(v.value, v.before, v.after) for v in summary.variations] if summary else [],
     )
-
-
-# --- text ---------------------------------------------------------------------------------
-
-
-def _short(iso: str | None) -> str:
-    """``2025-11-20T12:19:00Z`` -> ``2025-11-20 12:19Z``."""
-    return "?" if iso is None else f"{iso[:10]} {iso[11:16]}Z"
 
 
 def stages_text(stages: Stages | None, label: str = "lead") -> str:
@@ -249,7 +210,7 @@ def deployment_line(d: DeploymentView) -> str:
     if d.ended is not None:
         lead = stages_text(d.stages, "avg lead") or f"lead {duration(d.lead_time_ms)}"
     return (
-        f"{_short(d.started)} {quoted(d.application)} {quoted(d.version)} {quoted(d.status)} "
+        f"{short_time(d.started)} {quoted(d.application)} {quoted(d.version)} {quoted(d.status)} "
         f"{quoted(d.kind)}{archived} {took} | {plural(d.pull_request_count, 'PR')} by "
         f"{d.contributors} +{d.lines_added}/-{d.lines_deleted} | {lead} | id {quoted(d.id)}"
     )
@@ -257,11 +218,11 @@ def deployment_line(d: DeploymentView) -> str:
 
 def pull_request_line(p: PullRequestView) -> str:
     repo = p.url.rstrip("/").split("/")[-3] if p.url.count("/") >= 4 else ""
-    merged = f" merged {_short(p.merged)}" if p.merged else ""
+    merged = f" merged {short_time(p.merged)}" if p.merged else ""
     lead = stages_text(p.lead_time)
     return (
         f"{quoted(f'{repo}#{p.number}')} {quoted(p.title)} by {quoted(p.author)} "
-        f"{quoted(p.status)} | opened {_short(p.created)}{merged} | "
+        f"{quoted(p.status)} | opened {short_time(p.created)}{merged} | "
         f"{plural(p.files_changed, 'file')} +{p.lines_added}/-{p.lines_deleted}"
         + (f" | {lead}" if lead else "")
     )
@@ -278,7 +239,7 @@ def flag_event_line(e: FlagEventView) -> str:
         f"{_variation(v)} {b}->{a}" for v, b, a in e.evaluations if b is not None or a is not None
     )
     return (
-        f"{_short(e.time)} {quoted(e.flag_key)} {quoted(e.event_type)} {quoted(e.description)}"
+        f"{short_time(e.time)} {quoted(e.flag_key)} {quoted(e.event_type)} {quoted(e.description)}"
         f"{by} | {impact}" + (f" ({evaluations})" if evaluations else "")
     )
 
@@ -294,7 +255,7 @@ def deployment_text(result: DeploymentResult) -> str:
     d = result.deployment
     lines = [*source_line(result.data_source), f"Deployment {deployment_line(d)}"]
     if d.ended:
-        lines.append(f"Ended {_short(d.ended)}.")
+        lines.append(f"Ended {short_time(d.ended)}.")
     for pr in d.pull_requests or []:
         lines.append(f"  PR {pull_request_line(pr)}")
     refs = d.flag_references or []
@@ -320,13 +281,7 @@ class NextCall:
     arguments: Mapping[str, Any]
 
     def render(self, cursor: str) -> str:
-        values = {**self.arguments, "cursor": cursor}
-        shown = ", ".join(
-            f"{name}={json.dumps(value, ensure_ascii=False)}"
-            for name, value in values.items()
-            if value is not None
-        )
-        return f"{self.tool}({shown})"
+        return literal_call(self.tool, {**self.arguments, "cursor": cursor})
 
 
 def cursor_page_text(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupCollection, InsightPeriod
+from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupCollection
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.common import DataSource, ViewModel, copied, iso_datetime, source_line
 from ld_insights_mcp.views.paging import PageRequest, paginate
@@ -78,12 +78,9 @@ class CreatedGroupResult(ViewModel):
 
 
 def group_summary(group: InsightGroup) -> GroupSummary:
-    return GroupSummary(
-        key=group.key,
-        name=group.name,
-        project_key=group.project_key,
-        environment_key=group.environment_key,
-        application_keys=list(group.application_keys),
+    return copied(
+        GroupSummary,
+        group,
         created=iso_datetime(group.created_at),
         environment_name=group.environment.name if group.environment else None,
         scores=category_scores(group.scores) if group.scores else None,
@@ -106,11 +103,7 @@ def group_lines(groups: list[GroupSummary]) -> list[str]:
 
 
 def group_page(
-    found: InsightGroupCollection,
-    *,
-    request: PageRequest,
-    source: DataSource,
-    max_chars: int,
+    found: InsightGroupCollection, *, request: PageRequest, source: DataSource, max_chars: int
 ) -> tuple[GroupPage, str]:
     """One page; ``request`` is the call that asked for it (for the exact next call)."""
     offset = request.offset
@@ -118,11 +111,11 @@ def group_page(
     counts = None
     if found.metadata is not None:
         counts = copied(IndicatorCounts, found.metadata.count_by_indicator)
-    scored_period = found.score_metadata.period if found.score_metadata else None
+    scored = period(found.score_metadata.period) if found.score_metadata else None
     header = [
         *source_line(source),
         f"{plural(found.total_count, 'insight group')}; {len(groups)} from offset {offset}"
-        + _period_phrase(scored_period)
+        + (f", scores for {scored.start} to {scored.end}" if scored else "")
         + '. Lines: "key" "name" [apps] created.',
     ]
     if counts is not None:
@@ -144,19 +137,12 @@ def group_page(
         offset=offset,
         returned=shown.shown,
         next_offset=shown.next_offset,
-        period=period(scored_period) if scored_period else None,
+        period=scored,
         overall_indicator_counts=counts,
         groups=groups[: shown.shown],
         truncated=shown.truncated,
     )
     return page, shown.text
-
-
-def _period_phrase(scored: InsightPeriod | None) -> str:
-    if scored is None:
-        return ""
-    shown = period(scored)
-    return f", scores for {shown.start} to {shown.end}"
 
 
 def group_result(group: InsightGroup, *, source: DataSource) -> tuple[GroupResult, str]:

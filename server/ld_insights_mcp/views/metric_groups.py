@@ -73,18 +73,6 @@ class MetricGroupDetail(ViewModel):
     experiments: list[ExperimentView] | None = None
 
 
-def metric_group_summary(group: MetricGroup) -> MetricGroupSummary:
-    return MetricGroupSummary(
-        key=group.key,
-        name=group.name,
-        kind=group.kind,
-        metric_count=len(group.metrics),
-        tags=list(group.tags),
-        maintainer=group.maintainer.display_name(),
-        last_modified=iso_datetime(group.last_modified),
-    )
-
-
 def metric_group_page(
     found: MetricGroupCollection,
     *,
@@ -94,7 +82,16 @@ def metric_group_page(
     max_chars: int,
 ) -> tuple[MetricGroupPage, str]:
     """One page; ``request`` is the call that asked for it (for the exact next call)."""
-    groups = [metric_group_summary(g) for g in found.items]
+    groups = [
+        copied(
+            MetricGroupSummary,
+            g,
+            metric_count=len(g.metrics),
+            maintainer=g.maintainer.display_name(),
+            last_modified=iso_datetime(g.last_modified),
+        )
+        for g in found.items
+    ]
     total = found.total_count
     offset = request.offset
     counted = plural(total, "metric group") if total is not None else "Metric groups"
@@ -130,10 +127,9 @@ def metric_group_detail(
     ]
     experiments = (
         [
-            ExperimentView(
-                key=e.key,
-                name=e.name,
-                environment_key=e.environment_key,
+            copied(
+                ExperimentView,
+                e,
                 created=iso_datetime(e.creation_date),
                 archived=iso_datetime(e.archived_date) if e.archived_date else None,
             )
@@ -142,20 +138,15 @@ def metric_group_detail(
         if group.experiments is not None
         else None
     )
-    detail = MetricGroupDetail(
+    detail = copied(
+        MetricGroupDetail,
+        group,
         data_source=source,
         project_key=project_key,
-        key=group.key,
-        name=group.name,
-        kind=group.kind,
-        description=group.description,
-        tags=list(group.tags),
         maintainer=group.maintainer.display_name(),
         created=iso_datetime(group.creation_date),
         last_modified=iso_datetime(group.last_modified),
-        version=group.version,
         metrics=metrics,
-        experiment_count=group.experiment_count,
         experiments=experiments,
     )
     return detail, metric_group_text(detail)

@@ -1,18 +1,14 @@
-"""One pager for every list tool: next offset, output cap, and the exact next call.
-
-The next call is a literal call with every argument that shapes the result, e.g.
-``list_insight_groups(limit=3, offset=4, sort="-name", query="pay", include_scores=true)``:
-following it yields exactly the next page of the same result set.
-"""
+"""One pager for every offset list tool: next offset, output cap, and the exact next call
+(every argument that shapes the result, so following it yields the next page)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ld_insights_mcp.text import plural
+from ld_insights_mcp.views.common import literal_call
 
 _ROOM = 4
 """Characters kept free for the ``...`` that marks an item line cut to fit."""
@@ -30,13 +26,7 @@ class PageRequest:
 
     def call(self, offset: int) -> str:
         """The same call at another offset, as literal text with JSON values."""
-        values = {"limit": self.limit, "offset": offset, **self.arguments}
-        shown = ", ".join(
-            f"{name}={json.dumps(value, ensure_ascii=False)}"
-            for name, value in values.items()
-            if value is not None
-        )
-        return f"{self.tool}({shown})"
+        return literal_call(self.tool, {"limit": self.limit, "offset": offset, **self.arguments})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +47,8 @@ def paginate(
     total: int | None,
     max_chars: int,
 ) -> Page:
-    """Join header and item lines; past ``max_chars``, drop trailing items (at least one is
-    shown, cut if it alone is too long). The last line names the exact next call.
-
-    With ``total`` unknown, a full page (``limit`` items) is taken to mean there may be more.
-    """
+    """Header and item lines; past ``max_chars`` trailing items are dropped (at least one is
+    shown, cut if too long). With ``total`` unknown, a full page means there may be more."""
     end = request.offset + len(items)
     more = end < total if total is not None else len(items) == request.limit
     next_offset = end if more and items else None
@@ -87,8 +74,5 @@ def paginate(
         room = max(budget - _ROOM, 0)
         kept.append(items[0][:room] + "...")
     return Page(
-        len(kept),
-        request.offset + len(kept),
-        True,
-        "\n".join([*header, *kept, marker(len(kept))]),
+        len(kept), request.offset + len(kept), True, "\n".join([*header, *kept, marker(len(kept))])
     )

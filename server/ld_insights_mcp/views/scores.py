@@ -19,6 +19,7 @@ from ld_insights_mcp.launchdarkly.vocabulary import (
 from ld_insights_mcp.views.common import (
     DataSource,
     ViewModel,
+    copied,
     iso_date,
     iso_datetime,
     signed,
@@ -66,14 +67,12 @@ def category_scores(scores: InsightGroupScores) -> list[CategoryScore]:
 
 def _category(name: str, score: MetricScore) -> CategoryScore:
     last = score.last_period
-    return CategoryScore(
+    return copied(
+        CategoryScore,
+        score,
         category=name,
-        score=score.score,
-        indicator=score.indicator,
-        change=score.change,
         last_period_score=last.score if last else None,
         last_period_indicator=last.indicator if last else None,
-        aggregate_of=list(score.aggregate_of),
     )
 
 
