@@ -33,8 +33,7 @@ class SignInOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SignInOptions | None:
-        """The options when ``LD_INSIGHTS_OAUTH_ISSUER`` is set (the settings checked the
-        rest), else None."""
+        """The options when ``LD_INSIGHTS_OAUTH_ISSUER`` is set, else None."""
         if settings.oauth_issuer is None or settings.oauth_resource is None:
             return None
         return cls(
