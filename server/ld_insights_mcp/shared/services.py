@@ -61,14 +61,12 @@ class SharedServices:
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """(ready, checks): Redis down (or refusing writes) is ``degraded``, still ready (this
-        replica serves); the same ``link.up`` as ``ld_insights_redis_up``."""
+        replica serves); a probe now, not an earlier state, is what it reports."""
         checks: dict[str, Any] = {}
         status = "ready"
         if self.link is None:
             checks["redis"] = {"status": "not configured", "shared_state": False}
         else:
-            # a write (a full Redis answers PING, not writes), bounded by the link's own
-            # timeout: its answer, not an earlier state, is what readiness reports
             up = await self.link.probe() and self.link.up
             checks["redis"] = {
                 "status": "up" if up else "down",

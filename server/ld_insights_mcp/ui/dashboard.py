@@ -1,9 +1,6 @@
-"""Building the dashboard page: the HTML, CSS and script files of this folder in one
-self-contained document, with the contract's vocabulary (bands, category titles, score tree,
-chart plan) passed in as data and a Content-Security-Policy that allows nothing but that
-document.
-
-Hosts without MCP Apps ignore all of this: every tool's text stays complete.
+"""The dashboard page: this folder's HTML, CSS and script in one document, the contract's
+vocabulary passed in as data, and a Content-Security-Policy that allows nothing else (hosts
+without MCP Apps ignore it: every tool's text stays complete).
 """
 
 from __future__ import annotations
@@ -88,8 +85,7 @@ def sentence_case(key: str) -> str:
 
 
 def page_config() -> dict[str, Any]:
-    """What the page needs to know of the contract and the knowledge file: one source for
-    every name and range it shows."""
+    """The names and ranges the page shows, from the contract and the knowledge file."""
     knowledge = load_knowledge()
     meanings = {i.key: i.meaning for i in knowledge.indicators}
     meanings |= {s.key: s.meaning for s in knowledge.special_indicators}
