@@ -216,8 +216,7 @@ class Settings(BaseSettings):
         ),
     )
     oauth_issuer: str | None = Field(
-        None,
-        description="Sign-in: the authorization server's issuer URL (HTTP transports).",
+        None, description="Sign-in: the authorization server's issuer URL (HTTP transports)."
     )
     oauth_resource: str | None = Field(
         None, description="Sign-in: this server's public URL, the audience its tokens must name."

@@ -66,11 +66,7 @@ class Budget:
     """A token bucket: ``burst`` calls at once, refilled at ``rate`` a second."""
 
     def __init__(
-        self,
-        rate: float = RATE,
-        burst: int = BURST,
-        *,
-        clock: Callable[[], float] = time.monotonic,
+        self, rate: float = RATE, burst: int = BURST, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.rate = rate
         self.burst = burst

@@ -83,9 +83,8 @@ class SignIn:
         return _Protected(app, required, self.metadata_route())
 
     def metadata_route(self) -> Route:
-        """RFC 9728 metadata, as the SDK's ``create_protected_resource_routes`` serves it,
-        with the issuer exactly as configured (a URL type would add a trailing slash to a
-        path-less issuer, and clients compare issuers as strings)."""
+        """RFC 9728 metadata as the SDK serves it, with the issuer exactly as configured (a URL
+        type would add a slash to a path-less issuer; clients compare issuers as strings)."""
         metadata = ProtectedResourceMetadata.model_validate(
             {
                 "resource": self.options.resource,

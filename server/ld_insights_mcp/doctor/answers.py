@@ -196,7 +196,8 @@ async def readable_pairs(
         "unreadable": unreadable,
         "notChecked": max(0, len(pairs) - MAX_PAIRS),
     }
-    shown = _listed(readable)
+    more = len(readable) - SHOWN_PAIRS
+    shown = ", ".join(readable[:SHOWN_PAIRS]) + (f" and {more} more" if more > 0 else "")
     blocked = ", ".join(f"{u['pair']} ({u['why']})" for u in unreadable)
     if configured is not None and "/".join(configured) not in readable:
         return failed(
@@ -219,12 +220,6 @@ async def readable_pairs(
         f"scores readable for {shown}" + (f"; not readable: {blocked}" if blocked else ""),
         **details,
     )
-
-
-def _listed(names: list[str]) -> str:
-    if len(names) <= SHOWN_PAIRS:
-        return ", ".join(names)
-    return ", ".join(names[:SHOWN_PAIRS]) + f" and {len(names) - SHOWN_PAIRS} more"
 
 
 def headroom(recording: Recording) -> Check:

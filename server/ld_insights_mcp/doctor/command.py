@@ -269,8 +269,7 @@ def _where(target: Target) -> str:
 
 def _network(checks: list[Check]) -> dict[str, str]:
     """The proxy and CAs in use, as the base URI's check recorded them."""
-    base = next((c for c in checks if c.id == "base_uri"), None)
-    details = base.details if base is not None else {}
+    details = next((c.details for c in checks if c.id == "base_uri"), {})
     return {k: details[k] for k in ("proxy", "ca") if k in details}
 
 
@@ -283,8 +282,7 @@ def _as_text(checks: list[Check], target: Target) -> str:
     lines = [f"ld-insights-mcp doctor: checking {_where(target)}"]
     network = _network(checks)
     if network:
-        lines.append(f"proxy: {network['proxy']}")
-        lines.append(f"CA certificates: {network['ca']}")
+        lines += [f"proxy: {network['proxy']}", f"CA certificates: {network['ca']}"]
     lines.append("")
     for check in checks:
         lines.append(f"{marks[check.status]} {check.title}: {check.reason}")
@@ -292,11 +290,8 @@ def _as_text(checks: list[Check], target: Target) -> str:
             lines.append(f"    fix: {check.fix}")
     failures = sum(c.status == "fail" for c in checks)
     skips = sum(c.status == "skip" for c in checks)
-    lines.append("")
-    if failures:
-        lines.append(f"{failures} failed, {skips} skipped, {len(checks) - failures - skips} passed")
-    else:
-        lines.append(f"all {len(checks)} checks passed")
+    summary = f"{failures} failed, {skips} skipped, {len(checks) - failures - skips} passed"
+    lines += ["", summary if failures else f"all {len(checks)} checks passed"]
     return "\n".join(lines)
 
 

@@ -137,8 +137,7 @@ class RedisStore:
         finally:
             with anyio.CancelScope(shield=True), suppress(SharedStateUnavailable):
                 await self.link.run(
-                    lambda r: self._release(keys=[name], args=[token], client=r),
-                    even_if_down=True,
+                    lambda r: self._release(keys=[name], args=[token], client=r), even_if_down=True
                 )
 
     async def _acquire(self, key: str, name: str, token: str) -> bool:

@@ -29,10 +29,7 @@ NO_DOMAINS = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=
 """The page loads nothing from anywhere: no connections, no external resources, no frames."""
 
 CHART_PLAN: dict[str, dict[str, Any]] = {
-    "deploymentFrequency": {
-        "label": "Deployments",
-        "chart": {"kind": "deployment_frequency"},
-    },
+    "deploymentFrequency": {"label": "Deployments", "chart": {"kind": "deployment_frequency"}},
     "deploymentFailureRate": {
         "label": "Failed deployments",
         "deployments": {"status": "failed"},
@@ -136,18 +133,10 @@ def dashboard_html() -> str:
             raise ValueError(f"{name} must not contain '</' (it is inlined into the page)")
     config = json.dumps(page_config(), separators=(",", ":"), ensure_ascii=False)
     config = config.replace("<", "\\u003c")
-    csp = "; ".join(
-        [
-            "default-src 'none'",
-            f"script-src {_sha256(script)}",
-            f"style-src {_sha256(style)}",
-            "img-src data:",
-            "connect-src 'none'",
-            "frame-src 'none'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'none'",
-        ]
+    csp = (
+        f"default-src 'none'; script-src {_sha256(script)}; style-src {_sha256(style)}; "
+        "img-src data:; connect-src 'none'; frame-src 'none'; object-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
     )
     for placeholder in PLACEHOLDERS:
         if template.count(placeholder) != 1:

@@ -49,16 +49,12 @@ class HttpOptions:
     body_timeout: float = 30.0
     max_connections: int = 512
     sessions_per_client: int = 256
-    """Open sessions per bearer token (a team may share one); without tokens only
-    ``max_sessions`` applies."""
     session_idle_timeout: float = 300.0
     max_sessions: int = 2_000
     graceful_timeout: float = 50.0
     """Seconds a SIGTERM waits for calls in flight (the call budget plus a margin)."""
     replica_id: str | None = None
-    """Begins every session id this replica issues (nginx routes sessions on it)."""
     sign_in: SignInOptions | None = None
-    """Sign-in (``LD_INSIGHTS_OAUTH_*``): tokens from this authorization server only."""
 
     @property
     def served_path(self) -> str:

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import principal_components
@@ -122,11 +123,8 @@ class SessionCap:
         if scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-
-        async def admit(scope: Scope, receive: Receive, send: Send) -> None:
-            await self._admit(scope, receive, send, client)
-
         # the SDK bounds bodies only after this: read no more than it would accept (413)
+        admit = partial(self._admit, client=client)
         await RequestBodyLimitMiddleware(admit, self.max_body)(scope, receive, send)
 
     async def _admit(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
