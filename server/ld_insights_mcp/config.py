@@ -79,6 +79,11 @@ def sign_in_url(value: str) -> str:
     return value
 
 
+_TEXTS = ("project", "environment", "ca_bundle", "oauth_issuer", "oauth_resource")
+_SECRETS = ("proxy", "request_state_keys", "redis_url", "oauth_introspection_client_secret")
+"""With ``oauth_introspection_client_id``: the settings a blank value leaves unset."""
+
+
 class Settings(BaseSettings):
     """Everything the server needs to know; CLI flags override the environment."""
 
@@ -114,17 +119,13 @@ class Settings(BaseSettings):
     read_only: bool = Field(False, description="Register no tool that writes.")
     proxy: SecretStr | None = Field(
         None,
-        description=(
-            "http(s):// proxy to LaunchDarkly (CONNECT tunnel); wins over HTTPS_PROXY, "
-            "ALL_PROXY and NO_PROXY."
-        ),
+        description="http(s):// proxy to LaunchDarkly (CONNECT tunnel); wins over HTTPS_PROXY, "
+        "ALL_PROXY and NO_PROXY.",
     )
     ca_bundle: str | None = Field(
         None,
-        description=(
-            "PEM file (or directory) of the CAs to trust, e.g. a TLS-inspecting proxy's; "
-            "wins over SSL_CERT_FILE, SSL_CERT_DIR and the system store."
-        ),
+        description="PEM file (or directory) of the CAs to trust, e.g. a TLS-inspecting proxy's; "
+        "wins over SSL_CERT_FILE, SSL_CERT_DIR and the system store.",
     )
     connect_timeout: float = Field(5.0, gt=0, le=60)
     read_timeout: float = Field(20.0, gt=0, le=120)
@@ -151,10 +152,8 @@ class Settings(BaseSettings):
         None,
         ge=0,
         le=86_400,
-        description=(
-            "Seconds a cached LaunchDarkly read stays fresh, for every kind of data (default: "
-            "per kind, 30-300 s); 0 turns the cache off."
-        ),
+        description="Seconds a cached LaunchDarkly read stays fresh, for every kind of data "
+        "(default: per kind, 30-300 s); 0 turns the cache off.",
     )
     cache_max_entries: int = Field(
         1_000, ge=1, le=1_000_000, description="Most reads the cache holds."
@@ -164,27 +163,21 @@ class Settings(BaseSettings):
     )
     unconfirmed_writes: Literal["refuse", "allow"] = Field(
         "refuse",
-        description=(
-            "allow: clients that cannot ask their user (no elicitation) get the changes that "
-            "need confirmation too, made on the model's word alone. A risk; see "
-            "docs/confirmations.md."
-        ),
+        description="allow: clients that cannot ask their user (no elicitation) get the changes "
+        "that need confirmation too, made on the model's word alone. A risk; see "
+        "docs/confirmations.md.",
     )
     request_state_keys: SecretStr | None = Field(
         None,
-        description=(
-            "Comma-separated secrets (32+ characters each; the first seals) that seal the "
-            "2026-07-28 confirmation state, so every replica can finish a confirmation "
-            "another began."
-        ),
+        description="Comma-separated secrets (32+ characters each; the first seals) that seal the "
+        "2026-07-28 confirmation state, so every replica can finish a confirmation "
+        "another began.",
     )
 
     redis_url: SecretStr | None = Field(
         None,
-        description=(
-            "redis:// URL of a Redis shared by every replica (cache, rate limits); unset: "
-            "all in this process."
-        ),
+        description="redis:// URL of a Redis shared by every replica (cache, rate limits); unset: "
+        "all in this process.",
     )
     redis_timeout: float = Field(
         0.25, gt=0, le=5, description="Seconds a Redis call may take before it counts as down."
@@ -210,10 +203,8 @@ class Settings(BaseSettings):
     replica_id: str | None = Field(
         None,
         pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
-        description=(
-            "This replica's name behind nginx: it begins every MCP session id the replica "
-            "issues (<name>.<id>), so nginx routes each request of a session to it."
-        ),
+        description="This replica's name behind nginx: it begins every MCP session id the replica "
+        "issues (<name>.<id>), so nginx routes each request of a session to it.",
     )
     oauth_issuer: str | None = Field(
         None, description="Sign-in: the authorization server's issuer URL (HTTP transports)."
@@ -232,23 +223,12 @@ class Settings(BaseSettings):
         None, description="Its client secret."
     )
 
-    @field_validator(
-        "project",
-        "environment",
-        "proxy",
-        "ca_bundle",
-        "request_state_keys",
-        "redis_url",
-        "oauth_issuer",
-        "oauth_resource",
-        "oauth_introspection_client_id",
-        "oauth_introspection_client_secret",
-        mode="before",
-    )
+    @field_validator(*_TEXTS, "oauth_introspection_client_id", *_SECRETS, mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
         """A blank value is unset; spaces around a value are no part of it (but a secret's)."""
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        secret = isinstance(value, SecretStr) and info.field_name in _SECRETS
+        text = value.get_secret_value() if secret else value
         if not isinstance(text, str):
             return value
         if not text.strip():
