@@ -56,8 +56,7 @@ examples:
 
 
 class _WriteTools:
-    """The write tools' names, read from the tools only when the help is printed (loading
-    the tools at every start would cost the start-up time of the SDK)."""
+    """The write tools' names, loaded only when the help is printed (not at every start)."""
 
     def __str__(self) -> str:
         from ld_insights_mcp.tools import write_tools
@@ -188,12 +187,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         allowed_hosts=tuple(args.allowed_host),
         allowed_origins=tuple(args.allowed_origin),
         bearer_tokens=_bearer_tokens(),
-        header_timeout=settings.http_header_timeout,
-        body_timeout=settings.http_body_timeout,
-        max_connections=settings.http_max_connections,
-        sessions_per_client=settings.http_sessions_per_client,
-        session_idle_timeout=settings.http_session_idle_timeout,
-        max_sessions=settings.http_max_sessions,
+        # the http_* settings are the HttpOptions of the same name
+        **{k.removeprefix("http_"): v for k, v in settings if k.startswith("http_")},
         replica_id=settings.replica_id,
         graceful_timeout=settings.call_budget + 5,
         sign_in=SignInOptions.from_settings(settings),
@@ -201,7 +196,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.transport != "stdio":
         transport_security(options)  # refuse an unsafe bind before anything starts
     server = create_server(settings)
-    _settle_heap()
+    # what start-up built (~100,000 objects) lives as long as the process: out of the
+    # collector's sight, no full collection walks it again (~50 ms each); it was off till here
+    gc.freeze()
+    gc.enable()
     if args.transport == "stdio":
         from ld_insights_mcp.transports.stdio import run_stdio
 
@@ -222,8 +220,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _warn_of_http_auth_on_stdio(settings: Settings) -> None:
-    """One WARNING naming the sign-in and bearer-token settings set (never their values):
-    over stdio they protect nothing, and silence would suggest they do."""
+    """Over stdio the HTTP auth settings protect nothing: one WARNING naming those set."""
     from ld_insights_mcp.config import variables_for
 
     names = ["LD_INSIGHTS_HTTP_BEARER_TOKENS"] if _bearer_tokens() else []
@@ -235,17 +232,6 @@ def _warn_of_http_auth_on_stdio(settings: Settings) -> None:
             "whoever started it). Unset them, or serve HTTP with --transport streamable-http.",
             ", ".join(names),
         )
-
-
-def _settle_heap() -> None:
-    """Move what start-up built out of the collector's sight, then collect as usual.
-
-    The imports and the server (SDK types, schemas, models) are ~100,000 objects that live
-    as long as the process: left in view, every full collection walks them all (~50 ms),
-    during start-up and again during the first calls. The collector was off until here.
-    """
-    gc.freeze()
-    gc.enable()
 
 
 def _loop_options() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -48,21 +49,39 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def sign_in_url(value: str) -> str:
-    """An issuer or resource URL as given: absolute, https (http only for loopback hosts), no
-    user name, password, query or fragment."""
+def _url_problem(value: str) -> str | None:
+    """The rule ``value`` breaks, if any: an absolute http(s) URL (``url``) with no user name,
+    password, query or fragment (``extras``), https unless its host is loopback (``http``)."""
     try:
         parts = urlsplit(value)
         hostname = parts.hostname
     except ValueError:
-        parts, hostname = None, None
-    if parts is None or parts.scheme not in ("https", "http") or not hostname:
-        raise ValueError("must be an absolute https URL such as https://sso.example.com")
+        return "url"
+    if parts.scheme not in ("https", "http") or not hostname:
+        return "url"
     if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-        raise ValueError("must not carry a user name, password, query or fragment")
-    if parts.scheme == "http" and not is_loopback_host(hostname):
-        raise ValueError("must use https; plain http is allowed only for loopback")
+        return "extras"
+    return "http" if parts.scheme == "http" and not is_loopback_host(hostname) else None
+
+
+_SIGN_IN_URL_PROBLEMS = {
+    "url": "must be an absolute https URL such as https://sso.example.com",
+    "extras": "must not carry a user name, password, query or fragment",
+    "http": "must use https; plain http is allowed only for loopback",
+}
+
+
+def sign_in_url(value: str) -> str:
+    """An issuer or resource URL as given, or ``ValueError`` saying which rule it breaks."""
+    problem = _url_problem(value)
+    if problem is not None:
+        raise ValueError(_SIGN_IN_URL_PROBLEMS[problem])
     return value
+
+
+_TEXTS = ("project", "environment", "ca_bundle", "oauth_issuer", "oauth_resource")
+_SECRETS = ("proxy", "request_state_keys", "redis_url", "oauth_introspection_client_secret")
+"""With ``oauth_introspection_client_id``: the settings a blank value leaves unset."""
 
 
 class Settings(BaseSettings):
@@ -77,159 +96,149 @@ class Settings(BaseSettings):
     )
 
     access_token: SecretStr | None = Field(
-        default=None,
+        None,
         validation_alias=AliasChoices("access_token", *TOKEN_VARIABLES),
         description="LaunchDarkly personal or service access token (sent raw, no Bearer).",
     )
     base_uri: str = Field(
-        default=DEFAULT_BASE_URI,
+        DEFAULT_BASE_URI,
         validation_alias=AliasChoices("base_uri", "LD_BASE_URI"),
         description="LaunchDarkly base URI; EU: https://app.eu.launchdarkly.com.",
     )
     project: str | None = Field(
-        default=None,
+        None,
         validation_alias=AliasChoices("project", "LD_PROJECT"),
         description="Default project key for tools that take one.",
     )
     environment: str | None = Field(
-        default=None,
+        None,
         validation_alias=AliasChoices("environment", "LD_ENVIRONMENT"),
         description="Default environment key for tools that take one.",
     )
-    demo: bool = Field(default=False, description="Serve the embedded demo backend.")
-    read_only: bool = Field(default=False, description="Register no tool that writes.")
+    demo: bool = Field(False, description="Serve the embedded demo backend.")
+    read_only: bool = Field(False, description="Register no tool that writes.")
     proxy: SecretStr | None = Field(
-        default=None,
-        description=(
-            "http(s):// proxy to LaunchDarkly (CONNECT tunnel); wins over HTTPS_PROXY, "
-            "ALL_PROXY and NO_PROXY."
-        ),
+        None,
+        description="http(s):// proxy to LaunchDarkly (CONNECT tunnel); wins over HTTPS_PROXY, "
+        "ALL_PROXY and NO_PROXY.",
     )
     ca_bundle: str | None = Field(
-        default=None,
-        description=(
-            "PEM file (or directory) of the CAs to trust, e.g. a TLS-inspecting proxy's; "
-            "wins over SSL_CERT_FILE, SSL_CERT_DIR and the system store."
-        ),
+        None,
+        description="PEM file (or directory) of the CAs to trust, e.g. a TLS-inspecting proxy's; "
+        "wins over SSL_CERT_FILE, SSL_CERT_DIR and the system store.",
     )
-    connect_timeout: float = Field(default=5.0, gt=0, le=60)
-    read_timeout: float = Field(default=20.0, gt=0, le=120)
+    connect_timeout: float = Field(5.0, gt=0, le=60)
+    read_timeout: float = Field(20.0, gt=0, le=120)
     call_budget: float = Field(
-        default=45.0, gt=0, le=300, description="Total seconds one tool call may take."
+        45.0, gt=0, le=300, description="Total seconds one tool call may take."
     )
     stdio_max_line_bytes: int = Field(
-        default=64 * 1024 * 1024,
+        64 * 1024 * 1024,
         ge=4096,
         le=1024 * 1024 * 1024,
         description="Longest JSON-RPC line accepted on stdio; a longer one gets an error answer.",
     )
-    max_retries: int = Field(default=3, ge=0, le=10, description="Retries after the first try.")
+    max_retries: int = Field(3, ge=0, le=10, description="Retries after the first try.")
     max_retry_wait: float = Field(
-        default=10.0, ge=0, le=120, description="Longest Retry-After wait honoured, seconds."
+        10.0, ge=0, le=120, description="Longest Retry-After wait honoured, seconds."
     )
-    max_concurrency: int = Field(default=10, ge=1, le=64, description="Parallel upstream calls.")
-    max_response_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
+    max_concurrency: int = Field(10, ge=1, le=64, description="Parallel upstream calls.")
+    max_response_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000)
     max_output_chars: int = Field(
-        default=20_000, ge=1_000, le=1_000_000, description="Cap on a tool's text output."
+        20_000, ge=1_000, le=1_000_000, description="Cap on a tool's text output."
     )
     log_level: LogLevel = "WARNING"
     cache_ttl: float | None = Field(
-        default=None,
+        None,
         ge=0,
         le=86_400,
-        description=(
-            "Seconds a cached LaunchDarkly read stays fresh, for every kind of data (default: "
-            "per kind, 30-300 s); 0 turns the cache off."
-        ),
+        description="Seconds a cached LaunchDarkly read stays fresh, for every kind of data "
+        "(default: per kind, 30-300 s); 0 turns the cache off.",
     )
     cache_max_entries: int = Field(
-        default=1_000, ge=1, le=1_000_000, description="Most reads the cache holds."
+        1_000, ge=1, le=1_000_000, description="Most reads the cache holds."
     )
     cache_max_bytes: int = Field(
-        default=32_000_000, ge=100_000, le=4_000_000_000, description="Most bytes it holds."
+        32_000_000, ge=100_000, le=4_000_000_000, description="Most bytes it holds."
     )
     unconfirmed_writes: Literal["refuse", "allow"] = Field(
-        default="refuse",
-        description=(
-            "allow: clients that cannot ask their user (no elicitation) get the changes that "
-            "need confirmation too, made on the model's word alone. A risk; see "
-            "docs/confirmations.md."
-        ),
+        "refuse",
+        description="allow: clients that cannot ask their user (no elicitation) get the changes "
+        "that need confirmation too, made on the model's word alone. A risk; see "
+        "docs/confirmations.md.",
     )
     request_state_keys: SecretStr | None = Field(
-        default=None,
-        description=(
-            "Comma-separated secrets (32+ characters each; the first seals) that seal the "
-            "2026-07-28 confirmation state, so every replica can finish a confirmation "
-            "another began."
-        ),
+        None,
+        description="Comma-separated secrets (32+ characters each; the first seals) that seal the "
+        "2026-07-28 confirmation state, so every replica can finish a confirmation "
+        "another began.",
     )
 
     redis_url: SecretStr | None = Field(
-        default=None,
-        description=(
-            "redis:// URL of a Redis shared by every replica (cache, rate limits); unset: "
-            "all in this process."
-        ),
+        None,
+        description="redis:// URL of a Redis shared by every replica (cache, rate limits); unset: "
+        "all in this process.",
     )
     redis_timeout: float = Field(
-        default=0.25,
-        gt=0,
-        le=5,
-        description="Seconds a Redis call may take before it counts as down.",
+        0.25, gt=0, le=5, description="Seconds a Redis call may take before it counts as down."
     )
     http_header_timeout: float = Field(
-        default=10.0, gt=0, le=300, description="Seconds a client has to send a request's headers."
+        10.0, gt=0, le=300, description="Seconds a client has to send a request's headers."
     )
     http_body_timeout: float = Field(
-        default=30.0, gt=0, le=600, description="Seconds a client has to send a request's body."
+        30.0, gt=0, le=600, description="Seconds a client has to send a request's body."
     )
     http_max_connections: int = Field(
-        default=512, ge=8, le=100_000, description="Open HTTP connections; more are closed at once."
+        512, ge=8, le=100_000, description="Open HTTP connections; more are closed at once."
     )
     http_sessions_per_client: int = Field(
-        default=256, ge=1, le=10_000, description="Open MCP sessions per bearer token."
+        256, ge=1, le=10_000, description="Open MCP sessions per bearer token."
     )
     http_session_idle_timeout: float = Field(
-        default=300.0, gt=0, le=86_400, description="Seconds an idle MCP session stays open."
+        300.0, gt=0, le=86_400, description="Seconds an idle MCP session stays open."
     )
     http_max_sessions: int = Field(
-        default=2_000, ge=1, le=100_000, description="Open MCP sessions in all, per process."
+        2_000, ge=1, le=100_000, description="Open MCP sessions in all, per process."
     )
     replica_id: str | None = Field(
-        default=None,
+        None,
         pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
-        description=(
-            "This replica's name behind nginx: it begins every MCP session id the replica "
-            "issues (<name>.<id>), so nginx routes each request of a session to it."
-        ),
+        description="This replica's name behind nginx: it begins every MCP session id the replica "
+        "issues (<name>.<id>), so nginx routes each request of a session to it.",
     )
     oauth_issuer: str | None = Field(
-        default=None,
-        description="Sign-in: the authorization server's issuer URL (HTTP transports).",
+        None, description="Sign-in: the authorization server's issuer URL (HTTP transports)."
     )
     oauth_resource: str | None = Field(
-        default=None,
-        description="Sign-in: this server's public URL, the audience its tokens must name.",
+        None, description="Sign-in: this server's public URL, the audience its tokens must name."
     )
-    oauth_read_scope: str = Field(default="insights:read", description="Scope needed to read.")
+    oauth_read_scope: str = Field("insights:read", description="Scope needed to read.")
     oauth_write_scope: str = Field(
-        default="insights:write", description="Scope needed for tools that change data."
+        "insights:write", description="Scope needed for tools that change data."
     )
     oauth_introspection_client_id: str | None = Field(
-        default=None, description="Client id for RFC 7662 introspection of opaque tokens."
+        None, description="Client id for RFC 7662 introspection of opaque tokens."
     )
     oauth_introspection_client_secret: SecretStr | None = Field(
-        default=None, description="Its client secret."
+        None, description="Its client secret."
     )
+
+    @field_validator(*_TEXTS, "oauth_introspection_client_id", *_SECRETS, mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """A blank value is unset; spaces around a value are no part of it (but a secret's)."""
+        secret = isinstance(value, SecretStr) and info.field_name in _SECRETS
+        text = value.get_secret_value() if secret else value
+        if not isinstance(text, str):
+            return value
+        if not text.strip():
+            return None
+        return value if info.field_name == "oauth_introspection_client_secret" else text.strip()
 
     @field_validator("oauth_issuer", "oauth_resource")
     @classmethod
     def _check_oauth_url(cls, value: str | None) -> str | None:
-        """https (http only for loopback), no user name, query or fragment."""
-        if value is None or not value.strip():
-            return None
-        return sign_in_url(value.strip())
+        return None if value is None else sign_in_url(value)
 
     @field_validator("oauth_read_scope", "oauth_write_scope")
     @classmethod
@@ -239,23 +248,13 @@ class Settings(BaseSettings):
             raise ValueError("must be one scope name, such as insights:read (no spaces)")
         return value
 
-    @field_validator("oauth_introspection_client_id")
-    @classmethod
-    def _blank_id_is_none(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
-
-    @field_validator("oauth_introspection_client_secret")
-    @classmethod
-    def _blank_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
-        return value if value is not None and value.get_secret_value().strip() else None
-
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
         """redis://, rediss:// or unix://; errors never quote the URL (it may hold a password)."""
-        if value is None or not value.get_secret_value().strip():
+        if value is None:
             return None
-        scheme = value.get_secret_value().strip().partition("://")[0].lower()
+        scheme = value.get_secret_value().partition("://")[0].lower()
         if scheme not in ("redis", "rediss", "unix"):
             raise ValueError(
                 "LD_INSIGHTS_REDIS_URL must be a redis://, rediss:// or unix:// URL such as "
@@ -266,7 +265,7 @@ class Settings(BaseSettings):
                 "a shared Redis needs the hosted extra: install ld-insights-mcp[hosted] "
                 "(pip install 'ld-insights-mcp[hosted]'), or unset LD_INSIGHTS_REDIS_URL"
             )
-        return SecretStr(value.get_secret_value().strip())
+        return value
 
     @field_validator("proxy")
     @classmethod
@@ -274,21 +273,17 @@ class Settings(BaseSettings):
         """An http(s) proxy URL; errors never quote it (it may hold a password)."""
         from ld_insights_mcp.launchdarkly.proxy_url import proxy_problem
 
-        if value is None or not value.get_secret_value().strip():
-            return None
-        problem = proxy_problem(value.get_secret_value().strip())
+        problem = None if value is None else proxy_problem(value.get_secret_value())
         if problem is not None:
             raise ValueError(f"the proxy URL {problem}; the value given is not shown")
-        return SecretStr(value.get_secret_value().strip())
+        return value
 
     @field_validator("ca_bundle")
     @classmethod
     def _check_ca_bundle(cls, value: str | None) -> str | None:
         """An existing file or directory."""
-        if value is None or not value.strip():
-            return None
-        path = os.path.expanduser(value.strip())
-        if not os.path.exists(path):
+        path = None if value is None else os.path.expanduser(value)
+        if path is not None and not os.path.exists(path):
             raise ValueError(
                 f"no file or directory at {path}: give the PEM file of the CA certificates to "
                 "trust (or a directory of them)"
@@ -300,47 +295,29 @@ class Settings(BaseSettings):
     def _check_base_uri(cls, value: str) -> str:
         """Scheme and host only. Errors never quote the value: it may hold a secret."""
         example = f"such as {DEFAULT_BASE_URI} (EU: https://app.eu.launchdarkly.com)"
-        try:
-            parts = urlsplit(value.strip())
-            hostname = parts.hostname
-        except ValueError:
-            parts, hostname = None, None
-        if parts is None or parts.scheme not in ("https", "http") or not hostname:
-            raise ValueError(
-                f"LD_BASE_URI must be an http(s) URL {example}; the value given is not one "
-                "(it is not shown, in case it holds a secret)"
-            )
-        if (
-            parts.username is not None
-            or parts.password is not None
-            or parts.query
-            or parts.fragment
-        ):
-            raise ValueError(
-                "LD_BASE_URI must not carry a user name, password, query or fragment: remove "
-                "them (not shown here) and give the access token in LD_ACCESS_TOKEN"
-            )
-        if parts.scheme == "http" and not is_loopback_host(hostname):
-            raise ValueError(
-                "LD_BASE_URI must use https (plain http is allowed only for loopback hosts): "
-                f"change the scheme to https, {example}"
-            )
+        problems = {
+            "url": f"LD_BASE_URI must be an http(s) URL {example}; the value given is not one "
+            "(it is not shown, in case it holds a secret)",
+            "extras": "LD_BASE_URI must not carry a user name, password, query or fragment: "
+            "remove them (not shown here) and give the access token in LD_ACCESS_TOKEN",
+            "http": "LD_BASE_URI must use https (plain http is allowed only for loopback hosts): "
+            f"change the scheme to https, {example}",
+        }
+        problem = _url_problem(value.strip())
+        if problem is not None:
+            raise ValueError(problems[problem])
+        parts = urlsplit(value.strip())
         if parts.path not in ("", "/"):
             raise ValueError(
                 f"LD_BASE_URI must not include a path: give the scheme and host only, {example}"
             )
         return f"{parts.scheme}://{parts.netloc}"
 
-    @field_validator("project", "environment")
-    @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
-
     @field_validator("request_state_keys")
     @classmethod
     def _check_state_keys(cls, value: SecretStr | None) -> SecretStr | None:
         """Each key 32+ characters. Errors never quote a key."""
-        if value is None or not value.get_secret_value().strip():
+        if value is None:
             return None
         keys = [k.strip() for k in value.get_secret_value().split(",")]
         if any(len(k) < 32 for k in keys):

@@ -1,12 +1,6 @@
-"""Logging to stderr only: stdout belongs to JSON-RPC on stdio.
-
-Every line is passed through a redactor, so the access token (or a long prefix of it) never
-reaches the log, whichever library wrote the line. The libraries that log whole messages at
-DEBUG (the SSE layers: every chunk of a streamable-HTTP answer, every SSE message) stay at
-WARNING, so no question, answer or request state of a confirmation is ever logged. In the
-text format one record starts one line: control characters (newlines, ESC, C1, line
-separators, bidi overrides) in its message are escaped, and a traceback's lines are indented,
-so text a client sent (a request path) can neither forge a line nor drive the terminal.
+"""Logging to stderr only (stdout belongs to JSON-RPC on stdio), every line redacted of the
+access token. One record starts one line: controls in its message are escaped and further
+lines indented, so text a client sent can neither forge a line nor drive the terminal.
 """
 
 from __future__ import annotations
@@ -19,7 +13,8 @@ from ld_insights_mcp.launchdarkly.redaction import Redactor
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = ("httpx", "httpcore", "sse_starlette", "mcp.server.sse")
-"""Loggers kept at WARNING or above: below it they log raw headers or whole messages."""
+"""Loggers kept at WARNING or above: below it they log raw headers or whole messages (such as
+a confirmation's question, answer or request state)."""
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _CONTINUATION = "\n    | "
@@ -38,8 +33,7 @@ def escape_controls(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """A formatter whose output, traceback included, has ``secret`` redacted; the message is
-    one escaped line and every further line (traceback, stack) is indented."""
+    """Output redacted of ``secret``; the message one escaped line, further lines indented."""
 
     def __init__(self, fmt: str, *, secret: str | None) -> None:
         super().__init__(fmt)

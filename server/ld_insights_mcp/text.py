@@ -11,18 +11,16 @@ QUOTED_MAX = 200
 """The most characters of one upstream value shown in model-visible text (``…`` included)."""
 
 _SPACED = frozenset(("Cc", "Zl", "Zp"))
-"""Controls (C0, C1, DEL: CR, LF, tab, ESC, NEL) and line/paragraph separators: a space."""
+"""Controls and line/paragraph separators: a space."""
 _DROPPED = frozenset(("Cf", "Cs", "Co", "Cn"))
-"""Format characters (bidi controls and isolates, zero-width characters, BOM, soft hyphen),
-lone surrogates, private-use and unassigned code points: removed."""
+"""Format (bidi, zero-width), surrogate, private-use and unassigned characters: removed."""
 _JSON_STRING = json.JSONEncoder(ensure_ascii=False).encode
-"""A string as a JSON literal (one encoder, made once: ``json.dumps`` builds one per call)."""
+"""One encoder, made once (``json.dumps`` builds one per call)."""
 
 
 def one_line(value: str, *, limit: int = QUOTED_MAX) -> str:
-    """``value`` on one line: controls and line separators made spaces, format characters
-    (bidi, zero-width) removed, runs of spaces one, at most ``limit`` characters (``…`` marks
-    a cut)."""
+    """``value`` on one line, runs of spaces one, at most ``limit`` characters (``…`` marks a
+    cut)."""
     if value.isprintable() and len(value) <= limit and "  " not in value:
         return value.strip(" ")
     head = value[: limit * 4]  # enough to fill ``limit`` unless most of it is dropped
@@ -39,12 +37,8 @@ def one_line(value: str, *, limit: int = QUOTED_MAX) -> str:
 
 def quoted(value: str, *, limit: int = QUOTED_MAX, bare: Collection[str] = ()) -> str:
     """An upstream string as data in text a model reads: ``one_line``, in double quotes with
-    JSON escapes (so it cannot close its own quotes).
-
-    For every string LaunchDarkly sent (titles, names, keys, versions, messages); the
-    structured content keeps the original. A value equal to a word of ``bare`` (our own
-    vocabulary, e.g. the indicators) is that word, shown as it is.
-    """
+    JSON escapes (it cannot close its own quotes); a word of ``bare`` (our own vocabulary) is
+    shown as it is."""
     if value in bare:
         return value
     return _JSON_STRING(one_line(value, limit=limit))

@@ -1,10 +1,5 @@
-"""A guided tour on the demo backend: the real server over stdio, a real MCP client.
-
-Run ``make demo`` (or ``python -m ld_insights_mcp.walkthrough``). It starts
-``ld-insights-mcp --demo`` as a subprocess, connects, lists what the server offers, calls each
-read tool, walks from a score to its evidence (chart, deployments, pull requests,
-``explain_score``, ``insights_digest``), creates, renames and — after a confirmation the tour
-answers as the user would — deletes an insight group, and prints what a model would read.
+"""A guided tour on the demo backend (``make demo``): the real server over stdio, a real MCP
+client, from the scores to their evidence and a confirmed delete, printing what a model reads.
 """
 
 from __future__ import annotations
@@ -19,6 +14,7 @@ from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import (
+    CallToolResult,
     ElicitRequestParams,
     ElicitResult,
     ErrorData,
@@ -58,6 +54,16 @@ def _text_of(result: Any) -> str:
     return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
 
 
+async def _call(
+    client: Client, name: str, arguments: dict[str, Any], title: str | None = None
+) -> CallToolResult:
+    """Call a tool under a section titled ``title`` (default: the call) and show its text."""
+    _section(title or f"{name}({arguments})")
+    result = await client.call_tool(name, arguments)
+    _show(_text_of(result))
+    return result
+
+
 async def _confirm_as_the_user(
     context: ClientRequestContext, params: ElicitRequestParams
 ) -> ElicitResult | ErrorData:
@@ -86,39 +92,25 @@ async def tour() -> None:
         print(f"  templates: {', '.join(t.uri_template for t in templates)}")
         print(f"  prompts:   {', '.join(p.name for p in prompts)}")
 
-        calls: list[tuple[str, dict[str, Any]]] = [
-            ("list_insight_groups", {"limit": 5, "include_scores": False}),
-            (
-                "get_insight_scores",
-                {"project_key": "checkout-web", "environment_key": "production"},
-            ),
-        ]
-        for name, arguments in calls:
-            _section(f"{name}({arguments})")
-            _show(_text_of(await client.call_tool(name, arguments)))
-
+        await _call(client, "list_insight_groups", {"limit": 5, "include_scores": False})
+        scope = {"project_key": "checkout-web", "environment_key": "production"}
+        await _call(client, "get_insight_scores", scope)
         page = await client.call_tool("list_insight_groups", {"limit": 1})
         first = (page.structured_content or {}).get("groups", [{}])[0]
         if first:
-            _section(f"get_insight_group(key={first['key']!r})")
-            _show(_text_of(await client.call_tool("get_insight_group", {"key": first["key"]})))
+            title = f"get_insight_group(key={first['key']!r})"
+            await _call(client, "get_insight_group", {"key": first["key"]}, title)
 
         project = first.get("project_key", "checkout-web")
-        groups = await client.call_tool("list_metric_groups", {"project_key": project, "limit": 5})
-        _section(f"list_metric_groups(project_key={project!r})")
-        _show(_text_of(groups))
+        listing = {"project_key": project, "limit": 5}
+        title = f"list_metric_groups(project_key={project!r})"
+        groups = await _call(client, "list_metric_groups", listing, title)
         metric_groups = (groups.structured_content or {}).get("metric_groups", [])
         if metric_groups:
             key = metric_groups[0]["key"]
-            _section(f"get_metric_group(key={key!r}, include_experiments=True)")
-            _show(
-                _text_of(
-                    await client.call_tool(
-                        "get_metric_group",
-                        {"project_key": project, "key": key, "include_experiments": True},
-                    )
-                )
-            )
+            title = f"get_metric_group(key={key!r}, include_experiments=True)"
+            arguments = {"project_key": project, "key": key, "include_experiments": True}
+            await _call(client, "get_metric_group", arguments, title)
 
         new_group = {
             "name": "Walkthrough squad",
@@ -126,12 +118,10 @@ async def tour() -> None:
             "project_key": project,
             "environment_key": first.get("environment_key", "production"),
         }
-        _section(f"create_insight_group({new_group})")
-        _show(_text_of(await client.call_tool("create_insight_group", new_group)))
-        _section("create_insight_group again with the same key (a clear error, nothing created)")
-        _show(_text_of(await client.call_tool("create_insight_group", new_group)))
+        await _call(client, "create_insight_group", new_group)
+        title = "create_insight_group again with the same key (a clear error, nothing created)"
+        await _call(client, "create_insight_group", new_group, title)
 
-        scope = {"project_key": "checkout-web", "environment_key": "production"}
         evidence: list[tuple[str, dict[str, Any]]] = [
             ("get_insight_chart", {**scope, "kind": "lead_time", "group_by": "stage"}),
             ("list_deployments", {**scope, "status": "failed", "limit": 3}),
@@ -140,22 +130,20 @@ async def tour() -> None:
             ("insights_digest", {}),
         ]
         for name, arguments in evidence:
-            _section(f"{name}({arguments})")
-            result = await client.call_tool(name, arguments)
-            _show(_text_of(result))
-            if name == "list_deployments":
-                listed = (result.structured_content or {}).get("deployments", [])
-                if listed:
-                    one = {"deployment_id": listed[0]["id"]}
-                    _section(f"get_deployment({one})")
-                    _show(_text_of(await client.call_tool("get_deployment", one)))
+            result = await _call(client, name, arguments)
+            listed = (result.structured_content or {}).get("deployments", [])
+            if name == "list_deployments" and listed:
+                await _call(client, "get_deployment", {"deployment_id": listed[0]["id"]})
 
         rename = {"key": "walkthrough-squad", "name": "Walkthrough squad (renamed)"}
-        _section(f"rename_insight_group({rename}): reversible, so nobody is asked")
-        _show(_text_of(await client.call_tool("rename_insight_group", rename)))
-        _section("delete_insight_group(key='walkthrough-squad'): the user confirms first")
-        deleted = await client.call_tool("delete_insight_group", {"key": "walkthrough-squad"})
-        _show(_text_of(deleted))
+        await _call(
+            client,
+            "rename_insight_group",
+            rename,
+            f"rename_insight_group({rename}): reversible, so nobody is asked",
+        )
+        title = "delete_insight_group(key='walkthrough-squad'): the user confirms first"
+        await _call(client, "delete_insight_group", {"key": "walkthrough-squad"}, title)
 
         _section("resource insights://score-categories/leadTime")
         read = await client.read_resource("insights://score-categories/leadTime")

@@ -22,11 +22,8 @@ MAX_DOCUMENT_BYTES = 1_000_000
 def issuer_http_client(
     options: SignInOptions, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """The HTTP client for the authorization server (metadata, keys, introspection).
-
-    The one place sign-in builds a client: the proxy and CA settings the LaunchDarkly client
-    honours plug in here as ``transport``. Redirects are not followed (an introspection call
-    carries the client secret and the token)."""
+    """The one HTTP client for the authorization server, through the proxy and CAs the
+    LaunchDarkly client uses; no redirects (an introspection call carries secrets)."""
     if transport is None:
         proxy = options.proxy.get_secret_value() if options.proxy else None
         route = route_for(options.issuer, proxy=proxy, ca_bundle=options.ca_bundle)
@@ -63,9 +60,8 @@ def metadata_urls(issuer: str) -> list[str]:
 
 
 async def discover(http: httpx.AsyncClient, issuer: str) -> IssuerMetadata:
-    """The issuer's metadata, checked: its ``issuer`` is exactly ours (RFC 8414 §3.3) and
-    its endpoints are https URLs (http on loopback). Raises ``ConfigurationError`` saying
-    what to fix."""
+    """The issuer's metadata, checked: ``issuer`` exactly ours (RFC 8414 §3.3), endpoints
+    https (http on loopback); else ``ConfigurationError`` saying what to fix."""
     problems = []
     for url in metadata_urls(issuer):
         try:
@@ -119,7 +115,6 @@ async def fetch_json(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
 
 
 def describe(exc: BaseException) -> str:
-    """A short reason for a failed request: the error's type and message (httpx messages
-    name the host, never a header or body)."""
+    """The error's type and message (httpx's name the host, never a header or body)."""
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

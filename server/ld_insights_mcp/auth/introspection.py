@@ -1,18 +1,7 @@
-"""Introspection (RFC 7662) asked sparingly: its answers remembered, the rate of asking bounded.
-
-Anyone who can reach the server can send a request with a made-up opaque token, and each one
-would make the server call the authorization server. So:
-
-- an active token's answer is reused until its ``exp`` or ``REMEMBER_ACTIVE`` seconds,
-  whichever comes first (a token revoked at the authorization server keeps working here for
-  at most that long);
-- a refusal (inactive, another audience...) is reused for ``REMEMBER_REFUSED`` seconds;
-- both are kept under a SHA-256 digest of the token, never the token, ``MAX_REMEMBERED`` at
-  most (the oldest dropped first);
-- the authorization server is asked at most ``RATE`` times a second (bursts of ``BURST``):
-  beyond that a token not remembered is not checked now (``IntrospectionBusy``: HTTP 503 with
-  ``Retry-After``), so a flood of made-up tokens costs the authorization server ``RATE``
-  calls a second; remembered tokens and JWTs (checked here, against the keys) keep working.
+"""Introspection (RFC 7662) asked sparingly, as anyone can send made-up opaque tokens: answers
+are remembered under a digest of the token (an active one until its ``exp`` or
+``REMEMBER_ACTIVE``, a refusal for ``REMEMBER_REFUSED``), and the authorization server is asked
+at most ``RATE`` times a second; beyond, ``IntrospectionBusy`` (503 with Retry-After).
 """
 
 from __future__ import annotations
@@ -59,11 +48,8 @@ class Answers:
 
     def get(self, token: str) -> Answer | None:
         key = _digest(token)
-        found = self._entries.get(key)
-        if found is None:
-            return None
-        until, answer = found
-        if self._clock() >= until:
+        until, answer = self._entries.get(key, (0.0, None))
+        if answer is not None and self._clock() >= until:
             del self._entries[key]
             return None
         return answer
@@ -80,11 +66,7 @@ class Budget:
     """A token bucket: ``burst`` calls at once, refilled at ``rate`` a second."""
 
     def __init__(
-        self,
-        rate: float = RATE,
-        burst: int = BURST,
-        *,
-        clock: Callable[[], float] = time.monotonic,
+        self, rate: float = RATE, burst: int = BURST, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.rate = rate
         self.burst = burst

@@ -1,10 +1,5 @@
-"""The issuer's signing keys (its JWKS), cached, refreshed when a token names a key not seen
-yet (at most once per ``min_refresh_interval``) and when they are older than ``max_age``.
-
-Only keys for the accepted algorithms are kept: RS256 (RSA), ES256 (EC P-256) and EdDSA
-(Ed25519). Symmetric keys (``kty: oct``), encryption keys (``use: enc``) and other
-algorithms are ignored, so no token can be checked with an HMAC or with no signature.
-"""
+"""The issuer's signing keys (its JWKS), cached. Only RS256, ES256 and EdDSA (Ed25519) signing
+keys are kept, so no token can be checked with an HMAC or with no signature."""
 
 from __future__ import annotations
 
@@ -25,11 +20,9 @@ Fetch = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 class SigningKeys:
-    """The issuer's usable public keys, from ``fetch`` (which returns the JWKS).
-
-    A refresh for an unknown ``kid`` happens at most once per ``min_refresh_interval``, so
-    tokens naming made-up keys cannot make this server hammer the issuer; the keys are also
-    refetched once they are ``max_age`` old, so a key the issuer withdrew stops working."""
+    """The issuer's usable public keys, from ``fetch`` (which returns the JWKS): refetched for
+    an unknown ``kid`` at most once per ``min_refresh_interval`` (made-up kids cannot make this
+    server hammer the issuer), and once ``max_age`` old (a withdrawn key stops working)."""
 
     def __init__(
         self,
@@ -50,18 +43,15 @@ class SigningKeys:
         self.fetches = 0
 
     async def load(self) -> None:
-        """Fetch the keys now; raises ``ValueError`` (or the fetch's error) when the issuer
-        publishes no usable key."""
+        """Fetch the keys now; ``ValueError`` when the issuer publishes no usable key."""
         async with self._lock:
             await self._refresh()
         if not self._keys:
             raise ValueError(f"no {', '.join(ALGORITHMS)} signing key in the key set")
 
     async def find(self, kid: str | None, algorithm: str) -> jwt.PyJWK | None:
-        """The key ``kid`` names for ``algorithm`` (None: none fits), refreshing first when
-        the keys are older than ``max_age``, or when ``kid`` is unknown and no such refresh
-        happened within ``min_refresh_interval``. A known key with another algorithm is a
-        refusal, not a reason to refetch."""
+        """The key ``kid`` names for ``algorithm`` (None: none fits); a known key with another
+        algorithm is a refusal, not a reason to refetch."""
         if self._older_than(self._fetched_at, self.max_age):
             await self._refresh_once(unknown_kid=False)
         key = self._match(kid, algorithm)
@@ -87,9 +77,8 @@ class SigningKeys:
         return moment is None or self._clock() - moment >= interval
 
     async def _refresh_once(self, *, unknown_kid: bool) -> None:
-        """Refresh unless another task did while this one waited (concurrent callers share
-        one fetch). A failure keeps the keys held; a stale set is tried again after
-        ``min_refresh_interval``."""
+        """Refresh unless another task did while this one waited (callers share one fetch); a
+        failure keeps the keys held and tries a stale set again after ``min_refresh_interval``."""
         async with self._lock:
             if unknown_kid:
                 if not self._older_than(self._unknown_kid_at, self.min_refresh_interval):

@@ -26,15 +26,12 @@ class SignInOptions:
     introspection_client_secret: SecretStr | None = None
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
-    proxy: SecretStr | None = None
-    """The proxy and CAs of the LaunchDarkly client (``LD_INSIGHTS_PROXY``, ``_CA_BUNDLE``):
-    the authorization server is reached the same way."""
+    proxy: SecretStr | None = None  # the authorization server is reached as LaunchDarkly is
     ca_bundle: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SignInOptions | None:
-        """The options when ``LD_INSIGHTS_OAUTH_ISSUER`` is set (the settings checked the
-        rest), else None."""
+        """The options when ``LD_INSIGHTS_OAUTH_ISSUER`` is set, else None."""
         if settings.oauth_issuer is None or settings.oauth_resource is None:
             return None
         return cls(

@@ -1,10 +1,6 @@
-"""The person behind the current call, from the SDK's auth context (sign-in only).
-
-``current_person()`` is for text a person or a model reads ("deleted by Ada Lovelace
-<ada@example.com>, confirmed"); ``person_fields()`` is for log lines. Claims come from the
-authorization server and are data, not instructions: shown on one line, without control,
-bidi or zero-width characters, and capped.
-"""
+"""The person behind the current call, from the SDK's auth context (sign-in only). Claims
+are data, not instructions: shown with ``one_line`` (no control, bidi or zero-width
+characters, capped)."""
 
 from __future__ import annotations
 
@@ -28,8 +24,7 @@ def current_person() -> str | None:
 
 
 def person_fields() -> dict[str, str]:
-    """``subject`` and, when the token carries them, ``email`` and ``name``; empty when the
-    call is not signed in."""
+    """``subject``, and ``email`` and ``name`` when the token has them; empty unless signed in."""
     token = get_access_token()
     if token is None or not token.subject:
         return {}
@@ -37,6 +32,6 @@ def person_fields() -> dict[str, str]:
     fields = {"subject": one_line(token.subject, limit=MAX_CHARS)}
     for claim in ("email", "name"):
         value = claims.get(claim)
-        if isinstance(value, str) and one_line(value, limit=MAX_CHARS):
-            fields[claim] = one_line(value, limit=MAX_CHARS)
+        if isinstance(value, str) and (shown := one_line(value, limit=MAX_CHARS)):
+            fields[claim] = shown
     return fields

@@ -1,11 +1,7 @@
 """This server as an OAuth resource server: its metadata (RFC 9728) and the ASGI layers that
-authenticate every request and refuse what the token does not allow.
-
-The layers are the SDK's own (``BearerAuthBackend``, ``AuthContextMiddleware``,
-``RequireAuthMiddleware``, the metadata handler), assembled here rather than
-through ``MCPServer(auth=...)`` because that assembly leaves no place between authentication
-and the transport for the per-tool scope check, the per-person session cap and the access
-log line's person (docs/sdk-gaps.md). From the outside in::
+authenticate every request and refuse what the token does not allow. The layers are the SDK's,
+assembled here because ``MCPServer(auth=...)`` leaves no place for the per-tool scope check,
+the per-person session cap and the access log line's person (docs/sdk-gaps.md). Outside in::
 
     authenticate: BearerAuthBackend (token -> scope["user"]) -> AuthContextMiddleware
       (the operations layer: request id, access log line with the person)
@@ -44,8 +40,7 @@ RESOURCE_NAME = "LaunchDarkly Engineering Insights"
 
 
 class SignIn:
-    """Sign-in, started: the options and a verifier whose issuer metadata and keys are
-    loaded. ``opened()`` makes one and closes its HTTP client afterwards."""
+    """Sign-in, started: the options and a verifier whose issuer metadata and keys are loaded."""
 
     def __init__(self, options: SignInOptions, verifier: SignInVerifier) -> None:
         self.options = options
@@ -64,9 +59,8 @@ class SignIn:
             yield cls(options, verifier)
 
     def authenticate(self, app: ASGIApp) -> ASGIApp:
-        """Outermost: a request's token, when it has one, becomes its user (``scope["user"]``
-        and the SDK's auth context); nothing is refused here, but a token that cannot be
-        checked now (introspection at its rate bound) is answered 503 with Retry-After."""
+        """Outermost: a request's token becomes its user (``scope["user"]``, the SDK's auth
+        context); nothing is refused here, but a token not checkable now is answered 503."""
         backend = BearerAuthBackend(
             self.verifier, resource_server_url=AnyHttpUrl(self.options.resource)
         )
@@ -75,8 +69,8 @@ class SignIn:
         )
 
     def protect(self, app: ASGIApp, write_tools: WriteTools) -> ASGIApp:
-        """The metadata for anyone; everything else needs a token with the read scope, and a
-        call of a tool that is not read-only the write scope."""
+        """The metadata for anyone; everything else needs the read scope, a write tool's call
+        the write scope."""
         options = self.options
         gated = WriteScopeGate(
             app,
@@ -89,9 +83,8 @@ class SignIn:
         return _Protected(app, required, self.metadata_route())
 
     def metadata_route(self) -> Route:
-        """RFC 9728 metadata, as the SDK's ``create_protected_resource_routes`` serves it,
-        with the issuer exactly as configured (a URL type would add a trailing slash to a
-        path-less issuer, and clients compare issuers as strings)."""
+        """RFC 9728 metadata as the SDK serves it, with the issuer exactly as configured (a URL
+        type would add a slash to a path-less issuer; clients compare issuers as strings)."""
         metadata = ProtectedResourceMetadata.model_validate(
             {
                 "resource": self.options.resource,
@@ -109,8 +102,8 @@ class SignIn:
 
 
 class _Protected:
-    """Routes the metadata paths (RFC 9728: the path-suffixed form and the root form) to the
-    metadata, other HTTP requests to ``required``, the lifespan to the app itself."""
+    """The metadata paths (RFC 9728: path-suffixed and root) to the metadata, other HTTP
+    requests to ``required``, the lifespan to the app itself."""
 
     def __init__(self, app: ASGIApp, required: ASGIApp, metadata: Route) -> None:
         self.app = app
@@ -128,8 +121,7 @@ class _Protected:
 
 
 def _not_checked_now(conn: HTTPConnection, exc: AuthenticationError) -> Response:
-    """A token the verifier could not check now (introspection at its rate bound): 503,
-    retry soon; the token may well be valid, so not 401."""
+    """A token not checkable now (introspection at its bound) may well be valid: 503, not 401."""
     retry = exc.retry_after if isinstance(exc, IntrospectionBusy) else 1
     return JSONResponse(
         {"error": "temporarily_unavailable", "error_description": str(exc)},

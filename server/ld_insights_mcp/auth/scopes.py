@@ -1,15 +1,7 @@
-"""Scopes gate the tools: without the write scope a person sees no tool that changes data,
-and calling one is refused with HTTP 403 ``insufficient_scope`` naming the scopes to ask for
-(step-up: the client signs the person in again for them).
-
-The SDK checks one set of scopes for the whole endpoint (the read scope, here); it has no
-per-tool scopes. A tool call is a JSON-RPC POST, and a 403 must be its HTTP answer, decided
-before the SDK starts a response, so ``WriteScopeGate`` reads the body of a POST from a
-caller without the write scope and refuses a ``tools/call`` of any tool the server has that
-is not marked read-only. A name the server has no tool for is not a write: the SDK answers
-it (unknown tool). Callers with the write scope pass untouched. ``hide_write_tools`` is a server
-middleware that takes those tools out of ``tools/list`` for the same callers; it only
-filters what the server lists, so it composes with any other filtering of the list.
+"""Scopes gate the tools: without the write scope a person sees no tool that changes data, and
+calling one is refused with HTTP 403 ``insufficient_scope`` naming the scopes to ask for
+(step-up). The SDK checks one set of scopes per endpoint, and the 403 must be decided before
+it answers, so ``WriteScopeGate`` reads the body of a POST from a caller without the scope.
 """
 
 from __future__ import annotations
@@ -38,8 +30,7 @@ def is_read_only(tool: dict[str, Any]) -> bool:
 
 def hide_write_tools(write_scope: str) -> ServerMiddleware[Any]:
     """Server middleware: ``tools/list`` without the tools that change data unless the
-    caller's token has ``write_scope`` (no token at all: hidden too). The list then differs
-    by caller, so its cache hint is ``private``."""
+    caller's token has ``write_scope``; the list then differs by caller: ``private``."""
 
     async def middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
@@ -57,9 +48,8 @@ def hide_write_tools(write_scope: str) -> ServerMiddleware[Any]:
 
 
 class WriteScopeGate:
-    """ASGI: refuses, with 403 and a step-up challenge, a POST from a signed-in caller
-    without the write scope that calls one of ``write_tools()``: every tool the server has
-    that is not marked read-only (a write tool, or one hidden by another filter)."""
+    """ASGI: 403 with a step-up challenge for a POST from a signed-in caller without the
+    write scope that calls one of ``write_tools()`` (a name the server lacks is no write)."""
 
     def __init__(
         self,
@@ -116,17 +106,21 @@ class WriteScopeGate:
         return JSONResponse(error, 403, {"www-authenticate": challenge})
 
 
-def called_tools(body: bytes) -> list[str]:
-    """The tool names of the ``tools/call`` requests in a JSON-RPC body (one message or a
-    batch); nothing for a body that is not JSON (the SDK answers that)."""
+def jsonrpc_messages(body: bytes) -> list[dict[str, Any]]:
+    """The messages of a JSON-RPC body (one or a batch); none when it is not JSON (the SDK
+    answers that)."""
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
         return []
-    messages = payload if isinstance(payload, list) else [payload]
+    return [m for m in (payload if isinstance(payload, list) else [payload]) if isinstance(m, dict)]
+
+
+def called_tools(body: bytes) -> list[str]:
+    """The tool names of the ``tools/call`` requests in a JSON-RPC body."""
     names = []
-    for message in messages:
-        if isinstance(message, dict) and message.get("method") == "tools/call":
+    for message in jsonrpc_messages(body):
+        if message.get("method") == "tools/call":
             params = message.get("params")
             name = params.get("name") if isinstance(params, dict) else None
             names.append(name if isinstance(name, str) else "")

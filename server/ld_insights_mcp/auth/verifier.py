@@ -1,16 +1,7 @@
-"""Bearer tokens checked for this resource: the SDK's ``TokenVerifier``.
-
-A JWT access token (RFC 9068) is checked here, against the issuer's keys: an accepted
-algorithm (RS256, ES256, EdDSA) matching the key's, the signature, ``iss`` exactly the
-issuer, ``aud`` containing this resource (RFC 8707), ``exp``/``nbf``/``iat`` with
-``LEEWAY`` seconds for clock skew, a subject, and no proof-of-possession binding (``cnf``)
-this server could not check. Any other token is asked about at the issuer's introspection
-endpoint (RFC 7662) when an introspection client is configured, and refused otherwise;
-its answers are remembered and the rate of asking is bounded (``auth/introspection.py``).
-
-A refused token is ``None`` (the SDK answers 401 ``invalid_token``); the reason is logged at
-INFO without the token. The token itself is kept nowhere: ``AccessToken.token`` holds a
-digest, so no ``repr`` or log line can show it.
+"""Bearer tokens checked for this resource: the SDK's ``TokenVerifier``. A JWT (RFC 9068) is
+checked here against the issuer's keys; any other token is introspected (RFC 7662) when an
+introspection client is configured. A refused token is ``None`` (the SDK answers 401), its
+reason logged without it; ``AccessToken.token`` holds a digest, so no repr or log shows it.
 """
 
 from __future__ import annotations
@@ -42,10 +33,8 @@ logger = logging.getLogger(__name__)
 LEEWAY = 30
 """Seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``."""
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt", "jwt")
-"""``typ`` header values taken as access tokens (RFC 9068's, and the plain ``JWT`` many
-authorization servers put on theirs); a token with another type (an ID token with
-``typ: id+jwt``, a logout token) is refused. A header without ``typ`` is accepted: the
-audience check still refuses ID tokens, whose ``aud`` is a client, not this resource."""
+"""``typ`` values taken as access tokens (RFC 9068's and the common plain ``JWT``); none is
+accepted too: the audience check still refuses ID tokens, whose ``aud`` is a client."""
 PERSON_CLAIMS = ("email", "name")
 INTROSPECTION = "LD_INSIGHTS_OAUTH_INTROSPECTION_CLIENT_ID"
 
@@ -74,8 +63,8 @@ class SignInVerifier:
         self.keys: SigningKeys | None = None
 
     async def start(self) -> None:
-        """Read the issuer's metadata and keys, and check the introspection client: a wrong
-        setting stops the server here, with ``ConfigurationError`` saying what to fix."""
+        """Read the issuer's metadata and keys, check the introspection client; a wrong
+        setting is a ``ConfigurationError`` saying what to fix."""
         metadata = await discover(self._http, self.options.issuer)
         self.metadata = metadata
         if metadata.jwks_uri is not None:
@@ -100,7 +89,7 @@ class SignInVerifier:
         """The token's access for this resource, or None when it is refused;
         ``IntrospectionBusy`` when it cannot be checked now."""
         try:
-            if _looks_like_jwt(token):
+            if token.count(".") == 2:  # a JWS in compact form (RFC 7515 §7.1)
                 return await self._verify_jwt(token)
             return await self._introspect(token)
         except Refused as exc:
@@ -197,10 +186,8 @@ class SignInVerifier:
 
     async def _introspection(self, endpoint: str, token: str) -> dict[str, Any]:
         """RFC 7662: the token, with this server's client credentials (HTTP Basic)."""
-        client, secret = (
-            self.options.introspection_client_id,
-            self.options.introspection_client_secret,
-        )
+        options = self.options
+        client, secret = options.introspection_client_id, options.introspection_client_secret
         if client is None or secret is None:
             raise Refused("introspection is not configured")
         response = await self._http.post(
@@ -233,8 +220,7 @@ class SignInVerifier:
             ) from None
 
     def _access(self, token: str, claims: dict[str, Any]) -> AccessToken:
-        """What the SDK keeps of an accepted token: client, scopes, expiry, this resource,
-        the subject and the claims that name the person (and ``iss``, for the principal)."""
+        """What the SDK keeps of an accepted token (``iss`` in the claims, for the principal)."""
         scope = claims.get("scope", claims.get("scp", ""))
         scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope or []]
         client = claims.get("client_id") or claims.get("azp") or claims.get("cid") or ""
@@ -258,11 +244,6 @@ def fingerprint(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
-def _looks_like_jwt(token: str) -> bool:
-    """Three base64url parts: a JWS in compact form (RFC 7515 §7.1)."""
-    return token.count(".") == 2
-
-
 def _reason(exc: jwt.InvalidTokenError) -> str:
     reasons: dict[type[Exception], str] = {
         jwt.ExpiredSignatureError: "expired",
@@ -272,7 +253,5 @@ def _reason(exc: jwt.InvalidTokenError) -> str:
         jwt.InvalidSignatureError: "bad signature",
         jwt.MissingRequiredClaimError: f"missing claim: {getattr(exc, 'claim', '?')}",
     }
-    for kind, reason in reasons.items():
-        if isinstance(exc, kind):
-            return reason
-    return f"invalid ({type(exc).__name__})"
+    found = (reason for kind, reason in reasons.items() if isinstance(exc, kind))
+    return next(found, f"invalid ({type(exc).__name__})")

@@ -1,6 +1,4 @@
-"""The checks of ``ld-insights-mcp doctor`` judged from LaunchDarkly's answers: reachable,
-token accepted, Engineering Insights enabled, readable projects and environments, rate-limit
-headroom and clock skew. Requests go through the LaunchDarkly client (one try each)."""
+"""The checks of ``ld-insights-mcp doctor`` judged from LaunchDarkly's answers (one try each)."""
 
 from __future__ import annotations
 
@@ -39,8 +37,8 @@ _UNREADABLE = {401: "denied", 403: "denied", 400: "unknown", 404: "unknown"}
 async def first_page(
     client: LaunchDarklyClient,
 ) -> tuple[InsightGroupCollection | None, LaunchDarklyError | None]:
-    """The first page of insight groups, or why it could not be read: the answer the base
-    URI, token and Engineering Insights checks are judged from."""
+    """The first page of insight groups (the base URI, token and Insights checks judge it), or
+    why it could not be read."""
     try:
         return await client.list_insight_groups(limit=20), None
     except LaunchDarklyError as exc:
@@ -50,28 +48,20 @@ async def first_page(
 def reachable(
     where: str, region: str, error: LaunchDarklyError | None, recording: Recording
 ) -> Check:
-    """Whether anything answered at the base URI (any HTTP answer counts); if not, whether
-    the proxy, TLS or the host itself failed."""
+    """Whether anything answered at the base URI; if not, whether the proxy, TLS or host failed."""
     network = _network(recording)
     if not (isinstance(error, APIConnectionError) and not recording.answers):
         return passed("base_uri", f"{where} answers; {region}", region=region, **network)
     failure = recording.failed_at
-    if failure is not None and failure.kind == "tls":
-        return failed(
-            "base_uri",
-            f"{where}: {failure.reason}; {region}",
-            failure.fix,
-            region=region,
-            **network,
+    if (
+        failure is not None
+    ):  # TLS, or the proxy: unreachable, refused the tunnel, or could not reach
+        reason = (
+            f"{where}: {failure.reason}; {region}"
+            if failure.kind == "tls"
+            else f"{where} not reached: {failure.reason}"
         )
-    if failure is not None:  # the proxy: unreachable, refused the tunnel, or could not reach
-        return failed(
-            "base_uri",
-            f"{where} not reached: {failure.reason}",
-            failure.fix,
-            region=region,
-            **network,
-        )
+        return failed("base_uri", reason, failure.fix, region=region, **network)
     what = "did not answer in time" if isinstance(error, APITimeoutError) else "unreachable"
     cause = recording.failure or str(error)
     behind = (
@@ -206,7 +196,8 @@ async def readable_pairs(
         "unreadable": unreadable,
         "notChecked": max(0, len(pairs) - MAX_PAIRS),
     }
-    shown = _listed(readable)
+    more = len(readable) - SHOWN_PAIRS
+    shown = ", ".join(readable[:SHOWN_PAIRS]) + (f" and {more} more" if more > 0 else "")
     blocked = ", ".join(f"{u['pair']} ({u['why']})" for u in unreadable)
     if configured is not None and "/".join(configured) not in readable:
         return failed(
@@ -229,12 +220,6 @@ async def readable_pairs(
         f"scores readable for {shown}" + (f"; not readable: {blocked}" if blocked else ""),
         **details,
     )
-
-
-def _listed(names: list[str]) -> str:
-    if len(names) <= SHOWN_PAIRS:
-        return ", ".join(names)
-    return ", ".join(names[:SHOWN_PAIRS]) + f" and {len(names) - SHOWN_PAIRS} more"
 
 
 def headroom(recording: Recording) -> Check:

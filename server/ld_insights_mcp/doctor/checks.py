@@ -4,7 +4,7 @@ whether a token is an access token, and which LaunchDarkly instance a base URI n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -45,14 +45,7 @@ class Check:
         return self.status == "pass"
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "status": self.status,
-            "reason": self.reason,
-            "fix": self.fix,
-            "details": self.details,
-        }
+        return asdict(self)
 
 
 TITLES = {
@@ -111,7 +104,10 @@ def check_token(raw: str | None, source: str) -> Check:
             f"the value in {source} contains spaces, quotes or non-ASCII characters",
             f"copy the token again and set {source} to it alone",
         )
-    kind = _wrong_kind(raw)
+    kinds = {"sdk-": "a server-side SDK key (sdk-...)", "mob-": "a mobile key (mob-...)"}
+    kind = kinds.get(raw[:4])
+    if kind is None and _CLIENT_SIDE_ID.fullmatch(raw.lower()):
+        kind = "a client-side ID (24 hex characters)"
     if kind is not None:
         return failed(
             "token",
@@ -127,26 +123,13 @@ def check_token(raw: str | None, source: str) -> Check:
     return passed("token", f"an access token (api-...) from {source}", source=source)
 
 
-def _wrong_kind(raw: str) -> str | None:
-    if raw.startswith("sdk-"):
-        return "a server-side SDK key (sdk-...)"
-    if raw.startswith("mob-"):
-        return "a mobile key (mob-...)"
-    if _CLIENT_SIDE_ID.fullmatch(raw.lower()):
-        return "a client-side ID (24 hex characters)"
-    return None
-
-
 def region_of(base_uri: str) -> tuple[str, str | None]:
     """(which instance ``base_uri`` names, a problem if it is a LaunchDarkly host that does
     not serve the REST API)."""
     host = (urlsplit(base_uri).hostname or "").lower()
     if host in REGION_HOSTS:
         return REGION_HOSTS[host], None
-    if host.endswith((".launchdarkly.com", ".launchdarkly.us")) or host in (
-        "launchdarkly.com",
-        "launchdarkly.us",
-    ):
+    if f".{host}".endswith((".launchdarkly.com", ".launchdarkly.us")):
         return "a LaunchDarkly host", (
             f"{host} is a LaunchDarkly host that does not serve the REST API "
             "(SDK, streaming, events or web site)"

@@ -1,11 +1,6 @@
-"""``ld-insights-mcp doctor``: is this setup right? Seven checks in order (token, base URI,
-token accepted, Engineering Insights, readable projects and environments, rate-limit headroom,
-clock), each passed, failed or skipped, with a one-line reason and the fix.
-
-The network checks go through ``launchdarkly.diagnostics`` (one try per request, answers
-recorded). Exit 0 when every check passes, 1 otherwise, 2 for a configuration that cannot be
-read. The token never appears in the output: everything printed passes through its redactor.
-"""
+"""``ld-insights-mcp doctor``: is this setup right? Seven checks in order, each passed, failed
+or skipped, with a one-line reason and the fix. Everything printed passes through the token's
+redactor."""
 
 from __future__ import annotations
 
@@ -53,8 +48,7 @@ class Target:
     base_uri_problem: str | None = None
     demo: bool = False
     given: str | None = None
-    """Where an invalid base URI came from (``--base-uri`` or ``LD_BASE_URI``); ``base_uri``
-    is then what was given, as ``shown_base_uri`` shows it (empty: not shown)."""
+    """Where an invalid base URI came from; ``base_uri`` is then ``shown_base_uri`` of it."""
 
 
 async def run_checks(settings: Settings, target: Target) -> list[Check]:
@@ -137,8 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ld-insights-mcp doctor: invalid configuration: {problem}", file=sys.stderr)
         return 2
     target = _target(settings, args.demo, problem)
-    if problem is not None and not target.demo:
-        given, target.given = _given_base_uri(args)
+    if problem is not None and not target.demo:  # --base-uri wins over LD_BASE_URI
+        given, target.given = (
+            (args.base_uri, "--base-uri")
+            if args.base_uri is not None
+            else (os.environ.get("LD_BASE_URI", ""), "LD_BASE_URI")
+        )
         target.base_uri = shown_base_uri(given) or ""
     secret = target.token.get_secret_value() if target.token else None
     from ld_insights_mcp.logging_setup import configure_logging
@@ -168,19 +166,10 @@ def _redactors(*secrets: str | None) -> list[Redactor]:
 def _settings(args: argparse.Namespace) -> tuple[Settings | None, str | None]:
     """The settings, and a base-URI problem to report as a failed check. Settings that
     cannot be read otherwise give (None, the problem)."""
-    from ld_insights_mcp.config import format_validation_error
+    from ld_insights_mcp.config import FLAG_SETTINGS, format_validation_error
 
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "base_uri": args.base_uri,
-            "project": args.project,
-            "environment": args.environment,
-            "proxy": args.proxy,
-            "ca_bundle": args.ca_bundle,
-        }.items()
-        if v is not None
-    }
+    given = {name: getattr(args, name, None) for name in FLAG_SETTINGS}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     try:
         return Settings(**overrides), None
     except ValidationError as exc:
@@ -193,21 +182,13 @@ def _settings(args: argparse.Namespace) -> tuple[Settings | None, str | None]:
         return None, format_validation_error(exc)
 
 
-def _given_base_uri(args: argparse.Namespace) -> tuple[str, str]:
-    """The base URI given and where: ``--base-uri`` wins over ``LD_BASE_URI``."""
-    if args.base_uri is not None:
-        return args.base_uri, "--base-uri"
-    return os.environ.get("LD_BASE_URI", ""), "LD_BASE_URI"
-
-
 _HOST_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?/?")
 
 
 def shown_base_uri(value: str) -> str | None:
-    """An invalid base URI as given, safe to print on one line: its scheme, host and port,
-    with a user name, password, path, query or fragment (which may hold a secret: a pasted URL
-    can carry a token in any of them) shown as ``…``; a value that is neither a URL nor a host
-    name is not shown (None): it may be a token pasted into the wrong setting."""
+    """An invalid base URI safe to print: scheme, host and port, with anything else (a pasted
+    URL can carry a token anywhere) as ``…``; None for what is neither a URL nor a host name
+    (it may be a token pasted into the wrong setting)."""
     text = value.strip()
     if "://" not in text:
         return text if _HOST_NAME.fullmatch(text) else None
@@ -288,8 +269,7 @@ def _where(target: Target) -> str:
 
 def _network(checks: list[Check]) -> dict[str, str]:
     """The proxy and CAs in use, as the base URI's check recorded them."""
-    base = next((c for c in checks if c.id == "base_uri"), None)
-    details = base.details if base is not None else {}
+    details = next((c.details for c in checks if c.id == "base_uri"), {})
     return {k: details[k] for k in ("proxy", "ca") if k in details}
 
 
@@ -302,8 +282,7 @@ def _as_text(checks: list[Check], target: Target) -> str:
     lines = [f"ld-insights-mcp doctor: checking {_where(target)}"]
     network = _network(checks)
     if network:
-        lines.append(f"proxy: {network['proxy']}")
-        lines.append(f"CA certificates: {network['ca']}")
+        lines += [f"proxy: {network['proxy']}", f"CA certificates: {network['ca']}"]
     lines.append("")
     for check in checks:
         lines.append(f"{marks[check.status]} {check.title}: {check.reason}")
@@ -311,11 +290,8 @@ def _as_text(checks: list[Check], target: Target) -> str:
             lines.append(f"    fix: {check.fix}")
     failures = sum(c.status == "fail" for c in checks)
     skips = sum(c.status == "skip" for c in checks)
-    lines.append("")
-    if failures:
-        lines.append(f"{failures} failed, {skips} skipped, {len(checks) - failures - skips} passed")
-    else:
-        lines.append(f"all {len(checks)} checks passed")
+    summary = f"{failures} failed, {skips} skipped, {len(checks) - failures - skips} passed"
+    lines += ["", summary if failures else f"all {len(checks)} checks passed"]
     return "\n".join(lines)
 
 

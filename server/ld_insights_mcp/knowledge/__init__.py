@@ -1,7 +1,5 @@
-"""What the scores mean: one data file (``score_categories.json``) loaded into models.
-
-The file explains the bands; their ranges come from ``launchdarkly.vocabulary.BANDS``.
-"""
+"""What the scores mean: ``score_categories.json`` loaded into models (the bands' ranges come
+from ``launchdarkly.vocabulary.BANDS``)."""
 
 from __future__ import annotations
 

@@ -1,18 +1,13 @@
 """Prometheus metrics of one server process (``/metrics``), in a registry of its own.
 
-Counted where things happen: tool calls by a server middleware, upstream requests by the
-client's exchange hooks, retries by the retry policy's sleep. Cache, rate-limit and Redis
-figures are read from their owners when scraped.
-
-Every label value comes from a closed set, so no client can add series: a tool label is a
-registered tool's name or ``unknown``; an upstream status is one of ``STATUSES`` or its class
-(``4xx``), an error one of ``ERROR_KINDS`` or ``other``; an operation is a route of the
-client's own (keys and ids as ``{}``).
+Counted where things happen; cache, rate-limit and Redis figures are read from their owners
+when scraped. Every label value comes from a closed set, so no client can add series.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -57,44 +52,23 @@ class Metrics:
     """The counters and histograms, and collectors for what others count."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        ns, r = NAMESPACE, self.registry
-        self.tool_calls = Counter(
-            "tool_calls",
-            "Tool calls by tool and outcome.",
-            ["tool", "outcome"],
-            namespace=ns,
-            registry=r,
+        self.registry = r = CollectorRegistry(auto_describe=True)
+        counter = partial(Counter, namespace=NAMESPACE, registry=r)
+        histogram = partial(Histogram, namespace=NAMESPACE, registry=r, buckets=_LATENCY_BUCKETS)
+        self.tool_calls = counter(
+            "tool_calls", "Tool calls by tool and outcome.", ["tool", "outcome"]
         )
-        self.tool_seconds = Histogram(
-            "tool_call_duration_seconds",
-            "Tool call latency.",
-            ["tool"],
-            namespace=ns,
-            registry=r,
-            buckets=_LATENCY_BUCKETS,
-        )
-        self.upstream = Counter(
+        self.tool_seconds = histogram("tool_call_duration_seconds", "Tool call latency.", ["tool"])
+        self.upstream = counter(
             "upstream_requests",
             "Requests sent to LaunchDarkly by operation and status.",
             ["operation", "status"],
-            namespace=ns,
-            registry=r,
         )
-        self.upstream_seconds = Histogram(
-            "upstream_request_duration_seconds",
-            "LaunchDarkly request latency.",
-            ["operation"],
-            namespace=ns,
-            registry=r,
-            buckets=_LATENCY_BUCKETS,
+        self.upstream_seconds = histogram(
+            "upstream_request_duration_seconds", "LaunchDarkly request latency.", ["operation"]
         )
-        self.retries = Counter(
-            "upstream_retries",
-            "Waits before retrying a LaunchDarkly request.",
-            ["reason"],
-            namespace=ns,
-            registry=r,
+        self.retries = counter(
+            "upstream_retries", "Waits before retrying a LaunchDarkly request.", ["reason"]
         )
         self._sources = _Sources()
         r.register(self._sources)
@@ -144,10 +118,10 @@ class _Sources(Collector):
     gates: Callable[[], list[RateLimitGate]] | None = None
 
     def collect(self) -> Iterator[Metric]:
-        cache = self.cache
-        if cache is not None:
-            coalesced_remote = int(getattr(cache.store, "coalesced", 0))
-            family = CounterMetricFamily(
+        if self.cache is not None:
+            remote = int(getattr(self.cache.store, "coalesced", 0))
+            stats = self.cache.stats
+            reads = CounterMetricFamily(
                 f"{NAMESPACE}_cache_reads",
                 "LaunchDarkly reads by how the cache answered: hit (stored answer), "
                 "coalesced (an identical read in flight, here or on another replica), miss "
@@ -155,34 +129,31 @@ class _Sources(Collector):
                 "counts here and in ld_insights_rate_limit_refusals).",
                 labels=["result"],
             )
-            stats = cache.stats
-            family.add_metric(["hit"], stats.hits - coalesced_remote)
-            family.add_metric(["coalesced"], stats.shared + coalesced_remote)
-            family.add_metric(["miss"], stats.misses)
-            yield family
+            reads.add_metric(["hit"], stats.hits - remote)
+            reads.add_metric(["coalesced"], stats.shared + remote)
+            reads.add_metric(["miss"], stats.misses)
+            yield reads
         gates = self.gates() if self.gates is not None else []
-        refused = CounterMetricFamily(
+        yield CounterMetricFamily(
             f"{NAMESPACE}_rate_limit_refusals",
             "Requests not sent because LaunchDarkly asked this token to wait (a 429 seen here "
             "or by another replica).",
+            value=sum(g.refused for g in gates),
         )
-        refused.add_metric([], sum(g.refused for g in gates))
-        yield refused
-        noted = CounterMetricFamily(
-            f"{NAMESPACE}_rate_limit_hits", "429 answers with a usable wait, seen here."
+        yield CounterMetricFamily(
+            f"{NAMESPACE}_rate_limit_hits",
+            "429 answers with a usable wait, seen here.",
+            value=sum(g.noted for g in gates),
         )
-        noted.add_metric([], sum(g.noted for g in gates))
-        yield noted
-        link = self.link
-        up = GaugeMetricFamily(
-            f"{NAMESPACE}_redis_up", "1 when the shared Redis answers, 0 when it does not."
-        )
-        errors = CounterMetricFamily(f"{NAMESPACE}_redis_errors", "Redis calls that failed.")
-        if link is not None:
-            up.add_metric([], 1.0 if link.up else 0.0)
-            errors.add_metric([], link.errors)
-            yield up
-            yield errors
+        if self.link is not None:
+            yield GaugeMetricFamily(
+                f"{NAMESPACE}_redis_up",
+                "1 when the shared Redis answers, 0 when it does not.",
+                value=1.0 if self.link.up else 0.0,
+            )
+            yield CounterMetricFamily(
+                f"{NAMESPACE}_redis_errors", "Redis calls that failed.", value=self.link.errors
+            )
 
 
 def observed(

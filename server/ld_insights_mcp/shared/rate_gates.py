@@ -1,19 +1,10 @@
 """Rate-limit state shared by every replica (and every client of this process).
 
-LaunchDarkly limits requests per route and globally (per 10-second window). When it answers
-429 with a usable wait (``Retry-After`` or ``X-Ratelimit-Reset``), ``RateLimitGate.note``
-records "blocked until T" for the token's identity: for that route alone when the headers say
-only the route's limit is exhausted (``RateLimitInfo.route_only``), else for every route. It
-is kept in this process and in Redis when configured. Before any request,
-``RateLimitGate.check`` raises a ``RateLimitedError`` carrying the time left, without sending
-anything: the retry policy then waits it out (within its cap) or reports when to retry,
-exactly as for a 429 LaunchDarkly sent. Redis down: each process keeps its own record.
-
-A gate closes for at most ``MAX_GATE_SECONDS`` at a time, whatever the hint: a longer wait
-(``Retry-After: 3600``; hints up to a day are read) is re-checked by one request a minute
-instead of silencing the route, or every tool, on every replica for hours. One request a
-minute cannot weigh on limits counted per 10 s, and if LaunchDarkly still refuses, its answer
-closes the gate again and the caller hears LaunchDarkly's own wait.
+A 429 with a usable wait closes the token's gate until then, for its route alone when only
+the route's limit is exhausted, else for every route; while it is closed, ``check`` raises the
+``RateLimitedError`` LaunchDarkly would have sent, without sending anything. A gate closes for
+at most ``MAX_GATE_SECONDS``: a longer hint is re-checked by one request a minute instead of
+silencing every replica for hours (limits are counted per 10 s).
 """
 
 from __future__ import annotations
@@ -34,7 +25,6 @@ return 1
 """
 
 MAX_GATE_SECONDS = 60.0
-"""The longest a gate stays closed on one 429 (see the module docstring)."""
 EVERY_ROUTE = "*"
 
 _RATE_LIMITED: ContextVar[bool] = ContextVar("ld_insights_last_rate_limited", default=False)
@@ -60,11 +50,9 @@ class RateLimitGate:
         self.link = link
         self.clock = clock
         self._until: dict[str, float] = {}
-        """Scope (``*`` or a route, a closed set: the client's own routes) -> until when."""
+        """Scope (``*`` or one of the client's own routes) -> until when."""
         self.refused = 0
-        """Requests not sent because the gate was closed."""
         self.noted = 0
-        """429s with a usable wait recorded."""
 
     def _key(self, scope: str) -> str:
         return f"{PREFIX}ratelimit:{self.identity}:{scope}"
@@ -87,8 +75,7 @@ class RateLimitGate:
         return left if left > 0 else 0.0
 
     async def check(self, method: str, path: str) -> None:
-        """Raise a ``RateLimitedError`` (nothing sent) while the gate is closed for this
-        request's route."""
+        """Raise a ``RateLimitedError`` while the gate is closed for this request's route."""
         left = await self.blocked_for(route_of(method, path))
         if left <= 0:
             return
@@ -107,8 +94,7 @@ class RateLimitGate:
         )
 
     async def note(self, error: APIStatusError) -> None:
-        """Record the wait a 429 asked for (ignored when it gave no usable one), for its route
-        or for every route."""
+        """Record the wait a 429 asked for, if it gave a usable one."""
         if not isinstance(error, RateLimitedError):
             return
         wait = error.retry_after

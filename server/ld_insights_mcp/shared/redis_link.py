@@ -1,11 +1,7 @@
 """One connection to the shared Redis, with short timeouts and a circuit: when Redis is down,
-slow or refuses writes (full under ``noeviction``), callers get ``SharedStateUnavailable`` at
-once (and fall back to this process) until the next probe, ``retry_every`` seconds later. The
-probe is a write (``SET`` of a short-lived key): only a write that succeeds closes the circuit,
-so a Redis that answers reads but refuses writes is down, not flapping.
-
-Problems are logged at most once per ``log_every`` seconds, never with the URL (it may carry
-a password). Knows nothing of what is stored.
+slow or refuses writes, callers get ``SharedStateUnavailable`` at once until the next probe.
+The probe is a write, so a Redis that answers reads but refuses writes (full) is down, not
+flapping. Logged at most once per ``log_every`` seconds, never with the URL (a password).
 """
 
 from __future__ import annotations
@@ -68,17 +64,15 @@ class RedisLink:
         self, operation: Callable[[Any], Awaitable[T]], *, even_if_down: bool = False
     ) -> T:
         """``operation(client)``, or ``SharedStateUnavailable`` when Redis fails or the circuit
-        is open (a probe first when one is due). Bounded by twice the socket timeout, whatever
-        the operation does. ``even_if_down``: try it while the circuit is open too (releasing
-        a lock); its success does not close the circuit."""
+        is open (a probe first when one is due). ``even_if_down``: try it anyway (releasing a
+        lock); its success does not close the circuit."""
         closed = self.up or even_if_down
         if not closed and (self._clock() < self._next_probe or not await self.probe()):
             raise SharedStateUnavailable
         return await self._attempt(operation)
 
     async def probe(self) -> bool:
-        """Write a short-lived key now, circuit or not: True (and the circuit closed) when
-        Redis took it."""
+        """Write a short-lived key now: True (and the circuit closed) when Redis took it."""
         self._next_probe = self._clock() + self.retry_every  # one probe at a time
         try:
             await self._attempt(lambda r: r.set(PROBE_KEY, b"1", px=PROBE_TTL_MS))

@@ -1,21 +1,11 @@
 """A ``CacheStore`` in Redis: entries shared by every replica, single-flight across them.
 
-- ``get``/``set``: one Redis key per entry (``SET ... PX`` its TTL). Each tag is a sorted set
-  of the entries carrying it, scored by their expiry: every write to a tag first drops the
-  names already expired, and the tag lives as long as its longest-lived entry, so a tag holds
-  the live entries only and Redis memory follows the entries alive, not the reads ever made.
-- ``locked(key, work)``: ``SET NX PX`` a short lock (``lock_ttl``), renewed while ``work``
-  runs, so it outlives its holder by at most ``lock_ttl``. The others poll until the entry
-  appears (they then read it: ``coalesced``), the lock is gone (one of them takes it), or
-  ``wait_at_most`` passed: then they read LaunchDarkly themselves. The holder releases the lock
-  when done, even while the circuit is open (Redis may be back).
-- ``invalidate(tags)``: drops the entries in those tags, everywhere (one script, atomic).
-- Redis down, slow or refusing writes (``RedisLink``): the same calls go to an in-process
-  ``MemoryStore`` until Redis answers again. Entries written to that fallback stay local;
-  nothing written while Redis was down is copied to it later.
-
-Entries need wall-clock times (``ReadCache(clock=time.time)``): replicas share them. The
-scripts name entry keys they were not given as ``KEYS``: one Redis, not a cluster.
+One key per entry; each tag a sorted set of its entries scored by expiry, trimmed at every
+write, so Redis memory follows the live entries, not the reads ever made. ``locked`` holds a
+short lock, renewed while its work runs; the others poll until the entry appears
+(``coalesced``), the lock is gone, or ``wait_at_most`` passed. While Redis is unavailable the
+calls go to an in-process ``MemoryStore``. Entries carry wall-clock times (replicas share
+them); the scripts name keys they were not given as ``KEYS``: one Redis, not a cluster.
 """
 
 from __future__ import annotations
@@ -106,7 +96,6 @@ class RedisStore:
         self.poll = poll
         self.clock = clock
         self.coalesced = 0
-        """Reads answered by an entry another replica stored while this one waited."""
         scripts = link.client.register_script
         self._store, self._drop = scripts(_STORE), scripts(_DROP)
         self._release, self._renew = scripts(_RELEASE), scripts(_RENEW)
@@ -139,8 +128,7 @@ class RedisStore:
             await self.fallback.set(key, entry)
 
     async def locked(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
-        """``work()``, as the one replica fetching ``key`` when this one gets the lock (see
-        the module docstring)."""
+        """``work()``, as the one replica fetching ``key`` when this one gets the lock."""
         name, token = f"{PREFIX}lock:{key}", secrets.token_hex(8)
         if not await self._acquire(key, name, token):
             return await work()
@@ -149,8 +137,7 @@ class RedisStore:
         finally:
             with anyio.CancelScope(shield=True), suppress(SharedStateUnavailable):
                 await self.link.run(
-                    lambda r: self._release(keys=[name], args=[token], client=r),
-                    even_if_down=True,
+                    lambda r: self._release(keys=[name], args=[token], client=r), even_if_down=True
                 )
 
     async def _acquire(self, key: str, name: str, token: str) -> bool:

@@ -1,15 +1,13 @@
-"""What a server process shares between its sessions, and with other replicas through Redis
-when ``LD_INSIGHTS_REDIS_URL`` is set: the read cache, the rate-limit gates, and the metrics
-that count them."""
+"""What a server process shares between its sessions, and with other replicas through Redis."""
 
 from __future__ import annotations
 
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ld_insights_mcp.launchdarkly.cache import MemoryStore, ReadCache, TtlPolicy
+from ld_insights_mcp.launchdarkly.cache import MemoryStore, ReadCache
 from ld_insights_mcp.shared.metrics import Metrics
 from ld_insights_mcp.shared.rate_gates import RateLimitGate, last_failure_was_rate_limit
 from ld_insights_mcp.shared.redis_link import RedisLink
@@ -40,14 +38,14 @@ class SharedServices:
         """HTTP POSTs being answered (counted by ``OpsApp``): a SIGTERM lets them finish."""
 
     def _cache(self) -> ReadCache:
-        s = self.settings
-        memory = MemoryStore(max_entries=s.cache_max_entries, max_bytes=s.cache_max_bytes)
-        ttl = TtlPolicy(override=s.cache_ttl)
+        """The settings' in-process cache; with Redis, its store is Redis's fallback."""
+        cache = self.settings.read_cache()
         if self.link is None:
-            return ReadCache(memory, ttl=ttl)
+            return cache
         from ld_insights_mcp.shared.redis_store import RedisStore
 
-        return ReadCache(RedisStore(self.link, memory), ttl=ttl, clock=time.time)
+        memory = cast(MemoryStore, cache.store)
+        return ReadCache(RedisStore(self.link, memory), ttl=cache.ttl, clock=time.time)
 
     def hooks(self, identity: str) -> UpstreamHooks:
         """Hooks for a client of ``identity``: its gate (one per identity) and the metrics."""
@@ -63,14 +61,12 @@ class SharedServices:
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """(ready, checks): Redis down (or refusing writes) is ``degraded``, still ready (this
-        replica serves); the same ``link.up`` as ``ld_insights_redis_up``."""
+        replica serves); a probe now, not an earlier state, is what it reports."""
         checks: dict[str, Any] = {}
         status = "ready"
         if self.link is None:
             checks["redis"] = {"status": "not configured", "shared_state": False}
         else:
-            # a write (a full Redis answers PING, not writes), bounded by the link's own
-            # timeout: its answer, not an earlier state, is what readiness reports
             up = await self.link.probe() and self.link.up
             checks["redis"] = {
                 "status": "up" if up else "down",

@@ -1,9 +1,6 @@
-"""Building the dashboard page: the HTML, CSS and script files of this folder in one
-self-contained document, with the contract's vocabulary (bands, category titles, score tree,
-chart plan) passed in as data and a Content-Security-Policy that allows nothing but that
-document.
-
-Hosts without MCP Apps ignore all of this: every tool's text stays complete.
+"""The dashboard page: this folder's HTML, CSS and script in one document, the contract's
+vocabulary passed in as data, and a Content-Security-Policy that allows nothing else (hosts
+without MCP Apps ignore it: every tool's text stays complete).
 """
 
 from __future__ import annotations
@@ -32,10 +29,7 @@ NO_DOMAINS = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=
 """The page loads nothing from anywhere: no connections, no external resources, no frames."""
 
 CHART_PLAN: dict[str, dict[str, Any]] = {
-    "deploymentFrequency": {
-        "label": "Deployments",
-        "chart": {"kind": "deployment_frequency"},
-    },
+    "deploymentFrequency": {"label": "Deployments", "chart": {"kind": "deployment_frequency"}},
     "deploymentFailureRate": {
         "label": "Failed deployments",
         "deployments": {"status": "failed"},
@@ -88,8 +82,7 @@ def sentence_case(key: str) -> str:
 
 
 def page_config() -> dict[str, Any]:
-    """What the page needs to know of the contract and the knowledge file: one source for
-    every name and range it shows."""
+    """The names and ranges the page shows, from the contract and the knowledge file."""
     knowledge = load_knowledge()
     meanings = {i.key: i.meaning for i in knowledge.indicators}
     meanings |= {s.key: s.meaning for s in knowledge.special_indicators}
@@ -140,18 +133,10 @@ def dashboard_html() -> str:
             raise ValueError(f"{name} must not contain '</' (it is inlined into the page)")
     config = json.dumps(page_config(), separators=(",", ":"), ensure_ascii=False)
     config = config.replace("<", "\\u003c")
-    csp = "; ".join(
-        [
-            "default-src 'none'",
-            f"script-src {_sha256(script)}",
-            f"style-src {_sha256(style)}",
-            "img-src data:",
-            "connect-src 'none'",
-            "frame-src 'none'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'none'",
-        ]
+    csp = (
+        f"default-src 'none'; script-src {_sha256(script)}; style-src {_sha256(style)}; "
+        "img-src data:; connect-src 'none'; frame-src 'none'; object-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
     )
     for placeholder in PLACEHOLDERS:
         if template.count(placeholder) != 1:

@@ -1,11 +1,6 @@
-"""The HTTP transports: Host/Origin checks on every bind, optional bearer auth or sign-in
-(OAuth, docs/auth.md), uvicorn.
-
-With bearer tokens configured, each token is a distinct user in the request scope, so the
-SDK binds every session to the token that opened it: another token is told it does not exist.
-With sign-in, each person (issuer, client, subject) is that user instead. The two are
-exclusive: static tokens name no person.
-"""
+"""The HTTP transports: Host/Origin checks on every bind, bearer tokens or sign-in (OAuth,
+docs/auth.md), uvicorn. Each token (or signed-in person) is a distinct user, so the SDK binds
+every session to whoever opened it."""
 
 from __future__ import annotations
 
@@ -54,16 +49,12 @@ class HttpOptions:
     body_timeout: float = 30.0
     max_connections: int = 512
     sessions_per_client: int = 256
-    """Open sessions per bearer token (a team may share one); without tokens only
-    ``max_sessions`` applies."""
     session_idle_timeout: float = 300.0
     max_sessions: int = 2_000
     graceful_timeout: float = 50.0
     """Seconds a SIGTERM waits for calls in flight (the call budget plus a margin)."""
     replica_id: str | None = None
-    """Begins every session id this replica issues (nginx routes sessions on it)."""
     sign_in: SignInOptions | None = None
-    """Sign-in (``LD_INSIGHTS_OAUTH_*``): tokens from this authorization server only."""
 
     @property
     def served_path(self) -> str:
@@ -72,12 +63,16 @@ class HttpOptions:
 
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
-    """Host/Origin validation for any bind; loopback names are always allowed.
-
-    A non-loopback bind must name its allowed hosts and origins and require a bearer
-    token or sign-in, or the server refuses to start.
-    """
-    check_client_auth(options)
+    """Host/Origin validation for any bind (loopback names always allowed); a non-loopback bind
+    must name its hosts and origins and require a bearer token or sign-in."""
+    if options.sign_in is not None and options.bearer_tokens:
+        raise ConfigurationError(
+            "LD_INSIGHTS_HTTP_BEARER_TOKENS and LD_INSIGHTS_OAUTH_ISSUER are both set: use one. "
+            "With sign-in every call has a person behind it; a shared static token would not. "
+            "For automation, give it an OAuth client (the client-credentials grant) instead."
+        )
+    if options.sign_in is not None:
+        options.sign_in.check_served_path(options.served_path)
     if not is_loopback_host(options.host):
         missing = [
             name
@@ -108,28 +103,10 @@ def transport_security(options: HttpOptions) -> TransportSecuritySettings:
     )
 
 
-def check_client_auth(options: HttpOptions) -> None:
-    """Static bearer tokens or sign-in, not both; a sign-in resource naming this endpoint."""
-    if options.sign_in is None:
-        return
-    if options.bearer_tokens:
-        raise ConfigurationError(
-            "LD_INSIGHTS_HTTP_BEARER_TOKENS and LD_INSIGHTS_OAUTH_ISSUER are both set: use one. "
-            "With sign-in every call has a person behind it; a shared static token would not. "
-            "For automation, give it an OAuth client (the client-credentials grant) instead."
-        )
-    options.sign_in.check_served_path(options.served_path)
-
-
 class BearerAuthMiddleware:
-    """Requires ``Authorization: Bearer <token>`` matching one of the configured tokens.
-
-    Comparison is constant-time. The request goes on as the token's user: the SDK's
-    ``AuthenticatedUser`` whose ``client_id`` is ``bearer-token-<n>`` (n-th configured token),
-    which the SDK's session managers record as a session's owner and check on every later
-    request. The header is consumed here and never reaches tools, so a client's credential
-    cannot be forwarded upstream.
-    """
+    """Requires ``Authorization: Bearer <token>`` matching a configured token (constant-time);
+    the request goes on as ``bearer-token-<n>``, the owner the SDK binds sessions to, without
+    the header, so a client's credential cannot be forwarded upstream."""
 
     def __init__(self, app: ASGIApp, tokens: Sequence[str]) -> None:
         self._app = app
@@ -174,8 +151,7 @@ class BearerAuthMiddleware:
 def build_http_app(
     server: MCPServer, options: HttpOptions, sign_in: SignIn | None = None
 ) -> ASGIApp:
-    """The ASGI app for ``options.transport``, with security settings applied; with
-    ``options.sign_in``, ``sign_in`` is it started (``SignIn.opened``)."""
+    """The ASGI app for ``options.transport``; ``sign_in`` is ``options.sign_in`` started."""
     security = transport_security(options)
     if (options.sign_in is None) != (sign_in is None):
         raise ValueError("pass the started SignIn exactly when options.sign_in is set")
@@ -222,8 +198,7 @@ def build_http_app(
 
 
 async def write_tools(server: MCPServer) -> frozenset[str]:
-    """The server's tools not listed as read-only (``readOnlyHint``): they need the write
-    scope. A name not among the server's tools is none of them (the SDK answers it)."""
+    """The server's tools not listed as read-only (``readOnlyHint``): they need the write scope."""
     return frozenset(
         tool.name
         for tool in await server.list_tools()
@@ -232,9 +207,8 @@ async def write_tools(server: MCPServer) -> frozenset[str]:
 
 
 async def serve_http(server: MCPServer, options: HttpOptions, *, log_level: str) -> None:
-    """Serve until cancelled, SIGINT or SIGTERM: then stop accepting, let calls in flight
-    finish (up to ``options.graceful_timeout``) and return. With sign-in, the issuer's
-    metadata and keys are read first: unusable settings stop the server before it listens."""
+    """Serve until cancelled, SIGINT or SIGTERM, then let calls in flight finish (up to
+    ``options.graceful_timeout``); with sign-in, the issuer is read before listening."""
     if options.sign_in is None:
         await _serve(server, build_http_app(server, options), options, log_level)
         return

@@ -1,18 +1,11 @@
-"""Connection limits uvicorn lacks, through its ``http=`` option (a protocol class).
+"""Connection limits uvicorn lacks, as its ``http=`` protocol (its h11 one, subclassed).
 
-uvicorn times out idle keep-alive connections but not a request that never finishes
-arriving, and ``limit_concurrency`` answers 503 only once a request is complete, so
-connections that send a request line and stop hold a file descriptor each forever. This
-protocol (uvicorn's own h11 protocol, subclassed):
-
-- closes a connection whose request headers have not all arrived ``header_timeout`` seconds
-  after it opened (or after the previous answer), and one whose body has not all arrived
-  ``body_timeout`` seconds after its headers; a request already answered is never cut;
-- closes at once a connection beyond ``max_connections`` open ones;
-- at a graceful shutdown, answers a request that arrives within ``SHUTDOWN_GRACE`` seconds on
-  a connection that had none in progress (a proxy writes its request as soon as it has
-  connected, so it may sit unread in the socket), with ``Connection: close``, instead of
-  closing the connection under it (the proxy would answer 502 for a POST it cannot resend).
+uvicorn never times out a request that stops arriving (each holds a descriptor forever), so a
+connection is closed when its headers are not in ``header_timeout`` seconds after it opened (or
+after its last answer), or its body ``body_timeout`` after its headers; an answered request is
+never cut; one beyond ``max_connections`` is closed at once. At a graceful shutdown, a request
+arriving within ``SHUTDOWN_GRACE`` on an idle connection (a proxy writes as soon as it has
+connected) is answered with ``Connection: close``, not cut (nginx would answer 502).
 """
 
 from __future__ import annotations
@@ -20,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import h11
@@ -31,16 +25,16 @@ SHUTDOWN_GRACE = 1.0
 """Seconds a connection without a request in progress stays open once shutdown begins."""
 
 
+@dataclass
 class Limits:
     """Shared by every connection of one server (the class is built per server)."""
 
-    def __init__(self, header_timeout: float, body_timeout: float, max_connections: int) -> None:
-        self.header_timeout = header_timeout
-        self.body_timeout = body_timeout
-        self.max_connections = max_connections
-        self.timed_out = 0
-        self.refused = 0
-        self._last_warning = -float("inf")
+    header_timeout: float
+    body_timeout: float
+    max_connections: int
+    timed_out: int = 0
+    refused: int = 0
+    _last_warning: float = -float("inf")
 
     def warn(self, what: str) -> None:
         now = time.monotonic()

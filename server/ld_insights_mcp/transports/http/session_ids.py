@@ -1,16 +1,8 @@
-"""Session ids that name the replica holding the session, so a proxy can route on them.
-
-A 2025-handshake session lives in one process. Its ``initialize`` carries no session id, so a
-proxy can only guess where it lands; every later request carries ``Mcp-Session-Id``. This
-middleware makes the replica's name (``LD_INSIGHTS_REPLICA_ID``) the first part of every id the
-SDK issues (``replica2.<sdk id>``) and takes it off again on the way in, so nginx maps the
-prefix to that replica (``deploy/nginx.conf``). The SDK has no public hook to choose session
-ids (docs/sdk-gaps.md); the ids the SDK sees are its own.
-
-A session has one id: the one issued. An id without this replica's prefix (another replica's,
-or the SDK's own id sent bare) names no session here: 404, as the SDK answers an unknown
-session, and the client starts a new session, as the protocol says. So everything inside
-(the per-client session cap) sees the SDK's ids, exactly the requests that reach a session.
+"""Session ids that name the replica holding the session (``replica2.<sdk id>``), so nginx
+routes every request of a 2025-handshake session to the process that holds it
+(``deploy/nginx.conf``). The SDK has no public hook to choose session ids (docs/sdk-gaps.md):
+the prefix is added going out and taken off coming in; an id without it is not found here (404,
+as the SDK answers an unknown session), so everything inside sees the SDK's own ids.
 """
 
 from __future__ import annotations

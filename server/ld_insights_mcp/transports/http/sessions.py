@@ -1,23 +1,11 @@
 """A cap on the MCP sessions one bearer token, or one signed-in person, keeps open
-(streamable HTTP, stateful).
+(streamable HTTP, stateful): the SDK caps sessions per process only.
 
-The SDK caps sessions per process (``max_sessions``) and closes idle ones
-(``session_idle_timeout``), but has no cap per client: one token could take every slot.
-This middleware counts, per bearer token's user, each session over its life in the SDK:
-from the SDK's answer that opened it (a new ``Mcp-Session-Id``) until the SDK answered its
-DELETE, or until it has had no request in flight for the SDK's idle timeout (the SDK's own
-rule for closing it). Only requests to the MCP endpoint count; what any other path answers
-(a 404 from ``/anything``) ends nothing. The SDK offers no public hook for a session's end
-(docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. The first request
-after each minute drops the expired sessions of every client, so a client that never comes
-back leaves nothing behind. An ``initialize`` holds a slot from the moment it is admitted
-until its answer, so a burst of them cannot slip past the cap. To tell an ``initialize``,
-the body of a POST without a session id is read, up to the size the SDK accepts (larger:
-413, the rest unread). A token at its cap that asks to ``initialize`` another gets 429 with
-a JSON-RPC error saying what to do; its open sessions keep working.
-
-Without bearer tokens or sign-in there is no client identity to count by: the server then listens on
-loopback only, every client has the same address, and only the per-process cap applies.
+A session counts from the SDK's answer that opened it until the SDK answered its DELETE or it
+had no request in flight for the idle timeout (the SDK's own rule). The SDK has no public hook
+for a session's end (docs/sdk-gaps.md), hence this mirror; it errs on the side of counting. An
+``initialize`` holds a slot from its admission until its answer, so a burst cannot slip past
+the cap; one over the cap gets 429. Without bearer tokens or sign-in there is no one to count.
 """
 
 from __future__ import annotations
@@ -26,6 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import principal_components
@@ -33,9 +22,8 @@ from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ld_insights_mcp.auth.scopes import buffered_body
-
-SESSION_HEADER = b"mcp-session-id"
+from ld_insights_mcp.auth.scopes import buffered_body, jsonrpc_messages
+from ld_insights_mcp.transports.http.session_ids import SESSION_HEADER
 
 
 @dataclass
@@ -78,8 +66,7 @@ class SessionCap:
         return sum(len(sessions) for sessions in self._sessions.values())
 
     def _prune(self) -> None:
-        """Drop every client's expired sessions, at most once per ``prune_interval``: the
-        entries of a client that never comes back go too."""
+        """Drop every client's expired sessions (at most once per ``prune_interval``)."""
         if self.clock() - self._pruned_at < self.prune_interval:
             return
         self._pruned_at = self.clock()
@@ -108,7 +95,7 @@ class SessionCap:
         if client is None:  # no bearer tokens: nobody to count for
             await self.app(scope, receive, send)
             return
-        sid = _header(scope, SESSION_HEADER)
+        sid = _header_of(scope.get("headers", []), SESSION_HEADER)
         if sid is None:
             await self._new(scope, receive, send, client)
             return
@@ -136,16 +123,13 @@ class SessionCap:
         if scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-
-        async def admit(scope: Scope, receive: Receive, send: Send) -> None:
-            await self._admit(scope, receive, send, client)
-
         # the SDK bounds bodies only after this: read no more than it would accept (413)
+        admit = partial(self._admit, client=client)
         await RequestBodyLimitMiddleware(admit, self.max_body)(scope, receive, send)
 
     async def _admit(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         body, replay = await buffered_body(receive)
-        if not _is_initialize(body):
+        if not any(m.get("method") == "initialize" for m in jsonrpc_messages(body)):
             await self.app(scope, replay, send)
             return
         if self.open_sessions(client) >= self.per_client:
@@ -159,10 +143,8 @@ class SessionCap:
             nonlocal held
             if held:
                 held = False
-                left = self._opening[client] - 1
-                if left:
-                    self._opening[client] = left
-                else:
+                self._opening[client] -= 1
+                if not self._opening[client]:
                     del self._opening[client]
 
         async def record(message: Message) -> None:
@@ -188,24 +170,11 @@ def _client_of(scope: Scope) -> str | None:
     return None
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    return _header_of(scope.get("headers", []), name)
-
-
 def _header_of(headers: object, name: bytes) -> str | None:
     for key, value in headers:  # type: ignore[attr-defined]
         if bytes(key).lower() == name:
             return bytes(value).decode("latin-1")
     return None
-
-
-def _is_initialize(body: bytes) -> bool:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return False
-    items = payload if isinstance(payload, list) else [payload]
-    return any(isinstance(i, dict) and i.get("method") == "initialize" for i in items)
 
 
 def _too_many(cap: int, idle: float) -> JSONResponse:

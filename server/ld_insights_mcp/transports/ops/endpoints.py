@@ -1,13 +1,7 @@
 """``/healthz``, ``/readyz`` and ``/metrics`` in front of the MCP app, and a request id on
-every HTTP answer.
-
-The three paths are answered here, before bearer auth: they are not MCP and need no session,
-and they say nothing secret (no token, no Redis URL). They pass the same Host/Origin check as
-the MCP endpoint (the SDK's ``TransportSecurityMiddleware`` with the same settings), so a
-DNS-rebinding page cannot read them: 421 for a Host not allowed, 403 for an Origin.
-``/readyz`` answers 200 while this replica can serve, with each dependency in the body (Redis
-down is ``degraded``: the replica still serves, so a load balancer keeps it), and 503 once
-it is shutting down.
+every HTTP answer. The three paths say nothing secret and are answered before auth, behind the
+same Host/Origin check as the MCP endpoint (no DNS-rebinding page can read them). ``/readyz``
+is 200 while this replica can serve (Redis down is ``degraded``), 503 once it is stopping.
 """
 
 from __future__ import annotations
