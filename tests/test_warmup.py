@@ -151,7 +151,8 @@ def test_the_warm_up_follows_the_first_listing_and_sends_nothing(
             send(HANDSHAKE[1])
             send({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
             listed = json.loads(_next(out, "tools/list answer", until=deadline))
-            assert listed["id"] == 3 and listed["result"]["tools"]
+            assert listed["id"] == 3
+            assert listed["result"]["tools"]
             while b"warm-up finished" not in (line := _next(err, "warm-up log", until=deadline)):
                 pass
             assert re.search(rb"[1-9]\d* calls rehearsed", line), line
