@@ -1,6 +1,6 @@
 """The SDK floor for a tool call: a bare ``MCPServer`` whose one tool does the same GET with a
 plain ``httpx.AsyncClient`` and returns the body as text (no validation, no views), on the
-same event loop as ours (uvloop). What the SDK's stdio dispatch costs by itself."""
+same event loop as ours (asyncio's). What the SDK's stdio dispatch costs by itself."""
 
 import os
 
@@ -27,4 +27,4 @@ async def call_api(path: str, params: dict[str, str]) -> str:
 
 
 if __name__ == "__main__":
-    anyio.run(server.run_stdio_async, backend_options={"use_uvloop": True})
+    anyio.run(server.run_stdio_async)

@@ -204,13 +204,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from ld_insights_mcp.transports.stdio import run_stdio
 
         _warn_of_http_auth_on_stdio(settings)
-        anyio.run(
-            run_stdio,
-            server,
-            settings.call_budget,
-            settings.stdio_max_line_bytes,
-            backend_options=_loop_options(),
-        )
+        # the standard event loop: one client needs no uvloop (nor its ~4 MB), and uvloop
+        # aborts at exit in a process started with stderr closed
+        anyio.run(run_stdio, server, settings.call_budget, settings.stdio_max_line_bytes)
     else:
         anyio.run(
             lambda: serve_http(server, options, log_level=settings.log_level),
@@ -235,7 +231,8 @@ def _warn_of_http_auth_on_stdio(settings: Settings) -> None:
 
 
 def _loop_options() -> dict[str, Any]:
-    """uvloop where it is installed (a faster event loop), the standard loop otherwise."""
+    """For HTTP: uvloop where it is installed (a faster loop for many clients), the standard
+    loop otherwise."""
     if os.environ.get("LD_INSIGHTS_NO_UVLOOP"):
         return {}
     try:

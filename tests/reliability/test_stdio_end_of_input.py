@@ -29,6 +29,47 @@ def test_requests_written_before_stdin_closes_are_all_answered(calls: int) -> No
     _assert_every_call_answered(session.answers(), calls)
 
 
+def test_a_last_request_without_a_newline_is_answered_at_end_of_input() -> None:
+    payload = "\n".join(handshake_and_calls(2)).encode()  # stdin closes right after the last call
+    process = subprocess.run(
+        [*server_command(), "--demo"],
+        input=payload,
+        capture_output=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr[-2000:]
+    answers = [json.loads(line) for line in process.stdout.splitlines() if line.strip()]
+    _assert_every_call_answered(answers, 2)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc")
+def test_a_server_started_without_stderr_answers_sends_strays_nowhere_and_exits_0() -> None:
+    process = subprocess.Popen(
+        [*server_command(), "--demo"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=clean_env(),
+        preexec_fn=lambda: os.close(2),  # the scenario: a process started without stderr
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        process.stdin.write(f"{json.dumps(HANDSHAKE[0])}\n".encode())
+        process.stdin.flush()
+        assert json.loads(process.stdout.readline())["id"] == 1
+        assert os.readlink(f"/proc/{process.pid}/fd/1") == os.devnull
+        process.stdin.close()
+        assert process.stdout.read() == b""
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
 def test_end_of_input_on_the_standard_event_loop() -> None:
     session = closed_input_session(handshake_and_calls(3), env={"LD_INSIGHTS_NO_UVLOOP": "1"})
     assert session.returncode == 0, session.stderr[-2000:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -91,6 +92,28 @@ async def _check_claim(client_stdin: int, client_stdout: int) -> None:
     assert _read(client_stdout) == b""
     with pytest.raises(BrokenPipeError):
         os.write(client_stdin, b"x")
+
+
+def test_claim_without_stderr_points_fd_1_at_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python started with fd 2 closed sets ``sys.stderr`` to None; fd 2 is then whatever took
+    the free slot (the event loop's epoll descriptor, here and in a real process)."""
+    with standard_fds() as ends:
+        os.close(2)
+        monkeypatch.setattr(sys, "stderr", None)
+        anyio.run(_check_claim_without_stderr, ends["stdin"], ends["stdout"])
+
+
+async def _check_claim_without_stderr(client_stdin: int, client_stdout: int) -> None:
+    client = claim_stdio()
+    try:
+        os.write(client_stdin, b"from the client\n")
+        assert await client.read() == b"from the client\n"
+        await client.write(b"to the client\n")
+        assert _read(client_stdout) == b"to the client\n"
+        assert _is_null(0)
+        assert _is_null(1)  # stray output reaches nobody, least of all the client
+    finally:
+        client.close()
 
 
 def test_the_private_descriptors_stay_above_the_standard_range_when_one_is_free() -> None:

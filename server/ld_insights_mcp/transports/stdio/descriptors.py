@@ -42,10 +42,8 @@ def claim_stdio() -> Client:
     client = open_client(private(0), private(1))
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
-    try:
-        os.dup2(2, 1)
-    except OSError:  # the process was started with stderr closed
-        os.dup2(null, 1)
+    # started without stderr (Python then sets sys.stderr to None), fd 2 may be anything since
+    os.dup2(null if sys.stderr is None else 2, 1)
     os.close(null)
     for fd in (0, 1):  # on Windows, child processes inherit the Win32 handle
         with suppress(OSError):
