@@ -66,6 +66,11 @@ class Confirm(BaseModel):
 CONFIRM_SCHEMA = render_elicitation_schema(Confirm)
 
 Verdict = Literal["accepted", "declined", "cancelled", "not_confirmed"]
+_SAID = {
+    "declined": "the user declined",
+    "cancelled": "the user cancelled the confirmation",
+    "not_confirmed": "the answer did not tick the confirmation box (only true counts)",
+}
 
 
 def verdict(answer: object) -> Verdict:
@@ -257,7 +262,14 @@ async def _step(
     if answer is not None and shown is not None:
         said = verdict(answer)
         if said != "accepted":
-            return _stopped(ctx, proposal, said, shown)
+            return unchanged(
+                app_state(ctx),
+                said,
+                proposal.target,
+                f"Not done: {_SAID[said]}. Nothing was changed ({proposal.what} was not sent). "
+                "Do not retry unless the user asks again.",
+                now=shown,
+            )
     else:
         shown = None
     found = await proposal.read()
@@ -312,26 +324,3 @@ def _decode(request_state: str | None) -> tuple[dict[str, Any], int] | None:
     except (ValueError, KeyError, TypeError):
         pass
     return None
-
-
-_SAID = {
-    "declined": "the user declined",
-    "cancelled": "the user cancelled the confirmation",
-    "not_confirmed": "the answer did not tick the confirmation box (only true counts)",
-}
-
-
-def _stopped(
-    ctx: Context[Any, Any],
-    proposal: Proposal[Any, Any],
-    said: Literal["declined", "cancelled", "not_confirmed"],
-    shown: dict[str, Any],
-) -> CallToolResult:
-    return unchanged(
-        app_state(ctx),
-        said,
-        proposal.target,
-        f"Not done: {_SAID[said]}. Nothing was changed ({proposal.what} was not sent). "
-        "Do not retry unless the user asks again.",
-        now=shown,
-    )

@@ -43,7 +43,7 @@ from ld_insights_mcp.tools.windows import (
     read_cursor,
     resolve_window,
 )
-from ld_insights_mcp.views.common import iso_datetime, source_line
+from ld_insights_mcp.views.common import iso_datetime, literal_call, source_line
 from ld_insights_mcp.views.evidence import (
     DeploymentPage,
     DeploymentResult,
@@ -51,7 +51,6 @@ from ld_insights_mcp.views.evidence import (
     EvidencePage,
     FlagEventPage,
     FlagEventView,
-    NextCall,
     PullRequestPage,
     PullRequestView,
     cursor_page_text,
@@ -80,10 +79,6 @@ class _Lists(Generic[ViewT]):
     view: Callable[[Any], ViewT]
     line: Callable[[ViewT], str]
     page: type[EvidencePage]
-
-    @property
-    def tool(self) -> str:
-        return f"list_{self.field}"
 
 
 DEPLOYMENTS = _Lists("deployments", "Deployments", deployment_view, deployment_line, DeploymentPage)
@@ -114,6 +109,7 @@ async def _list_page(
     the page read, its lines cut to the output cap, and the exact call for the next page.
     ``said`` names the filters in the header."""
     project, environment, application_keys = scope
+    tool = f"list_{lists.field}"
     apps = list(dict.fromkeys(application_keys or []))
     shaping = {
         "project_key": project,
@@ -122,7 +118,7 @@ async def _list_page(
         **window.arguments,
         **filters,
     }
-    signature = query_signature(lists.tool, shaping)
+    signature = query_signature(tool, shaping)
     after = read_cursor(cursor, signature)
     found = await call_launchdarkly(
         state,
@@ -151,7 +147,7 @@ async def _list_page(
         lines=[lists.line(v) for v in views],
         ids=[v.id for v in views],
         has_more="next" in found.links,
-        next_call=NextCall(lists.tool, {**shaping, "limit": limit}),
+        next_call=lambda cursor: literal_call(tool, {**shaping, "limit": limit, "cursor": cursor}),
         cursor_for=lambda last: (
             make_cursor(last, signature) if re.fullmatch(CURSOR_ID, last) else None
         ),

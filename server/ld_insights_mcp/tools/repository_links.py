@@ -142,14 +142,7 @@ async def link_repository(
     )
     if not isinstance(done, Done):
         return done
-    return _linked(state, repository_key, project_key, done)
-
-
-def _linked(
-    state: AppState, repository_key: str, project_key: str, done: Done[Any, LinkOutcome]
-) -> CallToolResult:
-    """The result of a link, as reading back found it."""
-    outcome = done.changed
+    outcome: LinkOutcome = done.changed
     before = outcome.before
     if not outcome.sent:
         return unchanged(

@@ -100,10 +100,6 @@ def deployment_state(deployment: Deployment) -> dict[str, Any]:
     return {"status": deployment.status, "archived": deployment.archived}
 
 
-def _yes(value: bool) -> str:
-    return "yes" if value else "no"
-
-
 def deployment_label(deployment: Deployment) -> str:
     return (
         f"deployment {quoted(deployment.id)} (application {quoted(deployment.application_key)}, "
@@ -117,7 +113,8 @@ def deployment_change_lines(before: Deployment, status: str, archived: bool) -> 
     if status != before.status:
         lines.append(f"status {quoted(before.status)} → {quoted(status)}")
     if archived != before.archived:
-        lines.append(f"archived (hidden) {_yes(before.archived)} → {_yes(archived)}")
+        yes = {True: "yes", False: "no"}
+        lines.append(f"archived (hidden) {yes[before.archived]} → {yes[archived]}")
     return lines
 
 

@@ -4,8 +4,7 @@ exact next call."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import Field
@@ -18,7 +17,6 @@ from ld_insights_mcp.views.common import (
     ViewModel,
     copied,
     iso_datetime,
-    literal_call,
     short_time,
     source_line,
 )
@@ -273,35 +271,25 @@ NO_CURSOR = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class NextCall:
-    """The literal call for the next page: the tool and every argument but the cursor."""
-
-    tool: str
-    arguments: Mapping[str, Any]
-
-    def render(self, cursor: str) -> str:
-        return literal_call(self.tool, {**self.arguments, "cursor": cursor})
-
-
 def cursor_page_text(
     *,
     header: Sequence[str],
     lines: Sequence[str],
     ids: Sequence[str],
     has_more: bool,
-    next_call: NextCall,
+    next_call: Callable[[str], str],
     cursor_for: Callable[[str], str | None],
     max_chars: int,
 ) -> tuple[str, int, str | None]:
     """(text, items shown, next cursor). Past ``max_chars`` trailing items are dropped and the
-    next cursor resumes after the last one shown (the cursor is an item id, so any works).
+    next cursor resumes after the last one shown (the cursor is an item id, so any works);
+    ``next_call`` renders the call for a cursor.
     ``cursor_for`` gives None for an id that cannot make a cursor: the text then says so."""
     shown = len(lines)
     while True:
         more = has_more or shown < len(lines)
         cursor = cursor_for(ids[shown - 1]) if more and shown else None
-        footer = [f"More: call {next_call.render(cursor)}."] if cursor else []
+        footer = [f"More: call {next_call(cursor)}."] if cursor else []
         if more and shown and cursor is None:
             footer = [NO_CURSOR]
         kept = list(lines[:shown])
