@@ -18,7 +18,6 @@ Reads a change decides on bypass the cache; a write drops the cached reads it ma
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -64,11 +63,6 @@ _PATCH_REFUSALS = frozenset({400, 409, 422})
 """How a patch is refused: a failed ``test`` (the values read changed), or a refused value."""
 _GONE = frozenset({404})
 """How a removal is refused when what it removes is already gone."""
-
-
-class _Landed(enum.Enum):
-    APPLIED = "applied"
-    NOT_APPLIED = "not applied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,9 +249,9 @@ class ChangeOperations:
         """Delete ``group`` (as read); a 404 after an attempt that may have landed means deleted."""
         path = f"{GROUPS}/{_segment(group.key, 'insightGroupKey')}"
 
-        async def read_back() -> tuple[_Landed, InsightGroup | None]:
+        async def read_back() -> tuple[bool, InsightGroup | None]:
             found = await self._find(InsightGroup, path)
-            return (_Landed.APPLIED if found is None else _Landed.NOT_APPLIED), found
+            return found is None, found
 
         changed = await self._settle(
             group,
@@ -336,10 +330,9 @@ class ChangeOperations:
             await self._send_for(_Any, "PUT", f"{EI}/repositories/projects", json_body=body)
             return True
 
-        async def read_back() -> tuple[_Landed, RepositoryLinks]:
+        async def read_back() -> tuple[bool, RepositoryLinks]:
             found = await self.read_repository_links(key)
-            landed = _Landed.APPLIED if found.linked(project_key) else _Landed.NOT_APPLIED
-            return landed, found
+            return found.linked(project_key), found
 
         try:
             changed: Changed[Any] = await self._settle(
@@ -379,10 +372,9 @@ class ChangeOperations:
             f"/projects/{_segment(project_key, 'projectKey')}"
         )
 
-        async def read_back() -> tuple[_Landed, RepositoryLinks]:
+        async def read_back() -> tuple[bool, RepositoryLinks]:
             found = await self.read_repository_links(key)
-            landed = _Landed.NOT_APPLIED if found.linked(project_key) else _Landed.APPLIED
-            return landed, found
+            return not found.linked(project_key), found
 
         changed = await self._settle(
             links,
@@ -427,12 +419,12 @@ class ChangeOperations:
         def holds(found: ModelT, values: dict[str, Any]) -> bool:
             return all(_same(getattr(found, name), v) for name, v in values.items())
 
-        async def read_back() -> tuple[_Landed, ModelT]:
+        async def read_back() -> tuple[bool, ModelT]:
             found = await self._find(model, path)
             if found is not None and holds(found, wanted):
-                return _Landed.APPLIED, found
+                return True, found
             if found is not None and holds(found, read):
-                return _Landed.NOT_APPLIED, found
+                return False, found
             raise ConcurrentChangeError(label, found)
 
         body = [op.to_wire() for op in patch]
@@ -458,23 +450,23 @@ class ChangeOperations:
         self,
         before: T,
         send: Callable[[], Awaitable[Any]],
-        read_back: Callable[[], Awaitable[tuple[_Landed, Any]]],
+        read_back: Callable[[], Awaitable[tuple[bool, Any]]],
         *,
         what: str,
         key: str,
         guard_refusals: frozenset[int] = frozenset(),
         affects: frozenset[str] = frozenset(),
     ) -> Changed[T]:
-        """Send once; settle any doubt by reading back (see the module docstring). Answers in
-        ``guard_refusals``, and any error status after an attempt that may have landed, are
-        read back too."""
+        """Send once; settle any doubt by ``read_back()`` -> (applied, found) (see the module
+        docstring). Answers in ``guard_refusals``, and any error status after an attempt that
+        may have landed, are read back too."""
         retry = self._options.retry
         maybe_landed = False
         resent = False
 
         async def settle(failure: LaunchDarklyError) -> Any:
             try:
-                landed, found = await read_back()
+                applied, found = await read_back()
             except ConcurrentChangeError as concurrent:
                 concurrent.maybe_applied = maybe_landed
                 raise
@@ -482,7 +474,7 @@ class ChangeOperations:
                 if maybe_landed:
                     raise ChangeOutcomeUnknownError(what, key) from lookup_failure
                 raise failure from None
-            if landed is _Landed.APPLIED:
+            if applied:
                 return found
             raise _ReadBackNotApplied(failure)
 

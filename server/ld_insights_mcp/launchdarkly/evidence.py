@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Literal, TypedDict, TypeVar, Unpack, cast
 
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 from ld_insights_mcp.launchdarkly.evidence_models import (
     Deployment,
@@ -54,32 +55,108 @@ def comma_list(values: Sequence[str]) -> str | None:
     return ",".join(dict.fromkeys(values)) or None
 
 
-def _flag(value: bool | None) -> str | None:
-    return None if value is None else ("true" if value else "false")
+class _Window(TypedDict, total=False):
+    from_ms: int | None
+    to_ms: int | None
 
 
-def _slice(
+class _Buckets(_Window, total=False):
+    bucket_type: BucketType | None
+    bucket_ms: int | None
+
+
+class _Page(TypedDict, total=False):
+    limit: int | None
+    after: str | None
+    before: str | None
+
+
+class DeploymentChartOptions(_Buckets, total=False):
+    group_by: DeploymentGroupBy | None
+    metrics: bool
+
+
+class LeadTimeChartOptions(_Buckets, total=False):
+    group_by: LeadTimeGroupBy | None
+    expand: Sequence[LeadTimeExpand]
+
+
+class ReleaseChartOptions(_Buckets, total=False):
+    group_by: Literal["impact"] | None
+    has_experiments: bool | None
+    global_events: GlobalEvents | None
+    metrics: bool
+
+
+class StaleFlagsChartOptions(TypedDict, total=False):
+    group_by: Literal["maintainer"] | None
+    maintainer_ids: Sequence[str]
+    maintainer_team_keys: Sequence[str]
+    metrics: bool
+
+
+class DeploymentFilters(_Window, _Page, total=False):
+    kind: str | None
+    status: str | None
+    expand: Sequence[DeploymentExpand]
+
+
+class PullRequestFilters(_Window, _Page, total=False):
+    status: PullRequestStatus | None
+    query: str | None
+    sort: PullRequestSort | None
+    expand: Sequence[PullRequestExpand]
+
+
+class FlagEventFilters(_Window, total=False):
+    query: str | None
+    impact_size: ImpactSize | None
+    has_experiments: bool | None
+    global_events: GlobalEvents | None
+
+
+class FlagEventOptions(FlagEventFilters, _Page, total=False):
+    experiments: bool
+
+
+_WIRE_NAMES = {
+    "from_ms": "from",
+    "to_ms": "to",
+    "global_events": "global",
+    "maintainer_ids": "maintainerId",
+    "maintainer_team_keys": "maintainerTeamKey",
+}
+_EXPAND_FLAGS = frozenset({"metrics", "experiments", "projects"})
+"""Options that, when true, send their own name as ``expand``."""
+
+
+def _params(
     project_key: str | None,
     environment_key: str | None,
     application_keys: Sequence[str],
-    from_ms: int | None = None,
-    to_ms: int | None = None,
+    options: Mapping[str, object],
     *,
     date_time: bool = False,
 ) -> Params:
-    """The slice and window every evidence read shares (``date_time``: RFC 3339, else ms)."""
-    window = [rfc3339(ms) if date_time and ms is not None else ms for ms in (from_ms, to_ms)]
-    return {
+    """The slice every evidence read shares, then ``options`` as query parameters (windows as
+    RFC 3339 when ``date_time``, else ms; booleans as text; lists comma-separated)."""
+    params: Params = {
         "projectKey": project_key,
         "environmentKey": environment_key,
         "applicationKey": comma_list(application_keys),
-        "from": window[0],
-        "to": window[1],
     }
-
-
-def _cursor(limit: int | None, after: str | None, before: str | None) -> Params:
-    return {"limit": limit, "after": after, "before": before}
+    for name, value in options.items():
+        if name in _EXPAND_FLAGS:
+            params["expand"] = name if value else None
+        elif isinstance(value, int) and name in ("from_ms", "to_ms") and date_time:
+            params[_WIRE_NAMES[name]] = rfc3339(value)
+        elif isinstance(value, bool):
+            params[to_camel(name)] = "true" if value else "false"
+        elif value is None or isinstance(value, str | int):
+            params[_WIRE_NAMES.get(name, to_camel(name))] = value
+        else:
+            params[_WIRE_NAMES.get(name, to_camel(name))] = comma_list(cast(Sequence[str], value))
+    return params
 
 
 class EvidenceOperations:
@@ -95,20 +172,10 @@ class EvidenceOperations:
         project_key: str | None = None,
         environment_key: str | None = None,
         application_keys: Sequence[str] = (),
-        *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        bucket_type: BucketType | None = None,
-        bucket_ms: int | None = None,
-        group_by: DeploymentGroupBy | None = None,
-        metrics: bool = False,
+        **options: Unpack[DeploymentChartOptions],
     ) -> InsightsChart:
         """Deployments per bucket."""
-        params = _slice(
-            project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
-        )
-        params |= {"bucketType": bucket_type, "bucketMs": bucket_ms, "groupBy": group_by}
-        params["expand"] = "metrics" if metrics else None
+        params = _params(project_key, environment_key, application_keys, options, date_time=True)
         return await self._read(InsightsChart, f"{EI}/charts/deployments/frequency", params)
 
     async def get_lead_time_chart(
@@ -116,18 +183,10 @@ class EvidenceOperations:
         project_key: str,
         environment_key: str | None = None,
         application_keys: Sequence[str] = (),
-        *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        bucket_type: BucketType | None = None,
-        bucket_ms: int | None = None,
-        group_by: LeadTimeGroupBy | None = None,
-        expand: Sequence[LeadTimeExpand] = (),
+        **options: Unpack[LeadTimeChartOptions],
     ) -> InsightsChart:
         """Lead time per bucket, by stage (default) or application."""
-        params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
-        params |= {"bucketType": bucket_type, "bucketMs": bucket_ms, "groupBy": group_by}
-        params["expand"] = comma_list(expand)
+        params = _params(project_key, environment_key, application_keys, options)
         return await self._read(InsightsChart, f"{EI}/charts/lead-time", params)
 
     async def get_release_frequency_chart(
@@ -135,30 +194,17 @@ class EvidenceOperations:
         project_key: str,
         environment_key: str,
         application_keys: Sequence[str] = (),
-        *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        bucket_type: BucketType | None = None,
-        bucket_ms: int | None = None,
-        group_by: Literal["impact"] | None = None,
-        has_experiments: bool | None = None,
-        global_events: GlobalEvents | None = None,
-        metrics: bool = False,
+        **options: Unpack[ReleaseChartOptions],
     ) -> InsightsChart:
         """Flag changes per bucket."""
-        params = _slice(
-            project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
-        )
-        params |= {"bucketType": bucket_type, "bucketMs": bucket_ms, "groupBy": group_by}
-        params |= {"hasExperiments": _flag(has_experiments), "global": global_events}
-        params["expand"] = "metrics" if metrics else None
+        params = _params(project_key, environment_key, application_keys, options, date_time=True)
         return await self._read(InsightsChart, f"{EI}/charts/releases/frequency", params)
 
     async def get_flag_status_chart(
         self, project_key: str, environment_key: str, application_keys: Sequence[str] = ()
     ) -> InsightsChart:
         """Flags by status now (a snapshot: no time window)."""
-        params = _slice(project_key, environment_key, application_keys)
+        params = _params(project_key, environment_key, application_keys, {})
         return await self._read(InsightsChart, f"{EI}/charts/flags/status", params)
 
     async def get_stale_flags_chart(
@@ -166,20 +212,10 @@ class EvidenceOperations:
         project_key: str,
         environment_key: str,
         application_keys: Sequence[str] = (),
-        *,
-        group_by: Literal["maintainer"] | None = None,
-        maintainer_ids: Sequence[str] = (),
-        maintainer_team_keys: Sequence[str] = (),
-        metrics: bool = False,
+        **options: Unpack[StaleFlagsChartOptions],
     ) -> InsightsChart:
         """Stale flags now (a snapshot: no time window), optionally by maintainer."""
-        params = _slice(project_key, environment_key, application_keys)
-        params |= {
-            "groupBy": group_by,
-            "maintainerId": comma_list(maintainer_ids),
-            "maintainerTeamKey": comma_list(maintainer_team_keys),
-            "expand": "metrics" if metrics else None,
-        }
+        params = _params(project_key, environment_key, application_keys, options)
         return await self._read(InsightsChart, f"{EI}/charts/flags/stale", params)
 
     async def get_deployments(
@@ -187,20 +223,10 @@ class EvidenceOperations:
         project_key: str,
         environment_key: str,
         application_keys: Sequence[str] = (),
-        *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        kind: str | None = None,
-        status: str | None = None,
-        expand: Sequence[DeploymentExpand] = (),
-        limit: int | None = None,
-        after: str | None = None,
-        before: str | None = None,
+        **filters: Unpack[DeploymentFilters],
     ) -> DeploymentCollection:
         """One page of deployments, newest first (``limit`` 1-100)."""
-        params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
-        params |= {"kind": kind, "status": status, "expand": comma_list(expand)}
-        params |= _cursor(limit, after, before)
+        params = _params(project_key, environment_key, application_keys, filters)
         return await self._read(DeploymentCollection, f"{EI}/deployments", params)
 
     async def get_deployment(
@@ -214,23 +240,10 @@ class EvidenceOperations:
         project_key: str,
         environment_key: str | None = None,
         application_keys: Sequence[str] = (),
-        *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        status: PullRequestStatus | None = None,
-        query: str | None = None,
-        sort: PullRequestSort | None = None,
-        expand: Sequence[PullRequestExpand] = (),
-        limit: int | None = None,
-        after: str | None = None,
-        before: str | None = None,
+        **filters: Unpack[PullRequestFilters],
     ) -> PullRequestCollection:
         """One page of pull requests (``sort`` needs ``environment_key``)."""
-        params = _slice(
-            project_key, environment_key, application_keys, from_ms, to_ms, date_time=True
-        )
-        params |= {"status": status, "query": query, "sort": sort, "expand": comma_list(expand)}
-        params |= _cursor(limit, after, before)
+        params = _params(project_key, environment_key, application_keys, filters, date_time=True)
         return await self._read(PullRequestCollection, f"{EI}/pull-requests", params)
 
     async def get_flag_events(
@@ -238,28 +251,10 @@ class EvidenceOperations:
         project_key: str,
         environment_key: str,
         application_keys: Sequence[str] = (),
-        *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        query: str | None = None,
-        impact_size: ImpactSize | None = None,
-        has_experiments: bool | None = None,
-        global_events: GlobalEvents | None = None,
-        experiments: bool = False,
-        limit: int | None = None,
-        after: str | None = None,
-        before: str | None = None,
+        **options: Unpack[FlagEventOptions],
     ) -> FlagEventCollection:
         """One page of flag events, newest first (``query`` filters by flag key)."""
-        params = _slice(project_key, environment_key, application_keys, from_ms, to_ms)
-        params |= {
-            "query": query,
-            "impactSize": impact_size,
-            "hasExperiments": _flag(has_experiments),
-            "global": global_events,
-            "expand": "experiments" if experiments else None,
-        }
-        params |= _cursor(limit, after, before)
+        params = _params(project_key, environment_key, application_keys, options)
         return await self._read(FlagEventCollection, f"{EI}/flag-events", params)
 
     def iter_flag_events(
@@ -268,30 +263,15 @@ class EvidenceOperations:
         environment_key: str,
         application_keys: Sequence[str] = (),
         *,
-        from_ms: int | None = None,
-        to_ms: int | None = None,
-        query: str | None = None,
-        impact_size: ImpactSize | None = None,
-        has_experiments: bool | None = None,
-        global_events: GlobalEvents | None = None,
         page_size: int = MAX_CURSOR_LIMIT,
         max_items: int | None = None,
+        **filters: Unpack[FlagEventFilters],
     ) -> AsyncIterator[FlagEvent]:
         """Every matching flag event, page by page with the filters re-sent."""
 
         async def page(limit: int, after: str | None) -> tuple[list[FlagEvent], Links]:
             found = await self.get_flag_events(
-                project_key,
-                environment_key,
-                application_keys,
-                from_ms=from_ms,
-                to_ms=to_ms,
-                query=query,
-                impact_size=impact_size,
-                has_experiments=has_experiments,
-                global_events=global_events,
-                limit=limit,
-                after=after,
+                project_key, environment_key, application_keys, **filters, limit=limit, after=after
             )
             return found.items, found.links
 
