@@ -253,15 +253,9 @@ class ChartHandlers:
         def point(group: list[Body]) -> Body:
             return {"y": len(group)}
 
-        if group_by is None:
-            series = [_series("releases", buckets, items, point)]
-        else:
-            series = [
-                _series(
-                    size, buckets, [(t, e) for t, e in items if e["impact"]["size"] == size], point
-                )
-                for size in IMPACT_SIZES
-            ]
+        by_size = {s: [(t, e) for t, e in items if e["impact"]["size"] == s] for s in IMPACT_SIZES}
+        groups = {"releases": items} if group_by is None else by_size
+        series = [_series(name, buckets, group, point) for name, group in groups.items()]
         large = sum(1 for _, e in items if e["impact"]["size"] == "large")
         linked = sum(1 for _, e in items if evidence.event_experiments[e["id"]])
         measured = {"impactSize": (percent(large, len(items)), len(items))}
