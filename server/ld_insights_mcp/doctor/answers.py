@@ -53,9 +53,8 @@ def reachable(
     if not (isinstance(error, APIConnectionError) and not recording.answers):
         return passed("base_uri", f"{where} answers; {region}", region=region, **network)
     failure = recording.failed_at
-    if (
-        failure is not None
-    ):  # TLS, or the proxy: unreachable, refused the tunnel, or could not reach
+    # TLS, or the proxy: unreachable, refused the tunnel, or could not reach
+    if failure is not None:
         reason = (
             f"{where}: {failure.reason}; {region}"
             if failure.kind == "tls"
@@ -166,11 +165,9 @@ async def readable_pairs(
         if not page.items:
             break
         groups += page.items
-    configured = (
-        (settings.project, settings.environment)
-        if settings.project and settings.environment
-        else None
-    )
+    configured = None
+    if settings.project and settings.environment:
+        configured = (settings.project, settings.environment)
     in_use = [(g.project_key, g.environment_key) for g in groups]
     pairs = list(dict.fromkeys([configured, *in_use] if configured else in_use))
     if not pairs:
