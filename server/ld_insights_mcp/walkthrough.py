@@ -145,10 +145,8 @@ async def tour() -> None:
         texts = [c.text for c in read.contents if isinstance(c, TextResourceContents)]
         _show("\n".join(texts), limit=900)
         _section("prompt summarize_engineering_health")
-        prompt = await client.get_prompt(
-            "summarize_engineering_health",
-            {"project_key": project, "environment_key": "production"},
-        )
+        topic = {"project_key": project, "environment_key": "production"}
+        prompt = await client.get_prompt("summarize_engineering_health", topic)
         message = prompt.messages[0].content
         _show(message.text if isinstance(message, TextContent) else str(message), limit=700)
 

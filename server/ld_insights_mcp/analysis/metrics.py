@@ -370,15 +370,9 @@ def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Rea
         f"{now_v[CREATED][0]:.0f} created, {now_v[ARCHIVED][0]:.0f} archived; counted here "
         "from flag events: LaunchDarkly states no raw value or tiers for creationRatio"
     )
-    return _measured(
-        "creationRatio",
-        (None, None),
-        (now_v, last_v),
-        (ratio, ratio),
-        text,
-        note,
-        (not now_v[ARCHIVED][0], not last_v[ARCHIVED][0]),
-    )
+    empty = (not now_v[ARCHIVED][0], not last_v[ARCHIVED][0])
+    values = (now_v, last_v)
+    return _measured("creationRatio", (None, None), values, (ratio, ratio), text, note, empty)
 
 
 def _lifecycle_values(pages: EventPages) -> Values:

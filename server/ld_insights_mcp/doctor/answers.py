@@ -180,14 +180,13 @@ async def readable_pairs(
     readable: list[str] = []
     unreadable: list[dict[str, str]] = []
     for project, environment in pairs[:MAX_PAIRS]:
+        pair = f"{project}/{environment}"
         try:
             await client.get_insight_scores(project, environment)
-            readable.append(f"{project}/{environment}")
+            readable.append(pair)
         except LaunchDarklyError as exc:
             why = _UNREADABLE.get(getattr(exc, "status", 0), "failed")
-            unreadable.append(
-                {"pair": f"{project}/{environment}", "why": why, "answer": _said(exc)}
-            )
+            unreadable.append({"pair": pair, "why": why, "answer": _said(exc)})
     details = {
         "readable": readable,
         "unreadable": unreadable,
