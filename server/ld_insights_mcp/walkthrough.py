@@ -73,9 +73,8 @@ async def _confirm_as_the_user(
 
 
 async def tour() -> None:
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "ld_insights_mcp", "--demo"], env={}
-    )
+    args = ["-m", "ld_insights_mcp", "--demo"]
+    params = StdioServerParameters(command=sys.executable, args=args, env={})
     started = time.perf_counter()
     async with Client(params, mode="legacy", elicitation_callback=_confirm_as_the_user) as client:
         _section(f"connected over stdio in {time.perf_counter() - started:.2f} s")
@@ -136,26 +135,18 @@ async def tour() -> None:
                 await _call(client, "get_deployment", {"deployment_id": listed[0]["id"]})
 
         rename = {"key": "walkthrough-squad", "name": "Walkthrough squad (renamed)"}
-        await _call(
-            client,
-            "rename_insight_group",
-            rename,
-            f"rename_insight_group({rename}): reversible, so nobody is asked",
-        )
+        title = f"rename_insight_group({rename}): reversible, so nobody is asked"
+        await _call(client, "rename_insight_group", rename, title)
         title = "delete_insight_group(key='walkthrough-squad'): the user confirms first"
         await _call(client, "delete_insight_group", {"key": "walkthrough-squad"}, title)
 
         _section("resource insights://score-categories/leadTime")
         read = await client.read_resource("insights://score-categories/leadTime")
-        _show(
-            "\n".join(c.text for c in read.contents if isinstance(c, TextResourceContents)),
-            limit=900,
-        )
+        texts = [c.text for c in read.contents if isinstance(c, TextResourceContents)]
+        _show("\n".join(texts), limit=900)
         _section("prompt summarize_engineering_health")
-        prompt = await client.get_prompt(
-            "summarize_engineering_health",
-            {"project_key": project, "environment_key": "production"},
-        )
+        topic = {"project_key": project, "environment_key": "production"}
+        prompt = await client.get_prompt("summarize_engineering_health", topic)
         message = prompt.messages[0].content
         _show(message.text if isinstance(message, TextContent) else str(message), limit=700)
 

@@ -71,15 +71,9 @@ def slowest_pull_requests(prs: Sequence[PullRequest], *, most: int = MOST) -> li
         stages = pr_stages(pr)
         top = max(stages, key=lambda s: stages[s]) if stages else None
         detail = f" ({STAGE_NAMES.get(top, quoted(top))} {duration(stages[top])})" if top else ""
-        found.append(
-            Evidence(
-                "pull_request",
-                f"#{pr.external_id}",
-                f"{quoted('#' + pr.external_id)} {quoted(pr.title)} by {quoted(pr.author)}: "
-                f"lead {duration(total)}{detail}",
-                pr.url,
-            )
-        )
+        who = f"{quoted('#' + pr.external_id)} {quoted(pr.title)} by {quoted(pr.author)}"
+        text = f"{who}: lead {duration(total)}{detail}"
+        found.append(Evidence("pull_request", f"#{pr.external_id}", text, pr.url))
     return found
 
 

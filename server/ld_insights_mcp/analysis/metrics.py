@@ -34,27 +34,17 @@ from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, InsightsCh
 from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 from ld_insights_mcp.text import quoted
 
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "deploymentFrequency": True,
-    "deploymentFailureRate": False,
-    "leadTime": False,
-    "impactSize": False,
-    "experimentationCoverage": True,
-    "flagHealth": False,
-    "creationRatio": False,
+METRICS: dict[str, tuple[str, str, bool]] = {
+    "deploymentFrequency": ("deployment frequency", "per day", True),
+    "deploymentFailureRate": ("failure rate", "percent", False),
+    "leadTime": ("lead time", "hours", False),
+    "impactSize": ("large-impact share", "percent", False),
+    "experimentationCoverage": ("experiment coverage", "percent", True),
+    "flagHealth": ("stale flags", "percent", False),
+    "creationRatio": ("flags created per flag archived", "ratio", False),
 }
-"""Each base category's raw metric: whether a higher value is better (scores always are)."""
-
-LABELS: dict[str, tuple[str, str]] = {
-    "deploymentFrequency": ("deployment frequency", "per day"),
-    "deploymentFailureRate": ("failure rate", "percent"),
-    "leadTime": ("lead time", "hours"),
-    "impactSize": ("large-impact share", "percent"),
-    "experimentationCoverage": ("experiment coverage", "percent"),
-    "flagHealth": ("stale flags", "percent"),
-    "creationRatio": ("flags created per flag archived", "ratio"),
-}
-"""Each base category's metric: its label and the unit counted here."""
+"""Each base category's raw metric: its label, the unit counted here, and whether a higher
+value is better (scores always are)."""
 STAGE_NAMES = {"coding": "coding", "review": "review", "wait": "deploy wait", "deploy": "deploy"}
 IMPACT_SIZES = ("none", "small", "medium", "large")
 
@@ -148,7 +138,7 @@ def _measured(
     else ``formulas`` over the parts (``values``); the parts' effects in the last period's
     terms. A period ``empty`` (default: its chart's series hold nothing the metric is
     computed over) has no value."""
-    label, unit = LABELS[category]
+    label, unit, higher_is_better = METRICS[category]
     if empty is None:
         empty = [charts.over_nothing(chart, category) for chart in stated_in]
     stated = charts.stated(stated_in[0], category)
@@ -178,7 +168,7 @@ def _measured(
         category,
         label,
         _unit(stated, unit),
-        HIGHER_IS_BETTER[category],
+        higher_is_better,
         stated.value if stated else recomputed[0],
         stated_last.value if stated_last else recomputed[1],
         "launchdarkly" if stated else "recomputed",
@@ -336,7 +326,7 @@ def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
             recomputed = _ratio(stale_count, flags)
     return Reading(
         "flagHealth",
-        LABELS["flagHealth"][0],
+        METRICS["flagHealth"][0],
         _unit(stated, "percent"),
         False,
         stated.value if stated else recomputed,
@@ -353,7 +343,7 @@ def _flag_health(found: Mapping[Need, Any], days: tuple[float, float]) -> Readin
 def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Reading:
     pages = [found.get(n) for n in (EVENTS_NOW, EVENTS_LAST)]
     read = [p for p in pages if isinstance(p, EventPages)]
-    base = Reading("creationRatio", *LABELS["creationRatio"], False)
+    base = Reading("creationRatio", *METRICS["creationRatio"])
     if len(read) < 2:
         return base
     if not all(p.complete for p in read):
@@ -380,15 +370,9 @@ def _creation_ratio(found: Mapping[Need, Any], days: tuple[float, float]) -> Rea
         f"{now_v[CREATED][0]:.0f} created, {now_v[ARCHIVED][0]:.0f} archived; counted here "
         "from flag events: LaunchDarkly states no raw value or tiers for creationRatio"
     )
-    return _measured(
-        "creationRatio",
-        (None, None),
-        (now_v, last_v),
-        (ratio, ratio),
-        text,
-        note,
-        (not now_v[ARCHIVED][0], not last_v[ARCHIVED][0]),
-    )
+    empty = (not now_v[ARCHIVED][0], not last_v[ARCHIVED][0])
+    values = (now_v, last_v)
+    return _measured("creationRatio", (None, None), values, (ratio, ratio), text, note, empty)
 
 
 def _lifecycle_values(pages: EventPages) -> Values:

@@ -118,13 +118,9 @@ def jsonrpc_messages(body: bytes) -> list[dict[str, Any]]:
 
 def called_tools(body: bytes) -> list[str]:
     """The tool names of the ``tools/call`` requests in a JSON-RPC body."""
-    names = []
-    for message in jsonrpc_messages(body):
-        if message.get("method") == "tools/call":
-            params = message.get("params")
-            name = params.get("name") if isinstance(params, dict) else None
-            names.append(name if isinstance(name, str) else "")
-    return names
+    calls = [m.get("params") for m in jsonrpc_messages(body) if m.get("method") == "tools/call"]
+    names = [params.get("name") if isinstance(params, dict) else None for params in calls]
+    return [name if isinstance(name, str) else "" for name in names]
 
 
 def _quotable(text: str) -> str:

@@ -53,9 +53,8 @@ def reachable(
     if not (isinstance(error, APIConnectionError) and not recording.answers):
         return passed("base_uri", f"{where} answers; {region}", region=region, **network)
     failure = recording.failed_at
-    if (
-        failure is not None
-    ):  # TLS, or the proxy: unreachable, refused the tunnel, or could not reach
+    # TLS, or the proxy: unreachable, refused the tunnel, or could not reach
+    if failure is not None:
         reason = (
             f"{where}: {failure.reason}; {region}"
             if failure.kind == "tls"
@@ -166,11 +165,9 @@ async def readable_pairs(
         if not page.items:
             break
         groups += page.items
-    configured = (
-        (settings.project, settings.environment)
-        if settings.project and settings.environment
-        else None
-    )
+    configured = None
+    if settings.project and settings.environment:
+        configured = (settings.project, settings.environment)
     in_use = [(g.project_key, g.environment_key) for g in groups]
     pairs = list(dict.fromkeys([configured, *in_use] if configured else in_use))
     if not pairs:
@@ -183,14 +180,13 @@ async def readable_pairs(
     readable: list[str] = []
     unreadable: list[dict[str, str]] = []
     for project, environment in pairs[:MAX_PAIRS]:
+        pair = f"{project}/{environment}"
         try:
             await client.get_insight_scores(project, environment)
-            readable.append(f"{project}/{environment}")
+            readable.append(pair)
         except LaunchDarklyError as exc:
             why = _UNREADABLE.get(getattr(exc, "status", 0), "failed")
-            unreadable.append(
-                {"pair": f"{project}/{environment}", "why": why, "answer": _said(exc)}
-            )
+            unreadable.append({"pair": pair, "why": why, "answer": _said(exc)})
     details = {
         "readable": readable,
         "unreadable": unreadable,

@@ -132,11 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     target = _target(settings, args.demo, problem)
     if problem is not None and not target.demo:  # --base-uri wins over LD_BASE_URI
-        given, target.given = (
-            (args.base_uri, "--base-uri")
-            if args.base_uri is not None
-            else (os.environ.get("LD_BASE_URI", ""), "LD_BASE_URI")
-        )
+        given, target.given = os.environ.get("LD_BASE_URI", ""), "LD_BASE_URI"
+        if args.base_uri is not None:
+            given, target.given = args.base_uri, "--base-uri"
         target.base_uri = shown_base_uri(given) or ""
     secret = target.token.get_secret_value() if target.token else None
     from ld_insights_mcp.logging_setup import configure_logging

@@ -167,11 +167,6 @@ async def send_answer(send: Send, answer: Answer, headers: dict[str, str]) -> No
     body = b"" if answer.status == 204 else answer.body
     headers = {**headers, **{k.lower(): v for k, v in answer.headers.items()}}
     headers["content-length"] = str(len(body))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": answer.status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
-        }
-    )
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": answer.status, "headers": raw})
     await send({"type": "http.response.body", "body": body})

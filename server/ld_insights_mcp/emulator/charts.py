@@ -172,22 +172,16 @@ class ChartHandlers:
             failed = sum(1 for d in group if d["status"] == "failed")
             return {"y": len(group), "values": {"failed": failed}}
 
-        if group_by is None:
-            series = [_series("deployments", buckets, items, point)]
-        else:
-            groups = _grouped(
-                items, lambda d: d["applicationKey" if group_by == "application" else "kind"]
-            )
-            series = [_series(name, buckets, group, point) for name, group in groups.items()]
+        field = "applicationKey" if group_by == "application" else "kind"
+        groups = {"deployments": items} if group_by is None else _grouped(items, lambda d: d[field])
+        series = [_series(name, buckets, group, point) for name, group in groups.items()]
         failed = sum(1 for _, d in items if d["status"] == "failed")
         days = max(span.end - span.start, 1) / DAY_MS
-        metrics = self._metrics(
-            expand,
-            {
-                "deploymentFrequency": (len(items) / days, 1),  # per day: never over nothing
-                "deploymentFailureRate": (percent(failed, len(items)), len(items)),
-            },
-        )
+        measured = {
+            "deploymentFrequency": (len(items) / days, 1),  # per day: never over nothing
+            "deploymentFailureRate": (percent(failed, len(items)), len(items)),
+        }
+        metrics = self._metrics(expand, measured)
         summary = {"total": len(items), "failed": failed, "from": span.start, "to": span.end}
         return 200, _chart("deploymentFrequency", "count", summary, series, metrics)
 
@@ -253,15 +247,9 @@ class ChartHandlers:
         def point(group: list[Body]) -> Body:
             return {"y": len(group)}
 
-        if group_by is None:
-            series = [_series("releases", buckets, items, point)]
-        else:
-            series = [
-                _series(
-                    size, buckets, [(t, e) for t, e in items if e["impact"]["size"] == size], point
-                )
-                for size in IMPACT_SIZES
-            ]
+        by_size = {s: [(t, e) for t, e in items if e["impact"]["size"] == s] for s in IMPACT_SIZES}
+        groups = {"releases": items} if group_by is None else by_size
+        series = [_series(name, buckets, group, point) for name, group in groups.items()]
         large = sum(1 for _, e in items if e["impact"]["size"] == "large")
         linked = sum(1 for _, e in items if evidence.event_experiments[e["id"]])
         measured = {"impactSize": (percent(large, len(items)), len(items))}

@@ -56,11 +56,8 @@ class Ladder:
         band = band_for(score)
         low, high = self.range_for(band.indicator)
         fraction = 0.1 + 0.8 * _position(score, band)
-        return (
-            low + fraction * (high - low)
-            if self.higher_is_better
-            else high - fraction * (high - low)
-        )
+        span = high - low
+        return low + fraction * span if self.higher_is_better else high - fraction * span
 
     def tier_reps(self) -> list[dict[str, str]]:
         """``InsightsMetricTierDefinition`` list, best first."""
@@ -91,52 +88,21 @@ def _percent(
 LADDERS: dict[str, Ladder] = {
     ladder.category: ladder
     for ladder in (
-        Ladder(
-            "deploymentFrequency",
-            "count",
-            "per day",
-            True,
-            (1.0, 3 / 7, 1 / 7),
-            0.0,
-            3.0,
-            (
-                "at least 1 per day",
-                "at least 3 per week",
-                "at least 1 per week",
-                "less than 1 per week",
-            ),
-        ),
+        Ladder("deploymentFrequency", "count", "per day", True, (1.0, 3 / 7, 1 / 7), 0.0, 3.0,
+               ("at least 1 per day", "at least 3 per week", "at least 1 per week",
+                "less than 1 per week")),
         _percent("deploymentFailureRate", "of deployments failed", (10.0, 30.0, 55.0)),
-        Ladder(
-            "leadTime",
-            "hours",
-            "average from first commit to deployment",
-            False,
-            (24.0, 168.0, 720.0),
-            2.0,
-            1440.0,
-            ("at most 1 day", "at most 1 week", "at most 30 days", "more than 30 days"),
-        ),
+        Ladder("leadTime", "hours", "average from first commit to deployment", False,
+               (24.0, 168.0, 720.0), 2.0, 1440.0,
+               ("at most 1 day", "at most 1 week", "at most 30 days", "more than 30 days")),
         _percent("impactSize", "of flag changes with a large impact", (10.0, 20.0, 35.0)),
-        _percent(
-            "experimentationCoverage",
-            "of flag changes with an experiment",
-            (40.0, 20.0, 10.0),
-            higher_is_better=True,
-        ),
+        _percent("experimentationCoverage", "of flag changes with an experiment",
+                 (40.0, 20.0, 10.0), higher_is_better=True),
         _percent("flagHealth", "of flags stale", (10.0, 20.0, 35.0)),
-        Ladder(
-            "creationRatio",
-            "ratio",
-            "flags created per flag archived",
-            False,
-            (1.0, 1.5, 3.0),
-            0.25,
-            6.0,
-            ("at most 1", "at most 1.5", "at most 3", "more than 3"),
-        ),
+        Ladder("creationRatio", "ratio", "flags created per flag archived", False, (1.0, 1.5, 3.0),
+               0.25, 6.0, ("at most 1", "at most 1.5", "at most 3", "more than 3")),
     )
-}
+}  # fmt: skip
 
 
 def percent(part: int, whole: int) -> float:

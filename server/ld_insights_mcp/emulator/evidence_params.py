@@ -149,9 +149,8 @@ def evidence_for(
     project = project_of(store, request)
     assert project is not None
     environment = environment_of(project, request, required=environment_required)
-    return slice_evidence(
-        project, environment, applications_of(project, request), now_ms=store.now_ms
-    )
+    apps = applications_of(project, request)
+    return slice_evidence(project, environment, apps, now_ms=store.now_ms)
 
 
 def cursor_page(

@@ -186,7 +186,7 @@ class _Builder:
         weights = [rng.uniform(0.6, 1.4) for _ in STAGES]
         weights[rng.randrange(len(STAGES))] += rng.uniform(0.8, 2.0)  # the stage that dominates
         self.stage_weights = [w / sum(weights) for w in weights]
-        self.flag_keys = [f"{noun}" for noun in rng.sample(NOUNS, 28)]
+        self.flag_keys = rng.sample(NOUNS, 28)
         self.pr_numbers = {app: 100 + rng.randrange(400) for app in self.apps}
         self.serial = 0
         self.lifecycle_keys: set[str] = set()
@@ -375,11 +375,8 @@ class _Builder:
                 "active": False,
                 "archived": False,
                 "environmentKey": self.evidence.environment,
-                "numberOfContributors": 0,
-                "numberOfPullRequests": 0,
-                "linesAdded": 0,
-                "linesDeleted": 0,
-                "leadTime": 0,
+                **dict.fromkeys(("numberOfContributors", "numberOfPullRequests"), 0),
+                **dict.fromkeys(("linesAdded", "linesDeleted", "leadTime"), 0),
             }
             self._add_deployment(stuck, [], [])
 
@@ -405,9 +402,8 @@ class _Builder:
         self.rng.shuffle(sizes)
         linked = set(self.rng.sample(range(count), with_experiments))
         every = EXPERIMENTS.get(self.evidence.project.key, ())
-        experiments = [e for e in every if e.environment == self.evidence.environment] or list(
-            every
-        )
+        here = [e for e in every if e.environment == self.evidence.environment]
+        experiments = here or list(every)
         for index, when in enumerate(self._moments(window, count)):
             self._flag_event(when, sizes[index], experiments if index in linked else [])
 
@@ -490,9 +486,8 @@ class _Builder:
         fresh = [k for k in LIFECYCLE_KEYS if k not in self.lifecycle_keys]
         keys = rng.sample(fresh, len(kinds))  # a key is created, or archived, once
         self.lifecycle_keys.update(keys)
-        for index, (kind, when) in enumerate(
-            zip(kinds, self._moments(window, len(kinds), rng), strict=True)
-        ):
+        moments = self._moments(window, len(kinds), rng)
+        for index, (kind, when) in enumerate(zip(kinds, moments, strict=True)):
             event_id = stable_uuid(
                 "lifecycle", str(self.now_ms), self.slice_id, str(window), str(index)
             )

@@ -37,15 +37,9 @@ class IncomingRequest:
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
         query = scope.get("query_string", b"").decode("utf-8", errors="replace")
-        return cls(
-            method=scope["method"],
-            path=unquote(scope["path"], errors="replace"),
-            raw_path=scope["path"],
-            query=parse_qsl(query, keep_blank_values=True, errors="replace"),
-            headers=headers,
-            body=body,
-            operation_id=operation_id,
-        )
+        pairs = parse_qsl(query, keep_blank_values=True, errors="replace")
+        path = unquote(scope["path"], errors="replace")
+        return cls(scope["method"], path, scope["path"], pairs, headers, body, operation_id)
 
 
 async def read_body(receive: Receive) -> tuple[bytes, bool]:
@@ -75,11 +69,9 @@ class ApiRequest:
 
     def integer(self, name: str, *, default: int, low: int, high: int | None) -> int:
         """An integer query parameter within ``low..high``; anything else is a 400."""
-        rule = (
-            f"must be an integer between {low} and {high} inclusive"
-            if high is not None
-            else f"must be an integer of at least {low}"
-        )
+        rule = f"must be an integer of at least {low}"
+        if high is not None:
+            rule = f"must be an integer between {low} and {high} inclusive"
         raw = self.arg(name)
         if raw is None or raw == "":
             return default

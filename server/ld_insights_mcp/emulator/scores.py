@@ -25,18 +25,9 @@ PERIOD_DAYS = 30
 COMPOSITES = tuple((name, CATEGORY_PARTS[name]) for name in CATEGORY_PARTS["overall"])
 OVERALL = ("overall", CATEGORY_PARTS["overall"])
 WIRE_ORDER = (
-    "overall",
-    "deploymentFrequency",
-    "deploymentFailureRate",
-    "leadTime",
-    "impactSize",
-    "experimentationCoverage",
-    "flagHealth",
-    "velocity",
-    "risk",
-    "efficiency",
-    "creationRatio",
-)
+    "overall", "deploymentFrequency", "deploymentFailureRate", "leadTime", "impactSize",
+    "experimentationCoverage", "flagHealth", "velocity", "risk", "efficiency", "creationRatio",
+)  # fmt: skip
 NOT_CALCULATED: dict[str, Any] = {
     "score": 0,
     "indicator": "notCalculated",

@@ -27,26 +27,13 @@ class SeedProject:
 
 
 PROJECTS = (
-    SeedProject(
-        "checkout-web",
-        "Checkout Web",
-        ("production", "staging", "test"),
-        ("web-storefront", "checkout-api", "payments-service", "search-service"),
-    ),
-    SeedProject(
-        "mobile-app",
-        "Mobile App",
-        ("production", "staging"),
-        ("ios-app", "android-app", "mobile-api"),
-    ),
-    SeedProject(
-        "data-platform",
-        "Data Platform",
-        ("production", "staging"),
-        ("ingest-pipeline", "warehouse-sync", "feature-store"),
-        has_experiments=False,
-    ),
-)
+    SeedProject("checkout-web", "Checkout Web", ("production", "staging", "test"),
+                ("web-storefront", "checkout-api", "payments-service", "search-service")),
+    SeedProject("mobile-app", "Mobile App", ("production", "staging"),
+                ("ios-app", "android-app", "mobile-api")),
+    SeedProject("data-platform", "Data Platform", ("production", "staging"),
+                ("ingest-pipeline", "warehouse-sync", "feature-store"), has_experiments=False),
+)  # fmt: skip
 
 ENVIRONMENT_NAMES = {"production": "Production", "staging": "Staging", "test": "Test"}
 ENVIRONMENT_COLORS = {"production": "417505", "staging": "f5a623", "test": "4a90e2"}

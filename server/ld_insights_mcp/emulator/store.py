@@ -23,6 +23,7 @@ from ld_insights_mcp.emulator.seed import (
     METRICS,
     PROJECTS,
     TEAMS,
+    SeedExperiment,
     SeedMetric,
     SeedMetricGroup,
     SeedProject,
@@ -170,19 +171,17 @@ class Store:
                     project.key, mg, created, mg.description
                 )
             self.experiments[project.key] = [
-                Experiment(
-                    key=e.key,
-                    name=e.name,
-                    environment_key=e.environment,
-                    creation_date=self._past(e.age_days, "experiment", project.key, e.key),
-                    status=e.status,
-                    metric_groups=list(e.metric_groups),
-                    archived_date=None
-                    if e.archived_age_days is None
-                    else self._past(e.archived_age_days, "archived", project.key, e.key),
-                )
-                for e in EXPERIMENTS.get(project.key, ())
+                self._experiment(project.key, e) for e in EXPERIMENTS.get(project.key, ())
             ]
+
+    def _experiment(self, project: str, e: SeedExperiment) -> Experiment:
+        created = self._past(e.age_days, "experiment", project, e.key)
+        archived = e.archived_age_days
+        if archived is not None:
+            archived = self._past(archived, "archived", project, e.key)
+        return Experiment(
+            e.key, e.name, e.environment, created, e.status, [*e.metric_groups], archived
+        )
 
     def _past(self, age_days: int, *parts: str) -> int:
         midnight = self.now_ms - self.now_ms % DAY_MS
@@ -205,13 +204,10 @@ class Store:
 
     def metrics_in_group(self, project: str, kind: str, steps: list[tuple[str, str]]) -> list[Body]:
         """``MetricInGroupRep`` list; ``nameInGroup`` only for funnels, as the contract says."""
-        metrics = []
-        for metric_key, name_in_group in steps:
-            metric = dict(self.metrics[project][metric_key])
-            if kind == "funnel":
-                metric["nameInGroup"] = name_in_group
-            metrics.append(metric)
-        return metrics
+        return [
+            self.metrics[project][key] | ({"nameInGroup": name} if kind == "funnel" else {})
+            for key, name in steps
+        ]
 
     def new_metric_group(
         self, project: str, group: SeedMetricGroup, created: int, description: str | None

@@ -74,18 +74,13 @@ def transport_security(options: HttpOptions) -> TransportSecuritySettings:
     if options.sign_in is not None:
         options.sign_in.check_served_path(options.served_path)
     if not is_loopback_host(options.host):
-        missing = [
-            name
-            for name, value in (
-                ("--allowed-host", options.allowed_hosts),
-                ("--allowed-origin", options.allowed_origins),
-                (
-                    "LD_INSIGHTS_HTTP_BEARER_TOKENS or LD_INSIGHTS_OAUTH_ISSUER",
-                    options.bearer_tokens or options.sign_in,
-                ),
-            )
-            if not value
-        ]
+        needed = {
+            "--allowed-host": options.allowed_hosts,
+            "--allowed-origin": options.allowed_origins,
+            "LD_INSIGHTS_HTTP_BEARER_TOKENS or LD_INSIGHTS_OAUTH_ISSUER": options.bearer_tokens
+            or options.sign_in,
+        }
+        missing = [name for name, value in needed.items() if not value]
         if missing:
             raise ConfigurationError(
                 f"refusing to listen on non-loopback address {options.host!r} without "
@@ -93,9 +88,7 @@ def transport_security(options: HttpOptions) -> TransportSecuritySettings:
                 "token. Set them, or bind 127.0.0.1."
             )
     hosts = [h for name in LOOPBACK_HOSTS for h in (name, f"{name}:*")]
-    origins = [f"http://{name}:*" for name in LOOPBACK_HOSTS] + [
-        f"http://{name}" for name in LOOPBACK_HOSTS
-    ]
+    origins = [f"http://{name}{port}" for port in (":*", "") for name in LOOPBACK_HOSTS]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=[*hosts, *options.allowed_hosts],

@@ -76,12 +76,9 @@ class SessionCap:
     def _live(self, client: str) -> dict[str, _Session]:
         sessions = self._sessions.get(client, {})
         now = self.clock()
-        for sid in [
-            s
-            for s, v in sessions.items()
-            if not v.in_flight and now - v.last_seen > self.idle_timeout
-        ]:
-            del sessions[sid]
+        for sid, session in list(sessions.items()):
+            if not session.in_flight and now - session.last_seen > self.idle_timeout:
+                del sessions[sid]
         if not sessions:
             self._sessions.pop(client, None)
         return sessions
