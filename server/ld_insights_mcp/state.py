@@ -69,12 +69,10 @@ class AppState:
         """Build the client and the response validators in a background thread, then run
         ``rehearse`` there (on its own event loop) if given; once per state."""
         if self._warmer is None:
-            self._warmer = threading.Thread(
-                target=self._warm, args=(self._rehearse,), name="ld-insights-warm", daemon=True
-            )
+            self._warmer = threading.Thread(target=self._warm, name="ld-insights-warm", daemon=True)
             self._warmer.start()
 
-    def _warm(self, rehearse: Callable[[], Awaitable[int]] | None) -> None:
+    def _warm(self) -> None:
         try:
             with self._building:
                 if self._client is None:
@@ -83,8 +81,8 @@ class AppState:
 
                 built = build_validators()
             warm_network()
-            if rehearse is not None:
-                self.rehearsed = anyio.run(rehearse)
+            if self._rehearse is not None:
+                self.rehearsed = anyio.run(self._rehearse)
             logger.debug(
                 "warm-up finished: client built, %d validators built, %d calls rehearsed",
                 built,
