@@ -8,6 +8,7 @@ import asyncio
 import hmac
 import os
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -252,8 +253,7 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
         async def shutdown(self, sockets: list[Any] | None = None) -> None:
             if services is not None:
                 services.stopping = True  # /readyz answers 503 from now on
-            for listening in self.servers:
-                await _take_waiting_connections(listening)
+            await _take_waiting_connections(self.servers)
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(end_streams_after_calls)
                 await super().shutdown(sockets)
@@ -274,28 +274,28 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
             signal.signal(sig, handler)
 
 
-async def _take_waiting_connections(listening: Any) -> None:
-    """Accept every connection waiting in ``listening``'s queue before it closes: closing a
-    listening socket resets the connections still queued, whose requests a proxy has already
-    written (nginx answers 502 for a POST it will not resend). Taken, they are served as any
-    other (see ``guard``). asyncio has no public way to do this; ``_protocol_factory`` is
-    its Server's own attribute."""
+async def _take_waiting_connections(servers: list[Any]) -> None:
+    """Accept every connection waiting in the listening queues and close the listeners in the
+    same step, with nothing awaited in between: closing a listening socket resets the
+    connections still queued, whose requests a proxy has already written (nginx answers 502
+    for a POST it will not resend), while one that arrives after the close is refused and
+    tried on another replica. Taken, they are served as any other (see ``guard``). asyncio
+    has no public way to do this; ``_protocol_factory`` is its Server's own attribute."""
     import socket
 
+    taken: list[tuple[Any, socket.socket]] = []
+    for listening in servers:
+        factory = getattr(listening, "_protocol_factory", None)
+        if factory is None:
+            continue
+        for sock in [*listening.sockets]:
+            with socket.socket(fileno=os.dup(sock.fileno())) as raw:
+                raw.setblocking(False)
+                with suppress(BlockingIOError, InterruptedError):
+                    while True:
+                        taken.append((factory, raw.accept()[0]))
+        listening.close()
     loop = asyncio.get_running_loop()
-    factory = getattr(listening, "_protocol_factory", None)
-    if factory is None:
-        return
-    for sock in [*listening.sockets]:
-        raw = socket.socket(fileno=os.dup(sock.fileno()))
-        raw.setblocking(False)
-        try:
-            while True:
-                try:
-                    accepted, _ = raw.accept()
-                except (BlockingIOError, InterruptedError):
-                    break
-                accepted.setblocking(False)
-                await loop.connect_accepted_socket(factory, accepted)
-        finally:
-            raw.close()
+    for factory, accepted in taken:
+        accepted.setblocking(False)
+        await loop.connect_accepted_socket(factory, accepted)
