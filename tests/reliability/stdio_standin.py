@@ -68,13 +68,17 @@ class StandInSdk:
     def __init__(self, *, reading: threading.Event | None = None) -> None:
         self.reading = reading
         self.received: list[dict[str, Any]] = []
+        self.errors: list[Exception] = []
+        """What the SDK's parser refused, passed on as exceptions."""
 
     async def serve(self, read: SdkInput, write: SdkOutput) -> None:
         if self.reading is not None:
             await in_daemon_thread(self.reading.wait)
         async with anyio.create_task_group() as running:
             async for item in read:
-                assert isinstance(item, SessionMessage), item
+                if isinstance(item, Exception):
+                    self.errors.append(item)
+                    continue
                 message = item.message.model_dump(by_alias=True, exclude_unset=True)
                 self.received.append(message)
                 if await self.handle(message, write, running):

@@ -4,6 +4,7 @@ loop (POSIX FIFOs) and through threads (Windows, and anything that is not a FIFO
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -13,7 +14,7 @@ import anyio
 import pytest
 
 from ld_insights_mcp.transports.stdio import descriptors
-from ld_insights_mcp.transports.stdio.descriptors import Client, open_client
+from ld_insights_mcp.transports.stdio.descriptors import Client, is_fifo, open_client
 
 from .stdio_standin import in_daemon_thread
 
@@ -124,3 +125,80 @@ async def test_a_fifo_is_read_and_written_without_threads(ends: Ends) -> None:
         assert await ends.client.read() == b"x"
         await ends.client.write(b"y")
     assert [t for t in threading.enumerate() if t not in before] == []
+
+
+def test_is_fifo(monkeypatch: pytest.MonkeyPatch) -> None:
+    read_end, write_end = os.pipe()
+    try:
+        assert is_fifo(read_end)
+        assert is_fifo(write_end)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert not is_fifo(read_end)  # a closed descriptor is not a FIFO
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        assert not is_fifo(null)
+    finally:
+        os.close(null)
+    read_end, write_end = os.pipe()
+    monkeypatch.setattr(sys, "platform", "win32")
+    try:
+        assert not is_fifo(read_end)  # Windows pipes cannot be polled
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+async def test_a_stdin_that_cannot_be_read_is_at_its_end() -> None:
+    read_end, write_end = os.pipe()
+    client = open_client(write_end, os.dup(write_end))  # a write end: reading it fails
+    try:
+        with anyio.fail_after(5):
+            assert await client.read() == b""
+    finally:
+        client.close()
+        os.close(read_end)
+
+
+async def test_the_reading_thread_ends_once_the_session_stops_taking_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(descriptors, "is_fifo", lambda fd: False)
+    relay_in, stdin = os.pipe()
+    stdout, relay_out = os.pipe()
+    before = set(threading.enumerate())
+    client = open_client(relay_in, relay_out)
+    [thread] = [t for t in threading.enumerate() if t not in before]
+    os.write(stdin, b"never taken")
+    await anyio.sleep(0.1)  # not a timing assertion: lets the thread wait to hand it over
+    client.close()  # the session ended without reading it
+    await in_daemon_thread(lambda: thread.join(5))
+    assert not thread.is_alive()
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(relay_in)  # closed by the thread, once nothing blocks on it
+    for fd in (stdin, stdout):
+        os.close(fd)
+
+
+def test_the_reading_thread_ends_quietly_after_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(descriptors, "is_fifo", lambda fd: False)
+    failures: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    relay_in, stdin = os.pipe()
+    stdout, relay_out = os.pipe()
+    before = set(threading.enumerate())
+
+    async def opened() -> Client:
+        return open_client(relay_in, relay_out)
+
+    client = anyio.run(opened)
+    [thread] = [t for t in threading.enumerate() if t not in before]
+    os.close(stdin)  # its end of input comes when the event loop is gone
+    thread.join(5)
+    assert not thread.is_alive()
+    assert failures == []
+    client.close()
+    os.close(stdout)

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,12 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import mcp.types as types
 import pytest
+from mcp.shared.message import SessionMessage
 
 from ld_insights_mcp.transports.stdio import descriptors
 from ld_insights_mcp.transports.stdio.descriptors import is_fifo, open_client
 from ld_insights_mcp.transports.stdio.framing import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
-from ld_insights_mcp.transports.stdio.relay import ANSWER_GRACE, Relay, SdkInput, SdkOutput
+from ld_insights_mcp.transports.stdio.relay import (
+    ANSWER_GRACE,
+    BACKLOG_BYTES,
+    Relay,
+    SdkInput,
+    SdkOutput,
+)
 
 from .stdio_standin import StandInSdk, in_daemon_thread, write_all
 
@@ -230,6 +237,17 @@ async def test_a_carriage_return_inside_a_line_does_not_split_it() -> None:
     assert session.by_id()[1]["result"] == {"echo": {"v": "x"}}
 
 
+async def test_a_last_line_without_its_newline_is_served() -> None:
+    w = wire()
+    reader = Reader(w.client_out)
+
+    def unterminated(wire_: Wire) -> None:
+        write_all(wire_.client_in, request(2))
+
+    session = await run_session([request(1)], the_wire=w, reader=reader, after_writing=unterminated)
+    assert [a["id"] for a in session.answers()] == [1, 2]
+
+
 async def test_end_of_input_waits_for_every_request_already_read() -> None:
     # The answers come after the client's stdin closed: the SDK must still be reading then.
     lines = [request(1, "later", delay=0.6), request("2", "later", delay=0.3), request(3)]
@@ -299,6 +317,8 @@ async def test_a_late_answer_to_an_abandoned_request_is_dropped(
             if message.get("method") == "slow":
                 await in_daemon_thread(lambda: late.wait(SESSION_TIMEOUT))  # the relay gave up
                 await self.answer(write, message["id"], {"late": True})
+                notice = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/message")
+                await write.send(SessionMessage(notice))  # what follows is still relayed
                 return False
             return await super().handle(message, write, running)
 
@@ -308,9 +328,10 @@ async def test_a_late_answer_to_an_abandoned_request_is_dropped(
         session = await run_session([request(7, "slow")], budget=0.1, sdk=LateSdk())
     finally:
         logging.getLogger("ld_insights_mcp.transports.stdio.relay").removeHandler(handler)
-    [answer] = session.answers()
+    answer, notice = session.answers()
     assert answer["id"] == 7
     assert answer["error"]["code"] == INTERNAL_ERROR
+    assert notice == {"jsonrpc": "2.0", "method": "notifications/message"}
     assert "stdio: dropped a late answer to abandoned request 7" in [
         r.getMessage() for r in caplog.records
     ]
@@ -397,12 +418,44 @@ async def test_what_the_sdk_writes_reaches_the_client_as_one_json_line_each() ->
     # The SDK's output is messages the relay serialises: nothing else can reach stdout.
     session = await run_session([request(1, "chatty"), request(2, pad="a\nb\u2028c")])
     assert session.output.startswith(b'{"jsonrpc":"2.0","method":"notifications/progress"')
+    # as the SDK's own stdio loop writes them: no member that was not set
+    assert session.output.splitlines()[:2] == [
+        b'{"jsonrpc":"2.0","method":"notifications/progress","params":{}}',
+        b'{"jsonrpc":"2.0","id":0,"method":"roots/list"}',
+    ]
     assert len(session.output.splitlines()) == 4
     assert session.answers()[-1] == {
         "jsonrpc": "2.0",
         "id": 2,
         "result": {"echo": {"pad": "a\nb\u2028c"}},
     }
+
+
+async def test_an_answer_over_the_backlog_once_written_does_not_stop_the_reading() -> None:
+    w = wire()
+    reader = Reader(w.client_out)
+    size = 2 * BACKLOG_BYTES
+
+    def one_after_the_other(wire_: Wire) -> None:
+        deadline = time.monotonic() + SESSION_TIMEOUT
+        while len(reader.data) < size and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first answer was written whole
+        write_all(wire_.client_in, b'{"jsonrpc":"2.0","method":"notifications/x"}\n')
+        time.sleep(0.2)  # not a timing assertion: lets the relay take the notice on its own
+        write_all(wire_.client_in, request(2) + b"\n")
+
+    session = await run_session(
+        [request(1, "big", size=size)], the_wire=w, reader=reader, after_writing=one_after_the_other
+    )
+    assert [a["id"] for a in session.answers()] == [1, 2]
+
+
+async def test_a_line_the_sdk_parser_refuses_is_passed_on_as_the_sdk_loop_does() -> None:
+    # json.loads takes a lone surrogate escape, pydantic's parser does not: the SDK's own stdio
+    # loop hands the SDK the exception (which it logs), and so does the relay.
+    session = await run_session([b'{"jsonrpc":"2.0","method":"x","params":{"s":"\\ud800"}}'])
+    assert session.sdk.received == []
+    assert len(session.sdk.errors) == 1
 
 
 # ends of the session
@@ -572,24 +625,6 @@ async def test_regular_files_as_stdin_and_stdout(tmp_path: Path) -> None:
     for fd in (client_in, client_out):  # both were taken over and closed
         with pytest.raises(OSError, match="Bad file descriptor"):
             os.fstat(fd)
-
-
-def test_is_fifo(monkeypatch: pytest.MonkeyPatch) -> None:
-    read_end, write_end = os.pipe()
-    try:
-        assert is_fifo(read_end)
-        assert is_fifo(write_end)
-        monkeypatch.setattr(sys, "platform", "win32")
-        assert not is_fifo(read_end)  # Windows pipes cannot be polled
-    finally:
-        os.close(read_end)
-        os.close(write_end)
-    assert not is_fifo(read_end)  # a closed descriptor is not a FIFO
-    null = os.open(os.devnull, os.O_RDONLY)
-    try:
-        assert not is_fifo(null)
-    finally:
-        os.close(null)
 
 
 async def test_a_socket_as_stdin_and_stdout_is_read_by_a_daemon_thread() -> None:
