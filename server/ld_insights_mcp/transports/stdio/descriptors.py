@@ -135,7 +135,7 @@ def _reader_thread(fd: int) -> tuple[Callable[[], Awaitable[bytes]], Callable[[]
     threading.Thread(target=pump, name="stdio-in", daemon=True).start()
 
     async def read() -> bytes:
-        with suppress(anyio.EndOfStream, anyio.ClosedResourceError):
+        with suppress(anyio.EndOfStream):
             return await received.receive()
         return b""
 

@@ -64,17 +64,17 @@ class Lines:
         if not data and (self._skipped is not None or self._buffer.strip()):
             data = b"\n"
         lines: list[bytes | Oversized] = []
-        start = 0
-        while (end := data.find(b"\n", start)) >= 0:
+        *complete, rest = data.split(b"\n")
+        for piece in complete:
             if self._skipped is not None:
                 lines.append(Oversized(self._skipped))
             else:
-                line = bytes(self._buffer + data[start:end]) if self._buffer else data[start:end]
+                line = bytes(self._buffer + piece) if self._buffer else piece
                 lines.append(Oversized(line[: self._keep]) if len(line) > self._max else line)
             self._buffer.clear()
-            self._skipped, start = None, end + 1
+            self._skipped = None
         if self._skipped is None:
-            self._buffer += data[start:]
+            self._buffer += rest
             if len(self._buffer) > self._max:
                 self._skipped = bytes(self._buffer[: self._keep])
                 self._buffer.clear()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 
 import anyio
 import mcp.types as types
@@ -57,7 +58,7 @@ class Relay:
         self._to_client, self._unwritten = anyio.create_memory_object_stream[bytes](float("inf"))
         self._unwritten_bytes = 0
         self._client_gone = False
-        self._reading = anyio.CancelScope()
+        self._reading, self._watching = anyio.CancelScope(), anyio.CancelScope()
         self._changed = anyio.Event()
 
     async def serve(
@@ -71,12 +72,14 @@ class Relay:
                 tasks.start_soon(self._write_out, client)
                 tasks.start_soon(self._relay_answers, from_sdk)
                 tasks.start_soon(self._read_client, client)
+                tasks.start_soon(self._watch, client)
                 try:
                     async with self._sdk_in, sdk_out:
                         await run_sdk(self._sdk_in, sdk_out)
                 except Exception as exc:  # raised again once the client has every answer
                     failure = exc
                 self._reading.cancel()
+                self._watching.cancel()
         finally:
             client.close()
         if failure is not None:
@@ -85,34 +88,26 @@ class Relay:
     # from the client
 
     async def _read_client(self, client: Client) -> None:
-        with self._reading:
-            async with anyio.create_task_group() as watch:
-                watch.start_soon(self._watch, client)
-                await self._read_to_the_end(client)
-                watch.cancel_scope.cancel()
-        self._to_sdk.close()  # now the SDK reads the end of its input
-
-    async def _watch(self, client: Client) -> None:
-        await client.closed()
-        self._lost_client()
-
-    async def _read_to_the_end(self, client: Client) -> None:
         lines = framing.Lines(self._max_line)
-        try:
+        with self._reading, suppress(anyio.BrokenResourceError):  # the SDK stopped reading
             while chunk := await client.read():
                 for line in lines.feed(chunk):
                     await self._client_line(line)
                 await self._until(lambda: self._unwritten_bytes < BACKLOG_BYTES)
             for line in lines.feed(b""):
                 await self._client_line(line)
-        except anyio.BrokenResourceError:  # the SDK stopped reading
-            return
-        with anyio.move_on_after(self.wait_at_end):
-            await self._until(lambda: not self._pending)
-        self._abandon_pending(
-            "the server's input ended while this request was still running, and it "
-            f"did not finish within the {self._budget:g} s call budget"
-        )
+            with anyio.move_on_after(self.wait_at_end):
+                await self._until(lambda: not self._pending)
+            self._abandon_pending(
+                "the server's input ended while this request was still running, and it "
+                f"did not finish within the {self._budget:g} s call budget"
+            )
+        self._to_sdk.close()  # now the SDK reads the end of its input
+
+    async def _watch(self, client: Client) -> None:
+        with self._watching:
+            await client.closed()
+            self._lost_client()
 
     async def _client_line(self, line: bytes | Oversized) -> None:
         if isinstance(line, Oversized):
