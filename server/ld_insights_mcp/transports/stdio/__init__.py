@@ -8,10 +8,12 @@ JSON-RPC error the spec gives; stdout carries JSON-RPC only.
 
 from __future__ import annotations
 
+from functools import partial
+
 from mcp.server import MCPServer
 
 from ld_insights_mcp.transports.stdio.descriptors import claim_stdio
-from ld_insights_mcp.transports.stdio.relay import Relay, SdkInput, SdkOutput
+from ld_insights_mcp.transports.stdio.relay import Relay
 
 __all__ = ["run_stdio"]
 
@@ -21,8 +23,6 @@ async def run_stdio(server: MCPServer, call_budget: float, max_line: int) -> Non
     than ``max_line`` bytes is answered with an error."""
     server.streamable_http_app()  # builds the session manager, which holds the lowlevel server
     lowlevel = server.session_manager.app  # the only public way to it (docs/sdk-gaps.md)
-
-    async def run_sdk(read: SdkInput, write: SdkOutput) -> None:  # as run_stdio_async() does
-        await lowlevel.run(read, write, lowlevel.create_initialization_options())
-
+    # run as run_stdio_async() does, on the relay's streams
+    run_sdk = partial(lowlevel.run, initialization_options=lowlevel.create_initialization_options())
     await Relay(call_budget=call_budget, max_line=max_line).serve(claim_stdio(), run_sdk)

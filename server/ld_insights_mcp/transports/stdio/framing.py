@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Final, cast
+
+from mcp.shared.dispatcher import as_request_id
 
 PARSE_ERROR: Final = -32700
 INVALID_REQUEST: Final = -32600
 INTERNAL_ERROR: Final = -32603
-
-SALVAGE_BYTES: Final = 65_536
-"""How much of a line that cannot be parsed whole is searched for its ``id``."""
+SALVAGE_BYTES: Final = 65_536  # how much of a line that cannot be parsed is searched for its id
 
 RequestId = int | str
 
@@ -28,11 +29,11 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 @dataclass(frozen=True, slots=True)
 class Forward:
-    """A well-formed message for the SDK: a request (with its id) or anything else."""
+    """A well-formed message for the SDK: a request's id, or for ``notifications/cancelled``
+    the id of the request the client gave up on (``cancels``)."""
 
     request_id: RequestId | None = None
     cancels: RequestId | None = None
-    """For ``notifications/cancelled``: the id of the request the client gave up on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +82,6 @@ class Lines:
         return lines
 
 
-def is_request_id(value: object) -> bool:
-    """MCP request ids are strings or integers (not booleans, floats or null)."""
-    return type(value) is int or type(value) is str
-
-
 def error_line(code: int, message: str, request_id: RequestId | None) -> bytes:
     """One JSON-RPC error answer, newline-terminated."""
     answer = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
@@ -104,17 +100,17 @@ def judge(line: bytes) -> Forward | Reject:
         return _parse_error(line, "it is nested too deeply")
     if isinstance(message, dict):
         return _judge_object(message)
-    if isinstance(message, list):
-        return _judge_batch(message)
-    return _invalid("a message must be a JSON object", None)
+    if isinstance(message, list):  # batches left MCP in 2025-06-18: each request gets an error
+        requests = [i for i in message if isinstance(i, dict) and "method" in i]
+        ids = [i["id"] for i in requests if as_request_id(i.get("id")) is not None]
+        return _reject("batches are not supported; send one JSON-RPC message per line", *ids)
+    return _reject("a message must be a JSON object")
 
 
 def oversized(prefix: bytes, limit: int) -> Reject:
     """The answer to a line longer than ``limit`` bytes, of which ``prefix`` was kept."""
-    return _invalid(
-        f"the message is longer than the {limit}-byte limit; send a smaller request",
-        salvage_id(prefix),
-    )
+    detail = f"the message is longer than the {limit}-byte limit; send a smaller request"
+    return _reject(detail, salvage_id(prefix))
 
 
 def salvage_id(prefix: bytes) -> RequestId | None:
@@ -128,10 +124,9 @@ def salvage_id(prefix: bytes) -> RequestId | None:
     index = _skip_space(text, 0)
     if not text.startswith("{", index):
         return None
-    index += 1
-    try:
+    with suppress(ValueError, RecursionError):
         for _ in range(len(text)):  # a member per round; bounded, whatever the text
-            key, index = _DECODER.raw_decode(text, _skip_space(text, index))
+            key, index = _DECODER.raw_decode(text, _skip_space(text, index + 1))  # past { or ,
             index = _skip_space(text, index)
             if not isinstance(key, str) or not text.startswith(":", index):
                 return None
@@ -140,77 +135,64 @@ def salvage_id(prefix: bytes) -> RequestId | None:
             if not text.startswith((",", "}"), index):
                 return None  # the value may be cut short, or garbage follows it
             if key == "id":
-                return value if is_request_id(value) else None
-            index += 1
-    except (ValueError, RecursionError):
-        pass
+                return as_request_id(value)
     return None
 
 
 def _judge_object(message: dict[str, Any]) -> Forward | Reject:
     is_call = "method" in message
-    request_id = message.get("id")
-    answer_to = request_id if is_call and is_request_id(request_id) else None
+    answer_to = as_request_id(message.get("id")) if is_call else None
     if message.get("jsonrpc") != "2.0":
-        return _invalid('"jsonrpc" must be "2.0"', answer_to)
+        return _reject('"jsonrpc" must be "2.0"', answer_to)
     if not is_call:
         return _judge_answer(message)
     if not isinstance(message["method"], str):
-        return _invalid('"method" must be a string', answer_to)
+        return _reject('"method" must be a string', answer_to)
     if "result" in message or "error" in message:
-        return _invalid('a message with "method" cannot carry "result" or "error"', answer_to)
+        return _reject('a message with "method" cannot carry "result" or "error"', answer_to)
     params = message.get("params")
     if params is not None and not isinstance(params, dict):
-        return _invalid('"params" must be an object', answer_to)
+        return _reject('"params" must be an object', answer_to)
     if "id" in message:
         if answer_to is None:
-            return _invalid('"id" must be a string or an integer', None)
+            return _reject('"id" must be a string or an integer')
         return Forward(request_id=answer_to)
     if message["method"] == "notifications/cancelled" and params is not None:
-        cancelled = params.get("requestId")
-        return Forward(cancels=cancelled if is_request_id(cancelled) else None)
+        return Forward(cancels=as_request_id(params.get("requestId")))
     return Forward()
 
 
 def _judge_answer(message: dict[str, Any]) -> Forward | Reject:
     """A message without ``method`` must answer one of the server's requests."""
     request_id = message.get("id", False)
+    is_id = as_request_id(request_id) is not None
     result, error = message.get("result"), message.get("error")
-    answers = isinstance(result, dict) and error is None and is_request_id(request_id)
+    answers = isinstance(result, dict) and error is None and is_id
     fails = (
         "result" not in message
         and isinstance(error, dict)
         and type(error.get("code")) is int
         and isinstance(error.get("message"), str)
-        and (request_id is None or is_request_id(request_id))
+        and (request_id is None or is_id)
     )
     if answers or fails:
         return Forward()
-    return _invalid(
+    return _reject(
         'a message needs a "method" (request, notification) or a "result" or "error" '
-        "object (answer)",
-        None,
+        "object (answer)"
     )
-
-
-def _judge_batch(batch: list[Any]) -> Reject:
-    """Batches are not part of MCP since 2025-06-18: each request in one gets an error."""
-    message = "batches are not supported; send one JSON-RPC message per line"
-    requests = [i for i in batch if isinstance(i, dict) and "method" in i]
-    ids = [i["id"] for i in requests if is_request_id(i.get("id"))] or [None]
-    answers = tuple(error_line(INVALID_REQUEST, f"Invalid Request: {message}", i) for i in ids)
-    return Reject(answers, f"invalid request: {message}")
 
 
 def _parse_error(line: bytes, detail: str) -> Reject:
     message = f"the line is not valid JSON ({detail})"
-    answer = error_line(PARSE_ERROR, f"Parse error: {message}", salvage_id(line))
-    return Reject((answer,), f"parse error: {message}")
+    return _reject(message, salvage_id(line), code=PARSE_ERROR)
 
 
-def _invalid(detail: str, request_id: RequestId | None) -> Reject:
-    answer = error_line(INVALID_REQUEST, f"Invalid Request: {detail}", request_id)
-    return Reject((answer,), f"invalid request: {detail}")
+def _reject(detail: str, *ids: RequestId | None, code: int = INVALID_REQUEST) -> Reject:
+    """An error answer for each of ``ids`` (one with ``id: null`` when there is none)."""
+    kind = "Parse error" if code == PARSE_ERROR else "Invalid Request"
+    answers = tuple(error_line(code, f"{kind}: {detail}", i) for i in ids or (None,))
+    return Reject(answers, f"{kind.lower()}: {detail}")
 
 
 def _skip_space(text: str, index: int) -> int:

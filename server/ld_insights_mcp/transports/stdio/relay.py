@@ -24,20 +24,12 @@ from mcp.shared.message import SessionMessage
 
 from ld_insights_mcp.transports.stdio import framing
 from ld_insights_mcp.transports.stdio.descriptors import Client
-from ld_insights_mcp.transports.stdio.framing import (
-    INTERNAL_ERROR,
-    Forward,
-    Oversized,
-    RequestId,
-    error_line,
-)
+from ld_insights_mcp.transports.stdio.framing import INTERNAL_ERROR, Forward, Oversized, RequestId
 
 logger = logging.getLogger(__name__)
 
-ANSWER_GRACE = 1.0
-"""Seconds past the call budget for a request's own budget error to be written."""
-BACKLOG_BYTES = 65_536
-"""Output waiting for the client past which the client is not read."""
+ANSWER_GRACE = 1.0  # seconds past the call budget for a request's own budget error to be written
+BACKLOG_BYTES = 65_536  # output waiting for the client past which the client is not read
 
 SdkInput = MemoryObjectReceiveStream[SessionMessage | Exception]
 SdkOutput = MemoryObjectSendStream[SessionMessage]
@@ -48,11 +40,10 @@ class Relay:
 
     def __init__(self, *, call_budget: float, max_line: int) -> None:
         self._budget = call_budget
-        self.wait_at_end = call_budget + ANSWER_GRACE
-        """How long the end of input waits for the requests still running."""
+        self.wait_at_end = call_budget + ANSWER_GRACE  # for the requests still running
         self._max_line = max_line
+        # requests handed to the SDK and not answered yet: their ids as sent, by SDK key
         self._pending: dict[RequestId, list[RequestId]] = {}
-        """Requests handed to the SDK and not answered yet: their ids as sent, by SDK key."""
         self._abandoned: set[RequestId] = set()
         self._to_sdk, self._sdk_in = anyio.create_memory_object_stream[SessionMessage | Exception]()
         self._to_client, self._unwritten = anyio.create_memory_object_stream[bytes](float("inf"))
@@ -131,14 +122,12 @@ class Relay:
         elif verdict.cancels is not None:  # the SDK does not answer it: stop waiting for it
             self._pending.pop(coerce_request_id(verdict.cancels), None)
             self._poke()
-        message: SessionMessage | Exception
         try:
-            message = SessionMessage(
-                types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-            )
+            message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
         except Exception as exc:  # passed on, as the SDK's own stdio loop does (it logs it)
-            message = exc
-        await self._to_sdk.send(message)
+            await self._to_sdk.send(exc)
+        else:
+            await self._to_sdk.send(SessionMessage(message))
 
     # to the client
 
@@ -203,7 +192,7 @@ class Relay:
             logger.warning(
                 "stdio: request %r: %s; answered with error %d", request_id, why, INTERNAL_ERROR
             )
-            self._send(error_line(INTERNAL_ERROR, message, request_id))
+            self._send(framing.error_line(INTERNAL_ERROR, message, request_id))
 
     def _poke(self) -> None:
         """Wakes the tasks waiting in ``_until``."""
