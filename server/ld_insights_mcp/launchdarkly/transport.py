@@ -139,7 +139,8 @@ class Exchange:
         self._http = http
         self._origin = str(http.base_url).rstrip("/")
         self._max_response_bytes = max_response_bytes
-        self._limiter = anyio.Semaphore(max_concurrency)
+        # a free slot is taken without a pass of the event loop: the send right after yields
+        self._limiter = anyio.Semaphore(max_concurrency, fast_acquire=True)
 
     async def send(
         self,
