@@ -17,6 +17,7 @@ import pytest
 from mcp import Client
 
 from ld_insights_mcp.launchdarkly import (
+    BadRequestError,
     FieldError,
     InvalidRequestError,
     NotFoundError,
@@ -25,7 +26,14 @@ from ld_insights_mcp.launchdarkly import (
     RateLimitInfo,
     ServerError,
 )
-from ld_insights_mcp.tools.upstream import CallBudget, Write, _budget_spent, describe_failure
+from ld_insights_mcp.launchdarkly.changes import ChangeNotAppliedError, ConcurrentChangeError
+from ld_insights_mcp.tools.upstream import (
+    FIELDS_SHOWN,
+    CallBudget,
+    Write,
+    _budget_spent,
+    describe_failure,
+)
 from tests.support import Emulator, Fault
 
 from ..conftest import TOKEN, make_settings
@@ -356,6 +364,98 @@ def test_a_server_error_with_field_errors_still_gives_the_retry_advice() -> None
     assert describe_failure(exc, not_found="") == (
         'LaunchDarkly failed (502), after retries. LaunchDarkly said: "bad_gateway: upstream '
         'down". Wait a minute before trying again.'
+    )
+
+
+def _bad_request(fields: int) -> BadRequestError:
+    errors = tuple(FieldError(f"field{i}", "is wrong") for i in range(fields))
+    return BadRequestError(
+        status=400, code="invalid", message="bad", method="POST", path="/p", field_errors=errors
+    )
+
+
+@pytest.mark.parametrize("fields", [FIELDS_SHOWN, FIELDS_SHOWN + 3])
+def test_a_400_names_at_most_five_fields_and_counts_the_rest(fields: int) -> None:
+    shown = "; ".join(f'"field{i}: is wrong"' for i in range(FIELDS_SHOWN))
+    rest = "; 3 more" if fields > FIELDS_SHOWN else ""
+    assert describe_failure(_bad_request(fields), not_found="") == (
+        'LaunchDarkly refused the request (400). LaunchDarkly said: "invalid: bad". '
+        f"Fields: {shown}{rest}. Fix it and call again."
+    )
+
+
+# --- a change that did not go through: what was changed, and the one next step -------------
+
+_RENAME = Write("the update of insight group 'k'", "call get_insight_group with key='k'")
+_CHANGED_SINCE = (
+    "Not changed: insight group 'k' changed since it was read (its values differ); this change "
+    "was not applied. Someone or something else changed it after it was read; "
+)
+_ASK_AGAIN = ", show the user its current values and ask again before changing anything."
+
+
+@pytest.mark.parametrize(
+    ("maybe_applied", "write", "done", "step"),
+    [
+        (
+            False,
+            _RENAME,
+            "nothing was changed by this call (the change is guarded, so it was refused)",
+            "call get_insight_group with key='k'",
+        ),
+        (
+            True,
+            _RENAME,
+            "this change may have been applied first and then overwritten",
+            "call get_insight_group with key='k'",
+        ),
+        (
+            False,
+            None,
+            "nothing was changed by this call (the change is guarded, so it was refused)",
+            "read it again",
+        ),
+    ],
+    ids=["refused", "maybe-applied-then-overwritten", "no-read-back"],
+)
+def test_a_change_made_meanwhile_says_what_this_call_changed_and_to_ask_again(
+    maybe_applied: bool, write: Write | None, done: str, step: str
+) -> None:
+    exc = ConcurrentChangeError("insight group 'k'", current=object())
+    exc.maybe_applied = maybe_applied
+    assert describe_failure(exc, not_found=None, write=write) == (
+        f"{_CHANGED_SINCE}{done}. Next: {step}{_ASK_AGAIN}"
+    )
+
+
+def test_a_write_that_read_back_shows_unapplied_says_so_after_the_failure() -> None:
+    cause = _bad_request(0)
+    exc = ChangeNotAppliedError("the update of insight group 'k'", cause)
+    assert describe_failure(exc, not_found="n", write=_RENAME) == (
+        f"{describe_failure(cause, not_found='n')} Reading it back shows nothing was changed by "
+        "the update of insight group 'k'."
+    )
+
+
+@pytest.mark.parametrize(
+    ("write", "tail"),
+    [
+        (_RENAME, " Nothing was changed."),
+        (Write("the create of insight group 'k'", "read it", creates=True), ""),
+        (None, ""),
+    ],
+    ids=["change", "create", "read"],
+)
+def test_only_a_failed_change_adds_that_nothing_was_changed(write: Write | None, tail: str) -> None:
+    said = describe_failure(_bad_request(0), not_found="", write=None)
+    assert describe_failure(_bad_request(0), not_found="", write=write) == said + tail
+
+
+def test_an_unknown_outcome_of_a_change_says_only_not_to_repeat_it() -> None:
+    exc = OutcomeUnknownError("insight group 'k'", "k")
+    assert describe_failure(exc, not_found="", write=_RENAME) == (
+        f"Outcome unknown: {exc}. Do not repeat it. Next: call get_insight_group with key='k' "
+        "to see whether it happened."
     )
 
 
