@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ld_insights_mcp.analysis.lifecycle import lifecycle
 from ld_insights_mcp.analysis.metrics import STAGE_NAMES
 from ld_insights_mcp.analysis.units import duration
-from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 from ld_insights_mcp.launchdarkly.models import millis_to_datetime
 from ld_insights_mcp.text import plural, quoted
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 
 MOST = 5
 

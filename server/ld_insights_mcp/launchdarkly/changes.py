@@ -36,14 +36,13 @@ from ld_insights_mcp.launchdarkly.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from ld_insights_mcp.launchdarkly.evidence_models import (
-    Deployment,
-    InsightsRepository,
-    InsightsRepositoryCollection,
-)
 from ld_insights_mcp.launchdarkly.models import InsightGroup, PatchOperation
 
 if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import (
+        Deployment,
+        InsightsRepository,
+    )
     from ld_insights_mcp.launchdarkly.options import ClientOptions
     from ld_insights_mcp.launchdarkly.transport import (
         Exchange,  # imported with the client: httpx is not a start-up cost
@@ -282,6 +281,9 @@ class ChangeOperations:
 
     async def read_repository_links(self, repository_key: str) -> RepositoryLinks:
         """The repository and every mapping, read fresh (the API has no paging for them)."""
+        # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+        from ld_insights_mcp.launchdarkly.evidence_models import InsightsRepositoryCollection
+
         with fresh_reads():
             found = await self._read(
                 InsightsRepositoryCollection, f"{EI}/repositories", {"expand": "projects"}

@@ -43,7 +43,6 @@ from ld_insights_mcp.analysis.reads import (
     Need,
     needs_for,
 )
-from ld_insights_mcp.launchdarkly.evidence_models import Deployment, DeploymentCollection
 from ld_insights_mcp.launchdarkly.models import (
     InsightGroup,
     InsightGroupCollection,
@@ -112,6 +111,7 @@ Category = Annotated[
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.evidence_models import Deployment, DeploymentCollection
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +279,7 @@ async def _every_finished_deployment(
     (deployments are listed by start time) to ``end``, page by page up to a cap;
     ``total_count`` is LaunchDarkly's, so a list cut at the cap says so."""
     from ld_insights_mcp.launchdarkly.evidence import iterate_cursor_pages  # loads httpx
+    from ld_insights_mcp.launchdarkly.evidence_models import DeploymentCollection  # wire model
 
     p, e, apps = where
     cap = EVENT_PAGES * 100
