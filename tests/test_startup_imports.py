@@ -1,7 +1,8 @@
 """Start-up loads only what answering ``initialize`` and ``tools/list`` needs: the HTTP
-stack, the LaunchDarkly client and the evidence wire models are loaded by the background
-warm-up or the first call, the emulator's app (Starlette routes, the seed) only when demo mode
-builds it; a stdio start loads neither the HTTP transport nor sign-in."""
+stack, the LaunchDarkly client, the evidence wire models and the metrics (prometheus_client)
+are loaded by the background warm-up or the first call, the emulator's app (Starlette routes,
+the seed) only when demo mode builds it; a stdio start loads neither the HTTP transport nor
+sign-in."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ DEFERRED = (
     "ld_insights_mcp.launchdarkly.client",
     "ld_insights_mcp.launchdarkly.transport",
     "ld_insights_mcp.launchdarkly.evidence_models",
+    "prometheus_client",
     "ld_insights_mcp.emulator.app",
     "ld_insights_mcp.emulator.seed",
 )
