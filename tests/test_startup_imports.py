@@ -1,5 +1,5 @@
 """Start-up loads only what answering ``initialize`` and ``tools/list`` needs: the HTTP
-stack, the LaunchDarkly client, the evidence wire models and the metrics (prometheus_client)
+stack, the LaunchDarkly client, its wire models and the metrics (prometheus_client)
 are loaded by the background warm-up or the first call, the emulator's app (Starlette routes,
 the seed) only when demo mode builds it; a stdio start loads neither the HTTP transport nor
 sign-in."""
@@ -18,6 +18,7 @@ DEFERRED = (
     "httpx",
     "ld_insights_mcp.launchdarkly.client",
     "ld_insights_mcp.launchdarkly.transport",
+    "ld_insights_mcp.launchdarkly.models",
     "ld_insights_mcp.launchdarkly.evidence_models",
     "prometheus_client",
     "ld_insights_mcp.emulator.app",

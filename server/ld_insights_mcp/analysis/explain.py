@@ -28,12 +28,12 @@ from ld_insights_mcp.analysis.reads import (
     Need,
 )
 from ld_insights_mcp.analysis.units import show
-from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import quoted
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent
+    from ld_insights_mcp.launchdarkly.models import MetricScore
 
 EVIDENCE_SOURCE = {
     "deploymentFrequency": "deployments by application",

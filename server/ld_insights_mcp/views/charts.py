@@ -16,8 +16,11 @@ from ld_insights_mcp.analysis.charts import (
     over_nothing,
 )
 from ld_insights_mcp.analysis.units import RATES, UNITS
-from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
-from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
+from ld_insights_mcp.launchdarkly.vocabulary import (
+    CALCULATED_INDICATORS,
+    INDICATORS,
+    SCORE_CATEGORIES,
+)
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.common import (
     DataSource,
