@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from pydantic import ValidationError
@@ -21,6 +21,9 @@ from ld_insights_mcp.config import (
     format_validation_error,
     settings_from,
 )
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.transports.http.app import HttpOptions
 
 DESCRIPTION = """\
 MCP server for LaunchDarkly Engineering Insights: insight groups, scores (deployment \
@@ -173,11 +176,42 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from ld_insights_mcp.auth.options import SignInOptions
     from ld_insights_mcp.surface.server import create_server
-    from ld_insights_mcp.transports.http.app import HttpOptions, serve_http, transport_security
 
-    options = HttpOptions(
+    options = None
+    if args.transport != "stdio":
+        from ld_insights_mcp.transports.http.app import transport_security
+
+        options = _http_options(args, settings)
+        transport_security(options)  # refuse an unsafe bind before anything starts
+    server = create_server(settings)
+    # what start-up built (~100,000 objects) lives as long as the process: out of the
+    # collector's sight, no full collection walks it again (~50 ms each); it was off till here
+    gc.freeze()
+    gc.enable()
+    if options is None:
+        from ld_insights_mcp.transports.stdio import run_stdio
+
+        _warn_of_http_auth_on_stdio(settings)
+        # the standard event loop: one client needs no uvloop (nor its ~4 MB), and uvloop
+        # aborts at exit in a process started with stderr closed
+        anyio.run(run_stdio, server, settings.call_budget, settings.stdio_max_line_bytes)
+    else:
+        from ld_insights_mcp.transports.http.app import serve_http
+
+        anyio.run(
+            lambda: serve_http(server, options, log_level=settings.log_level),
+            backend_options=_loop_options(),
+        )
+    return 0
+
+
+def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
+    # imported here: a stdio start needs neither the HTTP stack nor sign-in
+    from ld_insights_mcp.auth.options import SignInOptions
+    from ld_insights_mcp.transports.http.app import HttpOptions
+
+    return HttpOptions(
         transport="sse" if args.transport == "sse" else "streamable-http",
         host=args.host,
         port=args.port,
@@ -193,26 +227,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         graceful_timeout=settings.call_budget + 5,
         sign_in=SignInOptions.from_settings(settings),
     )
-    if args.transport != "stdio":
-        transport_security(options)  # refuse an unsafe bind before anything starts
-    server = create_server(settings)
-    # what start-up built (~100,000 objects) lives as long as the process: out of the
-    # collector's sight, no full collection walks it again (~50 ms each); it was off till here
-    gc.freeze()
-    gc.enable()
-    if args.transport == "stdio":
-        from ld_insights_mcp.transports.stdio import run_stdio
-
-        _warn_of_http_auth_on_stdio(settings)
-        # the standard event loop: one client needs no uvloop (nor its ~4 MB), and uvloop
-        # aborts at exit in a process started with stderr closed
-        anyio.run(run_stdio, server, settings.call_budget, settings.stdio_max_line_bytes)
-    else:
-        anyio.run(
-            lambda: serve_http(server, options, log_level=settings.log_level),
-            backend_options=_loop_options(),
-        )
-    return 0
 
 
 def _warn_of_http_auth_on_stdio(settings: Settings) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ld_insights_mcp.analysis.drivers import of_composite
-from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import (
     BASE_CATEGORIES,
     CALCULATED_INDICATORS,
     CATEGORY_PARTS,
 )
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import MetricScore
 
 PARTS = CATEGORY_PARTS
 COMPOSITES = tuple(PARTS)

@@ -3,15 +3,18 @@ whether a chart's metric is a value or a ratio or mean over nothing."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ld_insights_mcp.analysis.units import number
-from ld_insights_mcp.launchdarkly.evidence_models import (
-    NON_NEGATIVE_UNITS,
-    ChartMetric,
-    ChartSeries,
-    InsightsChart,
-)
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import quoted
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import (
+        ChartMetric,
+        ChartSeries,
+        InsightsChart,
+    )
 
 COMPUTED_OVER: dict[str, str] = {
     "deploymentFailureRate": "deployment",
@@ -75,6 +78,9 @@ def over_nothing(chart: InsightsChart | None, name: str) -> bool:
 def impossible(name: str, found: ChartMetric) -> str | None:
     """LaunchDarkly's metric ``name`` quoted with why it cannot be true (a share outside
     0-100, a negative count or duration), or None."""
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.evidence_models import NON_NEGATIVE_UNITS
+
     why = None
     if found.unit == "percent" and not 0 <= found.value <= 100:
         why = "a share is 0-100%"

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ld_insights_mcp.analysis.units import HOUR_MS, duration
-from ld_insights_mcp.launchdarkly.evidence_models import (
-    Deployment,
-    DeploymentCollection,
-    FlagEventCollection,
-    InsightsRepositoryCollection,
-    PullRequestCollection,
-)
-from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import plural, quoted
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import (
+        Deployment,
+        DeploymentCollection,
+        FlagEventCollection,
+        InsightsRepositoryCollection,
+        PullRequestCollection,
+    )
+    from ld_insights_mcp.launchdarkly.models import MetricScore
 
 STUCK_AFTER_MS = 12 * HOUR_MS
 """A deployment still in progress this long after it started is stuck."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ld_insights_mcp.analysis.categories import LEAVES, calculated, weakest_leaf
-from ld_insights_mcp.launchdarkly.models import CountByIndicator, InsightGroup
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import CountByIndicator, InsightGroup
 
 DROP_CATEGORIES = ("overall", *LEAVES)
 """Categories whose drops are listed (composites would count their parts twice)."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ld_insights_mcp.analysis.metrics import Part, Reading
 from ld_insights_mcp.analysis.units import MAX_DIGITS, moved, show
-from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, CATEGORY_PARTS
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import MetricScore
 
 IMPROVED, WORSENED, UNCHANGED = "improved", "worsened", "unchanged"
 WORDS = {IMPROVED: "better", WORSENED: "worse", UNCHANGED: "unchanged"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ld_insights_mcp.analysis import charts, drivers
 from ld_insights_mcp.analysis import evidence as pick
@@ -28,10 +28,12 @@ from ld_insights_mcp.analysis.reads import (
     Need,
 )
 from ld_insights_mcp.analysis.units import show
-from ld_insights_mcp.launchdarkly.evidence_models import DeploymentCollection, FlagEventCollection
-from ld_insights_mcp.launchdarkly.models import MetricScore
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import quoted
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent
+    from ld_insights_mcp.launchdarkly.models import MetricScore
 
 EVIDENCE_SOURCE = {
     "deploymentFrequency": "deployments by application",
@@ -141,27 +143,38 @@ def _caveat(leaf: LeafExplanation) -> str | None:
     )
 
 
-def _items(found: Mapping[Need, Any], need: Need, kind: type[Any]) -> list[Any] | None:
+def _listed_deployments(found: Mapping[Need, Any], need: Need) -> list[Deployment] | None:
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.evidence_models import DeploymentCollection
+
     value = found.get(need)
-    return list(value.items) if isinstance(value, kind) else None
+    return list(value.items) if isinstance(value, DeploymentCollection) else None
+
+
+def _listed_events(found: Mapping[Need, Any], need: Need) -> list[FlagEvent] | None:
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.evidence_models import FlagEventCollection
+
+    value = found.get(need)
+    return list(value.items) if isinstance(value, FlagEventCollection) else None
 
 
 def _deployment_frequency(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
     now, last = charts.totals(chart_of(found, DF_NOW)), charts.totals(chart_of(found, DF_LAST))
     if not (now or last):
         return []
-    listed = _items(found, DEPLOYMENTS, DeploymentCollection) or []
+    listed = _listed_deployments(found, DEPLOYMENTS) or []
     rising = driver.direction == drivers.IMPROVED
     return pick.application_moves(now, last, listed, rising=rising)
 
 
 def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-    failed = _items(found, FAILED, DeploymentCollection)
+    failed = _listed_deployments(found, FAILED)
     return pick.failed_deployments(failed) if failed is not None else []
 
 
 def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> list[Evidence]:
-    listed = _items(found, FINISHED, DeploymentCollection)
+    listed = _listed_deployments(found, FINISHED)
     if listed is None or window is None:
         return []
     slowest = pick.slowest_pull_requests(pick.deployed_pull_requests(listed, *window))
@@ -177,7 +190,7 @@ def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> lis
 
 def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:
     def chosen(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-        events = _items(found, need, FlagEventCollection)
+        events = _listed_events(found, need)
         return pick.largest_flag_events(events) if events is not None else []
 
     return chosen

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ld_insights_mcp.analysis.units import RATES, with_unit
-from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric
 from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
 from ld_insights_mcp.text import quoted
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric
 
 
 def tier_description(metric: ChartMetric, indicator: str) -> str | None:

@@ -8,8 +8,11 @@ actions say so (``created_flag``; ``createFlag``/``cloneFlag``), an archival lik
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from ld_insights_mcp.launchdarkly.evidence_models import FlagEvent
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import FlagEvent
+
 
 CREATED, ARCHIVED = "created", "archived"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ld_insights_mcp.analysis import charts
 from ld_insights_mcp.analysis.lifecycle import ARCHIVED, CREATED, lifecycle_counts
@@ -30,9 +30,11 @@ from ld_insights_mcp.analysis.reads import (
     Need,
 )
 from ld_insights_mcp.analysis.units import HOUR_MS, duration, moved
-from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, InsightsChart
 from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 from ld_insights_mcp.text import quoted
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, InsightsChart
 
 METRICS: dict[str, tuple[str, str, bool]] = {
     "deploymentFrequency": ("deployment frequency", "per day", True),
@@ -83,6 +85,9 @@ class Reading:
 
 
 def chart_of(found: Mapping[Need, Any], need: Need) -> InsightsChart | None:
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.evidence_models import InsightsChart
+
     value = found.get(need)
     return value if isinstance(value, InsightsChart) else None
 

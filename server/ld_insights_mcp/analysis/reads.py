@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ld_insights_mcp.launchdarkly.evidence_models import FlagEvent
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import FlagEvent
+
 
 NOW, LAST, SNAPSHOT = "this period", "last period", "now"
 

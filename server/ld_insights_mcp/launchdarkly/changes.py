@@ -36,14 +36,13 @@ from ld_insights_mcp.launchdarkly.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from ld_insights_mcp.launchdarkly.evidence_models import (
-    Deployment,
-    InsightsRepository,
-    InsightsRepositoryCollection,
-)
-from ld_insights_mcp.launchdarkly.models import InsightGroup, PatchOperation
 
 if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import (
+        Deployment,
+        InsightsRepository,
+    )
+    from ld_insights_mcp.launchdarkly.models import InsightGroup
     from ld_insights_mcp.launchdarkly.options import ClientOptions
     from ld_insights_mcp.launchdarkly.transport import (
         Exchange,  # imported with the client: httpx is not a start-up cost
@@ -250,6 +249,9 @@ class ChangeOperations:
         path = f"{GROUPS}/{_segment(group.key, 'insightGroupKey')}"
 
         async def read_back() -> tuple[bool, InsightGroup | None]:
+            # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+            from ld_insights_mcp.launchdarkly.models import InsightGroup
+
             found = await self._find(InsightGroup, path)
             return found is None, found
 
@@ -282,6 +284,9 @@ class ChangeOperations:
 
     async def read_repository_links(self, repository_key: str) -> RepositoryLinks:
         """The repository and every mapping, read fresh (the API has no paging for them)."""
+        # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+        from ld_insights_mcp.launchdarkly.evidence_models import InsightsRepositoryCollection
+
         with fresh_reads():
             found = await self._read(
                 InsightsRepositoryCollection, f"{EI}/repositories", {"expand": "projects"}
@@ -405,6 +410,9 @@ class ChangeOperations:
     ) -> Changed[ModelT]:
         """PATCH the ``asked`` attributes (None: keep), guarded by ``test`` operations on every
         value read. Already as asked: nothing is sent."""
+        # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+        from ld_insights_mcp.launchdarkly.models import PatchOperation
+
         read = {name: getattr(before, name) for name in asked}
         wanted = {name: read[name] if value is None else value for name, value in asked.items()}
         changed = [name for name in asked if not _same(read[name], wanted[name])]

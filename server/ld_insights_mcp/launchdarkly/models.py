@@ -14,16 +14,9 @@ from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
-from ld_insights_mcp.launchdarkly.vocabulary import CATEGORY_PARTS, INDICATORS
+from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS, SCORE_CATEGORIES
 
 logger = logging.getLogger(__name__)
-
-SCORE_CATEGORIES = (
-    "overall",
-    *(name for part in CATEGORY_PARTS["overall"] for name in (part, *CATEGORY_PARTS[part])),
-    "creationRatio",
-)
-"""Every category of ``InsightGroupScores``, wire names, in reading order (depth first)."""
 
 
 def _known_indicator(value: Any) -> Any:

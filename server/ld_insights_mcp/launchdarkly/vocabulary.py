@@ -61,3 +61,10 @@ BASE_CATEGORIES: tuple[str, ...] = tuple(
     part for composite in CATEGORY_PARTS["overall"] for part in CATEGORY_PARTS[composite]
 )
 """The base categories under the composites, in their order (``creationRatio`` stands alone)."""
+
+SCORE_CATEGORIES = (
+    "overall",
+    *(name for part in CATEGORY_PARTS["overall"] for name in (part, *CATEGORY_PARTS[part])),
+    "creationRatio",
+)
+"""Every category of ``InsightGroupScores``, wire names, in reading order (depth first)."""

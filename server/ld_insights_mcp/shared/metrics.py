@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -154,28 +154,3 @@ class _Sources(Collector):
             yield CounterMetricFamily(
                 f"{NAMESPACE}_redis_errors", "Redis calls that failed.", value=self.link.errors
             )
-
-
-def observed(
-    metrics: Metrics, list_tools: Callable[[], Awaitable[list[Any]]]
-) -> Callable[..., Any]:
-    """A server middleware counting tool calls by tool and outcome, with their latency.
-    ``list_tools`` (the server's) names the registered tools, read once at the first call."""
-    import time
-
-    async def middleware(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
-        if ctx.method != "tools/call":
-            return await call_next(ctx)
-        if not metrics.tool_names:
-            metrics.tool_names = frozenset(tool.name for tool in await list_tools())
-        tool = str((ctx.params or {}).get("name", ""))
-        started = time.perf_counter()
-        ok = False
-        try:
-            result = await call_next(ctx)
-            ok = not (isinstance(result, dict) and result.get("isError"))
-            return result
-        finally:
-            metrics.tool_call(tool, ok, time.perf_counter() - started)
-
-    return middleware

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ld_insights_mcp.launchdarkly.errors import APIStatusError
-from ld_insights_mcp.shared.metrics import Metrics
 from ld_insights_mcp.shared.rate_gates import RateLimitGate, mark_outcome
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.shared.metrics import Metrics
 
 
 class UpstreamHooks:

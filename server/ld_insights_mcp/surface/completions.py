@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from mcp.server import MCPServer
 from mcp.types import (
@@ -17,9 +18,11 @@ from mcp.types import (
 )
 
 from ld_insights_mcp.launchdarkly import LaunchDarklyError
-from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES, InsightGroup
-from ld_insights_mcp.launchdarkly.vocabulary import KEY_MAX_LENGTH, KEY_PATTERN
+from ld_insights_mcp.launchdarkly.vocabulary import KEY_MAX_LENGTH, KEY_PATTERN, SCORE_CATEGORIES
 from ld_insights_mcp.state import AppState, request_app_state
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import InsightGroup
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from pydantic import SecretStr
 from ld_insights_mcp import __version__
 from ld_insights_mcp.config import Settings
 from ld_insights_mcp.shared import services as shared_services
-from ld_insights_mcp.shared.metrics import observed
 from ld_insights_mcp.state import AppState, bind_app_state
 from ld_insights_mcp.surface.arguments import StrictArgumentsServer
 from ld_insights_mcp.surface.cache_hints import LIST_HINTS, static_resource_hints
@@ -138,7 +137,7 @@ def create_server(
         middleware=[
             bind_app_state,
             static_resource_hints,
-            observed(services.metrics, list_tools),
+            shared_services.observed(services, list_tools),
             *([hide_unconfirmable_tools] if asks_first else []),
         ],
         cache_hints=LIST_HINTS,

@@ -43,16 +43,6 @@ from ld_insights_mcp.analysis.reads import (
     Need,
     needs_for,
 )
-from ld_insights_mcp.launchdarkly.evidence_models import Deployment, DeploymentCollection
-from ld_insights_mcp.launchdarkly.models import (
-    InsightGroup,
-    InsightGroupCollection,
-    InsightGroupScores,
-    InsightPeriod,
-    InsightScores,
-    Links,
-    MetricScore,
-)
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
@@ -112,6 +102,16 @@ Category = Annotated[
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.evidence_models import Deployment, DeploymentCollection
+    from ld_insights_mcp.launchdarkly.models import (
+        InsightGroup,
+        InsightGroupCollection,
+        InsightGroupScores,
+        InsightPeriod,
+        InsightScores,
+        Links,
+        MetricScore,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +279,7 @@ async def _every_finished_deployment(
     (deployments are listed by start time) to ``end``, page by page up to a cap;
     ``total_count`` is LaunchDarkly's, so a list cut at the cap says so."""
     from ld_insights_mcp.launchdarkly.evidence import iterate_cursor_pages  # loads httpx
+    from ld_insights_mcp.launchdarkly.evidence_models import DeploymentCollection  # wire model
 
     p, e, apps = where
     cap = EVENT_PAGES * 100
@@ -306,6 +307,9 @@ async def _every_finished_deployment(
 
 def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target:
     """The scores read's answer, checked: a group must come with scores."""
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.models import InsightPeriod, InsightScores
+
     if isinstance(answer, InsightScores):
         assert scope is not None
         return Target(scope, answer.scores, answer.period, answer.last_period, "getInsightsScores")

@@ -9,7 +9,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.evidence_models import InsightsChart
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.tools.params import (
     Days,
@@ -28,6 +27,7 @@ from ld_insights_mcp.views.charts import ChartResult, chart_result, chart_text
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.evidence_models import InsightsChart
 
 ChartKind = Literal[
     "deployment_frequency", "lead_time", "release_frequency", "flag_status", "stale_flags"

@@ -3,14 +3,13 @@ scores."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import Field, Strict, StringConstraints
 
-from ld_insights_mcp.launchdarkly.evidence_models import Deployment
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
 from ld_insights_mcp.tools.registry import Tool
@@ -22,6 +21,9 @@ from ld_insights_mcp.views.changes import (
     deployment_state,
     update_deployment_preview,
 )
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import Deployment
 
 DeploymentId = Annotated[
     str,
@@ -103,6 +105,9 @@ async def update_deployment(
     )
     if not isinstance(done, Done):
         return done
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.evidence_models import Deployment
+
     deployment, changed = done.found, done.changed
     after = changed.after if isinstance(changed.after, Deployment) else deployment
     changes = "; ".join(deployment_change_lines(deployment, after.status, after.archived))

@@ -15,7 +15,6 @@ from pydantic import Field, Strict
 from ld_insights_mcp.launchdarkly import NotFoundError
 from ld_insights_mcp.launchdarkly.changes import Changed
 from ld_insights_mcp.launchdarkly.create_ledger import CreateLedger
-from ld_insights_mcp.launchdarkly.models import InsightGroup
 from ld_insights_mcp.state import AppState, app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.confirmation import Done, Proposal, confirm_then_change
@@ -42,6 +41,7 @@ from ld_insights_mcp.views.changes import (
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.models import InsightGroup
 
 LIST_HINT = "list_insight_groups shows the existing group keys"
 
@@ -79,6 +79,9 @@ def _updated(
     state: AppState, group: InsightGroup, changed: Changed[InsightGroup], by: Approval | None = None
 ) -> CallToolResult:
     """The result of a rename or an applications change, as it turned out."""
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.models import InsightGroup
+
     after = changed.after if isinstance(changed.after, InsightGroup) else group
     done = changed.sent and not changed.already
     result = ChangeResult(

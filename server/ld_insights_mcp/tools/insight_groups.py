@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -10,7 +10,6 @@ from mcp.types import CallToolResult
 from pydantic import Field, Strict
 
 from ld_insights_mcp.launchdarkly import ConflictError
-from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupExpand, NewInsightGroup
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
@@ -38,6 +37,12 @@ from ld_insights_mcp.views.groups import (
     group_text,
 )
 from ld_insights_mcp.views.paging import PageRequest
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import (
+        InsightGroupExpand,
+        NewInsightGroup,
+    )
 
 LIST_HINT = "call list_insight_groups to see the existing group keys"
 
@@ -151,6 +156,9 @@ async def create_insight_group(
     state = app_state(ctx)
     project, environment = resolve_scope(state.settings, project_key, environment_key)
     apps = None if application_keys is None else list(dict.fromkeys(application_keys))
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.models import NewInsightGroup
+
     new_group = NewInsightGroup(
         name=name, key=key, project_key=project, environment_key=environment, application_keys=apps
     )
@@ -200,6 +208,9 @@ async def _create(client: Any, new_group: NewInsightGroup) -> Any:
 
 def key_taken_text(conflict: ConflictError, new_group: NewInsightGroup, *, read_back: str) -> str:
     """What a model is told when a create finds its key taken, and the safe next step."""
+    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
+    from ld_insights_mcp.launchdarkly.models import InsightGroup
+
     existing = conflict.existing if isinstance(conflict.existing, InsightGroup) else None
     differ = new_group.differences(existing) if existing is not None else []
     same = existing is not None and not differ

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.models import MetricGroupExpand
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.tools.params import (
     TEXT_RULE,
@@ -28,6 +27,9 @@ from ld_insights_mcp.views.metric_groups import (
     metric_group_page,
 )
 from ld_insights_mcp.views.paging import PageRequest
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import MetricGroupExpand
 
 MetricGroupSort = Literal[
     "name", "-name", "createdAt", "-createdAt", "connectionCount", "-connectionCount"

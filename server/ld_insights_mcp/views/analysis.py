@@ -4,6 +4,7 @@ structured models and the compact text a model reads."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -11,7 +12,6 @@ from ld_insights_mcp.analysis.drivers import Driver
 from ld_insights_mcp.analysis.explain import EVIDENCE_SOURCE, LeafExplanation
 from ld_insights_mcp.analysis.metrics import Reading
 from ld_insights_mcp.analysis.units import DAY_MS
-from ld_insights_mcp.launchdarkly.models import InsightPeriod
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.charts import MetricView, metric_view
 from ld_insights_mcp.views.common import (
@@ -26,6 +26,9 @@ from ld_insights_mcp.views.common import (
     source_line,
 )
 from ld_insights_mcp.views.scores import CategoryScore, Period, score_phrase
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import InsightPeriod
 
 
 class Scope(ViewModel):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.evidence_models import Deployment
-from ld_insights_mcp.launchdarkly.models import InsightGroup
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.views.common import DataSource, ViewModel, iso_datetime
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import Deployment
+    from ld_insights_mcp.launchdarkly.models import InsightGroup
 
 Approval = Literal["user", "operator_opt_in"]
 """Who approved a change that needs confirmation."""

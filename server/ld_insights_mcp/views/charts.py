@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -16,9 +16,11 @@ from ld_insights_mcp.analysis.charts import (
     over_nothing,
 )
 from ld_insights_mcp.analysis.units import RATES, UNITS
-from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
-from ld_insights_mcp.launchdarkly.models import SCORE_CATEGORIES
-from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
+from ld_insights_mcp.launchdarkly.vocabulary import (
+    CALCULATED_INDICATORS,
+    INDICATORS,
+    SCORE_CATEGORIES,
+)
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.common import (
     DataSource,
@@ -30,6 +32,9 @@ from ld_insights_mcp.views.common import (
     short_time,
     source_line,
 )
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import ChartMetric, ChartSeries, InsightsChart
 
 DURATION_UNITS = ("milliseconds",)
 RATIO_METRICS: dict[str, tuple[str, ...]] = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.charts import duration
 from ld_insights_mcp.views.common import (
@@ -20,6 +19,9 @@ from ld_insights_mcp.views.common import (
     short_time,
     source_line,
 )
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent, PullRequest
 
 
 class Stages(ViewModel):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupCollection
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.common import DataSource, ViewModel, copied, iso_datetime, source_line
 from ld_insights_mcp.views.paging import PageRequest, paginate
@@ -16,6 +17,9 @@ from ld_insights_mcp.views.scores import (
     score_phrase,
     scores_lines,
 )
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import InsightGroup, InsightGroupCollection
 
 
 class GroupSummary(ViewModel):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from ld_insights_mcp.launchdarkly.models import MetricGroup, MetricGroupCollection
 from ld_insights_mcp.text import plural, quoted
 from ld_insights_mcp.views.common import DataSource, ViewModel, copied, iso_datetime, source_line
 from ld_insights_mcp.views.paging import PageRequest, paginate
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import MetricGroup, MetricGroupCollection
 
 
 class MetricGroupSummary(ViewModel):

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
 from ld_insights_mcp.analysis.units import DAY_MS
-from ld_insights_mcp.launchdarkly.models import (
-    InsightGroupScores,
-    InsightPeriod,
-    InsightScores,
-    MetricScore,
-)
 from ld_insights_mcp.launchdarkly.vocabulary import (
     CALCULATED_INDICATORS,
     CATEGORY_PARTS,
@@ -25,6 +21,14 @@ from ld_insights_mcp.views.common import (
     signed,
     source_line,
 )
+
+if TYPE_CHECKING:
+    from ld_insights_mcp.launchdarkly.models import (
+        InsightGroupScores,
+        InsightPeriod,
+        InsightScores,
+        MetricScore,
+    )
 
 CALCULATED = CALCULATED_INDICATORS
 
