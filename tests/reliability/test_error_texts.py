@@ -429,7 +429,7 @@ def test_a_change_made_meanwhile_says_what_this_call_changed_and_to_ask_again(
 
 
 def test_a_write_that_read_back_shows_unapplied_says_so_after_the_failure() -> None:
-    cause = _bad_request(0)
+    cause = NotFoundError(status=404, code="gone", message="m", method="PATCH", path="/p")
     exc = ChangeNotAppliedError("the update of insight group 'k'", cause)
     assert describe_failure(exc, not_found="n", write=_RENAME) == (
         f"{describe_failure(cause, not_found='n')} Reading it back shows nothing was changed by "
