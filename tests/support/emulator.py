@@ -111,6 +111,7 @@ class Emulator(app.Emulator):
         try:
             body, gone = await read_body(receive)
             record = RecordedRequest.of(scope, body, target.operation_id)
+            record.cut_short = gone
             with self._lock:
                 self._log.append(record)
             if gone:

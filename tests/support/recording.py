@@ -14,11 +14,13 @@ class RecordedRequest(IncomingRequest):
     """One request as received (see ``IncomingRequest``), and what became of it: ``status`` is
     the status sent (None if the request was never answered: a reset, or a client that went
     away); ``disconnected`` is True when the client went away before the answer. Only those two
-    change after the request is recorded. The ``repr`` hides the Authorization header.
+    change after the request is recorded. ``cut_short``: the client went away before its body was
+    whole, so the request was never handled. The ``repr`` hides the Authorization header.
     """
 
     status: int | None = None
     disconnected: bool = False
+    cut_short: bool = False
 
     @property
     def is_write(self) -> bool:
