@@ -182,6 +182,7 @@ async def test_a_window_before_the_first_data_is_refused_without_a_request(
         (b'{"v": NaN}', "NaN or Infinity, which JSON does not allow"),
         (b'{"v": [1, -Infinity]}', "NaN or Infinity, which JSON does not allow"),
         (b'{"v": 1.5E+309}', "a number too large for a float"),
+        (b'{"v": [1, {"w": [2e400]}]}', "a number too large for a float"),
         (b'{"v": 1e308}', None),
         (b'{"title": "NaN Infinity 1e999"}', None),
         (b"not JSON, NaN", None),
