@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ld_insights_mcp.analysis.lifecycle import lifecycle
 from ld_insights_mcp.analysis.metrics import STAGE_NAMES
 from ld_insights_mcp.analysis.units import duration
+from ld_insights_mcp.launchdarkly.vocabulary import millis_to_datetime
 from ld_insights_mcp.text import plural, quoted
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class Evidence:
 
 
 def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%m-%d %H:%MZ")
+    return millis_to_datetime(ms).strftime("%m-%d %H:%MZ")
 
 
 def pr_total_ms(pr: PullRequest) -> int | None:

@@ -8,7 +8,6 @@ timestamps past year 9999, past int64, NaN) fail validation: an upstream error, 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -50,11 +49,6 @@ MAX_MILLIS = 253_402_300_799_999
 
 Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
 """A Unix-milliseconds timestamp a ``datetime`` can hold."""
-
-
-def millis_to_datetime(value: int) -> datetime:
-    """A Unix-milliseconds timestamp as an aware UTC datetime."""
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 _CAMEL = ConfigDict(

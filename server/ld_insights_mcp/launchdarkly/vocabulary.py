@@ -3,6 +3,7 @@ key pattern, the score indicator bands and the score category tree."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -68,3 +69,8 @@ SCORE_CATEGORIES = (
     "creationRatio",
 )
 """Every category of ``InsightGroupScores``, wire names, in reading order (depth first)."""
+
+
+def millis_to_datetime(value: int) -> datetime:
+    """A Unix-milliseconds timestamp (the API's time unit) as an aware UTC datetime."""
+    return datetime.fromtimestamp(value / 1000, tz=UTC)

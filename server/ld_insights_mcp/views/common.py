@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from ld_insights_mcp.launchdarkly.vocabulary import millis_to_datetime
 
 DataSource = Literal["launchdarkly", "demo"]
 
@@ -40,16 +41,11 @@ DEMO_NOTE = "[demo data from the embedded emulator, not a real LaunchDarkly acco
 
 
 def iso_date(ms: int) -> str:
-    return _utc(ms).date().isoformat()
+    return millis_to_datetime(ms).date().isoformat()
 
 
 def iso_datetime(ms: int) -> str:
-    return _utc(ms).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _utc(ms: int) -> datetime:
-    """Unix milliseconds as an aware UTC datetime (as the wire models read them)."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return millis_to_datetime(ms).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def short_time(iso: str | None) -> str:
