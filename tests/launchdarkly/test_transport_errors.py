@@ -452,3 +452,22 @@ async def test_an_answer_without_any_content_type_header_says_so() -> None:
     with pytest.raises(UnexpectedResponseError) as caught:
         response.json(method="GET", path=GROUPS)
     assert "(no content type, 8 bytes)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "base_url", ["https://app.launchdarkly.com", "https://app.launchdarkly.com/"]
+)
+async def test_a_base_url_with_a_trailing_slash_still_sends_to_the_operation_path(
+    base_url: str,
+) -> None:
+    """A library caller may give the base URL with its slash; the path must not become ``//``."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode())
+        return httpx.Response(200, content=EMPTY_LIST)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url=base_url) as http:
+        exchange = Exchange(http, max_response_bytes=1_000_000, max_concurrency=2)
+        await exchange.send("GET", GROUPS, params={"limit": 1})
+    assert seen == [f"{GROUPS}?limit=1"]
