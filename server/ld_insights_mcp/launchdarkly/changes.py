@@ -136,14 +136,10 @@ class ChangeNotAppliedError(LaunchDarklyError):
 class ChangeOutcomeUnknownError(OutcomeUnknownError):
     """The write failed after it may have reached LaunchDarkly and reading back failed too."""
 
-    def __init__(self, what: str, key: str) -> None:
-        LaunchDarklyError.__init__(
-            self,
-            f"{what} may or may not have happened: LaunchDarkly failed after it may have "
-            "received it, and reading it back failed",
-        )
-        self.what = what
-        self.key = key
+    template = (
+        "{what} may or may not have happened: LaunchDarkly failed after it may have received "
+        "it, and reading it back failed"
+    )
 
 
 class UnknownRepositoryError(LaunchDarklyError):
@@ -249,10 +245,7 @@ class ChangeOperations:
         path = f"{GROUPS}/{_segment(group.key, 'insightGroupKey')}"
 
         async def read_back() -> tuple[bool, InsightGroup | None]:
-            # imported here: start-up loads no wire model (tests/test_startup_imports.py)
-            from ld_insights_mcp.launchdarkly.models import InsightGroup
-
-            found = await self._find(InsightGroup, path)
+            found = await self._find(type(group), path)
             return found is None, found
 
         changed = await self._settle(
@@ -296,14 +289,10 @@ class ChangeOperations:
                 repository=None, counted=found.total_count, listed=len(found.items)
             )
         for repo in found.items:
-            if repo.projects is None:
-                raise IncompleteLinksError(repository=repo.key, counted=None, listed=0)
-            if repo.projects.total_count > len(repo.projects.items):
-                raise IncompleteLinksError(
-                    repository=repo.key,
-                    counted=repo.projects.total_count,
-                    listed=len(repo.projects.items),
-                )
+            counted = None if repo.projects is None else repo.projects.total_count
+            listed = 0 if repo.projects is None else len(repo.projects.items)
+            if counted is None or counted > listed:
+                raise IncompleteLinksError(repository=repo.key, counted=counted, listed=listed)
         mappings = tuple(
             (repo.key, project.key)
             for repo in found.items
@@ -410,18 +399,13 @@ class ChangeOperations:
     ) -> Changed[ModelT]:
         """PATCH the ``asked`` attributes (None: keep), guarded by ``test`` operations on every
         value read. Already as asked: nothing is sent."""
-        # imported here: start-up loads no wire model (tests/test_startup_imports.py)
-        from ld_insights_mcp.launchdarkly.models import PatchOperation
-
         read = {name: getattr(before, name) for name in asked}
         wanted = {name: read[name] if value is None else value for name, value in asked.items()}
         changed = [name for name in asked if not _same(read[name], wanted[name])]
         if not changed:
             return Changed(before, before, sent=False)
-        patch = [PatchOperation(op="test", path=f"/{to_camel(n)}", value=read[n]) for n in read]
-        patch += [
-            PatchOperation(op="replace", path=f"/{to_camel(n)}", value=wanted[n]) for n in changed
-        ]
+        body = [{"op": "test", "path": f"/{to_camel(n)}", "value": read[n]} for n in read]
+        body += [{"op": "replace", "path": f"/{to_camel(n)}", "value": wanted[n]} for n in changed]
         model = type(before)
 
         def holds(found: ModelT, values: dict[str, Any]) -> bool:
@@ -435,7 +419,6 @@ class ChangeOperations:
                 return False, found
             raise ConcurrentChangeError(label, found)
 
-        body = [op.to_wire() for op in patch]
         return await self._settle(
             before,
             lambda: self._send_for(model, "PATCH", path, json_body=body),

@@ -27,11 +27,13 @@ class InvalidRequestError(LaunchDarklyError, ValueError):
 class OutcomeUnknownError(LaunchDarklyError):
     """A create failed after it may have reached LaunchDarkly; reading back did not settle it."""
 
+    template = (
+        "the create of {what} may or may not have happened: LaunchDarkly failed after it may "
+        "have received it, and reading the key back did not settle it"
+    )
+
     def __init__(self, what: str, key: str) -> None:
-        super().__init__(
-            f"the create of {what} may or may not have happened: LaunchDarkly failed after it "
-            "may have received it, and reading the key back did not settle it"
-        )
+        super().__init__(self.template.format(what=what))
         self.what = what
         self.key = key
 
@@ -186,6 +188,4 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 
 def error_class_for(status: int) -> type[APIStatusError]:
     """The most specific error class for an HTTP error status."""
-    if status >= 500:
-        return ServerError
-    return _BY_STATUS.get(status, APIStatusError)
+    return _BY_STATUS.get(status, ServerError if status >= 500 else APIStatusError)
