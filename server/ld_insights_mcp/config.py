@@ -426,20 +426,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _flag(field: str) -> list[str]:
-    """The flag that sets ``field``, if there is one."""
-    if field in FLAG_SETTINGS or field in SWITCH_SETTINGS:
-        return ["--" + field.replace("_", "-")]
-    return []
-
-
 def format_validation_error(error: ValidationError) -> str:
     """One line per problem, naming the variable (and flag) that sets it; never the
     rejected value."""
     lines = []
     for item in error.errors():
         field = str(item["loc"][0]) if item["loc"] else "settings"
-        names = [*variables_for(field), *_flag(field)]
+        flagged = field in FLAG_SETTINGS or field in SWITCH_SETTINGS
+        names = [*variables_for(field), *(["--" + field.replace("_", "-")] if flagged else [])]
         message = item["msg"].removeprefix("Value error, ")
         lines.append(f"{' / '.join(names)}: {message}")
     return "; ".join(lines)

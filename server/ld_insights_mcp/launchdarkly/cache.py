@@ -50,8 +50,6 @@ class TtlPolicy:
     """How long each kind of read stays fresh; ``override`` (seconds) replaces every TTL and
     ``0`` turns the cache off."""
 
-    rules: tuple[tuple[str, str, float], ...] = DEFAULT_TTLS
-    other: tuple[str, float] = OTHER_TTL
     override: float | None = None
 
     @property
@@ -60,7 +58,7 @@ class TtlPolicy:
 
     def kind_of(self, path: str) -> tuple[str, float]:
         """(kind, seconds fresh) of a read of ``path``."""
-        kind, ttl = next(((k, t) for p, k, t in self.rules if re.search(p, path)), self.other)
+        kind, ttl = next(((k, t) for p, k, t in DEFAULT_TTLS if re.search(p, path)), OTHER_TTL)
         return kind, ttl if self.override is None else self.override
 
 

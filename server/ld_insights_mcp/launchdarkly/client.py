@@ -305,7 +305,7 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
     async def get_metric_group(
         self, project_key: str, key: str, *, expand: Sequence[MetricGroupExpand] = ()
     ) -> MetricGroup:
-        path = _metric_group_path(project_key, key)
+        path = f"{_metric_groups_path(project_key)}/{path_segment(key, name='metricGroupKey')}"
         return await self._read(MetricGroup, path, {"expand": comma_list(expand)})
 
     # --- plumbing -----------------------------------------------------------------------
@@ -314,24 +314,17 @@ class LaunchDarklyClient(EvidenceOperations, ChangeOperations):
         self, model: type[ModelT], path: str, params: Mapping[str, str | int | None]
     ) -> ModelT:
         clean = {k: v for k, v in params.items() if v is not None}
+        retry = self._options.retry
+
+        async def get() -> tuple[ModelT, bytes]:  # the parsed answer and the body cached
+            response = await self._exchange.send("GET", path, params=clean)
+            return _parse(model, response, method="GET", path=path), response.body
 
         async def fetch() -> tuple[ModelT, bytes]:
-            return await self._options.retry.run(
-                lambda: self._get(model, path, clean),
-                retryable=self._options.retry.read_is_retryable,
-            )
+            return await retry.run(get, retryable=retry.read_is_retryable)
 
-        def decode(body: bytes) -> ModelT:  # a body stored after it parsed as ``model``
-            return model.model_validate_json(body)
-
-        return await self._cache.read(self._identity, path, clean, fetch, decode)
-
-    async def _get(
-        self, model: type[ModelT], path: str, params: Mapping[str, str | int]
-    ) -> tuple[ModelT, bytes]:
-        """One GET: the parsed answer and its raw body (what the cache stores)."""
-        response = await self._exchange.send("GET", path, params=params)
-        return _parse(model, response, method="GET", path=path), response.body
+        # a stored body parsed as ``model`` once, so it is decoded the same way again
+        return await self._cache.read(self._identity, path, clean, fetch, model.model_validate_json)
 
     async def _send_for(
         self, model: type[ModelT], method: str, path: str, *, json_body: Any = None
@@ -469,7 +462,3 @@ def _group_path(key: str) -> str:
 
 def _metric_groups_path(project_key: str) -> str:
     return f"/api/v2/projects/{path_segment(project_key, name='projectKey')}/metric-groups"
-
-
-def _metric_group_path(project_key: str, key: str) -> str:
-    return f"{_metric_groups_path(project_key)}/{path_segment(key, name='metricGroupKey')}"

@@ -33,15 +33,7 @@ Params = dict[str, str | int | None]
 EI = "/api/v2/engineering-insights"
 MAX_CURSOR_LIMIT = 100
 
-BucketType = Literal["rolling", "hour", "day"]
-DeploymentGroupBy = Literal["application", "kind"]
-LeadTimeGroupBy = Literal["application", "stage"]
-LeadTimeExpand = Literal["metrics", "percentiles"]
 GlobalEvents = Literal["include", "exclude"]
-ImpactSize = Literal["none", "small", "medium", "large"]
-PullRequestStatus = Literal["open", "merged", "closed", "deployed"]
-PullRequestSort = Literal["leadTime", "-leadTime"]
-PullRequestExpand = Literal["deployments", "flagReferences", "leadTime"]
 DeploymentExpand = Literal["pullRequests", "flagReferences"]
 
 
@@ -61,7 +53,7 @@ class _Window(TypedDict, total=False):
 
 
 class _Buckets(_Window, total=False):
-    bucket_type: BucketType | None
+    bucket_type: Literal["rolling", "hour", "day"] | None
     bucket_ms: int | None
 
 
@@ -72,13 +64,13 @@ class _Page(TypedDict, total=False):
 
 
 class DeploymentChartOptions(_Buckets, total=False):
-    group_by: DeploymentGroupBy | None
+    group_by: Literal["application", "kind"] | None
     metrics: bool
 
 
 class LeadTimeChartOptions(_Buckets, total=False):
-    group_by: LeadTimeGroupBy | None
-    expand: Sequence[LeadTimeExpand]
+    group_by: Literal["application", "stage"] | None
+    expand: Sequence[Literal["metrics", "percentiles"]]
 
 
 class ReleaseChartOptions(_Buckets, total=False):
@@ -102,15 +94,15 @@ class DeploymentFilters(_Window, _Page, total=False):
 
 
 class PullRequestFilters(_Window, _Page, total=False):
-    status: PullRequestStatus | None
+    status: Literal["open", "merged", "closed", "deployed"] | None
     query: str | None
-    sort: PullRequestSort | None
-    expand: Sequence[PullRequestExpand]
+    sort: Literal["leadTime", "-leadTime"] | None
+    expand: Sequence[Literal["deployments", "flagReferences", "leadTime"]]
 
 
 class FlagEventFilters(_Window, total=False):
     query: str | None
-    impact_size: ImpactSize | None
+    impact_size: Literal["none", "small", "medium", "large"] | None
     has_experiments: bool | None
     global_events: GlobalEvents | None
 

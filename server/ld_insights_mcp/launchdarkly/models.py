@@ -156,16 +156,14 @@ class InsightPeriod(Wire):
     end_time: Millis
 
 
-class InsightScores(Wire):
-    period: InsightPeriod
-    last_period: InsightPeriod
-    scores: InsightGroupScores
-    links: Links = Field(default_factory=dict, alias="_links")
-
-
 class ScoreMetadata(Wire):
     period: InsightPeriod
     last_period: InsightPeriod
+
+
+class InsightScores(ScoreMetadata):
+    scores: InsightGroupScores
+    links: Links = Field(default_factory=dict, alias="_links")
 
 
 class CountByIndicator(Wire):
