@@ -32,7 +32,6 @@ from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import quoted
 
 if TYPE_CHECKING:
-    from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent
     from ld_insights_mcp.launchdarkly.models import MetricScore
 
 EVIDENCE_SOURCE = {
@@ -143,38 +142,31 @@ def _caveat(leaf: LeafExplanation) -> str | None:
     )
 
 
-def _listed_deployments(found: Mapping[Need, Any], need: Need) -> list[Deployment] | None:
+def _listed(found: Mapping[Need, Any], need: Need) -> list[Any] | None:
+    """The items of a list read (deployments, flag events); None when it failed."""
     # imported here: start-up loads no wire model (tests/test_startup_imports.py)
-    from ld_insights_mcp.launchdarkly.evidence_models import DeploymentCollection
+    from ld_insights_mcp.launchdarkly.models import Collection
 
     value = found.get(need)
-    return list(value.items) if isinstance(value, DeploymentCollection) else None
-
-
-def _listed_events(found: Mapping[Need, Any], need: Need) -> list[FlagEvent] | None:
-    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
-    from ld_insights_mcp.launchdarkly.evidence_models import FlagEventCollection
-
-    value = found.get(need)
-    return list(value.items) if isinstance(value, FlagEventCollection) else None
+    return list(value.items) if isinstance(value, Collection) else None
 
 
 def _deployment_frequency(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
     now, last = charts.totals(chart_of(found, DF_NOW)), charts.totals(chart_of(found, DF_LAST))
     if not (now or last):
         return []
-    listed = _listed_deployments(found, DEPLOYMENTS) or []
+    listed = _listed(found, DEPLOYMENTS) or []
     rising = driver.direction == drivers.IMPROVED
     return pick.application_moves(now, last, listed, rising=rising)
 
 
 def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-    failed = _listed_deployments(found, FAILED)
+    failed = _listed(found, FAILED)
     return pick.failed_deployments(failed) if failed is not None else []
 
 
 def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> list[Evidence]:
-    listed = _listed_deployments(found, FINISHED)
+    listed = _listed(found, FINISHED)
     if listed is None or window is None:
         return []
     slowest = pick.slowest_pull_requests(pick.deployed_pull_requests(listed, *window))
@@ -190,7 +182,7 @@ def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> lis
 
 def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:
     def chosen(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-        events = _listed_events(found, need)
+        events = _listed(found, need)
         return pick.largest_flag_events(events) if events is not None else []
 
     return chosen

@@ -11,6 +11,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -30,7 +31,7 @@ from ld_insights_mcp.analysis.digest import band_counts, biggest_drops, most_reg
 from ld_insights_mcp.analysis.digest import worth_explaining as pick_next
 from ld_insights_mcp.analysis.drivers import of_composite
 from ld_insights_mcp.analysis.explain import explain_leaf, score_change, wrong_change
-from ld_insights_mcp.analysis.gather import Progress, reads_until
+from ld_insights_mcp.analysis.gather import Reads, reads_until
 from ld_insights_mcp.analysis.reads import (
     ANY_EVENT,
     COVERAGE_NEEDS,
@@ -139,7 +140,6 @@ class Target:
     scores: InsightGroupScores
     period: InsightPeriod
     last_period: InsightPeriod
-    first_call: str
 
     def periods(self) -> tuple[Window, Window]:
         now, last = self.period, self.last_period
@@ -201,8 +201,13 @@ def hints_of(client: LaunchDarklyClient) -> Hints:
     return _HINTS.setdefault(client, Hints())
 
 
-def _progress(ctx: Context[Any, Any]) -> Progress:
-    return lambda label, done, started: ctx.report_progress(done, started, label)
+def _reads(ctx: Context[Any, Any], budget: CallBudget) -> AbstractAsyncContextManager[Reads]:
+    """Reads that share the call's budget and report progress after each."""
+
+    def progress(label: str, done: int, started: int) -> Awaitable[None]:
+        return ctx.report_progress(done, started, label)
+
+    return reads_until(budget.deadline, describe=budget.reason, progress=progress)
 
 
 def _read(
@@ -238,12 +243,8 @@ def _read(
             return lambda: client.get_deployments(
                 p, e, apps, status=opts.get("status"), limit=100, **span
             )
-        case "getPullRequests" if need == MERGED_PRS:
-            return lambda: client.get_pull_requests(p, e, apps, status="merged", limit=20, **span)
         case "getPullRequests":
-            return lambda: client.get_pull_requests(
-                p, e, apps, sort="-leadTime", expand=("leadTime",), limit=5, **span
-            )
+            return lambda: client.get_pull_requests(p, e, apps, status="merged", limit=20, **span)
         case "getFlagEvents" if opts.get("pages") == "all":
             return lambda: _every_event(client, where, start, end)
         case "getFlagEvents":
@@ -312,7 +313,7 @@ def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target
 
     if isinstance(answer, InsightScores):
         assert scope is not None
-        return Target(scope, answer.scores, answer.period, answer.last_period, "getInsightsScores")
+        return Target(scope, answer.scores, answer.period, answer.last_period)
     if answer.scores is None:
         raise ToolError(f"LaunchDarkly returned no scores for insight group {answer.key!r}.")
     periods = answer.score_metadata
@@ -322,13 +323,7 @@ def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target
         now = wall_clock_ms()
         current = InsightPeriod(start_time=now - PERIOD_MS, end_time=now)
         last = InsightPeriod(start_time=now - 2 * PERIOD_MS, end_time=now - PERIOD_MS)
-    found = Scope(
-        group_key=answer.key,
-        project_key=answer.project_key,
-        environment_key=answer.environment_key,
-        application_keys=list(answer.application_keys),
-    )
-    return Target(found, answer.scores, current, last, "getInsightGroup")
+    return Target(copied(Scope, answer, group_key=answer.key), answer.scores, current, last)
 
 
 def _scope(
@@ -388,9 +383,7 @@ async def _scores_then_reads(
     keys: list[tuple[Need, Key]] = []
     late = False
     # Reads for a guess the scores do not confirm are cancelled when the block ends.
-    async with reads_until(
-        budget.deadline, describe=budget.reason, progress=_progress(ctx)
-    ) as reads:
+    async with _reads(ctx, budget) as reads:
         if scope is None:
             assert group_key is not None
             reads.start(
@@ -434,18 +427,21 @@ async def _scores_then_reads(
         raise failure
     if target is None:
         raise budget.failure(reads.errors.get(FIRST), not_found=GROUPS_NOT_FOUND)
-    used = {key for _, key in keys}
-    calls = CallsMade(
-        made=[target.first_call, *(need.label for need, _ in keys)],
-        rounds=2 if late else 1,
-        discarded=[
-            label
-            for k, label in reads.labels.items()
-            if k not in used and k != FIRST and label in {n.label for n, _ in keys}
-        ],
-        missing={need.label: r for need, key in keys if (r := reads.reason(key)) is not None},
-    )
+    used = [FIRST, *(key for _, key in keys)]
+    again = {reads.labels[k] for k in used}
+    discarded = [label for k, label in reads.labels.items() if k not in used and label in again]
+    calls = _calls(reads, used, 2 if late else 1, discarded)
     return Found(target, {need: reads.results.get(key) for need, key in keys}, calls)
+
+
+def _calls(reads: Reads, used: Sequence[Hashable], rounds: int, discarded: list[str]) -> CallsMade:
+    """The reads whose answers were used, in order, and why any of them has none."""
+    return CallsMade(
+        made=[reads.labels[k] for k in used],
+        rounds=rounds,
+        discarded=discarded,
+        missing={reads.labels[k]: r for k in used if (r := reads.reason(k)) is not None},
+    )
 
 
 async def explain_score(
@@ -575,12 +571,10 @@ async def insights_digest(
         first_round = math.ceil(min(known, max_groups) / limit)
     else:
         first_round = 1 + max(0, pages - 1 - (DIGEST_ROUNDS - 1) * state.settings.max_concurrency)
-    started = [o for o in range(0, max_groups, limit)][: max(first_round, 1)]
+    started = list(range(0, max_groups, limit))[: max(first_round, 1)]
     first: InsightGroupCollection | None = None
     offsets: list[int] = []
-    async with reads_until(
-        budget.deadline, describe=budget.reason, progress=_progress(ctx)
-    ) as reads:
+    async with _reads(ctx, budget) as reads:
         for offset in started:
             reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
         first = await reads.result(0)
@@ -605,8 +599,9 @@ async def insights_digest(
     chosen = pick_next(ranked)
     regressed = most_regressed(ranked)
     meta = first.score_metadata
-    labels = [f"getInsightGroups(offset={o})" for o in offsets]
-    used = {0, *offsets}
+    used = [0, *offsets]
+    rounds = 1 if set(offsets) <= set(started) else 2
+    discarded = [reads.labels[o] for o in started if o not in used]
     result = DigestResult(
         data_source=state.data_source,
         period=period(meta.period) if meta else None,
@@ -625,12 +620,7 @@ async def insights_digest(
         next_call=(
             call("explain_score", group_key=chosen.key, category=chosen.weakest) if chosen else None
         ),
-        calls=CallsMade(
-            made=["getInsightGroups(offset=0)", *labels],
-            rounds=1 if set(offsets) <= set(started) else 2,
-            discarded=[reads.labels[o] for o in started if o not in used],
-            missing={reads.labels[o]: r for o in offsets if (r := reads.reason(o)) is not None},
-        ),
+        calls=_calls(reads, used, rounds, discarded),
     )
     return tool_result(result, digest_text(result))
 

@@ -234,15 +234,11 @@ def calls_lines(calls: CallsMade) -> list[str]:
     if calls.discarded:
         lines.append(
             "Read for a guessed period the scores did not confirm, then read again: "
-            + ", ".join(calls.discarded)
-            + "."
+            f"{', '.join(calls.discarded)}."
         )
-    if calls.missing:
-        lines.append(
-            "MISSING (shown without it): "
-            + "; ".join(f"{label}: {why.rstrip('.')}" for label, why in calls.missing.items())
-            + "."
-        )
+    missing = "; ".join(f"{label}: {why.rstrip('.')}" for label, why in calls.missing.items())
+    if missing:
+        lines.append(f"MISSING (shown without it): {missing}.")
     return lines
 
 
@@ -297,15 +293,15 @@ def explain_text(result: ExplainResult, periods: tuple[InsightPeriod, InsightPer
 
 
 def digest_text(result: DigestResult) -> str:
-    lines = [*source_line(result.data_source)]
     period = f", {result.period.start} to {result.period.end}" if result.period else ""
     shown = "" if len(result.groups) == result.total_groups else f" ({len(result.groups)} shown)"
     bands = ", ".join(f"{k} {v}" for k, v in result.band_counts.items() if v)
-    lines.append(
+    lines = [
+        *source_line(result.data_source),
         f"{plural(result.total_groups, 'insight group')}{shown}{period}. "
-        f"Overall bands: {bands or 'none'}."
-    )
-    lines.append("Ranked by overall (change vs last period; weakest category):")
+        f"Overall bands: {bands or 'none'}.",
+        "Ranked by overall (change vs last period; weakest category):",
+    ]
     for g in result.groups:
         overall = f"{g.overall} {g.indicator}" if g.overall is not None else g.indicator
         weakest = f"; weakest {g.weakest} {g.weakest_score}" if g.weakest else ""
@@ -313,15 +309,12 @@ def digest_text(result: DigestResult) -> str:
             f"{g.rank}. {quoted(g.key)} ({quoted(g.project_key)}/{quoted(g.environment_key)}) "
             f"{overall} ({signed(g.change)}){weakest}"
         )
-    if result.biggest_drops:
-        lines.append(
-            "Biggest drops: "
-            + "; ".join(
-                f"{quoted(d.group_key)} {d.category} {d.before}→{d.after} ({d.change})"
-                for d in result.biggest_drops
-            )
-            + "."
-        )
+    drops = "; ".join(
+        f"{quoted(d.group_key)} {d.category} {d.before}→{d.after} ({d.change})"
+        for d in result.biggest_drops
+    )
+    if drops:
+        lines.append(f"Biggest drops: {drops}.")
     if result.most_regressed:
         lines.append(f"Regressed most (overall): {result.most_regressed}.")
     if result.next_call:
