@@ -55,11 +55,6 @@ def leaves_to_explain(category: str, scores: Mapping[str, MetricScore]) -> list[
     return list(dict.fromkeys([*chosen, *(leaf for leaf, _ in found)]))[:MOST]
 
 
-leaves_possibly_explained = leaves_of
-"""Every base category ``leaves_to_explain`` may return, whatever the scores (what reads can
-start before the scores arrive)."""
-
-
 def weakest_leaf(scores: Mapping[str, MetricScore]) -> str | None:
     """The lowest calculated base category, or None if none is calculated."""
     found = [(leaf, scores[leaf]) for leaf in LEAVES if calculated(scores.get(leaf))]

@@ -62,17 +62,11 @@ class LeafExplanation:
     """LaunchDarkly's values that cannot be true, quoted, each with why: not used."""
 
 
-def score_change(score: MetricScore | None) -> int | None:
-    """The change a score states: the difference of its two scores when it has both (what
-    ``diffVsLastPeriod`` should equal), else ``diffVsLastPeriod``."""
-    return score.change if score is not None else None
-
-
 def wrong_change(category: str, score: MetricScore | None) -> str | None:
     """LaunchDarkly's ``diffVsLastPeriod`` quoted, when it disagrees with the two scores."""
     if score is None or score.last_period is None or score.diff_vs_last_period is None:
         return None
-    stated, change = score.diff_vs_last_period, score_change(score)
+    stated, change = score.diff_vs_last_period, score.change
     if stated == change:
         return None
     return (
@@ -95,7 +89,7 @@ def explain_leaf(
         category=category,
         score=score.score if score is not None and calculated else None,
         indicator=score.indicator if score is not None else "unknown",
-        change=score_change(score),
+        change=score.change if score is not None else None,
         last_score=score.last_period.score if score and score.last_period else None,
     )
     leaf.missing = [n.label for n in NEEDS.get(category, ()) if found.get(n) is None]

@@ -24,13 +24,13 @@ from ld_insights_mcp.analysis import coverage
 from ld_insights_mcp.analysis.categories import (
     EXPLAINABLE,
     PARTS,
-    leaves_possibly_explained,
+    leaves_of,
     leaves_to_explain,
 )
 from ld_insights_mcp.analysis.digest import band_counts, biggest_drops, most_regressed, rank_groups
 from ld_insights_mcp.analysis.digest import worth_explaining as pick_next
 from ld_insights_mcp.analysis.drivers import of_composite
-from ld_insights_mcp.analysis.explain import explain_leaf, score_change, wrong_change
+from ld_insights_mcp.analysis.explain import explain_leaf, wrong_change
 from ld_insights_mcp.analysis.gather import Reads, reads_until
 from ld_insights_mcp.analysis.reads import (
     ANY_EVENT,
@@ -74,7 +74,7 @@ from ld_insights_mcp.views.analysis import (
     leaf_result,
 )
 from ld_insights_mcp.views.common import copied
-from ld_insights_mcp.views.scores import CategoryScore, category_scores, period
+from ld_insights_mcp.views.scores import category_scores, period
 
 DAY_MS = 86_400_000
 PERIOD_MS = 30 * DAY_MS
@@ -111,7 +111,6 @@ if TYPE_CHECKING:
         InsightPeriod,
         InsightScores,
         Links,
-        MetricScore,
     )
 
 
@@ -460,7 +459,7 @@ async def explain_score(
     named.
     """
     scope = _scope(ctx, group_key, project_key, environment_key, application_keys)
-    possible = needs_for(leaves_possibly_explained(category))
+    possible = needs_for(leaves_of(category))  # every leaf leaves_to_explain may return
     found = await _scores_then_reads(
         ctx,
         scope,
@@ -478,6 +477,7 @@ async def explain_score(
             f"{category} optional); call get_insight_scores to see the categories it returned."
         )
     now, last = target.periods()
+    days, window = (now.days, last.days), (now.start_ms, now.end_ms)
     composite = of_composite(category, scores) if category in PARTS else None
     leaves = leaves_to_explain(category, scores)
     shown = [category, *PARTS.get(category, ()), *leaves]
@@ -487,26 +487,17 @@ async def explain_score(
     ]
     if composite is not None and composite.cycle is not None:
         impossible.append(f"aggregateOf cycle {quoted(composite.cycle)} (not followed)")
-    parts = [by_name[p] for p in PARTS.get(category, ()) if p in by_name]
     result = ExplainResult(
         data_source=app_state(ctx).data_source,
         scope=target.scope,
         period=period(target.period),
         last_period=period(target.last_period),
-        category=_consistent(chosen, scores),
-        parts=[_consistent(p, scores) for p in parts],
+        category=chosen,
+        parts=[by_name[p] for p in PARTS.get(category, ()) if p in by_name],
         driver=composite.text if composite else None,
         driven_by=driver_detail(composite),
         explained=[
-            leaf_result(
-                explain_leaf(
-                    leaf,
-                    scores.get(leaf),
-                    found.results,
-                    (now.days, last.days),
-                    (now.start_ms, now.end_ms),
-                )
-            )
+            leaf_result(explain_leaf(leaf, scores.get(leaf), found.results, days, window))
             for leaf in leaves
         ],
         calls=found.calls,
@@ -514,11 +505,6 @@ async def explain_score(
     )
     periods = None if target.impossible_periods() else (target.period, target.last_period)
     return tool_result(result, explain_text(result, periods))
-
-
-def _consistent(shown: CategoryScore, scores: dict[str, MetricScore]) -> CategoryScore:
-    """A category's score with the change its two scores make (``score_change``)."""
-    return shown.model_copy(update={"change": score_change(scores.get(shown.category))})
 
 
 DigestQuery = Annotated[
