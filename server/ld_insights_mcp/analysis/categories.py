@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from ld_insights_mcp.analysis.drivers import of_composite
 from ld_insights_mcp.launchdarkly.vocabulary import (
@@ -26,7 +26,7 @@ MOST = 2
 """Base categories a composite's explanation goes into."""
 
 
-def calculated(score: MetricScore | None) -> bool:
+def calculated(score: MetricScore | None) -> TypeGuard[MetricScore]:
     return score is not None and score.indicator in CALCULATED_INDICATORS
 
 

@@ -558,34 +558,29 @@ async def insights_digest(
     else:
         first_round = 1 + max(0, pages - 1 - (DIGEST_ROUNDS - 1) * state.settings.max_concurrency)
     started = list(range(0, max_groups, limit))[: max(first_round, 1)]
-    first: InsightGroupCollection | None = None
-    offsets: list[int] = []
+    first: InsightGroupCollection | None = None  # None too when the budget cuts the block
     async with _reads(ctx, budget) as reads:
         for offset in started:
             reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
         first = await reads.result(0)
         if first is not None:
             hints.group_totals[query] = first.total_count
-            total = min(first.total_count, max_groups)
-            offsets = list(range(limit, total, limit)) if first.items else []
-            for offset in offsets:
-                reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
-            for offset in offsets:
-                await reads.result(offset)
+        total = min(first.total_count, max_groups) if first and first.items else 0
+        offsets = list(range(limit, total, limit))
+        for offset in offsets:
+            reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
+        for offset in offsets:
+            await reads.result(offset)
     if first is None:
         raise budget.failure(reads.errors.get(0), not_found=GROUPS_NOT_FOUND)
-    groups = list(first.items)
-    for offset in offsets:
-        found = reads.results.get(offset)
-        if found is not None:
-            groups += found.items
+    used = [0, *offsets]
+    groups = [g for o in used if o in reads.results for g in reads.results[o].items]
     for group in groups:
         hints.learn_slice(group.key, slice_of(group))
     ranked = rank_groups(groups)
     chosen = pick_next(ranked)
     regressed = most_regressed(ranked)
     meta = first.score_metadata
-    used = [0, *offsets]
     rounds = 1 if set(offsets) <= set(started) else 2
     discarded = [reads.labels[o] for o in started if o not in used]
     result = DigestResult(
