@@ -77,8 +77,8 @@ def band_counts(
     return {name: counted.get(name, 0) for name in INDICATORS}
 
 
-def biggest_drops(groups: Sequence[InsightGroup], *, most: int = 5) -> list[Drop]:
-    """The largest falls since the last period, across groups and categories."""
+def biggest_drops(groups: Sequence[InsightGroup]) -> list[Drop]:
+    """The five largest falls since the last period, across groups and categories."""
     drops = []
     for group in groups:
         scores = group.scores.by_category() if group.scores else {}
@@ -88,7 +88,7 @@ def biggest_drops(groups: Sequence[InsightGroup], *, most: int = 5) -> list[Drop
             if calculated(score) and calculated(last) and score.score < last.score:
                 drops.append(Drop(group.key, category, last.score, score.score))
     drops.sort(key=lambda d: (d.change, d.group_key, d.category))
-    return drops[:most]
+    return drops[:5]
 
 
 def most_regressed(ranked: Sequence[RankedGroup]) -> RankedGroup | None:

@@ -155,8 +155,7 @@ def _deployment_frequency(found: Mapping[Need, Any], driver: drivers.Driver) -> 
 
 
 def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-    failed = _listed(found, FAILED)
-    return pick.failed_deployments(failed) if failed is not None else []
+    return pick.failed_deployments(_listed(found, FAILED) or [])
 
 
 def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> list[Evidence]:
@@ -176,8 +175,7 @@ def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> lis
 
 def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:
     def chosen(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-        events = _listed(found, need)
-        return pick.largest_flag_events(events) if events is not None else []
+        return pick.largest_flag_events(_listed(found, need) or [])
 
     return chosen
 

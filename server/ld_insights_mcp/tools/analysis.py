@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
@@ -284,20 +285,11 @@ async def _every_finished_deployment(
     p, e, apps = where
     cap = EVENT_PAGES * 100
     totals: list[int] = []
+    since = None if start is None else start - DEPLOY_SLACK_MS
+    read = partial(client.get_deployments, p, e, apps, status="finished", expand=("pullRequests",))
 
     async def page(limit: int, after: str | None) -> tuple[list[Deployment], Links]:
-        since = None if start is None else start - DEPLOY_SLACK_MS
-        found = await client.get_deployments(
-            p,
-            e,
-            apps,
-            status="finished",
-            expand=("pullRequests",),
-            limit=limit,
-            after=after,
-            from_ms=since,
-            to_ms=end,
-        )
+        found = await read(limit=limit, after=after, from_ms=since, to_ms=end)
         totals.append(found.total_count)
         return found.items, found.links
 
@@ -379,7 +371,7 @@ async def _scores_then_reads(
     speculate = guess is not None and periods is not None and fits
     target: Target | None = None
     failure: ToolError | None = None
-    keys: list[tuple[Need, Key]] = []
+    keys: list[Key] = []
     late = False
     # Reads for a guess the scores do not confirm are cancelled when the block ends.
     async with _reads(ctx, budget) as reads:
@@ -419,18 +411,18 @@ async def _scores_then_reads(
                 if not reads.started(key):
                     late = True
                     reads.start(key, need.label, _read(client, where, window, need))
-                keys.append((need, key))
-            for _, key in keys:
+                keys.append(key)
+            for key in keys:
                 await reads.result(key)
     if failure is not None:
         raise failure
     if target is None:
         raise budget.failure(reads.errors.get(FIRST), not_found=GROUPS_NOT_FOUND)
-    used = [FIRST, *(key for _, key in keys)]
+    used = [FIRST, *keys]
     again = {reads.labels[k] for k in used}
     discarded = [label for k, label in reads.labels.items() if k not in used and label in again]
     calls = _calls(reads, used, 2 if late else 1, discarded)
-    return Found(target, {need: reads.results.get(key) for need, key in keys}, calls)
+    return Found(target, {key[0]: reads.results.get(key) for key in keys}, calls)
 
 
 def _calls(reads: Reads, used: Sequence[Hashable], rounds: int, discarded: list[str]) -> CallsMade:
