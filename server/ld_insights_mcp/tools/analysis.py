@@ -67,7 +67,6 @@ from ld_insights_mcp.views.analysis import (
     DigestResult,
     ExplainResult,
     Scope,
-    call,
     coverage_text,
     digest_text,
     driver_detail,
@@ -591,7 +590,9 @@ async def insights_digest(
             else None
         ),
         next_call=(
-            call("explain_score", group_key=chosen.key, category=chosen.weakest) if chosen else None
+            f"explain_score(group_key={quoted(chosen.key)}, category={quoted(chosen.weakest)})"
+            if chosen and chosen.weakest
+            else None
         ),
         calls=_calls(reads, used, rounds, discarded),
     )

@@ -3,7 +3,6 @@ structured models and the compact text a model reads."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -204,17 +203,6 @@ def leaf_result(leaf: LeafExplanation) -> LeafResult:
     )
 
 
-def call(tool: str, **arguments: object) -> str:
-    """A literal tool call with JSON values, e.g. ``explain_score(group_key="x")``; strings
-    are shown as ``quoted`` shows them (they may come from LaunchDarkly)."""
-    shown = ", ".join(
-        f"{k}={quoted(v) if isinstance(v, str) else json.dumps(v)}"
-        for k, v in arguments.items()
-        if v
-    )
-    return f"{tool}({shown})"
-
-
 def scope_text(scope: Scope) -> str:
     """The slice; with a group, its keys are LaunchDarkly's (quoted)."""
     apps = ", ".join(map(quoted, scope.application_keys)) or "all applications"
@@ -274,12 +262,8 @@ def explain_text(result: ExplainResult, periods: tuple[InsightPeriod, InsightPer
     for leaf in result.explained:
         if result.parts:
             lines.append(f"{leaf.category}:")
-        if leaf.metric:
-            lines.append(f"  Metric: {leaf.metric}")
-        if leaf.driver:
-            lines.append(f"  Driver: {leaf.driver}")
-        if leaf.caveat:
-            lines.append(f"  Note: {leaf.caveat}")
+        labelled = (("Metric", leaf.metric), ("Driver", leaf.driver), ("Note", leaf.caveat))
+        lines += [f"  {label}: {text}" for label, text in labelled if text]
         lines += impossible_line(leaf.impossible, "  ")
         if leaf.evidence:
             lines.append(f"  Evidence ({EVIDENCE_SOURCE.get(leaf.category, 'items')}):")
