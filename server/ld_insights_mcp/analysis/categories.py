@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING
 
-from ld_insights_mcp.analysis.drivers import of_composite
-from ld_insights_mcp.launchdarkly.vocabulary import (
-    BASE_CATEGORIES,
-    CALCULATED_INDICATORS,
-    CATEGORY_PARTS,
-)
+from ld_insights_mcp.analysis.drivers import calculated, of_composite
+from ld_insights_mcp.launchdarkly.vocabulary import BASE_CATEGORIES, CATEGORY_PARTS
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.models import MetricScore
@@ -24,10 +20,6 @@ EXPLAINABLE = (*COMPOSITES, *LEAVES, *STANDALONE)
 """Every category the scores list: ``explain_score`` takes each."""
 MOST = 2
 """Base categories a composite's explanation goes into."""
-
-
-def calculated(score: MetricScore | None) -> TypeGuard[MetricScore]:
-    return score is not None and score.indicator in CALCULATED_INDICATORS
 
 
 def weakness(score: MetricScore) -> tuple[int, int]:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ld_insights_mcp.analysis.categories import LEAVES, calculated, weakest_leaf
+from ld_insights_mcp.analysis.categories import LEAVES, weakest_leaf
+from ld_insights_mcp.analysis.drivers import calculated
 from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 
 if TYPE_CHECKING:

@@ -28,7 +28,6 @@ from ld_insights_mcp.analysis.reads import (
     Need,
 )
 from ld_insights_mcp.analysis.units import show
-from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import quoted
 
 if TYPE_CHECKING:
@@ -84,10 +83,9 @@ def explain_leaf(
 ) -> LeafExplanation:
     """The explanation of one base category from the reads that arrived (``found``);
     ``days`` is the length of this period and the last, ``window`` this period in ms."""
-    calculated = score is not None and score.indicator in CALCULATED_INDICATORS
     leaf = LeafExplanation(
         category=category,
-        score=score.score if score is not None and calculated else None,
+        score=score.score if drivers.calculated(score) else None,
         indicator=score.indicator if score is not None else "unknown",
         change=score.change if score is not None else None,
         last_score=score.last_period.score if score and score.last_period else None,

@@ -45,6 +45,7 @@ from ld_insights_mcp.analysis.reads import (
     Need,
     needs_for,
 )
+from ld_insights_mcp.analysis.units import DAY_MS
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
@@ -76,7 +77,6 @@ from ld_insights_mcp.views.analysis import (
 from ld_insights_mcp.views.common import copied
 from ld_insights_mcp.views.scores import category_scores, period
 
-DAY_MS = 86_400_000
 PERIOD_MS = 30 * DAY_MS
 GROUP_PAGE = 20
 EVENT_PAGES = 10

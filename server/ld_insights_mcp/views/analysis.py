@@ -211,10 +211,8 @@ def scope_text(scope: Scope) -> str:
 
 
 def calls_lines(calls: CallsMade) -> list[str]:
-    made = calls.made
-    if not made:
-        text = "Calls: none"
-    elif calls.rounds <= 1:
+    made = calls.made  # never empty: the scores or the first page is always read
+    if calls.rounds <= 1:
         text = f"Calls ({len(made)}, all at once): " + ", ".join(made)
     else:
         text = f"Calls ({len(made)}): {made[0]}; then: " + ", ".join(made[1:])
