@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ld_insights_mcp.analysis.drivers import of_composite
-from ld_insights_mcp.launchdarkly.vocabulary import (
-    BASE_CATEGORIES,
-    CALCULATED_INDICATORS,
-    CATEGORY_PARTS,
-)
+from ld_insights_mcp.analysis.drivers import calculated, of_composite
+from ld_insights_mcp.launchdarkly.vocabulary import BASE_CATEGORIES, CATEGORY_PARTS
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.models import MetricScore
@@ -24,10 +20,6 @@ EXPLAINABLE = (*COMPOSITES, *LEAVES, *STANDALONE)
 """Every category the scores list: ``explain_score`` takes each."""
 MOST = 2
 """Base categories a composite's explanation goes into."""
-
-
-def calculated(score: MetricScore | None) -> bool:
-    return score is not None and score.indicator in CALCULATED_INDICATORS
 
 
 def weakness(score: MetricScore) -> tuple[int, int]:
@@ -53,11 +45,6 @@ def leaves_to_explain(category: str, scores: Mapping[str, MetricScore]) -> list[
     driver = of_composite(category, scores).leaf
     chosen = [driver] if driver is not None else []
     return list(dict.fromkeys([*chosen, *(leaf for leaf, _ in found)]))[:MOST]
-
-
-leaves_possibly_explained = leaves_of
-"""Every base category ``leaves_to_explain`` may return, whatever the scores (what reads can
-start before the scores arrive)."""
 
 
 def weakest_leaf(scores: Mapping[str, MetricScore]) -> str | None:

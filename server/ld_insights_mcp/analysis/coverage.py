@@ -53,8 +53,9 @@ def _ok(check: str, detail: str, affects: tuple[str, ...]) -> Finding:
     return Finding(check, "ok", detail, affects=affects)
 
 
-def _version(deployment: Deployment) -> str:
-    return f"{quoted(deployment.application_version)} ({quoted(deployment.application_key)})"
+def _version(deployment: Deployment, more: str = "") -> str:
+    """``"1.2" ("api")``, with ``more`` inside the parentheses."""
+    return f"{quoted(deployment.application_version)} ({quoted(deployment.application_key)}{more})"
 
 
 def repositories(found: InsightsRepositoryCollection | None, project_key: str) -> list[Finding]:
@@ -129,13 +130,7 @@ def deployments(found: DeploymentCollection | None, *, now_ms: int) -> list[Find
             stuck_check,
             "problem",
             f"{len(stuck)}{scope} still {quoted(stuck[0].status)}: "
-            + _ids(
-                [
-                    f"{quoted(d.application_version)} ({quoted(d.application_key)}, "
-                    f"{duration(now_ms - d.started_at)} ago)"
-                    for d in stuck
-                ]
-            ),
+            + _ids([_version(d, f", {duration(now_ms - d.started_at)} ago") for d in stuck]),
             "make the pipeline send the finished or failed event when a deploy ends; "
             "set these deployments' status to finished or failed in LaunchDarkly",
             affects,

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ld_insights_mcp.analysis.categories import LEAVES, calculated, weakest_leaf
-from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS, INDICATORS
+from ld_insights_mcp.analysis.categories import LEAVES, weakest_leaf
+from ld_insights_mcp.analysis.drivers import calculated
+from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 
 if TYPE_CHECKING:
     from ld_insights_mcp.launchdarkly.models import CountByIndicator, InsightGroup
@@ -55,7 +56,7 @@ def rank_groups(groups: Sequence[InsightGroup]) -> list[RankedGroup]:
                 name=group.name,
                 project_key=group.project_key,
                 environment_key=group.environment_key,
-                overall=overall.score if calculated(overall) and overall else None,
+                overall=overall.score if calculated(overall) else None,
                 indicator=overall.indicator if overall else "unknown",
                 change=overall.change if overall else None,
                 weakest=weakest,
@@ -77,21 +78,18 @@ def band_counts(
     return {name: counted.get(name, 0) for name in INDICATORS}
 
 
-def biggest_drops(groups: Sequence[InsightGroup], *, most: int = 5) -> list[Drop]:
-    """The largest falls since the last period, across groups and categories."""
+def biggest_drops(groups: Sequence[InsightGroup]) -> list[Drop]:
+    """The five largest falls since the last period, across groups and categories."""
     drops = []
     for group in groups:
         scores = group.scores.by_category() if group.scores else {}
         for category in DROP_CATEGORIES:
             score = scores.get(category)
-            if not calculated(score) or score is None or score.last_period is None:
-                continue
-            if score.last_period.indicator not in CALCULATED_INDICATORS:
-                continue
-            if score.score < score.last_period.score:
-                drops.append(Drop(group.key, category, score.last_period.score, score.score))
+            last = score.last_period if score else None
+            if calculated(score) and calculated(last) and score.score < last.score:
+                drops.append(Drop(group.key, category, last.score, score.score))
     drops.sort(key=lambda d: (d.change, d.group_key, d.category))
-    return drops[:most]
+    return drops[:5]
 
 
 def most_regressed(ranked: Sequence[RankedGroup]) -> RankedGroup | None:

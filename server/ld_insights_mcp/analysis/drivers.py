@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from ld_insights_mcp.analysis.metrics import Part, Reading
 from ld_insights_mcp.analysis.units import MAX_DIGITS, moved, show
@@ -90,12 +90,14 @@ def of_reading(reading: Reading) -> Driver:
     return Driver(direction, part, counter, _sentence(head, direction, part, counter))
 
 
+def calculated(score: MetricScore | None) -> TypeGuard[MetricScore]:
+    return score is not None and score.indicator in CALCULATED_INDICATORS
+
+
 def _score_change(score: MetricScore | None) -> int | None:
-    if score is None or score.indicator not in CALCULATED_INDICATORS:
-        return None
-    if score.last_period is None or score.last_period.indicator not in CALCULATED_INDICATORS:
-        return None
-    return score.score - score.last_period.score
+    if calculated(score) and calculated(score.last_period):
+        return score.score - score.last_period.score
+    return None
 
 
 def parts_of(category: str, score: MetricScore) -> tuple[str, ...]:

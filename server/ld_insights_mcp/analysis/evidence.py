@@ -65,12 +65,12 @@ def pr_stages(pr: PullRequest) -> dict[str, int]:
     return {k: v for k, v in found.items() if v is not None}
 
 
-def slowest_pull_requests(prs: Sequence[PullRequest], *, most: int = MOST) -> list[Evidence]:
+def slowest_pull_requests(prs: Sequence[PullRequest]) -> list[Evidence]:
     """The pull requests with the longest lead time, each with its dominant stage."""
     timed = [(pr, total) for pr in prs if (total := pr_total_ms(pr)) is not None]
     timed.sort(key=lambda pair: -pair[1])
     found = []
-    for pr, total in timed[:most]:
+    for pr, total in timed[:MOST]:
         stages = pr_stages(pr)
         top = max(stages, key=lambda s: stages[s]) if stages else None
         detail = f" ({STAGE_NAMES.get(top, quoted(top))} {duration(stages[top])})" if top else ""
@@ -89,12 +89,12 @@ def deployment_line(deployment: Deployment) -> str:
     )
 
 
-def failed_deployments(deployments: Sequence[Deployment], *, most: int = MOST) -> list[Evidence]:
+def failed_deployments(deployments: Sequence[Deployment]) -> list[Evidence]:
     """The most recent failed deployments."""
     failed = [d for d in deployments if d.status == "failed"]
     failed.sort(key=lambda d: -d.started_at)
     return [
-        Evidence("deployment", d.application_version, deployment_line(d)) for d in failed[:most]
+        Evidence("deployment", d.application_version, deployment_line(d)) for d in failed[:MOST]
     ]
 
 
@@ -104,7 +104,6 @@ def application_moves(
     deployments: Sequence[Deployment],
     *,
     rising: bool,
-    most: int = MOST,
 ) -> list[Evidence]:
     """Applications whose deployment count rose most (``rising``) or fell most, with their
     latest deployment's version."""
@@ -115,7 +114,7 @@ def application_moves(
     sign = -1 if rising else 1
     apps = sorted(set(now) | set(last), key=lambda a: (sign * (now.get(a, 0) - last.get(a, 0)), a))
     found = []
-    for app in apps[:most]:
+    for app in apps[:MOST]:
         text = f"{quoted(app)}: {last.get(app, 0)} → {now.get(app, 0)} deployments"
         recent = latest.get(app)
         if recent is not None:
@@ -141,24 +140,22 @@ def flag_event_line(event: FlagEvent) -> str:
     )
 
 
-def largest_flag_events(events: Sequence[FlagEvent], *, most: int = MOST) -> list[Evidence]:
+def largest_flag_events(events: Sequence[FlagEvent]) -> list[Evidence]:
     """The flag changes that reached the largest share of users."""
     ranked = sorted(events, key=lambda e: (-(e.impact.percentage or 0.0), -e.event_time))
-    return [Evidence("flag_event", e.flag_key, flag_event_line(e)) for e in ranked[:most]]
+    return [Evidence("flag_event", e.flag_key, flag_event_line(e)) for e in ranked[:MOST]]
 
 
-def stale_maintainers(stale: Mapping[str, int], *, most: int = MOST) -> list[Evidence]:
+def stale_maintainers(stale: Mapping[str, int]) -> list[Evidence]:
     ranked = sorted(stale.items(), key=lambda pair: (-pair[1], pair[0]))
     return [
         Evidence("maintainer", name, f"{quoted(name)}: {plural(count, 'stale flag')}")
-        for name, count in ranked[:most]
+        for name, count in ranked[:MOST]
         if count > 0
     ]
 
 
-def lifecycle_events(
-    events: Sequence[FlagEvent], kind: str | None, *, most: int = MOST
-) -> list[Evidence]:
+def lifecycle_events(events: Sequence[FlagEvent], kind: str | None) -> list[Evidence]:
     """The newest flag creations or archivals (``kind``; both when None)."""
     chosen = [e for e in events if (found := lifecycle(e)) and (kind is None or found == kind)]
     chosen.sort(key=lambda e: -e.event_time)
@@ -168,5 +165,5 @@ def lifecycle_events(
             e.flag_key,
             f"{quoted(e.flag_key)} {lifecycle(e)} by {_member(e)} {_when(e.event_time)}",
         )
-        for e in chosen[:most]
+        for e in chosen[:MOST]
     ]

@@ -28,11 +28,9 @@ from ld_insights_mcp.analysis.reads import (
     Need,
 )
 from ld_insights_mcp.analysis.units import show
-from ld_insights_mcp.launchdarkly.vocabulary import CALCULATED_INDICATORS
 from ld_insights_mcp.text import quoted
 
 if TYPE_CHECKING:
-    from ld_insights_mcp.launchdarkly.evidence_models import Deployment, FlagEvent
     from ld_insights_mcp.launchdarkly.models import MetricScore
 
 EVIDENCE_SOURCE = {
@@ -63,17 +61,11 @@ class LeafExplanation:
     """LaunchDarkly's values that cannot be true, quoted, each with why: not used."""
 
 
-def score_change(score: MetricScore | None) -> int | None:
-    """The change a score states: the difference of its two scores when it has both (what
-    ``diffVsLastPeriod`` should equal), else ``diffVsLastPeriod``."""
-    return score.change if score is not None else None
-
-
 def wrong_change(category: str, score: MetricScore | None) -> str | None:
     """LaunchDarkly's ``diffVsLastPeriod`` quoted, when it disagrees with the two scores."""
     if score is None or score.last_period is None or score.diff_vs_last_period is None:
         return None
-    stated, change = score.diff_vs_last_period, score_change(score)
+    stated, change = score.diff_vs_last_period, score.change
     if stated == change:
         return None
     return (
@@ -91,12 +83,11 @@ def explain_leaf(
 ) -> LeafExplanation:
     """The explanation of one base category from the reads that arrived (``found``);
     ``days`` is the length of this period and the last, ``window`` this period in ms."""
-    calculated = score is not None and score.indicator in CALCULATED_INDICATORS
     leaf = LeafExplanation(
         category=category,
-        score=score.score if score is not None and calculated else None,
+        score=score.score if drivers.calculated(score) else None,
         indicator=score.indicator if score is not None else "unknown",
-        change=score_change(score),
+        change=score.change if score is not None else None,
         last_score=score.last_period.score if score and score.last_period else None,
     )
     leaf.missing = [n.label for n in NEEDS.get(category, ()) if found.get(n) is None]
@@ -143,38 +134,30 @@ def _caveat(leaf: LeafExplanation) -> str | None:
     )
 
 
-def _listed_deployments(found: Mapping[Need, Any], need: Need) -> list[Deployment] | None:
+def _listed(found: Mapping[Need, Any], need: Need) -> list[Any] | None:
+    """The items of a list read (deployments, flag events); None when it failed."""
     # imported here: start-up loads no wire model (tests/test_startup_imports.py)
-    from ld_insights_mcp.launchdarkly.evidence_models import DeploymentCollection
+    from ld_insights_mcp.launchdarkly.models import Collection
 
     value = found.get(need)
-    return list(value.items) if isinstance(value, DeploymentCollection) else None
-
-
-def _listed_events(found: Mapping[Need, Any], need: Need) -> list[FlagEvent] | None:
-    # imported here: start-up loads no wire model (tests/test_startup_imports.py)
-    from ld_insights_mcp.launchdarkly.evidence_models import FlagEventCollection
-
-    value = found.get(need)
-    return list(value.items) if isinstance(value, FlagEventCollection) else None
+    return list(value.items) if isinstance(value, Collection) else None
 
 
 def _deployment_frequency(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
     now, last = charts.totals(chart_of(found, DF_NOW)), charts.totals(chart_of(found, DF_LAST))
     if not (now or last):
         return []
-    listed = _listed_deployments(found, DEPLOYMENTS) or []
+    listed = _listed(found, DEPLOYMENTS) or []
     rising = driver.direction == drivers.IMPROVED
     return pick.application_moves(now, last, listed, rising=rising)
 
 
 def _failure_rate(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-    failed = _listed_deployments(found, FAILED)
-    return pick.failed_deployments(failed) if failed is not None else []
+    return pick.failed_deployments(_listed(found, FAILED) or [])
 
 
 def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> list[Evidence]:
-    listed = _listed_deployments(found, FINISHED)
+    listed = _listed(found, FINISHED)
     if listed is None or window is None:
         return []
     slowest = pick.slowest_pull_requests(pick.deployed_pull_requests(listed, *window))
@@ -190,8 +173,7 @@ def _lead_time(found: Mapping[Need, Any], window: tuple[int, int] | None) -> lis
 
 def _flag_events(need: Need) -> Callable[[Mapping[Need, Any], drivers.Driver], list[Evidence]]:
     def chosen(found: Mapping[Need, Any], driver: drivers.Driver) -> list[Evidence]:
-        events = _listed_events(found, need)
-        return pick.largest_flag_events(events) if events is not None else []
+        return pick.largest_flag_events(_listed(found, need) or [])
 
     return chosen
 

@@ -25,9 +25,7 @@ Describe = Callable[[LaunchDarklyError | None], str]
 class Reads:
     """Calls started in ``group``, each under a key; ``result(key)`` waits for one."""
 
-    def __init__(
-        self, group: TaskGroup, *, describe: Describe, progress: Progress | None = None
-    ) -> None:
+    def __init__(self, group: TaskGroup, *, describe: Describe, progress: Progress) -> None:
         self._group, self._describe, self._progress = group, describe, progress
         self._ended: dict[Hashable, anyio.Event] = {}
         self.labels: dict[Hashable, str] = {}
@@ -54,8 +52,7 @@ class Reads:
         finally:
             self._ended[key].set()
         self._done += 1
-        if self._progress is not None:
-            await self._progress(self.labels[key], self._done, len(self._ended))
+        await self._progress(self.labels[key], self._done, len(self._ended))
 
     async def result(self, key: Hashable) -> Any:
         """The call's answer once it ends; None if it failed."""
@@ -69,7 +66,7 @@ class Reads:
 
 @asynccontextmanager
 async def reads_until(
-    deadline: float, *, describe: Describe, progress: Progress | None = None
+    deadline: float, *, describe: Describe, progress: Progress
 ) -> AsyncIterator[Reads]:
     """Reads that end at ``deadline``: those still running then, or when the block ends, are
     cancelled and have no answer."""

@@ -13,10 +13,7 @@ if TYPE_CHECKING:
 
 
 def tier_description(metric: ChartMetric, indicator: str) -> str | None:
-    for tier in metric.tiers:
-        if tier.indicator == indicator:
-            return tier.description
-    return None
+    return next((t.description for t in metric.tiers if t.indicator == indicator), None)
 
 
 def next_tier(metric: ChartMetric) -> tuple[str, str | None] | None:

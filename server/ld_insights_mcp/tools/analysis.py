@@ -11,7 +11,9 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
@@ -23,14 +25,14 @@ from ld_insights_mcp.analysis import coverage
 from ld_insights_mcp.analysis.categories import (
     EXPLAINABLE,
     PARTS,
-    leaves_possibly_explained,
+    leaves_of,
     leaves_to_explain,
 )
 from ld_insights_mcp.analysis.digest import band_counts, biggest_drops, most_regressed, rank_groups
 from ld_insights_mcp.analysis.digest import worth_explaining as pick_next
 from ld_insights_mcp.analysis.drivers import of_composite
-from ld_insights_mcp.analysis.explain import explain_leaf, score_change, wrong_change
-from ld_insights_mcp.analysis.gather import Progress, reads_until
+from ld_insights_mcp.analysis.explain import explain_leaf, wrong_change
+from ld_insights_mcp.analysis.gather import Reads, reads_until
 from ld_insights_mcp.analysis.reads import (
     ANY_EVENT,
     COVERAGE_NEEDS,
@@ -43,6 +45,7 @@ from ld_insights_mcp.analysis.reads import (
     Need,
     needs_for,
 )
+from ld_insights_mcp.analysis.units import DAY_MS
 from ld_insights_mcp.state import app_state
 from ld_insights_mcp.text import quoted
 from ld_insights_mcp.tools.params import (
@@ -65,7 +68,6 @@ from ld_insights_mcp.views.analysis import (
     DigestResult,
     ExplainResult,
     Scope,
-    call,
     coverage_text,
     digest_text,
     driver_detail,
@@ -73,9 +75,8 @@ from ld_insights_mcp.views.analysis import (
     leaf_result,
 )
 from ld_insights_mcp.views.common import copied
-from ld_insights_mcp.views.scores import CategoryScore, category_scores, period
+from ld_insights_mcp.views.scores import category_scores, period
 
-DAY_MS = 86_400_000
 PERIOD_MS = 30 * DAY_MS
 GROUP_PAGE = 20
 EVENT_PAGES = 10
@@ -110,7 +111,6 @@ if TYPE_CHECKING:
         InsightPeriod,
         InsightScores,
         Links,
-        MetricScore,
     )
 
 
@@ -139,7 +139,6 @@ class Target:
     scores: InsightGroupScores
     period: InsightPeriod
     last_period: InsightPeriod
-    first_call: str
 
     def periods(self) -> tuple[Window, Window]:
         now, last = self.period, self.last_period
@@ -201,8 +200,13 @@ def hints_of(client: LaunchDarklyClient) -> Hints:
     return _HINTS.setdefault(client, Hints())
 
 
-def _progress(ctx: Context[Any, Any]) -> Progress:
-    return lambda label, done, started: ctx.report_progress(done, started, label)
+def _reads(ctx: Context[Any, Any], budget: CallBudget) -> AbstractAsyncContextManager[Reads]:
+    """Reads that share the call's budget and report progress after each."""
+
+    def progress(label: str, done: int, started: int) -> Awaitable[None]:
+        return ctx.report_progress(done, started, label)
+
+    return reads_until(budget.deadline, describe=budget.reason, progress=progress)
 
 
 def _read(
@@ -238,12 +242,8 @@ def _read(
             return lambda: client.get_deployments(
                 p, e, apps, status=opts.get("status"), limit=100, **span
             )
-        case "getPullRequests" if need == MERGED_PRS:
-            return lambda: client.get_pull_requests(p, e, apps, status="merged", limit=20, **span)
         case "getPullRequests":
-            return lambda: client.get_pull_requests(
-                p, e, apps, sort="-leadTime", expand=("leadTime",), limit=5, **span
-            )
+            return lambda: client.get_pull_requests(p, e, apps, status="merged", limit=20, **span)
         case "getFlagEvents" if opts.get("pages") == "all":
             return lambda: _every_event(client, where, start, end)
         case "getFlagEvents":
@@ -284,20 +284,11 @@ async def _every_finished_deployment(
     p, e, apps = where
     cap = EVENT_PAGES * 100
     totals: list[int] = []
+    since = None if start is None else start - DEPLOY_SLACK_MS
+    read = partial(client.get_deployments, p, e, apps, status="finished", expand=("pullRequests",))
 
     async def page(limit: int, after: str | None) -> tuple[list[Deployment], Links]:
-        since = None if start is None else start - DEPLOY_SLACK_MS
-        found = await client.get_deployments(
-            p,
-            e,
-            apps,
-            status="finished",
-            expand=("pullRequests",),
-            limit=limit,
-            after=after,
-            from_ms=since,
-            to_ms=end,
-        )
+        found = await read(limit=limit, after=after, from_ms=since, to_ms=end)
         totals.append(found.total_count)
         return found.items, found.links
 
@@ -312,7 +303,7 @@ def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target
 
     if isinstance(answer, InsightScores):
         assert scope is not None
-        return Target(scope, answer.scores, answer.period, answer.last_period, "getInsightsScores")
+        return Target(scope, answer.scores, answer.period, answer.last_period)
     if answer.scores is None:
         raise ToolError(f"LaunchDarkly returned no scores for insight group {answer.key!r}.")
     periods = answer.score_metadata
@@ -322,13 +313,7 @@ def _target(answer: InsightGroup | InsightScores, scope: Scope | None) -> Target
         now = wall_clock_ms()
         current = InsightPeriod(start_time=now - PERIOD_MS, end_time=now)
         last = InsightPeriod(start_time=now - 2 * PERIOD_MS, end_time=now - PERIOD_MS)
-    found = Scope(
-        group_key=answer.key,
-        project_key=answer.project_key,
-        environment_key=answer.environment_key,
-        application_keys=list(answer.application_keys),
-    )
-    return Target(found, answer.scores, current, last, "getInsightGroup")
+    return Target(copied(Scope, answer, group_key=answer.key), answer.scores, current, last)
 
 
 def _scope(
@@ -385,12 +370,10 @@ async def _scores_then_reads(
     speculate = guess is not None and periods is not None and fits
     target: Target | None = None
     failure: ToolError | None = None
-    keys: list[tuple[Need, Key]] = []
+    keys: list[Key] = []
     late = False
     # Reads for a guess the scores do not confirm are cancelled when the block ends.
-    async with reads_until(
-        budget.deadline, describe=budget.reason, progress=_progress(ctx)
-    ) as reads:
+    async with _reads(ctx, budget) as reads:
         if scope is None:
             assert group_key is not None
             reads.start(
@@ -427,25 +410,28 @@ async def _scores_then_reads(
                 if not reads.started(key):
                     late = True
                     reads.start(key, need.label, _read(client, where, window, need))
-                keys.append((need, key))
-            for _, key in keys:
+                keys.append(key)
+            for key in keys:
                 await reads.result(key)
     if failure is not None:
         raise failure
     if target is None:
         raise budget.failure(reads.errors.get(FIRST), not_found=GROUPS_NOT_FOUND)
-    used = {key for _, key in keys}
-    calls = CallsMade(
-        made=[target.first_call, *(need.label for need, _ in keys)],
-        rounds=2 if late else 1,
-        discarded=[
-            label
-            for k, label in reads.labels.items()
-            if k not in used and k != FIRST and label in {n.label for n, _ in keys}
-        ],
-        missing={need.label: r for need, key in keys if (r := reads.reason(key)) is not None},
+    used = [FIRST, *keys]
+    again = {reads.labels[k] for k in used}
+    discarded = [label for k, label in reads.labels.items() if k not in used and label in again]
+    calls = _calls(reads, used, 2 if late else 1, discarded)
+    return Found(target, {key[0]: reads.results.get(key) for key in keys}, calls)
+
+
+def _calls(reads: Reads, used: Sequence[Hashable], rounds: int, discarded: list[str]) -> CallsMade:
+    """The reads whose answers were used, in order, and why any of them has none."""
+    return CallsMade(
+        made=[reads.labels[k] for k in used],
+        rounds=rounds,
+        discarded=discarded,
+        missing={reads.labels[k]: r for k in used if (r := reads.reason(k)) is not None},
     )
-    return Found(target, {need: reads.results.get(key) for need, key in keys}, calls)
 
 
 async def explain_score(
@@ -464,7 +450,7 @@ async def explain_score(
     named.
     """
     scope = _scope(ctx, group_key, project_key, environment_key, application_keys)
-    possible = needs_for(leaves_possibly_explained(category))
+    possible = needs_for(leaves_of(category))  # every leaf leaves_to_explain may return
     found = await _scores_then_reads(
         ctx,
         scope,
@@ -482,6 +468,7 @@ async def explain_score(
             f"{category} optional); call get_insight_scores to see the categories it returned."
         )
     now, last = target.periods()
+    days, window = (now.days, last.days), (now.start_ms, now.end_ms)
     composite = of_composite(category, scores) if category in PARTS else None
     leaves = leaves_to_explain(category, scores)
     shown = [category, *PARTS.get(category, ()), *leaves]
@@ -491,26 +478,17 @@ async def explain_score(
     ]
     if composite is not None and composite.cycle is not None:
         impossible.append(f"aggregateOf cycle {quoted(composite.cycle)} (not followed)")
-    parts = [by_name[p] for p in PARTS.get(category, ()) if p in by_name]
     result = ExplainResult(
         data_source=app_state(ctx).data_source,
         scope=target.scope,
         period=period(target.period),
         last_period=period(target.last_period),
-        category=_consistent(chosen, scores),
-        parts=[_consistent(p, scores) for p in parts],
+        category=chosen,
+        parts=[by_name[p] for p in PARTS.get(category, ()) if p in by_name],
         driver=composite.text if composite else None,
         driven_by=driver_detail(composite),
         explained=[
-            leaf_result(
-                explain_leaf(
-                    leaf,
-                    scores.get(leaf),
-                    found.results,
-                    (now.days, last.days),
-                    (now.start_ms, now.end_ms),
-                )
-            )
+            leaf_result(explain_leaf(leaf, scores.get(leaf), found.results, days, window))
             for leaf in leaves
         ],
         calls=found.calls,
@@ -518,11 +496,6 @@ async def explain_score(
     )
     periods = None if target.impossible_periods() else (target.period, target.last_period)
     return tool_result(result, explain_text(result, periods))
-
-
-def _consistent(shown: CategoryScore, scores: dict[str, MetricScore]) -> CategoryScore:
-    """A category's score with the change its two scores make (``score_change``)."""
-    return shown.model_copy(update={"change": score_change(scores.get(shown.category))})
 
 
 DigestQuery = Annotated[
@@ -575,38 +548,32 @@ async def insights_digest(
         first_round = math.ceil(min(known, max_groups) / limit)
     else:
         first_round = 1 + max(0, pages - 1 - (DIGEST_ROUNDS - 1) * state.settings.max_concurrency)
-    started = [o for o in range(0, max_groups, limit)][: max(first_round, 1)]
-    first: InsightGroupCollection | None = None
-    offsets: list[int] = []
-    async with reads_until(
-        budget.deadline, describe=budget.reason, progress=_progress(ctx)
-    ) as reads:
+    started = list(range(0, max_groups, limit))[: max(first_round, 1)]
+    first: InsightGroupCollection | None = None  # None too when the budget cuts the block
+    async with _reads(ctx, budget) as reads:
         for offset in started:
             reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
         first = await reads.result(0)
         if first is not None:
             hints.group_totals[query] = first.total_count
-            total = min(first.total_count, max_groups)
-            offsets = list(range(limit, total, limit)) if first.items else []
-            for offset in offsets:
-                reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
-            for offset in offsets:
-                await reads.result(offset)
+        total = min(first.total_count, max_groups) if first and first.items else 0
+        offsets = list(range(limit, total, limit))
+        for offset in offsets:
+            reads.start(offset, f"getInsightGroups(offset={offset})", page(offset))
+        for offset in offsets:
+            await reads.result(offset)
     if first is None:
         raise budget.failure(reads.errors.get(0), not_found=GROUPS_NOT_FOUND)
-    groups = list(first.items)
-    for offset in offsets:
-        found = reads.results.get(offset)
-        if found is not None:
-            groups += found.items
+    used = [0, *offsets]
+    groups = [g for o in used if o in reads.results for g in reads.results[o].items]
     for group in groups:
         hints.learn_slice(group.key, slice_of(group))
     ranked = rank_groups(groups)
     chosen = pick_next(ranked)
     regressed = most_regressed(ranked)
     meta = first.score_metadata
-    labels = [f"getInsightGroups(offset={o})" for o in offsets]
-    used = {0, *offsets}
+    rounds = 1 if set(offsets) <= set(started) else 2
+    discarded = [reads.labels[o] for o in started if o not in used]
     result = DigestResult(
         data_source=state.data_source,
         period=period(meta.period) if meta else None,
@@ -623,14 +590,11 @@ async def insights_digest(
             else None
         ),
         next_call=(
-            call("explain_score", group_key=chosen.key, category=chosen.weakest) if chosen else None
+            f"explain_score(group_key={quoted(chosen.key)}, category={quoted(chosen.weakest)})"
+            if chosen and chosen.weakest
+            else None
         ),
-        calls=CallsMade(
-            made=["getInsightGroups(offset=0)", *labels],
-            rounds=1 if set(offsets) <= set(started) else 2,
-            discarded=[reads.labels[o] for o in started if o not in used],
-            missing={reads.labels[o]: r for o in offsets if (r := reads.reason(o)) is not None},
-        ),
+        calls=_calls(reads, used, rounds, discarded),
     )
     return tool_result(result, digest_text(result))
 

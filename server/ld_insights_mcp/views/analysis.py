@@ -3,7 +3,6 @@ structured models and the compact text a model reads."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -204,17 +203,6 @@ def leaf_result(leaf: LeafExplanation) -> LeafResult:
     )
 
 
-def call(tool: str, **arguments: object) -> str:
-    """A literal tool call with JSON values, e.g. ``explain_score(group_key="x")``; strings
-    are shown as ``quoted`` shows them (they may come from LaunchDarkly)."""
-    shown = ", ".join(
-        f"{k}={quoted(v) if isinstance(v, str) else json.dumps(v)}"
-        for k, v in arguments.items()
-        if v
-    )
-    return f"{tool}({shown})"
-
-
 def scope_text(scope: Scope) -> str:
     """The slice; with a group, its keys are LaunchDarkly's (quoted)."""
     apps = ", ".join(map(quoted, scope.application_keys)) or "all applications"
@@ -223,10 +211,8 @@ def scope_text(scope: Scope) -> str:
 
 
 def calls_lines(calls: CallsMade) -> list[str]:
-    made = calls.made
-    if not made:
-        text = "Calls: none"
-    elif calls.rounds <= 1:
+    made = calls.made  # never empty: the scores or the first page is always read
+    if calls.rounds <= 1:
         text = f"Calls ({len(made)}, all at once): " + ", ".join(made)
     else:
         text = f"Calls ({len(made)}): {made[0]}; then: " + ", ".join(made[1:])
@@ -234,15 +220,11 @@ def calls_lines(calls: CallsMade) -> list[str]:
     if calls.discarded:
         lines.append(
             "Read for a guessed period the scores did not confirm, then read again: "
-            + ", ".join(calls.discarded)
-            + "."
+            f"{', '.join(calls.discarded)}."
         )
-    if calls.missing:
-        lines.append(
-            "MISSING (shown without it): "
-            + "; ".join(f"{label}: {why.rstrip('.')}" for label, why in calls.missing.items())
-            + "."
-        )
+    missing = "; ".join(f"{label}: {why.rstrip('.')}" for label, why in calls.missing.items())
+    if missing:
+        lines.append(f"MISSING (shown without it): {missing}.")
     return lines
 
 
@@ -278,12 +260,8 @@ def explain_text(result: ExplainResult, periods: tuple[InsightPeriod, InsightPer
     for leaf in result.explained:
         if result.parts:
             lines.append(f"{leaf.category}:")
-        if leaf.metric:
-            lines.append(f"  Metric: {leaf.metric}")
-        if leaf.driver:
-            lines.append(f"  Driver: {leaf.driver}")
-        if leaf.caveat:
-            lines.append(f"  Note: {leaf.caveat}")
+        labelled = (("Metric", leaf.metric), ("Driver", leaf.driver), ("Note", leaf.caveat))
+        lines += [f"  {label}: {text}" for label, text in labelled if text]
         lines += impossible_line(leaf.impossible, "  ")
         if leaf.evidence:
             lines.append(f"  Evidence ({EVIDENCE_SOURCE.get(leaf.category, 'items')}):")
@@ -297,15 +275,15 @@ def explain_text(result: ExplainResult, periods: tuple[InsightPeriod, InsightPer
 
 
 def digest_text(result: DigestResult) -> str:
-    lines = [*source_line(result.data_source)]
     period = f", {result.period.start} to {result.period.end}" if result.period else ""
     shown = "" if len(result.groups) == result.total_groups else f" ({len(result.groups)} shown)"
     bands = ", ".join(f"{k} {v}" for k, v in result.band_counts.items() if v)
-    lines.append(
+    lines = [
+        *source_line(result.data_source),
         f"{plural(result.total_groups, 'insight group')}{shown}{period}. "
-        f"Overall bands: {bands or 'none'}."
-    )
-    lines.append("Ranked by overall (change vs last period; weakest category):")
+        f"Overall bands: {bands or 'none'}.",
+        "Ranked by overall (change vs last period; weakest category):",
+    ]
     for g in result.groups:
         overall = f"{g.overall} {g.indicator}" if g.overall is not None else g.indicator
         weakest = f"; weakest {g.weakest} {g.weakest_score}" if g.weakest else ""
@@ -313,15 +291,12 @@ def digest_text(result: DigestResult) -> str:
             f"{g.rank}. {quoted(g.key)} ({quoted(g.project_key)}/{quoted(g.environment_key)}) "
             f"{overall} ({signed(g.change)}){weakest}"
         )
-    if result.biggest_drops:
-        lines.append(
-            "Biggest drops: "
-            + "; ".join(
-                f"{quoted(d.group_key)} {d.category} {d.before}→{d.after} ({d.change})"
-                for d in result.biggest_drops
-            )
-            + "."
-        )
+    drops = "; ".join(
+        f"{quoted(d.group_key)} {d.category} {d.before}→{d.after} ({d.change})"
+        for d in result.biggest_drops
+    )
+    if drops:
+        lines.append(f"Biggest drops: {drops}.")
     if result.most_regressed:
         lines.append(f"Regressed most (overall): {result.most_regressed}.")
     if result.next_call:
