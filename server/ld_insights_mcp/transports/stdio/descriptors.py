@@ -21,8 +21,8 @@ CHUNK = 65_536
 
 @dataclass(frozen=True)
 class Client:
-    """``read`` gives b"" at the end of stdin; ``write`` raises OSError once the client closed
-    stdout; ``closed`` returns when it does (for a FIFO; elsewhere the next write tells)."""
+    """``read`` gives b"" at the end of stdin; ``write`` returns once stdout took every byte
+    (OSError: the client closed it, which ``closed`` awaits on a FIFO, and never sees elsewhere)."""
 
     read: Callable[[], Awaitable[bytes]]
     write: Callable[[bytes], Awaitable[None]]
@@ -125,5 +125,4 @@ def _reader_thread(fd: int) -> tuple[Callable[[], Awaitable[bytes]], Callable[[]
             anyio.from_thread.run_sync(chunks.close, token=token)
 
     threading.Thread(target=pump, name="stdio-in", daemon=True).start()
-
     return partial(anext, received, b""), received.close

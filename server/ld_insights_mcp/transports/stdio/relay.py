@@ -68,8 +68,6 @@ class Relay:
         if failure is not None:
             raise failure
 
-    # from the client
-
     async def _read_client(self, client: Client) -> None:
         lines = framing.Lines(self._max_line)
         with self._reading, suppress(anyio.BrokenResourceError):  # the SDK stopped reading
@@ -120,8 +118,6 @@ class Relay:
             await self._to_sdk.send(exc)
         else:
             await self._to_sdk.send(SessionMessage(message))
-
-    # to the client
 
     async def _relay_answers(self, from_sdk: MemoryObjectReceiveStream[SessionMessage]) -> None:
         async for item in from_sdk:
