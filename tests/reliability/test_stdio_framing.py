@@ -9,9 +9,9 @@ import mcp.types as types
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mcp.types import INTERNAL_ERROR
 
 from ld_insights_mcp.transports.stdio.framing import (
-    INTERNAL_ERROR,
     INVALID_REQUEST,
     PARSE_ERROR,
     SALVAGE_BYTES,

@@ -26,10 +26,11 @@ import anyio
 import mcp.types as types
 import pytest
 from mcp.shared.message import SessionMessage
+from mcp.types import INTERNAL_ERROR
 
 from ld_insights_mcp.transports.stdio import descriptors
 from ld_insights_mcp.transports.stdio.descriptors import is_fifo, open_client
-from ld_insights_mcp.transports.stdio.framing import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
+from ld_insights_mcp.transports.stdio.framing import INVALID_REQUEST, PARSE_ERROR
 from ld_insights_mcp.transports.stdio.relay import (
     ANSWER_GRACE,
     BACKLOG_BYTES,

@@ -1,10 +1,5 @@
 """The stdio transport: the SDK's lowlevel server on in-memory streams, behind a relay that owns
-the client's stdin and stdout (docs/stdio-transport.md).
-
-On every OS: every request read before the end of input is answered, within the call budget or
-with an error; every byte is written before the process exits; every malformed line gets the
-JSON-RPC error the spec gives; stdout carries JSON-RPC only.
-"""
+the client's stdin and stdout and keeps its promises on every OS (docs/stdio-transport.md)."""
 
 from __future__ import annotations
 
@@ -15,12 +10,9 @@ from mcp.server import MCPServer
 from ld_insights_mcp.transports.stdio.descriptors import claim_stdio
 from ld_insights_mcp.transports.stdio.relay import Relay
 
-__all__ = ["run_stdio"]
-
 
 async def run_stdio(server: MCPServer, call_budget: float, max_line: int) -> None:
-    """Serve ``server`` over this process's stdin and stdout until stdin ends; a line longer
-    than ``max_line`` bytes is answered with an error."""
+    """Serve ``server`` on stdin and stdout until stdin ends; lines over ``max_line`` get errors."""
     server.streamable_http_app()  # builds the session manager, which holds the lowlevel server
     lowlevel = server.session_manager.app  # the only public way to it (docs/sdk-gaps.md)
     # run as run_stdio_async() does, on the relay's streams

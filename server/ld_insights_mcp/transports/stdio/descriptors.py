@@ -1,10 +1,5 @@
-"""The client's stdin and stdout for the relay: the only OS-specific part, on portable calls.
-
-A FIFO on POSIX (what clients start a server with) is read and written on the event loop with
-non-blocking calls, anyio waiting for readiness. Anything else (a file, a terminal, a socket,
-and every descriptor on Windows, whose pipes cannot be polled) is read by a daemon thread and
-written from worker threads.
-"""
+"""The client's stdin and stdout: the only OS-specific part, on portable calls. A POSIX FIFO is
+served on the event loop, anything else (every descriptor on Windows) through threads."""
 
 from __future__ import annotations
 
@@ -26,9 +21,8 @@ CHUNK = 65_536
 
 @dataclass(frozen=True)
 class Client:
-    """``read`` gives the next bytes of stdin (b"" at its end); ``write`` returns once stdout
-    took every byte (OSError when the client closed it); ``closed`` returns when the client
-    closes its stdout (seen for a FIFO; elsewhere the next write tells)."""
+    """``read`` gives b"" at the end of stdin; ``write`` returns once stdout took every byte
+    (OSError: the client closed it, which ``closed`` awaits on a FIFO, and never sees elsewhere)."""
 
     read: Callable[[], Awaitable[bytes]]
     write: Callable[[bytes], Awaitable[None]]
@@ -81,10 +75,8 @@ def open_client(fd_in: int, fd_out: int) -> Client:
     if is_fifo(fd_out):
         os.set_blocking(fd_out, False)
     else:
-        write, closed = (
-            partial(anyio.to_thread.run_sync, partial(_write_all, fd_out)),
-            anyio.sleep_forever,
-        )
+        write = partial(anyio.to_thread.run_sync, partial(_write_all, fd_out))
+        closed = anyio.sleep_forever
 
     def close() -> None:
         stop_reading()
@@ -133,10 +125,4 @@ def _reader_thread(fd: int) -> tuple[Callable[[], Awaitable[bytes]], Callable[[]
             anyio.from_thread.run_sync(chunks.close, token=token)
 
     threading.Thread(target=pump, name="stdio-in", daemon=True).start()
-
-    async def read() -> bytes:
-        with suppress(anyio.EndOfStream):
-            return await received.receive()
-        return b""
-
-    return read, received.close
+    return partial(anext, received, b""), received.close

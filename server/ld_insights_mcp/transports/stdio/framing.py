@@ -1,10 +1,5 @@
-"""JSON-RPC framing on stdio: split the client's bytes into lines, judge each line.
-
-Pure functions, no I/O. A line either goes on to the SDK (``Forward``) or is answered here
-with the error JSON-RPC 2.0 gives for it (``Reject``): -32700 when it is not JSON, -32600
-when it is JSON but not one message the SDK can take. The SDK would otherwise drop such a
-line without an answer, or take a request whose ``id`` is an object for a notification.
-"""
+"""JSON-RPC framing on stdio, no I/O: split the client's bytes into lines, and answer here each
+line the SDK would drop unanswered or misread (docs/stdio-transport.md)."""
 
 from __future__ import annotations
 
@@ -15,22 +10,16 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from mcp.shared.dispatcher import as_request_id
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, RequestId
 
-PARSE_ERROR: Final = -32700
-INVALID_REQUEST: Final = -32600
-INTERNAL_ERROR: Final = -32603
 SALVAGE_BYTES: Final = 65_536  # how much of a line that cannot be parsed is searched for its id
-
-RequestId = int | str
-
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 @dataclass(frozen=True, slots=True)
 class Forward:
-    """A well-formed message for the SDK: a request's id, or for ``notifications/cancelled``
-    the id of the request the client gave up on (``cancels``)."""
+    """A message for the SDK: a request's id, or the id a ``notifications/cancelled`` cancels."""
 
     request_id: RequestId | None = None
     cancels: RequestId | None = None
@@ -52,8 +41,7 @@ class Oversized:
 
 
 class Lines:
-    """Splits bytes into lines without their newline. A line longer than ``max_line`` is never
-    held whole: its first ``keep`` bytes stand for it (``Oversized``), the rest is skipped."""
+    """Splits bytes into lines; of a line over ``max_line`` only the first ``keep`` bytes stay."""
 
     def __init__(self, max_line: int, keep: int = SALVAGE_BYTES) -> None:
         self._max, self._keep = max_line, keep
@@ -114,8 +102,7 @@ def oversized(prefix: bytes, limit: int) -> Reject:
 
 
 def salvage_id(prefix: bytes) -> RequestId | None:
-    """The ``id`` of a request that cannot be parsed whole, read from the members that come
-    before the first broken one; None when it cannot be read."""
+    """The ``id`` of a line not parsed whole, from the members before the first broken one."""
     data = prefix[:SALVAGE_BYTES]
     try:
         text = data.decode("utf-8")

@@ -1,14 +1,5 @@
-"""The relay between the client and the SDK: judges each line, and decides when a session ends.
-
-The SDK reads and writes in-memory streams of ``SessionMessage``, as its ``stdio_server()``
-yields them. A line is answered here when malformed (``framing``), else handed to the SDK; a
-request stays pending until its answer passes back. At the end of input the SDK's input stays
-open until nothing is pending, for at most the call budget plus ``ANSWER_GRACE``; a request
-still running then gets an error, and its late answer is dropped. The session ends once the
-SDK has returned and every byte reached the client. Answers are taken as soon as the SDK
-writes them; while more than ``BACKLOG_BYTES`` wait for the client, or the SDK does not take
-its input, the client is not read.
-"""
+"""The relay between the client and the SDK's in-memory streams: answers malformed lines, and
+at the end of input keeps the SDK's input open until what was read is answered (bounded)."""
 
 from __future__ import annotations
 
@@ -21,10 +12,11 @@ import mcp.types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.dispatcher import coerce_request_id
 from mcp.shared.message import SessionMessage
+from mcp.types import INTERNAL_ERROR, JSONRPCError, JSONRPCResponse, RequestId
 
 from ld_insights_mcp.transports.stdio import framing
 from ld_insights_mcp.transports.stdio.descriptors import Client
-from ld_insights_mcp.transports.stdio.framing import INTERNAL_ERROR, Forward, Oversized, RequestId
+from ld_insights_mcp.transports.stdio.framing import Forward, Oversized
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +67,6 @@ class Relay:
             client.close()
         if failure is not None:
             raise failure
-
-    # from the client
 
     async def _read_client(self, client: Client) -> None:
         lines = framing.Lines(self._max_line)
@@ -129,12 +119,10 @@ class Relay:
         else:
             await self._to_sdk.send(SessionMessage(message))
 
-    # to the client
-
     async def _relay_answers(self, from_sdk: MemoryObjectReceiveStream[SessionMessage]) -> None:
         async for item in from_sdk:
             message = item.message
-            if isinstance(message, types.JSONRPCResponse | types.JSONRPCError) and (
+            if isinstance(message, JSONRPCResponse | JSONRPCError) and (
                 message.id is not None and self._is_late(message.id)
             ):
                 continue
