@@ -34,7 +34,7 @@ from ld_insights_mcp.emulator.evidence_params import (
     project_of,
 )
 from ld_insights_mcp.emulator.evidence_seed import LIFECYCLE_EVENTS, Evidence, slice_evidence
-from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.request import Answer, ApiRequest
 from ld_insights_mcp.emulator.seed import DAY_MS
 from ld_insights_mcp.emulator.store import Body, Store
 
@@ -48,7 +48,6 @@ STAGES: tuple[tuple[str, str], ...] = (
 )
 FLAG_STATUSES = ("new", "active", "launched", "inactive")
 IMPACT_SIZES = ("none", "small", "medium", "large")
-Answer = tuple[int, Any]
 EMPTY_METRICS = ("omitted", "notCalculated", "unknown", "banded")
 """What ``metrics`` says of a ratio or mean over nothing (no deployment, deployed pull request,
 flag change or flag; the contract is silent): ``omitted`` (the default) leaves it out;

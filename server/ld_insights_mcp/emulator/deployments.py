@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
 from ld_insights_mcp.emulator.errors import invalid, not_found
 from ld_insights_mcp.emulator.evidence_params import (
@@ -23,7 +22,7 @@ from ld_insights_mcp.emulator.evidence_params import (
     evidence_for,
 )
 from ld_insights_mcp.emulator.evidence_seed import Evidence, pr_time, slice_evidence, stable_uuid
-from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.request import Answer, ApiRequest
 from ld_insights_mcp.emulator.seed import object_id
 from ld_insights_mcp.emulator.store import Body, Store, link
 
@@ -34,7 +33,6 @@ FLAG_EVENTS_PATH = f"{BASE}/flag-events"
 REPOSITORIES_PATH = f"{BASE}/repositories"
 PR_STATUSES = ("open", "merged", "closed", "deployed")
 IMPACT_SIZES = ("none", "small", "medium", "large")
-Answer = tuple[int, Any]
 
 
 def _collection(items: Iterable[Body]) -> Body:

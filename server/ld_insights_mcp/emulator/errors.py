@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 Body = dict[str, Any]
@@ -50,13 +51,6 @@ def invalid_many(problems: list[tuple[str, str]]) -> ApiError:
     return ApiError(400, message, problems)
 
 
-def not_found(message: str) -> ApiError:
-    return ApiError(404, message)
-
-
-def conflict(message: str) -> ApiError:
-    return ApiError(409, message)
-
-
-def patch_failed(message: str) -> ApiError:
-    return ApiError(422, message)
+not_found = partial(ApiError, 404)
+conflict = partial(ApiError, 409)
+patch_failed = partial(ApiError, 422)

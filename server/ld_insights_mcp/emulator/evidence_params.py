@@ -15,15 +15,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ld_insights_mcp.emulator.errors import invalid, not_found
 from ld_insights_mcp.emulator.evidence_seed import Evidence, slice_evidence
 from ld_insights_mcp.emulator.request import ApiRequest
 from ld_insights_mcp.emulator.seed import DAY_MS, SeedProject
-from ld_insights_mcp.emulator.store import Store, link
+from ld_insights_mcp.emulator.store import Body, Store, link
 
-Body = dict[str, Any]
 _MILLIS = re.compile(r"[0-9]{1,15}")
 
 FUTURE_TO = ("accept", "refuse")

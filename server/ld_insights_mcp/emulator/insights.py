@@ -16,13 +16,12 @@ Decisions where the contract is silent:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ld_insights_mcp.emulator.errors import conflict, invalid, invalid_many, not_found, patch_failed
 from ld_insights_mcp.emulator.evidence_params import applications_of
 from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.links import href, page_links
-from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.request import Answer, ApiRequest
 from ld_insights_mcp.emulator.scores import PERIOD_ALIGNMENTS, Period, periods, slice_scores
 from ld_insights_mcp.emulator.seed import SeedProject
 from ld_insights_mcp.emulator.store import Body, Store, environment_rep, link
@@ -36,7 +35,6 @@ from ld_insights_mcp.launchdarkly.vocabulary import INDICATORS
 
 GROUPS_PATH = "/api/v2/engineering-insights/insights/groups"
 SCORES_PATH = "/api/v2/engineering-insights/insights/scores"
-Answer = tuple[int, Any]
 
 
 class InsightHandlers:

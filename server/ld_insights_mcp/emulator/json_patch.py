@@ -17,11 +17,7 @@ OPERATIONS = ("add", "remove", "replace", "move", "copy", "test")
 
 
 class PatchFailure(Exception):
-    """A well-formed patch that cannot be applied; ``path`` is the operation's path."""
-
-    def __init__(self, message: str, path: str = "") -> None:
-        super().__init__(message)
-        self.path = path
+    """A well-formed patch that cannot be applied."""
 
 
 def _operations(value: Any) -> list[dict[str, Any]]:
@@ -42,13 +38,15 @@ def patched(
 ) -> dict[str, Any]:
     """The copy of ``document`` patched by the request ``body``; a patch that cannot be applied
     is a 400 naming its path, or a 422 when ``unprocessable``."""
-    operations = _operations(body)
-    try:
-        return apply_patch(document, operations, allowed=allowed)
-    except PatchFailure as failure:
-        if unprocessable:
-            raise patch_failed(f"Could not apply patch: {failure}") from None
-        raise invalid(failure.path or "body", f"could not apply patch: {failure}") from None
+    result = copy.deepcopy(document)
+    for op in _operations(body):
+        try:
+            _apply_one(result, op, allowed)
+        except PatchFailure as failure:
+            if unprocessable:
+                raise patch_failed(f"Could not apply patch: {failure}") from None
+            raise invalid(op["path"] or "body", f"could not apply patch: {failure}") from None
+    return result
 
 
 def _pointer(path: str, allowed: Collection[str]) -> list[str]:
@@ -110,19 +108,6 @@ def _remove(document: dict[str, Any], tokens: list[str], path: str) -> Any:
     else:
         del parent[int(last)]
     return value
-
-
-def apply_patch(
-    document: dict[str, Any], operations: list[dict[str, Any]], *, allowed: Collection[str]
-) -> dict[str, Any]:
-    """The patched copy of ``document``; paths must start with one of ``allowed``."""
-    result = copy.deepcopy(document)
-    for op in operations:
-        try:
-            _apply_one(result, op, allowed)
-        except PatchFailure as failure:
-            raise PatchFailure(str(failure), op["path"]) from None
-    return result
 
 
 def _apply_one(result: dict[str, Any], op: dict[str, Any], allowed: Collection[str]) -> None:

@@ -23,7 +23,7 @@ from ld_insights_mcp.emulator.errors import conflict, invalid, invalid_many, not
 from ld_insights_mcp.emulator.filters import Clause, parse_filter, parse_sort
 from ld_insights_mcp.emulator.json_patch import patched
 from ld_insights_mcp.emulator.links import page_links
-from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.request import Answer, ApiRequest
 from ld_insights_mcp.emulator.seed import SeedMetricGroup
 from ld_insights_mcp.emulator.store import Body, Store, metric_group_links
 from ld_insights_mcp.emulator.validation import (
@@ -33,7 +33,6 @@ from ld_insights_mcp.emulator.validation import (
     string_list_problem,
 )
 
-Answer = tuple[int, Any]
 PATCHABLE = ("name", "description", "tags", "metrics")
 
 

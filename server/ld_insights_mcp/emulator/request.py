@@ -14,6 +14,8 @@ from starlette.types import Receive, Scope
 from ld_insights_mcp.emulator.errors import invalid
 
 _INTEGER = re.compile(r"-?[0-9]+")
+Answer = tuple[int, Any]
+"""What a handler returns: ``(status, body)`` (it raises ``ApiError`` for an error)."""
 
 
 @dataclass

@@ -74,12 +74,6 @@ def mean_half_up(values: Iterable[int]) -> int:
     return (2 * sum(items) + len(items)) // (2 * len(items))
 
 
-def not_calculated_for(project: SeedProject, environment: str) -> frozenset[str]:
-    """Categories LaunchDarkly cannot calculate for this slice (every seeded environment has
-    deployments and flags)."""
-    return frozenset() if project.has_experiments else frozenset({"experimentationCoverage"})
-
-
 def _clamp(value: int) -> int:
     return max(0, min(100, value))
 
@@ -111,7 +105,8 @@ def slice_scores(
 @lru_cache(maxsize=4096)
 def _scores(project: SeedProject, environment: str, apps: tuple[str, ...], day: int) -> Body:
     rng = rng_for("scores", str(day), project.key, environment, ",".join(apps))
-    skipped = not_calculated_for(project, environment)
+    # every seeded slice has deployments and flags; only experiments can be missing
+    skipped = () if project.has_experiments else ("experimentationCoverage",)
     maturity = rng.randint(25, 97)
     current: dict[str, int] = {}
     last: dict[str, int] = {}

@@ -15,15 +15,13 @@ Decisions where the contract is silent (it lists 400, no 422):
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ld_insights_mcp.emulator.deployments import REPOSITORIES_PATH, EvidenceListHandlers
-from ld_insights_mcp.emulator.errors import ApiError, invalid, not_found
+from ld_insights_mcp.emulator.errors import invalid, not_found
 from ld_insights_mcp.emulator.json_patch import patched
-from ld_insights_mcp.emulator.request import ApiRequest
+from ld_insights_mcp.emulator.request import Answer, ApiRequest
 from ld_insights_mcp.emulator.store import Store, link
 
-Answer = tuple[int, Any]
 _STATUS = re.compile(r"[a-z][a-z_]{0,63}")
 
 
@@ -98,4 +96,4 @@ class WriteHandlers:
 
     def _project(self, key: str) -> None:
         if self.store.project(key) is None:
-            raise ApiError(404, f"Project {key!r} not found (projectKey)")
+            raise not_found(f"Project {key!r} not found (projectKey)")
