@@ -103,12 +103,8 @@ def _grouped(items: Iterable[tuple[int, Any]], key: Callable[[Any], str]) -> dic
 
 
 def _chart(name: str, y_unit: str, summary: Body, series: list[Body], metrics: Body | None) -> Body:
-    metadata: Body = {
-        "name": name,
-        "summary": summary,
-        "xAxis": {"unit": "timestamp"},
-        "yAxis": {"unit": y_unit},
-    }
+    axes = {"xAxis": {"unit": "timestamp"}, "yAxis": {"unit": y_unit}}
+    metadata: Body = {"name": name, "summary": summary, **axes}
     if metrics is not None:
         metadata["metrics"] = metrics
     return {"metadata": metadata, "series": series}

@@ -28,8 +28,6 @@ from ld_insights_mcp.emulator.store import Body, Store, link
 
 BASE = "/api/v2/engineering-insights"
 DEPLOYMENTS_PATH = f"{BASE}/deployments"
-PULL_REQUESTS_PATH = f"{BASE}/pull-requests"
-FLAG_EVENTS_PATH = f"{BASE}/flag-events"
 REPOSITORIES_PATH = f"{BASE}/repositories"
 PR_STATUSES = ("open", "merged", "closed", "deployed")
 IMPACT_SIZES = ("none", "small", "medium", "large")
@@ -154,7 +152,7 @@ class EvidenceListHandlers:
 
             items.sort(key=lead)
         return 200, cursor_page(
-            request, PULL_REQUESTS_PATH, items, lambda p: self._pr_rep(evidence, p, expand)
+            request, f"{BASE}/pull-requests", items, lambda p: self._pr_rep(evidence, p, expand)
         )
 
     def get_flag_events(self, request: ApiRequest) -> Answer:
@@ -181,7 +179,7 @@ class EvidenceListHandlers:
                 shown["experiments"] = _collection(evidence.event_experiments[event["id"]])
             return shown
 
-        return 200, cursor_page(request, FLAG_EVENTS_PATH, items, rep)
+        return 200, cursor_page(request, f"{BASE}/flag-events", items, rep)
 
     def get_insights_repositories(self, request: ApiRequest) -> Answer:
         expand = request.expand(("projects",))

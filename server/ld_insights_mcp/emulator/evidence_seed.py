@@ -110,9 +110,6 @@ class Evidence:
     event_experiments: dict[str, list[Body]] = field(default_factory=dict)
     index: dict[str, Body] = field(default_factory=dict)  # deployment or PR id -> body
 
-    def pr(self, pr_id: str) -> Body:
-        return self.index[pr_id]
-
 
 def pr_time(pr: Body) -> int:
     """When a pull request was merged, or else created: what lists sort and filter on."""
@@ -251,12 +248,10 @@ class _Builder:
         deployed = status == "finished"
         made = [self._pull_request(app, ended, duration, t, deployed=deployed) for t in leads]
         pr_ids = [pr_id for pr_id, _ in made]
-        prs = [self.evidence.pr(p) for p in pr_ids]
+        prs = [self.evidence.index[p] for p in pr_ids]
         count = len(leads)
-
-        def mean(stage: str) -> int:
-            return sum(stages[stage] for _, stages in made) // count
-
+        lead_stages = {f"{s}DurationMs": sum(by[s] for _, by in made) // count for s in STAGES}
+        lead_stages |= {"deployDurationMs": duration, "totalLeadTimeMs": sum(leads) // count}
         rep: Body = {
             "id": dep_id,
             "applicationKey": app,
@@ -275,13 +270,7 @@ class _Builder:
             "linesAdded": sum(p["linesAdded"] for p in prs),
             "linesDeleted": sum(p["linesDeleted"] for p in prs),
             "leadTime": max(leads),
-            "leadTimeStages": {
-                "codingDurationMs": mean("coding"),
-                "reviewDurationMs": mean("review"),
-                "waitDurationMs": mean("wait"),
-                "deployDurationMs": duration,
-                "totalLeadTimeMs": sum(leads) // count,
-            },
+            "leadTimeStages": lead_stages,
         }
         self._add_deployment(rep, pr_ids, _merge_refs(self.evidence.flag_refs[p] for p in pr_ids))
         for pr_id in pr_ids:

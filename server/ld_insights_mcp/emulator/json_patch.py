@@ -101,12 +101,9 @@ def _add(document: dict[str, Any], tokens: list[str], path: str, value: Any) -> 
 
 
 def _remove(document: dict[str, Any], tokens: list[str], path: str) -> Any:
-    value = _get(document, tokens, path)
     parent, last = _parent(document, tokens, path), tokens[-1]
-    if isinstance(parent, dict):
-        del parent[last]
-    else:
-        del parent[int(last)]
+    value = _child(parent, last, path)
+    del parent[last if isinstance(parent, dict) else int(last)]
     return value
 
 

@@ -23,7 +23,6 @@ class RateLimitWindow:
         self._clock = clock
         self._lock = threading.Lock()
         self._window = -1
-        self._total = 0
         self._routes: Counter[str] = Counter()
 
     def headers(self, route: str) -> dict[str, str]:
@@ -32,11 +31,10 @@ class RateLimitWindow:
         with self._lock:
             window = now_ms // WINDOW_MS
             if window != self._window:
-                self._window, self._total = window, 0
+                self._window = window
                 self._routes.clear()
-            self._total += 1
             self._routes[route] += 1
-            global_left = max(0, GLOBAL_LIMIT - self._total)
+            global_left = max(0, GLOBAL_LIMIT - self._routes.total())
             route_left = max(0, ROUTE_LIMIT - self._routes[route])
         return {
             "x-ratelimit-global-remaining": str(global_left),
