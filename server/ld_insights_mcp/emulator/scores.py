@@ -22,8 +22,6 @@ from ld_insights_mcp.emulator.seed import DAY_MS, SeedProject, rng_for
 from ld_insights_mcp.launchdarkly.vocabulary import BASE_CATEGORIES, CATEGORY_PARTS, band_for
 
 PERIOD_DAYS = 30
-COMPOSITES = tuple((name, CATEGORY_PARTS[name]) for name in CATEGORY_PARTS["overall"])
-OVERALL = ("overall", CATEGORY_PARTS["overall"])
 WIRE_ORDER = (
     "overall", "deploymentFrequency", "deploymentFailureRate", "leadTime", "impactSize",
     "experimentationCoverage", "flagHealth", "velocity", "risk", "efficiency", "creationRatio",
@@ -119,8 +117,8 @@ def _scores(project: SeedProject, environment: str, apps: tuple[str, ...], day: 
         c: _with_last(current[c], last[c]) if c in current else dict(NOT_CALCULATED)
         for c in BASE_CATEGORIES
     }
-    for name, parts in (*COMPOSITES, OVERALL):
-        used = tuple(p for p in parts if p in current)
+    for name in (*CATEGORY_PARTS["overall"], "overall"):  # the composites, then overall
+        used = tuple(p for p in CATEGORY_PARTS[name] if p in current)
         if not used:
             scores[name] = dict(NOT_CALCULATED)
             continue

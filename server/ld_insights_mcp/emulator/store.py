@@ -194,13 +194,11 @@ class Store:
         """Experiments of ``project`` that use the metric group ``group_key``."""
         return [e for e in self.experiments.get(project, []) if group_key in e.metric_groups]
 
-    def maintainer(self, maintainer: str) -> Body | None:
-        """``MaintainerRep`` for a member id or a team key; None if neither exists."""
+    def maintainer(self, maintainer: str) -> Body:
+        """``MaintainerRep`` for a member id, else a team key (a KeyError if neither exists)."""
         if maintainer in self.members:
             return {"member": dict(self.members[maintainer])}
-        if maintainer in self.teams:
-            return {"team": dict(self.teams[maintainer])}
-        return None
+        return {"team": dict(self.teams[maintainer])}
 
     def metrics_in_group(self, project: str, kind: str, steps: list[tuple[str, str]]) -> list[Body]:
         """``MetricInGroupRep`` list; ``nameInGroup`` only for funnels, as the contract says."""
@@ -213,9 +211,6 @@ class Store:
         self, project: str, group: SeedMetricGroup, created: int, description: str | None
     ) -> Body:
         key, kind = group.key, group.kind
-        maintainer_rep = self.maintainer(group.maintainer)
-        if maintainer_rep is None:
-            raise KeyError(group.maintainer)
         rep: Body = {
             "_id": object_id("metric-group", project, key, str(created)),
             "key": key,
@@ -225,7 +220,7 @@ class Store:
             "tags": list(group.tags),
             "_creationDate": created,
             "_lastModified": created,
-            "maintainer": maintainer_rep,
+            "maintainer": self.maintainer(group.maintainer),
             "metrics": self.metrics_in_group(project, kind, list(group.metrics)),
             "_version": 1,
         }
