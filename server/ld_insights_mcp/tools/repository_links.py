@@ -155,8 +155,8 @@ async def link_repository(
         )
     lines = []
     if outcome.after is None:
-        after = {**_links_state(before), "project_keys": [*before.projects(), project_key]}
-        after["read_back"] = False
+        linked = [*before.projects(), project_key]
+        after = {**_links_state(before), "project_keys": linked, "read_back": False}
         lines.append(
             f"Linked repository {quoted(repository_key)} to project {quoted(project_key)}. "
             "Reading the links back afterwards failed, so whether every other link survived "
