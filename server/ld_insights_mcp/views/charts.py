@@ -110,10 +110,8 @@ def metric_view(name: str, metric: ChartMetric) -> MetricView:
         f"{t.indicator}: {t.description}" if t.description else t.indicator for t in metric.tiers
     ]
     order = [t.indicator for t in metric.tiers]
-    above = None
-    if metric.indicator in order:
-        index = order.index(metric.indicator)
-        above = tiers[index - 1] if index > 0 else None
+    index = order.index(metric.indicator) if metric.indicator in order else 0
+    above = tiers[index - 1] if index > 0 else None
     return copied(MetricView, metric, name=name, tiers=tiers, next_tier=above)
 
 
