@@ -254,7 +254,6 @@ async def list_pull_requests(
         environment = resolve_default(
             environment, None, field="environment_key", variable="LD_ENVIRONMENT"
         )
-    window = resolve_window(days, from_date, to_date)
     expand: list[Literal["leadTime"]] = ["leadTime"] if environment else []
     return await _list_page(
         state,
@@ -263,7 +262,7 @@ async def list_pull_requests(
             client.get_pull_requests, status=status, query=query, sort=SORTS[sort], expand=expand
         ),
         scope=(project, environment, application_keys),
-        window=window,
+        window=resolve_window(days, from_date, to_date),
         filters={"status": status, "query": query, "sort": sort},
         limit=limit,
         cursor=cursor,
