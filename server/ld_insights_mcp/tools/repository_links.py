@@ -111,13 +111,13 @@ async def link_repository(
     """
     state = app_state(ctx)
 
-    def linked(links: RepositoryLinks, line: str) -> CallToolResult:
+    def no_change(links: RepositoryLinks, line: str) -> CallToolResult:
         return unchanged(state, "no_change", repository_key, line, now=_links_state(links))
 
     def settled(links: RepositoryLinks) -> CallToolResult | None:
         if not links.linked(project_key):
             return None
-        return linked(
+        return no_change(
             links,
             f"Repository {quoted(repository_key)} is already linked to project "
             f"{quoted(project_key)}; nothing was sent.",
@@ -145,7 +145,7 @@ async def link_repository(
     outcome: LinkOutcome = done.changed
     before = outcome.before
     if not outcome.sent:
-        return linked(
+        return no_change(
             before,
             f"Repository {quoted(repository_key)} was linked to project {quoted(project_key)} "
             "by someone else just before this call's PUT; nothing was sent.",
