@@ -83,9 +83,7 @@ async def list_insight_groups(
     Use this to discover group keys, and the project and environment keys in use.
     """
     state = app_state(ctx)
-    expand: list[InsightGroupExpand] = []
-    if include_scores:
-        expand.append("scores")
+    expand: list[InsightGroupExpand] = ["scores"] if include_scores else []
     if include_indicator_counts:
         expand.append("metadata")
     found = await call_launchdarkly(
