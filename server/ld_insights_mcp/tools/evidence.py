@@ -72,24 +72,20 @@ ViewT = TypeVar("ViewT", DeploymentView, PullRequestView, FlagEventView)
 
 @dataclass(frozen=True, slots=True)
 class _Lists(Generic[ViewT]):
-    """What one list tool lists: its items' field and heading, their view and line, the page."""
+    """What one list tool lists: its items' field, their view and line, the page."""
 
     field: str
-    what: str
     view: Callable[[Any], ViewT]
     line: Callable[[ViewT], str]
     page: type[EvidencePage]
 
 
-DEPLOYMENTS = _Lists("deployments", "Deployments", deployment_view, deployment_line, DeploymentPage)
-PULL_REQUESTS = _Lists(
-    "pull_requests", "Pull requests", pull_request_view, pull_request_line, PullRequestPage
-)
-FLAG_EVENTS = _Lists("flag_events", "Flag events", flag_event_view, flag_event_line, FlagEventPage)
+DEPLOYMENTS = _Lists("deployments", deployment_view, deployment_line, DeploymentPage)
+PULL_REQUESTS = _Lists("pull_requests", pull_request_view, pull_request_line, PullRequestPage)
+FLAG_EVENTS = _Lists("flag_events", flag_event_view, flag_event_line, FlagEventPage)
 
+# the client's list operation with the tool's own filters bound; _list_page adds the rest
 Fetch = Callable[["LaunchDarklyClient"], Callable[..., Awaitable[Any]]]
-"""The client's list operation with the tool's own filters bound (``functools.partial``);
-the slice, window and paging are added by ``_list_page``."""
 
 
 async def _list_page(
@@ -105,9 +101,7 @@ async def _list_page(
     said: str = "",
     newest_first: bool = True,
 ) -> CallToolResult:
-    """One page of a cursor list: the cursor checked against the query before any request,
-    the page read, its lines cut to the output cap, and the exact call for the next page.
-    ``said`` names the filters in the header."""
+    """One page of a cursor list; the cursor is checked against the query before any request."""
     project, environment, application_keys = scope
     tool = f"list_{lists.field}"
     apps = list(dict.fromkeys(application_keys or []))
@@ -138,9 +132,10 @@ async def _list_page(
     span = f"{iso_datetime(window.start_ms)} to {iso_datetime(window.end_ms)}"
     counted = f"{len(views)} of {found.total_count}" + (" (continued)" if after else "")
     order = ", newest first." if newest_first else "."
+    what = lists.field.replace("_", " ").capitalize()
     header = [
         *source_line(state.data_source),
-        f"{lists.what}, {place} ({', '.join(apps) or 'all apps'}), {span}{said}: {counted}{order}",
+        f"{what}, {place} ({', '.join(apps) or 'all apps'}), {span}{said}: {counted}{order}",
     ]
     text, shown, next_cursor = cursor_page_text(
         header=header,
@@ -259,7 +254,6 @@ async def list_pull_requests(
         environment = resolve_default(
             environment, None, field="environment_key", variable="LD_ENVIRONMENT"
         )
-    window = resolve_window(days, from_date, to_date)
     expand: list[Literal["leadTime"]] = ["leadTime"] if environment else []
     return await _list_page(
         state,
@@ -268,7 +262,7 @@ async def list_pull_requests(
             client.get_pull_requests, status=status, query=query, sort=SORTS[sort], expand=expand
         ),
         scope=(project, environment, application_keys),
-        window=window,
+        window=resolve_window(days, from_date, to_date),
         filters={"status": status, "query": query, "sort": sort},
         limit=limit,
         cursor=cursor,

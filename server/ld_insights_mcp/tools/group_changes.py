@@ -191,14 +191,11 @@ async def delete_insight_group(
     """
     state = app_state(ctx)
 
-    async def read() -> InsightGroup | None:
-        async def find(client: LaunchDarklyClient) -> InsightGroup | None:
-            try:
-                return await client.get_insight_group(key, expand=["scores"])
-            except NotFoundError:
-                return None
-
-        return await read_fresh(state, find, not_found=LIST_HINT)
+    async def find(client: LaunchDarklyClient) -> InsightGroup | None:
+        try:
+            return await client.get_insight_group(key, expand=["scores"])
+        except NotFoundError:
+            return None
 
     def settled(group: InsightGroup | None) -> CallToolResult | None:
         if group is not None:
@@ -227,7 +224,7 @@ async def delete_insight_group(
             tool="delete_insight_group",
             target=key,
             what=f"the delete of insight group {key!r}",
-            read=read,
+            read=lambda: read_fresh(state, find, not_found=LIST_HINT),
             settled=settled,
             facts=lambda group: _facts(present(group)),
             question=lambda group: delete_group_preview(present(group)),

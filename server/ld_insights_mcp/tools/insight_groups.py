@@ -39,10 +39,8 @@ from ld_insights_mcp.views.groups import (
 from ld_insights_mcp.views.paging import PageRequest
 
 if TYPE_CHECKING:
-    from ld_insights_mcp.launchdarkly.models import (
-        InsightGroupExpand,
-        NewInsightGroup,
-    )
+    from ld_insights_mcp.launchdarkly.client import LaunchDarklyClient
+    from ld_insights_mcp.launchdarkly.models import InsightGroupExpand, NewInsightGroup
 
 LIST_HINT = "call list_insight_groups to see the existing group keys"
 
@@ -85,9 +83,7 @@ async def list_insight_groups(
     Use this to discover group keys, and the project and environment keys in use.
     """
     state = app_state(ctx)
-    expand: list[InsightGroupExpand] = []
-    if include_scores:
-        expand.append("scores")
+    expand: list[InsightGroupExpand] = ["scores"] if include_scores else []
     if include_indicator_counts:
         expand.append("metadata")
     found = await call_launchdarkly(
@@ -163,20 +159,24 @@ async def create_insight_group(
         name=name, key=key, project_key=project, environment_key=environment, application_keys=apps
     )
     read_back = f"call get_insight_group with key={key!r}"
-    try:
-        created = await call_launchdarkly(
-            state,
-            lambda client: _create(client, new_group),
-            not_found=SCOPE_NOT_FOUND,
-            write=Write(
-                what=f"the create of insight group {key!r}",
-                read_back=read_back,
-                sent=lambda: state.client.create_sent_recently(key),
-                creates=True,
-            ),
-        )
-    except _KeyTaken as taken:
-        raise ToolError(key_taken_text(taken.conflict, new_group, read_back=read_back)) from None
+
+    async def create(client: LaunchDarklyClient) -> Any:
+        try:
+            return await client.create_insight_group(new_group)
+        except ConflictError as conflict:  # call_launchdarkly lets a ToolError through
+            raise ToolError(key_taken_text(conflict, new_group, read_back=read_back)) from None
+
+    created = await call_launchdarkly(
+        state,
+        create,
+        not_found=SCOPE_NOT_FOUND,
+        write=Write(
+            what=f"the create of insight group {key!r}",
+            read_back=read_back,
+            sent=lambda: state.client.create_sent_recently(key),
+            creates=True,
+        ),
+    )
     summary = group_summary(created.resource)
     result = CreatedGroupResult(
         data_source=state.data_source, group=summary, confirmed_by_read_back=created.reconciled
@@ -189,21 +189,6 @@ async def create_insight_group(
     )
     text = group_text(summary, source=state.data_source, scored=None, preface=note)
     return tool_result(result, text)
-
-
-class _KeyTaken(Exception):
-    """Carries a create's conflict past ``call_launchdarkly``'s generic error text."""
-
-    def __init__(self, conflict: ConflictError) -> None:
-        super().__init__(str(conflict))
-        self.conflict = conflict
-
-
-async def _create(client: Any, new_group: NewInsightGroup) -> Any:
-    try:
-        return await client.create_insight_group(new_group)
-    except ConflictError as conflict:
-        raise _KeyTaken(conflict) from None
 
 
 def key_taken_text(conflict: ConflictError, new_group: NewInsightGroup, *, read_back: str) -> str:

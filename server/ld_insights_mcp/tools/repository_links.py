@@ -111,16 +111,16 @@ async def link_repository(
     """
     state = app_state(ctx)
 
+    def no_change(links: RepositoryLinks, line: str) -> CallToolResult:
+        return unchanged(state, "no_change", repository_key, line, now=_links_state(links))
+
     def settled(links: RepositoryLinks) -> CallToolResult | None:
         if not links.linked(project_key):
             return None
-        return unchanged(
-            state,
-            "no_change",
-            repository_key,
+        return no_change(
+            links,
             f"Repository {quoted(repository_key)} is already linked to project "
             f"{quoted(project_key)}; nothing was sent.",
-            now=_links_state(links),
         )
 
     done = await confirm_then_change(
@@ -145,18 +145,15 @@ async def link_repository(
     outcome: LinkOutcome = done.changed
     before = outcome.before
     if not outcome.sent:
-        return unchanged(
-            state,
-            "no_change",
-            repository_key,
+        return no_change(
+            before,
             f"Repository {quoted(repository_key)} was linked to project {quoted(project_key)} "
             "by someone else just before this call's PUT; nothing was sent.",
-            now=_links_state(before),
         )
     lines = []
     if outcome.after is None:
-        after = {**_links_state(before), "project_keys": [*before.projects(), project_key]}
-        after["read_back"] = False
+        linked = [*before.projects(), project_key]
+        after = {**_links_state(before), "project_keys": linked, "read_back": False}
         lines.append(
             f"Linked repository {quoted(repository_key)} to project {quoted(project_key)}. "
             "Reading the links back afterwards failed, so whether every other link survived "

@@ -110,10 +110,8 @@ def metric_view(name: str, metric: ChartMetric) -> MetricView:
         f"{t.indicator}: {t.description}" if t.description else t.indicator for t in metric.tiers
     ]
     order = [t.indicator for t in metric.tiers]
-    above = None
-    if metric.indicator in order:
-        index = order.index(metric.indicator)
-        above = tiers[index - 1] if index > 0 else None
+    index = order.index(metric.indicator) if metric.indicator in order else 0
+    above = tiers[index - 1] if index > 0 else None
     return copied(MetricView, metric, name=name, tiers=tiers, next_tier=above)
 
 
@@ -312,17 +310,14 @@ def _snapshot_text(result: ChartResult, scope: str) -> str:
     at = result.summary.get("snapshotAt")
     when = f"now ({short_time(iso_datetime(int(at)))})" if isinstance(at, int) else "now"
     counts = ", ".join(f"{quoted(s.name)} {s.total}" for s in result.series) or "none"
+    series = f"{'By ' + result.group_by if result.group_by else 'Series'}: {counts}."
     excess = any(i.startswith("stale flags ") for i in result.impossible)
     named = {"total", "flags"} if excess else set()
     summary = _summary_text(result.summary, skip={"snapshotAt", *named})
     lines = [
         *source_line(result.data_source),
         f"{result.kind} {when}, {scope}: {summary}.",
-        *(
-            []
-            if excess
-            else [f"{'By ' + result.group_by if result.group_by else 'Series'}: {counts}."]
-        ),
+        *([] if excess else [series]),
         *(_metric_text(m) for m in result.metrics),
         *_no_value_lines(result),
         *impossible_line(result.impossible),

@@ -70,11 +70,8 @@ def signed(value: int | None) -> str:
 
 
 def impossible_line(found: list[str], indent: str = "") -> list[str]:
-    return (
-        [f"{indent}Impossible in LaunchDarkly's data (not used): {'; '.join(found)}."]
-        if found
-        else []
-    )
+    line = f"{indent}Impossible in LaunchDarkly's data (not used): {'; '.join(found)}."
+    return [line] if found else []
 
 
 def source_line(source: DataSource) -> list[str]:

@@ -190,13 +190,8 @@ def stages_text(stages: Stages | None, label: str = "lead") -> str:
     if stages is None or (stages.total_ms is None and stages.coding_ms is None):
         return ""
     parts = [
-        f"{name} {duration(value)}"
-        for name, value in (
-            ("coding", stages.coding_ms),
-            ("review", stages.review_ms),
-            ("wait", stages.wait_ms),
-            ("deploy", stages.deploy_ms),
-        )
+        f"{name.removesuffix('_ms')} {duration(value)}"
+        for name, value in stages.model_dump(exclude={"total_ms"}).items()
         if value is not None
     ]
     total = f"{label} {duration(stages.total_ms)} " if stages.total_ms is not None else f"{label} "
@@ -283,10 +278,8 @@ def cursor_page_text(
     cursor_for: Callable[[str], str | None],
     max_chars: int,
 ) -> tuple[str, int, str | None]:
-    """(text, items shown, next cursor). Past ``max_chars`` trailing items are dropped and the
-    next cursor resumes after the last one shown (the cursor is an item id, so any works);
-    ``next_call`` renders the call for a cursor.
-    ``cursor_for`` gives None for an id that cannot make a cursor: the text then says so."""
+    """(text, items shown, next cursor): past ``max_chars`` trailing items are dropped and the
+    cursor resumes after the last one shown; ``cursor_for`` is None for an id unfit for one."""
     shown = len(lines)
     while True:
         more = has_more or shown < len(lines)

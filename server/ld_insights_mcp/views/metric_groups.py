@@ -129,8 +129,9 @@ def metric_group_detail(
     metrics = [
         copied(MetricInGroupView, m, position=i) for i, m in enumerate(group.metrics, start=1)
     ]
-    experiments = (
-        [
+    experiments = None
+    if group.experiments is not None:
+        experiments = [
             copied(
                 ExperimentView,
                 e,
@@ -139,9 +140,6 @@ def metric_group_detail(
             )
             for e in group.experiments
         ]
-        if group.experiments is not None
-        else None
-    )
     detail = copied(
         MetricGroupDetail,
         group,
