@@ -29,6 +29,7 @@ from ld_insights_mcp.doctor.checks import (
     region_of,
     skipped,
 )
+from ld_insights_mcp.launchdarkly.errors import LaunchDarklyError
 from ld_insights_mcp.launchdarkly.redaction import Redactor
 from ld_insights_mcp.text import one_line, quoted
 
@@ -69,7 +70,10 @@ async def run_checks(settings: Settings, target: Target) -> list[Check]:
         transport=target.transport,
     )
     async with client:
-        first, error = await answers.first_page(client)
+        try:  # the first page of insight groups: the base URI, token and Insights checks judge it
+            first, error = await client.list_insight_groups(limit=20), None
+        except LaunchDarklyError as exc:
+            first, error = None, exc
         base = answers.reachable(_where(target), target.region, error, recording)
         if not base.passed:
             return [token, base, *_skip_rest(base)]

@@ -132,13 +132,11 @@ class BearerAuthMiddleware:
                 if scheme.lower() == b"bearer":
                     presented = credential.strip()
                 break
-        matched: int | None = None
-        for index, token in enumerate(self._tokens, start=1):
-            if hmac.compare_digest(presented, token) and matched is None:
-                matched = index
-        if matched is None or not presented:
+        # every token compared, so the time taken does not tell which one matched
+        matched = [i for i, t in enumerate(self._tokens, 1) if hmac.compare_digest(presented, t)]
+        if not matched or not presented:
             return None
-        label = f"bearer-token-{matched}"
+        label = f"bearer-token-{matched[0]}"
         return AuthenticatedUser(AccessToken(token=label, client_id=label, scopes=[]))
 
 
@@ -153,21 +151,14 @@ def build_http_app(
     if options.transport == "sse":
         app = server.sse_app(transport_security=security, host=options.host)
     else:
-        sessions: dict[str, float | int] = (
-            {}
-            if options.stateless
-            else {
-                "session_idle_timeout": options.session_idle_timeout,
-                "max_sessions": options.max_sessions,
-            }
-        )
         app = server.streamable_http_app(
             streamable_http_path=options.path,
             json_response=options.json_response,
             stateless_http=options.stateless,
             transport_security=security,
             host=options.host,
-            **sessions,  # type: ignore[arg-type]
+            session_idle_timeout=options.session_idle_timeout,  # unused when stateless
+            max_sessions=options.max_sessions,
         )
         if not options.stateless and (options.bearer_tokens or sign_in):
             app = SessionCap(
