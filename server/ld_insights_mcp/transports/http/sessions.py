@@ -42,11 +42,9 @@ class SessionCap:
         path: str,
         per_client: int,
         idle_timeout: float,
-        max_body: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
-        self.max_body = max_body
         self.path = path
         self.per_client = per_client
         self.idle_timeout = idle_timeout
@@ -55,7 +53,6 @@ class SessionCap:
         self._opening: dict[str, int] = {}
         self.prune_interval = min(idle_timeout, 60.0)
         self._pruned_at = clock()
-        self.refused = 0
 
     def open_sessions(self, client: str) -> int:
         """Sessions counted for ``client`` now (expired ones dropped), opening ones included."""
@@ -122,7 +119,7 @@ class SessionCap:
             return
         # the SDK bounds bodies only after this: read no more than it would accept (413)
         admit = partial(self._admit, client=client)
-        await RequestBodyLimitMiddleware(admit, self.max_body)(scope, receive, send)
+        await RequestBodyLimitMiddleware(admit, DEFAULT_MAX_REQUEST_BODY_SIZE)(scope, receive, send)
 
     async def _admit(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         body, replay = await buffered_body(receive)
@@ -130,7 +127,6 @@ class SessionCap:
             await self.app(scope, replay, send)
             return
         if self.open_sessions(client) >= self.per_client:
-            self.refused += 1
             await _too_many(self.per_client, self.idle_timeout)(scope, replay, send)
             return
         self._opening[client] = self._opening.get(client, 0) + 1  # held until the answer
