@@ -257,12 +257,11 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
         # graceful shutdown: stop (or keep stopping) without the default "killed" exit.
         runner.should_exit = True
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM,)}
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         await runner.serve()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def _take_waiting_connections(servers: list[Any]) -> None:
