@@ -91,7 +91,13 @@ class SessionCap:
             return
         sid = _header_of(scope.get("headers", []), SESSION_HEADER)
         if sid is None:
-            await self._new(scope, receive, send, client)
+            if scope.get("method") != "POST":
+                await self.app(scope, receive, send)
+                return
+            # the SDK bounds bodies only after this: read no more than it would accept (413)
+            admit = partial(self._admit, client=client)
+            limited = RequestBodyLimitMiddleware(admit, DEFAULT_MAX_REQUEST_BODY_SIZE)
+            await limited(scope, receive, send)
             return
         session = self._sessions.get(client, {}).get(sid)
         if session is not None:
@@ -112,14 +118,6 @@ class SessionCap:
                 session.last_seen = self.clock()
                 if scope.get("method") == "DELETE" and 200 <= status < 300:
                     self._sessions.get(client, {}).pop(sid, None)
-
-    async def _new(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
-        if scope.get("method") != "POST":
-            await self.app(scope, receive, send)
-            return
-        # the SDK bounds bodies only after this: read no more than it would accept (413)
-        admit = partial(self._admit, client=client)
-        await RequestBodyLimitMiddleware(admit, DEFAULT_MAX_REQUEST_BODY_SIZE)(scope, receive, send)
 
     async def _admit(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         body, replay = await buffered_body(receive)
