@@ -125,13 +125,9 @@ class BearerAuthMiddleware:
 
     def _user(self, scope: Scope) -> AuthenticatedUser | None:
         """The user the presented token stands for, or None if it matches no token."""
-        presented = b""
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                scheme, _, credential = value.partition(b" ")
-                if scheme.lower() == b"bearer":
-                    presented = credential.strip()
-                break
+        value = next((v for k, v in scope.get("headers", []) if k == b"authorization"), b"")
+        scheme, _, credential = value.partition(b" ")
+        presented = credential.strip() if scheme.lower() == b"bearer" else b""
         # every token compared, so the time taken does not tell which one matched
         matched = [i for i, t in enumerate(self._tokens, 1) if hmac.compare_digest(presented, t)]
         if not matched or not presented:
