@@ -54,10 +54,6 @@ class SessionCap:
         self.prune_interval = min(idle_timeout, 60.0)
         self._pruned_at = clock()
 
-    def open_sessions(self, client: str) -> int:
-        """Sessions counted for ``client`` now (expired ones dropped), opening ones included."""
-        return len(self._live(client)) + self._opening.get(client, 0)
-
     def tracked_sessions(self) -> int:
         """Sessions held in the count, of every client (expired ones until pruned)."""
         return sum(len(sessions) for sessions in self._sessions.values())
@@ -124,7 +120,8 @@ class SessionCap:
         if not any(m.get("method") == "initialize" for m in jsonrpc_messages(body)):
             await self.app(scope, replay, send)
             return
-        if self.open_sessions(client) >= self.per_client:
+        # open now (expired ones dropped), opening ones included
+        if len(self._live(client)) + self._opening.get(client, 0) >= self.per_client:
             await _too_many(self.per_client, self.idle_timeout)(scope, replay, send)
             return
         self._opening[client] = self._opening.get(client, 0) + 1  # held until the answer
