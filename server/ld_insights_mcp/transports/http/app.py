@@ -31,13 +31,12 @@ from ld_insights_mcp.transports.ops.endpoints import OpsApp
 if TYPE_CHECKING:
     from ld_insights_mcp.auth.resource import SignIn
 
-HttpTransport = Literal["sse", "streamable-http"]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True, slots=True)
 class HttpOptions:
-    transport: HttpTransport = "streamable-http"
+    transport: Literal["sse", "streamable-http"] = "streamable-http"
     host: str = "127.0.0.1"
     port: int = 8000
     path: str = "/mcp"
@@ -57,11 +56,6 @@ class HttpOptions:
     replica_id: str | None = None
     sign_in: SignInOptions | None = None
 
-    @property
-    def served_path(self) -> str:
-        """The MCP endpoint clients connect to."""
-        return "/sse" if self.transport == "sse" else self.path
-
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
     """Host/Origin validation for any bind (loopback names always allowed); a non-loopback bind
@@ -73,7 +67,8 @@ def transport_security(options: HttpOptions) -> TransportSecuritySettings:
             "For automation, give it an OAuth client (the client-credentials grant) instead."
         )
     if options.sign_in is not None:
-        options.sign_in.check_served_path(options.served_path)
+        served = "/sse" if options.transport == "sse" else options.path  # the MCP endpoint
+        options.sign_in.check_served_path(served)
     if not is_loopback_host(options.host):
         needed = {
             "--allowed-host": options.allowed_hosts,
