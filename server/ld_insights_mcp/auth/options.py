@@ -35,12 +35,8 @@ class SignInOptions:
         if settings.oauth_issuer is None or settings.oauth_resource is None:
             return None
         return cls(
-            issuer=settings.oauth_issuer,
-            resource=settings.oauth_resource,
-            read_scope=settings.oauth_read_scope,
-            write_scope=settings.oauth_write_scope,
-            introspection_client_id=settings.oauth_introspection_client_id,
-            introspection_client_secret=settings.oauth_introspection_client_secret,
+            # the oauth_* settings are the options of the same name
+            **{k.removeprefix("oauth_"): v for k, v in settings if k.startswith("oauth_")},
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             proxy=settings.proxy,

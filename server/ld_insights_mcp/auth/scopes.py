@@ -22,12 +22,6 @@ WriteTools = Callable[[], Awaitable[frozenset[str]]]
 """The names of the server's tools that are not read-only (its tools are fixed at start)."""
 
 
-def is_read_only(tool: dict[str, Any]) -> bool:
-    """A listed tool (wire form) that only reads: ``annotations.readOnlyHint`` is true."""
-    annotations = tool.get("annotations") or {}
-    return annotations.get("readOnlyHint") is True
-
-
 def hide_write_tools(write_scope: str) -> ServerMiddleware[Any]:
     """Server middleware: ``tools/list`` without the tools that change data unless the
     caller's token has ``write_scope``; the list then differs by caller: ``private``."""
@@ -39,7 +33,10 @@ def hide_write_tools(write_scope: str) -> ServerMiddleware[Any]:
         token = get_access_token()
         shown = dict(result)
         if token is None or write_scope not in token.scopes:
-            shown["tools"] = [t for t in result.get("tools", []) if is_read_only(t)]
+            tools = result.get("tools", [])  # those that only read: readOnlyHint true
+            shown["tools"] = [
+                t for t in tools if (t.get("annotations") or {}).get("readOnlyHint") is True
+            ]
         if "cacheScope" in shown:
             shown["cacheScope"] = "private"
         return shown

@@ -34,22 +34,14 @@ _UNREADABLE = {401: "denied", 403: "denied", 400: "unknown", 404: "unknown"}
 """How a failed score read is summed up, by status (otherwise "failed")."""
 
 
-async def first_page(
-    client: LaunchDarklyClient,
-) -> tuple[InsightGroupCollection | None, LaunchDarklyError | None]:
-    """The first page of insight groups (the base URI, token and Insights checks judge it), or
-    why it could not be read."""
-    try:
-        return await client.list_insight_groups(limit=20), None
-    except LaunchDarklyError as exc:
-        return None, exc
-
-
 def reachable(
     where: str, region: str, error: LaunchDarklyError | None, recording: Recording
 ) -> Check:
     """Whether anything answered at the base URI; if not, whether the proxy, TLS or host failed."""
-    network = _network(recording)
+    route = recording.route  # none recorded: the demo's emulator
+    network = (
+        {} if route is None else {"proxy": route.describe_proxy(), "ca": route.describe_trust()}
+    )
     if not (isinstance(error, APIConnectionError) and not recording.answers):
         return passed("base_uri", f"{where} answers; {region}", region=region, **network)
     failure = recording.failed_at
@@ -65,7 +57,7 @@ def reachable(
     cause = recording.failure or str(error)
     behind = (
         "; behind a proxy, set HTTPS_PROXY or LD_INSIGHTS_PROXY"
-        if recording.route is not None and recording.route.proxy is None
+        if route is not None and route.proxy is None
         else ""
     )
     return failed(
@@ -75,14 +67,6 @@ def reachable(
         region=region,
         **network,
     )
-
-
-def _network(recording: Recording) -> dict[str, str]:
-    """The proxy and CAs the requests went through (none recorded: the demo's emulator)."""
-    route = recording.route
-    if route is None:
-        return {}
-    return {"proxy": route.describe_proxy(), "ca": route.describe_trust()}
 
 
 def token_accepted(error: LaunchDarklyError | None) -> Check:

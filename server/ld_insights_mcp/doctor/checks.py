@@ -4,7 +4,7 @@ whether a token is an access token, and which LaunchDarkly instance a base URI n
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -43,9 +43,6 @@ class Check:
     @property
     def passed(self) -> bool:
         return self.status == "pass"
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 TITLES = {

@@ -10,7 +10,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -29,6 +29,7 @@ from ld_insights_mcp.doctor.checks import (
     region_of,
     skipped,
 )
+from ld_insights_mcp.launchdarkly.errors import LaunchDarklyError
 from ld_insights_mcp.launchdarkly.redaction import Redactor
 from ld_insights_mcp.text import one_line, quoted
 
@@ -69,7 +70,10 @@ async def run_checks(settings: Settings, target: Target) -> list[Check]:
         transport=target.transport,
     )
     async with client:
-        first, error = await answers.first_page(client)
+        try:  # the first page of insight groups: the base URI, token and Insights checks judge it
+            first, error = await client.list_insight_groups(limit=20), None
+        except LaunchDarklyError as exc:
+            first, error = None, exc
         base = answers.reachable(_where(target), target.region, error, recording)
         if not base.passed:
             return [token, base, *_skip_rest(base)]
@@ -142,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, secret=secret)
     checks = anyio.run(run_checks, settings, target)
     out = _as_json(checks, target) if args.json else _as_text(checks, target)
-    for redact in _redactors(secret, _env_token(), *_proxy_passwords(settings)):
+    env_token = next((os.environ[v] for v in TOKEN_VARIABLES if os.environ.get(v)), None)
+    for redact in _redactors(secret, env_token, *_proxy_passwords(settings)):
         out = redact(out)
     print(out)
     return 0 if all(c.passed for c in checks) else 1
@@ -221,10 +226,6 @@ def _proxy_passwords(settings: Settings) -> list[str]:
     return found
 
 
-def _env_token() -> str | None:
-    return next((os.environ[v] for v in TOKEN_VARIABLES if os.environ.get(v)), None)
-
-
 def _target(settings: Settings, demo: bool, base_uri_problem: str | None) -> Target:
     if demo:
         from httpx import ASGITransport
@@ -301,7 +302,7 @@ def _as_json(checks: list[Check], target: Target) -> str:
             "region": target.region,
             "demo": target.demo,
             "network": _network(checks) or None,
-            "checks": [c.as_json() for c in checks],
+            "checks": [asdict(c) for c in checks],
         },
         indent=2,
     )

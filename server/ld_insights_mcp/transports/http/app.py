@@ -31,13 +31,12 @@ from ld_insights_mcp.transports.ops.endpoints import OpsApp
 if TYPE_CHECKING:
     from ld_insights_mcp.auth.resource import SignIn
 
-HttpTransport = Literal["sse", "streamable-http"]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True, slots=True)
 class HttpOptions:
-    transport: HttpTransport = "streamable-http"
+    transport: Literal["sse", "streamable-http"] = "streamable-http"
     host: str = "127.0.0.1"
     port: int = 8000
     path: str = "/mcp"
@@ -57,11 +56,6 @@ class HttpOptions:
     replica_id: str | None = None
     sign_in: SignInOptions | None = None
 
-    @property
-    def served_path(self) -> str:
-        """The MCP endpoint clients connect to."""
-        return "/sse" if self.transport == "sse" else self.path
-
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
     """Host/Origin validation for any bind (loopback names always allowed); a non-loopback bind
@@ -73,7 +67,8 @@ def transport_security(options: HttpOptions) -> TransportSecuritySettings:
             "For automation, give it an OAuth client (the client-credentials grant) instead."
         )
     if options.sign_in is not None:
-        options.sign_in.check_served_path(options.served_path)
+        served = "/sse" if options.transport == "sse" else options.path  # the MCP endpoint
+        options.sign_in.check_served_path(served)
     if not is_loopback_host(options.host):
         needed = {
             "--allowed-host": options.allowed_hosts,
@@ -125,20 +120,14 @@ class BearerAuthMiddleware:
 
     def _user(self, scope: Scope) -> AuthenticatedUser | None:
         """The user the presented token stands for, or None if it matches no token."""
-        presented = b""
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                scheme, _, credential = value.partition(b" ")
-                if scheme.lower() == b"bearer":
-                    presented = credential.strip()
-                break
-        matched: int | None = None
-        for index, token in enumerate(self._tokens, start=1):
-            if hmac.compare_digest(presented, token) and matched is None:
-                matched = index
-        if matched is None or not presented:
+        value = next((v for k, v in scope.get("headers", []) if k == b"authorization"), b"")
+        scheme, _, credential = value.partition(b" ")
+        presented = credential.strip() if scheme.lower() == b"bearer" else b""
+        # every token compared, so the time taken does not tell which one matched
+        matched = [i for i, t in enumerate(self._tokens, 1) if hmac.compare_digest(presented, t)]
+        if not matched or not presented:
             return None
-        label = f"bearer-token-{matched}"
+        label = f"bearer-token-{matched[0]}"
         return AuthenticatedUser(AccessToken(token=label, client_id=label, scopes=[]))
 
 
@@ -153,21 +142,14 @@ def build_http_app(
     if options.transport == "sse":
         app = server.sse_app(transport_security=security, host=options.host)
     else:
-        sessions: dict[str, float | int] = (
-            {}
-            if options.stateless
-            else {
-                "session_idle_timeout": options.session_idle_timeout,
-                "max_sessions": options.max_sessions,
-            }
-        )
         app = server.streamable_http_app(
             streamable_http_path=options.path,
             json_response=options.json_response,
             stateless_http=options.stateless,
             transport_security=security,
             host=options.host,
-            **sessions,  # type: ignore[arg-type]
+            session_idle_timeout=options.session_idle_timeout,  # unused when stateless
+            max_sessions=options.max_sessions,
         )
         if not options.stateless and (options.bearer_tokens or sign_in):
             app = SessionCap(
@@ -266,12 +248,11 @@ async def _serve(server: MCPServer, app: ASGIApp, options: HttpOptions, log_leve
         # graceful shutdown: stop (or keep stopping) without the default "killed" exit.
         runner.should_exit = True
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM,)}
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         await runner.serve()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def _take_waiting_connections(servers: list[Any]) -> None:

@@ -32,8 +32,6 @@ class Limits:
     header_timeout: float
     body_timeout: float
     max_connections: int
-    timed_out: int = 0
-    refused: int = 0
     _last_warning: float = -float("inf")
 
     def warn(self, what: str) -> None:
@@ -54,7 +52,6 @@ def guarded_protocol(limits: Limits) -> type[asyncio.Protocol]:
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             if len(self.connections) > limits.max_connections:
-                limits.refused += 1
                 limits.warn(f"over the cap of {limits.max_connections} were closed")
                 transport.close()
                 return
@@ -110,7 +107,6 @@ def guarded_protocol(limits: Limits) -> type[asyncio.Protocol]:
             self._deadline = None
             if self.cycle is not None and self.cycle.response_started:
                 return
-            limits.timed_out += 1
             limits.warn("that did not send a whole request in time were closed")
             self.transport.close()
 

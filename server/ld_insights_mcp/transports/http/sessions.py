@@ -42,11 +42,9 @@ class SessionCap:
         path: str,
         per_client: int,
         idle_timeout: float,
-        max_body: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
-        self.max_body = max_body
         self.path = path
         self.per_client = per_client
         self.idle_timeout = idle_timeout
@@ -55,11 +53,6 @@ class SessionCap:
         self._opening: dict[str, int] = {}
         self.prune_interval = min(idle_timeout, 60.0)
         self._pruned_at = clock()
-        self.refused = 0
-
-    def open_sessions(self, client: str) -> int:
-        """Sessions counted for ``client`` now (expired ones dropped), opening ones included."""
-        return len(self._live(client)) + self._opening.get(client, 0)
 
     def tracked_sessions(self) -> int:
         """Sessions held in the count, of every client (expired ones until pruned)."""
@@ -94,7 +87,13 @@ class SessionCap:
             return
         sid = _header_of(scope.get("headers", []), SESSION_HEADER)
         if sid is None:
-            await self._new(scope, receive, send, client)
+            if scope.get("method") != "POST":
+                await self.app(scope, receive, send)
+                return
+            # the SDK bounds bodies only after this: read no more than it would accept (413)
+            admit = partial(self._admit, client=client)
+            limited = RequestBodyLimitMiddleware(admit, DEFAULT_MAX_REQUEST_BODY_SIZE)
+            await limited(scope, receive, send)
             return
         session = self._sessions.get(client, {}).get(sid)
         if session is not None:
@@ -116,21 +115,13 @@ class SessionCap:
                 if scope.get("method") == "DELETE" and 200 <= status < 300:
                     self._sessions.get(client, {}).pop(sid, None)
 
-    async def _new(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
-        if scope.get("method") != "POST":
-            await self.app(scope, receive, send)
-            return
-        # the SDK bounds bodies only after this: read no more than it would accept (413)
-        admit = partial(self._admit, client=client)
-        await RequestBodyLimitMiddleware(admit, self.max_body)(scope, receive, send)
-
     async def _admit(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         body, replay = await buffered_body(receive)
         if not any(m.get("method") == "initialize" for m in jsonrpc_messages(body)):
             await self.app(scope, replay, send)
             return
-        if self.open_sessions(client) >= self.per_client:
-            self.refused += 1
+        # open now (expired ones dropped), opening ones included
+        if len(self._live(client)) + self._opening.get(client, 0) >= self.per_client:
             await _too_many(self.per_client, self.idle_timeout)(scope, replay, send)
             return
         self._opening[client] = self._opening.get(client, 0) + 1  # held until the answer
