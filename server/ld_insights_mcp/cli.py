@@ -102,9 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("--json-response", "streamable HTTP answers as JSON, not SSE"),
     ):
         transport.add_argument(flag, action="store_true", help=text)
-    for metavar, text in (("HOST", "Host header value"), ("ORIGIN", "Origin")):
+    for flag, metavar, text in (
+        ("--allowed-host", "HOST", "Host header value"),
+        ("--allowed-origin", "ORIGIN", "Origin"),
+    ):
         transport.add_argument(
-            f"--allowed-{metavar.lower()}",
+            flag,
             action="append",
             default=[],
             metavar=metavar,

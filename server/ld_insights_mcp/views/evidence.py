@@ -190,8 +190,13 @@ def stages_text(stages: Stages | None, label: str = "lead") -> str:
     if stages is None or (stages.total_ms is None and stages.coding_ms is None):
         return ""
     parts = [
-        f"{name.removesuffix('_ms')} {duration(value)}"
-        for name, value in stages.model_dump(exclude={"total_ms"}).items()
+        f"{name} {duration(value)}"
+        for name, value in (
+            ("coding", stages.coding_ms),
+            ("review", stages.review_ms),
+            ("wait", stages.wait_ms),
+            ("deploy", stages.deploy_ms),
+        )
         if value is not None
     ]
     total = f"{label} {duration(stages.total_ms)} " if stages.total_ms is not None else f"{label} "
