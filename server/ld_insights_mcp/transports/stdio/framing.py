@@ -81,18 +81,14 @@ def judge(line: bytes) -> Forward | Reject:
     try:
         message = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
-        return _parse_error(line, "it is not UTF-8")
+        problem = "it is not UTF-8"
     except json.JSONDecodeError as exc:
-        return _parse_error(line, f"{exc.msg} at character {exc.pos}")
+        problem = f"{exc.msg} at character {exc.pos}"
     except RecursionError:
-        return _parse_error(line, "it is nested too deeply")
-    if isinstance(message, dict):
-        return _judge_object(message)
-    if isinstance(message, list):  # batches left MCP in 2025-06-18: each request gets an error
-        requests = [i for i in message if isinstance(i, dict) and "method" in i]
-        ids = [i["id"] for i in requests if as_request_id(i.get("id")) is not None]
-        return _reject("batches are not supported; send one JSON-RPC message per line", *ids)
-    return _reject("a message must be a JSON object")
+        problem = "it is nested too deeply"
+    else:
+        return _judge_message(message)
+    return _reject(f"the line is not valid JSON ({problem})", salvage_id(line), code=PARSE_ERROR)
 
 
 def oversized(prefix: bytes, limit: int) -> Reject:
@@ -126,7 +122,13 @@ def salvage_id(prefix: bytes) -> RequestId | None:
     return None
 
 
-def _judge_object(message: dict[str, Any]) -> Forward | Reject:
+def _judge_message(message: Any) -> Forward | Reject:
+    if isinstance(message, list):  # batches left MCP in 2025-06-18: each request gets an error
+        requests = [i for i in message if isinstance(i, dict) and "method" in i]
+        ids = [i["id"] for i in requests if as_request_id(i.get("id")) is not None]
+        return _reject("batches are not supported; send one JSON-RPC message per line", *ids)
+    if not isinstance(message, dict):
+        return _reject("a message must be a JSON object")
     is_call = "method" in message
     answer_to = as_request_id(message.get("id")) if is_call else None
     if message.get("jsonrpc") != "2.0":
@@ -168,11 +170,6 @@ def _judge_answer(message: dict[str, Any]) -> Forward | Reject:
         'a message needs a "method" (request, notification) or a "result" or "error" '
         "object (answer)"
     )
-
-
-def _parse_error(line: bytes, detail: str) -> Reject:
-    message = f"the line is not valid JSON ({detail})"
-    return _reject(message, salvage_id(line), code=PARSE_ERROR)
 
 
 def _reject(detail: str, *ids: RequestId | None, code: int = INVALID_REQUEST) -> Reject:

@@ -1,21 +1,23 @@
-"""The relay between the client and the SDK's in-memory streams: answers malformed lines, and
-at the end of input keeps the SDK's input open until what was read is answered (bounded)."""
+"""The stdio transport: the SDK's lowlevel server on in-memory streams, behind a relay that owns
+the client's stdin and stdout and keeps its promises on every OS (docs/stdio-transport.md)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from functools import partial
 
 import anyio
 import mcp.types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp.server import MCPServer
 from mcp.shared.dispatcher import coerce_request_id
 from mcp.shared.message import SessionMessage
 from mcp.types import INTERNAL_ERROR, JSONRPCError, JSONRPCResponse, RequestId
 
 from ld_insights_mcp.transports.stdio import framing
-from ld_insights_mcp.transports.stdio.descriptors import Client
+from ld_insights_mcp.transports.stdio.descriptors import Client, claim_stdio
 from ld_insights_mcp.transports.stdio.framing import Forward, Oversized
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,15 @@ BACKLOG_BYTES = 65_536  # output waiting for the client past which the client is
 
 SdkInput = MemoryObjectReceiveStream[SessionMessage | Exception]
 SdkOutput = MemoryObjectSendStream[SessionMessage]
+
+
+async def run_stdio(server: MCPServer, call_budget: float, max_line: int) -> None:
+    """Serve ``server`` on stdin and stdout until stdin ends; lines over ``max_line`` get errors."""
+    server.streamable_http_app()  # builds the session manager, which holds the lowlevel server
+    lowlevel = server.session_manager.app  # the only public way to it (docs/sdk-gaps.md)
+    # run as run_stdio_async() does, on the relay's streams
+    run_sdk = partial(lowlevel.run, initialization_options=lowlevel.create_initialization_options())
+    await Relay(call_budget=call_budget, max_line=max_line).serve(claim_stdio(), run_sdk)
 
 
 class Relay:
@@ -160,8 +171,7 @@ class Relay:
     def _lost_client(self) -> None:
         """Nobody can read an answer any more: the session ends."""
         self._client_gone = True
-        self._reading.cancel()
-        self._to_sdk.close()
+        self._reading.cancel()  # and _read_client then closes the SDK's input
 
     def _abandon_pending(self, why: str) -> None:
         ids = [request_id for ids in self._pending.values() for request_id in ids]
