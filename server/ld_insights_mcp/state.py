@@ -24,16 +24,9 @@ logger = logging.getLogger(__name__)
 
 
 class AppState:
-    """Lifespan state: the settings and one LaunchDarkly client per lifespan.
-
-    Start-up does not build the client: once the first ``tools/list`` is answered (the client
-    has its tools; its first call is seconds away), ``start_warming()`` builds it, and the
-    validators a call needs, in a background thread, then rehearses a few calls on a network
-    that never leaves the process; nothing is sent upstream. A call that comes first builds
-    the client itself (or waits for it to be built). The SDK may run the
-    lifespan once per process or once per connection (SSE, in memory): each run has its own
-    state, closed when that run ends.
-    """
+    """Lifespan state (one per lifespan run: the SDK runs it per process or per connection):
+    the settings and a LaunchDarkly client, built off start-up by the warm-up the first
+    ``tools/list`` starts, or by a call that comes first."""
 
     def __init__(
         self,

@@ -33,13 +33,8 @@ _EXPECTED = {
 
 
 class StrictArgumentsServer(MCPServer[Any]):
-    """An ``MCPServer`` whose tools refuse unknown arguments and wrong JSON types, and explain
-    bad arguments briefly.
-
-    A misspelt optional argument would otherwise be ignored silently, and a coerced value
-    (``"5"``, ``true`` as 1, ``"yes"``, a JSON string decoded into a list) would answer a
-    different question than the one asked.
-    """
+    """An ``MCPServer`` whose tools refuse unknown arguments (a misspelt one would be ignored)
+    and wrong JSON types (a coerced ``"5"`` or ``"yes"`` answers another question), briefly."""
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None

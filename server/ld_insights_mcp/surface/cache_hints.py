@@ -23,12 +23,9 @@ LIST_HINT = CacheHint(ttl_ms=600_000, scope="public")
 STATIC_RESOURCE_HINT = CacheHint(ttl_ms=3_600_000, scope="public")
 """The knowledge resources (score categories, indicators) are fixed text: an hour."""
 
-LIST_HINTS: dict[CacheableMethod, CacheHint] = {
-    "tools/list": LIST_HINT,
-    "prompts/list": LIST_HINT,
-    "resources/list": LIST_HINT,
-    "resources/templates/list": LIST_HINT,
-}
+LIST_HINTS: dict[CacheableMethod, CacheHint] = dict.fromkeys(
+    ("tools/list", "prompts/list", "resources/list", "resources/templates/list"), LIST_HINT
+)
 
 
 def is_static_resource(uri: str) -> bool:

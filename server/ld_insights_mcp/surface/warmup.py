@@ -28,12 +28,8 @@ ROUNDS = 3
 
 
 async def rehearse(server: MCPServer, state: AppState) -> int:
-    """Call each rehearsed tool ``ROUNDS`` times with ``state``; return how many calls ran.
-
-    ``state`` must be a rehearsal state (its client on ``RehearsalTransport``); it is closed
-    here. A call that fails raises: the warm-up logs it and the real call builds what it
-    needs itself.
-    """
+    """Call each rehearsed tool ``ROUNDS`` times with ``state`` (a rehearsal state, closed
+    here); return how many calls ran. A failed call raises (the warm-up logs it)."""
     request = ServerRequestContext(
         session=cast(Any, None),  # the rehearsed tools neither log nor ask the client
         lifespan_context=state,

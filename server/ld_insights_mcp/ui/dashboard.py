@@ -141,12 +141,9 @@ def dashboard_html() -> str:
     for placeholder in PLACEHOLDERS:
         if template.count(placeholder) != 1:
             raise ValueError(f"dashboard.html must hold {placeholder} exactly once")
-    return (
-        template.replace("{{CSP}}", csp)
-        .replace("{{STYLE}}", style)
-        .replace("{{CONFIG}}", config)
-        .replace("{{SCRIPT}}", script)
-    )
+    for placeholder, text in zip(PLACEHOLDERS, (csp, style, config, script), strict=True):
+        template = template.replace(placeholder, text)
+    return template
 
 
 def dashboard_apps() -> Apps:
