@@ -97,22 +97,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     transport.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     transport.add_argument("--path", default="/mcp", help="streamable HTTP path (default /mcp)")
-    for flag, text in (
-        ("--stateless", "streamable HTTP without sessions"),
-        ("--json-response", "streamable HTTP answers as JSON, not SSE"),
-    ):
-        transport.add_argument(flag, action="store_true", help=text)
-    for flag, metavar, text in (
-        ("--allowed-host", "HOST", "Host header value"),
-        ("--allowed-origin", "ORIGIN", "Origin"),
-    ):
-        transport.add_argument(
-            flag,
-            action="append",
-            default=[],
-            metavar=metavar,
-            help=f"extra {text} to accept (repeatable; required off loopback)",
-        )
+    transport.add_argument(
+        "--stateless", action="store_true", help="streamable HTTP without sessions"
+    )
+    transport.add_argument(
+        "--json-response", action="store_true", help="streamable HTTP answers as JSON, not SSE"
+    )
+    transport.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="extra Host header value to accept (repeatable; required off loopback)",
+    )
+    transport.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="extra Origin to accept (repeatable; required off loopback)",
+    )
     parser.add_argument(
         "--log-level",
         choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
